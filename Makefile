@@ -1,0 +1,63 @@
+# mcpd top-level driver. The build itself is CMake + Ninja; this file only names the jobs.
+#   make          build (RelWithDebInfo) into build/release
+#   make test     install what is missing, build, run every test (ASan+UBSan and optimized)
+#   make tsan     the test suite under ThreadSanitizer
+#   make fuzz     build the libFuzzer targets (clang) and run each for FUZZ_TIME seconds
+#   make bench    benchmarks (not part of make test)
+#   make format   clang-format every C file
+.PHONY: all build deps test test-asan test-release tsan fuzz fuzz-build bench bench-json format clean
+
+JOBS     ?= $(shell nproc)
+FUZZ_TIME ?= 600
+CMAKE_GEN = -G Ninja
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	@cmake -S . -B build/release $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@ninja -C build/release
+
+test-asan: deps
+	@cmake -S . -B build/asan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Asan >/dev/null
+	@ninja -C build/asan
+	@cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j $(JOBS)
+
+test-release: build
+	@cd build/release && ctest --output-on-failure -j $(JOBS)
+
+test: test-asan test-release
+	@echo "make test: all suites passed"
+
+tsan: deps
+	@cmake -S . -B build/tsan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Tsan >/dev/null
+	@ninja -C build/tsan
+	@cd build/tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+fuzz-build: deps
+	@CC=clang cmake -S . -B build/fuzz $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Fuzz >/dev/null
+	@ninja -C build/fuzz
+
+fuzz: fuzz-build
+	@for t in build/fuzz/fuzz_*; do \
+		n=$$(basename $$t); c=tests/fuzz/corpus/$${n#fuzz_}; mkdir -p build/fuzz/corpus-$$n; \
+		echo "== $$n for $(FUZZ_TIME) s"; \
+		$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 build/fuzz/corpus-$$n $$c 2>&1 | tail -15 || exit 1; \
+	done
+
+bench: bench-json
+
+bench-json:
+	@bash scripts/deps.sh --bench
+	@cmake -S . -B build/bench $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DMCP_BENCH=ON >/dev/null
+	@ninja -C build/bench bench_json
+	@./build/bench/bench_json
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build

@@ -1,0 +1,92 @@
+/* buf.c - growable buffer: doubling growth, a cap, and a sticky overflow flag. */
+#include "base/buf.h"
+#include "base/alloc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+void mcp_buf_init(mcp_buf *b, void *stack, size_t size, size_t max)
+{
+    b->data = stack;
+    b->len = 0;
+    b->cap = stack ? size : 0;
+    b->max = max ? max : (size_t)-1;
+    b->overflow = false;
+    b->owned = false;
+}
+
+void mcp_buf_free(mcp_buf *b)
+{
+    if (b->owned) free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->owned = false;
+}
+
+int mcp_buf_reserve_slow(mcp_buf *b, size_t n)
+{
+    if (b->overflow) return -1;
+    if (n > b->max || b->len > b->max - n) {
+        b->overflow = true;
+        return -1;
+    }
+    size_t need = b->len + n;
+    if (need <= b->cap) return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need) cap = cap > ((size_t)-1) / 2 ? need : cap * 2;
+    if (cap > b->max) cap = b->max;
+    if (b->owned) {
+        b->data = mcp_xrealloc(b->data, cap);
+    } else {
+        char *d = mcp_xmalloc(cap);
+        if (b->len) memcpy(d, b->data, b->len);
+        b->data = d;
+        b->owned = true;
+    }
+    b->cap = cap;
+    return 0;
+}
+
+void mcp_buf_append_slow(mcp_buf *b, const void *p, size_t n)
+{
+    if (mcp_buf_reserve_slow(b, n) < 0) return;
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+void mcp_buf_printf(mcp_buf *b, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof small) {
+        mcp_buf_append(b, small, (size_t)n);
+        return;
+    }
+    if (mcp_buf_reserve(b, (size_t)n + 1) < 0) return;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+char *mcp_buf_steal(mcp_buf *b, size_t *len)
+{
+    mcp_buf_putc(b, '\0');
+    char *s;
+    if (b->owned) {
+        s = b->data;
+    } else {
+        s = mcp_xmalloc(b->len);
+        memcpy(s, b->data, b->len);
+    }
+    if (len) *len = b->len ? b->len - 1 : 0;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->owned = false;
+    return s;
+}

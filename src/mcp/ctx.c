@@ -1,0 +1,584 @@
+/* ctx.c - mcp_ctx as handlers see it: read the request, build the answer, finish.
+ *
+ * The answer is built as a list of JSON items in ctx->body: content blocks for tools/call,
+ * PromptMessages ({role, content}) for prompts/get, ResourceContents for resources/read,
+ * strings for completion/complete. mcp_ctx_finish() wraps them in the method's result
+ * object, checks structured content against the tool's output schema, and sends the
+ * response. Every item is written with the streaming JSON writer, so no DOM is built.
+ *
+ * A ctx is used by one thread at a time: first the thread that decoded the request, then
+ * the handler's thread; the executor hand-off orders the two. Finishing frees the ctx (see
+ * ctx_send_final in engine.c), and with it the request's arena. */
+#include "mcp/internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIT(b, s)  mcp_buf_append((b), (s), sizeof(s) - 1)
+#define MAX_BODY   (64u << 20)
+#define MAX_STATE  (16u << 10)
+#define MAX_VALUES 100
+
+/* ---- reading ----------------------------------------------------------------------------- */
+
+const char *mcp_ctx_method(const mcp_ctx *c)
+{
+    return c->method_name;
+}
+
+const char *mcp_ctx_name(const mcp_ctx *c)
+{
+    return c->name;
+}
+
+const json_value *mcp_ctx_arguments(const mcp_ctx *c)
+{
+    return c->args;
+}
+
+const char *mcp_ctx_arg_str(const mcp_ctx *c, const char *name)
+{
+    const json_value *v = json_get(c->args, name);
+    return json_is_string(v) ? v->u.str : NULL;
+}
+
+const char *mcp_ctx_protocol_version(const mcp_ctx *c)
+{
+    return c->version;
+}
+
+const json_value *mcp_ctx_client_capabilities(const mcp_ctx *c)
+{
+    return c->caps;
+}
+
+bool mcp_ctx_client_supports(const mcp_ctx *c, const char *path)
+{
+    const json_value *v = c->caps;
+    while (*path) {
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        v = json_getn(v, path, n);
+        if (!v || v->type == JSON_NULL || (v->type == JSON_BOOL && !v->b)) return false;
+        path += n + (dot ? 1 : 0);
+    }
+    return true;
+}
+
+const json_value *mcp_ctx_meta(const mcp_ctx *c)
+{
+    return c->meta;
+}
+
+bool mcp_ctx_cancelled(const mcp_ctx *c)
+{
+    return atomic_load(&((mcp_ctx *)c)->cancelled);
+}
+
+/* ---- items ------------------------------------------------------------------------------- */
+
+/* Starts one item in body: a comma when needed and, for prompts, the message wrapper. */
+static void item_begin(mcp_ctx *c, json_writer *w)
+{
+    if (!c->body.data) {
+        mcp_buf_init(&c->body, mcp_arena_alloc(&c->arena, 1024), 1024, MAX_BODY);
+    }
+    if (c->nitems++) mcp_buf_putc(&c->body, ',');
+    json_writer_init(w, &c->body, false);
+    if (c->method == M_PROMPTS_GET) {
+        json_write_obj_begin(w);
+        json_write_keyz(w, "role");
+        json_write_strz(w, c->role ? c->role : "user");
+        json_write_keyz(w, "content");
+    }
+}
+
+static void item_end(mcp_ctx *c, json_writer *w)
+{
+    if (c->method == M_PROMPTS_GET) json_write_obj_end(w);
+}
+
+static void w_str(json_writer *w, const char *key, const char *val)
+{
+    if (!val) return;
+    json_write_keyz(w, key);
+    json_write_strz(w, val);
+}
+
+/* resources/read contents entry: {uri, mimeType, text|blob}. */
+static void contents_entry(mcp_ctx *c, const char *uri, const char *mime, const char *text,
+                           size_t tlen, const void *blob, size_t blen, const char *b64)
+{
+    json_writer w;
+    item_begin(c, &w);
+    json_write_obj_begin(&w);
+    w_str(&w, "uri", uri ? uri : c->name);
+    w_str(&w, "mimeType", mime ? mime : c->entry ? c->entry->mime : NULL);
+    if (text) {
+        json_write_keyz(&w, "text");
+        json_write_str(&w, text, tlen);
+    } else if (b64) {
+        w_str(&w, "blob", b64);
+    } else {
+        json_write_keyz(&w, "blob");
+        json_write_base64(&w, blob, blen);
+    }
+    json_write_obj_end(&w);
+}
+
+void mcp_ctx_textn(mcp_ctx *c, const char *text, size_t len)
+{
+    if (c->method == M_RES_READ) return contents_entry(c, NULL, NULL, text, len, NULL, 0, NULL);
+    json_writer w;
+    item_begin(c, &w);
+    json_write_obj_begin(&w);
+    json_write_keyz(&w, "type");
+    json_write_strz(&w, "text");
+    json_write_keyz(&w, "text");
+    json_write_str(&w, text, len);
+    json_write_obj_end(&w);
+    item_end(c, &w);
+}
+
+void mcp_ctx_text(mcp_ctx *c, const char *text)
+{
+    mcp_ctx_textn(c, text, strlen(text));
+}
+
+/* image / audio block from raw bytes (data) or base64 text (b64). */
+static void media(mcp_ctx *c, const char *type, const void *data, size_t len, const char *b64,
+                  const char *mime)
+{
+    if (c->method == M_RES_READ) return contents_entry(c, NULL, mime, NULL, 0, data, len, b64);
+    json_writer w;
+    item_begin(c, &w);
+    json_write_obj_begin(&w);
+    w_str(&w, "type", type);
+    json_write_keyz(&w, "data");
+    if (b64)
+        json_write_strz(&w, b64);
+    else
+        json_write_base64(&w, data, len);
+    w_str(&w, "mimeType", mime);
+    json_write_obj_end(&w);
+    item_end(c, &w);
+}
+
+void mcp_ctx_image(mcp_ctx *c, const void *data, size_t len, const char *mime_type)
+{
+    media(c, "image", data, len, NULL, mime_type);
+}
+
+void mcp_ctx_audio(mcp_ctx *c, const void *data, size_t len, const char *mime_type)
+{
+    media(c, "audio", data, len, NULL, mime_type);
+}
+
+void mcp_ctx_image_b64(mcp_ctx *c, const char *base64, const char *mime_type)
+{
+    media(c, "image", NULL, 0, base64, mime_type);
+}
+
+void mcp_ctx_audio_b64(mcp_ctx *c, const char *base64, const char *mime_type)
+{
+    media(c, "audio", NULL, 0, base64, mime_type);
+}
+
+void mcp_ctx_resource_link(mcp_ctx *c, const char *uri, const char *name, const char *mime_type,
+                           const char *description)
+{
+    json_writer w;
+    item_begin(c, &w);
+    json_write_obj_begin(&w);
+    w_str(&w, "type", "resource_link");
+    w_str(&w, "uri", uri);
+    w_str(&w, "name", name);
+    w_str(&w, "mimeType", mime_type);
+    w_str(&w, "description", description);
+    json_write_obj_end(&w);
+    item_end(c, &w);
+}
+
+/* Embedded resource block (tools, prompts) or a contents entry (resources/read). */
+static void embedded(mcp_ctx *c, const char *uri, const char *mime, const char *text,
+                     const void *data, size_t len)
+{
+    if (c->method == M_RES_READ)
+        return contents_entry(c, uri, mime, text, text ? strlen(text) : 0, data, len, NULL);
+    json_writer w;
+    item_begin(c, &w);
+    json_write_obj_begin(&w);
+    w_str(&w, "type", "resource");
+    json_write_keyz(&w, "resource");
+    json_write_obj_begin(&w);
+    w_str(&w, "uri", uri);
+    w_str(&w, "mimeType", mime);
+    if (text) {
+        w_str(&w, "text", text);
+    } else {
+        json_write_keyz(&w, "blob");
+        json_write_base64(&w, data, len);
+    }
+    json_write_obj_end(&w);
+    json_write_obj_end(&w);
+    item_end(c, &w);
+}
+
+void mcp_ctx_resource_text(mcp_ctx *c, const char *uri, const char *mime_type, const char *text)
+{
+    embedded(c, uri, mime_type, text ? text : "", NULL, 0);
+}
+
+void mcp_ctx_resource_blob(mcp_ctx *c, const char *uri, const char *mime_type, const void *data,
+                           size_t len)
+{
+    embedded(c, uri, mime_type, NULL, data, len);
+}
+
+int mcp_ctx_content_json(mcp_ctx *c, const char *json)
+{
+    json_value *v = json ? json_parse(json, strlen(json), &c->arena, NULL, NULL) : NULL;
+    if (!v || v->type != JSON_OBJECT) return MCP_EINVAL;
+    json_writer w;
+    item_begin(c, &w);
+    json_write_value(&w, v);
+    item_end(c, &w);
+    return 0;
+}
+
+void mcp_ctx_message(mcp_ctx *c, const char *role)
+{
+    c->role = role && !strcmp(role, "assistant") ? "assistant" : "user";
+}
+
+void mcp_ctx_description(mcp_ctx *c, const char *description)
+{
+    c->description =
+        description ? mcp_arena_strndup(&c->arena, description, strlen(description)) : NULL;
+}
+
+int mcp_ctx_structured(mcp_ctx *c, const char *json)
+{
+    size_t n = json ? strlen(json) : 0;
+    json_value *v = json ? json_parse(json, n, &c->arena, NULL, NULL) : NULL;
+    if (!v) return MCP_EINVAL;
+    c->structured_v = v;
+    c->structured = mcp_arena_strndup(&c->arena, json, n);
+    c->structured_len = n;
+    return 0;
+}
+
+void mcp_ctx_complete_value(mcp_ctx *c, const char *value)
+{
+    c->total++;
+    if (c->nitems >= MAX_VALUES) {
+        c->has_more = true;
+        return;
+    }
+    json_writer w;
+    item_begin(c, &w);
+    json_write_strz(&w, value);
+}
+
+void mcp_ctx_complete_total(mcp_ctx *c, int64_t total, bool has_more)
+{
+    c->total = total;
+    c->has_total = true;
+    c->has_more = has_more;
+}
+
+/* ---- finishing --------------------------------------------------------------------------- */
+
+static void body_into(mcp_ctx *c, mcp_buf *b)
+{
+    if (c->nitems) mcp_buf_append(b, c->body.data, c->body.len);
+}
+
+/* Checks structured content against the tool's output schema. 0, or -1 after failing. */
+static int check_output(mcp_ctx *c)
+{
+    const reg_entry *e = c->entry;
+    if (!e || !e->out_schema || c->is_error) return 0;
+    char msg[600];
+    if (!c->structured_v) {
+        snprintf(msg, sizeof(msg),
+                 "tool '%.128s' declares an output schema but returned no structured content",
+                 c->name);
+        ctx_fail_with(c, F_INTERNAL, 0, NULL, msg);
+        return -1;
+    }
+    json_schema_result r;
+    if (json_schema_validate(e->out_schema, c->structured_v, &r)) return 0;
+    char why[400];
+    snprintf(msg, sizeof(msg),
+             "tool '%.128s' returned structured content that does not match "
+             "its output schema: %s",
+             c->name, json_schema_result_str(&r, why, sizeof(why)));
+    ctx_fail_with(c, F_INTERNAL, 0, NULL, msg);
+    return -1;
+}
+
+static void write_tool_result(mcp_ctx *c, mcp_buf *b)
+{
+    LIT(b, "\"content\":[");
+    if (c->nitems) {
+        body_into(c, b);
+    } else if (c->structured) { /* the serialized JSON as text, for older clients */
+        LIT(b, "{\"type\":\"text\",\"text\":");
+        rpc_write_str(b, c->structured, c->structured_len);
+        mcp_buf_putc(b, '}');
+    }
+    mcp_buf_putc(b, ']');
+    if (c->structured) {
+        LIT(b, ",\"structuredContent\":");
+        mcp_buf_append(b, c->structured, c->structured_len);
+    }
+    if (c->is_error) LIT(b, ",\"isError\":true");
+}
+
+static void write_complete_result(mcp_ctx *c, mcp_buf *b)
+{
+    char tmp[48];
+    LIT(b, "\"completion\":{\"values\":[");
+    body_into(c, b);
+    int n = snprintf(tmp, sizeof(tmp), "],\"total\":%lld,\"hasMore\":%s}", (long long)c->total,
+                     c->has_more ? "true" : "false");
+    mcp_buf_append(b, tmp, (size_t)n);
+}
+
+static void write_method_result(mcp_ctx *c, mcp_buf *b)
+{
+    switch (c->method) {
+    case M_TOOLS_CALL:
+        write_tool_result(c, b);
+        break;
+    case M_RES_READ:
+        LIT(b, "\"contents\":[");
+        body_into(c, b);
+        mcp_buf_putc(b, ']');
+        break;
+    case M_PROMPTS_GET:
+        if (c->description) {
+            LIT(b, "\"description\":");
+            rpc_write_str(b, c->description, strlen(c->description));
+            mcp_buf_putc(b, ',');
+        }
+        LIT(b, "\"messages\":[");
+        body_into(c, b);
+        mcp_buf_putc(b, ']');
+        break;
+    case M_COMPLETE:
+        write_complete_result(c, b);
+        break;
+    }
+}
+
+int mcp_ctx_finish(mcp_ctx *c)
+{
+    if (atomic_load(&c->cancelled)) {
+        ctx_free(c);
+        return -1;
+    }
+    if (c->body.overflow) {
+        ctx_fail_with(c, F_INTERNAL, 0, NULL, "result too large");
+        return -1;
+    }
+    if (check_output(c)) return -1;
+    char stack[4096];
+    mcp_buf b;
+    mcp_buf_init(&b, stack, sizeof(stack), 0);
+    rpc_begin_result(&b, &c->id);
+    mcp_buf_putc(&b, '{');
+    write_method_result(c, &b);
+    write_result_tail(c, &b, c->method == M_RES_READ, true);
+    rpc_end_result(&b);
+    ctx_send_final(c, &b, MCP_STATUS_OK);
+    mcp_buf_free(&b);
+    return 0;
+}
+
+void mcp_ctx_tool_error(mcp_ctx *c, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (c->method != M_TOOLS_CALL) {
+        ctx_fail_with(c, F_INTERNAL, 0, NULL, msg);
+        return;
+    }
+    ctx_reset_answer(c);
+    c->is_error = true;
+    mcp_ctx_text(c, msg);
+    mcp_ctx_finish(c);
+}
+
+void mcp_ctx_fail(mcp_ctx *c, int code, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    ctx_fail_with(c, F_HANDLER, code, NULL, msg);
+}
+
+/* ---- progress, logging ------------------------------------------------------------------- */
+
+void mcp_ctx_progress(mcp_ctx *c, double progress, double total, const char *message)
+{
+    if (!c->progress_token || atomic_load(&c->cancelled)) return;
+    if (c->sent_progress && !(progress > c->last_progress)) return;
+    c->sent_progress = true;
+    c->last_progress = progress;
+    char stack[512];
+    mcp_buf p, b;
+    mcp_buf_init(&p, stack, sizeof(stack), 0);
+    json_writer w;
+    json_writer_init(&w, &p, false);
+    json_write_obj_begin(&w);
+    json_write_keyz(&w, "progressToken");
+    json_write_value(&w, c->progress_token);
+    json_write_keyz(&w, "progress");
+    json_write_double(&w, progress);
+    if (total >= 0) {
+        json_write_keyz(&w, "total");
+        json_write_double(&w, total);
+    }
+    w_str(&w, "message", message);
+    json_write_obj_end(&w);
+    char ostack[640];
+    mcp_buf_init(&b, ostack, sizeof(ostack), 0);
+    rpc_write_notification(&b, "notifications/progress", p.data, p.len);
+    conn_send(c->conn, b.data, b.len, MCP_OUT_NOTIFICATION, MCP_STATUS_OK, c->tag, false);
+    mcp_buf_free(&p);
+    mcp_buf_free(&b);
+}
+
+void mcp_ctx_log(mcp_ctx *c, mcp_log_level level, const char *logger, const char *msg)
+{
+    int min = c->era == ERA_MODERN ? c->log_level : atomic_load(&c->conn->log_level);
+    if (min < 0 || (int)level < min || (int)level > MCP_LOG_EMERGENCY) return;
+    if (atomic_load(&c->cancelled)) return;
+    mcp_buf p, b;
+    mcp_buf_init(&p, NULL, 0, 0);
+    json_writer w;
+    json_writer_init(&w, &p, false);
+    json_write_obj_begin(&w);
+    w_str(&w, "level", log_level_names[level]);
+    w_str(&w, "logger", logger);
+    json_write_keyz(&w, "data");
+    json_write_strz(&w, msg ? msg : "");
+    json_write_obj_end(&w);
+    mcp_buf_init(&b, NULL, 0, 0);
+    rpc_write_notification(&b, "notifications/message", p.data, p.len);
+    conn_send(c->conn, b.data, b.len, MCP_OUT_NOTIFICATION, MCP_STATUS_OK, c->tag, false);
+    mcp_buf_free(&p);
+    mcp_buf_free(&b);
+}
+
+/* ---- asking ------------------------------------------------------------------------------ */
+
+const json_value *mcp_ctx_input(const mcp_ctx *c, const char *key)
+{
+    for (uint32_t i = c->na; i-- > 0;)
+        if (!strcmp(c->as[i].key, key)) return c->as[i].value;
+    return NULL;
+}
+
+/* Queues one question after checking the method and the client's capability. */
+static int queue(mcp_ctx *c, const char *key, const char *method, const char *params,
+                 const char *cap)
+{
+    if (!key ||
+        (c->method != M_TOOLS_CALL && c->method != M_RES_READ && c->method != M_PROMPTS_GET))
+        return MCP_EINVAL;
+    if (!mcp_ctx_client_supports(c, cap)) {
+        c->missing_cap = cap;
+        return MCP_EINVAL;
+    }
+    json_value *v = json_parse(params, strlen(params), &c->arena, NULL, NULL);
+    if (!v || v->type != JSON_OBJECT) return MCP_EINVAL;
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    json_serialize(&b, v, false);
+    question q = {mcp_arena_strndup(&c->arena, key, strlen(key)), method,
+                  mcp_arena_strndup(&c->arena, b.data, b.len), b.len};
+    mcp_buf_free(&b);
+    for (uint32_t i = 0; i < c->nq; i++)
+        if (!strcmp(c->qs[i].key, key)) return c->qs[i] = q, 0;
+    if (c->nq == c->qcap) {
+        uint32_t cap2 = c->qcap ? c->qcap * 2 : 4;
+        question *nq = mcp_arena_alloc(&c->arena, cap2 * sizeof(*nq));
+        if (c->nq) memcpy(nq, c->qs, c->nq * sizeof(*nq));
+        c->qs = nq;
+        c->qcap = cap2;
+    }
+    c->qs[c->nq++] = q;
+    return 0;
+}
+
+int mcp_ctx_elicit(mcp_ctx *c, const char *key, const char *params)
+{
+    if (!params) return MCP_EINVAL;
+    const char *cap =
+        strstr(params, "\"mode\"") && strstr(params, "\"url\"") ? "elicitation.url" : "elicitation";
+    return queue(c, key, "elicitation/create", params, cap);
+}
+
+int mcp_ctx_sample(mcp_ctx *c, const char *key, const char *params)
+{
+    return params ? queue(c, key, "sampling/createMessage", params, "sampling") : MCP_EINVAL;
+}
+
+int mcp_ctx_list_roots(mcp_ctx *c, const char *key)
+{
+    return queue(c, key, "roots/list", "{}", "roots");
+}
+
+int mcp_ctx_set_state(mcp_ctx *c, const void *data, size_t len)
+{
+    if (len > MAX_STATE || (len && !data)) return MCP_EINVAL;
+    void *copy = mcp_arena_alloc(&c->arena, len ? len : 1);
+    if (len) memcpy(copy, data, len);
+    c->state = copy;
+    c->state_len = len;
+    return 0;
+}
+
+const void *mcp_ctx_state(const mcp_ctx *c, size_t *len)
+{
+    if (len) *len = c->state_len;
+    return c->state;
+}
+
+/* No question queued: -32021 naming a capability the handler wanted, else internal error. */
+static int ask_nothing(mcp_ctx *c)
+{
+    if (!c->missing_cap) {
+        ctx_fail_with(c, F_INTERNAL, 0, NULL, "internal error: handler asked nothing");
+        return MCP_EINVAL;
+    }
+    const char *cap = c->missing_cap;
+    char data[160], msg[160];
+    if (!strcmp(cap, "elicitation.url"))
+        snprintf(data, sizeof(data), "{\"requiredCapabilities\":{\"elicitation\":{\"url\":{}}}}");
+    else
+        snprintf(data, sizeof(data), "{\"requiredCapabilities\":{\"%s\":{}}}", cap);
+    snprintf(msg, sizeof(msg), "Missing required client capability: %s", cap);
+    ctx_fail_with(c, F_MISSING_CAPABILITY, 0, data, msg);
+    return MCP_EINVAL;
+}
+
+int mcp_ctx_ask(mcp_ctx *c)
+{
+    if (!c->nq) return ask_nothing(c);
+    if (atomic_load(&c->cancelled)) {
+        ctx_free(c);
+        return 0;
+    }
+    return c->era == ERA_MODERN ? ask_modern(c) : ask_legacy(c);
+}

@@ -1,0 +1,853 @@
+/* engine.c - mcp_conn: one message in, outputs through the sink, no I/O.
+ *
+ * mcp_conn_handle() gives every message its own mcp_ctx: one malloc holding the ctx and the
+ * first block of its arena, into which the message is parsed, so that the JSON outlives an
+ * asynchronous handler at no extra cost. The envelope is decoded (rpc/), then the era is
+ * chosen: a modern request carries io.modelcontextprotocol/protocolVersion in _meta and is
+ * checked statelessly (headers, version, capabilities); a legacy request follows the
+ * initialize lifecycle of the conn. methods.c then answers or starts a handler.
+ *
+ * Threads: handle() is called by one thread at a time per conn; ctxs finish from any
+ * thread. conn->lock guards the conn's mutable state and every call of the sink, which is
+ * how mcp_conn_close() guarantees that nothing is sent after it returns. The conn is
+ * refcounted: the transport holds one reference and every ctx holds one.
+ *
+ * Errors: every failure the engine itself reports is an eng_fail, mapped to a JSON-RPC code
+ * (per era) and an HTTP status hint in fail_map below, the one place that does so. */
+#include "mcp/internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+
+#define CTX_ALLOC 8192
+#define LIT(b, s) mcp_buf_append((b), (s), sizeof(s) - 1)
+
+const char *const log_level_names[8] = {"debug", "info",     "notice", "warning",
+                                        "error", "critical", "alert",  "emergency"};
+const char *const supported_versions[5] = {MODERN_VERSION, "2025-11-25", "2025-06-18", "2025-03-26",
+                                           "2024-11-05"};
+
+/* ---- the error map ------------------------------------------------------------------------- */
+
+static const struct {
+    int legacy, modern;
+    mcp_out_status legacy_status, modern_status;
+} fail_map[] = {
+    [F_PARSE] = {-32700, -32700, MCP_STATUS_BAD_REQUEST, MCP_STATUS_BAD_REQUEST},
+    [F_INVALID_REQUEST] = {-32600, -32600, MCP_STATUS_BAD_REQUEST, MCP_STATUS_BAD_REQUEST},
+    [F_NOT_INITIALIZED] = {-32600, -32600, MCP_STATUS_BAD_REQUEST, MCP_STATUS_BAD_REQUEST},
+    [F_METHOD_NOT_FOUND] = {-32601, -32601, MCP_STATUS_OK, MCP_STATUS_NOT_FOUND},
+    [F_INVALID_PARAMS] = {-32602, -32602, MCP_STATUS_OK, MCP_STATUS_OK},
+    [F_MISSING_META] = {-32602, -32602, MCP_STATUS_BAD_REQUEST, MCP_STATUS_BAD_REQUEST},
+    [F_INTERNAL] = {-32603, -32603, MCP_STATUS_OK, MCP_STATUS_OK},
+    [F_OVERLOADED] = {-32000, -32000, MCP_STATUS_OVERLOADED, MCP_STATUS_OVERLOADED},
+    [F_HEADER_MISMATCH] = {-32600, -32020, MCP_STATUS_BAD_REQUEST, MCP_STATUS_BAD_REQUEST},
+    /* legacy eras define no code for it: an internal error naming the capability */
+    [F_MISSING_CAPABILITY] = {-32603, -32021, MCP_STATUS_OK, MCP_STATUS_BAD_REQUEST},
+    [F_UNSUPPORTED_VERSION] = {-32600, -32022, MCP_STATUS_BAD_REQUEST, MCP_STATUS_BAD_REQUEST},
+    [F_RESOURCE_NOT_FOUND] = {-32002, -32602, MCP_STATUS_OK, MCP_STATUS_OK},
+    [F_HANDLER] = {0, 0, MCP_STATUS_OK, MCP_STATUS_OK},
+};
+
+/* Writes an error for id in era; returns the status hint. */
+static mcp_out_status write_fail(mcp_buf *b, const rpc_id *id, int era, eng_fail f, int code,
+                                 const char *data_json, const char *msg)
+{
+    int c = f == F_HANDLER ? code : (era == ERA_MODERN ? fail_map[f].modern : fail_map[f].legacy);
+    rpc_write_error(b, id, c, msg, data_json);
+    return era == ERA_MODERN ? fail_map[f].modern_status : fail_map[f].legacy_status;
+}
+
+/* ---- conns --------------------------------------------------------------------------------- */
+
+void conn_ref(mcp_conn *c)
+{
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+}
+
+static void conn_destroy(mcp_conn *c)
+{
+    for (size_t i = 0; i < c->nsubs; i++) free(c->subs[i]);
+    free(c->subs);
+    mcp_arena_free(&c->arena);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+void conn_unref(mcp_conn *c)
+{
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) conn_destroy(c);
+}
+
+mcp_conn *mcp_conn_new(mcp_server *s, const mcp_conn_options *opts)
+{
+    if (!s || !opts) return NULL;
+    mcp_conn *c = mcp_xcalloc(1, sizeof(*c));
+    c->srv = s;
+    atomic_init(&c->refs, 1);
+    c->opts = *opts;
+    if (!c->opts.client_request_timeout_ms) c->opts.client_request_timeout_ms = 60000;
+    if (!c->opts.max_message) c->opts.max_message = 4u << 20;
+    pthread_mutex_init(&c->lock, NULL);
+    mcp_arena_init(&c->arena, NULL, 0);
+    atomic_init(&c->log_level, -1);
+    c->next_out_id = 1;
+    pthread_mutex_lock(&s->conns_lock);
+    c->next = s->conns;
+    if (s->conns) s->conns->prev = c;
+    s->conns = c;
+    pthread_mutex_unlock(&s->conns_lock);
+    return c;
+}
+
+static void conn_unlink(mcp_conn *c)
+{
+    mcp_server *s = c->srv;
+    pthread_mutex_lock(&s->conns_lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (s->conns == c)
+        s->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    pthread_mutex_unlock(&s->conns_lock);
+}
+
+void listener_free(listener *l)
+{
+    for (size_t i = 0; i < l->nuris; i++) free(l->uris[i]);
+    free(l->uris);
+    free(l->id_str);
+    free(l->id_json);
+    free(l);
+}
+
+/* Collects the ctxs waiting for client answers (they run no handler) so they can be freed. */
+static size_t take_waiting_locked(mcp_conn *c, mcp_ctx **out, size_t max)
+{
+    size_t n = 0;
+    while (c->pending && n < max) {
+        mcp_ctx *ctx = c->pending->ctx;
+        ask_forget_locked(c, ctx);
+        out[n++] = ctx;
+    }
+    return n;
+}
+
+void mcp_conn_close(mcp_conn *c)
+{
+    if (!c) return;
+    mcp_ctx *waiting[64];
+    size_t n;
+    pthread_mutex_lock(&c->lock);
+    c->closed = true;
+    for (mcp_ctx *x = c->inflight; x; x = x->next) atomic_store(&x->cancelled, true);
+    while (c->listeners) {
+        listener *l = c->listeners;
+        c->listeners = l->next;
+        listener_free(l);
+    }
+    do {
+        n = take_waiting_locked(c, waiting, 64);
+        pthread_mutex_unlock(&c->lock);
+        for (size_t i = 0; i < n; i++) ctx_free(waiting[i]);
+        pthread_mutex_lock(&c->lock);
+    } while (n == 64);
+    pthread_mutex_unlock(&c->lock);
+    conn_unlink(c);
+    conn_unref(c);
+}
+
+void mcp_conn_shutdown(mcp_conn *c)
+{
+    pthread_mutex_lock(&c->lock);
+    while (c->listeners) {
+        listener *l = c->listeners;
+        c->listeners = l->next;
+        char stack[512];
+        mcp_buf b;
+        mcp_buf_init(&b, stack, sizeof(stack), 0);
+        rpc_begin_result(&b, &l->id);
+        LIT(&b, "{\"resultType\":\"complete\",\"_meta\":{\"" META_SUB "\":");
+        mcp_buf_puts(&b, l->id_json);
+        LIT(&b, "}}");
+        rpc_end_result(&b);
+        mcp_out out = {b.data, b.len, MCP_OUT_RESPONSE, MCP_STATUS_OK, l->tag, true};
+        if (!c->closed && !b.overflow) c->opts.sink.send(c->opts.sink.ud, &out);
+        mcp_buf_free(&b);
+        listener_free(l);
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+void conn_send(mcp_conn *c, const char *data, size_t len, mcp_out_kind kind, mcp_out_status status,
+               void *tag, bool final)
+{
+    mcp_out out = {data, len, kind, status, tag, final};
+    pthread_mutex_lock(&c->lock);
+    if (!c->closed) c->opts.sink.send(c->opts.sink.ud, &out);
+    pthread_mutex_unlock(&c->lock);
+}
+
+unsigned mcp_conn_inflight(const mcp_conn *c)
+{
+    pthread_mutex_lock((pthread_mutex_t *)&c->lock);
+    unsigned n = c->ninflight;
+    pthread_mutex_unlock((pthread_mutex_t *)&c->lock);
+    return n;
+}
+
+bool mcp_conn_initialized(const mcp_conn *c)
+{
+    return c->state >= LEGACY_INITIALIZED;
+}
+
+const char *mcp_conn_protocol_version(const mcp_conn *c)
+{
+    return c->state >= LEGACY_INITIALIZED ? c->version : NULL;
+}
+
+void mcp_conn_tick(mcp_conn *c, uint64_t now_ms)
+{
+    ask_tick(c, now_ms);
+}
+
+void mcp_conn_cancel_tag(mcp_conn *c, void *tag)
+{
+    pthread_mutex_lock(&c->lock);
+    for (mcp_ctx *x = c->inflight; x; x = x->next)
+        if (x->tag == tag) atomic_store(&x->cancelled, true);
+    for (listener **pl = &c->listeners; *pl;) {
+        listener *l = *pl;
+        if (l->tag == tag) {
+            *pl = l->next;
+            listener_free(l);
+        } else {
+            pl = &l->next;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- ctxs ---------------------------------------------------------------------------------- */
+
+mcp_ctx *ctx_new(mcp_conn *c, void *tag)
+{
+    size_t hdr = (sizeof(mcp_ctx) + 15) & ~(size_t)15;
+    char *mem = mcp_xmalloc(CTX_ALLOC);
+    mcp_ctx *ctx = (mcp_ctx *)(void *)mem;
+    memset(ctx, 0, sizeof(*ctx));
+    mcp_arena_init(&ctx->arena, mem + hdr, CTX_ALLOC - hdr);
+    ctx->conn = c;
+    conn_ref(c);
+    ctx->tag = tag;
+    ctx->log_level = -1;
+    atomic_init(&ctx->cancelled, false);
+    return ctx;
+}
+
+static void ctx_unlink_locked(mcp_ctx *ctx)
+{
+    mcp_conn *c = ctx->conn;
+    if (!ctx->linked) return;
+    if (ctx->prev)
+        ctx->prev->next = ctx->next;
+    else
+        c->inflight = ctx->next;
+    if (ctx->next) ctx->next->prev = ctx->prev;
+    ctx->linked = false;
+    c->ninflight--;
+}
+
+void ctx_free(mcp_ctx *ctx)
+{
+    mcp_conn *c = ctx->conn;
+    if (ctx->linked || ctx->waiting) {
+        pthread_mutex_lock(&c->lock);
+        ctx_unlink_locked(ctx);
+        ask_forget_locked(c, ctx);
+        pthread_mutex_unlock(&c->lock);
+    }
+    reg_release(ctx->entry);
+    mcp_buf_free(&ctx->body);
+    mcp_arena_free(&ctx->arena);
+    free(ctx);
+    conn_unref(c);
+}
+
+void ctx_send_final(mcp_ctx *ctx, mcp_buf *b, mcp_out_status status)
+{
+    mcp_conn *c = ctx->conn;
+    mcp_out out = {b->data, b->len, MCP_OUT_RESPONSE, status, ctx->tag, true};
+    pthread_mutex_lock(&c->lock);
+    if (!c->closed && !atomic_load(&ctx->cancelled)) c->opts.sink.send(c->opts.sink.ud, &out);
+    ctx_unlink_locked(ctx);
+    pthread_mutex_unlock(&c->lock);
+    ctx_free(ctx);
+}
+
+void ctx_fail_with(mcp_ctx *ctx, eng_fail f, int code, const char *data_json, const char *msg)
+{
+    char stack[1024];
+    mcp_buf b;
+    mcp_buf_init(&b, stack, sizeof(stack), 0);
+    mcp_out_status st = write_fail(&b, &ctx->id, ctx->era, f, code, data_json, msg);
+    ctx_send_final(ctx, &b, st);
+    mcp_buf_free(&b);
+}
+
+static void invoke(mcp_ctx *ctx)
+{
+    reg_entry *e = ctx->entry;
+    mcp_handler_fn fn = ctx->method == M_COMPLETE ? e->complete : e->handler;
+    fn(ctx, e->ud);
+}
+
+static void handler_job(void *arg)
+{
+    invoke(arg);
+}
+
+void ctx_run_handler(mcp_ctx *ctx)
+{
+    mcp_conn *c = ctx->conn;
+    if (!ctx->linked) {
+        pthread_mutex_lock(&c->lock);
+        ctx->next = c->inflight;
+        if (c->inflight) c->inflight->prev = ctx;
+        c->inflight = ctx;
+        ctx->prev = NULL;
+        ctx->linked = true;
+        c->ninflight++;
+        pthread_mutex_unlock(&c->lock);
+    }
+    if ((ctx->entry->flags & MCP_INLINE) || !c->opts.exec) {
+        invoke(ctx);
+        return;
+    }
+    int rc = c->opts.exec(c->opts.exec_ud, handler_job, ctx);
+    if (rc < 0) { /* -EAGAIN: the queue is full; anything else: cannot run it either */
+        ctx_fail_with(ctx, F_OVERLOADED, 0, NULL, "server overloaded, retry later");
+    }
+}
+
+/* ---- broadcasts ---------------------------------------------------------------------------- */
+
+static const char *const changed_method[REG_NKINDS] = {
+    "notifications/tools/list_changed", "notifications/resources/list_changed",
+    "notifications/resources/list_changed", "notifications/prompts/list_changed"};
+
+/* Sends method (params_json or none) to each listener of c that wants it. Lock held. */
+static void notify_listeners_locked(mcp_conn *c, const char *method, reg_kind k, const char *uri)
+{
+    for (listener *l = c->listeners; l; l = l->next) {
+        bool want = false;
+        if (uri) {
+            for (size_t i = 0; i < l->nuris && !want; i++) want = !strcmp(l->uris[i], uri);
+        } else {
+            want = k == REG_TOOL ? l->tools : k == REG_PROMPT ? l->prompts : l->resources;
+        }
+        if (!want) continue;
+        char stack[1024];
+        mcp_buf b;
+        mcp_buf_init(&b, stack, sizeof(stack), 0);
+        LIT(&b, "{\"_meta\":{\"" META_SUB "\":");
+        mcp_buf_puts(&b, l->id_json);
+        mcp_buf_putc(&b, '}');
+        if (uri) {
+            LIT(&b, ",\"uri\":");
+            rpc_write_str(&b, uri, strlen(uri));
+        }
+        mcp_buf_putc(&b, '}');
+        char ostack[1200];
+        mcp_buf o;
+        mcp_buf_init(&o, ostack, sizeof(ostack), 0);
+        rpc_write_notification(&o, method, b.data, b.len);
+        mcp_out out = {o.data, o.len, MCP_OUT_NOTIFICATION, MCP_STATUS_OK, l->tag, false};
+        c->opts.sink.send(c->opts.sink.ud, &out);
+        mcp_buf_free(&b);
+        mcp_buf_free(&o);
+    }
+}
+
+static bool subscribed_locked(const mcp_conn *c, const char *uri)
+{
+    for (size_t i = 0; i < c->nsubs; i++)
+        if (!strcmp(c->subs[i], uri)) return true;
+    return false;
+}
+
+/* One notification to every conn: legacy sessions untagged, listeners tagged. */
+static void broadcast(mcp_server *s, const char *method, reg_kind k, const char *uri)
+{
+    char stack[1024];
+    mcp_buf legacy;
+    mcp_buf_init(&legacy, stack, sizeof(stack), 0);
+    if (uri) {
+        char pstack[512];
+        mcp_buf p;
+        mcp_buf_init(&p, pstack, sizeof(pstack), 0);
+        LIT(&p, "{\"uri\":");
+        rpc_write_str(&p, uri, strlen(uri));
+        mcp_buf_putc(&p, '}');
+        rpc_write_notification(&legacy, method, p.data, p.len);
+        mcp_buf_free(&p);
+    } else {
+        rpc_write_notification(&legacy, method, NULL, 0);
+    }
+    pthread_mutex_lock(&s->conns_lock);
+    for (mcp_conn *c = s->conns; c; c = c->next) {
+        pthread_mutex_lock(&c->lock);
+        bool want =
+            !c->closed && c->state >= LEGACY_INITIALIZED && (!uri || subscribed_locked(c, uri));
+        if (want) {
+            mcp_out out = {legacy.data,   legacy.len, MCP_OUT_NOTIFICATION,
+                           MCP_STATUS_OK, NULL,       false};
+            c->opts.sink.send(c->opts.sink.ud, &out);
+        }
+        if (!c->closed) notify_listeners_locked(c, method, k, uri);
+        pthread_mutex_unlock(&c->lock);
+    }
+    pthread_mutex_unlock(&s->conns_lock);
+    mcp_buf_free(&legacy);
+}
+
+void conns_broadcast_list_changed(mcp_server *s, reg_kind k)
+{
+    broadcast(s, changed_method[k], k, NULL);
+}
+
+void conns_broadcast_updated(mcp_server *s, const char *uri)
+{
+    broadcast(s, "notifications/resources/updated", REG_RESOURCE, uri);
+}
+
+/* ---- versions, levels -------------------------------------------------------------------- */
+
+bool legacy_version_supported(const char *v, size_t len)
+{
+    for (int i = 1; i < 5; i++)
+        if (strlen(supported_versions[i]) == len && !memcmp(supported_versions[i], v, len))
+            return true;
+    return false;
+}
+
+int log_level_from_name(const char *s, size_t len)
+{
+    for (int i = 0; i < 8; i++)
+        if (strlen(log_level_names[i]) == len && !memcmp(log_level_names[i], s, len)) return i;
+    return -1;
+}
+
+/* ---- methods ------------------------------------------------------------------------------- */
+
+enum { ERA_L = 1, ERA_M = 2 };
+
+static const struct method_def {
+    const char *name;
+    uint8_t id, eras;
+} method_defs[] = {
+    {"ping", M_PING, ERA_L},
+    {"tools/list", M_TOOLS_LIST, ERA_L | ERA_M},
+    {"tools/call", M_TOOLS_CALL, ERA_L | ERA_M},
+    {"initialize", M_INITIALIZE, ERA_L},
+    {"prompts/get", M_PROMPTS_GET, ERA_L | ERA_M},
+    {"prompts/list", M_PROMPTS_LIST, ERA_L | ERA_M},
+    {"resources/list", M_RES_LIST, ERA_L | ERA_M},
+    {"resources/read", M_RES_READ, ERA_L | ERA_M},
+    {"server/discover", M_DISCOVER, ERA_M},
+    {"logging/setLevel", M_SET_LEVEL, ERA_L},
+    {"completion/complete", M_COMPLETE, ERA_L | ERA_M},
+    {"resources/subscribe", M_SUBSCRIBE, ERA_L},
+    {"subscriptions/listen", M_LISTEN, ERA_M},
+    {"resources/unsubscribe", M_UNSUBSCRIBE, ERA_L},
+    {"resources/templates/list", M_TMPL_LIST, ERA_L | ERA_M},
+    {"notifications/cancelled", M_N_CANCELLED, ERA_L | ERA_M},
+    {"notifications/initialized", M_N_INITIALIZED, ERA_L},
+};
+
+/* Method lookup: switch on the length, then one or two memcmp. */
+static const struct method_def *method_find(const char *s, size_t n)
+{
+    int a = -1, b = -1;
+    switch (n) {
+    case 4:
+        a = 0;
+        break;
+    case 10:
+        a = 1, b = 2;
+        break;
+    case 11:
+        a = 4;
+        break;
+    case 12:
+        a = 5;
+        break;
+    case 14:
+        a = 6, b = 7;
+        break;
+    case 15:
+        a = 8;
+        break;
+    case 16:
+        a = 9;
+        break;
+    case 19:
+        a = 10, b = 11;
+        break;
+    case 20:
+        a = 12;
+        break;
+    case 21:
+        a = 13;
+        break;
+    case 23:
+        a = 15;
+        break;
+    case 24:
+        a = 14;
+        break;
+    case 25:
+        a = 16;
+        break;
+    }
+    if (a >= 0 && !memcmp(s, method_defs[a].name, n)) return &method_defs[a];
+    if (b >= 0 && !memcmp(s, method_defs[b].name, n)) return &method_defs[b];
+    if (n == 10 && !memcmp(s, method_defs[3].name, n)) return &method_defs[3];
+    return NULL;
+}
+
+/* ---- preludes: era rules before dispatch -------------------------------------------------- */
+
+static bool is_modern_request(const json_value *params)
+{
+    const json_value *meta = json_get(params, "_meta");
+    return meta && meta->type == JSON_OBJECT && json_get(meta, META_PV) != NULL;
+}
+
+static bool b64_strict(const char *s, size_t n)
+{
+    if (n % 4) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                     c == '+' || c == '/';
+        if (c == '=' ? i + 2 < n || (i + 1 < n && s[i + 1] != '=') : !alpha) return false;
+    }
+    return true;
+}
+
+/* Trims optional whitespace; decodes a strict "=?base64?<padded RFC 4648>?=" value (anything
+ * else is taken literally). The result is in a, or points into h; *len is its length. */
+static const char *header_value(const char *h, mcp_arena *a, size_t *len)
+{
+    while (*h == ' ' || *h == '\t') h++;
+    size_t n = strlen(h);
+    while (n && (h[n - 1] == ' ' || h[n - 1] == '\t')) n--;
+    *len = n;
+    if (n < 11 || memcmp(h, "=?base64?", 9) || memcmp(h + n - 2, "?=", 2) ||
+        !b64_strict(h + 9, n - 11))
+        return h;
+    char *out = mcp_arena_alloc_unaligned(a, n);
+    long m = token_b64_decode(h + 9, n - 11, out);
+    if (m < 0) return h;
+    *len = (size_t)m;
+    return out;
+}
+
+/* True if the header value (decoded, trimmed) equals body. */
+static bool header_eq(mcp_ctx *ctx, const char *h, const char *body)
+{
+    size_t n;
+    const char *v = header_value(h, &ctx->arena, &n);
+    return body && strlen(body) == n && !memcmp(v, body, n);
+}
+
+static int header_fail(mcp_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int header_fail(mcp_ctx *ctx, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    ctx_fail_with(ctx, F_HEADER_MISMATCH, 0, NULL, msg);
+    return -1;
+}
+
+/* Modern HTTP: Mcp-Method and Mcp-Name must be present and match the body. */
+static int check_name_headers(mcp_ctx *ctx, const mcp_msg_info *info)
+{
+    bool http = ctx->conn->opts.mode == MCP_CONN_HTTP_MODERN;
+    if (!info->method_header) {
+        if (http) return header_fail(ctx, "Header mismatch: missing Mcp-Method header");
+    } else if (!header_eq(ctx, info->method_header, ctx->method_name)) {
+        return header_fail(ctx,
+                           "Header mismatch: Mcp-Method header value '%.100s' does not match body "
+                           "value '%.100s'",
+                           info->method_header, ctx->method_name);
+    }
+    if (ctx->method != M_TOOLS_CALL && ctx->method != M_RES_READ && ctx->method != M_PROMPTS_GET)
+        return 0;
+    const char *body = NULL;
+    json_get_str(ctx->params, ctx->method == M_RES_READ ? "uri" : "name", &body, NULL, NULL, NULL,
+                 0);
+    if (!info->name_header)
+        return http && body ? header_fail(ctx, "Header mismatch: missing Mcp-Name header") : 0;
+    if (!header_eq(ctx, info->name_header, body))
+        return header_fail(ctx,
+                           "Header mismatch: Mcp-Name header value '%.200s' does not match body "
+                           "value '%.200s'",
+                           info->name_header, body ? body : "");
+    return 0;
+}
+
+static int unsupported_version(mcp_ctx *ctx, const char *v)
+{
+    char data[512];
+    mcp_buf b;
+    mcp_buf_init(&b, data, sizeof(data) - 1, sizeof(data) - 1);
+    LIT(&b, "{\"supported\":[");
+    for (int i = 0; i < 5; i++) {
+        if (i) mcp_buf_putc(&b, ',');
+        rpc_write_str(&b, supported_versions[i], strlen(supported_versions[i]));
+    }
+    LIT(&b, "],\"requested\":");
+    rpc_write_str(&b, v, strnlen(v, 64));
+    mcp_buf_putc(&b, '}');
+    b.data[b.overflow ? 0 : b.len] = '\0';
+    ctx_fail_with(ctx, F_UNSUPPORTED_VERSION, 0, b.overflow ? NULL : b.data,
+                  "Unsupported protocol version");
+    return -1;
+}
+
+static int meta_fail(mcp_ctx *ctx, const char *msg)
+{
+    ctx_fail_with(ctx, F_MISSING_META, 0, NULL, msg);
+    return -1;
+}
+
+/* Reads the required _meta fields (step 2 of the order the suite checks). 0 or -1. */
+static int modern_meta(mcp_ctx *ctx)
+{
+    const json_value *meta = json_get(ctx->params, "_meta");
+    if (!json_is_object(meta))
+        return meta_fail(ctx, "invalid params: missing params._meta (a modern request must "
+                              "carry " META_PV " and " META_CAPS ")");
+    ctx->meta = meta;
+    const json_value *pv = json_get(meta, META_PV), *caps = json_get(meta, META_CAPS);
+    if (!json_is_string(pv))
+        return meta_fail(ctx, "invalid params: _meta." META_PV " is required (a string)");
+    ctx->version = pv->u.str;
+    if (!json_is_object(caps))
+        return meta_fail(ctx, "invalid params: _meta." META_CAPS " is required (an object)");
+    ctx->caps = caps;
+    const json_value *lv = json_get(meta, META_LOG);
+    if (lv) {
+        ctx->log_level = json_is_string(lv) ? log_level_from_name(lv->u.str, lv->len) : -1;
+        if (ctx->log_level < 0)
+            return meta_fail(ctx, "invalid params: _meta." META_LOG " must be a logging level");
+    }
+    return 0;
+}
+
+/* Checks a modern request statelessly, in the order the conformance suite expects: version
+ * header present, _meta complete, header = _meta version, version supported, Mcp-Method and
+ * Mcp-Name. Returns 0, or -1 after answering. */
+static int modern_prelude(mcp_ctx *ctx, const mcp_msg_info *info)
+{
+    ctx->era = ERA_MODERN;
+    bool http = ctx->conn->opts.mode == MCP_CONN_HTTP_MODERN;
+    const char *pvh = info ? info->protocol_version_header : NULL;
+    if (info && http && !pvh)
+        return header_fail(ctx, "Header mismatch: missing MCP-Protocol-Version header");
+    if (modern_meta(ctx)) return -1;
+    if (pvh && !header_eq(ctx, pvh, ctx->version))
+        return header_fail(ctx,
+                           "Header mismatch: MCP-Protocol-Version header value '%.64s' does not "
+                           "match body value '%.64s'",
+                           pvh, ctx->version);
+    if (strcmp(ctx->version, MODERN_VERSION)) return unsupported_version(ctx, ctx->version);
+    return info ? check_name_headers(ctx, info) : 0;
+}
+
+static const json_value empty_object = {.type = JSON_OBJECT};
+
+/* Applies the legacy lifecycle. Returns 0, or -1 after answering. */
+static int legacy_prelude(mcp_ctx *ctx, const mcp_msg_info *info)
+{
+    mcp_conn *c = ctx->conn;
+    ctx->era = ERA_LEGACY;
+    if (c->opts.mode == MCP_CONN_HTTP_MODERN) {
+        const char *msg = ctx->method == M_INITIALIZE
+                              ? "initialize is not used with protocol version " MODERN_VERSION
+                                ": send _meta." META_PV " with every request, or open a session"
+                              : "invalid params: missing params._meta (a modern request must "
+                                "carry " META_PV " and " META_CAPS ")";
+        ctx_fail_with(ctx, ctx->method == M_INITIALIZE ? F_INVALID_REQUEST : F_MISSING_META, 0,
+                      NULL, msg);
+        return -1;
+    }
+    ctx->version = c->version;
+    ctx->caps = c->client_caps ? c->client_caps : &empty_object;
+    if (ctx->method == M_INITIALIZE && c->state != LEGACY_NEW) {
+        ctx_fail_with(ctx, F_INVALID_REQUEST, 0, NULL, "invalid request: already initialized");
+        return -1;
+    }
+    if (ctx->method != M_INITIALIZE && ctx->method != M_PING && c->state == LEGACY_NEW) {
+        ctx_fail_with(ctx, F_NOT_INITIALIZED, 0, NULL,
+                      "invalid request: server not initialized (send initialize first)");
+        return -1;
+    }
+    const char *h = info ? info->protocol_version_header : NULL;
+    if (h && ctx->method != M_INITIALIZE && !legacy_version_supported(h, strlen(h))) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "invalid request: unsupported MCP-Protocol-Version: %.64s", h);
+        ctx_fail_with(ctx, F_INVALID_REQUEST, 0, NULL, msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- message handling --------------------------------------------------------------------- */
+
+static void handle_request(mcp_ctx *ctx, const rpc_msg *m, const mcp_msg_info *info)
+{
+    const struct method_def *d = method_find(m->method, m->method_len);
+    static const json_value no_params = {.type = JSON_OBJECT};
+    ctx->id = m->id;
+    ctx->params = m->params ? m->params : &no_params;
+    ctx->method_name = m->method;
+    ctx->method = d ? d->id : M_UNKNOWN;
+    if (!d && m->method_len > 6 && !memcmp(m->method, "tasks/", 6)) ctx->method = M_TASKS;
+    mcp_conn_mode mode = ctx->conn->opts.mode;
+    bool modern = mode != MCP_CONN_HTTP_LEGACY && is_modern_request(ctx->params);
+    if (mode == MCP_CONN_HTTP_MODERN && ctx->method != M_INITIALIZE) modern = true;
+    if (modern ? modern_prelude(ctx, info) : legacy_prelude(ctx, info)) return;
+    if (!d || !(d->eras & (modern ? ERA_M : ERA_L)) || d->id >= M_N_INITIALIZED) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "Method not found: %.100s", m->method);
+        ctx_fail_with(ctx, F_METHOD_NOT_FOUND, 0, NULL, msg);
+        return;
+    }
+    methods_dispatch(ctx, info);
+}
+
+static void cancel_request(mcp_conn *c, const json_value *params)
+{
+    rpc_id id;
+    const json_value *rid = json_get(params, "requestId");
+    if (!rid || rpc_id_from_json(rid, &id) < 0) return;
+    pthread_mutex_lock(&c->lock);
+    for (mcp_ctx *x = c->inflight; x; x = x->next)
+        if (rpc_id_equal(&x->id, &id)) atomic_store(&x->cancelled, true);
+    for (listener **pl = &c->listeners; *pl;) {
+        listener *l = *pl;
+        if (rpc_id_equal(&l->id, &id)) {
+            *pl = l->next;
+            listener_free(l);
+        } else {
+            pl = &l->next;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void handle_notification(mcp_conn *c, const rpc_msg *m)
+{
+    const struct method_def *d = method_find(m->method, m->method_len);
+    if (!d) return; /* unknown notifications are ignored */
+    if (d->id == M_N_INITIALIZED) {
+        pthread_mutex_lock(&c->lock);
+        if (c->state == LEGACY_INITIALIZED) c->state = LEGACY_READY;
+        pthread_mutex_unlock(&c->lock);
+    } else if (d->id == M_N_CANCELLED && m->params) {
+        cancel_request(c, m->params);
+    }
+}
+
+/* Handles one decoded value (a message) owned by ctx. Returns the responses promised. */
+static int handle_value(mcp_ctx *ctx, const json_value *v, const mcp_msg_info *info)
+{
+    rpc_msg m;
+    char err[160];
+    int rc = rpc_decode(v, &m, err, sizeof(err));
+    if (rc == RPC_INVALID_PARAMS && m.kind == RPC_NOTIFICATION) rc = 0, m.params = NULL;
+    if (rc) {
+        ctx->id = m.id;
+        ctx->era = ctx->conn->opts.mode == MCP_CONN_HTTP_MODERN ? ERA_MODERN : ERA_LEGACY;
+        ctx_fail_with(ctx, rc == RPC_INVALID_PARAMS ? F_INVALID_PARAMS : F_INVALID_REQUEST, 0, NULL,
+                      err);
+        return 1;
+    }
+    if (m.kind == RPC_REQUEST) {
+        handle_request(ctx, &m, info);
+        return 1;
+    }
+    if (m.kind == RPC_NOTIFICATION)
+        handle_notification(ctx->conn, &m);
+    else
+        ask_on_response(ctx->conn, &m);
+    ctx_free(ctx);
+    return 0;
+}
+
+static int fail_message(mcp_conn *c, void *tag, eng_fail f, const char *msg)
+{
+    mcp_ctx *ctx = ctx_new(c, tag);
+    ctx->era = c->opts.mode == MCP_CONN_HTTP_MODERN ? ERA_MODERN : ERA_LEGACY;
+    ctx_fail_with(ctx, f, 0, NULL, msg);
+    return 1;
+}
+
+static bool batch_allowed(mcp_conn *c)
+{
+    return c->opts.mode != MCP_CONN_HTTP_MODERN && c->state >= LEGACY_INITIALIZED &&
+           !strcmp(c->version, "2025-03-26");
+}
+
+static int handle_batch(mcp_conn *c, const json_value *arr, const mcp_msg_info *info, void *tag)
+{
+    if (!batch_allowed(c))
+        return fail_message(c, tag, F_INVALID_REQUEST,
+                            "invalid request: batches are only accepted in protocol version "
+                            "2025-03-26");
+    if (arr->len == 0)
+        return fail_message(c, tag, F_INVALID_REQUEST, "invalid request: empty batch");
+    int n = 0;
+    for (uint32_t i = 0; i < arr->len; i++) {
+        mcp_ctx *ctx = ctx_new(c, tag);
+        json_value *v = json_clone(&arr->u.items[i], &ctx->arena);
+        n += handle_value(ctx, v, info);
+    }
+    return n;
+}
+
+int mcp_conn_handle(mcp_conn *c, const char *msg, size_t len, const mcp_msg_info *info, void *tag)
+{
+    if (len > c->opts.max_message)
+        return fail_message(c, tag, F_INVALID_REQUEST, "invalid request: message too large");
+    mcp_ctx *ctx = ctx_new(c, tag);
+    json_limits lim = json_default_limits;
+    lim.max_size = c->opts.max_message;
+    json_error je;
+    json_value *v = json_parse(msg, len, &ctx->arena, &lim, &je);
+    if (!v) {
+        char where[160], full[200];
+        snprintf(full, sizeof(full), "Parse error: %s", json_error_str(&je, where, sizeof(where)));
+        ctx->era = c->opts.mode == MCP_CONN_HTTP_MODERN ? ERA_MODERN : ERA_LEGACY;
+        ctx_fail_with(ctx, F_PARSE, 0, NULL, full);
+        return 1;
+    }
+    if (v->type == JSON_ARRAY) {
+        int n = handle_batch(c, v, info, tag);
+        ctx_free(ctx);
+        return n;
+    }
+    return handle_value(ctx, v, info);
+}

@@ -1,0 +1,115 @@
+/* engine.h - the protocol engine as transports see it: messages in, messages out, no I/O.
+ *
+ * A transport owns one mcp_conn per stdio stream, per legacy HTTP session, or per modern HTTP
+ * request. It feeds each incoming message (one JSON text: an object, or a batch array where
+ * 2025-03-26 allows) to mcp_conn_handle(), which decodes it, applies the lifecycle and era
+ * rules and dispatches it. Everything the engine has to say leaves through the conn's sink:
+ * responses, notifications, and requests to the client, each tagged with the transport's tag
+ * of the request it belongs to (so Streamable HTTP can put it on that request's POST stream)
+ * and with whether it ends that request.
+ *
+ * Handlers run through the executor the transport supplies (its work pool), or inline for
+ * MCP_INLINE handlers; they finish from any thread, so the sink is called from any thread and
+ * must hand bytes to its I/O thread safely. The engine never blocks on a handler.
+ *
+ * Time: the engine keeps no timers. Transports call mcp_conn_tick() now and then (every
+ * second is plenty) to expire server-to-client requests that were never answered. */
+#ifndef MCP_ENGINE_H
+#define MCP_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mcp/mcp.h"
+
+typedef struct mcp_conn mcp_conn;
+
+typedef enum mcp_out_kind {
+    MCP_OUT_RESPONSE,     /* a result or error for a client request */
+    MCP_OUT_NOTIFICATION, /* progress, log, list_changed, resources/updated, ... */
+    MCP_OUT_REQUEST,      /* a server-to-client request (sampling, elicitation, roots, ping) */
+} mcp_out_kind;
+
+/* Status hints for HTTP: how the transport should answer when this is the only output. */
+typedef enum mcp_out_status {
+    MCP_STATUS_OK = 0,
+    MCP_STATUS_BAD_REQUEST, /* 400: invalid request, header mismatch, missing session data */
+    MCP_STATUS_NOT_FOUND,   /* 404: modern unknown method */
+    MCP_STATUS_OVERLOADED,  /* 503: work queue full (Retry-After) */
+} mcp_out_status;
+
+typedef struct mcp_out {
+    const char *data; /* one JSON-RPC message, no trailing newline; valid during the call */
+    size_t len;
+    mcp_out_kind kind;
+    mcp_out_status status;
+    void *tag;  /* the tag given with the request this belongs to; NULL if none */
+    bool final; /* this response ends the request identified by tag */
+} mcp_out;
+
+typedef struct mcp_sink {
+    /* Called from any thread; must not call back into the engine for the same conn. */
+    void (*send)(void *ud, const mcp_out *out);
+    void *ud;
+} mcp_sink;
+
+/* Runs job(arg) on the transport's work pool. Returns 0, or -EAGAIN when the queue is full
+ * (the engine then answers the request with an overloaded error, status MCP_STATUS_OVERLOADED). */
+typedef int (*mcp_exec_fn)(void *exec_ud, void (*job)(void *arg), void *arg);
+
+typedef enum mcp_conn_mode {
+    MCP_CONN_STDIO,       /* one stream, either era (modern if requests carry _meta version) */
+    MCP_CONN_HTTP_LEGACY, /* one legacy session over HTTP */
+    MCP_CONN_HTTP_MODERN, /* stateless modern HTTP requests */
+} mcp_conn_mode;
+
+typedef struct mcp_conn_options {
+    mcp_conn_mode mode;
+    mcp_sink sink;
+    mcp_exec_fn exec; /* NULL: run handlers inline */
+    void *exec_ud;
+    uint32_t client_request_timeout_ms; /* server-to-client requests; default 60000 */
+    size_t max_message;                 /* bytes of one incoming message; default 4 MiB */
+} mcp_conn_options;
+
+/* Returns a new conn for server s (refcounted; the transport holds one reference). */
+mcp_conn *mcp_conn_new(mcp_server *s, const mcp_conn_options *opts);
+
+/* Per-message context from the transport (HTTP headers that the engine checks). */
+typedef struct mcp_msg_info {
+    const char *protocol_version_header; /* MCP-Protocol-Version, or NULL */
+    const char *method_header;           /* Mcp-Method, or NULL */
+    const char *name_header;             /* Mcp-Name, or NULL */
+} mcp_msg_info;
+
+/* Handles one message (msg[0..len), not NUL-terminated). tag identifies it in outputs.
+ * info may be NULL. Returns the number of responses that will be sent for it (0 for a
+ * notification or a client's response, so HTTP can answer 202 at once; the batch size for a
+ * batch). Any thread, but one at a time per conn. */
+int mcp_conn_handle(mcp_conn *c, const char *msg, size_t len, const mcp_msg_info *info, void *tag);
+
+/* The transport's tag is going away (client disconnected): requests under it are cancelled
+ * and nothing more is sent with that tag. */
+void mcp_conn_cancel_tag(mcp_conn *c, void *tag);
+
+/* Expires unanswered server-to-client requests. now_ms: monotonic milliseconds. */
+void mcp_conn_tick(mcp_conn *c, uint64_t now_ms);
+
+/* Number of requests in flight (handlers not yet finished). */
+unsigned mcp_conn_inflight(const mcp_conn *c);
+
+/* True once `initialize` succeeded (legacy). The negotiated version, or NULL. */
+bool mcp_conn_initialized(const mcp_conn *c);
+const char *mcp_conn_protocol_version(const mcp_conn *c);
+
+/* Ends the conn's subscriptions/listen streams gracefully: each gets its final result
+ * (resultType "complete", tagged with its subscription id) before the transport closes them.
+ * Call before mcp_conn_close() when the server shuts down. Any thread. */
+void mcp_conn_shutdown(mcp_conn *c);
+
+/* Detaches the sink (nothing more is sent), cancels in-flight requests, and drops the
+ * transport's reference; memory goes when the last handler finishes. */
+void mcp_conn_close(mcp_conn *c);
+
+#endif

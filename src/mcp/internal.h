@@ -1,0 +1,301 @@
+/* internal.h - what the engine's files share: the server, its registry, the conn, the ctx.
+ *
+ * Not a public header. Layout of src/mcp/:
+ *   server.c    mcp_server, the registry (tools, resources, templates, prompts), broadcasts
+ *   engine.c    mcp_conn: decode, era selection, lifecycle, dispatch, the error map
+ *   methods.c   the methods answered by the engine itself (initialize, lists, discover, ...)
+ *               and the preparation of handler calls (tools/call, resources/read, ...)
+ *   ctx.c       mcp_ctx: reading the request, building and sending the answer
+ *   ask.c       asking the client: legacy server-to-client requests, modern requestState
+ *   token.c     sealed tokens (cursors, requestState) and digests
+ * See docs/internals/engine.md for the design. */
+#ifndef MCP_ENGINE_INTERNAL_H
+#define MCP_ENGINE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "json/json.h"
+#include "json/schema.h"
+#include "mcp/engine.h"
+#include "rpc/rpc.h"
+
+#define MODERN_VERSION "2026-07-28"
+#define LATEST_LEGACY  "2025-11-25"
+#define META_PV        "io.modelcontextprotocol/protocolVersion"
+#define META_CAPS      "io.modelcontextprotocol/clientCapabilities"
+#define META_INFO      "io.modelcontextprotocol/clientInfo"
+#define META_LOG       "io.modelcontextprotocol/logLevel"
+#define META_SUB       "io.modelcontextprotocol/subscriptionId"
+#define META_SERVER    "io.modelcontextprotocol/serverInfo"
+
+enum { ERA_LEGACY = 0, ERA_MODERN = 1 };
+
+/* ---- registry ---------------------------------------------------------------------------- */
+typedef enum reg_kind { REG_TOOL, REG_RESOURCE, REG_TEMPLATE, REG_PROMPT, REG_NKINDS } reg_kind;
+
+typedef struct tmpl_part {
+    const char *lit; /* literal text before the variable */
+    size_t lit_len;
+    const char *var; /* variable name, or NULL for the trailing literal */
+    size_t var_len;
+} tmpl_part;
+
+/* One registered item. Refcounted: the registry holds one reference, every call in flight
+ * holds one, so removing an item never pulls it from under a running handler. Immutable
+ * after registration. */
+typedef struct reg_entry {
+    atomic_uint refs;
+    uint8_t kind;
+    uint64_t seq; /* registration order; cursors point at it */
+    char *key;    /* name, URI or URI template */
+    uint32_t key_len, hash;
+    char *json; /* the item as listed (tools/list element, ...) */
+    size_t json_len;
+    mcp_handler_fn handler, complete;
+    void *ud;
+    unsigned flags;
+    json_schema *in_schema, *out_schema;
+    char *mime;
+    size_t nargs; /* prompts */
+    char **arg_names;
+    bool *arg_required;
+    size_t nparts; /* templates */
+    tmpl_part *parts;
+} reg_entry;
+
+typedef struct reg_table {
+    reg_entry **items; /* registration order */
+    size_t n, cap;
+    reg_entry **index; /* open addressing by key, index_cap a power of two */
+    size_t index_cap;
+} reg_table;
+
+struct mcp_server {
+    char *name, *version, *instructions;
+    char *info_json; /* Implementation object */
+    size_t info_len;
+    pthread_rwlock_t reg_lock; /* read-mostly; a snapshot scheme may replace it */
+    reg_table tables[REG_NKINDS];
+    uint64_t next_seq;
+    unsigned page_size;
+    uint8_t key[32]; /* sealing key */
+    pthread_mutex_t conns_lock;
+    mcp_conn *conns;
+};
+
+/* Finds an item and takes a reference (release with reg_release). NULL if absent. */
+reg_entry *reg_find(mcp_server *s, reg_kind k, const char *key, size_t len);
+void reg_release(reg_entry *e);
+/* Matches uri against the templates; fills vars (an object in arena) on success. */
+reg_entry *reg_match_template(mcp_server *s, const char *uri, size_t len, mcp_arena *a,
+                              json_value **vars);
+/* Writes the page of kind k after cursor position `after` (0: first page) as the members
+ * `"<field>":[...]` and, if more remain, `,"nextCursor":"..."` into b. */
+void reg_write_page(mcp_server *s, reg_kind k, uint64_t after, mcp_buf *b);
+
+/* ---- the conn ---------------------------------------------------------------------------- */
+typedef struct pending_out pending_out;
+typedef struct listener listener;
+
+enum { LEGACY_NEW = 0, LEGACY_INITIALIZED = 1, LEGACY_READY = 2 };
+
+struct mcp_conn {
+    mcp_server *srv;
+    atomic_uint refs;
+    mcp_conn_options opts;
+    pthread_mutex_t lock; /* everything below, and every call of the sink */
+    bool closed;
+    uint8_t state; /* legacy lifecycle */
+    char version[16];
+    mcp_arena arena;         /* legacy session data (client capabilities) */
+    json_value *client_caps; /* legacy: from initialize */
+    atomic_int log_level;    /* legacy: logging/setLevel; -1 none */
+    char **subs;             /* legacy resources/subscribe URIs (malloc'd) */
+    size_t nsubs, subs_cap;
+    mcp_ctx *inflight; /* requests in flight, doubly linked */
+    unsigned ninflight;
+    pending_out *pending; /* server-to-client requests awaiting answers */
+    int64_t next_out_id;
+    listener *listeners;   /* modern subscriptions/listen */
+    mcp_conn *prev, *next; /* in the server's list */
+};
+
+/* A server-to-client request awaiting the client's answer (legacy asking). */
+struct pending_out {
+    pending_out *next;
+    int64_t id;
+    mcp_ctx *ctx;
+    const char *key;    /* in ctx's arena */
+    const char *method; /* in ctx's arena */
+    uint64_t deadline;  /* monotonic ms; 0 until the first mcp_conn_tick sees it */
+};
+
+/* A modern subscriptions/listen stream (engine side): what it asked for, how to tag it. */
+struct listener {
+    listener *next;
+    void *tag;
+    rpc_id id;     /* the listen request's id (string copied into id_str) */
+    char *id_str;  /* malloc'd */
+    char *id_json; /* the id as JSON text, malloc'd */
+    bool tools, prompts, resources;
+    size_t nuris;
+    char **uris; /* malloc'd */
+};
+
+void listener_free(listener *l);
+
+/* ---- the ctx ----------------------------------------------------------------------------- */
+typedef enum method_id {
+    M_UNKNOWN = 0,
+    M_INITIALIZE,
+    M_PING,
+    M_DISCOVER,
+    M_TOOLS_LIST,
+    M_TOOLS_CALL,
+    M_RES_LIST,
+    M_RES_READ,
+    M_TMPL_LIST,
+    M_PROMPTS_LIST,
+    M_PROMPTS_GET,
+    M_COMPLETE,
+    M_SET_LEVEL,
+    M_SUBSCRIBE,
+    M_UNSUBSCRIBE,
+    M_LISTEN,
+    M_TASKS, /* tasks/...: the seam for the tasks extension (not implemented: -32601) */
+    M_N_INITIALIZED,
+    M_N_CANCELLED,
+    M_N_OTHER,
+} method_id;
+
+typedef struct question {
+    const char *key;
+    const char *method;
+    const char *params; /* compact JSON text */
+    size_t params_len;
+} question;
+
+typedef struct answer {
+    const char *key;
+    const json_value *value;
+} answer;
+
+struct mcp_ctx {
+    mcp_conn *conn;
+    void *tag;
+    mcp_arena arena; /* the request's JSON and everything the answer needs */
+    rpc_id id;
+    uint8_t era;
+    uint8_t method; /* method_id */
+    bool linked;    /* in conn->inflight */
+    bool is_error;
+    atomic_bool cancelled;
+    const char *method_name;
+    const char *version;
+    const json_value *params, *meta, *args, *caps;
+    const char *name;
+    int log_level; /* modern: from _meta; -1 none */
+    const json_value *progress_token;
+    double last_progress;
+    bool sent_progress;
+    reg_entry *entry;
+    mcp_ctx *prev, *next;
+    /* the answer being built */
+    mcp_buf body; /* comma-separated items: content blocks, contents, messages, values */
+    uint32_t nitems;
+    const char *role;
+    const char *description;
+    const char *structured;
+    size_t structured_len;
+    const json_value *structured_v;
+    int64_t total;
+    bool has_total, has_more;
+    /* asking the client */
+    question *qs;
+    uint32_t nq, qcap;
+    answer *as;
+    uint32_t na, acap;
+    const void *state;
+    size_t state_len;
+    uint32_t waiting;        /* legacy: answers outstanding */
+    const char *ask_error;   /* legacy: why a question went unanswered */
+    const char *missing_cap; /* a capability a handler wanted but the client lacks */
+    uint32_t rounds;
+};
+
+/* Engine failures: one list, mapped to JSON-RPC codes and HTTP statuses in engine.c only. */
+typedef enum eng_fail {
+    F_PARSE,
+    F_INVALID_REQUEST,
+    F_NOT_INITIALIZED,
+    F_METHOD_NOT_FOUND,
+    F_INVALID_PARAMS,
+    F_MISSING_META, /* modern: -32602 with 400 */
+    F_INTERNAL,
+    F_OVERLOADED,
+    F_HEADER_MISMATCH,
+    F_MISSING_CAPABILITY,
+    F_UNSUPPORTED_VERSION,
+    F_RESOURCE_NOT_FOUND,
+    F_HANDLER, /* a handler's own code via mcp_ctx_fail */
+} eng_fail;
+
+/* engine.c */
+mcp_ctx *ctx_new(mcp_conn *c, void *tag);
+void ctx_free(mcp_ctx *ctx);
+/* Sends out through the sink unless the conn is closed; takes the conn's lock. */
+void conn_send(mcp_conn *c, const char *data, size_t len, mcp_out_kind kind, mcp_out_status status,
+               void *tag, bool final);
+/* Ends ctx with an error (code per era from the map; `code` used for F_HANDLER), sends it
+ * unless cancelled, and frees ctx. */
+void ctx_fail_with(mcp_ctx *ctx, eng_fail f, int code, const char *data_json, const char *msg);
+/* Sends the response message in b for ctx (unless cancelled) and frees ctx. */
+void ctx_send_final(mcp_ctx *ctx, mcp_buf *b, mcp_out_status status);
+/* Runs the ctx's handler inline or through the executor; answers overloaded on -EAGAIN. */
+void ctx_run_handler(mcp_ctx *ctx);
+void conn_ref(mcp_conn *c);
+void conn_unref(mcp_conn *c);
+/* Sends a notification to every conn of s that wants it (list_changed: kind k; updated: uri). */
+void conns_broadcast_list_changed(mcp_server *s, reg_kind k);
+void conns_broadcast_updated(mcp_server *s, const char *uri);
+int log_level_from_name(const char *s, size_t len);
+extern const char *const log_level_names[8];
+extern const char *const supported_versions[5];
+bool legacy_version_supported(const char *v, size_t len);
+
+/* methods.c */
+void methods_dispatch(mcp_ctx *ctx, const mcp_msg_info *info);
+void write_result_tail(mcp_ctx *ctx, mcp_buf *b, bool cacheable, bool priv);
+void ctx_reset_answer(mcp_ctx *ctx);
+
+/* ask.c */
+int ask_legacy(mcp_ctx *ctx);
+int ask_modern(mcp_ctx *ctx);
+/* Restores answers and state from params.requestState/inputResponses. Returns 0, or -1 after
+ * failing the ctx with -32602. */
+int ask_restore(mcp_ctx *ctx);
+/* A client's response to one of our requests: correlates it. */
+void ask_on_response(mcp_conn *c, const rpc_msg *m);
+void ask_tick(mcp_conn *c, uint64_t now_ms);
+/* Drops the pending requests of ctx (it is ending). Conn lock held. */
+void ask_forget_locked(mcp_conn *c, mcp_ctx *ctx);
+
+/* token.c */
+int token_seal(mcp_server *s, const char *purpose, const void *data, size_t len, uint32_t ttl_s,
+               mcp_buf *out);
+/* Opens a token; returns the payload in arena, or NULL with a reason in err. */
+void *token_open(mcp_server *s, const char *purpose, const char *tok, size_t len, mcp_arena *a,
+                 size_t *out_len, char *err, size_t errsize);
+void token_digest_hex(const void *data, size_t len, char out[65]);
+void token_random_key(uint8_t key[32]);
+/* Decodes base64 or base64url (padding optional) into out (room for n bytes). -1 if bad. */
+long token_b64_decode(const char *s, size_t n, void *out);
+extern int64_t token_clock_skew_s; /* seconds added to the clock (tests) */
+void token_derive_key(const void *secret, size_t len, uint8_t key[32]);
+
+#endif

@@ -1,0 +1,698 @@
+/* server.c - mcp_server and its registry of tools, resources, templates and prompts.
+ *
+ * Every registered item becomes a reg_entry: its definition checked (names, URIs, JSON texts
+ * parsed, schemas compiled once), its listing pre-rendered as JSON text (so tools/list is a
+ * concatenation), and its handler. Entries live in one table per kind, in registration
+ * order, with an open-addressing index by key that is rebuilt on every change (changes are
+ * rare, lookups are per request). A pthread rwlock guards the tables: lookups take it for
+ * reading and leave with a reference on the entry, so a removal never frees an entry under a
+ * running handler. After a change, list_changed notifications go to the conns that want them
+ * (engine.c), outside the registry lock. */
+#include "mcp/internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+
+#define LIT(b, s) mcp_buf_append((b), (s), sizeof(s) - 1)
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static int seterr(char *err, size_t errsize, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int seterr(char *err, size_t errsize, const char *fmt, ...)
+{
+    if (err && errsize) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errsize, fmt, ap);
+        va_end(ap);
+    }
+    return MCP_EINVAL;
+}
+
+static char *xstrdup_opt(const char *s)
+{
+    return s ? mcp_xstrndup(s, strlen(s)) : NULL;
+}
+
+static uint32_t hash_key(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+/* Parses text as JSON of type want (JSON_OBJECT / JSON_ARRAY) into a. NULL + err on failure. */
+static json_value *parse_field(const char *text, int want, const char *field, mcp_arena *a,
+                               char *err, size_t errsize)
+{
+    json_error je;
+    json_value *v = json_parse(text, strlen(text), a, NULL, &je);
+    if (!v) {
+        char where[160];
+        seterr(err, errsize, "%s: %s", field, json_error_str(&je, where, sizeof(where)));
+        return NULL;
+    }
+    if (want >= 0 && v->type != want) {
+        seterr(err, errsize, "%s: expected %s, got %s", field,
+               want == JSON_OBJECT ? "an object" : "an array", json_type_name(v));
+        return NULL;
+    }
+    return v;
+}
+
+static void w_opt_str(json_writer *w, const char *key, const char *val)
+{
+    if (!val) return;
+    json_write_keyz(w, key);
+    json_write_strz(w, val);
+}
+
+/* Writes key: parsed JSON text if text is set. Returns 0 or MCP_EINVAL. */
+static int w_opt_json(json_writer *w, const char *key, const char *text, int want,
+                      const char *field, mcp_arena *a, char *err, size_t errsize)
+{
+    if (!text) return 0;
+    json_value *v = parse_field(text, want, field, a, err, errsize);
+    if (!v) return MCP_EINVAL;
+    json_write_keyz(w, key);
+    json_write_value(w, v);
+    return 0;
+}
+
+/* ---- entries ------------------------------------------------------------------------------ */
+
+static reg_entry *entry_new(reg_kind k, const char *key, const mcp_handler_fn handler, void *ud,
+                            unsigned flags)
+{
+    reg_entry *e = mcp_xcalloc(1, sizeof(*e));
+    atomic_init(&e->refs, 1);
+    e->kind = (uint8_t)k;
+    e->key_len = (uint32_t)strlen(key);
+    e->key = mcp_xstrndup(key, e->key_len);
+    e->hash = hash_key(key, e->key_len);
+    e->handler = handler;
+    e->ud = ud;
+    e->flags = flags;
+    return e;
+}
+
+static void entry_free(reg_entry *e)
+{
+    free(e->key);
+    free(e->json);
+    free(e->mime);
+    if (e->in_schema) json_schema_free(e->in_schema);
+    if (e->out_schema) json_schema_free(e->out_schema);
+    for (size_t i = 0; i < e->nargs; i++) free(e->arg_names[i]);
+    free(e->arg_names);
+    free(e->arg_required);
+    free(e->parts);
+    free(e);
+}
+
+void reg_release(reg_entry *e)
+{
+    if (e && atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) == 1) entry_free(e);
+}
+
+static void entry_set_json(reg_entry *e, mcp_buf *b)
+{
+    e->json_len = b->len;
+    e->json = mcp_xstrndup(b->data, b->len);
+}
+
+/* ---- tables ------------------------------------------------------------------------------- */
+
+static void table_reindex(reg_table *t)
+{
+    size_t cap = 8;
+    while (cap < t->n * 2) cap *= 2;
+    free(t->index);
+    t->index = mcp_xcalloc(cap, sizeof(*t->index));
+    t->index_cap = cap;
+    for (size_t i = 0; i < t->n; i++) {
+        size_t j = t->items[i]->hash & (cap - 1);
+        while (t->index[j]) j = (j + 1) & (cap - 1);
+        t->index[j] = t->items[i];
+    }
+}
+
+static reg_entry *table_get(const reg_table *t, const char *key, size_t len)
+{
+    if (!t->index_cap) return NULL;
+    uint32_t h = hash_key(key, len);
+    for (size_t j = h & (t->index_cap - 1);; j = (j + 1) & (t->index_cap - 1)) {
+        reg_entry *e = t->index[j];
+        if (!e) return NULL;
+        if (e->hash == h && e->key_len == len && !memcmp(e->key, key, len)) return e;
+    }
+}
+
+/* Adds e (owning its reference) unless its key exists. Returns 0 or MCP_EEXIST. */
+static int table_add(mcp_server *s, reg_entry *e)
+{
+    pthread_rwlock_wrlock(&s->reg_lock);
+    reg_table *t = &s->tables[e->kind];
+    if (table_get(t, e->key, e->key_len)) {
+        pthread_rwlock_unlock(&s->reg_lock);
+        entry_free(e);
+        return MCP_EEXIST;
+    }
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 16;
+        t->items = mcp_xrealloc(t->items, t->cap * sizeof(*t->items));
+    }
+    e->seq = ++s->next_seq;
+    t->items[t->n++] = e;
+    table_reindex(t);
+    pthread_rwlock_unlock(&s->reg_lock);
+    conns_broadcast_list_changed(s, (reg_kind)e->kind);
+    return 0;
+}
+
+static int table_remove(mcp_server *s, reg_kind k, const char *key)
+{
+    if (!key) return MCP_ENOENT;
+    size_t len = strlen(key);
+    pthread_rwlock_wrlock(&s->reg_lock);
+    reg_table *t = &s->tables[k];
+    reg_entry *e = table_get(t, key, len);
+    if (!e) {
+        pthread_rwlock_unlock(&s->reg_lock);
+        return MCP_ENOENT;
+    }
+    size_t i = 0;
+    while (t->items[i] != e) i++;
+    memmove(&t->items[i], &t->items[i + 1], (t->n - i - 1) * sizeof(*t->items));
+    t->n--;
+    table_reindex(t);
+    pthread_rwlock_unlock(&s->reg_lock);
+    reg_release(e);
+    conns_broadcast_list_changed(s, k);
+    return 0;
+}
+
+reg_entry *reg_find(mcp_server *s, reg_kind k, const char *key, size_t len)
+{
+    pthread_rwlock_rdlock(&s->reg_lock);
+    reg_entry *e = table_get(&s->tables[k], key, len);
+    if (e) atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
+    pthread_rwlock_unlock(&s->reg_lock);
+    return e;
+}
+
+static const char *const page_field[REG_NKINDS] = {"tools", "resources", "resourceTemplates",
+                                                   "prompts"};
+
+/* Index of the first item with seq > after (items are sorted by seq). */
+static size_t first_after(const reg_table *t, uint64_t after)
+{
+    size_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->items[mid]->seq <= after)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void reg_write_page(mcp_server *s, reg_kind k, uint64_t after, mcp_buf *b)
+{
+    pthread_rwlock_rdlock(&s->reg_lock);
+    const reg_table *t = &s->tables[k];
+    size_t i = first_after(t, after), end = i + s->page_size;
+    if (end > t->n) end = t->n;
+    mcp_buf_putc(b, '"');
+    mcp_buf_puts(b, page_field[k]);
+    LIT(b, "\":[");
+    for (size_t j = i; j < end; j++) {
+        if (j > i) mcp_buf_putc(b, ',');
+        mcp_buf_append(b, t->items[j]->json, t->items[j]->json_len);
+    }
+    mcp_buf_putc(b, ']');
+    if (end < t->n) {
+        char pos[32];
+        int n = snprintf(pos, sizeof(pos), "%c%llu", 'a' + (int)k,
+                         (unsigned long long)t->items[end - 1]->seq);
+        LIT(b, ",\"nextCursor\":\"");
+        token_seal(s, "cursor", pos, (size_t)n, 0, b);
+        mcp_buf_putc(b, '"');
+    }
+    pthread_rwlock_unlock(&s->reg_lock);
+}
+
+/* ---- the server --------------------------------------------------------------------------- */
+
+static char *info_json(const mcp_server_info *info, size_t *len)
+{
+    char stack[4096];
+    mcp_arena a;
+    mcp_arena_init(&a, stack, sizeof(stack));
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    json_writer w;
+    json_writer_init(&w, &b, false);
+    json_write_obj_begin(&w);
+    w_opt_str(&w, "name", info->name);
+    w_opt_str(&w, "title", info->title);
+    w_opt_str(&w, "version", info->version);
+    w_opt_str(&w, "description", info->description);
+    w_opt_str(&w, "websiteUrl", info->website_url);
+    int rc = w_opt_json(&w, "icons", info->icons, JSON_ARRAY, "icons", &a, NULL, 0);
+    json_write_obj_end(&w);
+    mcp_arena_free(&a);
+    if (rc) {
+        mcp_buf_free(&b);
+        return NULL;
+    }
+    return mcp_buf_steal(&b, len);
+}
+
+mcp_server *mcp_server_new(const mcp_server_info *info)
+{
+    if (!info || !info->name || !info->version) return NULL;
+    mcp_server *s = mcp_xcalloc(1, sizeof(*s));
+    s->info_json = info_json(info, &s->info_len);
+    if (!s->info_json) {
+        free(s);
+        return NULL;
+    }
+    s->name = xstrdup_opt(info->name);
+    s->version = xstrdup_opt(info->version);
+    s->instructions = xstrdup_opt(info->instructions);
+    s->page_size = 100;
+    pthread_rwlock_init(&s->reg_lock, NULL);
+    pthread_mutex_init(&s->conns_lock, NULL);
+    token_random_key(s->key);
+    return s;
+}
+
+void mcp_server_free(mcp_server *s)
+{
+    if (!s) return;
+    for (int k = 0; k < REG_NKINDS; k++) {
+        reg_table *t = &s->tables[k];
+        for (size_t i = 0; i < t->n; i++) reg_release(t->items[i]);
+        free(t->items);
+        free(t->index);
+    }
+    pthread_rwlock_destroy(&s->reg_lock);
+    pthread_mutex_destroy(&s->conns_lock);
+    free(s->info_json);
+    free(s->name);
+    free(s->version);
+    free(s->instructions);
+    free(s);
+}
+
+int mcp_server_set_secret(mcp_server *s, const void *secret, size_t len)
+{
+    if (!secret || len < 16) return MCP_EINVAL;
+    token_derive_key(secret, len, s->key);
+    return 0;
+}
+
+void mcp_server_set_page_size(mcp_server *s, unsigned n)
+{
+    if (n < 1) n = 1;
+    if (n > 10000) n = 10000;
+    s->page_size = n;
+}
+
+void mcp_server_resource_updated(mcp_server *s, const char *uri)
+{
+    if (s && uri) conns_broadcast_updated(s, uri);
+}
+
+/* ---- tools -------------------------------------------------------------------------------- */
+
+static bool tool_name_ok(const char *n)
+{
+    size_t len = n ? strlen(n) : 0;
+    if (len < 1 || len > 128) return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = n[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-' || c == '.';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+/* Parses and compiles a schema text, writes it as member key. */
+static int tool_schema(json_writer *w, const char *key, const char *text, const char *field,
+                       json_schema **out, mcp_arena *a, char *err, size_t errsize)
+{
+    json_value *v = parse_field(text, JSON_OBJECT, field, a, err, errsize);
+    if (!v) return MCP_EINVAL;
+    json_schema_error se;
+    *out = json_schema_compile(v, NULL, &se);
+    if (!*out) return seterr(err, errsize, "%s: %s: %s", field, se.schema_path, se.msg);
+    json_write_keyz(w, key);
+    json_write_value(w, v);
+    return 0;
+}
+
+static int tool_render(reg_entry *e, const mcp_tool_def *d, mcp_arena *a, mcp_buf *b, char *err,
+                       size_t errsize)
+{
+    json_writer w;
+    json_writer_init(&w, b, false);
+    json_write_obj_begin(&w);
+    w_opt_str(&w, "name", d->name);
+    w_opt_str(&w, "title", d->title);
+    w_opt_str(&w, "description", d->description);
+    const char *in = d->input_schema ? d->input_schema : "{\"type\":\"object\"}";
+    int rc = tool_schema(&w, "inputSchema", in, "input_schema", &e->in_schema, a, err, errsize);
+    if (!rc && d->output_schema)
+        rc = tool_schema(&w, "outputSchema", d->output_schema, "output_schema", &e->out_schema, a,
+                         err, errsize);
+    if (!rc)
+        rc = w_opt_json(&w, "annotations", d->annotations, JSON_OBJECT, "annotations", a, err,
+                        errsize);
+    if (!rc) rc = w_opt_json(&w, "icons", d->icons, JSON_ARRAY, "icons", a, err, errsize);
+    if (!rc) rc = w_opt_json(&w, "_meta", d->meta, JSON_OBJECT, "meta", a, err, errsize);
+    json_write_obj_end(&w);
+    return rc;
+}
+
+/* Renders an entry with render(e, def, ...) and adds it. Shared tail of every add_*. */
+typedef int (*render_fn)(reg_entry *e, const void *def, mcp_arena *a, mcp_buf *b, char *err,
+                         size_t errsize);
+
+static int add_entry(mcp_server *s, reg_entry *e, render_fn render, const void *def, char *err,
+                     size_t errsize)
+{
+    char stack[8192];
+    mcp_arena a;
+    mcp_arena_init(&a, stack, sizeof(stack));
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    int rc = render(e, def, &a, &b, err, errsize);
+    if (!rc) entry_set_json(e, &b);
+    mcp_buf_free(&b);
+    mcp_arena_free(&a);
+    if (rc) {
+        entry_free(e);
+        return rc;
+    }
+    rc = table_add(s, e);
+    if (rc == MCP_EEXIST) seterr(err, errsize, "already registered");
+    return rc;
+}
+
+static int render_tool(reg_entry *e, const void *def, mcp_arena *a, mcp_buf *b, char *err,
+                       size_t errsize)
+{
+    return tool_render(e, def, a, b, err, errsize);
+}
+
+int mcp_server_add_tool(mcp_server *s, const mcp_tool_def *d, char *err, size_t errsize)
+{
+    if (!s || !d) return seterr(err, errsize, "no definition");
+    if (!tool_name_ok(d->name))
+        return seterr(err, errsize, "name: must be 1-128 characters of [A-Za-z0-9_.-]");
+    if (!d->handler) return seterr(err, errsize, "handler: required");
+    reg_entry *e = entry_new(REG_TOOL, d->name, d->handler, d->ud, d->flags);
+    return add_entry(s, e, render_tool, d, err, errsize);
+}
+
+int mcp_server_remove_tool(mcp_server *s, const char *name)
+{
+    return table_remove(s, REG_TOOL, name);
+}
+
+/* ---- resources ---------------------------------------------------------------------------- */
+
+static bool uri_absolute(const char *u)
+{
+    if (!u || !((*u >= 'a' && *u <= 'z') || (*u >= 'A' && *u <= 'Z'))) return false;
+    for (const char *p = u + 1; *p; p++) {
+        if (*p == ':') return p[1] != '\0';
+        bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '+' || *p == '-' || *p == '.';
+        if (!ok) return false;
+    }
+    return false;
+}
+
+static int render_resource(reg_entry *e, const void *def, mcp_arena *a, mcp_buf *b, char *err,
+                           size_t errsize)
+{
+    const mcp_resource_def *d = def;
+    json_writer w;
+    json_writer_init(&w, b, false);
+    json_write_obj_begin(&w);
+    w_opt_str(&w, "uri", d->uri);
+    w_opt_str(&w, "name", d->name);
+    w_opt_str(&w, "title", d->title);
+    w_opt_str(&w, "description", d->description);
+    w_opt_str(&w, "mimeType", d->mime_type);
+    if (d->size >= 0) {
+        json_write_keyz(&w, "size");
+        json_write_int(&w, d->size);
+    }
+    int rc =
+        w_opt_json(&w, "annotations", d->annotations, JSON_OBJECT, "annotations", a, err, errsize);
+    if (!rc) rc = w_opt_json(&w, "icons", d->icons, JSON_ARRAY, "icons", a, err, errsize);
+    json_write_obj_end(&w);
+    return rc;
+}
+
+int mcp_server_add_resource(mcp_server *s, const mcp_resource_def *d, char *err, size_t errsize)
+{
+    if (!s || !d) return seterr(err, errsize, "no definition");
+    if (!uri_absolute(d->uri)) return seterr(err, errsize, "uri: must be an absolute URI");
+    if (!d->name || !*d->name) return seterr(err, errsize, "name: required");
+    if (!d->handler) return seterr(err, errsize, "handler: required");
+    reg_entry *e = entry_new(REG_RESOURCE, d->uri, d->handler, d->ud, d->flags);
+    e->mime = xstrdup_opt(d->mime_type);
+    return add_entry(s, e, render_resource, d, err, errsize);
+}
+
+int mcp_server_remove_resource(mcp_server *s, const char *uri)
+{
+    return table_remove(s, REG_RESOURCE, uri);
+}
+
+/* ---- templates ---------------------------------------------------------------------------- */
+
+/* Splits an RFC 6570 level-1 template into parts pointing into e->key. */
+static int tmpl_compile(reg_entry *e, char *err, size_t errsize)
+{
+    const char *p = e->key, *lit = p;
+    size_t cap = 4, n = 0;
+    tmpl_part *parts = mcp_xmalloc(cap * sizeof(*parts));
+    for (;;) {
+        const char *open = strchr(p, '{');
+        const char *close = open ? strchr(open, '}') : NULL;
+        if (!open) break;
+        if (!close || memchr(open + 1, '{', (size_t)(close - open - 1))) goto bad;
+        const char *var = open + 1;
+        size_t vlen = (size_t)(close - var);
+        if (!vlen || strchr("+#./;?&=,!@|", *var)) goto bad;
+        if (n && open == lit && parts[n - 1].var) goto adjacent;
+        if (n + 2 > cap) parts = mcp_xrealloc(parts, (cap *= 2) * sizeof(*parts));
+        parts[n++] = (tmpl_part){lit, (size_t)(open - lit), var, vlen};
+        lit = p = close + 1;
+    }
+    if (strchr(p, '}')) goto bad;
+    parts[n++] = (tmpl_part){lit, strlen(lit), NULL, 0};
+    e->parts = parts;
+    e->nparts = n;
+    return 0;
+adjacent:
+    free(parts);
+    return seterr(err, errsize, "uri_template: adjacent variables cannot be matched");
+bad:
+    free(parts);
+    return seterr(err, errsize, "uri_template: only level-1 {var} expressions are supported");
+}
+
+static int render_template(reg_entry *e, const void *def, mcp_arena *a, mcp_buf *b, char *err,
+                           size_t errsize)
+{
+    const mcp_template_def *d = def;
+    json_writer w;
+    json_writer_init(&w, b, false);
+    json_write_obj_begin(&w);
+    w_opt_str(&w, "uriTemplate", d->uri_template);
+    w_opt_str(&w, "name", d->name);
+    w_opt_str(&w, "title", d->title);
+    w_opt_str(&w, "description", d->description);
+    w_opt_str(&w, "mimeType", d->mime_type);
+    int rc =
+        w_opt_json(&w, "annotations", d->annotations, JSON_OBJECT, "annotations", a, err, errsize);
+    if (!rc) rc = w_opt_json(&w, "icons", d->icons, JSON_ARRAY, "icons", a, err, errsize);
+    json_write_obj_end(&w);
+    return rc;
+}
+
+int mcp_server_add_template(mcp_server *s, const mcp_template_def *d, char *err, size_t errsize)
+{
+    if (!s || !d) return seterr(err, errsize, "no definition");
+    if (!uri_absolute(d->uri_template))
+        return seterr(err, errsize, "uri_template: must be an absolute URI template");
+    if (!d->name || !*d->name) return seterr(err, errsize, "name: required");
+    if (!d->handler) return seterr(err, errsize, "handler: required");
+    reg_entry *e = entry_new(REG_TEMPLATE, d->uri_template, d->handler, d->ud, d->flags);
+    e->complete = d->complete;
+    e->mime = xstrdup_opt(d->mime_type);
+    if (tmpl_compile(e, err, errsize)) {
+        entry_free(e);
+        return MCP_EINVAL;
+    }
+    return add_entry(s, e, render_template, d, err, errsize);
+}
+
+int mcp_server_remove_template(mcp_server *s, const char *uri_template)
+{
+    return table_remove(s, REG_TEMPLATE, uri_template);
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes s[0..n) into a new arena string; NULL if malformed. */
+static char *pct_decode(const char *s, size_t n, mcp_arena *a, uint32_t *out_len)
+{
+    char *d = mcp_arena_alloc_unaligned(a, n + 1), *o = d;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '%') {
+            *o++ = s[i];
+            continue;
+        }
+        if (i + 2 >= n) return NULL;
+        int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+        if (hi < 0 || lo < 0) return NULL;
+        *o++ = (char)(hi * 16 + lo);
+        i += 2;
+    }
+    *o = '\0';
+    *out_len = (uint32_t)(o - d);
+    return d;
+}
+
+/* Matches uri against one template; on success *vars holds the variables. */
+static bool tmpl_match(const reg_entry *e, const char *uri, size_t len, mcp_arena *a,
+                       json_value **vars)
+{
+    json_member *m = mcp_arena_alloc(a, (e->nparts ? e->nparts : 1) * sizeof(*m));
+    size_t pos = 0, nv = 0;
+    for (size_t i = 0; i < e->nparts; i++) {
+        const tmpl_part *p = &e->parts[i];
+        if (len - pos < p->lit_len || memcmp(uri + pos, p->lit, p->lit_len)) return false;
+        pos += p->lit_len;
+        if (!p->var) {
+            if (pos != len) return false;
+            break;
+        }
+        const tmpl_part *next = &e->parts[i + 1];
+        size_t end = len;
+        if (next->lit_len) {
+            const char *f = memmem(uri + pos, len - pos, next->lit, next->lit_len);
+            if (!f) return false;
+            end = (size_t)(f - uri);
+        }
+        if (end == pos || memchr(uri + pos, '/', end - pos) || memchr(uri + pos, '?', end - pos) ||
+            memchr(uri + pos, '#', end - pos))
+            return false;
+        json_member *mm = &m[nv++];
+        memset(mm, 0, sizeof(*mm));
+        mm->key = mcp_arena_strndup(a, p->var, p->var_len);
+        mm->key_len = (uint32_t)p->var_len;
+        mm->value.type = JSON_STRING;
+        mm->value.u.str = pct_decode(uri + pos, end - pos, a, &mm->value.len);
+        if (!mm->value.u.str) return false;
+        pos = end;
+    }
+    json_value *obj = mcp_arena_alloc(a, sizeof(*obj));
+    memset(obj, 0, sizeof(*obj));
+    obj->type = JSON_OBJECT;
+    obj->len = (uint32_t)nv;
+    obj->u.members = m;
+    *vars = obj;
+    return true;
+}
+
+reg_entry *reg_match_template(mcp_server *s, const char *uri, size_t len, mcp_arena *a,
+                              json_value **vars)
+{
+    reg_entry *found = NULL;
+    pthread_rwlock_rdlock(&s->reg_lock);
+    const reg_table *t = &s->tables[REG_TEMPLATE];
+    for (size_t i = 0; i < t->n && !found; i++) {
+        if (tmpl_match(t->items[i], uri, len, a, vars)) found = t->items[i];
+    }
+    if (found) atomic_fetch_add_explicit(&found->refs, 1, memory_order_relaxed);
+    pthread_rwlock_unlock(&s->reg_lock);
+    return found;
+}
+
+/* ---- prompts ------------------------------------------------------------------------------ */
+
+static int render_prompt(reg_entry *e, const void *def, mcp_arena *a, mcp_buf *b, char *err,
+                         size_t errsize)
+{
+    const mcp_prompt_def *d = def;
+    json_writer w;
+    json_writer_init(&w, b, false);
+    json_write_obj_begin(&w);
+    w_opt_str(&w, "name", d->name);
+    w_opt_str(&w, "title", d->title);
+    w_opt_str(&w, "description", d->description);
+    if (d->nargs) {
+        json_write_keyz(&w, "arguments");
+        json_write_arr_begin(&w);
+        for (size_t i = 0; i < d->nargs; i++) {
+            json_write_obj_begin(&w);
+            w_opt_str(&w, "name", d->args[i].name);
+            w_opt_str(&w, "title", d->args[i].title);
+            w_opt_str(&w, "description", d->args[i].description);
+            json_write_keyz(&w, "required");
+            json_write_bool(&w, d->args[i].required);
+            json_write_obj_end(&w);
+        }
+        json_write_arr_end(&w);
+    }
+    int rc = w_opt_json(&w, "icons", d->icons, JSON_ARRAY, "icons", a, err, errsize);
+    json_write_obj_end(&w);
+    return rc;
+}
+
+int mcp_server_add_prompt(mcp_server *s, const mcp_prompt_def *d, char *err, size_t errsize)
+{
+    if (!s || !d) return seterr(err, errsize, "no definition");
+    if (!d->name || !*d->name) return seterr(err, errsize, "name: required");
+    if (!d->handler) return seterr(err, errsize, "handler: required");
+    for (size_t i = 0; i < d->nargs; i++)
+        if (!d->args[i].name || !*d->args[i].name)
+            return seterr(err, errsize, "args[%zu].name: required", i);
+    reg_entry *e = entry_new(REG_PROMPT, d->name, d->handler, d->ud, d->flags);
+    e->complete = d->complete;
+    e->nargs = d->nargs;
+    e->arg_names = mcp_xcalloc(d->nargs ? d->nargs : 1, sizeof(char *));
+    e->arg_required = mcp_xcalloc(d->nargs ? d->nargs : 1, sizeof(bool));
+    for (size_t i = 0; i < d->nargs; i++) {
+        e->arg_names[i] = xstrdup_opt(d->args[i].name);
+        e->arg_required[i] = d->args[i].required;
+    }
+    return add_entry(s, e, render_prompt, d, err, errsize);
+}
+
+int mcp_server_remove_prompt(mcp_server *s, const char *name)
+{
+    return table_remove(s, REG_PROMPT, name);
+}

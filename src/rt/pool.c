@@ -1,0 +1,360 @@
+/* pool.c - the bounded work pool: a mutex, a condition variable, two intrusive FIFOs.
+ *
+ * rt_pool_submit links the caller's job onto the tail of the high or normal FIFO under the
+ * mutex and wakes one idle worker; a full queue is refused right there, so submit never
+ * allocates and never waits for space. Workers sleep on the condition variable, take the head
+ * of the high FIFO (else the normal one), drop the lock, and call run then done: no lock is
+ * held while user code runs, so a job may submit more work or take its own locks.
+ *
+ * Why not lock-free: a job is a whole handler call (microseconds to seconds), so the
+ * critical section (a few pointer moves) is never the bottleneck, and the mutex gives us for
+ * free what a lock-free MPMC queue makes hard: an exact bound, two priorities, sleeping idle
+ * workers, and a shutdown that atomically closes the queue and takes what is left in it.
+ *
+ * Counters are C11 atomics written with relaxed ordering (they order nothing; the mutex does)
+ * so rt_pool_stats_get can read them from any thread without the lock. */
+#include "rt/pool.h"
+#include "base/alloc.h"
+#include "rt/clock.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_QUEUE_MAX 1024u
+#define DEFAULT_STACK     (256u * 1024u)
+#define MAX_THREADS       1024u
+
+/* Sanitizers inflate stack frames (redzones, shadow bookkeeping) two to three times. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define STACK_FACTOR 4u
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define STACK_FACTOR 4u
+#endif
+#endif
+#ifndef STACK_FACTOR
+#define STACK_FACTOR 1u
+#endif
+
+typedef struct fifo {
+    rt_job *head, *tail;
+} fifo;
+
+typedef struct worker {
+    rt_pool *pool;
+    pthread_t thread;
+    unsigned index;
+} worker;
+
+struct rt_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;   /* signalled when work arrives or shutdown begins */
+    fifo high, normal;   /* guarded by mu */
+    unsigned nqueued;    /* guarded by mu: the real count the bound is checked against */
+    unsigned idle;       /* guarded by mu: workers waiting on cv */
+    bool stopping;       /* guarded by mu: submit refuses, workers exit when queue is empty */
+    bool joined;         /* owner thread only */
+    unsigned queue_max;
+    unsigned nthreads;
+    worker *workers;
+    char name[16];
+
+    _Atomic uint64_t queued, running, max_queued, submitted, rejected, completed, cancelled;
+    _Atomic uint64_t wait_ns, run_ns;
+};
+
+/* --- counters ------------------------------------------------------------------------------ */
+
+static void ctr_add(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static void ctr_sub(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_fetch_sub_explicit(c, n, memory_order_relaxed);
+}
+
+static uint64_t ctr_get(_Atomic uint64_t *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* --- queue (callers hold p->mu) ------------------------------------------------------------ */
+
+static void fifo_push(fifo *q, rt_job *job)
+{
+    job->_next = NULL;
+    if (q->tail) q->tail->_next = job;
+    else q->head = job;
+    q->tail = job;
+}
+
+static rt_job *fifo_pop(fifo *q)
+{
+    rt_job *job = q->head;
+    if (job) {
+        q->head = job->_next;
+        if (!q->head) q->tail = NULL;
+    }
+    return job;
+}
+
+static rt_job *take_locked(rt_pool *p)
+{
+    rt_job *job = fifo_pop(&p->high);
+    if (!job) job = fifo_pop(&p->normal);
+    if (job) {
+        p->nqueued--;
+        ctr_sub(&p->queued, 1);
+    }
+    return job;
+}
+
+/* --- workers ------------------------------------------------------------------------------- */
+
+static void run_job(rt_pool *p, rt_job *job)
+{
+    /* Read everything before run: when done is NULL, run may free the job. */
+    void (*done)(rt_job *, int) = job->done;
+    uint64_t start = rt_now_ns();
+    ctr_add(&p->wait_ns, start - job->_enqueued_ns);
+    job->run(job);
+    ctr_add(&p->run_ns, rt_now_ns() - start);
+    if (done) done(job, 0);
+    ctr_add(&p->completed, 1);
+    ctr_sub(&p->running, 1);
+}
+
+static void set_thread_name(rt_pool *p, unsigned index)
+{
+    char name[16]; /* Linux limit, NUL included */
+    char num[12];
+    int nlen = snprintf(num, sizeof num, "-%u", index);
+    int keep = (int)sizeof name - 1 - nlen;
+    snprintf(name, sizeof name, "%.*s%s", keep, p->name, num);
+    pthread_setname_np(pthread_self(), name);
+}
+
+/* Returns the next job, sleeping while there is none; NULL when the pool stops and the queue
+ * is empty. Called and returns with p->mu held. */
+static rt_job *wait_for_job(rt_pool *p)
+{
+    for (;;) {
+        rt_job *job = take_locked(p);
+        if (job || p->stopping) return job;
+        p->idle++;
+        pthread_cond_wait(&p->cv, &p->mu);
+        p->idle--;
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    rt_pool *p = w->pool;
+    set_thread_name(p, w->index);
+    pthread_mutex_lock(&p->mu);
+    rt_job *job;
+    while ((job = wait_for_job(p))) {
+        ctr_add(&p->running, 1); /* before unlock: queued+running never misses the job */
+        pthread_mutex_unlock(&p->mu);
+        run_job(p, job);
+        pthread_mutex_lock(&p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* --- configuration ------------------------------------------------------------------------- */
+
+static unsigned default_threads(void)
+{
+    /* The affinity mask, not the machine: a container pinned to 2 CPUs wants 2 workers. */
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned)CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1u;
+}
+
+static size_t stack_bytes(size_t want)
+{
+    if (!want) want = (size_t)DEFAULT_STACK * STACK_FACTOR;
+    if (want < (size_t)PTHREAD_STACK_MIN) want = (size_t)PTHREAD_STACK_MIN;
+    long page = sysconf(_SC_PAGESIZE);
+    size_t pg = page > 0 ? (size_t)page : 4096u;
+    return (want + pg - 1) / pg * pg;
+}
+
+static void apply_config(rt_pool *p, const rt_pool_config *cfg)
+{
+    unsigned threads = cfg && cfg->threads ? cfg->threads : default_threads();
+    p->nthreads = threads > MAX_THREADS ? MAX_THREADS : threads;
+    p->queue_max = cfg && cfg->queue_max ? cfg->queue_max : DEFAULT_QUEUE_MAX;
+    const char *name = cfg && cfg->name ? cfg->name : "mcp-pool";
+    snprintf(p->name, sizeof p->name, "%s", name);
+}
+
+/* Starts the workers. Returns 0, or an errno after stopping the ones already started. */
+static int start_workers(rt_pool *p, size_t stack)
+{
+    pthread_attr_t attr;
+    int rc = pthread_attr_init(&attr);
+    if (rc) return rc;
+    rc = pthread_attr_setstacksize(&attr, stack);
+    unsigned started = 0;
+    for (; !rc && started < p->nthreads; started++) {
+        worker *w = &p->workers[started];
+        w->pool = p;
+        w->index = started;
+        rc = pthread_create(&w->thread, &attr, worker_main, w);
+        if (rc) break;
+    }
+    pthread_attr_destroy(&attr);
+    if (!rc) return 0;
+    pthread_mutex_lock(&p->mu);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; i < started; i++) pthread_join(p->workers[i].thread, NULL);
+    return rc;
+}
+
+/* --- public -------------------------------------------------------------------------------- */
+
+rt_pool *rt_pool_new(const rt_pool_config *cfg)
+{
+    rt_pool *p = mcp_xcalloc(1, sizeof *p);
+    apply_config(p, cfg);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->workers = mcp_xcalloc(p->nthreads, sizeof *p->workers);
+    int rc = start_workers(p, stack_bytes(cfg ? cfg->stack_size : 0));
+    if (rc) {
+        pthread_cond_destroy(&p->cv);
+        pthread_mutex_destroy(&p->mu);
+        free(p->workers);
+        free(p);
+        errno = rc;
+        return NULL;
+    }
+    return p;
+}
+
+static void note_depth_locked(rt_pool *p)
+{
+    /* Only writers (who hold mu) store max_queued, so load-compare-store cannot lose a peak. */
+    if (p->nqueued > ctr_get(&p->max_queued))
+        atomic_store_explicit(&p->max_queued, p->nqueued, memory_order_relaxed);
+}
+
+int rt_pool_submit(rt_pool *p, rt_job *job)
+{
+    if (!job || !job->run) return -EINVAL;
+    job->_enqueued_ns = rt_now_ns(); /* outside the lock: keep the critical section short */
+    pthread_mutex_lock(&p->mu);
+    if (p->stopping) {
+        pthread_mutex_unlock(&p->mu);
+        return -ESHUTDOWN;
+    }
+    if (p->nqueued >= p->queue_max) {
+        pthread_mutex_unlock(&p->mu);
+        ctr_add(&p->rejected, 1);
+        return -EAGAIN;
+    }
+    fifo_push(job->priority == RT_JOB_HIGH ? &p->high : &p->normal, job);
+    p->nqueued++;
+    ctr_add(&p->queued, 1);
+    ctr_add(&p->submitted, 1);
+    note_depth_locked(p);
+    bool wake = p->idle > 0;
+    pthread_mutex_unlock(&p->mu);
+    /* Signal after unlocking so the woken worker does not block on mu at once. Safe: a worker
+     * that starts waiting after our unlock re-checks the queue first and sees the job. */
+    if (wake) pthread_cond_signal(&p->cv);
+    return 0;
+}
+
+void rt_pool_stats_get(rt_pool *p, rt_pool_stats *out)
+{
+    out->threads = p->nthreads;
+    out->queue_max = p->queue_max;
+    out->queued = ctr_get(&p->queued);
+    out->running = ctr_get(&p->running);
+    out->max_queued = ctr_get(&p->max_queued);
+    out->submitted = ctr_get(&p->submitted);
+    out->rejected = ctr_get(&p->rejected);
+    out->completed = ctr_get(&p->completed);
+    out->cancelled = ctr_get(&p->cancelled);
+    out->wait_ns = ctr_get(&p->wait_ns);
+    out->run_ns = ctr_get(&p->run_ns);
+}
+
+static void refuse_from_worker(rt_pool *p)
+{
+    pthread_t self = pthread_self();
+    for (unsigned i = 0; i < p->nthreads; i++) {
+        if (pthread_equal(self, p->workers[i].thread)) {
+            fprintf(stderr, "mcpd: fatal: %s: rt_pool_shutdown called from its own worker\n",
+                    p->name);
+            abort();
+        }
+    }
+}
+
+/* Closes the queue. With drain=false, also empties it and returns the jobs (high first). */
+static rt_job *close_queue(rt_pool *p, bool drain)
+{
+    rt_job *left = NULL, **tail = &left;
+    pthread_mutex_lock(&p->mu);
+    p->stopping = true;
+    if (!drain) {
+        rt_job *job;
+        while ((job = take_locked(p))) {
+            *tail = job;
+            tail = &job->_next;
+        }
+    }
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return left;
+}
+
+static void cancel_jobs(rt_pool *p, rt_job *job)
+{
+    while (job) {
+        rt_job *next = job->_next; /* done may free job */
+        ctr_add(&p->cancelled, 1);
+        if (job->done) job->done(job, -ECANCELED);
+        job = next;
+    }
+}
+
+void rt_pool_shutdown(rt_pool *p, bool drain)
+{
+    if (p->joined) return;
+    refuse_from_worker(p);
+    /* Cancel before joining: queued requests get their answer without waiting for the
+     * longest running handler to finish. */
+    cancel_jobs(p, close_queue(p, drain));
+    for (unsigned i = 0; i < p->nthreads; i++) pthread_join(p->workers[i].thread, NULL);
+    p->joined = true;
+}
+
+void rt_pool_free(rt_pool *p)
+{
+    if (!p) return;
+    rt_pool_shutdown(p, true);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p->workers);
+    free(p);
+}

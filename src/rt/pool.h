@@ -1,0 +1,94 @@
+/* pool.h - the bounded work pool: runs blocking or long handlers off the I/O threads.
+ *
+ * A transport that must call something slow (a tool handler, a file read, a subprocess) hands
+ * it to the pool as an rt_job and goes back to its loop. The queue is bounded: when it is
+ * full, submit fails at once with -EAGAIN and the caller sheds the request (the HTTP layer
+ * answers 503 with Retry-After); nothing already accepted is ever dropped. Two priorities:
+ * high jobs (cancellation, cleanup: short work that frees resources) are taken before any
+ * normal job. Counters are readable at any time without taking the pool's lock.
+ *
+ * Lifetime of a job: the caller owns its memory. From a successful rt_pool_submit until the
+ * pool calls done (or run, when done is NULL) the pool owns the link fields and the caller
+ * must not touch the job. Every accepted job gets exactly one of:
+ *   - run(job) on a pool thread, then done(job, 0) on the same thread, or
+ *   - done(job, -ECANCELED), without run, on the thread calling rt_pool_shutdown(p, false).
+ * After calling done the pool never touches the job again, so done may free it. A job without
+ * done may free itself at the end of run, but is dropped silently by a cancelling shutdown.
+ * See docs/internals/pool.md. */
+#ifndef MCP_RT_POOL_H
+#define MCP_RT_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct rt_pool rt_pool;
+typedef struct rt_job rt_job;
+
+enum rt_job_priority {
+    RT_JOB_NORMAL = 0,
+    RT_JOB_HIGH = 1, /* taken before every queued normal job; keep such work short */
+};
+
+struct rt_job {
+    /* public: set by the owner before submit */
+    void (*run)(rt_job *job);             /* required; runs on a pool thread */
+    void (*done)(rt_job *job, int status); /* optional; status 0 after run, -ECANCELED if never run */
+    int priority;                          /* enum rt_job_priority */
+    /* private: owned by the pool while the job is queued */
+    rt_job *_next;
+    uint64_t _enqueued_ns;
+};
+
+typedef struct rt_pool_config {
+    unsigned threads;   /* worker threads; 0: the CPUs this process may run on (min 1, max 1024) */
+    unsigned queue_max; /* jobs waiting (both priorities together); 0: 1024 */
+    size_t stack_size;  /* bytes per worker stack; 0: 256 KiB (x4 under ASan/TSan). Handlers
+                         * must not recurse deeply or put big buffers on the stack; raise this
+                         * for ones that do. Rounded up to the page size and PTHREAD_STACK_MIN. */
+    const char *name;   /* prefix for thread names ("<name>-N", cut to 15 chars); NULL: "mcp-pool" */
+} rt_pool_config;
+
+typedef struct rt_pool_stats {
+    unsigned threads;
+    unsigned queue_max;
+    uint64_t queued;     /* waiting now */
+    uint64_t running;    /* in run or done now */
+    uint64_t max_queued; /* deepest the queue has been */
+    uint64_t submitted;  /* accepted by rt_pool_submit */
+    uint64_t rejected;   /* refused with -EAGAIN (queue full) */
+    uint64_t completed;  /* run (and done) returned */
+    uint64_t cancelled;  /* dropped by rt_pool_shutdown(p, false) */
+    uint64_t wait_ns;    /* total time completed jobs spent queued */
+    uint64_t run_ns;     /* total time completed jobs spent in run */
+} rt_pool_stats;
+
+/* Starts a pool with cfg (NULL: all defaults). Returns the pool, or NULL with errno set when a
+ * thread could not be started (EAGAIN: process or memory limits). Free with rt_pool_free. Any
+ * thread may call it. */
+rt_pool *rt_pool_new(const rt_pool_config *cfg);
+
+/* Queues job (run set; priority, done as wanted). Returns 0; -EAGAIN when the queue is full
+ * (shed the load; the job was not taken and still belongs to the caller); -ESHUTDOWN once
+ * shutdown has begun; -EINVAL when job or job->run is NULL. Never allocates or blocks on
+ * anything but the pool's short critical section. Any thread may call it, pool threads
+ * included (a running job may submit follow-up work). */
+int rt_pool_submit(rt_pool *p, rt_job *job);
+
+/* Fills *out with the counters. Takes no lock: each counter is exact, but counters read during
+ * activity may be from slightly different instants, so sums hold only when the pool is quiet.
+ * Any thread may call it, at any time until rt_pool_free. */
+void rt_pool_stats_get(rt_pool *p, rt_pool_stats *out);
+
+/* Stops accepting work, then: drain=true lets the workers run every queued job; drain=false
+ * calls done(job, -ECANCELED) for each queued job on the calling thread, in queue order (high
+ * first). In both cases waits for running jobs to finish and joins every worker, so when it
+ * returns no callback is running or will run. Call it from the owning thread, never from a
+ * pool thread (that would wait for itself: it aborts instead). A second call does nothing. */
+void rt_pool_shutdown(rt_pool *p, bool drain);
+
+/* Frees the pool; p may be NULL. If rt_pool_shutdown was not called, it first shuts down with
+ * drain=true (accepted work is never lost silently). Same threads as rt_pool_shutdown. */
+void rt_pool_free(rt_pool *p);
+
+#endif

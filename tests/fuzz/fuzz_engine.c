@@ -1,0 +1,112 @@
+/* fuzz_engine.c - libFuzzer target for the protocol engine.
+ *
+ * The input is a sequence of JSON-RPC messages separated by newlines, fed in order to one
+ * conn (stdio mode: both eras) of a server with a few tools, a resource, a template and a
+ * prompt; the first byte picks the conn mode. Handlers run inline; one of them asks the
+ * client, so client responses in the input exercise correlation; ticks expire the rest.
+ * Outputs go to a sink that checks each one parses as JSON. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json/json.h"
+#include "mcp/engine.h"
+
+static mcp_server *srv;
+
+static void sink(void *ud, const mcp_out *o)
+{
+    (void)ud;
+    char stack[1 << 14];
+    mcp_arena a;
+    mcp_arena_init(&a, stack, sizeof(stack));
+    if (!json_parse(o->data, o->len, &a, NULL, NULL)) abort(); /* the engine wrote bad JSON */
+    mcp_arena_free(&a);
+}
+
+static void h_echo(mcp_ctx *c, void *ud)
+{
+    (void)ud;
+    const char *t = mcp_ctx_arg_str(c, "text");
+    mcp_ctx_text(c, t ? t : "");
+    mcp_ctx_progress(c, 1, 2, "half");
+    mcp_ctx_log(c, MCP_LOG_ERROR, "fuzz", "log");
+    mcp_ctx_finish(c);
+}
+
+static void h_ask(mcp_ctx *c, void *ud)
+{
+    (void)ud;
+    if (!mcp_ctx_input(c, "k")) {
+        mcp_ctx_set_state(c, "s", 1);
+        if (mcp_ctx_elicit(c, "k", "{\"message\":\"m\",\"requestedSchema\":{\"type\":\"object\"}}"))
+            mcp_ctx_list_roots(c, "k");
+        mcp_ctx_ask(c);
+        return;
+    }
+    mcp_ctx_structured(c, "{\"ok\":true}");
+    mcp_ctx_finish(c);
+}
+
+static void h_complete(mcp_ctx *c, void *ud)
+{
+    (void)ud;
+    mcp_ctx_complete_value(c, "a");
+    mcp_ctx_finish(c);
+}
+
+static void setup(void)
+{
+    mcp_server_info info = {.name = "fuzz", .version = "1"};
+    srv = mcp_server_new(&info);
+    mcp_server_set_page_size(srv, 1);
+    mcp_tool_def t1 = {.name = "echo",
+                       .input_schema = "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":"
+                                       "\"string\"}}}",
+                       .handler = h_echo,
+                       .flags = MCP_INLINE};
+    mcp_tool_def t2 = {.name = "ask", .handler = h_ask, .flags = MCP_INLINE};
+    mcp_server_add_tool(srv, &t1, NULL, 0);
+    mcp_server_add_tool(srv, &t2, NULL, 0);
+    mcp_resource_def r = {
+        .uri = "file:///a", .name = "a", .size = -1, .handler = h_echo, .flags = MCP_INLINE};
+    mcp_server_add_resource(srv, &r, NULL, 0);
+    mcp_template_def tp = {.uri_template = "file:///t/{x}",
+                           .name = "t",
+                           .handler = h_echo,
+                           .complete = h_complete,
+                           .flags = MCP_INLINE};
+    mcp_server_add_template(srv, &tp, NULL, 0);
+    static const mcp_prompt_arg args[] = {{.name = "x", .required = true}};
+    mcp_prompt_def p = {.name = "p",
+                        .args = args,
+                        .nargs = 1,
+                        .handler = h_echo,
+                        .complete = h_complete,
+                        .flags = MCP_INLINE};
+    mcp_server_add_prompt(srv, &p, NULL, 0);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!srv) setup();
+    if (!size) return 0;
+    mcp_conn_options o = {.mode = (mcp_conn_mode)(data[0] % 3), .sink = {sink, NULL}};
+    mcp_conn *c = mcp_conn_new(srv, &o);
+    const char *p = (const char *)data + 1, *end = (const char *)data + size;
+    uint64_t now = 0;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        mcp_msg_info info = {"2026-07-28", NULL, NULL};
+        mcp_conn_handle(c, p, n, (n & 1) ? &info : NULL, (void *)1);
+        mcp_conn_tick(c, now += 30000);
+        p += n + 1;
+    }
+    mcp_conn_shutdown(c);
+    mcp_conn_close(c);
+    return 0;
+}

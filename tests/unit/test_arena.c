@@ -1,0 +1,76 @@
+/* test_arena.c - arena and buffer: alignment, big allocations, reset reuse, caps. */
+#include "test.h"
+#include "base/arena.h"
+#include "base/buf.h"
+
+#include <stdint.h>
+
+TEST(arena_alignment_and_growth)
+{
+    mcp_arena a;
+    char stack[100];
+    mcp_arena_init(&a, stack, sizeof stack);
+    for (int i = 1; i < 5000; i++) {
+        char *p = mcp_arena_alloc(&a, (size_t)(i % 97) + 1);
+        CHECK(((uintptr_t)p & 15) == 0);
+        memset(p, 0xab, (size_t)(i % 97) + 1);
+    }
+    char *big = mcp_arena_alloc(&a, 1 << 22);
+    memset(big, 1, 1 << 22);
+    char *small = mcp_arena_alloc(&a, 8);
+    CHECK(small != NULL);
+    mcp_arena_reset(&a);
+    char *again = mcp_arena_alloc(&a, 16);
+    CHECK(again != NULL);
+    mcp_arena_free(&a);
+}
+
+TEST(arena_strndup)
+{
+    mcp_arena a;
+    mcp_arena_init(&a, NULL, 0);
+    char *s = mcp_arena_strndup(&a, "hello world", 5);
+    CHECK_STR(s, "hello");
+    s = mcp_arena_strndup(&a, "", 0);
+    CHECK_STR(s, "");
+    mcp_arena_free(&a);
+}
+
+TEST(buf_cap_overflow_is_sticky)
+{
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 10);
+    mcp_buf_append(&b, "12345", 5);
+    CHECK(!b.overflow);
+    mcp_buf_append(&b, "123456", 6);
+    CHECK(b.overflow);
+    CHECK_INT(b.len, 5);
+    mcp_buf_putc(&b, 'x');
+    CHECK_INT(b.len, 6);
+    mcp_buf_free(&b);
+}
+
+TEST(buf_stack_then_heap)
+{
+    char stack[8];
+    mcp_buf b;
+    mcp_buf_init(&b, stack, sizeof stack, 0);
+    mcp_buf_puts(&b, "abcdefgh");
+    CHECK(b.data == stack);
+    mcp_buf_printf(&b, "%d-%s", 42, "zz");
+    CHECK(b.owned);
+    size_t n;
+    char *s = mcp_buf_steal(&b, &n);
+    CHECK_STR(s, "abcdefgh42-zz");
+    CHECK_INT(n, 13);
+    free(s);
+}
+
+int main(void)
+{
+    RUN(arena_alignment_and_growth);
+    RUN(arena_strndup);
+    RUN(buf_cap_overflow_is_sticky);
+    RUN(buf_stack_then_heap);
+    return test_summary();
+}
