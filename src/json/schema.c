@@ -443,7 +443,7 @@ static rx_tls *rx_state(void)
  * and that ends validation like any other exhausted budget. */
 static int rx_match(vctx *c, const pcre2_code *re, const char *s, size_t len, const ipath *p)
 {
-    if (!charge(c, len / 32, p)) return -1;
+    if (!charge(c, 1 + len / 32, p)) return -1;
     rx_tls *t = rx_state();
     size_t cap = len < (1u << 24) ? len : (1u << 24);
     pcre2_set_match_limit(t->mc, (uint32_t)(10000 + 64 * cap));
@@ -647,7 +647,8 @@ static int hitem_cmp(const void *a, const void *b)
 }
 
 /* Finds two equal items: pairwise for short arrays, by sorted hashes for long ones. */
-__attribute__((noinline)) static bool find_duplicate(vctx *c, const json_value *v, const ipath *p, uint32_t *a, uint32_t *b)
+__attribute__((noinline)) static bool find_duplicate(vctx *c, const json_value *v, const ipath *p,
+                                                     uint32_t *a, uint32_t *b)
 {
     const json_value *it = v->u.items;
     if (v->len <= 16) {
@@ -798,7 +799,7 @@ static bool k_pattern_props(vctx *c, const snode *n, const kwop *k, const json_v
         const json_member *m = &v->u.members[i];
         for (uint32_t j = 0; j < k->n; j++) {
             int r = rx_match(c, k->u.pat[j].re, m->key, m->key_len, p);
-            if (r < 0 || !charge(c, 1, p)) return false;
+            if (r < 0) return false;
             if (r == 0) continue;
             annot_set(st->a, i);
             if (!v_member(c, n, k, k->u.pat[j].node, m, p)) FAIL_OR_GO_ON(c, ok);
@@ -841,9 +842,10 @@ static bool k_prop_names(vctx *c, const snode *n, const kwop *k, const json_valu
     for (uint32_t i = 0; i < v->len; i++) {
         const json_member *m = &v->u.members[i];
         json_value name = {.type = JSON_STRING, .len = m->key_len, .u.str = m->key};
-        c->collect = false;
+        uint32_t refs = c->refs;
+        c->collect = false, c->refs = 0;
         bool good = v_node(c, k->u.node, &name, p, NULL);
-        c->collect = collect;
+        c->collect = collect, c->refs = refs;
         if (c->stop) return false;
         if (good) continue;
         verr(c, n, k->name, p, "property name \"%.*s\" is not valid",
@@ -870,6 +872,7 @@ static bool k_uneval_props(vctx *c, const snode *n, const kwop *k, const json_va
                            const ipath *p, nstate *st)
 {
     bool ok = true;
+    if (!charge(c, v->len / 8, p)) return false;
     for (uint32_t i = 0; i < v->len; i++) {
         if (annot_has(st->a, i)) continue;
         if (!v_member(c, n, k, k->u.node, &v->u.members[i], p)) FAIL_OR_GO_ON(c, ok);
@@ -906,6 +909,7 @@ static bool k_uneval_items(vctx *c, const snode *n, const kwop *k, const json_va
                            const ipath *p, nstate *st)
 {
     bool ok = true;
+    if (!charge(c, v->len / 8, p)) return false;
     for (uint32_t i = 0; i < v->len; i++) {
         if (annot_has(st->a, i)) continue;
         if (!v_item(c, n, k, k->u.node, v, i, p)) FAIL_OR_GO_ON(c, ok);
@@ -965,6 +969,7 @@ static bool k_allof(vctx *c, const kwop *k, const json_value *v, const ipath *p,
 static bool branch(vctx *c, const snode *b, const json_value *v, const ipath *p, annot *a)
 {
     if (!a) return v_node(c, b, v, p, NULL);
+    if (!charge(c, a->n / 64, p)) return false; /* the set is cleared and merged */
     annot t;
     annot_init(&t, a->n);
     bool ok = v_node(c, b, v, p, &t);
@@ -1150,6 +1155,7 @@ static bool v_keywords(vctx *c, const snode *n, const json_value *v, const ipath
 __attribute__((noinline)) static bool v_tracked(vctx *c, const snode *n, const json_value *v,
                                                 const ipath *p, annot *a, uint8_t vt)
 {
+    if (!charge(c, v->len / 64, p)) return false;
     annot own;
     annot_init(&own, v->len);
     nstate st = {&own, 0};
@@ -1167,8 +1173,8 @@ static bool v_false(vctx *c, const snode *n, const ipath *p)
 
 static bool v_node(vctx *c, const snode *n, const json_value *v, const ipath *p, annot *a)
 {
-    if (n->kind != N_SCHEMA) return n->kind == N_TRUE || v_false(c, n, p);
     if (!charge(c, 1, p)) return false;
+    if (n->kind != N_SCHEMA) return n->kind == N_TRUE || v_false(c, n, p);
     if (c->depth >= MAX_NODE_DEPTH) return budget_hit(c, p, "schema evaluation nested too deeply");
     const scope *outer = c->scope;
     scope sc;
@@ -1195,6 +1201,8 @@ static bool v_node(vctx *c, const snode *n, const json_value *v, const ipath *p,
 bool json_schema_validate(const json_schema *s, const json_value *instance, json_schema_result *res)
 {
     vctx c = {.s = s, .res = res, .max_steps = s->max_steps, .collect = res != NULL};
+    json_value null_value = {.type = JSON_NULL};
+    if (!instance) instance = &null_value; /* an absent value is validated as null */
     scope root = {s->root->res, NULL};
     c.scope = &root;
     if (res) {

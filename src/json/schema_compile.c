@@ -50,6 +50,11 @@ typedef struct canchor {
     bool dynamic;
 } canchor;
 
+typedef struct fetched {
+    const char *uri;
+    const json_value *dom; /* NULL: the resolver did not know it */
+} fetched;
+
 typedef struct cctx {
     json_schema *s;
     mcp_arena *a;  /* the schema's arena: what validation reads */
@@ -65,7 +70,7 @@ typedef struct cctx {
     size_t nanch, anch_cap;
     cinfo **pend; /* nodes requested but not yet filled */
     size_t npend, pend_cap;
-    const char **tried; /* documents already asked of the resolver */
+    struct fetched *tried; /* documents already asked of the resolver, and the answers */
     size_t ntried, tried_cap;
     pcre2_compile_context *ccx;
 } cctx;
@@ -258,8 +263,8 @@ static sres *new_res(cctx *cc, const char *uri)
 }
 
 /* Keywords whose values are subschemas, by shape. */
-static const char *const kw_map[] = {"properties", "patternProperties", "$defs",
-                                     "dependentSchemas"};
+static const char *const kw_map[] = {"properties", "patternProperties", "$defs", "dependentSchemas",
+                                     "dependencies"};
 static const char *const kw_arr[] = {"prefixItems", "allOf", "anyOf", "oneOf"};
 static const char *const kw_one[] = {
     "items", "contains", "additionalProperties", "propertyNames",         "not",          "if",
@@ -361,14 +366,16 @@ static cinfo *discover_document(cctx *cc, const json_value *dom, const char *uri
 
 /* ---- documents from the resolver ------------------------------------------------------------- */
 
+/* Asks the resolver for a document, once per URI ("$schema" and "$ref" may name the same). */
 static const json_value *fetch_dom(cctx *cc, const char *uri)
 {
     if (!cc->opts->resolve) return NULL;
     for (size_t i = 0; i < cc->ntried; i++)
-        if (strcmp(cc->tried[i], uri) == 0) return NULL;
+        if (strcmp(cc->tried[i].uri, uri) == 0) return cc->tried[i].dom;
+    const json_value *dom = cc->opts->resolve(cc->opts->resolve_ud, uri, &cc->tmp);
     grow((void **)&cc->tried, &cc->tried_cap, cc->ntried, sizeof *cc->tried);
-    cc->tried[cc->ntried++] = uri;
-    return cc->opts->resolve(cc->opts->resolve_ud, uri, &cc->tmp);
+    cc->tried[cc->ntried++] = (fetched){uri, dom};
+    return dom;
 }
 
 static cresource *fetch(cctx *cc, const char *uri)
@@ -708,27 +715,65 @@ static void property_name(const char *name, size_t n, const char **out, size_t *
     *out_n = s ? strlen(s) : n;
 }
 
-/* Rewrites \p{...} and \P{...} of an ECMA-262 pattern into names PCRE2 knows. */
+/* ECMA-262 white space and line terminators beyond the ASCII ones PCRE2's \s has (without
+ * PCRE2_UCP, which would also widen \d and \w, wrongly for ECMA-262). \uXXXX, because
+ * PCRE2_ALT_BSUX (ECMA-262 escapes) turns off \x{...}. */
+#define ECMA_SPACE "\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
+
+static void put_str(char *out, size_t *o, const char *s, size_t n)
+{
+    memcpy(out + *o, s, n);
+    *o += n;
+}
+
+/* Writes the escape at src[i] (a backslash) translated to PCRE2; returns the index of its last
+ * byte. \p{Letter} -> \p{L}; \s and \S get ECMA-262's Unicode white space (inside a class, \S
+ * stays ASCII: a negated set cannot be nested there). */
+static size_t ecma_escape(const char *src, size_t len, size_t i, bool in_class, char *out,
+                          size_t *o)
+{
+    char e = i + 1 < len ? src[i + 1] : '\0';
+    const char *close;
+    if ((e == 'p' || e == 'P') && i + 2 < len && src[i + 2] == '{' &&
+        (close = memchr(src + i + 3, '}', len - i - 3))) {
+        const char *name;
+        size_t n;
+        property_name(src + i + 3, (size_t)(close - src - i - 3), &name, &n);
+        put_str(out, o, src + i, 3);
+        put_str(out, o, name, n);
+        out[(*o)++] = '}';
+        return (size_t)(close - src);
+    }
+    if (e == 's' && in_class) {
+        put_str(out, o, "\\s" ECMA_SPACE, sizeof "\\s" ECMA_SPACE - 1);
+    } else if (e == 's' || (e == 'S' && !in_class)) {
+        put_str(out, o, e == 's' ? "[\\s" : "[^\\s", e == 's' ? 3 : 4);
+        put_str(out, o, ECMA_SPACE "]", sizeof ECMA_SPACE);
+    } else {
+        put_str(out, o, src + i, e ? 2 : 1);
+    }
+    return e ? i + 1 : i;
+}
+
+/* Rewrites an ECMA-262 pattern into the PCRE2 spelling of the same thing (see ecma_escape). */
 static char *ecma_pattern(cctx *cc, const char *src, size_t len, size_t *out_len)
 {
-    char *out = mcp_arena_alloc_unaligned(&cc->tmp, len + 1);
+    size_t escapes = 0;
+    for (size_t i = 0; i < len; i++) escapes += src[i] == '\\';
+    /* an escape grows by at most "[^\\s" ECMA_SPACE "]" less its own two bytes */
+    char *out = mcp_arena_alloc_unaligned(&cc->tmp, len + escapes * (sizeof ECMA_SPACE + 8) + 1);
     size_t o = 0;
+    bool in_class = false;
     for (size_t i = 0; i < len; i++) {
-        const char *close;
-        if (src[i] == '\\' && i + 2 < len && (src[i + 1] == 'p' || src[i + 1] == 'P') &&
-            src[i + 2] == '{' && (close = memchr(src + i + 3, '}', len - i - 3))) {
-            const char *name;
-            size_t n;
-            property_name(src + i + 3, (size_t)(close - src - i - 3), &name, &n);
-            memcpy(out + o, src + i, 3);
-            memcpy(out + o + 3, name, n);
-            out[o + 3 + n] = '}';
-            o += n + 4;
-            i = (size_t)(close - src);
-        } else {
-            out[o++] = src[i];
-            if (src[i] == '\\' && i + 1 < len) out[o++] = src[++i];
+        if (src[i] == '\\') {
+            i = ecma_escape(src, len, i, in_class, out, &o);
+            continue;
         }
+        if (src[i] == '[')
+            in_class = true;
+        else if (src[i] == ']')
+            in_class = false;
+        out[o++] = src[i];
     }
     out[o] = '\0';
     *out_len = o;
@@ -742,8 +787,9 @@ static pcre2_code *regex(nb *b, const char *kw, const char *key, const json_valu
     size_t len;
     const char *pat = ecma_pattern(b->cc, src->u.str, src->len, &len);
     pcre2_code *re =
-        pcre2_compile((PCRE2_SPTR)pat, len, PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_ALT_BSUX, &ec,
-                      &off, b->cc->ccx);
+        pcre2_compile((PCRE2_SPTR)pat, len,
+                      PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_ALT_BSUX | PCRE2_ALLOW_EMPTY_CLASS,
+                      &ec, &off, b->cc->ccx);
     if (!re) {
         char msg[120];
         pcre2_get_error_message(ec, (PCRE2_UCHAR *)msg, sizeof msg);
@@ -984,6 +1030,38 @@ static void kw_if(nb *b, const char *kw, const json_value *v)
         b->else_ = n;
 }
 
+/* Draft 7 "dependencies", still emitted by schema generators: a list of names is
+ * dependentRequired, a schema is dependentSchemas. */
+static void kw_dependencies(nb *b, const char *kw, const json_value *v)
+{
+    if (v->type != JSON_OBJECT) {
+        bad(b, kw, "expected an object");
+        return;
+    }
+    sreq *r = mcp_arena_alloc(b->cc->a, (v->len + 1) * sizeof *r);
+    sprop *d = mcp_arena_alloc(b->cc->a, (v->len + 1) * sizeof *d);
+    uint32_t nr = 0, nd = 0;
+    for (uint32_t i = 0; i < v->len; i++) {
+        const json_member *m = &v->u.members[i];
+        const char *key = mcp_arena_strndup(b->cc->a, m->key, m->key_len);
+        if (m->value.type != JSON_ARRAY) {
+            d[nd++] = (sprop){key, m->key_len, sub(b, &m->value, kw, m->key, m->key_len)};
+            continue;
+        }
+        memset(&r[nr], 0, sizeof r[nr]);
+        if (!string_list(b, &m->value, &r[nr])) {
+            bad(b, kw, "expected arrays of strings or schemas");
+            return;
+        }
+        r[nr].key = key;
+        r[nr++].key_len = m->key_len;
+    }
+    kwop *k = add_op(b, K_DEPREQ, T_OBJ, kw);
+    k->u.req = r, k->n = nr;
+    k = add_op(b, K_DEPSCHEMAS, T_OBJ, kw);
+    k->u.deps = d, k->n = nd;
+}
+
 static void kw_ref(nb *b, const char *kw, const json_value *v)
 {
     if (!json_is_string(v)) {
@@ -1061,6 +1139,7 @@ static const struct kwdef {
     {"if", kw_if, V_APPLICATOR},
     {"then", kw_if, V_APPLICATOR},
     {"else", kw_if, V_APPLICATOR},
+    {"dependencies", kw_dependencies, V_APPLICATOR | V_VALIDATION},
     {"unevaluatedProperties", kw_single, V_UNEVAL},
     {"unevaluatedItems", kw_single, V_UNEVAL},
     {"$ref", kw_ref, V_CORE},
@@ -1151,7 +1230,7 @@ static void fill_object(cctx *cc, cinfo *in)
 {
     const json_value *d = in->dom;
     nb b = {.cc = cc, .in = in};
-    b.ops = mcp_arena_alloc(&cc->tmp, (d->len + 2) * sizeof *b.ops);
+    b.ops = mcp_arena_alloc(&cc->tmp, (d->len + 3) * sizeof *b.ops); /* "dependencies" makes two */
     for (uint32_t i = 0; i < d->len && !cc->failed; i++) {
         const json_member *m = &d->u.members[i];
         const struct kwdef *kd = find_kw(m->key);

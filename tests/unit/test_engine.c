@@ -15,10 +15,6 @@
 #include "mcp/engine.h"
 #include "mcp/internal.h"
 
-#ifdef ENGINE_FAKE_SCHEMA
-#include "fake_schema.h"
-#endif
-
 /* ---- the recording sink --------------------------------------------------------------------- */
 
 #define MAXOUT 512

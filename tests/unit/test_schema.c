@@ -152,6 +152,12 @@ TEST(strings)
     CHECK(!valid("{\"pattern\":\"^a$\"}", "\"a\\n\"")); /* ECMA: $ is the end, not a newline */
     CHECK(valid("{\"pattern\":\"^\\\\p{Letter}+$\"}", "\"\xc3\xa9t\xc3\xa9\""));
     CHECK(valid("{\"pattern\":\"^\\\\u0041$\"}", "\"A\""));
+    /* ECMA-262 classes: \s is Unicode white space, \d only ASCII digits, [] matches nothing */
+    CHECK(valid("{\"pattern\":\"^\\\\s$\"}", "\"\\u00a0\""));
+    CHECK(valid("{\"pattern\":\"^[x\\\\s]$\"}", "\"\\u2028\""));
+    CHECK(!valid("{\"pattern\":\"^\\\\S$\"}", "\"\\u3000\""));
+    CHECK(!valid("{\"pattern\":\"^\\\\d$\"}", "\"\\u0660\""));
+    CHECK(!valid("{\"pattern\":\"a[]\"}", "\"a]\""));
     CHECK_ERR("{\"pattern\":\"^[a-z]+$\"}", "\"A1\"", "", "/pattern",
               "string does not match pattern \"^[a-z]+$\"");
 }
@@ -182,6 +188,11 @@ TEST(objects)
               "/dependentRequired", "property \"card\" requires property \"cvv\"");
     CHECK(!valid("{\"dependentSchemas\":{\"a\":{\"required\":[\"b\"]}}}", "{\"a\":1}"));
     CHECK(valid("{\"dependentSchemas\":{\"a\":{\"required\":[\"b\"]}}}", "{\"c\":1}"));
+    /* draft 7 "dependencies", both forms */
+    const char *deps = "{\"dependencies\":{\"a\":[\"b\"],\"c\":{\"required\":[\"d\"]}}}";
+    CHECK(valid(deps, "{\"a\":1,\"b\":2,\"c\":3,\"d\":4}"));
+    CHECK_ERR(deps, "{\"a\":1}", "", "/dependencies", "property \"a\" requires property \"b\"");
+    CHECK_ERR(deps, "{\"c\":1}", "", "/dependencies/c/required", "missing required property \"d\"");
 }
 
 /* More than 8 properties switch to the hash index; more than 64 lose the required mask. */
@@ -367,6 +378,13 @@ TEST(resolver)
     CHECK(!check(s, "{\"n\":\"\"}", &r));
     CHECK_STR(r.errors[0].schema_path, "https://schemas.test/name.json#/minLength");
     CHECK(!check(s, "{\"u\":\"ab\"}", &r));
+    json_schema_free(s);
+    /* one document as both "$schema" and "$ref" target: asked for once, used twice */
+    s = compile_opts("{\"$schema\":\"https://schemas.test/name.json\","
+                     "\"$ref\":\"https://schemas.test/name.json\"}",
+                     &opts);
+    CHECK(check(s, "\"a\"", &r));
+    CHECK(!check(s, "\"\"", &r));
     json_schema_free(s);
 }
 
