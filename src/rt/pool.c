@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #define DEFAULT_QUEUE_MAX 1024u
-#define DEFAULT_STACK     (256u * 1024u)
+#define DEFAULT_STACK     (1024u * 1024u)
 #define MAX_THREADS       1024u
 
 /* Sanitizers inflate stack frames (redzones, shadow bookkeeping) two to three times. */

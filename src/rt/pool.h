@@ -43,7 +43,7 @@ struct rt_job {
 typedef struct rt_pool_config {
     unsigned threads;   /* worker threads; 0: the CPUs this process may run on (min 1, max 1024) */
     unsigned queue_max; /* jobs waiting (both priorities together); 0: 1024 */
-    size_t stack_size;  /* bytes per worker stack; 0: 256 KiB (x4 under ASan/TSan). Handlers
+    size_t stack_size;  /* bytes per worker stack; 0: 1 MiB (x4 under ASan/TSan; JSON Schema validation may use ~0.5 MiB). Handlers
                          * must not recurse deeply or put big buffers on the stack; raise this
                          * for ones that do. Rounded up to the page size and PTHREAD_STACK_MIN. */
     const char *name;   /* prefix for thread names ("<name>-N", cut to 15 chars); NULL: "mcp-pool" */

@@ -1,0 +1,636 @@
+/* parser.c - HTTP/1.1 request parsing on top of llhttp, plus response-head writers.
+ *
+ * llhttp (compiled in strict mode) tokenizes; this file turns its callbacks into an
+ * http_request. Spans of the URL, field names and values may arrive split across reads, so
+ * each is gathered in a scratch buffer and copied into the per-request arena when llhttp says
+ * it is complete; the header array lives in a growable buffer and the body in another, capped
+ * at the body limit. on_message_complete pauses llhttp, so http_parser_feed returns exactly one
+ * request and the number of bytes it used; the caller feeds the rest again (pipelining).
+ *
+ * The header-section limit counts raw bytes: while headers are incomplete, llhttp is handed at
+ * most the bytes still allowed, so a section one byte over the limit is refused without ever
+ * being buffered. The URI and header-count limits are checked in the span callbacks, the body
+ * limit against Content-Length when headers complete and against each chunk as it arrives.
+ * On top of llhttp's strict checks, on_headers_complete rejects the smuggling shapes llhttp lets
+ * through (repeated Content-Length or Transfer-Encoding, a coding other than exactly "chunked",
+ * Transfer-Encoding on HTTP/1.0), and value spans are checked for control characters. */
+#include "http/parser.h"
+
+#include "base/alloc.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BODY_KEEP_MAX (64u << 10) /* body capacity kept across keep-alive requests */
+
+/* ---- small helpers -------------------------------------------------------------------------- */
+
+static int lower(int c)
+{
+    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+
+static bool ieq(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen != blen) return false;
+    for (size_t i = 0; i < alen; i++)
+        if (lower((unsigned char)a[i]) != lower((unsigned char)b[i])) return false;
+    return true;
+}
+
+static http_parser *P(llhttp_t *ll)
+{
+    return (http_parser *)ll->data;
+}
+
+/* Records the first error; returns -1 so callbacks can `return fail(...)`. */
+static int fail(http_parser *p, int status, const char *reason)
+{
+    if (!p->err_status) {
+        p->err_status = status;
+        p->err_reason = reason;
+    }
+    return -1;
+}
+
+/* Like fail, with a formatted reason (naming the limit that was hit). */
+static int fail_limit(http_parser *p, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail_limit(http_parser *p, int status, const char *fmt, ...)
+{
+    if (p->err_status) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->err_text, sizeof p->err_text, fmt, ap);
+    va_end(ap);
+    return fail(p, status, p->err_text);
+}
+
+static char *arena_copy(http_parser *p, const mcp_buf *b)
+{
+    return mcp_arena_strndup(&p->arena, b->len ? b->data : "", b->len);
+}
+
+/* ---- request line ----------------------------------------------------------------------------- */
+
+static int on_message_begin(llhttp_t *ll)
+{
+    P(ll)->started = true;
+    return 0;
+}
+
+static int on_url(llhttp_t *ll, const char *at, size_t len)
+{
+    http_parser *p = P(ll);
+    if (p->scratch.len + len > p->lim.max_uri)
+        return fail_limit(p, 414, "request target longer than %zu bytes", p->lim.max_uri);
+    mcp_buf_append(&p->scratch, at, len);
+    return 0;
+}
+
+/* Splits the target into NUL-terminated path and query copies. */
+static int on_url_complete(llhttp_t *ll)
+{
+    http_parser *p = P(ll);
+    http_request *r = &p->req;
+    r->target = arena_copy(p, &p->scratch);
+    r->target_len = p->scratch.len;
+    const char *q = memchr(r->target, '?', r->target_len);
+    r->path_len = q ? (size_t)(q - r->target) : r->target_len;
+    r->path = mcp_arena_strndup(&p->arena, r->target, r->path_len);
+    if (q) {
+        r->query = q + 1;
+        r->query_len = r->target_len - r->path_len - 1;
+    }
+    p->scratch.len = 0;
+    return 0;
+}
+
+/* ---- header fields ---------------------------------------------------------------------------- */
+
+/* The well-known headers; `multi` ones may repeat and are joined with ", ". */
+enum { K_HOST, K_CTYPE, K_CLEN, K_ACCEPT, K_ORIGIN, K_CONN, K_EXPECT, K_LEID, K_MPV, K_MSID,
+       K_MMETHOD, K_MNAME, K_TE, K_COUNT };
+
+static const struct {
+    const char *name;
+    size_t len;
+    bool multi;
+} known[K_COUNT] = {
+    [K_HOST] = {"host", 4, false},
+    [K_CTYPE] = {"content-type", 12, false},
+    [K_CLEN] = {"content-length", 14, false},
+    [K_ACCEPT] = {"accept", 6, true},
+    [K_ORIGIN] = {"origin", 6, false},
+    [K_CONN] = {"connection", 10, true},
+    [K_EXPECT] = {"expect", 6, false},
+    [K_LEID] = {"last-event-id", 13, false},
+    [K_MPV] = {"mcp-protocol-version", 20, false},
+    [K_MSID] = {"mcp-session-id", 14, false},
+    [K_MMETHOD] = {"mcp-method", 10, false},
+    [K_MNAME] = {"mcp-name", 8, false},
+    [K_TE] = {"transfer-encoding", 17, true},
+};
+
+static const char **known_slot(http_parser *p, int k)
+{
+    http_request *r = &p->req;
+    switch (k) {
+    case K_HOST: return &r->host;
+    case K_CTYPE: return &r->content_type;
+    case K_CLEN: return &r->content_length_str;
+    case K_ACCEPT: return &r->accept;
+    case K_ORIGIN: return &r->origin;
+    case K_CONN: return &r->connection;
+    case K_EXPECT: return &r->expect;
+    case K_LEID: return &r->last_event_id;
+    case K_MPV: return &r->mcp_protocol_version;
+    case K_MSID: return &r->mcp_session_id;
+    case K_MMETHOD: return &r->mcp_method;
+    case K_MNAME: return &r->mcp_name;
+    default: return &p->te_value;
+    }
+}
+
+static int known_index(const char *name, size_t len)
+{
+    for (int k = 0; k < K_COUNT; k++)
+        if (ieq(name, len, known[k].name, known[k].len)) return k;
+    return -1;
+}
+
+/* Counts trailer and chunk-extension bytes, which are parsed but never stored. */
+static int count_meta(http_parser *p, size_t len)
+{
+    p->meta_bytes += len;
+    if (p->meta_bytes > p->lim.max_header_bytes)
+        return fail_limit(p, 431, "trailers or chunk extensions over %zu bytes",
+                          p->lim.max_header_bytes);
+    return 0;
+}
+
+static int on_header_field(llhttp_t *ll, const char *at, size_t len)
+{
+    http_parser *p = P(ll);
+    if (p->headers_done) return count_meta(p, len);
+    mcp_buf_append(&p->scratch, at, len);
+    return 0;
+}
+
+static int on_header_field_complete(llhttp_t *ll)
+{
+    http_parser *p = P(ll);
+    if (++p->nfields > p->lim.max_headers)
+        return fail_limit(p, 431, "more than %zu header fields", p->lim.max_headers);
+    if (p->headers_done) return 0;
+    if (p->scratch.len == 0) return fail(p, 400, "empty header name");
+    p->name = arena_copy(p, &p->scratch);
+    p->name_len = p->scratch.len;
+    p->scratch.len = 0;
+    return 0;
+}
+
+/* Rejects control characters (HTAB aside) and DEL: NUL, bare CR/LF, obs-fold remnants. */
+static int check_value_bytes(http_parser *p, const char *at, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)at[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return fail(p, 400, "control character in header value");
+    }
+    return 0;
+}
+
+static int on_header_value(llhttp_t *ll, const char *at, size_t len)
+{
+    http_parser *p = P(ll);
+    if (check_value_bytes(p, at, len)) return -1;
+    if (p->headers_done) return count_meta(p, len);
+    mcp_buf_append(&p->scratch, at, len);
+    return 0;
+}
+
+/* Records a well-known header: singletons must not repeat, list headers are joined. */
+static int note_known(http_parser *p, int k, const char *v, size_t vlen)
+{
+    const char **slot = known_slot(p, k);
+    if (k == K_TE) p->te_count++;
+    if (k == K_CLEN) p->cl_count++;
+    if (!*slot) {
+        *slot = v;
+        return 0;
+    }
+    if (k == K_CLEN) return fail(p, 400, "duplicate Content-Length");
+    if (k == K_TE) return fail(p, 400, "multiple Transfer-Encoding headers");
+    if (!known[k].multi) {
+        snprintf(p->err_text, sizeof p->err_text, "duplicate %s header", known[k].name);
+        return fail(p, 400, p->err_text);
+    }
+    size_t olen = strlen(*slot);
+    char *j = mcp_arena_alloc_unaligned(&p->arena, olen + 2 + vlen + 1);
+    memcpy(j, *slot, olen);
+    memcpy(j + olen, ", ", 2);
+    memcpy(j + olen + 2, v, vlen + 1);
+    *slot = j;
+    return 0;
+}
+
+static int on_header_value_complete(llhttp_t *ll)
+{
+    http_parser *p = P(ll);
+    if (p->headers_done) return 0;
+    const char *s = p->scratch.len ? p->scratch.data : "";
+    size_t n = p->scratch.len;
+    while (n && (s[0] == ' ' || s[0] == '\t')) s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
+    http_header h = {p->name, mcp_arena_strndup(&p->arena, s, n), p->name_len, n};
+    p->scratch.len = 0;
+    mcp_buf_append(&p->hdrs, &h, sizeof h);
+    if (p->hdrs.overflow) return fail(p, 431, "too many header fields");
+    int k = known_index(h.name, h.name_len);
+    return k >= 0 ? note_known(p, k, h.value, n) : 0;
+}
+
+/* ---- headers complete: the framing decisions -------------------------------------------------- */
+
+/* Transfer-Encoding must be exactly "chunked" and only on HTTP/1.1. */
+static int check_framing(http_parser *p)
+{
+    http_request *r = &p->req;
+    if (p->te_count && p->cl_count) return fail(p, 400, "both Content-Length and Transfer-Encoding");
+    if (p->te_count) {
+        if (r->version_minor == 0) return fail(p, 400, "Transfer-Encoding in an HTTP/1.0 request");
+        if (!ieq(p->te_value, strlen(p->te_value), "chunked", 7))
+            return fail(p, 400, "Transfer-Encoding other than chunked");
+        if (!(p->ll.flags & F_CHUNKED)) return fail(p, 400, "Transfer-Encoding other than chunked");
+    }
+    if (p->cl_count && p->ll.content_length > p->lim.max_body)
+        return fail_limit(p, 413, "body larger than %zu bytes", p->lim.max_body);
+    return 0;
+}
+
+/* Expect: 100-continue is honoured on HTTP/1.1 only (RFC 9110 10.1.1); others get 417. */
+static int check_expect(http_parser *p)
+{
+    http_request *r = &p->req;
+    if (!r->expect || r->version_minor == 0) return 0;
+    if (!ieq(r->expect, strlen(r->expect), "100-continue", 12))
+        return fail(p, 417, "unsupported expectation");
+    r->expect_continue = true;
+    return 0;
+}
+
+static int on_headers_complete(llhttp_t *ll)
+{
+    http_parser *p = P(ll);
+    http_request *r = &p->req;
+    r->version_major = ll->http_major;
+    r->version_minor = ll->http_minor;
+    r->method = ll->method;
+    r->method_name = llhttp_method_name((llhttp_method_t)ll->method);
+    if (r->version_major != 1) return fail(p, 505, "HTTP version not supported");
+    if (r->method == HTTP_CONNECT) return fail(p, 501, "CONNECT not supported");
+    if (check_framing(p) || check_expect(p)) return -1;
+    if (r->version_minor == 1 && !r->host) return fail(p, 400, "missing Host header");
+    ll->upgrade = 0; /* Upgrade is ignored: we answer in HTTP/1.1 (RFC 9110 7.8) */
+    r->chunked = (ll->flags & F_CHUNKED) != 0;
+    r->keep_alive = llhttp_should_keep_alive(ll) != 0;
+    r->headers = (const http_header *)(void *)p->hdrs.data;
+    r->header_count = p->hdrs.len / sizeof(http_header);
+    p->headers_done = true;
+    bool body_follows = r->chunked || ll->content_length > 0;
+    p->continue_pending = r->expect_continue && body_follows;
+    if (!r->chunked && ll->content_length > 0)
+        mcp_buf_reserve(&p->body, (size_t)ll->content_length + 1);
+    return 0;
+}
+
+/* ---- body and completion ---------------------------------------------------------------------- */
+
+static int on_body(llhttp_t *ll, const char *at, size_t len)
+{
+    http_parser *p = P(ll);
+    if (len > p->lim.max_body - p->body.len)
+        return fail_limit(p, 413, "body larger than %zu bytes", p->lim.max_body);
+    mcp_buf_append(&p->body, at, len);
+    return 0;
+}
+
+/* Refuses an oversized chunk from its size line, before any of its data arrives. */
+static int on_chunk_header(llhttp_t *ll)
+{
+    http_parser *p = P(ll);
+    if (ll->content_length > p->lim.max_body - p->body.len)
+        return fail_limit(p, 413, "body larger than %zu bytes", p->lim.max_body);
+    return 0;
+}
+
+static int on_chunk_ext(llhttp_t *ll, const char *at, size_t len)
+{
+    return count_meta(P(ll), len);
+}
+
+static int on_message_complete(llhttp_t *ll)
+{
+    http_parser *p = P(ll);
+    http_request *r = &p->req;
+    r->body = "";
+    r->body_len = p->body.len;
+    if (p->body.len) {
+        mcp_buf_putc(&p->body, '\0'); /* fits: the cap is max_body + 1 */
+        r->body = p->body.data;
+        p->body.len--;
+    }
+    p->complete = true;
+    p->continue_pending = false;
+    return HPE_PAUSED;
+}
+
+static const llhttp_settings_t settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_url_complete = on_url_complete,
+    .on_header_field = on_header_field,
+    .on_header_field_complete = on_header_field_complete,
+    .on_header_value = on_header_value,
+    .on_header_value_complete = on_header_value_complete,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_chunk_header = on_chunk_header,
+    .on_chunk_extension_name = on_chunk_ext,
+    .on_chunk_extension_value = on_chunk_ext,
+    .on_message_complete = on_message_complete,
+};
+
+/* ---- lifecycle -------------------------------------------------------------------------------- */
+
+void http_parser_init(http_parser *p, const http_limits *lim)
+{
+    memset(p, 0, sizeof *p);
+    if (lim) p->lim = *lim;
+    if (!p->lim.max_header_bytes) p->lim.max_header_bytes = HTTP_DEFAULT_MAX_HEADER_BYTES;
+    if (!p->lim.max_uri) p->lim.max_uri = HTTP_DEFAULT_MAX_URI;
+    if (!p->lim.max_body) p->lim.max_body = HTTP_DEFAULT_MAX_BODY;
+    if (!p->lim.max_headers) p->lim.max_headers = HTTP_DEFAULT_MAX_HEADERS;
+    mcp_arena_init(&p->arena, p->arena_block, sizeof p->arena_block);
+    mcp_buf_init(&p->hdrs, NULL, 0, p->lim.max_headers * sizeof(http_header));
+    mcp_buf_init(&p->scratch, NULL, 0, p->lim.max_header_bytes + p->lim.max_uri);
+    mcp_buf_init(&p->body, NULL, 0, p->lim.max_body + 1);
+    llhttp_init(&p->ll, HTTP_REQUEST, &settings);
+    p->ll.data = p;
+    p->header_budget = p->lim.max_header_bytes;
+}
+
+void http_parser_free(http_parser *p)
+{
+    mcp_arena_free(&p->arena);
+    mcp_buf_free(&p->hdrs);
+    mcp_buf_free(&p->scratch);
+    mcp_buf_free(&p->body);
+}
+
+/* Clears per-request state, keeping memory for the next request on this connection. */
+static void next_request(http_parser *p)
+{
+    mcp_arena_reset(&p->arena);
+    p->hdrs.len = p->scratch.len = 0;
+    if (p->body.cap > BODY_KEEP_MAX) mcp_buf_free(&p->body);
+    p->body.len = 0;
+    memset(&p->req, 0, sizeof p->req);
+    p->name = NULL;
+    p->name_len = p->meta_bytes = p->nfields = 0;
+    p->te_count = p->cl_count = 0;
+    p->te_value = NULL;
+    p->started = p->headers_done = p->complete = p->returned = p->continue_pending = false;
+    p->header_budget = p->lim.max_header_bytes;
+}
+
+void http_parser_reset(http_parser *p)
+{
+    next_request(p);
+    p->hdrs.overflow = p->scratch.overflow = p->body.overflow = false;
+    p->err_status = 0;
+    p->err_reason = NULL;
+    llhttp_reset(&p->ll);
+}
+
+/* ---- feeding ---------------------------------------------------------------------------------- */
+
+/* Maps an llhttp error no callback explained to a status and reason. */
+static void map_llhttp_error(http_parser *p, llhttp_errno_t e)
+{
+    const char *why = llhttp_get_error_reason(&p->ll);
+    switch (e) {
+    case HPE_UNEXPECTED_CONTENT_LENGTH:
+        fail(p, 400, "both Content-Length and Transfer-Encoding");
+        return;
+    case HPE_INVALID_CONTENT_LENGTH:
+        fail(p, 400, why && strstr(why, "Duplicate") ? "duplicate Content-Length"
+                                                     : "invalid Content-Length");
+        return;
+    case HPE_INVALID_TRANSFER_ENCODING: fail(p, 400, "Transfer-Encoding other than chunked"); return;
+    case HPE_INVALID_HEADER_TOKEN: fail(p, 400, "invalid character in header"); return;
+    case HPE_CR_EXPECTED:
+    case HPE_LF_EXPECTED: fail(p, 400, "bare CR or LF line ending"); return;
+    case HPE_INVALID_URL: fail(p, 400, "invalid request target"); return;
+    case HPE_INVALID_METHOD: fail(p, 400, "invalid method"); return;
+    case HPE_INVALID_VERSION: fail(p, 400, "invalid HTTP version"); return;
+    case HPE_INVALID_CHUNK_SIZE: fail(p, 400, "invalid chunk size"); return;
+    case HPE_CLOSED_CONNECTION: fail(p, 400, "data after Connection: close"); return;
+    case HPE_PAUSED_H2_UPGRADE: fail(p, 505, "HTTP/2 not supported"); return;
+    default:
+        snprintf(p->err_text, sizeof p->err_text, "malformed request: %s", why ? why : "?");
+        fail(p, 400, p->err_text);
+    }
+}
+
+/* Runs llhttp over data[0..n). Returns bytes used, or -1 on error. */
+static ssize_t run(http_parser *p, const char *data, size_t n)
+{
+    llhttp_errno_t e = llhttp_execute(&p->ll, data, n);
+    if (e == HPE_OK && !p->err_status) return (ssize_t)n;
+    if (e == HPE_PAUSED && p->complete && !p->err_status) {
+        size_t used = (size_t)(llhttp_get_error_pos(&p->ll) - data);
+        llhttp_resume(&p->ll);
+        return (ssize_t)used;
+    }
+    if (!p->err_status) map_llhttp_error(p, e);
+    return -1;
+}
+
+ssize_t http_parser_feed(http_parser *p, const char *data, size_t len, http_request **out)
+{
+    *out = NULL;
+    if (p->err_status) return -1;
+    if (p->returned) next_request(p);
+    size_t off = 0;
+    while (off < len) {
+        size_t n = len - off;
+        if (!p->headers_done) {
+            if (p->header_budget == 0) {
+                fail_limit(p, 431, "header section larger than %zu bytes",
+                           p->lim.max_header_bytes);
+                return -1;
+            }
+            if (n > p->header_budget) n = p->header_budget;
+        }
+        bool headers_before = p->headers_done;
+        ssize_t used = run(p, data + off, n);
+        if (used < 0) return -1;
+        if (!headers_before && !p->headers_done) p->header_budget -= (size_t)used;
+        off += (size_t)used;
+        if (p->complete) {
+            p->returned = true;
+            *out = &p->req;
+            break;
+        }
+    }
+    if (!p->headers_done && p->started && p->header_budget == 0 && !*out) {
+        fail_limit(p, 431, "header section larger than %zu bytes", p->lim.max_header_bytes);
+        return -1;
+    }
+    if (p->scratch.overflow || p->hdrs.overflow) {
+        fail_limit(p, 431, "header section larger than %zu bytes", p->lim.max_header_bytes);
+        return -1;
+    }
+    return (ssize_t)off;
+}
+
+bool http_parser_take_continue(http_parser *p)
+{
+    bool c = p->continue_pending;
+    p->continue_pending = false;
+    return c;
+}
+
+bool http_parser_busy(const http_parser *p)
+{
+    return p->started && !p->complete;
+}
+
+const char *http_parser_error(const http_parser *p, int *status)
+{
+    if (status) *status = p->err_status;
+    return p->err_status ? p->err_reason : NULL;
+}
+
+const char *http_header_get(const http_request *req, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < req->header_count; i++)
+        if (ieq(req->headers[i].name, req->headers[i].name_len, name, n))
+            return req->headers[i].value;
+    return NULL;
+}
+
+char *http_request_take_body(http_parser *p, size_t *len)
+{
+    if (!p->complete || p->body.len == 0) {
+        if (len) *len = 0;
+        return mcp_xstrndup("", 0);
+    }
+    char *s = mcp_buf_steal(&p->body, len);
+    p->req.body = "";
+    p->req.body_len = 0;
+    return s;
+}
+
+/* ---- response side ---------------------------------------------------------------------------- */
+
+const char *http_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+static bool safe_text(const char *s)
+{
+    for (; *s; s++)
+        if (*s == '\r' || *s == '\n') return false;
+    return true;
+}
+
+int http_write_status_line_and_headers(mcp_buf *b, int status, const char *reason,
+                                       const http_field *fields, size_t nfields,
+                                       long long body_len)
+{
+    if (status < 100 || status > 999) return -1;
+    if (!reason) reason = http_reason(status);
+    if (!safe_text(reason)) return -1;
+    for (size_t i = 0; i < nfields; i++)
+        if (!*fields[i].name || !safe_text(fields[i].name) || !safe_text(fields[i].value))
+            return -1;
+    mcp_buf_printf(b, "HTTP/1.1 %d %s\r\n", status, reason);
+    for (size_t i = 0; i < nfields; i++) {
+        mcp_buf_puts(b, fields[i].name);
+        mcp_buf_append(b, ": ", 2);
+        mcp_buf_puts(b, fields[i].value);
+        mcp_buf_append(b, "\r\n", 2);
+    }
+    if (body_len >= 0) mcp_buf_printf(b, "Content-Length: %lld\r\n", body_len);
+    else if (body_len == HTTP_BODY_CHUNKED) mcp_buf_puts(b, "Transfer-Encoding: chunked\r\n");
+    mcp_buf_append(b, "\r\n", 2);
+    return 0;
+}
+
+void http_write_chunk(mcp_buf *b, const void *data, size_t len)
+{
+    if (!len) return;
+    mcp_buf_printf(b, "%zx\r\n", len);
+    mcp_buf_append(b, data, len);
+    mcp_buf_append(b, "\r\n", 2);
+}
+
+void http_write_last_chunk(mcp_buf *b)
+{
+    mcp_buf_append(b, "0\r\n\r\n", 5);
+}
+
+void http_write_error(mcp_buf *b, int status, const char *text)
+{
+    static const http_field f[] = {{"Content-Type", "text/plain; charset=utf-8"},
+                                   {"Connection", "close"}};
+    size_t n = strlen(text);
+    if (http_write_status_line_and_headers(b, status, NULL, f, 2, (long long)n + 1) == 0) {
+        mcp_buf_append(b, text, n);
+        mcp_buf_putc(b, '\n');
+    }
+}

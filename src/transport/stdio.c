@@ -1,0 +1,302 @@
+/* stdio.c - the stdio transport: newline-delimited JSON-RPC on stdin/stdout.
+ *
+ * This is how local clients (desktop apps, IDEs, agents) start an MCP server. The calling
+ * thread is the reader: it poll()s stdin together with a self-pipe that the SIGTERM/SIGINT
+ * handler writes to, splits what it reads into lines and hands each line to one engine conn
+ * (MCP_CONN_STDIO, so both protocol eras are accepted). Handlers run on a bounded work pool
+ * (rt_pool); the engine's sink may be called from any of its threads, so writes to stdout are
+ * serialized by a mutex and done with writev() of the message and its newline, retried on
+ * partial writes. The poll timeout doubles as the engine's tick (expiry of unanswered
+ * server-to-client requests).
+ *
+ * Bounds: a line longer than max_line is not buffered: the reader answers one JSON-RPC error
+ * (id null) and discards bytes up to the next newline, then goes on. At EOF or on a signal it
+ * stops reading, waits for in-flight requests up to a drain deadline, and returns.
+ * A plain poll() loop is enough here: one fd, one stream, no timers but the tick. */
+#include "base/alloc.h"
+#include "base/log.h"
+#include "mcp/engine.h"
+#include "mcp/mcp.h"
+#include "rt/clock.h"
+#include "rt/pool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define DEFAULT_MAX_LINE (4u << 20)
+#define READ_CHUNK       (64u * 1024u)
+#define DRAIN_MS         10000u
+#define TICK_MS          1000
+
+typedef struct stdio_state {
+    pthread_mutex_t out_lock;
+    int out_fd;
+    bool out_broken; /* EPIPE or another write error: stop writing, stop reading */
+    rt_pool *pool;
+    mcp_conn *conn;
+} stdio_state;
+
+typedef struct exec_job {
+    rt_job job;
+    void (*fn)(void *);
+    void *arg;
+} exec_job;
+
+static int sig_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    char c = (char)sig;
+    ssize_t w = write(sig_pipe[1], &c, 1);
+    (void)w;
+    errno = saved;
+}
+
+/* Writes all iov bytes to fd; returns 0 or -1 (errno set). */
+static int write_all(int fd, struct iovec *iov, int n)
+{
+    while (n > 0) {
+        ssize_t w = writev(fd, iov, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) {
+                struct pollfd p = {.fd = fd, .events = POLLOUT};
+                poll(&p, 1, 100);
+                continue;
+            }
+            return -1;
+        }
+        while (n > 0 && (size_t)w >= iov->iov_len) {
+            w -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
+    }
+    return 0;
+}
+
+/* The engine's sink: one message, one line. Any thread. */
+static void stdio_send(void *ud, const mcp_out *out)
+{
+    stdio_state *st = ud;
+    static char nl[1] = {'\n'};
+    struct iovec iov[2] = {{(void *)out->data, out->len}, {nl, 1}};
+    pthread_mutex_lock(&st->out_lock);
+    if (!st->out_broken && write_all(st->out_fd, iov, 2) < 0) {
+        st->out_broken = true;
+        mcp_log(MCP_LOGL_ERROR, "stdio: writing stdout failed: %s", strerror(errno));
+    }
+    pthread_mutex_unlock(&st->out_lock);
+}
+
+static void run_job(rt_job *j)
+{
+    exec_job *e = (exec_job *)j;
+    e->fn(e->arg);
+}
+
+static void free_job(rt_job *j, int status)
+{
+    exec_job *e = (exec_job *)j;
+    if (status != 0) e->fn(e->arg); /* never dropped: a cancelled job still runs, here */
+    free(e);
+}
+
+/* The engine's executor: handlers go to the pool; -EAGAIN when its queue is full. */
+static int stdio_exec(void *ud, void (*fn)(void *), void *arg)
+{
+    stdio_state *st = ud;
+    exec_job *e = mcp_xmalloc(sizeof *e);
+    memset(e, 0, sizeof *e);
+    e->job.run = run_job;
+    e->job.done = free_job;
+    e->fn = fn;
+    e->arg = arg;
+    int rc = rt_pool_submit(st->pool, &e->job);
+    if (rc < 0) free(e);
+    return rc;
+}
+
+static void send_too_long(stdio_state *st, size_t max)
+{
+    char msg[160];
+    int n = snprintf(msg, sizeof msg,
+                     "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,\"message\":"
+                     "\"message larger than %zu bytes\"}}",
+                     max);
+    mcp_out out = {.data = msg, .len = (size_t)n, .kind = MCP_OUT_RESPONSE};
+    stdio_send(st, &out);
+    mcp_log(MCP_LOGL_WARN, "stdio: dropped a line longer than %zu bytes", max);
+}
+
+static void handle_line(stdio_state *st, char *line, size_t len)
+{
+    if (len && line[len - 1] == '\r') len--;
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t')) i++;
+    if (i == len) return; /* blank lines are keep-alives at most */
+    mcp_conn_handle(st->conn, line, len, NULL, NULL);
+}
+
+typedef struct line_reader {
+    char *buf;
+    size_t len, cap, max;
+    bool discarding; /* inside an oversize line: drop bytes up to the next newline */
+} line_reader;
+
+/* Splits the newly read bytes buf[0..len) into lines; keeps an incomplete tail. */
+static void feed(stdio_state *st, line_reader *r, size_t start)
+{
+    size_t from = 0, scan = start;
+    for (;;) {
+        char *nl = memchr(r->buf + scan, '\n', r->len - scan);
+        if (!nl) break;
+        size_t end = (size_t)(nl - r->buf);
+        if (r->discarding)
+            r->discarding = false;
+        else if (end - from > r->max)
+            send_too_long(st, r->max);
+        else
+            handle_line(st, r->buf + from, end - from);
+        from = scan = end + 1;
+    }
+    size_t rest = r->len - from;
+    if (r->discarding)
+        rest = 0;
+    else if (rest > r->max) { /* no newline within the limit: answer now, skip the rest */
+        send_too_long(st, r->max);
+        r->discarding = true;
+        rest = 0;
+    }
+    memmove(r->buf, r->buf + r->len - rest, rest);
+    r->len = rest;
+}
+
+/* Reads stdin until EOF, a signal or a broken stdout. Returns 0, or -1 on a read error. */
+static int read_loop(stdio_state *st, size_t max_line)
+{
+    line_reader r = {.max = max_line, .cap = READ_CHUNK * 2};
+    r.buf = mcp_xmalloc(r.cap);
+    int rc = 0;
+    struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
+                            {.fd = sig_pipe[0], .events = POLLIN}};
+    while (!st->out_broken) {
+        int n = poll(fds, 2, TICK_MS);
+        mcp_conn_tick(st->conn, rt_now_ms());
+        if (n < 0 && errno != EINTR) break;
+        if (n <= 0) continue;
+        if (fds[1].revents) {
+            mcp_log(MCP_LOGL_INFO, "stdio: signal received, finishing in-flight work");
+            break;
+        }
+        if (r.cap - r.len < READ_CHUNK) {
+            r.cap = r.len + READ_CHUNK * 2;
+            r.buf = mcp_xrealloc(r.buf, r.cap);
+        }
+        ssize_t got = read(STDIN_FILENO, r.buf + r.len, READ_CHUNK);
+        if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (got < 0) {
+            mcp_log(MCP_LOGL_ERROR, "stdio: reading stdin failed: %s", strerror(errno));
+            rc = -1;
+            break;
+        }
+        if (got == 0) {
+            if (r.len && !r.discarding) handle_line(st, r.buf, r.len); /* last line, no \n */
+            break;
+        }
+        size_t start = r.len;
+        r.len += (size_t)got;
+        feed(st, &r, start);
+    }
+    free(r.buf);
+    return rc;
+}
+
+/* Waits until no request is in flight or the deadline passes. */
+static void drain(stdio_state *st)
+{
+    uint64_t deadline = rt_now_ms() + DRAIN_MS;
+    while (mcp_conn_inflight(st->conn) > 0 && rt_now_ms() < deadline) {
+        mcp_conn_tick(st->conn, rt_now_ms());
+        usleep(5000);
+    }
+    if (mcp_conn_inflight(st->conn) > 0)
+        mcp_log(MCP_LOGL_WARN, "stdio: %u requests still in flight after %u ms; abandoning them",
+                mcp_conn_inflight(st->conn), DRAIN_MS);
+}
+
+static int install_signals(struct sigaction old[2])
+{
+    if (pipe(sig_pipe) < 0) return -1;
+    for (int i = 0; i < 2; i++) {
+        fcntl(sig_pipe[i], F_SETFD, FD_CLOEXEC);
+        fcntl(sig_pipe[i], F_SETFL, O_NONBLOCK);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, &old[0]);
+    sigaction(SIGINT, &sa, &old[1]);
+    signal(SIGPIPE, SIG_IGN); /* a closed stdout is an EPIPE error, not a death */
+    return 0;
+}
+
+static void restore_signals(struct sigaction old[2])
+{
+    sigaction(SIGTERM, &old[0], NULL);
+    sigaction(SIGINT, &old[1], NULL);
+    close(sig_pipe[0]);
+    close(sig_pipe[1]);
+    sig_pipe[0] = sig_pipe[1] = -1;
+}
+
+int mcp_serve_stdio(mcp_server *s, const mcp_stdio_options *opts)
+{
+    size_t max_line = opts && opts->max_line ? opts->max_line : DEFAULT_MAX_LINE;
+    stdio_state st = {.out_fd = STDOUT_FILENO};
+    pthread_mutex_init(&st.out_lock, NULL);
+    rt_pool_config pc = {.threads = opts ? opts->threads : 0,
+                         .queue_max = opts ? opts->queue_max : 0,
+                         .name = "mcp-stdio"};
+    st.pool = rt_pool_new(&pc);
+    if (!st.pool) {
+        mcp_log(MCP_LOGL_ERROR, "stdio: cannot start the work pool: %s", strerror(errno));
+        return 1;
+    }
+    struct sigaction old[2];
+    if (install_signals(old) < 0) {
+        rt_pool_free(st.pool);
+        return 1;
+    }
+    mcp_conn_options co = {.mode = MCP_CONN_STDIO,
+                           .sink = {.send = stdio_send, .ud = &st},
+                           .exec = stdio_exec,
+                           .exec_ud = &st,
+                           .max_message = max_line};
+    st.conn = mcp_conn_new(s, &co);
+    mcp_log(MCP_LOGL_INFO, "stdio: serving");
+    int rc = read_loop(&st, max_line);
+    drain(&st);
+    mcp_conn_shutdown(st.conn);
+    mcp_conn_close(st.conn);
+    rt_pool_shutdown(st.pool, true);
+    rt_pool_free(st.pool);
+    restore_signals(old);
+    pthread_mutex_destroy(&st.out_lock);
+    mcp_log(MCP_LOGL_INFO, "stdio: stopped");
+    return rc || st.out_broken ? 1 : 0;
+}
