@@ -23,10 +23,12 @@ build: deps
 test-asan: deps
 	@cmake -S . -B build/asan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Asan >/dev/null
 	@ninja -C build/asan
+	@bash scripts/e2e-deps.sh
 	@cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS)
 
 test-release: build
+	@bash scripts/e2e-deps.sh
 	@cd build/release && ctest --output-on-failure -j $(JOBS)
 
 test: test-asan test-release

@@ -75,7 +75,8 @@ static char *arena_copy(http_parser *p, const mcp_buf *b)
     return mcp_arena_strndup(&p->arena, b->len ? b->data : "", b->len);
 }
 
-/* ---- request line ----------------------------------------------------------------------------- */
+/* ---- request line -----------------------------------------------------------------------------
+ */
 
 static int on_message_begin(llhttp_t *ll)
 {
@@ -86,9 +87,10 @@ static int on_message_begin(llhttp_t *ll)
 static int on_url(llhttp_t *ll, const char *at, size_t len)
 {
     http_parser *p = P(ll);
-    if (p->scratch.len + len > p->lim.max_uri)
-        return fail_limit(p, 414, "request target longer than %zu bytes", p->lim.max_uri);
-    mcp_buf_append(&p->scratch, at, len);
+    /* Past the limit bytes are dropped and the error raised once the target ends, so that the
+     * outcome does not depend on where reads split it (llhttp may still find it malformed). */
+    p->uri_len += len;
+    if (p->uri_len <= p->lim.max_uri) mcp_buf_append(&p->scratch, at, len);
     return 0;
 }
 
@@ -97,6 +99,8 @@ static int on_url_complete(llhttp_t *ll)
 {
     http_parser *p = P(ll);
     http_request *r = &p->req;
+    if (p->uri_len > p->lim.max_uri)
+        return fail_limit(p, 414, "request target longer than %zu bytes", p->lim.max_uri);
     r->target = arena_copy(p, &p->scratch);
     r->target_len = p->scratch.len;
     const char *q = memchr(r->target, '?', r->target_len);
@@ -110,11 +114,26 @@ static int on_url_complete(llhttp_t *ll)
     return 0;
 }
 
-/* ---- header fields ---------------------------------------------------------------------------- */
+/* ---- header fields ----------------------------------------------------------------------------
+ */
 
 /* The well-known headers; `multi` ones may repeat and are joined with ", ". */
-enum { K_HOST, K_CTYPE, K_CLEN, K_ACCEPT, K_ORIGIN, K_CONN, K_EXPECT, K_LEID, K_MPV, K_MSID,
-       K_MMETHOD, K_MNAME, K_TE, K_COUNT };
+enum {
+    K_HOST,
+    K_CTYPE,
+    K_CLEN,
+    K_ACCEPT,
+    K_ORIGIN,
+    K_CONN,
+    K_EXPECT,
+    K_LEID,
+    K_MPV,
+    K_MSID,
+    K_MMETHOD,
+    K_MNAME,
+    K_TE,
+    K_COUNT
+};
 
 static const struct {
     const char *name;
@@ -140,19 +159,32 @@ static const char **known_slot(http_parser *p, int k)
 {
     http_request *r = &p->req;
     switch (k) {
-    case K_HOST: return &r->host;
-    case K_CTYPE: return &r->content_type;
-    case K_CLEN: return &r->content_length_str;
-    case K_ACCEPT: return &r->accept;
-    case K_ORIGIN: return &r->origin;
-    case K_CONN: return &r->connection;
-    case K_EXPECT: return &r->expect;
-    case K_LEID: return &r->last_event_id;
-    case K_MPV: return &r->mcp_protocol_version;
-    case K_MSID: return &r->mcp_session_id;
-    case K_MMETHOD: return &r->mcp_method;
-    case K_MNAME: return &r->mcp_name;
-    default: return &p->te_value;
+    case K_HOST:
+        return &r->host;
+    case K_CTYPE:
+        return &r->content_type;
+    case K_CLEN:
+        return &r->content_length_str;
+    case K_ACCEPT:
+        return &r->accept;
+    case K_ORIGIN:
+        return &r->origin;
+    case K_CONN:
+        return &r->connection;
+    case K_EXPECT:
+        return &r->expect;
+    case K_LEID:
+        return &r->last_event_id;
+    case K_MPV:
+        return &r->mcp_protocol_version;
+    case K_MSID:
+        return &r->mcp_session_id;
+    case K_MMETHOD:
+        return &r->mcp_method;
+    case K_MNAME:
+        return &r->mcp_name;
+    default:
+        return &p->te_value;
     }
 }
 
@@ -163,14 +195,26 @@ static int known_index(const char *name, size_t len)
     return -1;
 }
 
-/* Counts trailer and chunk-extension bytes, which are parsed but never stored. */
+/* Counts trailer and chunk-extension bytes, which are parsed but never stored; the limit is
+ * enforced when the element completes (meta_check), so the outcome does not depend on where the
+ * reads split it. */
 static int count_meta(http_parser *p, size_t len)
 {
     p->meta_bytes += len;
+    return 0;
+}
+
+static int meta_check(http_parser *p)
+{
     if (p->meta_bytes > p->lim.max_header_bytes)
         return fail_limit(p, 431, "trailers or chunk extensions over %zu bytes",
                           p->lim.max_header_bytes);
     return 0;
+}
+
+static int on_chunk_ext_complete(llhttp_t *ll)
+{
+    return meta_check(P(ll));
 }
 
 static int on_header_field(llhttp_t *ll, const char *at, size_t len)
@@ -186,7 +230,7 @@ static int on_header_field_complete(llhttp_t *ll)
     http_parser *p = P(ll);
     if (++p->nfields > p->lim.max_headers)
         return fail_limit(p, 431, "more than %zu header fields", p->lim.max_headers);
-    if (p->headers_done) return 0;
+    if (p->headers_done) return meta_check(p);
     if (p->scratch.len == 0) return fail(p, 400, "empty header name");
     p->name = arena_copy(p, &p->scratch);
     p->name_len = p->scratch.len;
@@ -242,7 +286,7 @@ static int note_known(http_parser *p, int k, const char *v, size_t vlen)
 static int on_header_value_complete(llhttp_t *ll)
 {
     http_parser *p = P(ll);
-    if (p->headers_done) return 0;
+    if (p->headers_done) return meta_check(p);
     const char *s = p->scratch.len ? p->scratch.data : "";
     size_t n = p->scratch.len;
     while (n && (s[0] == ' ' || s[0] == '\t')) s++, n--;
@@ -255,13 +299,15 @@ static int on_header_value_complete(llhttp_t *ll)
     return k >= 0 ? note_known(p, k, h.value, n) : 0;
 }
 
-/* ---- headers complete: the framing decisions -------------------------------------------------- */
+/* ---- headers complete: the framing decisions --------------------------------------------------
+ */
 
 /* Transfer-Encoding must be exactly "chunked" and only on HTTP/1.1. */
 static int check_framing(http_parser *p)
 {
     http_request *r = &p->req;
-    if (p->te_count && p->cl_count) return fail(p, 400, "both Content-Length and Transfer-Encoding");
+    if (p->te_count && p->cl_count)
+        return fail(p, 400, "both Content-Length and Transfer-Encoding");
     if (p->te_count) {
         if (r->version_minor == 0) return fail(p, 400, "Transfer-Encoding in an HTTP/1.0 request");
         if (!ieq(p->te_value, strlen(p->te_value), "chunked", 7))
@@ -309,7 +355,8 @@ static int on_headers_complete(llhttp_t *ll)
     return 0;
 }
 
-/* ---- body and completion ---------------------------------------------------------------------- */
+/* ---- body and completion ----------------------------------------------------------------------
+ */
 
 static int on_body(llhttp_t *ll, const char *at, size_t len)
 {
@@ -326,6 +373,11 @@ static int on_chunk_header(llhttp_t *ll)
     http_parser *p = P(ll);
     if (ll->content_length > p->lim.max_body - p->body.len)
         return fail_limit(p, 413, "body larger than %zu bytes", p->lim.max_body);
+    if (ll->content_length == 0) {
+        /* last chunk: pause so that feed can raw-scan the trailer section from here on */
+        p->trailer_pause = true;
+        return HPE_PAUSED;
+    }
     return 0;
 }
 
@@ -363,10 +415,13 @@ static const llhttp_settings_t settings = {
     .on_chunk_header = on_chunk_header,
     .on_chunk_extension_name = on_chunk_ext,
     .on_chunk_extension_value = on_chunk_ext,
+    .on_chunk_extension_name_complete = on_chunk_ext_complete,
+    .on_chunk_extension_value_complete = on_chunk_ext_complete,
     .on_message_complete = on_message_complete,
 };
 
-/* ---- lifecycle -------------------------------------------------------------------------------- */
+/* ---- lifecycle --------------------------------------------------------------------------------
+ */
 
 void http_parser_init(http_parser *p, const http_limits *lim)
 {
@@ -402,11 +457,14 @@ static void next_request(http_parser *p)
     p->body.len = 0;
     memset(&p->req, 0, sizeof p->req);
     p->name = NULL;
-    p->name_len = p->meta_bytes = p->nfields = 0;
+    p->name_len = p->meta_bytes = p->nfields = p->uri_len = 0;
     p->te_count = p->cl_count = 0;
     p->te_value = NULL;
     p->started = p->headers_done = p->complete = p->returned = p->continue_pending = false;
     p->header_budget = p->lim.max_header_bytes;
+    p->sc_prev = 0;
+    p->sc_line = p->sc_lines = 0;
+    p->sc_end = p->in_trailers = p->trailer_pause = false;
 }
 
 void http_parser_reset(http_parser *p)
@@ -418,30 +476,96 @@ void http_parser_reset(http_parser *p)
     llhttp_reset(&p->ll);
 }
 
-/* ---- feeding ---------------------------------------------------------------------------------- */
+/* ---- raw header-section scan ------------------------------------------------------------------
+ */
+
+/* llhttp (8.1, strict) still accepts a bare LF ending the header section and obs-fold
+ * continuation lines, so the raw bytes of the request line and header fields are checked here
+ * before llhttp sees them: every LF must follow a CR, every CR precede an LF, and no line after
+ * the request line may start with SP or HTAB. The trailer section of a chunked body is scanned
+ * the same way (on_chunk_header pauses llhttp at the last chunk to find where it starts).
+ * Leading empty lines (before the request line) are
+ * allowed, as llhttp allows them. Returns the offset of the first bad byte in d[0..n), or n;
+ * *why is set when a bad byte was found. Stops scanning at the end of the section. */
+static size_t scan_head(http_parser *p, const char *d, size_t n, const char **why)
+{
+    *why = NULL;
+    for (size_t i = 0; i < n && !p->sc_end; i++) {
+        char c = d[i];
+        if (p->sc_prev == '\r' && c != '\n') {
+            *why = "bare CR or LF line ending";
+            return i;
+        }
+        if (c == '\n') {
+            if (p->sc_prev != '\r') {
+                *why = "bare CR or LF line ending";
+                return i;
+            }
+            if (p->sc_line == 0 && p->sc_lines > 0)
+                p->sc_end = true;
+            else if (p->sc_line > 0)
+                p->sc_lines++;
+            p->sc_line = 0;
+        } else if (c != '\r') {
+            if (p->sc_line == 0 && p->sc_lines > 0 && (c == ' ' || c == '\t')) {
+                *why = "obs-fold (header continuation line)";
+                return i;
+            }
+            p->sc_line++;
+        }
+        p->sc_prev = c;
+    }
+    return n;
+}
+
+/* ---- feeding ----------------------------------------------------------------------------------
+ */
 
 /* Maps an llhttp error no callback explained to a status and reason. */
 static void map_llhttp_error(http_parser *p, llhttp_errno_t e)
 {
     const char *why = llhttp_get_error_reason(&p->ll);
+    if (why && strstr(why, "Duplicate Content-Length")) {
+        fail(p, 400, "duplicate Content-Length");
+        return;
+    }
     switch (e) {
     case HPE_UNEXPECTED_CONTENT_LENGTH:
         fail(p, 400, "both Content-Length and Transfer-Encoding");
         return;
     case HPE_INVALID_CONTENT_LENGTH:
-        fail(p, 400, why && strstr(why, "Duplicate") ? "duplicate Content-Length"
-                                                     : "invalid Content-Length");
+        fail(p, 400,
+             why && strstr(why, "Duplicate") ? "duplicate Content-Length"
+                                             : "invalid Content-Length");
         return;
-    case HPE_INVALID_TRANSFER_ENCODING: fail(p, 400, "Transfer-Encoding other than chunked"); return;
-    case HPE_INVALID_HEADER_TOKEN: fail(p, 400, "invalid character in header"); return;
+    case HPE_INVALID_TRANSFER_ENCODING:
+        fail(p, 400, "Transfer-Encoding other than chunked");
+        return;
+    case HPE_INVALID_HEADER_TOKEN:
+        fail(p, 400, "invalid character in header");
+        return;
     case HPE_CR_EXPECTED:
-    case HPE_LF_EXPECTED: fail(p, 400, "bare CR or LF line ending"); return;
-    case HPE_INVALID_URL: fail(p, 400, "invalid request target"); return;
-    case HPE_INVALID_METHOD: fail(p, 400, "invalid method"); return;
-    case HPE_INVALID_VERSION: fail(p, 400, "invalid HTTP version"); return;
-    case HPE_INVALID_CHUNK_SIZE: fail(p, 400, "invalid chunk size"); return;
-    case HPE_CLOSED_CONNECTION: fail(p, 400, "data after Connection: close"); return;
-    case HPE_PAUSED_H2_UPGRADE: fail(p, 505, "HTTP/2 not supported"); return;
+    case HPE_LF_EXPECTED:
+        fail(p, 400, "bare CR or LF line ending");
+        return;
+    case HPE_INVALID_URL:
+        fail(p, 400, "invalid request target");
+        return;
+    case HPE_INVALID_METHOD:
+        fail(p, 400, "invalid method");
+        return;
+    case HPE_INVALID_VERSION:
+        fail(p, 400, "invalid HTTP version");
+        return;
+    case HPE_INVALID_CHUNK_SIZE:
+        fail(p, 400, "invalid chunk size");
+        return;
+    case HPE_CLOSED_CONNECTION:
+        fail(p, 400, "data after Connection: close");
+        return;
+    case HPE_PAUSED_H2_UPGRADE:
+        fail(p, 505, "HTTP/2 not supported");
+        return;
     default:
         snprintf(p->err_text, sizeof p->err_text, "malformed request: %s", why ? why : "?");
         fail(p, 400, p->err_text);
@@ -453,6 +577,17 @@ static ssize_t run(http_parser *p, const char *data, size_t n)
 {
     llhttp_errno_t e = llhttp_execute(&p->ll, data, n);
     if (e == HPE_OK && !p->err_status) return (ssize_t)n;
+    if (e == HPE_PAUSED && p->trailer_pause && !p->err_status) {
+        size_t used = (size_t)(llhttp_get_error_pos(&p->ll) - data);
+        llhttp_resume(&p->ll);
+        p->trailer_pause = false;
+        p->in_trailers = true;
+        p->sc_prev = '\n'; /* the scan restarts as if after the request line */
+        p->sc_line = 0;
+        p->sc_lines = 1;
+        p->sc_end = false;
+        return (ssize_t)used;
+    }
     if (e == HPE_PAUSED && p->complete && !p->err_status) {
         size_t used = (size_t)(llhttp_get_error_pos(&p->ll) - data);
         llhttp_resume(&p->ll);
@@ -472,15 +607,20 @@ ssize_t http_parser_feed(http_parser *p, const char *data, size_t len, http_requ
         size_t n = len - off;
         if (!p->headers_done) {
             if (p->header_budget == 0) {
-                fail_limit(p, 431, "header section larger than %zu bytes",
-                           p->lim.max_header_bytes);
+                fail_limit(p, 431, "header section larger than %zu bytes", p->lim.max_header_bytes);
                 return -1;
             }
             if (n > p->header_budget) n = p->header_budget;
         }
         bool headers_before = p->headers_done;
+        const char *bad = NULL;
+        if (!p->headers_done || p->in_trailers) n = scan_head(p, data + off, n, &bad);
         ssize_t used = run(p, data + off, n);
         if (used < 0) return -1;
+        if (bad) {
+            fail(p, 400, bad);
+            return -1;
+        }
         if (!headers_before && !p->headers_done) p->header_budget -= (size_t)used;
         off += (size_t)used;
         if (p->complete) {
@@ -539,45 +679,80 @@ char *http_request_take_body(http_parser *p, size_t *len)
     return s;
 }
 
-/* ---- response side ---------------------------------------------------------------------------- */
+/* ---- response side ----------------------------------------------------------------------------
+ */
 
 const char *http_reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 417:
+        return "Expectation Failed";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Unknown";
     }
 }
 
@@ -589,8 +764,7 @@ static bool safe_text(const char *s)
 }
 
 int http_write_status_line_and_headers(mcp_buf *b, int status, const char *reason,
-                                       const http_field *fields, size_t nfields,
-                                       long long body_len)
+                                       const http_field *fields, size_t nfields, long long body_len)
 {
     if (status < 100 || status > 999) return -1;
     if (!reason) reason = http_reason(status);
@@ -605,8 +779,10 @@ int http_write_status_line_and_headers(mcp_buf *b, int status, const char *reaso
         mcp_buf_puts(b, fields[i].value);
         mcp_buf_append(b, "\r\n", 2);
     }
-    if (body_len >= 0) mcp_buf_printf(b, "Content-Length: %lld\r\n", body_len);
-    else if (body_len == HTTP_BODY_CHUNKED) mcp_buf_puts(b, "Transfer-Encoding: chunked\r\n");
+    if (body_len >= 0)
+        mcp_buf_printf(b, "Content-Length: %lld\r\n", body_len);
+    else if (body_len == HTTP_BODY_CHUNKED)
+        mcp_buf_puts(b, "Transfer-Encoding: chunked\r\n");
     mcp_buf_append(b, "\r\n", 2);
     return 0;
 }

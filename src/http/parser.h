@@ -64,10 +64,10 @@ typedef struct http_request {
      * are joined with ", "; the others must appear at most once or the request is rejected. */
     const char *host, *content_type, *content_length_str, *accept, *origin, *connection, *expect,
         *last_event_id, *mcp_protocol_version, *mcp_session_id, *mcp_method, *mcp_name;
-    bool chunked;          /* body came with Transfer-Encoding: chunked */
-    bool keep_alive;       /* llhttp_should_keep_alive: the connection may carry another request */
-    bool expect_continue;  /* Expect: 100-continue on an HTTP/1.1 request */
-    const char *body;      /* NUL-terminated (not counted in body_len); "" when empty */
+    bool chunked;         /* body came with Transfer-Encoding: chunked */
+    bool keep_alive;      /* llhttp_should_keep_alive: the connection may carry another request */
+    bool expect_continue; /* Expect: 100-continue on an HTTP/1.1 request */
+    const char *body;     /* NUL-terminated (not counted in body_len); "" when empty */
     size_t body_len;
 } http_request;
 
@@ -76,20 +76,26 @@ typedef struct http_parser {
     llhttp_t ll;
     http_limits lim;
     http_request req;
-    mcp_arena arena;   /* header strings of the current request */
-    mcp_buf hdrs;      /* http_header array of the current request */
-    mcp_buf scratch;   /* the URL, field name or value being received (may span reads) */
-    mcp_buf body;      /* the body being assembled */
-    const char *name;  /* field name whose value is arriving (in the arena) */
+    mcp_arena arena;  /* header strings of the current request */
+    mcp_buf hdrs;     /* http_header array of the current request */
+    mcp_buf scratch;  /* the URL, field name or value being received (may span reads) */
+    mcp_buf body;     /* the body being assembled */
+    const char *name; /* field name whose value is arriving (in the arena) */
     size_t name_len;
     size_t header_budget; /* header-section bytes still allowed */
     size_t meta_bytes;    /* trailer and chunk-extension bytes received so far */
     size_t nfields;       /* header and trailer fields so far */
+    size_t uri_len;       /* request-target bytes seen */
     int te_count, cl_count;
     const char *te_value;
     bool started, headers_done, complete, returned, continue_pending;
-    int err_status;         /* 0, or the HTTP status of the error */
-    const char *err_reason; /* short reason text, static or in err_text */
+    char sc_prev;             /* raw scan of the header section: previous byte */
+    size_t sc_line, sc_lines; /* bytes in the current line, non-empty lines so far */
+    bool sc_end;              /* the scan saw the blank line ending the section */
+    bool in_trailers;         /* the scan covers the trailer section now */
+    bool trailer_pause;       /* llhttp paused at the last chunk */
+    int err_status;           /* 0, or the HTTP status of the error */
+    const char *err_reason;   /* short reason text, static or in err_text */
     char err_text[64];
     char arena_block[1024]; /* first arena block: small requests make no malloc */
 } http_parser;

@@ -1,0 +1,949 @@
+/* everything.c - the conformance "everything" server: every fixture the official MCP
+ * conformance suite expects (docs/internals/conformance-fixtures.md), built on libmcp.
+ *
+ * It registers the suite's tools, resources, template, prompts and completers with the exact
+ * names, texts and shapes that document gives, plus two tools of our own: `echo` (MCP_INLINE,
+ * for benchmarks) and `test_slow` (steps x ms of sleeping with progress, stopping when the
+ * request is cancelled, for cancellation tests). Tools that ask the client something follow the
+ * libmcp pattern: the first round queues the question with mcp_ctx_sample/elicit/list_roots and
+ * calls mcp_ctx_ask(); the next round finds the answer in mcp_ctx_input(key). The same code
+ * serves the legacy era (real server-to-client requests) and the modern era (input_required).
+ *
+ * The program follows the CLI convention of all mcpd binaries: --stdio, --listen HOST:PORT
+ * (Streamable HTTP, not built yet), --max-line, --help, --version. In stdio mode nothing but
+ * the transport writes to stdout. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/buf.h"
+#include "json/json.h"
+#include "mcp/mcp.h"
+
+#define PNG_B64                                                                                    \
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJg" \
+    "gg"                                                                                           \
+    "=="
+#define WAV_B64 "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA="
+#define NO_ARGS "{\"type\":\"object\",\"properties\":{}}"
+
+/* The 1x1 PNG of PNG_B64, raw, for the binary resource. */
+static const unsigned char png_bytes[] = {
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
+    0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00,
+    0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78,
+    0xda, 0x63, 0xfc, 0xcf, 0xc0, 0xf0, 0x1f, 0x00, 0x05, 0x05, 0x02, 0x00, 0x5f, 0xc8,
+    0xf1, 0xd2, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+
+/* ---- small helpers --------------------------------------------------------------------------- */
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* Appends s as a quoted JSON string. */
+static void put_jstr(mcp_buf *b, const char *s)
+{
+    mcp_buf_putc(b, '"');
+    json_escape_into(b, s, strlen(s));
+    mcp_buf_putc(b, '"');
+}
+
+/* Finishes c with one text block made of b's bytes, and frees b. */
+static void finish_text_buf(mcp_ctx *c, mcp_buf *b)
+{
+    mcp_ctx_textn(c, b->data, b->len);
+    mcp_ctx_finish(c);
+    mcp_buf_free(b);
+}
+
+/* Appends v as compact JSON ("null" when absent). */
+static void put_json(mcp_buf *b, const json_value *v)
+{
+    if (!v || json_serialize(b, v, false) != 0) mcp_buf_puts(b, "null");
+}
+
+/* The text of a sampling answer (result.content.text), or "" if it has none. */
+static const char *sampled_text(const json_value *answer)
+{
+    const json_value *content = json_get(answer, "content");
+    const json_value *text = json_get(content, "text");
+    return json_is_string(text) ? text->u.str : "";
+}
+
+/* Queues one question (via ask_fn) under key and ends the round; a client without the
+ * capability gets the tool error `why`. */
+static void ask_one(mcp_ctx *c, int (*ask_fn)(mcp_ctx *, const char *, const char *),
+                    const char *key, const char *params)
+{
+    if (ask_fn(c, key, params) != 0) {
+        mcp_ctx_tool_error(c, "the client cannot answer %s", key);
+        return;
+    }
+    mcp_ctx_ask(c);
+}
+
+/* Ends c with "<label>: action=<a>, content=<json>" from an elicitation answer. */
+static void finish_elicited(mcp_ctx *c, const char *label, const json_value *answer)
+{
+    mcp_buf b;
+    const json_value *action = json_get(answer, "action");
+    mcp_buf_init(&b, NULL, 0, 0);
+    mcp_buf_printf(&b, "%s: action=%s, content=", label,
+                   json_is_string(action) ? action->u.str : "unknown");
+    put_json(&b, json_get(answer, "content"));
+    finish_text_buf(c, &b);
+}
+
+/* ---- content tools ------------------------------------------------------------------------- */
+
+static void tool_simple_text(mcp_ctx *c, void *ud)
+{
+    mcp_ctx_text(c, "This is a simple text response for testing.");
+    mcp_ctx_finish(c);
+}
+
+static void tool_image(mcp_ctx *c, void *ud)
+{
+    mcp_ctx_image_b64(c, PNG_B64, "image/png");
+    mcp_ctx_finish(c);
+}
+
+static void tool_audio(mcp_ctx *c, void *ud)
+{
+    mcp_ctx_audio_b64(c, WAV_B64, "audio/wav");
+    mcp_ctx_finish(c);
+}
+
+static void tool_embedded_resource(mcp_ctx *c, void *ud)
+{
+    mcp_ctx_resource_text(c, "test://embedded-resource", "text/plain",
+                          "This is an embedded resource content.");
+    mcp_ctx_finish(c);
+}
+
+static void tool_multiple_content(mcp_ctx *c, void *ud)
+{
+    mcp_ctx_text(c, "Multiple content types test:");
+    mcp_ctx_image_b64(c, PNG_B64, "image/png");
+    mcp_ctx_resource_text(c, "test://mixed-content-resource", "application/json",
+                          "{\"test\":\"data\",\"value\":123}");
+    mcp_ctx_finish(c);
+}
+
+static void tool_error(mcp_ctx *c, void *ud)
+{
+    mcp_ctx_tool_error(c, "This tool intentionally returns an error for testing");
+}
+
+static void tool_logging(mcp_ctx *c, void *ud)
+{
+    mcp_ctx_log(c, MCP_LOG_INFO, "everything", "Tool execution started");
+    sleep_ms(50);
+    mcp_ctx_log(c, MCP_LOG_INFO, "everything", "Tool processing data");
+    sleep_ms(50);
+    mcp_ctx_log(c, MCP_LOG_INFO, "everything", "Tool execution completed");
+    mcp_ctx_text(c, "Tool with logging executed successfully");
+    mcp_ctx_finish(c);
+}
+
+static void tool_progress(mcp_ctx *c, void *ud)
+{
+    for (int i = 0; i <= 2; i++) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "Completed step %d of 3", i + 1);
+        if (i > 0) sleep_ms(50);
+        mcp_ctx_progress(c, i * 50.0, 100.0, msg);
+    }
+    /* The TypeScript SDK client drops a progress notification that it reads in the same chunk
+     * as the response (the handler runs a microtask later, after the response removed it). */
+    sleep_ms(50);
+    mcp_ctx_text(c, "Progress test completed");
+    mcp_ctx_finish(c);
+}
+
+static void tool_schema_2020_12(mcp_ctx *c, void *ud)
+{
+    mcp_ctx_text(c, "JSON Schema 2020-12 tool called");
+    mcp_ctx_finish(c);
+}
+
+/* On stdio there is no stream to drop; the SSE behaviour belongs to the HTTP transport. */
+static void tool_reconnection(mcp_ctx *c, void *ud)
+{
+    mcp_ctx_text(c, "Reconnection test completed");
+    mcp_ctx_finish(c);
+}
+
+/* ---- tools that ask the client (legacy-era fixtures) --------------------------------------- */
+
+static void tool_sampling(mcp_ctx *c, void *ud)
+{
+    const json_value *answer = mcp_ctx_input(c, "llm");
+    if (answer) {
+        mcp_buf b;
+        mcp_buf_init(&b, NULL, 0, 0);
+        mcp_buf_printf(&b, "LLM response: %s", sampled_text(answer));
+        finish_text_buf(c, &b);
+        return;
+    }
+    const char *prompt = mcp_ctx_arg_str(c, "prompt");
+    mcp_buf p;
+    mcp_buf_init(&p, NULL, 0, 0);
+    mcp_buf_puts(&p, "{\"messages\":[{\"role\":\"user\",\"content\":{\"type\":\"text\",\"text\":");
+    put_jstr(&p, prompt ? prompt : "");
+    mcp_buf_puts(&p, "}}],\"maxTokens\":100}");
+    mcp_buf_putc(&p, '\0');
+    ask_one(c, mcp_ctx_sample, "llm", p.data);
+    mcp_buf_free(&p);
+}
+
+static void tool_elicitation(mcp_ctx *c, void *ud)
+{
+    const json_value *answer = mcp_ctx_input(c, "user_info");
+    if (answer) {
+        finish_elicited(c, "User response", answer);
+        return;
+    }
+    const char *message = mcp_ctx_arg_str(c, "message");
+    mcp_buf p;
+    mcp_buf_init(&p, NULL, 0, 0);
+    mcp_buf_puts(&p, "{\"message\":");
+    put_jstr(&p, message ? message : "");
+    mcp_buf_puts(&p, ",\"requestedSchema\":{\"type\":\"object\",\"properties\":{"
+                     "\"username\":{\"type\":\"string\",\"description\":\"User's response\"},"
+                     "\"email\":{\"type\":\"string\",\"description\":\"User's email address\"}},"
+                     "\"required\":[\"username\",\"email\"]}}");
+    mcp_buf_putc(&p, '\0');
+    ask_one(c, mcp_ctx_elicit, "user_info", p.data);
+    mcp_buf_free(&p);
+}
+
+static const char sep1034_params[] =
+    "{\"mode\":\"form\",\"message\":\"Please review and update the form fields with defaults\","
+    "\"requestedSchema\":{\"type\":\"object\",\"properties\":{"
+    "\"name\":{\"type\":\"string\",\"description\":\"User name\",\"default\":\"John Doe\"},"
+    "\"age\":{\"type\":\"integer\",\"description\":\"User age\",\"default\":30},"
+    "\"score\":{\"type\":\"number\",\"description\":\"User score\",\"default\":95.5},"
+    "\"status\":{\"type\":\"string\",\"description\":\"User status\","
+    "\"enum\":[\"active\",\"inactive\",\"pending\"],\"default\":\"active\"},"
+    "\"verified\":{\"type\":\"boolean\",\"description\":\"Verification status\",\"default\":true}"
+    "},\"required\":[]}}";
+
+static void tool_sep1034(mcp_ctx *c, void *ud)
+{
+    const json_value *answer = mcp_ctx_input(c, "defaults");
+    if (answer)
+        finish_elicited(c, "Elicitation completed", answer);
+    else
+        ask_one(c, mcp_ctx_elicit, "defaults", sep1034_params);
+}
+
+static const char sep1330_params[] =
+    "{\"message\":\"Please select options from the enum fields\","
+    "\"requestedSchema\":{\"type\":\"object\",\"properties\":{"
+    "\"untitledSingle\":{\"type\":\"string\",\"description\":\"Select one option\","
+    "\"enum\":[\"option1\",\"option2\",\"option3\"]},"
+    "\"titledSingle\":{\"type\":\"string\",\"description\":\"Select one option with titles\","
+    "\"oneOf\":[{\"const\":\"value1\",\"title\":\"First Option\"},"
+    "{\"const\":\"value2\",\"title\":\"Second Option\"},"
+    "{\"const\":\"value3\",\"title\":\"Third Option\"}]},"
+    "\"legacyEnum\":{\"type\":\"string\",\"description\":\"Select one option (legacy)\","
+    "\"enum\":[\"opt1\",\"opt2\",\"opt3\"],"
+    "\"enumNames\":[\"Option One\",\"Option Two\",\"Option Three\"]},"
+    "\"untitledMulti\":{\"type\":\"array\",\"description\":\"Select multiple options\","
+    "\"minItems\":1,\"maxItems\":3,"
+    "\"items\":{\"type\":\"string\",\"enum\":[\"option1\",\"option2\",\"option3\"]}},"
+    "\"titledMulti\":{\"type\":\"array\",\"description\":\"Select multiple options with titles\","
+    "\"minItems\":1,\"maxItems\":3,\"items\":{\"anyOf\":["
+    "{\"const\":\"value1\",\"title\":\"First Choice\"},"
+    "{\"const\":\"value2\",\"title\":\"Second Choice\"},"
+    "{\"const\":\"value3\",\"title\":\"Third Choice\"}]}}"
+    "},\"required\":[]}}";
+
+static void tool_sep1330(mcp_ctx *c, void *ud)
+{
+    const json_value *answer = mcp_ctx_input(c, "enums");
+    if (answer)
+        finish_elicited(c, "Elicitation completed", answer);
+    else
+        ask_one(c, mcp_ctx_elicit, "enums", sep1330_params);
+}
+
+/* ---- modern-era fixtures (server-stateless, input-required-result-*) ------------------------ */
+
+#define ASK_NAME                                                                                   \
+    "{\"message\":\"What is your name?\",\"requestedSchema\":{\"type\":\"object\","                \
+    "\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"]}}"
+#define ASK_CAPITAL                                                                                \
+    "{\"messages\":[{\"role\":\"user\",\"content\":{\"type\":\"text\","                            \
+    "\"text\":\"What is the capital of France?\"}}],\"maxTokens\":100}"
+#define ASK_GREETING                                                                               \
+    "{\"messages\":[{\"role\":\"user\",\"content\":{\"type\":\"text\","                            \
+    "\"text\":\"Generate a greeting\"}}],\"maxTokens\":50}"
+
+/* Without sampling declared, nothing is queued and the engine answers -32021 naming it. */
+static void tool_missing_capability(mcp_ctx *c, void *ud)
+{
+    const json_value *answer = mcp_ctx_input(c, "needs_sampling");
+    if (answer) {
+        mcp_ctx_text(c, "sampling is available");
+        mcp_ctx_finish(c);
+        return;
+    }
+    mcp_ctx_sample(c, "needs_sampling", ASK_CAPITAL);
+    mcp_ctx_ask(c);
+}
+
+static void tool_streaming_elicitation(mcp_ctx *c, void *ud)
+{
+    const json_value *answer = mcp_ctx_input(c, "user_name");
+    if (answer)
+        finish_elicited(c, "Elicitation completed", answer);
+    else
+        ask_one(c, mcp_ctx_elicit, "user_name", ASK_NAME);
+}
+
+static void tool_logging_plain(mcp_ctx *c, void *ud)
+{
+    mcp_ctx_log(c, MCP_LOG_INFO, "everything", "test_logging_tool ran");
+    mcp_ctx_text(c, "Logging tool executed");
+    mcp_ctx_finish(c);
+}
+
+/* The suite wants the notification, not a changed set: a hidden entry comes and goes. */
+static void tool_trigger_tool_change(mcp_ctx *c, void *ud)
+{
+    mcp_tool_def def = {
+        .name = "zz_list_changed_probe", .description = "transient", .handler = tool_simple_text};
+    mcp_server *s = ud;
+    if (mcp_server_add_tool(s, &def, NULL, 0) == 0) mcp_server_remove_tool(s, def.name);
+    mcp_ctx_text(c, "tools/list_changed sent");
+    mcp_ctx_finish(c);
+}
+
+static void prompt_simple(mcp_ctx *c, void *ud);
+
+static void tool_trigger_prompt_change(mcp_ctx *c, void *ud)
+{
+    mcp_prompt_def def = {
+        .name = "zz_list_changed_probe", .description = "transient", .handler = prompt_simple};
+    mcp_server *s = ud;
+    if (mcp_server_add_prompt(s, &def, NULL, 0) == 0) mcp_server_remove_prompt(s, def.name);
+    mcp_ctx_text(c, "prompts/list_changed sent");
+    mcp_ctx_finish(c);
+}
+
+/* The name from an elicitation answer {action:"accept", content:{name:string}}, NULL if the
+ * answer is not of that shape. */
+static const char *answered_name(const json_value *answer, const char *field)
+{
+    const json_value *v = json_get(json_get(answer, "content"), field);
+    if (!json_is_object(answer) || !json_is_string(json_get(answer, "action"))) return NULL;
+    return json_is_string(v) ? v->u.str : NULL;
+}
+
+static void tool_mrtr_elicitation(mcp_ctx *c, void *ud)
+{
+    const json_value *answer = mcp_ctx_input(c, "user_name");
+    if (!answer) {
+        ask_one(c, mcp_ctx_elicit, "user_name", ASK_NAME);
+        return;
+    }
+    const char *name = answered_name(answer, "name");
+    if (!name) {
+        mcp_ctx_fail(c, MCP_ERR_INVALID_PARAMS,
+                     "inputResponses.user_name: expected an "
+                     "elicitation result with content.name");
+        return;
+    }
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    mcp_buf_printf(&b, "Hello, %s!", name);
+    finish_text_buf(c, &b);
+}
+
+static void tool_mrtr_sampling(mcp_ctx *c, void *ud)
+{
+    const json_value *answer = mcp_ctx_input(c, "capital_question");
+    if (!answer) {
+        ask_one(c, mcp_ctx_sample, "capital_question", ASK_CAPITAL);
+        return;
+    }
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    mcp_buf_printf(&b, "The model answered: %s", sampled_text(answer));
+    finish_text_buf(c, &b);
+}
+
+static void tool_mrtr_roots(mcp_ctx *c, void *ud)
+{
+    const json_value *answer = mcp_ctx_input(c, "client_roots");
+    if (!answer) {
+        if (mcp_ctx_list_roots(c, "client_roots") != 0)
+            mcp_ctx_tool_error(c, "the client cannot list roots");
+        else
+            mcp_ctx_ask(c);
+        return;
+    }
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    mcp_buf_puts(&b, "Client roots: ");
+    put_json(&b, json_get(answer, "roots"));
+    finish_text_buf(c, &b);
+}
+
+static void tool_mrtr_request_state(mcp_ctx *c, void *ud)
+{
+    size_t len = 0;
+    const void *state = mcp_ctx_state(c, &len);
+    const json_value *answer = mcp_ctx_input(c, "confirm");
+    if (!answer) {
+        mcp_ctx_set_state(c, "state-ok", 8);
+        ask_one(c, mcp_ctx_elicit, "confirm",
+                "{\"message\":\"Please confirm\",\"requestedSchema\":{\"type\":\"object\","
+                "\"properties\":{\"ok\":{\"type\":\"boolean\"}},\"required\":[\"ok\"]}}");
+        return;
+    }
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    if (state && len == 8 && memcmp(state, "state-ok", 8) == 0)
+        mcp_buf_puts(&b, "state-ok: confirmed");
+    else
+        mcp_buf_puts(&b, "confirmed (no request state came back)");
+    finish_text_buf(c, &b);
+}
+
+static void tool_mrtr_multiple(mcp_ctx *c, void *ud)
+{
+    const json_value *name = mcp_ctx_input(c, "user_name");
+    const json_value *greeting = mcp_ctx_input(c, "greeting");
+    const json_value *roots = mcp_ctx_input(c, "client_roots");
+    if (name && greeting && roots) {
+        mcp_buf b;
+        mcp_buf_init(&b, NULL, 0, 0);
+        const char *n = answered_name(name, "name");
+        mcp_buf_printf(&b, "name=%s, greeting=%s, roots=", n ? n : "?", sampled_text(greeting));
+        put_json(&b, json_get(roots, "roots"));
+        finish_text_buf(c, &b);
+        return;
+    }
+    int rc = 0;
+    if (!name) rc |= mcp_ctx_elicit(c, "user_name", ASK_NAME);
+    if (!greeting) rc |= mcp_ctx_sample(c, "greeting", ASK_GREETING);
+    if (!roots) rc |= mcp_ctx_list_roots(c, "client_roots");
+    if (rc != 0)
+        mcp_ctx_tool_error(c, "the client lacks elicitation, sampling or roots");
+    else
+        mcp_ctx_ask(c);
+}
+
+static void tool_mrtr_multi_round(mcp_ctx *c, void *ud)
+{
+    const json_value *step1 = mcp_ctx_input(c, "step1");
+    const json_value *step2 = mcp_ctx_input(c, "step2");
+    if (!step1) {
+        ask_one(c, mcp_ctx_elicit, "step1",
+                "{\"message\":\"Step 1: What is your name?\",\"requestedSchema\":{\"type\":"
+                "\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},"
+                "\"required\":[\"name\"]}}");
+        return;
+    }
+    if (!step2) {
+        mcp_ctx_set_state(c, "round2", 6);
+        ask_one(c, mcp_ctx_elicit, "step2",
+                "{\"message\":\"Step 2: What is your favorite color?\",\"requestedSchema\":{"
+                "\"type\":\"object\",\"properties\":{\"color\":{\"type\":\"string\"}},"
+                "\"required\":[\"color\"]}}");
+        return;
+    }
+    const char *n = answered_name(step1, "name"), *col = answered_name(step2, "color");
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    mcp_buf_printf(&b, "%s likes %s", n ? n : "?", col ? col : "?");
+    finish_text_buf(c, &b);
+}
+
+static void tool_mrtr_tampered(mcp_ctx *c, void *ud)
+{
+    const json_value *answer = mcp_ctx_input(c, "confirm");
+    if (!answer) {
+        mcp_ctx_set_state(c, "sealed", 6);
+        ask_one(c, mcp_ctx_elicit, "confirm",
+                "{\"message\":\"Please confirm\",\"requestedSchema\":{\"type\":\"object\","
+                "\"properties\":{\"ok\":{\"type\":\"boolean\"}},\"required\":[\"ok\"]}}");
+        return;
+    }
+    mcp_ctx_text(c, "state verified");
+    mcp_ctx_finish(c);
+}
+
+/* Asks only what the client declared: a client with sampling alone gets one sampling request. */
+static void tool_mrtr_capabilities(mcp_ctx *c, void *ud)
+{
+    if (mcp_ctx_input(c, "ask") || mcp_ctx_input(c, "confirm") || mcp_ctx_input(c, "roots")) {
+        mcp_ctx_text(c, "answered within the declared capabilities");
+        mcp_ctx_finish(c);
+        return;
+    }
+    int queued = 0;
+    if (mcp_ctx_client_supports(c, "sampling"))
+        queued += mcp_ctx_sample(c, "ask", ASK_CAPITAL) == 0;
+    else if (mcp_ctx_client_supports(c, "elicitation"))
+        queued += mcp_ctx_elicit(c, "confirm", ASK_NAME) == 0;
+    else if (mcp_ctx_client_supports(c, "roots"))
+        queued += mcp_ctx_list_roots(c, "roots") == 0;
+    if (queued) {
+        mcp_ctx_ask(c);
+        return;
+    }
+    mcp_ctx_text(c, "the client declared nothing to ask with");
+    mcp_ctx_finish(c);
+}
+
+/* ---- our own tools: echo, test_slow --------------------------------------------------------- */
+
+static void tool_echo(mcp_ctx *c, void *ud)
+{
+    const char *m = mcp_ctx_arg_str(c, "message");
+    mcp_ctx_text(c, m ? m : "");
+    mcp_ctx_finish(c);
+}
+
+static int64_t int_arg(const mcp_ctx *c, const char *name, int64_t dflt)
+{
+    const json_value *v = json_get(mcp_ctx_arguments(c), name);
+    return v && v->type == JSON_INT ? v->u.num.i : dflt;
+}
+
+static void tool_slow(mcp_ctx *c, void *ud)
+{
+    int64_t steps = int_arg(c, "steps", 10), ms = int_arg(c, "ms", 100);
+    for (int64_t i = 0; i < steps; i++) {
+        if (mcp_ctx_cancelled(c)) {
+            mcp_ctx_finish(c); /* accepted, sends nothing */
+            return;
+        }
+        sleep_ms((long)ms);
+        mcp_ctx_progress(c, (double)(i + 1), (double)steps, NULL);
+    }
+    mcp_ctx_text(c, "done");
+    mcp_ctx_finish(c);
+}
+
+/* ---- resources ------------------------------------------------------------------------------ */
+
+static void res_static_text(mcp_ctx *c, void *ud)
+{
+    mcp_ctx_resource_text(c, "test://static-text", "text/plain",
+                          "This is the content of the static text resource.");
+    mcp_ctx_finish(c);
+}
+
+static void res_static_binary(mcp_ctx *c, void *ud)
+{
+    mcp_ctx_resource_blob(c, "test://static-binary", "image/png", png_bytes, sizeof png_bytes);
+    mcp_ctx_finish(c);
+}
+
+static void res_watched(mcp_ctx *c, void *ud)
+{
+    mcp_ctx_resource_text(c, "test://watched-resource", "text/plain", "Watched resource content");
+    mcp_ctx_finish(c);
+}
+
+static void res_template(mcp_ctx *c, void *ud)
+{
+    const char *id = mcp_ctx_arg_str(c, "id");
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    mcp_buf_puts(&b, "{\"id\":");
+    put_jstr(&b, id ? id : "");
+    mcp_buf_puts(&b, ",\"templateTest\":true,\"data\":");
+    mcp_buf_printf(&b, "\"Data for ID: ");
+    json_escape_into(&b, id ? id : "", id ? strlen(id) : 0);
+    mcp_buf_puts(&b, "\"}");
+    mcp_buf_putc(&b, '\0');
+    mcp_ctx_resource_text(c, mcp_ctx_name(c), "application/json", b.data);
+    mcp_ctx_finish(c);
+    mcp_buf_free(&b);
+}
+
+/* ---- prompts -------------------------------------------------------------------------------- */
+
+static void prompt_simple(mcp_ctx *c, void *ud)
+{
+    mcp_ctx_message(c, "user");
+    mcp_ctx_text(c, "This is a simple prompt for testing.");
+    mcp_ctx_finish(c);
+}
+
+static void prompt_with_args(mcp_ctx *c, void *ud)
+{
+    const char *a1 = mcp_ctx_arg_str(c, "arg1"), *a2 = mcp_ctx_arg_str(c, "arg2");
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    mcp_buf_printf(&b, "Prompt with arguments: arg1='%s', arg2='%s'", a1 ? a1 : "", a2 ? a2 : "");
+    mcp_ctx_message(c, "user");
+    finish_text_buf(c, &b);
+}
+
+static void prompt_embedded_resource(mcp_ctx *c, void *ud)
+{
+    const char *uri = mcp_ctx_arg_str(c, "resourceUri");
+    mcp_ctx_message(c, "user");
+    mcp_ctx_resource_text(c, uri ? uri : "test://example-resource", "text/plain",
+                          "Embedded resource content for testing.");
+    mcp_ctx_text(c, "Please process the embedded resource above.");
+    mcp_ctx_finish(c);
+}
+
+static void prompt_with_image(mcp_ctx *c, void *ud)
+{
+    mcp_ctx_message(c, "user");
+    mcp_ctx_image_b64(c, PNG_B64, "image/png");
+    mcp_ctx_text(c, "Please analyze the image above.");
+    mcp_ctx_finish(c);
+}
+
+static void prompt_mrtr(mcp_ctx *c, void *ud)
+{
+    const json_value *answer = mcp_ctx_input(c, "user_context");
+    if (!answer) {
+        /* Without elicitation nothing is queued and the engine fails the request naming it. */
+        mcp_ctx_elicit(c, "user_context",
+                       "{\"message\":\"What context should the prompt use?\","
+                       "\"requestedSchema\":{\"type\":\"object\",\"properties\":{\"context\":"
+                       "{\"type\":\"string\"}},\"required\":[\"context\"]}}");
+        mcp_ctx_ask(c);
+        return;
+    }
+    const char *ctxt = answered_name(answer, "context");
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    mcp_buf_printf(&b, "Use this context: %s", ctxt ? ctxt : "(none)");
+    mcp_ctx_message(c, "user");
+    finish_text_buf(c, &b);
+}
+
+/* ---- completion ----------------------------------------------------------------------------- */
+
+/* Offers the candidates that start with the argument's value. */
+static void complete_from(mcp_ctx *c, const char *const *candidates)
+{
+    const json_value *arg = json_get(mcp_ctx_arguments(c), "argument");
+    const json_value *value = json_get(arg, "value");
+    const char *prefix = json_is_string(value) ? value->u.str : "";
+    for (; *candidates; candidates++)
+        if (strncmp(*candidates, prefix, strlen(prefix)) == 0)
+            mcp_ctx_complete_value(c, *candidates);
+    mcp_ctx_finish(c);
+}
+
+static void complete_prompt_args(mcp_ctx *c, void *ud)
+{
+    static const char *const values[] = {"testValue1", "testValue2", "test", "other", NULL};
+    complete_from(c, values);
+}
+
+static void complete_template_id(mcp_ctx *c, void *ud)
+{
+    static const char *const values[] = {"1", "2", "3", "123", NULL};
+    complete_from(c, values);
+}
+
+/* ---- registration --------------------------------------------------------------------------- */
+
+static const char schema_2020_12[] =
+    "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"type\":\"object\","
+    "\"$defs\":{\"address\":{\"$anchor\":\"addressDef\",\"type\":\"object\",\"properties\":{"
+    "\"street\":{\"type\":\"string\"},\"city\":{\"type\":\"string\"}}}},"
+    "\"properties\":{\"name\":{\"type\":\"string\"},\"address\":{\"$ref\":\"#/$defs/address\"},"
+    "\"contactMethod\":{\"type\":\"string\",\"enum\":[\"phone\",\"email\"]},"
+    "\"phone\":{\"type\":\"string\"},\"email\":{\"type\":\"string\"}},"
+    "\"allOf\":[{\"anyOf\":[{\"required\":[\"phone\"]},{\"required\":[\"email\"]}]}],"
+    "\"if\":{\"properties\":{\"contactMethod\":{\"const\":\"phone\"}},"
+    "\"required\":[\"contactMethod\"]},"
+    "\"then\":{\"required\":[\"phone\"]},\"else\":{\"required\":[\"email\"]},"
+    "\"additionalProperties\":false}";
+
+typedef struct tool_spec {
+    const char *name, *description, *schema;
+    mcp_handler_fn fn;
+    unsigned flags;
+} tool_spec;
+
+/* In tools/list order: test_simple_text must come first (conformance §10.9). */
+static const tool_spec tools[] = {
+    {"test_simple_text", "Returns a simple text response", NO_ARGS, tool_simple_text, MCP_INLINE},
+    {"test_image_content", "Returns a 1x1 PNG image", NO_ARGS, tool_image, MCP_INLINE},
+    {"test_audio_content", "Returns a short WAV clip", NO_ARGS, tool_audio, MCP_INLINE},
+    {"test_embedded_resource", "Returns an embedded text resource", NO_ARGS, tool_embedded_resource,
+     MCP_INLINE},
+    {"test_multiple_content_types", "Returns text, an image and an embedded resource", NO_ARGS,
+     tool_multiple_content, MCP_INLINE},
+    {"test_tool_with_logging", "Sends three log messages while it runs", NO_ARGS, tool_logging, 0},
+    {"test_error_handling", "Always returns a tool error", NO_ARGS, tool_error, MCP_INLINE},
+    {"test_tool_with_progress", "Reports progress 0, 50 and 100 of 100", NO_ARGS, tool_progress, 0},
+    {"test_sampling", "Asks the client's LLM to answer a prompt",
+     "{\"type\":\"object\",\"properties\":{\"prompt\":{\"type\":\"string\","
+     "\"description\":\"The prompt to send to the LLM\"}},\"required\":[\"prompt\"]}",
+     tool_sampling, 0},
+    {"test_elicitation", "Asks the user for a username and an email address",
+     "{\"type\":\"object\",\"properties\":{\"message\":{\"type\":\"string\","
+     "\"description\":\"The message to show the user\"}},\"required\":[\"message\"]}",
+     tool_elicitation, 0},
+    {"test_elicitation_sep1034_defaults", "Elicitation whose fields have defaults (SEP-1034)",
+     NO_ARGS, tool_sep1034, 0},
+    {"test_elicitation_sep1330_enums", "Elicitation with every enum shape (SEP-1330)", NO_ARGS,
+     tool_sep1330, 0},
+    {"json_schema_2020_12_tool", "Tool with JSON Schema 2020-12 features", schema_2020_12,
+     tool_schema_2020_12, MCP_INLINE},
+    {"test_reconnection", "Answers after the client reconnects (SSE polling, SEP-1699)", NO_ARGS,
+     tool_reconnection, 0},
+    {"test_missing_capability", "Needs the client's sampling capability", NO_ARGS,
+     tool_missing_capability, 0},
+    {"test_streaming_elicitation", "Asks the user for a name (input_required when stateless)",
+     NO_ARGS, tool_streaming_elicitation, 0},
+    {"test_logging_tool", "Logs one message if the request asked for logs", NO_ARGS,
+     tool_logging_plain, MCP_INLINE},
+    {"test_input_required_result_elicitation", "MRTR: asks for the user's name", NO_ARGS,
+     tool_mrtr_elicitation, 0},
+    {"test_input_required_result_sampling", "MRTR: asks the client's LLM a question", NO_ARGS,
+     tool_mrtr_sampling, 0},
+    {"test_input_required_result_list_roots", "MRTR: asks for the client's roots", NO_ARGS,
+     tool_mrtr_roots, 0},
+    {"test_input_required_result_request_state", "MRTR: carries state between rounds", NO_ARGS,
+     tool_mrtr_request_state, 0},
+    {"test_input_required_result_multiple_inputs", "MRTR: elicitation, sampling and roots at once",
+     NO_ARGS, tool_mrtr_multiple, 0},
+    {"test_input_required_result_multi_round", "MRTR: two rounds of questions", NO_ARGS,
+     tool_mrtr_multi_round, 0},
+    {"test_input_required_result_tampered_state", "MRTR: rejects a tampered requestState", NO_ARGS,
+     tool_mrtr_tampered, 0},
+    {"test_input_required_result_capabilities", "MRTR: asks only what the client declared", NO_ARGS,
+     tool_mrtr_capabilities, 0},
+    {"echo", "Returns the message as text",
+     "{\"type\":\"object\",\"properties\":{\"message\":{\"type\":\"string\"}},"
+     "\"required\":[\"message\"]}",
+     tool_echo, MCP_INLINE},
+    {"test_slow", "Sleeps steps x ms with progress each step; stops when cancelled",
+     "{\"type\":\"object\",\"properties\":{"
+     "\"steps\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":100000},"
+     "\"ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":60000}}}",
+     tool_slow, 0},
+};
+
+static int add_tools(mcp_server *s, char *err, size_t errsize)
+{
+    for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
+        mcp_tool_def d = {.name = tools[i].name,
+                          .description = tools[i].description,
+                          .input_schema = tools[i].schema,
+                          .handler = tools[i].fn,
+                          .flags = tools[i].flags};
+        if (mcp_server_add_tool(s, &d, err, errsize) != 0) return -1;
+    }
+    mcp_tool_def trig[] = {
+        {.name = "test_trigger_tool_change",
+         .description = "Sends notifications/tools/list_changed",
+         .input_schema = NO_ARGS,
+         .handler = tool_trigger_tool_change,
+         .ud = s},
+        {.name = "test_trigger_prompt_change",
+         .description = "Sends notifications/prompts/list_changed",
+         .input_schema = NO_ARGS,
+         .handler = tool_trigger_prompt_change,
+         .ud = s},
+    };
+    for (size_t i = 0; i < 2; i++)
+        if (mcp_server_add_tool(s, &trig[i], err, errsize) != 0) return -1;
+    return 0;
+}
+
+static int add_resources(mcp_server *s, char *err, size_t errsize)
+{
+    mcp_resource_def r[] = {
+        {.uri = "test://static-text",
+         .name = "static-text",
+         .title = "Static Text Resource",
+         .description = "A static text resource for testing",
+         .mime_type = "text/plain",
+         .size = -1,
+         .handler = res_static_text,
+         .flags = MCP_INLINE},
+        {.uri = "test://static-binary",
+         .name = "static-binary",
+         .description = "A static binary resource (image) for testing",
+         .mime_type = "image/png",
+         .size = (int64_t)sizeof png_bytes,
+         .handler = res_static_binary,
+         .flags = MCP_INLINE},
+        {.uri = "test://watched-resource",
+         .name = "watched-resource",
+         .description = "A resource to subscribe to",
+         .mime_type = "text/plain",
+         .size = -1,
+         .handler = res_watched,
+         .flags = MCP_INLINE},
+    };
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
+        if (mcp_server_add_resource(s, &r[i], err, errsize) != 0) return -1;
+    mcp_template_def t = {.uri_template = "test://template/{id}/data",
+                          .name = "template",
+                          .description = "A resource template with parameter substitution",
+                          .mime_type = "application/json",
+                          .handler = res_template,
+                          .complete = complete_template_id,
+                          .flags = MCP_INLINE};
+    return mcp_server_add_template(s, &t, err, errsize) == 0 ? 0 : -1;
+}
+
+static int add_prompts(mcp_server *s, char *err, size_t errsize)
+{
+    static const mcp_prompt_arg args2[] = {
+        {.name = "arg1", .description = "First test argument", .required = true},
+        {.name = "arg2", .description = "Second test argument", .required = true}};
+    static const mcp_prompt_arg res_arg[] = {
+        {.name = "resourceUri", .description = "URI of the resource to embed", .required = true}};
+    mcp_prompt_def p[] = {
+        {.name = "test_simple_prompt",
+         .title = "Simple Test Prompt",
+         .description = "A simple prompt without arguments",
+         .handler = prompt_simple,
+         .flags = MCP_INLINE},
+        {.name = "test_prompt_with_arguments",
+         .description = "A prompt with required arguments",
+         .args = args2,
+         .nargs = 2,
+         .handler = prompt_with_args,
+         .complete = complete_prompt_args,
+         .flags = MCP_INLINE},
+        {.name = "test_prompt_with_embedded_resource",
+         .description = "A prompt that includes an embedded resource",
+         .args = res_arg,
+         .nargs = 1,
+         .handler = prompt_embedded_resource,
+         .flags = MCP_INLINE},
+        {.name = "test_prompt_with_image",
+         .description = "A prompt that includes image content",
+         .handler = prompt_with_image,
+         .flags = MCP_INLINE},
+        {.name = "test_input_required_result_prompt",
+         .description = "MRTR: asks for context before building the prompt",
+         .handler = prompt_mrtr},
+    };
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
+        if (mcp_server_add_prompt(s, &p[i], err, errsize) != 0) return -1;
+    return 0;
+}
+
+static mcp_server *build_server(void)
+{
+    mcp_server_info info = {.name = "everything",
+                            .version = MCP_VERSION,
+                            .title = "mcpd everything server",
+                            .description = "Every fixture of the MCP conformance suite"};
+    char err[256] = "";
+    mcp_server *s = mcp_server_new(&info);
+    if (!s) return NULL;
+    if (add_tools(s, err, sizeof err) || add_resources(s, err, sizeof err) ||
+        add_prompts(s, err, sizeof err)) {
+        fprintf(stderr, "everything: registration failed: %s\n", err);
+        mcp_server_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* ---- command line --------------------------------------------------------------------------- */
+
+static const char usage_text[] =
+    "usage: everything --stdio [--max-line BYTES]\n"
+    "       everything --listen HOST:PORT\n"
+    "\n"
+    "The MCP conformance \"everything\" server: every fixture of the official suite.\n"
+    "\n"
+    "  --stdio             serve MCP on stdin/stdout (newline-delimited JSON-RPC)\n"
+    "  --listen HOST:PORT  serve Streamable HTTP at /mcp (not built yet)\n"
+    "  --max-line BYTES    longest accepted stdio line (default 4 MiB)\n"
+    "  --help              show this help\n"
+    "  --version           print the version\n";
+
+typedef struct cli {
+    bool stdio;
+    const char *listen;
+    mcp_stdio_options opts;
+} cli;
+
+static int bad_usage(const char *what, const char *arg)
+{
+    fprintf(stderr, "everything: %s%s%s\nTry 'everything --help'.\n", what, arg ? ": " : "",
+            arg ? arg : "");
+    return 2;
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!s || *s < '0' || *s > '9') return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v == 0 || v > (1ull << 31)) return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+/* Parses argv into o. Returns -1 to go on, or the exit code (0 after --help/--version). */
+static int parse_args(int argc, char **argv, cli *o)
+{
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return 2;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("everything %s\n", MCP_VERSION);
+            return 0;
+        } else if (strcmp(a, "--stdio") == 0) {
+            o->stdio = true;
+        } else if (strcmp(a, "--listen") == 0) {
+            if (i + 1 >= argc) return bad_usage("--listen needs HOST:PORT", NULL);
+            o->listen = argv[++i];
+        } else if (strcmp(a, "--max-line") == 0) {
+            if (i + 1 >= argc) return bad_usage("--max-line needs a byte count", NULL);
+            if (parse_size(argv[++i], &o->opts.max_line) != 0)
+                return bad_usage("--max-line: not a byte count in 1..2147483648", argv[i]);
+        } else {
+            return bad_usage("unknown option", a);
+        }
+    }
+    if (o->stdio && o->listen) return bad_usage("--stdio and --listen exclude each other", NULL);
+    if (!o->stdio && !o->listen) return bad_usage("say --stdio or --listen HOST:PORT", NULL);
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    cli o = {0};
+    int rc = parse_args(argc, argv, &o);
+    if (rc >= 0) return rc;
+    if (o.listen) {
+        fputs("everything: Streamable HTTP is not built yet; use --stdio\n", stderr);
+        return 2;
+    }
+    mcp_server *s = build_server();
+    if (!s) return 1;
+    rc = mcp_serve_stdio(s, &o.opts);
+    mcp_server_free(s);
+    return rc == 0 ? 0 : 1;
+}
