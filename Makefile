@@ -1,11 +1,12 @@
 # mcpd top-level driver. The build itself is CMake + Ninja; this file only names the jobs.
 #   make          build (RelWithDebInfo) into build/release
-#   make test     install what is missing, build, run every test (ASan+UBSan and optimized)
+#   make run      build and serve examples/everything (stdio until the HTTP runtime lands)
+#   make test     install what is missing, build, run every test (ASan+UBSan, optimized, TSan)
 #   make tsan     the test suite under ThreadSanitizer
 #   make fuzz     build the libFuzzer targets (clang) and run each for FUZZ_TIME seconds
 #   make bench    benchmarks (not part of make test)
 #   make format   clang-format every C file
-.PHONY: all build deps test test-asan test-release tsan fuzz fuzz-build bench bench-json format clean
+.PHONY: all build run deps test test-asan test-release tsan fuzz fuzz-build bench bench-json format clean
 
 JOBS     ?= $(shell nproc)
 FUZZ_TIME ?= 600
@@ -20,6 +21,10 @@ build: deps
 	@cmake -S . -B build/release $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@ninja -C build/release
 
+run: build
+	@echo "everything: serving MCP on stdin/stdout; type JSON-RPC lines, Ctrl-D to end" >&2
+	@./build/release/everything --stdio
+
 test-asan: deps
 	@cmake -S . -B build/asan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Asan >/dev/null
 	@ninja -C build/asan
@@ -31,12 +36,13 @@ test-release: build
 	@bash scripts/e2e-deps.sh
 	@cd build/release && ctest --output-on-failure -j $(JOBS)
 
-test: test-asan test-release
+test: test-asan test-release tsan
 	@echo "make test: all suites passed"
 
 tsan: deps
 	@cmake -S . -B build/tsan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Tsan >/dev/null
 	@ninja -C build/tsan
+	@bash scripts/e2e-deps.sh
 	@cd build/tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
 fuzz-build: deps
