@@ -168,25 +168,6 @@ static void *fail_dup(parser *ps, const char *at, const char *k, size_t n)
 /* ---- small copies
  * -------------------------------------------------------------------------------- */
 
-/* Most strings and numbers in a message are short; a libc call per copy or compare costs more
- * than the work. These use two overlapping fixed-size moves, which read and write exactly n
- * bytes. */
-static inline void copy_small(char *d, const char *s, size_t n)
-{
-    if (n >= 16) {
-        memcpy(d, s, 16);
-        memcpy(d + n - 16, s + n - 16, 16);
-    } else if (n >= 8) {
-        memcpy(d, s, 8);
-        memcpy(d + n - 8, s + n - 8, 8);
-    } else if (n >= 4) {
-        memcpy(d, s, 4);
-        memcpy(d + n - 4, s + n - 4, 4);
-    } else {
-        for (size_t i = 0; i < n; i++) d[i] = s[i];
-    }
-}
-
 /* Copies a container's entries (n is a multiple of 8) out of scratch: inline for the few
  * entries of a typical MCP object. */
 static inline void copy_values(void *d, const void *s, size_t n)
@@ -215,10 +196,7 @@ static inline char *arena_text(mcp_arena *a, const char *s, size_t n)
     } else {
         d = mcp_arena_alloc_unaligned(a, n + 1);
     }
-    if (n <= 32)
-        copy_small(d, s, n);
-    else
-        memcpy(d, s, n);
+    json_copy_bytes(d, s, n);
     d[n] = '\0';
     return d;
 }

@@ -51,4 +51,25 @@ static inline const char *json_scan_plain(const char *p, const char *end)
     return p;
 }
 
+/* Copies n bytes. Most strings and numbers in a message are short, and a libc call per copy
+ * costs more than the work: up to 32 bytes use two overlapping fixed-size moves, which read
+ * and write exactly n bytes. */
+static inline void json_copy_bytes(char *d, const char *s, size_t n)
+{
+    if (n > 32) {
+        memcpy(d, s, n);
+    } else if (n >= 16) {
+        memcpy(d, s, 16);
+        memcpy(d + n - 16, s + n - 16, 16);
+    } else if (n >= 8) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(d, s, 4);
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else {
+        for (size_t i = 0; i < n; i++) d[i] = s[i];
+    }
+}
+
 #endif

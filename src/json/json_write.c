@@ -129,25 +129,6 @@ static inline bool plain_short(const char *s, size_t n)
     return plain_word(x) && plain_word(y);
 }
 
-/* Copies n bytes with fixed-size moves when n is small (no libc call). */
-static inline void copy_bytes(char *d, const char *s, size_t n)
-{
-    if (n > 32) {
-        memcpy(d, s, n);
-    } else if (n >= 16) {
-        memcpy(d, s, 16);
-        memcpy(d + n - 16, s + n - 16, 16);
-    } else if (n >= 8) {
-        memcpy(d, s, 8);
-        memcpy(d + n - 8, s + n - 8, 8);
-    } else if (n >= 4) {
-        memcpy(d, s, 4);
-        memcpy(d + n - 4, s + n - 4, 4);
-    } else {
-        for (size_t i = 0; i < n; i++) d[i] = s[i];
-    }
-}
-
 /* Appends s..end escaped, given that p is its first special byte (or end). */
 static void escape_from(mcp_buf *buf, const char *s, const char *p, const char *end)
 {
@@ -184,7 +165,7 @@ static void put_string(mcp_buf *buf, const char *pre, size_t npre, const char *s
         char *o = buf->data + buf->len;
         if (npre) *o++ = *pre; /* npre and npost are at most 2, written as fixed-size moves */
         *o++ = '"';
-        copy_bytes(o, s, len);
+        json_copy_bytes(o, s, len);
         o += len;
         *o++ = '"';
         if (npost) memcpy(o, post, 2);
@@ -410,7 +391,7 @@ void json_write_raw(json_writer *w, const char *json, size_t len)
 {
     before_value(w);
     if (mcp_buf_reserve(w->buf, len) < 0) return;
-    copy_bytes(w->buf->data + w->buf->len, json, len);
+    json_copy_bytes(w->buf->data + w->buf->len, json, len);
     w->buf->len += len;
 }
 
