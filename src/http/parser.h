@@ -146,6 +146,7 @@ const char *http_header_get(const http_request *req, const char *name);
 char *http_request_take_body(http_parser *p, size_t *len);
 
 /* --- response side: pure functions appending to an mcp_buf ------------------------------- */
+/* They touch nothing but b, so any thread may call them on a buffer it owns. */
 
 /* A response header field to write. */
 typedef struct http_field {

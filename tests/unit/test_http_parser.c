@@ -700,6 +700,70 @@ TEST(busy_and_eof)
     http_parser_free(&p);
 }
 
+/* The byte-at-a-time scan that scan_head (which skips runs with memchr) must agree with. */
+static size_t ref_scan(http_parser *p, const char *d, size_t n, const char **why)
+{
+    *why = NULL;
+    for (size_t i = 0; i < n && !p->sc_end; i++) {
+        char c = d[i];
+        if ((p->sc_prev == '\r' && c != '\n') || (c == '\n' && p->sc_prev != '\r')) {
+            *why = "bare";
+            return i;
+        }
+        if (c == '\n') {
+            if (p->sc_line == 0 && p->sc_lines > 0)
+                p->sc_end = true;
+            else if (p->sc_line > 0)
+                p->sc_lines++;
+            p->sc_line = 0;
+        } else if (c != '\r') {
+            if (p->sc_line == 0 && p->sc_lines > 0 && (c == ' ' || c == '\t')) {
+                *why = "fold";
+                return i;
+            }
+            p->sc_line++;
+        }
+        p->sc_prev = c;
+    }
+    return n;
+}
+
+TEST(scan_matches_reference)
+{
+    static const char alphabet[] = "\r\n \tab:";
+    unsigned seed = 12345;
+    for (int iter = 0; iter < 20000; iter++) {
+        char d[48];
+        size_t n = 1 + (seed >> 8) % sizeof d;
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            d[i] = alphabet[(seed >> 16) % 7];
+        }
+        http_parser a, b;
+        http_parser_init(&a, NULL);
+        http_parser_init(&b, NULL);
+        size_t off = 0;
+        while (off < n) {
+            seed = seed * 1103515245u + 12345u;
+            size_t piece = 1 + (seed >> 16) % 9;
+            if (piece > n - off) piece = n - off;
+            const char *wa, *wb;
+            size_t ra = scan_head(&a, d + off, piece, &wa);
+            size_t rb = ref_scan(&b, d + off, piece, &wb);
+            CHECK_INT(ra, rb);
+            CHECK_INT(wa == NULL, wb == NULL);
+            CHECK_INT(a.sc_end, b.sc_end);
+            if (wa || a.sc_end) break;
+            CHECK_INT(a.sc_line, b.sc_line);
+            CHECK_INT(a.sc_lines, b.sc_lines);
+            CHECK_INT(a.sc_prev, b.sc_prev);
+            off += piece;
+        }
+        http_parser_free(&a);
+        http_parser_free(&b);
+    }
+}
+
 /* ---- response side ----------------------------------------------------------------------------
  */
 
@@ -787,6 +851,7 @@ int main(void)
     RUN(limit_chunk_extensions);
     RUN(reuse_no_leak);
     RUN(busy_and_eof);
+    RUN(scan_matches_reference);
     RUN(write_head);
     RUN(write_chunks);
     RUN(write_error_and_reason);
