@@ -15,6 +15,7 @@
  * back as doubles. */
 #include "json/json.h"
 #include "json/json_internal.h"
+#include "base/base64.h"
 #include "base/alloc.h"
 
 #include <locale.h>
@@ -397,31 +398,10 @@ void json_write_raw(json_writer *w, const char *json, size_t len)
 
 void json_write_base64(json_writer *w, const void *bin, size_t len)
 {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const unsigned char *s = bin;
     before_value(w);
-    if (len > (SIZE_MAX - 2) / 4 * 3 - 3 || mcp_buf_reserve(w->buf, (len + 2) / 3 * 4 + 2) < 0) {
-        w->buf->overflow = true;
-        return;
-    }
-    char *o = w->buf->data + w->buf->len;
-    *o++ = '"';
-    for (; len >= 3; s += 3, len -= 3) {
-        uint32_t x = (uint32_t)s[0] << 16 | (uint32_t)s[1] << 8 | s[2];
-        *o++ = tab[x >> 18];
-        *o++ = tab[(x >> 12) & 63];
-        *o++ = tab[(x >> 6) & 63];
-        *o++ = tab[x & 63];
-    }
-    if (len) {
-        uint32_t x = (uint32_t)s[0] << 16 | (len == 2 ? (uint32_t)s[1] << 8 : 0);
-        *o++ = tab[x >> 18];
-        *o++ = tab[(x >> 12) & 63];
-        *o++ = len == 2 ? tab[(x >> 6) & 63] : '=';
-        *o++ = '=';
-    }
-    *o++ = '"';
-    w->buf->len = (size_t)(o - w->buf->data);
+    mcp_buf_putc(w->buf, '"');
+    mcp_base64_encode(w->buf, bin, len, false);
+    mcp_buf_putc(w->buf, '"');
 }
 
 /* ---- DOM ------------------------------------------------------------------------------------- */

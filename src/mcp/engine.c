@@ -530,18 +530,6 @@ static bool is_modern_request(const json_value *params)
     return meta && meta->type == JSON_OBJECT && json_get(meta, META_PV) != NULL;
 }
 
-static bool b64_strict(const char *s, size_t n)
-{
-    if (n % 4) return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                     c == '+' || c == '/';
-        if (c == '=' ? i + 2 < n || (i + 1 < n && s[i + 1] != '=') : !alpha) return false;
-    }
-    return true;
-}
-
 /* Trims optional whitespace; decodes a strict "=?base64?<padded RFC 4648>?=" value (anything
  * else is taken literally). The result is in a, or points into h; *len is its length. */
 static const char *header_value(const char *h, mcp_arena *a, size_t *len)
@@ -550,9 +538,7 @@ static const char *header_value(const char *h, mcp_arena *a, size_t *len)
     size_t n = strlen(h);
     while (n && (h[n - 1] == ' ' || h[n - 1] == '\t')) n--;
     *len = n;
-    if (n < 11 || memcmp(h, "=?base64?", 9) || memcmp(h + n - 2, "?=", 2) ||
-        !b64_strict(h + 9, n - 11))
-        return h;
+    if (n < 11 || memcmp(h, "=?base64?", 9) || memcmp(h + n - 2, "?=", 2)) return h;
     char *out = mcp_arena_alloc_unaligned(a, n);
     long m = token_b64_decode(h + 9, n - 11, out);
     if (m < 0) return h;

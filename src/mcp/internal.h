@@ -293,9 +293,10 @@ void *token_open(mcp_server *s, const char *purpose, const char *tok, size_t len
                  size_t *out_len, char *err, size_t errsize);
 void token_digest_hex(const void *data, size_t len, char out[65]);
 void token_random_key(uint8_t key[32]);
-/* Decodes base64 or base64url (padding optional) into out (room for n bytes). -1 if bad. */
+/* Decodes strict padded base64 (RFC 4648) into out (room for n bytes). -1 if bad. */
 long token_b64_decode(const char *s, size_t n, void *out);
 extern int64_t token_clock_skew_s; /* seconds added to the clock (tests) */
-void token_derive_key(const void *secret, size_t len, uint8_t key[32]);
+/* Derives the key from a configured secret (at least 16 bytes). Returns 0 or -1. */
+int token_derive_key(const void *secret, size_t len, uint8_t key[32]);
 
 #endif

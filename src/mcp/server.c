@@ -315,8 +315,7 @@ void mcp_server_free(mcp_server *s)
 int mcp_server_set_secret(mcp_server *s, const void *secret, size_t len)
 {
     if (!secret || len < 16) return MCP_EINVAL;
-    token_derive_key(secret, len, s->key);
-    return 0;
+    return token_derive_key(secret, len, s->key) < 0 ? MCP_EINVAL : 0;
 }
 
 void mcp_server_set_page_size(mcp_server *s, unsigned n)

@@ -55,12 +55,12 @@ typedef struct worker {
 
 struct rt_pool {
     pthread_mutex_t mu;
-    pthread_cond_t cv;   /* signalled when work arrives or shutdown begins */
-    fifo high, normal;   /* guarded by mu */
-    unsigned nqueued;    /* guarded by mu: the real count the bound is checked against */
-    unsigned idle;       /* guarded by mu: workers waiting on cv */
-    bool stopping;       /* guarded by mu: submit refuses, workers exit when queue is empty */
-    bool joined;         /* owner thread only */
+    pthread_cond_t cv; /* signalled when work arrives or shutdown begins */
+    fifo high, normal; /* guarded by mu */
+    unsigned nqueued;  /* guarded by mu: the real count the bound is checked against */
+    unsigned idle;     /* guarded by mu: workers waiting on cv */
+    bool stopping;     /* guarded by mu: submit refuses, workers exit when queue is empty */
+    bool joined;       /* owner thread only */
     unsigned queue_max;
     unsigned nthreads;
     worker *workers;
@@ -92,8 +92,10 @@ static uint64_t ctr_get(_Atomic uint64_t *c)
 static void fifo_push(fifo *q, rt_job *job)
 {
     job->_next = NULL;
-    if (q->tail) q->tail->_next = job;
-    else q->head = job;
+    if (q->tail)
+        q->tail->_next = job;
+    else
+        q->head = job;
     q->tail = job;
 }
 

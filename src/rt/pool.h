@@ -32,21 +32,26 @@ enum rt_job_priority {
 
 struct rt_job {
     /* public: set by the owner before submit */
-    void (*run)(rt_job *job);             /* required; runs on a pool thread */
-    void (*done)(rt_job *job, int status); /* optional; status 0 after run, -ECANCELED if never run */
-    int priority;                          /* enum rt_job_priority */
+    void (*run)(rt_job *job); /* required; runs on a pool thread */
+    /* optional; status 0 after run, -ECANCELED when shutdown dropped the job unrun */
+    void (*done)(rt_job *job, int status);
+    int priority; /* enum rt_job_priority */
     /* private: owned by the pool while the job is queued */
     rt_job *_next;
     uint64_t _enqueued_ns;
 };
 
 typedef struct rt_pool_config {
-    unsigned threads;   /* worker threads; 0: the CPUs this process may run on (min 1, max 1024) */
-    unsigned queue_max; /* jobs waiting (both priorities together); 0: 1024 */
-    size_t stack_size;  /* bytes per worker stack; 0: 1 MiB (x4 under ASan/TSan; JSON Schema validation may use ~0.5 MiB). Handlers
-                         * must not recurse deeply or put big buffers on the stack; raise this
-                         * for ones that do. Rounded up to the page size and PTHREAD_STACK_MIN. */
-    const char *name;   /* prefix for thread names ("<name>-N", cut to 15 chars); NULL: "mcp-pool" */
+    /* worker threads; 0: the CPUs this process may run on (min 1, max 1024) */
+    unsigned threads;
+    /* jobs waiting (both priorities together); 0: 1024 */
+    unsigned queue_max;
+    /* bytes per worker stack; 0: 1 MiB (x4 under ASan/TSan; JSON Schema validation may use
+     * ~0.5 MiB). Handlers must not recurse deeply or put big buffers on the stack; raise this
+     * for ones that do. Rounded up to the page size and PTHREAD_STACK_MIN. */
+    size_t stack_size;
+    /* prefix for thread names ("<name>-N", cut to 15 chars); NULL: "mcp-pool" */
+    const char *name;
 } rt_pool_config;
 
 typedef struct rt_pool_stats {

@@ -304,11 +304,12 @@ TEST(stats_add_up)
     CHECK_INT(s.submitted, N);
     CHECK_INT(s.completed, N);
     CHECK_INT(s.queued + s.running + s.cancelled + s.rejected, 0);
-    CHECK(s.max_queued >= N - 1 && s.max_queued <= N);
-    CHECK(s.run_ns >= (uint64_t)N * 1000000u); /* each slept at least 1 ms */
+    CHECK(s.max_queued >= N / 2 && s.max_queued <= N); /* submitting is far faster than 1 ms */
+    CHECK(s.run_ns >= (uint64_t)N * 1000000u);         /* each slept at least 1 ms */
     CHECK(s.run_ns <= elapsed);
-    /* one worker: job i waited for the i-1 before it, about (N-1)*N/2 ms in all */
-    CHECK(s.wait_ns >= (uint64_t)(N - 1) * N / 2 * 1000000u);
+    /* one worker: job i waited for the i-1 before it, about (N-1)*N/2 ms in all; half of that
+     * leaves room for a slow submit loop */
+    CHECK(s.wait_ns >= (uint64_t)(N - 1) * N / 4 * 1000000u);
     rt_pool_free(p);
 }
 
@@ -358,7 +359,8 @@ static void chain_run(rt_job *j)
 {
     chain *c = (chain *)j;
     atomic_fetch_add(c->count, 1);
-    if (--c->left > 0 && rt_pool_submit(c->pool, j) == 0) return;
+    /* Last touch of c before the submit: once queued it may already run on another worker. */
+    if (--c->left > 0 && rt_pool_submit(c->pool, j) != 0) atomic_store(c->count, -1000);
 }
 
 TEST(job_may_resubmit_itself)
@@ -367,7 +369,7 @@ TEST(job_may_resubmit_itself)
     rt_pool *p = pool(2, 16);
     chain c = {.job = {.run = chain_run}, .pool = p, .count = &count, .left = 100};
     CHECK_INT(rt_pool_submit(p, &c.job), 0);
-    while (atomic_load(&count) < 100) sched_yield();
+    while (atomic_load(&count) >= 0 && atomic_load(&count) < 100) sched_yield();
     rt_pool_free(p);
     CHECK_INT(atomic_load(&count), 100);
 }
