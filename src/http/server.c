@@ -1,0 +1,530 @@
+/* server.c - HTTP/1.1 connections on the worker loops of rt_workers.
+ *
+ * Each worker accepts on its own SO_REUSEPORT listener; an accepted connection stays on that
+ * loop for life. Reads land in one 64 KiB buffer per worker (a read is consumed before the next
+ * one starts) and go straight into the connection's http_parser, which keeps partial requests
+ * itself; every complete request gets an http_response appended to the connection's queue and
+ * is handed to the handler. Responses accumulate bytes in their own buffer; conn_flush moves the
+ * bytes of the queue head (and of the responses behind it once the head is complete) into one
+ * uv_write with several iovecs, so replies leave in request order and pipelined ones coalesce.
+ * When unsent bytes pass max_pending_output the connection stops reading until half has
+ * drained. Timeouts need no timer per connection: the worker's tick walks its connection list
+ * (a started request older than header_timeout gets 408 and close; an idle keep-alive
+ * connection older than idle_timeout is closed). A connection that must close sends its last
+ * response, shuts down its write side and discards input until EOF (or a short linger), so the
+ * client reads the error instead of a reset. A connection is freed once its handle is closed
+ * and no response of it is still with a handler. */
+#include "http/server.h"
+
+#include "base/alloc.h"
+#include "rt/clock.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define READ_BUF_SIZE (64 * 1024)
+#define WRITE_IOVS    16
+#define LINGER_MS     2000
+
+typedef struct conn conn;
+
+typedef struct sworker {
+    http_server *s;
+    rt_worker *w;
+    conn *conns; /* every connection not yet freed (doubly linked) */
+    size_t nconns;
+    char rbuf[READ_BUF_SIZE];
+} sworker;
+
+struct http_response {
+    http_response *next;
+    conn *c;
+    mcp_buf buf; /* bytes not yet handed to uv_write */
+    bool done;   /* complete: no more bytes will come */
+    bool close;  /* the connection closes after this response */
+};
+
+struct conn {
+    uv_tcp_t tcp; /* first: the close callback frees through it */
+    uv_shutdown_t shut;
+    sworker *sw;
+    conn *prev, *next;
+    http_parser parser;
+    http_response *head, *tail;
+    size_t inflight;      /* bytes in uv_write requests not yet completed */
+    unsigned nwrites;     /* uv_write requests not yet completed */
+    unsigned undone;      /* responses not yet completed by their handler */
+    uint64_t req_start;   /* when the request being received began (ms) */
+    uint64_t last_active; /* last read or write completion (ms) */
+    bool reading;         /* uv_read_start is in effect */
+    bool paused;          /* reading stopped for backpressure */
+    bool close_after;     /* parse no more: the connection closes after the queued replies */
+    bool close_sent;      /* a closing response went out: write nothing more */
+    bool lingering;       /* write side shut down; input discarded until EOF */
+    bool closing;         /* uv_close called */
+    bool handle_closed;   /* close callback ran */
+};
+
+typedef struct wreq {
+    uv_write_t req;
+    conn *c;
+    size_t bytes;
+    unsigned n;
+    uv_buf_t bufs[WRITE_IOVS];
+} wreq;
+
+struct http_server {
+    http_server_config cfg;
+    rt_workers *ws;
+};
+
+static void conn_flush(conn *c);
+
+/* --- connection lifetime ------------------------------------------------------------------ */
+
+static void conn_free(conn *c)
+{
+    sworker *sw = c->sw;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        sw->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    for (http_response *r = c->head, *n; r; r = n) {
+        n = r->next;
+        mcp_buf_free(&r->buf);
+        free(r);
+    }
+    http_parser_free(&c->parser);
+    free(c);
+}
+
+static void maybe_free(conn *c)
+{
+    if (c->handle_closed && c->undone == 0) conn_free(c);
+}
+
+static void on_close(uv_handle_t *h)
+{
+    conn *c = h->data;
+    c->handle_closed = true;
+    maybe_free(c);
+}
+
+static void conn_close(conn *c)
+{
+    if (c->closing) return;
+    c->closing = true;
+    c->sw->nconns--;
+    RT_COUNT_SUB(c->sw->w, conns_open, 1);
+    uv_close((uv_handle_t *)&c->tcp, on_close);
+}
+
+/* --- responses ---------------------------------------------------------------------------- */
+
+static http_response *response_new(conn *c, bool close)
+{
+    http_response *r = mcp_xcalloc(1, sizeof *r);
+    r->c = c;
+    r->close = close;
+    mcp_buf_init(&r->buf, NULL, 0, 0);
+    if (c->tail)
+        c->tail->next = r;
+    else
+        c->head = r;
+    c->tail = r;
+    c->undone++;
+    if (close) c->close_after = true;
+    return r;
+}
+
+static void response_complete(http_response *r)
+{
+    conn *c = r->c;
+    r->done = true;
+    c->undone--;
+    if (c->closing)
+        maybe_free(c);
+    else
+        conn_flush(c);
+}
+
+/* Queues a complete response of the given raw bytes (100 Continue, errors). */
+static void push_error(conn *c, int status, const char *text)
+{
+    http_response *r = response_new(c, true);
+    http_write_error(&r->buf, status, text);
+    RT_COUNT_ADD(c->sw->w, errors, 1);
+    response_complete(r);
+}
+
+static void push_continue(conn *c)
+{
+    static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    http_response *r = response_new(c, false);
+    mcp_buf_append(&r->buf, line, sizeof line - 1);
+    response_complete(r);
+}
+
+/* --- writing ------------------------------------------------------------------------------ */
+
+static void read_resume(conn *c);
+
+static void on_write(uv_write_t *req, int status)
+{
+    wreq *w = (wreq *)req;
+    conn *c = w->c;
+    for (unsigned i = 0; i < w->n; i++) free(w->bufs[i].base);
+    c->inflight -= w->bytes;
+    c->nwrites--;
+    free(w);
+    if (c->closing) return;
+    if (status < 0) {
+        RT_COUNT_ADD(c->sw->w, errors, 1);
+        conn_close(c);
+        return;
+    }
+    c->last_active = rt_now_ms();
+    if (c->paused && c->inflight <= c->sw->s->cfg.max_pending_output / 2) read_resume(c);
+    conn_flush(c);
+}
+
+/* Moves the bytes of r into w; returns false when w has no iovec left. */
+static bool take_bytes(wreq *w, http_response *r)
+{
+    if (!r->buf.len) return true;
+    if (w->n == WRITE_IOVS) return false;
+    size_t len;
+    char *data = mcp_buf_steal(&r->buf, &len);
+    w->bufs[w->n++] = uv_buf_init(data, (unsigned)len);
+    w->bytes += len;
+    return true;
+}
+
+static void pop_head(conn *c)
+{
+    http_response *r = c->head;
+    c->head = r->next;
+    if (!c->head) c->tail = NULL;
+    if (r->close) c->close_sent = true;
+    mcp_buf_free(&r->buf);
+    free(r);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    conn *c = req->data;
+    if (status < 0 && !c->closing) conn_close(c);
+}
+
+/* After the last response: half-close, then drain input so the client sees no reset. */
+static void start_linger(conn *c)
+{
+    c->lingering = true;
+    c->last_active = rt_now_ms();
+    c->shut.data = c;
+    if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shutdown))
+        conn_close(c);
+    else if (!c->reading)
+        read_resume(c);
+}
+
+static void issue_write(conn *c, wreq *w)
+{
+    c->inflight += w->bytes;
+    c->nwrites++;
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, w->bufs, w->n, on_write);
+    if (rc) { /* synchronous failure: no callback comes */
+        c->inflight -= w->bytes;
+        c->nwrites--;
+        for (unsigned i = 0; i < w->n; i++) free(w->bufs[i].base);
+        free(w);
+        conn_close(c);
+    }
+}
+
+static void backpressure(conn *c)
+{
+    if (c->reading && !c->lingering && c->inflight > c->sw->s->cfg.max_pending_output) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+        c->paused = true;
+    }
+}
+
+/* Writes what the queue head (and the complete responses behind it) hold, in order. */
+static void conn_flush(conn *c)
+{
+    if (c->closing || c->lingering) return;
+    wreq *w = mcp_xcalloc(1, sizeof *w);
+    w->c = c;
+    while (c->head && !c->close_sent && take_bytes(w, c->head) && c->head->done) pop_head(c);
+    if (w->n)
+        issue_write(c, w);
+    else
+        free(w);
+    if (c->closing) return;
+    backpressure(c);
+    bool last = c->close_sent || (c->close_after && !c->head);
+    if (last && c->nwrites == 0) start_linger(c);
+}
+
+/* --- reading ------------------------------------------------------------------------------ */
+
+static void dispatch(conn *c, http_request *req)
+{
+    RT_COUNT_ADD(c->sw->w, requests, 1);
+    http_response *r = response_new(c, !req->keep_alive);
+    c->sw->s->cfg.on_request(req, r, c->sw->s->cfg.ud);
+}
+
+static void conn_feed(conn *c, const char *p, size_t len)
+{
+    while (len && !c->close_after && !c->closing) {
+        if (!http_parser_busy(&c->parser)) c->req_start = rt_now_ms();
+        http_request *req = NULL;
+        ssize_t n = http_parser_feed(&c->parser, p, len, &req);
+        if (n < 0) {
+            int status;
+            const char *why = http_parser_error(&c->parser, &status);
+            push_error(c, status ? status : 400, why ? why : "bad request");
+            return;
+        }
+        p += n;
+        len -= (size_t)n;
+        if (req)
+            dispatch(c, req);
+        else if (http_parser_take_continue(&c->parser))
+            push_continue(c);
+        if (!n && !req) break;
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    conn *c = h->data;
+    *buf = uv_buf_init(c->sw->rbuf, READ_BUF_SIZE);
+}
+
+static void on_eof(conn *c, ssize_t n)
+{
+    if (n != UV_EOF) RT_COUNT_ADD(c->sw->w, errors, 1);
+    if (n != UV_EOF || c->lingering || (!c->head && c->nwrites == 0)) {
+        conn_close(c);
+        return;
+    }
+    /* Half-close with replies still owed: send them, then close. */
+    c->close_after = true;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    conn_flush(c);
+}
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    conn *c = st->data;
+    if (n < 0) {
+        on_eof(c, n);
+        return;
+    }
+    c->last_active = rt_now_ms();
+    if (c->close_after || c->lingering || n == 0) return; /* discarded */
+    conn_feed(c, buf->base, (size_t)n);
+}
+
+static void read_resume(conn *c)
+{
+    c->paused = false;
+    if (!c->reading && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+        c->reading = true;
+}
+
+/* --- worker hooks ------------------------------------------------------------------------- */
+
+static void free_handle(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void on_accept(rt_worker *w, uv_stream_t *listener, void *ud)
+{
+    sworker *sw = rt_worker_data(w);
+    conn *c = mcp_xcalloc(1, sizeof *c);
+    uv_tcp_init(rt_worker_loop(w), &c->tcp);
+    c->tcp.data = c;
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp)) {
+        uv_close((uv_handle_t *)&c->tcp, free_handle);
+        return;
+    }
+    if (sw->nconns >= sw->s->cfg.max_conns) {
+        RT_COUNT_ADD(w, conns_refused, 1);
+        uv_close((uv_handle_t *)&c->tcp, free_handle);
+        return;
+    }
+    c->sw = sw;
+    c->next = sw->conns;
+    if (sw->conns) sw->conns->prev = c;
+    sw->conns = c;
+    sw->nconns++;
+    RT_COUNT_ADD(w, conns_accepted, 1);
+    RT_COUNT_ADD(w, conns_open, 1);
+    http_parser_init(&c->parser, &sw->s->cfg.limits);
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->last_active = rt_now_ms();
+    read_resume(c);
+}
+
+static void tick_one(conn *c, const http_server_config *cfg, uint64_t now)
+{
+    if (c->closing) return;
+    if (c->lingering) {
+        if (now - c->last_active >= LINGER_MS) conn_close(c);
+    } else if (!c->close_after && !c->paused && http_parser_busy(&c->parser)) {
+        /* (paused: the client is slow to read, not to send; see "Not done yet" in the doc) */
+        if (now - c->req_start >= cfg->header_timeout_ms) push_error(c, 408, "request timeout");
+    } else if (!c->head && c->nwrites == 0 && now - c->last_active >= cfg->idle_timeout_ms) {
+        conn_close(c);
+    }
+}
+
+static void on_tick(rt_worker *w, uint64_t now, void *ud)
+{
+    sworker *sw = rt_worker_data(w);
+    for (conn *c = sw->conns, *next; c; c = next) {
+        next = c->next; /* a close never frees at once: the handle closes later */
+        tick_one(c, &sw->s->cfg, now);
+    }
+}
+
+static void on_start(rt_worker *w, void *ud)
+{
+    sworker *sw = mcp_xcalloc(1, sizeof *sw);
+    sw->s = ud;
+    sw->w = w;
+    rt_worker_set_data(w, sw);
+}
+
+static void on_stop(rt_worker *w, void *ud)
+{
+    sworker *sw = rt_worker_data(w);
+    for (conn *c = sw->conns; c; c = c->next) conn_close(c);
+}
+
+static void on_exit_worker(rt_worker *w, void *ud)
+{
+    sworker *sw = rt_worker_data(w);
+    if (!sw) return;                        /* start failed before on_start ran for this worker */
+    while (sw->conns) conn_free(sw->conns); /* only those with responses still at a handler */
+    free(sw);
+}
+
+/* --- public API ----------------------------------------------------------------------------- */
+
+static void set_defaults(http_server_config *cfg)
+{
+    if (!cfg->max_conns) cfg->max_conns = 10000;
+    if (!cfg->header_timeout_ms) cfg->header_timeout_ms = 10000;
+    if (!cfg->idle_timeout_ms) cfg->idle_timeout_ms = 60000;
+    if (!cfg->max_pending_output) cfg->max_pending_output = 1u << 20;
+}
+
+int http_server_start(http_server **out, const http_server_config *cfg)
+{
+    http_server *s = mcp_xcalloc(1, sizeof *s);
+    s->cfg = *cfg;
+    set_defaults(&s->cfg);
+    rt_workers_config wc = {
+        .nworkers = cfg->workers,
+        .host = cfg->host,
+        .port = cfg->port,
+        .tick_ms = cfg->tick_ms,
+        .on_start = on_start,
+        .on_accept = on_accept,
+        .on_tick = on_tick,
+        .on_stop = on_stop,
+        .on_exit = on_exit_worker,
+        .ud = s,
+    };
+    int rc = rt_workers_start(&s->ws, &wc);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void http_server_stop(http_server *s)
+{
+    rt_workers_stop(s->ws);
+    free(s);
+}
+
+int http_server_port(const http_server *s)
+{
+    return rt_workers_port(s->ws);
+}
+rt_workers *http_server_workers(http_server *s)
+{
+    return s->ws;
+}
+rt_worker *http_response_worker(http_response *res)
+{
+    return res->c->sw->w;
+}
+
+static int write_head(http_response *res, int status, const char *type, long long len)
+{
+    http_field f[2];
+    size_t n = 0;
+    if (type) f[n++] = (http_field){"Content-Type", type};
+    if (res->close) f[n++] = (http_field){"Connection", "close"};
+    return http_write_status_line_and_headers(&res->buf, status, NULL, f, n, len);
+}
+
+static void fail_500(http_response *res)
+{
+    http_write_error(&res->buf, 500, "invalid response");
+    res->close = true;
+    res->c->close_after = true;
+}
+
+int http_response_send(http_response *res, int status, const char *content_type, const void *body,
+                       size_t len)
+{
+    int rc = 0;
+    if (!res->c->closing) {
+        rc = write_head(res, status, content_type, (long long)len);
+        if (rc)
+            fail_500(res);
+        else if (len)
+            mcp_buf_append(&res->buf, body, len);
+    }
+    response_complete(res);
+    return rc;
+}
+
+int http_response_start_stream(http_response *res, int status, const char *content_type)
+{
+    if (res->c->closing) return 0;
+    int rc = write_head(res, status, content_type, HTTP_BODY_CHUNKED);
+    if (rc) fail_500(res);
+    conn_flush(res->c);
+    return rc;
+}
+
+int http_response_write_chunk(http_response *res, const void *data, size_t len)
+{
+    if (res->c->closing || res->c->close_sent) return -1;
+    http_write_chunk(&res->buf, data, len);
+    if (res == res->c->head) conn_flush(res->c);
+    return 0;
+}
+
+void http_response_end(http_response *res)
+{
+    if (!res->c->closing) http_write_last_chunk(&res->buf);
+    response_complete(res);
+}

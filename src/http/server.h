@@ -1,0 +1,74 @@
+/* server.h - HTTP/1.1 server on rt_workers: connections, pipelining, keep-alive, timeouts.
+ *
+ * Each connection lives on the worker loop that accepted it. Requests are handed to the
+ * handler one at a time in arrival order; each gets an http_response, and responses go out in
+ * request order whatever order they complete in. A response completes either at once (inside
+ * the handler) or later: the handler keeps res and finishes it on the same loop thread; another
+ * thread must go through rt_worker_post(http_response_worker(res), ...). Knows nothing of MCP.
+ * See docs/internals/runtime.md. */
+#ifndef MCP_HTTP_SERVER_H
+#define MCP_HTTP_SERVER_H
+
+#include "http/parser.h"
+#include "rt/loop.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct http_server http_server;
+typedef struct http_response http_response;
+
+/* Called on the connection's loop thread. req (and every pointer in it) is valid only during
+ * the call: copy what a later completion needs. res stays valid until it is completed with
+ * http_response_send or http_response_end (or the server stops). */
+typedef void (*http_on_request)(http_request *req, http_response *res, void *ud);
+
+typedef struct http_server_config {
+    const char *host;           /* NULL: 127.0.0.1 */
+    int port;                   /* 0: any (see http_server_port) */
+    unsigned workers;           /* 0: number of cores */
+    size_t max_conns;           /* per worker; 0: 10000. Beyond it: closed at once, counted */
+    uint32_t header_timeout_ms; /* a started request must complete within it; 0: 10000 */
+    uint32_t idle_timeout_ms;   /* keep-alive idle time; 0: 60000 */
+    uint32_t tick_ms;           /* timeout resolution; 0: 250 */
+    size_t max_pending_output;  /* unsent bytes before reading pauses; 0: 1 MiB */
+    http_limits limits;         /* parser limits; zero fields: parser defaults */
+    http_on_request on_request;
+    void *ud;
+} http_server_config;
+
+/* Starts listening and serving. Returns 0 and *out (free with http_server_stop), or a negative
+ * errno. Call from a non-worker thread. */
+int http_server_start(http_server **out, const http_server_config *cfg);
+
+/* Closes every connection, joins the workers and frees s. Responses not yet completed are
+ * dropped: handlers must not touch them after this starts. Call from the starting thread. */
+void http_server_stop(http_server *s);
+
+/* Returns the listening port. Any thread. */
+int http_server_port(const http_server *s);
+
+/* Returns the worker group (for stats and posting). Any thread. */
+rt_workers *http_server_workers(http_server *s);
+
+/* Returns the worker whose loop owns res: the only thread allowed to complete it. */
+rt_worker *http_response_worker(http_response *res);
+
+/* Sends a complete response with Content-Length: len and copies body (may be NULL when len is
+ * 0). content_type may be NULL. Completes res (it must not be used again). Returns 0, or -1
+ * (res still completed, with a 500) if the status or type is invalid. Loop thread of res. */
+int http_response_send(http_response *res, int status, const char *content_type, const void *body,
+                       size_t len);
+
+/* Starts a chunked response. Returns 0 or -1 (invalid status/type). Loop thread of res. */
+int http_response_start_stream(http_response *res, int status, const char *content_type);
+
+/* Appends one chunk (len 0: nothing) to a started stream; data is copied. Returns 0, or -1 if
+ * the connection is gone (the caller should end the stream). Loop thread of res. */
+int http_response_write_chunk(http_response *res, const void *data, size_t len);
+
+/* Ends a stream with the last chunk and completes res (it must not be used again). Loop thread
+ * of res. */
+void http_response_end(http_response *res);
+
+#endif

@@ -1,0 +1,346 @@
+/* loop.c - worker threads with one libuv loop and one SO_REUSEPORT listener each.
+ *
+ * rt_workers_start does all the setup on the calling thread before any worker thread exists:
+ * it creates one listening socket per worker by hand (socket, SO_REUSEPORT, bind, listen;
+ * libuv 1.44 has no UV_TCP_REUSEPORT), binds the first to the requested port (0: the kernel
+ * picks) and the others to the port the first got, then initializes each loop with the socket
+ * (uv_tcp_open + uv_listen), an async handle and a repeating timer, and only then starts the
+ * threads; thread creation orders all of that before the loops run. Cross-thread messages go
+ * through a mutex-protected intrusive queue drained by the async callback. Stopping posts a
+ * stop flag the same way: the async callback marks the queue closed (later posts fail), runs
+ * what was queued, lets the layer above close its handles, and closes its own; uv_run then
+ * returns and the thread ends. */
+#include "rt/loop.h"
+
+#include "base/alloc.h"
+#include "rt/clock.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdalign.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+typedef struct rt_msg {
+    struct rt_msg *next;
+    void (*fn)(void *arg);
+    void *arg;
+} rt_msg;
+
+struct rt_worker {
+    alignas(64) rt_counters counters; /* own cache line: written by this thread only */
+    alignas(64) uv_loop_t loop;
+    uv_tcp_t listener;
+    uv_async_t async;
+    uv_timer_t timer;
+    uv_thread_t thread;
+    uv_mutex_t mu; /* guards head, tail, stop_req, closed */
+    rt_msg *head, *tail;
+    bool stop_req, closed;
+    unsigned index;
+    void *data;
+    rt_workers *ws;
+};
+
+struct rt_workers {
+    rt_workers_config cfg;
+    unsigned n;
+    int port;
+    rt_worker **w;
+};
+
+/* --- sockets ---------------------------------------------------------------------------- */
+
+static int make_addr(const char *host, int port, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0) return 0;
+    return uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss);
+}
+
+/* Returns a listening fd bound with SO_REUSEPORT to host:port, or a negative errno. */
+static int listen_socket(const char *host, int port, int backlog)
+{
+    struct sockaddr_storage ss;
+    int rc = make_addr(host, port, &ss);
+    if (rc) return rc;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    int one = 1;
+    socklen_t len =
+        ss.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) ||
+        bind(fd, (struct sockaddr *)&ss, len) || listen(fd, backlog)) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+static int bound_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len)) return -errno;
+    if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/* --- loop callbacks --------------------------------------------------------------------- */
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+    rt_worker *w = listener->data;
+    if (status < 0) {
+        RT_COUNT_ADD(w, errors, 1);
+        return;
+    }
+    w->ws->cfg.on_accept(w, listener, w->ws->cfg.ud);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    rt_worker *w = t->data;
+    if (w->ws->cfg.on_tick) w->ws->cfg.on_tick(w, rt_now_ms(), w->ws->cfg.ud);
+}
+
+static void run_msgs(rt_msg *m)
+{
+    while (m) {
+        rt_msg *next = m->next;
+        m->fn(m->arg);
+        free(m);
+        m = next;
+    }
+}
+
+static void close_own_handles(rt_worker *w)
+{
+    uv_close((uv_handle_t *)&w->listener, NULL);
+    uv_close((uv_handle_t *)&w->timer, NULL);
+    uv_close((uv_handle_t *)&w->async, NULL);
+}
+
+static void on_async(uv_async_t *a)
+{
+    rt_worker *w = a->data;
+    uv_mutex_lock(&w->mu);
+    rt_msg *m = w->head;
+    w->head = w->tail = NULL;
+    bool stop = w->stop_req && !w->closed;
+    if (stop) w->closed = true; /* posts after this fail: nothing can slip past the drain */
+    uv_mutex_unlock(&w->mu);
+    run_msgs(m);
+    if (!stop) return;
+    if (w->ws->cfg.on_stop) w->ws->cfg.on_stop(w, w->ws->cfg.ud);
+    close_own_handles(w);
+}
+
+static void thread_main(void *arg)
+{
+    rt_worker *w = arg;
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+/* --- setup and teardown ------------------------------------------------------------------ */
+
+/* Initializes w's loop and handles around the listening socket fd (taken over). */
+static int worker_init(rt_worker *w, int fd, unsigned tick_ms)
+{
+    if (uv_loop_init(&w->loop) || uv_mutex_init(&w->mu)) abort(); /* out of fds or memory */
+    uv_tcp_init(&w->loop, &w->listener);
+    uv_async_init(&w->loop, &w->async, on_async);
+    uv_timer_init(&w->loop, &w->timer);
+    w->listener.data = w->async.data = w->timer.data = w;
+    int rc = uv_tcp_open(&w->listener, fd);
+    if (rc) close(fd);
+    if (!rc) rc = uv_listen((uv_stream_t *)&w->listener, w->ws->cfg.backlog, on_connection);
+    if (!rc) uv_timer_start(&w->timer, on_timer, tick_ms, tick_ms);
+    return rc;
+}
+
+/* Frees a worker whose loop is not running: closes its handles and the loop. */
+static void worker_free(rt_worker *w)
+{
+    if (!w) return;
+    if (!w->closed) {
+        close_own_handles(w);
+        uv_run(&w->loop, UV_RUN_DEFAULT);
+    }
+    run_msgs(w->head);
+    if (uv_loop_close(&w->loop)) fprintf(stderr, "mcpd: rt: worker loop still has handles\n");
+    uv_mutex_destroy(&w->mu);
+    free(w);
+}
+
+static int open_sockets(rt_workers *ws, int *fds)
+{
+    const char *host = ws->cfg.host ? ws->cfg.host : "127.0.0.1";
+    int port = ws->cfg.port;
+    for (unsigned i = 0; i < ws->n; i++) {
+        fds[i] = listen_socket(host, port, ws->cfg.backlog);
+        if (fds[i] < 0) return fds[i];
+        if (i == 0) port = ws->port = bound_port(fds[0]);
+        if (port < 0) return port;
+    }
+    return 0;
+}
+
+static void close_fds(int *fds, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (fds[i] >= 0) close(fds[i]);
+}
+
+static int start_threads(rt_workers *ws, int *fds)
+{
+    for (unsigned i = 0; i < ws->n; i++) {
+        rt_worker *w = mcp_xcalloc(1, sizeof *w);
+        w->index = i;
+        w->ws = ws;
+        ws->w[i] = w;
+        int rc = worker_init(w, fds[i], ws->cfg.tick_ms);
+        fds[i] = -1;
+        if (rc) return rc;
+        if (ws->cfg.on_start) ws->cfg.on_start(w, ws->cfg.ud);
+    }
+    for (unsigned i = 0; i < ws->n; i++) {
+        /* Running loops cannot be unwound from here; a process out of threads is dying. */
+        if (uv_thread_create(&ws->w[i]->thread, thread_main, ws->w[i])) abort();
+    }
+    return 0;
+}
+
+int rt_workers_start(rt_workers **out, const rt_workers_config *cfg)
+{
+    signal(SIGPIPE, SIG_IGN);
+    rt_workers *ws = mcp_xcalloc(1, sizeof *ws);
+    ws->cfg = *cfg;
+    if (!ws->cfg.backlog) ws->cfg.backlog = 511;
+    if (!ws->cfg.tick_ms) ws->cfg.tick_ms = 250;
+    ws->n = cfg->nworkers ? cfg->nworkers : (unsigned)uv_available_parallelism();
+    ws->w = mcp_xcalloc(ws->n, sizeof *ws->w);
+    int *fds = mcp_xcalloc(ws->n, sizeof *fds);
+    for (unsigned i = 0; i < ws->n; i++) fds[i] = -1;
+    int rc = open_sockets(ws, fds);
+    if (!rc) rc = start_threads(ws, fds);
+    close_fds(fds, ws->n);
+    free(fds);
+    if (rc && !ws->w[0]) {
+        free(ws->w);
+        free(ws);
+        return rc;
+    }
+    if (rc) {
+        for (unsigned i = 0; i < ws->n; i++) {
+            if (ws->w[i] && ws->cfg.on_exit) ws->cfg.on_exit(ws->w[i], ws->cfg.ud);
+            worker_free(ws->w[i]);
+        }
+        free(ws->w);
+        free(ws);
+        return rc;
+    }
+    *out = ws;
+    return 0;
+}
+
+void rt_workers_stop(rt_workers *ws)
+{
+    for (unsigned i = 0; i < ws->n; i++) {
+        rt_worker *w = ws->w[i];
+        uv_mutex_lock(&w->mu);
+        w->stop_req = true;
+        uv_mutex_unlock(&w->mu);
+        uv_async_send(&w->async);
+    }
+    for (unsigned i = 0; i < ws->n; i++) uv_thread_join(&ws->w[i]->thread);
+    for (unsigned i = 0; i < ws->n; i++) {
+        if (ws->cfg.on_exit) ws->cfg.on_exit(ws->w[i], ws->cfg.ud);
+        worker_free(ws->w[i]);
+    }
+    free(ws->w);
+    free(ws);
+}
+
+int rt_worker_post(rt_worker *w, void (*fn)(void *arg), void *arg)
+{
+    rt_msg *m = mcp_xmalloc(sizeof *m);
+    m->next = NULL;
+    m->fn = fn;
+    m->arg = arg;
+    uv_mutex_lock(&w->mu);
+    if (w->closed) {
+        uv_mutex_unlock(&w->mu);
+        free(m);
+        return -ECANCELED;
+    }
+    if (w->tail)
+        w->tail->next = m;
+    else
+        w->head = m;
+    w->tail = m;
+    uv_async_send(&w->async); /* under the lock: the handle cannot be closed meanwhile */
+    uv_mutex_unlock(&w->mu);
+    return 0;
+}
+
+/* --- accessors ----------------------------------------------------------------------------- */
+
+int rt_workers_port(const rt_workers *ws)
+{
+    return ws->port;
+}
+unsigned rt_workers_count(const rt_workers *ws)
+{
+    return ws->n;
+}
+rt_worker *rt_workers_get(rt_workers *ws, unsigned i)
+{
+    return ws->w[i];
+}
+uv_loop_t *rt_worker_loop(rt_worker *w)
+{
+    return &w->loop;
+}
+unsigned rt_worker_index(const rt_worker *w)
+{
+    return w->index;
+}
+void *rt_worker_data(const rt_worker *w)
+{
+    return w->data;
+}
+void rt_worker_set_data(rt_worker *w, void *data)
+{
+    w->data = data;
+}
+rt_counters *rt_worker_counters(rt_worker *w)
+{
+    return &w->counters;
+}
+
+static uint64_t load(const _Atomic uint64_t *v)
+{
+    return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+void rt_workers_stats(const rt_workers *ws, rt_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    for (unsigned i = 0; i < ws->n; i++) {
+        const rt_counters *c = &ws->w[i]->counters;
+        out->conns_open += load(&c->conns_open);
+        out->conns_accepted += load(&c->conns_accepted);
+        out->conns_refused += load(&c->conns_refused);
+        out->requests += load(&c->requests);
+        out->errors += load(&c->errors);
+    }
+}
