@@ -316,25 +316,17 @@ static void tool_logging_plain(mcp_ctx *c, void *ud)
     mcp_ctx_finish(c);
 }
 
-/* The suite wants the notification, not a changed set: a hidden entry comes and goes. */
+/* The suite wants the notification, not a changed set. */
 static void tool_trigger_tool_change(mcp_ctx *c, void *ud)
 {
-    mcp_tool_def def = {
-        .name = "zz_list_changed_probe", .description = "transient", .handler = tool_simple_text};
-    mcp_server *s = ud;
-    if (mcp_server_add_tool(s, &def, NULL, 0) == 0) mcp_server_remove_tool(s, def.name);
+    mcp_server_list_changed(ud, MCP_LIST_TOOLS);
     mcp_ctx_text(c, "tools/list_changed sent");
     mcp_ctx_finish(c);
 }
 
-static void prompt_simple(mcp_ctx *c, void *ud);
-
 static void tool_trigger_prompt_change(mcp_ctx *c, void *ud)
 {
-    mcp_prompt_def def = {
-        .name = "zz_list_changed_probe", .description = "transient", .handler = prompt_simple};
-    mcp_server *s = ud;
-    if (mcp_server_add_prompt(s, &def, NULL, 0) == 0) mcp_server_remove_prompt(s, def.name);
+    mcp_server_list_changed(ud, MCP_LIST_PROMPTS);
     mcp_ctx_text(c, "prompts/list_changed sent");
     mcp_ctx_finish(c);
 }

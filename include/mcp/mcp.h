@@ -45,17 +45,17 @@ typedef struct mcp_ctx mcp_ctx;
 typedef struct json_value json_value; /* parsed JSON, see src/json/json.h; read-only here */
 
 /* ---- errors ------------------------------------------------------------------------------- */
-#define MCP_OK 0
-#define MCP_EINVAL (-22)  /* a bad definition: the err text says what */
-#define MCP_EEXIST (-17)  /* a name or URI already registered */
-#define MCP_ENOENT (-2)   /* nothing registered under that name or URI */
+#define MCP_OK     0
+#define MCP_EINVAL (-22) /* a bad definition: the err text says what */
+#define MCP_EEXIST (-17) /* a name or URI already registered */
+#define MCP_ENOENT (-2)  /* nothing registered under that name or URI */
 
 /* JSON-RPC error codes a handler may use with mcp_ctx_fail(). */
-#define MCP_ERR_PARSE (-32700)
-#define MCP_ERR_INVALID_REQUEST (-32600)
+#define MCP_ERR_PARSE            (-32700)
+#define MCP_ERR_INVALID_REQUEST  (-32600)
 #define MCP_ERR_METHOD_NOT_FOUND (-32601)
-#define MCP_ERR_INVALID_PARAMS (-32602)
-#define MCP_ERR_INTERNAL (-32603)
+#define MCP_ERR_INVALID_PARAMS   (-32602)
+#define MCP_ERR_INTERNAL         (-32603)
 
 /* ---- the server ---------------------------------------------------------------------------- */
 typedef struct mcp_server_info {
@@ -101,7 +101,7 @@ typedef struct mcp_tool_def {
     const char *meta;          /* optional JSON object sent as the tool's _meta */
     mcp_handler_fn handler;    /* required */
     void *ud;
-    unsigned flags;            /* MCP_INLINE */
+    unsigned flags; /* MCP_INLINE */
 } mcp_tool_def;
 
 /* Registers a tool. Returns 0, MCP_EEXIST, or MCP_EINVAL with a reason in err[errsize] (err
@@ -111,15 +111,15 @@ int mcp_server_add_tool(mcp_server *s, const mcp_tool_def *def, char *err, size_
 int mcp_server_remove_tool(mcp_server *s, const char *name);
 
 typedef struct mcp_resource_def {
-    const char *uri;          /* required, absolute URI */
-    const char *name;         /* required */
+    const char *uri;  /* required, absolute URI */
+    const char *name; /* required */
     const char *title;
     const char *description;
     const char *mime_type;
-    int64_t size;             /* bytes, or -1 if unknown */
-    const char *annotations;  /* optional JSON object */
-    const char *icons;        /* optional JSON array */
-    mcp_handler_fn handler;   /* required: answers resources/read */
+    int64_t size;            /* bytes, or -1 if unknown */
+    const char *annotations; /* optional JSON object */
+    const char *icons;       /* optional JSON array */
+    mcp_handler_fn handler;  /* required: answers resources/read */
     void *ud;
     unsigned flags;
 } mcp_resource_def;
@@ -138,8 +138,8 @@ typedef struct mcp_template_def {
     const char *mime_type;
     const char *annotations;
     const char *icons;
-    mcp_handler_fn handler;   /* required */
-    mcp_handler_fn complete;  /* optional */
+    mcp_handler_fn handler;  /* required */
+    mcp_handler_fn complete; /* optional */
     void *ud;
     unsigned flags;
 } mcp_template_def;
@@ -169,6 +169,14 @@ typedef struct mcp_prompt_def {
 
 int mcp_server_add_prompt(mcp_server *s, const mcp_prompt_def *def, char *err, size_t errsize);
 int mcp_server_remove_prompt(mcp_server *s, const char *name);
+
+/* Which list changed, for mcp_server_list_changed(). */
+typedef enum mcp_list_kind { MCP_LIST_TOOLS, MCP_LIST_RESOURCES, MCP_LIST_PROMPTS } mcp_list_kind;
+
+/* Sends the list-changed notification for kind to every client that wants it, without
+ * changing the registry: for servers whose lists depend on state outside libmcp (adding and
+ * removing entries sends it by itself). Any thread. */
+void mcp_server_list_changed(mcp_server *s, mcp_list_kind kind);
 
 /* Tells subscribed clients that the resource at uri changed (notifications/resources/updated
  * in legacy sessions that subscribed, and modern subscriptions/listen streams). Any thread. */
@@ -241,8 +249,14 @@ void mcp_ctx_fail(mcp_ctx *c, int code, const char *fmt, ...) __attribute__((for
 void mcp_ctx_progress(mcp_ctx *c, double progress, double total, const char *message);
 
 typedef enum mcp_log_level {
-    MCP_LOG_DEBUG, MCP_LOG_INFO, MCP_LOG_NOTICE, MCP_LOG_WARNING,
-    MCP_LOG_ERROR, MCP_LOG_CRITICAL, MCP_LOG_ALERT, MCP_LOG_EMERGENCY
+    MCP_LOG_DEBUG,
+    MCP_LOG_INFO,
+    MCP_LOG_NOTICE,
+    MCP_LOG_WARNING,
+    MCP_LOG_ERROR,
+    MCP_LOG_CRITICAL,
+    MCP_LOG_ALERT,
+    MCP_LOG_EMERGENCY
 } mcp_log_level;
 
 /* Sends notifications/message to the client if its log level admits it (legacy:
@@ -269,9 +283,9 @@ int mcp_ctx_ask(mcp_ctx *c);
 
 /* ---- serving --------------------------------------------------------------------------------- */
 typedef struct mcp_stdio_options {
-    size_t max_line;     /* bytes per incoming line; default 4 MiB */
-    unsigned threads;    /* work pool threads; default number of cores */
-    unsigned queue_max;  /* queued handler calls; default 1024 */
+    size_t max_line;    /* bytes per incoming line; default 4 MiB */
+    unsigned threads;   /* work pool threads; default number of cores */
+    unsigned queue_max; /* queued handler calls; default 1024 */
 } mcp_stdio_options;
 
 /* Serves s on stdin/stdout until EOF or SIGTERM/SIGINT, finishing in-flight work first.

@@ -325,6 +325,15 @@ void mcp_server_set_page_size(mcp_server *s, unsigned n)
     s->page_size = n;
 }
 
+void mcp_server_list_changed(mcp_server *s, mcp_list_kind kind)
+{
+    static const reg_kind map[] = {[MCP_LIST_TOOLS] = REG_TOOL,
+                                   [MCP_LIST_RESOURCES] = REG_RESOURCE,
+                                   [MCP_LIST_PROMPTS] = REG_PROMPT};
+    if (s && (unsigned)kind < sizeof map / sizeof map[0])
+        conns_broadcast_list_changed(s, map[kind]);
+}
+
 void mcp_server_resource_updated(mcp_server *s, const char *uri)
 {
     if (s && uri) conns_broadcast_updated(s, uri);

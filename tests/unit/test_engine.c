@@ -853,6 +853,12 @@ TEST(list_changed_legacy)
     mcp_server_add_resource(srv, &r, NULL, 0);
     CHECK_STR(jstr(last(), "method"), "notifications/resources/list_changed");
     mcp_server_remove_resource(srv, "file:///x");
+    rec_clear();
+    mcp_server_list_changed(srv, MCP_LIST_PROMPTS); /* no registry change needed */
+    CHECK_INT(nout, 1);
+    CHECK_STR(jstr(last(), "method"), "notifications/prompts/list_changed");
+    mcp_server_list_changed(srv, (mcp_list_kind)99); /* ignored */
+    CHECK_INT(nout, 1);
     mcp_conn_close(fresh);
     mcp_conn_close(c);
 }
