@@ -76,17 +76,20 @@ void mcp_buf_printf(mcp_buf *b, const char *fmt, ...)
 
 char *mcp_buf_steal(mcp_buf *b, size_t *len)
 {
-    mcp_buf_putc(b, '\0');
+    /* The terminator is not content: it fits even when the cap (or overflow) was reached.
+     * Heap memory with room is handed over as is (no copy on the response path). */
     char *s;
-    if (b->owned) {
+    if (b->owned && b->len < b->cap) {
         s = b->data;
     } else {
-        s = mcp_xmalloc(b->len);
-        memcpy(s, b->data, b->len);
+        s = mcp_xmalloc(b->len + 1);
+        if (b->len) memcpy(s, b->data, b->len);
+        if (b->owned) free(b->data);
     }
-    if (len) *len = b->len ? b->len - 1 : 0;
+    s[b->len] = '\0';
+    if (len) *len = b->len;
     b->data = NULL;
     b->len = b->cap = 0;
-    b->owned = false;
+    b->owned = b->overflow = false;
     return s;
 }

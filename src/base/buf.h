@@ -32,7 +32,8 @@ int mcp_buf_reserve_slow(mcp_buf *b, size_t n);
 void mcp_buf_append_slow(mcp_buf *b, const void *p, size_t n);
 /* Appends printf-formatted text (same cap rules). */
 void mcp_buf_printf(mcp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Returns the bytes as a heap string the caller frees (NUL-terminated); b becomes empty. */
+/* Returns the bytes as a heap string the caller frees (NUL-terminated, also when the cap was
+ * reached: the terminator does not count against it); b becomes empty. */
 char *mcp_buf_steal(mcp_buf *b, size_t *len);
 
 static inline int mcp_buf_reserve(mcp_buf *b, size_t n)

@@ -2,6 +2,9 @@
 #include "test.h"
 #include "base/arena.h"
 #include "base/buf.h"
+#include "base/log.h"
+
+#include <unistd.h>
 
 #include <stdint.h>
 
@@ -66,11 +69,59 @@ TEST(buf_stack_then_heap)
     free(s);
 }
 
+TEST(buf_steal_at_cap_is_terminated)
+{
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 4);
+    mcp_buf_puts(&b, "abcd");
+    mcp_buf_puts(&b, "e"); /* refused: over the cap */
+    CHECK(b.overflow);
+    size_t n;
+    char *s = mcp_buf_steal(&b, &n);
+    CHECK_STR(s, "abcd");
+    CHECK_INT(n, 4);
+    free(s);
+}
+
+/* Runs mcp_log with stderr redirected to a pipe; returns what was written. */
+static size_t capture_log(int level, const char *msg, char *out, size_t size)
+{
+    int fds[2], saved = dup(2);
+    CHECK(pipe(fds) == 0);
+    dup2(fds[1], 2);
+    mcp_log(level, "%s", msg);
+    dup2(saved, 2);
+    close(saved);
+    close(fds[1]);
+    ssize_t n = read(fds[0], out, size - 1);
+    close(fds[0]);
+    out[n > 0 ? n : 0] = '\0';
+    return n > 0 ? (size_t)n : 0;
+}
+
+TEST(log_one_line_per_event_and_level_filter)
+{
+    char out[2048];
+    mcp_log_set_name("t");
+    mcp_log_set_level(MCP_LOGL_INFO);
+    capture_log(MCP_LOGL_WARN, "two\nlines\r", out, sizeof out);
+    CHECK_STR(out, "t: warn: two lines \n");
+    CHECK_INT(capture_log(MCP_LOGL_DEBUG, "dropped", out, sizeof out), 0);
+    char big[3000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    size_t n = capture_log(MCP_LOGL_ERROR, big, out, sizeof out);
+    CHECK(n <= 1024 && n > 100); /* truncated to one bounded line */
+    CHECK(out[n - 1] == '\n');
+}
+
 int main(void)
 {
     RUN(arena_alignment_and_growth);
     RUN(arena_strndup);
     RUN(buf_cap_overflow_is_sticky);
     RUN(buf_stack_then_heap);
+    RUN(buf_steal_at_cap_is_terminated);
+    RUN(log_one_line_per_event_and_level_filter);
     return test_summary();
 }
