@@ -1,6 +1,6 @@
 # mcpd top-level driver. The build itself is CMake + Ninja; this file only names the jobs.
 #   make          build (RelWithDebInfo) into build/release
-#   make run      build and serve examples/everything (stdio until the HTTP runtime lands)
+#   make run      build and serve examples/everything over Streamable HTTP on 127.0.0.1:8080/mcp
 #   make test     install what is missing, build, run every test (ASan+UBSan, optimized, TSan)
 #   make tsan     the test suite under ThreadSanitizer
 #   make fuzz     build the libFuzzer targets (clang) and run each for FUZZ_TIME seconds
@@ -21,9 +21,12 @@ build: deps
 	@cmake -S . -B build/release $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@ninja -C build/release
 
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
 run: build
-	@echo "everything: serving MCP on stdin/stdout; type JSON-RPC lines, Ctrl-D to end" >&2
-	@./build/release/everything --stdio
+	@echo "everything: serving MCP at http://$(HOST):$(PORT)/mcp (Ctrl-C to stop)" >&2
+	@./build/release/everything --listen $(HOST):$(PORT)
 
 test-asan: deps
 	@cmake -S . -B build/asan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Asan >/dev/null

@@ -10,9 +10,10 @@
  * serves the legacy era (real server-to-client requests) and the modern era (input_required).
  *
  * The program follows the CLI convention of all mcpd binaries: --stdio, --listen HOST:PORT
- * (Streamable HTTP, not built yet), --max-line, --help, --version. In stdio mode nothing but
- * the transport writes to stdout. */
+ * (Streamable HTTP, the default, on 127.0.0.1:8080), the HTTP limits, --help, --version. In stdio
+ * mode nothing but the transport writes to stdout. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,9 +174,12 @@ static void tool_schema_2020_12(mcp_ctx *c, void *ud)
     mcp_ctx_finish(c);
 }
 
-/* On stdio there is no stream to drop; the SSE behaviour belongs to the HTTP transport. */
+/* Closes its own response stream, then answers: on Streamable HTTP the client fetches the
+ * result with a GET carrying Last-Event-ID (SEP-1699). On stdio closing does nothing. */
 static void tool_reconnection(mcp_ctx *c, void *ud)
 {
+    mcp_ctx_close_stream(c);
+    sleep_ms(100);
     mcp_ctx_text(c, "Reconnection test completed");
     mcp_ctx_finish(c);
 }
@@ -507,6 +511,13 @@ static void tool_echo(mcp_ctx *c, void *ud)
     mcp_ctx_finish(c);
 }
 
+static void tool_echo_region(mcp_ctx *c, void *ud)
+{
+    const char *r = mcp_ctx_arg_str(c, "region");
+    mcp_ctx_text(c, r ? r : "");
+    mcp_ctx_finish(c);
+}
+
 static int64_t int_arg(const mcp_ctx *c, const char *name, int64_t dflt)
 {
     const json_value *v = json_get(mcp_ctx_arguments(c), name);
@@ -720,6 +731,10 @@ static const tool_spec tools[] = {
      tool_mrtr_tampered, 0},
     {"test_input_required_result_capabilities", "MRTR: asks only what the client declared", NO_ARGS,
      tool_mrtr_capabilities, 0},
+    {"test_header_param", "Mirrors its region argument into the Mcp-Param-Region header",
+     "{\"type\":\"object\",\"properties\":{\"region\":{\"type\":\"string\","
+     "\"x-mcp-header\":\"Region\"}},\"required\":[\"region\"]}",
+     tool_echo_region, MCP_INLINE},
     {"echo", "Returns the message as text",
      "{\"type\":\"object\",\"properties\":{\"message\":{\"type\":\"string\"}},"
      "\"required\":[\"message\"]}",
@@ -856,21 +871,40 @@ static mcp_server *build_server(void)
 /* ---- command line --------------------------------------------------------------------------- */
 
 static const char usage_text[] =
-    "usage: everything --stdio [--max-line BYTES]\n"
-    "       everything --listen HOST:PORT\n"
+    "usage: everything [--listen HOST:PORT] [HTTP options]\n"
+    "       everything --stdio [--max-line BYTES]\n"
     "\n"
     "The MCP conformance \"everything\" server: every fixture of the official suite.\n"
+    "Without --stdio it serves Streamable HTTP (default 127.0.0.1:8080, endpoint /mcp).\n"
     "\n"
-    "  --stdio             serve MCP on stdin/stdout (newline-delimited JSON-RPC)\n"
-    "  --listen HOST:PORT  serve Streamable HTTP at /mcp (not built yet)\n"
-    "  --max-line BYTES    longest accepted stdio line (default 4 MiB)\n"
-    "  --help              show this help\n"
-    "  --version           print the version\n";
+    "  --stdio                   serve MCP on stdin/stdout (newline-delimited JSON-RPC)\n"
+    "  --listen HOST:PORT        serve Streamable HTTP (port 0: any free port)\n"
+    "  --path PATH               the MCP endpoint (default /mcp)\n"
+    "  --workers N               event-loop threads (default: cores)\n"
+    "  --threads N               handler threads (default: cores)\n"
+    "  --queue-max N             queued handler calls before 503 (default 1024)\n"
+    "  --max-sessions N          legacy sessions (default 10000)\n"
+    "  --session-idle-ms MS      idle session time-out (default 1800000)\n"
+    "  --sse-keepalive-ms MS     SSE keep-alive period (default 15000)\n"
+    "  --max-body BYTES          request body limit (default 4194304)\n"
+    "  --max-conns N             connections per worker (default 10000)\n"
+    "  --header-timeout-ms MS    time to receive a request (default 10000)\n"
+    "  --idle-timeout-ms MS      keep-alive idle time (default 60000)\n"
+    "  --allow-origin ORIGIN     allow this Origin (repeatable; * for any)\n"
+    "  --allow-host HOST         allow this Host name (repeatable; * for any)\n"
+    "  --max-line BYTES          longest accepted stdio line (default 4 MiB)\n"
+    "  --help                    show this help\n"
+    "  --version                 print the version\n";
+
+#define MAX_LIST 32
 
 typedef struct cli {
     bool stdio;
     const char *listen;
+    char host[256];
     mcp_stdio_options opts;
+    mcp_http_options http;
+    const char *origins[MAX_LIST], *hosts[MAX_LIST];
 } cli;
 
 static int bad_usage(const char *what, const char *arg)
@@ -880,26 +914,71 @@ static int bad_usage(const char *what, const char *arg)
     return 2;
 }
 
-static int parse_size(const char *s, size_t *out)
+/* Parses a decimal in 1..max (0 too if zero_ok). Returns 0 or -1. */
+static int parse_num(const char *s, unsigned long long max, bool zero_ok, unsigned long long *out)
 {
     char *end;
     errno = 0;
     if (!s || *s < '0' || *s > '9') return -1;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v == 0 || v > (1ull << 31)) return -1;
-    *out = (size_t)v;
+    if (errno || *end || (v == 0 && !zero_ok) || v > max) return -1;
+    *out = v;
     return 0;
 }
+
+/* HOST:PORT, [V6]:PORT. Returns 0 or -1. */
+static int parse_listen(const char *a, cli *o)
+{
+    const char *colon = strrchr(a, ':');
+    if (!colon || colon == a) return -1;
+    const char *h = a;
+    size_t n = (size_t)(colon - a);
+    if (h[0] == '[') {
+        if (n < 3 || h[n - 1] != ']') return -1;
+        h++;
+        n -= 2;
+    }
+    if (n >= sizeof o->host) return -1;
+    memcpy(o->host, h, n);
+    o->host[n] = '\0';
+    unsigned long long port;
+    if (parse_num(colon + 1, 65535, true, &port)) return -1;
+    o->http.host = o->host;
+    o->http.port = (int)port;
+    return 0;
+}
+
+typedef struct num_flag {
+    const char *name;
+    unsigned long long max;
+    int kind; /* 0 unsigned, 1 size_t, 2 uint32_t */
+    size_t off;
+} num_flag;
+
+#define HOPT(f) offsetof(mcp_http_options, f)
+static const num_flag num_flags[] = {
+    {"--workers", 256, 0, HOPT(workers)},
+    {"--threads", 1024, 0, HOPT(threads)},
+    {"--queue-max", 1u << 24, 1, HOPT(queue_max)},
+    {"--max-sessions", 1u << 24, 1, HOPT(max_sessions)},
+    {"--session-idle-ms", 1u << 31, 2, HOPT(session_idle_ms)},
+    {"--sse-keepalive-ms", 1u << 31, 2, HOPT(sse_keepalive_ms)},
+    {"--max-body", 1u << 30, 1, HOPT(max_body)},
+    {"--max-conns", 1u << 24, 1, HOPT(max_conns)},
+    {"--header-timeout-ms", 1u << 31, 2, HOPT(header_timeout_ms)},
+    {"--idle-timeout-ms", 1u << 31, 2, HOPT(idle_timeout_ms)},
+};
 
 /* Parses argv into o. Returns -1 to go on, or the exit code (0 after --help/--version). */
 static int parse_args(int argc, char **argv, cli *o)
 {
-    if (argc < 2) {
-        fputs(usage_text, stderr);
-        return 2;
-    }
+    bool http_flag = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+        const num_flag *nf = NULL;
+        for (size_t k = 0; k < sizeof num_flags / sizeof *num_flags; k++)
+            if (!strcmp(a, num_flags[k].name)) nf = &num_flags[k];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage_text, stdout);
             return 0;
@@ -908,19 +987,48 @@ static int parse_args(int argc, char **argv, cli *o)
             return 0;
         } else if (strcmp(a, "--stdio") == 0) {
             o->stdio = true;
+        } else if (nf) {
+            unsigned long long v;
+            if (!next) return bad_usage("missing value after", a);
+            if (parse_num(next, nf->max, false, &v)) return bad_usage("not a valid number", next);
+            char *f = (char *)&o->http + nf->off;
+            if (nf->kind == 0) *(unsigned *)(void *)f = (unsigned)v;
+            if (nf->kind == 1) *(size_t *)(void *)f = (size_t)v;
+            if (nf->kind == 2) *(uint32_t *)(void *)f = (uint32_t)v;
+            http_flag = true;
+            i++;
         } else if (strcmp(a, "--listen") == 0) {
-            if (i + 1 >= argc) return bad_usage("--listen needs HOST:PORT", NULL);
+            if (!next) return bad_usage("--listen needs HOST:PORT", NULL);
+            if (parse_listen(next, o)) return bad_usage("--listen: not HOST:PORT", next);
             o->listen = argv[++i];
+        } else if (strcmp(a, "--path") == 0) {
+            if (!next || next[0] != '/')
+                return bad_usage("--path needs a path starting with /", next);
+            o->http.path = argv[++i];
+            http_flag = true;
+        } else if (strcmp(a, "--allow-origin") == 0 || strcmp(a, "--allow-host") == 0) {
+            bool origin = a[8] == 'o';
+            size_t *n = origin ? &o->http.n_allowed_origins : &o->http.n_allowed_hosts;
+            if (!next || !*next) return bad_usage("missing value after", a);
+            if (*n == MAX_LIST) return bad_usage("too many values for", a);
+            (origin ? o->origins : o->hosts)[(*n)++] = argv[++i];
+            http_flag = true;
         } else if (strcmp(a, "--max-line") == 0) {
-            if (i + 1 >= argc) return bad_usage("--max-line needs a byte count", NULL);
-            if (parse_size(argv[++i], &o->opts.max_line) != 0)
-                return bad_usage("--max-line: not a byte count in 1..2147483648", argv[i]);
+            unsigned long long v;
+            if (!next) return bad_usage("--max-line needs a byte count", NULL);
+            if (parse_num(next, 1ull << 31, false, &v))
+                return bad_usage("--max-line: not a byte count in 1..2147483648", next);
+            o->opts.max_line = (size_t)v;
+            i++;
         } else {
             return bad_usage("unknown option", a);
         }
     }
-    if (o->stdio && o->listen) return bad_usage("--stdio and --listen exclude each other", NULL);
-    if (!o->stdio && !o->listen) return bad_usage("say --stdio or --listen HOST:PORT", NULL);
+    if (o->stdio && (o->listen || http_flag))
+        return bad_usage("--stdio excludes --listen and the HTTP options", NULL);
+    if (!o->stdio && !o->listen) parse_listen("127.0.0.1:8080", o);
+    o->http.allowed_origins = o->origins;
+    o->http.allowed_hosts = o->hosts;
     return -1;
 }
 
@@ -929,13 +1037,9 @@ int main(int argc, char **argv)
     cli o = {0};
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;
-    if (o.listen) {
-        fputs("everything: Streamable HTTP is not built yet; use --stdio\n", stderr);
-        return 2;
-    }
     mcp_server *s = build_server();
     if (!s) return 1;
-    rc = mcp_serve_stdio(s, &o.opts);
+    rc = o.stdio ? mcp_serve_stdio(s, &o.opts) : mcp_serve_http(s, &o.http);
     mcp_server_free(s);
     return rc == 0 ? 0 : 1;
 }

@@ -248,6 +248,12 @@ void mcp_ctx_fail(mcp_ctx *c, int code, const char *fmt, ...) __attribute__((for
  * (a non-increasing value is dropped). total < 0 means unknown; message may be NULL. */
 void mcp_ctx_progress(mcp_ctx *c, double progress, double total, const char *message);
 
+/* Asks the transport to close this request's response stream now, without ending the request
+ * (SEP-1699 polling): on Streamable HTTP in the legacy era the POST stream ends, and what the
+ * handler sends afterwards (progress, its result) is kept for the client to fetch with a GET
+ * carrying Last-Event-ID. Elsewhere (stdio, modern HTTP) it does nothing. Any thread. */
+void mcp_ctx_close_stream(mcp_ctx *c);
+
 typedef enum mcp_log_level {
     MCP_LOG_DEBUG,
     MCP_LOG_INFO,
@@ -292,6 +298,54 @@ typedef struct mcp_stdio_options {
  * Logs go to stderr. Returns 0 on a clean end, non-zero on an I/O error. Blocks the calling
  * thread. opts may be NULL. */
 int mcp_serve_stdio(mcp_server *s, const mcp_stdio_options *opts);
+
+/* ---- Streamable HTTP ------------------------------------------------------------------------ */
+/* Zero fields take the defaults shown. See docs/internals/transport-http.md. */
+typedef struct mcp_http_options {
+    const char *host;           /* bind address, IPv4 or IPv6 literal; "127.0.0.1" */
+    int port;                   /* 0: the kernel picks one (mcp_http_port tells) */
+    const char *path;           /* the MCP endpoint; "/mcp" */
+    unsigned workers;           /* event-loop threads; number of cores */
+    unsigned threads;           /* work-pool threads for handlers; number of cores */
+    size_t queue_max;           /* handler calls waiting for a thread; 1024 (beyond: 503) */
+    size_t max_sessions;        /* legacy sessions; 10000 (beyond: initialize gets 503) */
+    uint32_t session_idle_ms;   /* idle legacy sessions end after this; 30 min */
+    uint32_t sse_keepalive_ms;  /* comment keep-alives on open SSE streams; 15000 */
+    size_t max_body;            /* request body bytes; 4 MiB (beyond: 413) */
+    size_t max_conns;           /* connections per worker; 10000 */
+    uint32_t header_timeout_ms; /* a request must arrive whole within it; 10000 (408) */
+    uint32_t idle_timeout_ms;   /* keep-alive idle time; 60000 */
+    uint32_t drain_ms;          /* on stop, wait this long for in-flight requests; 10000 */
+    /* Allowed Origin values ("*": any) and Host names ("*": any). Loopback origins and names
+     * are always allowed on a loopback bind. At most 32 each. */
+    const char *const *allowed_origins;
+    size_t n_allowed_origins;
+    const char *const *allowed_hosts;
+    size_t n_allowed_hosts;
+} mcp_http_options;
+
+typedef struct mcp_http mcp_http;
+
+/* Starts serving s over Streamable HTTP (worker loops, work pool) and returns at once. Returns
+ * the server, or NULL with a reason in err (e.g. the port is in use). Logs the listening URL.
+ * Call from a thread that is not one of its workers; s must outlive it. */
+mcp_http *mcp_http_start(mcp_server *s, const mcp_http_options *opts, char *err, size_t errsize);
+
+/* Returns the port it listens on. Any thread. */
+int mcp_http_port(const mcp_http *h);
+
+/* Ends idle sessions and expires unanswered server-to-client requests. mcp_serve_http calls it
+ * every second; call it yourself when you use mcp_http_start. Any non-worker thread. */
+void mcp_http_sweep(mcp_http *h);
+
+/* Stops gracefully: new requests get 503, in-flight ones finish (up to drain_ms), streams end
+ * with their final events, then every connection closes and h is freed. Blocks. Call from the
+ * thread that started it. */
+void mcp_http_stop(mcp_http *h);
+
+/* Serves s over Streamable HTTP until SIGTERM or SIGINT, then stops gracefully. Returns 0, or
+ * 1 if it could not start (logged). Blocks the calling thread. opts may be NULL. */
+int mcp_serve_http(mcp_server *s, const mcp_http_options *opts);
 
 #ifdef __cplusplus
 }

@@ -38,12 +38,19 @@ typedef struct sworker {
     char rbuf[READ_BUF_SIZE];
 } sworker;
 
+#define MAX_EXTRA_HEADERS 8
+
 struct http_response {
     http_response *next;
     conn *c;
     mcp_buf buf; /* bytes not yet handed to uv_write */
     bool done;   /* complete: no more bytes will come */
     bool close;  /* the connection closes after this response */
+    bool headed; /* the status line and headers were written */
+    uint8_t nextra;
+    char *extra[MAX_EXTRA_HEADERS * 2]; /* name, value pairs (malloc'd) */
+    void (*on_abort)(http_response *res, void *ud);
+    void *abort_ud;
 };
 
 struct conn {
@@ -84,6 +91,13 @@ static void conn_flush(conn *c);
 
 /* --- connection lifetime ------------------------------------------------------------------ */
 
+static void response_free(http_response *r)
+{
+    for (unsigned i = 0; i < (unsigned)r->nextra * 2; i++) free(r->extra[i]);
+    mcp_buf_free(&r->buf);
+    free(r);
+}
+
 static void conn_free(conn *c)
 {
     sworker *sw = c->sw;
@@ -94,8 +108,7 @@ static void conn_free(conn *c)
     if (c->next) c->next->prev = c->prev;
     for (http_response *r = c->head, *n; r; r = n) {
         n = r->next;
-        mcp_buf_free(&r->buf);
-        free(r);
+        response_free(r);
     }
     http_parser_free(&c->parser);
     free(c);
@@ -120,6 +133,13 @@ static void conn_close(conn *c)
     c->sw->nconns--;
     RT_COUNT_SUB(c->sw->w, conns_open, 1);
     uv_close((uv_handle_t *)&c->tcp, on_close);
+    /* Tell the handlers of responses still open; each may complete its response now. */
+    for (http_response *r = c->head; r; r = r->next) {
+        if (r->done || !r->on_abort) continue;
+        void (*fn)(http_response *, void *) = r->on_abort;
+        r->on_abort = NULL;
+        fn(r, r->abort_ud);
+    }
 }
 
 /* --- responses ---------------------------------------------------------------------------- */
@@ -209,8 +229,7 @@ static void pop_head(conn *c)
     c->head = r->next;
     if (!c->head) c->tail = NULL;
     if (r->close) c->close_sent = true;
-    mcp_buf_free(&r->buf);
-    free(r);
+    response_free(r);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -311,11 +330,15 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 static void on_eof(conn *c, ssize_t n)
 {
     if (n != UV_EOF) RT_COUNT_ADD(c->sw->w, errors, 1);
-    if (n != UV_EOF || c->lingering || (!c->head && c->nwrites == 0)) {
+    bool owed = false; /* a response still with its handler (a call running, a stream open) */
+    for (http_response *r = c->head; r; r = r->next) owed |= !r->done;
+    if (n != UV_EOF || c->lingering || owed || (!c->head && c->nwrites == 0)) {
+        /* A peer that ends its side while a reply is still being produced is taken as gone
+         * (clients do not half-close and then wait): the handlers hear of it (on_abort). */
         conn_close(c);
         return;
     }
-    /* Half-close with replies still owed: send them, then close. */
+    /* Half-close with complete replies still unsent: send them, then close. */
     c->close_after = true;
     uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = false;
@@ -396,6 +419,7 @@ static void on_tick(rt_worker *w, uint64_t now, void *ud)
         next = c->next; /* a close never frees at once: the handle closes later */
         tick_one(c, &sw->s->cfg, now);
     }
+    if (sw->s->cfg.on_tick) sw->s->cfg.on_tick(w, now, sw->s->cfg.ud);
 }
 
 static void on_start(rt_worker *w, void *ud)
@@ -456,6 +480,11 @@ int http_server_start(http_server **out, const http_server_config *cfg)
     return 0;
 }
 
+void http_server_stop_accepting(http_server *s)
+{
+    rt_workers_stop_accepting(s->ws);
+}
+
 void http_server_stop(http_server *s)
 {
     rt_workers_stop(s->ws);
@@ -477,11 +506,36 @@ rt_worker *http_response_worker(http_response *res)
 
 static int write_head(http_response *res, int status, const char *type, long long len)
 {
-    http_field f[2];
+    http_field f[2 + MAX_EXTRA_HEADERS];
     size_t n = 0;
     if (type) f[n++] = (http_field){"Content-Type", type};
     if (res->close) f[n++] = (http_field){"Connection", "close"};
+    for (unsigned i = 0; i < res->nextra; i++)
+        f[n++] = (http_field){res->extra[2 * i], res->extra[2 * i + 1]};
+    res->headed = true;
     return http_write_status_line_and_headers(&res->buf, status, NULL, f, n, len);
+}
+
+int http_response_header(http_response *res, const char *name, const char *value)
+{
+    if (res->headed || res->nextra == MAX_EXTRA_HEADERS || !name || !value) return -1;
+    res->extra[2 * res->nextra] = mcp_xstrndup(name, strlen(name));
+    res->extra[2 * res->nextra + 1] = mcp_xstrndup(value, strlen(value));
+    res->nextra++;
+    return 0;
+}
+
+void http_response_on_abort(http_response *res, void (*fn)(http_response *res, void *ud), void *ud)
+{
+    res->on_abort = fn;
+    res->abort_ud = ud;
+}
+
+void http_response_close_after(http_response *res)
+{
+    if (res->close) return;
+    res->close = true;
+    res->c->close_after = true;
 }
 
 static void fail_500(http_response *res)

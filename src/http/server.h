@@ -34,6 +34,8 @@ typedef struct http_server_config {
     size_t max_pending_output;  /* unsent bytes before reading pauses; 0: 1 MiB */
     http_limits limits;         /* parser limits; zero fields: parser defaults */
     http_on_request on_request;
+    /* Optional: called on each worker's loop thread every tick_ms, after the timeouts. */
+    void (*on_tick)(rt_worker *w, uint64_t now_ms, void *ud);
     void *ud;
 } http_server_config;
 
@@ -45,6 +47,10 @@ int http_server_start(http_server **out, const http_server_config *cfg);
  * dropped: handlers must not touch them after this starts. Call from the starting thread. */
 void http_server_stop(http_server *s);
 
+/* Stops accepting new connections (the listeners close); open ones go on. Call from a
+ * non-worker thread, before http_server_stop. */
+void http_server_stop_accepting(http_server *s);
+
 /* Returns the listening port. Any thread. */
 int http_server_port(const http_server *s);
 
@@ -53,6 +59,22 @@ rt_workers *http_server_workers(http_server *s);
 
 /* Returns the worker whose loop owns res: the only thread allowed to complete it. */
 rt_worker *http_response_worker(http_response *res);
+
+/* Adds a response header (copied) to be written with the status line; call before
+ * http_response_send / http_response_start_stream. At most 8 per response. Returns 0, or -1
+ * (too many, or the head is already written). The values are checked when the head is
+ * written: a name or value that is not a valid field gives a 500. Loop thread of res. */
+int http_response_header(http_response *res, const char *name, const char *value);
+
+/* Registers fn, called once on the loop thread if the connection closes (peer gone, I/O error,
+ * server stop) while res is not yet completed. fn may complete res (and should, soon: the
+ * connection's memory waits for it); nothing written to it is sent any more. Loop thread of
+ * res. */
+void http_response_on_abort(http_response *res, void (*fn)(http_response *res, void *ud), void *ud);
+
+/* Marks res as the connection's last response: `Connection: close` is sent with it and the
+ * connection closes after it. Call before the head is written. Loop thread of res. */
+void http_response_close_after(http_response *res);
 
 /* Sends a complete response with Content-Length: len and copies body (may be NULL when len is
  * 0). content_type may be NULL. Completes res (it must not be used again). Returns 0, or -1

@@ -60,7 +60,7 @@ int ask_legacy(mcp_ctx *ctx)
 {
     mcp_conn *c = ctx->conn;
     pthread_mutex_lock(&c->lock);
-    if (c->closed) {
+    if (c->closed || atomic_load(&ctx->cancelled)) { /* nobody is there to answer */
         pthread_mutex_unlock(&c->lock);
         ctx_free(ctx);
         return 0;

@@ -453,9 +453,14 @@ void mcp_ctx_progress(mcp_ctx *c, double progress, double total, const char *mes
     char ostack[640];
     mcp_buf_init(&b, ostack, sizeof(ostack), 0);
     rpc_write_notification(&b, "notifications/progress", p.data, p.len);
-    conn_send(c->conn, b.data, b.len, MCP_OUT_NOTIFICATION, MCP_STATUS_OK, c->tag, false);
+    ctx_send(c, b.data, b.len, MCP_OUT_NOTIFICATION);
     mcp_buf_free(&p);
     mcp_buf_free(&b);
+}
+
+void mcp_ctx_close_stream(mcp_ctx *c)
+{
+    if (c->conn->opts.mode == MCP_CONN_HTTP_LEGACY) ctx_send(c, NULL, 0, MCP_OUT_CLOSE_STREAM);
 }
 
 void mcp_ctx_log(mcp_ctx *c, mcp_log_level level, const char *logger, const char *msg)
@@ -475,7 +480,7 @@ void mcp_ctx_log(mcp_ctx *c, mcp_log_level level, const char *logger, const char
     json_write_obj_end(&w);
     mcp_buf_init(&b, NULL, 0, 0);
     rpc_write_notification(&b, "notifications/message", p.data, p.len);
-    conn_send(c->conn, b.data, b.len, MCP_OUT_NOTIFICATION, MCP_STATUS_OK, c->tag, false);
+    ctx_send(c, b.data, b.len, MCP_OUT_NOTIFICATION);
     mcp_buf_free(&p);
     mcp_buf_free(&b);
 }

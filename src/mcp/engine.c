@@ -185,12 +185,12 @@ void mcp_conn_shutdown(mcp_conn *c)
     pthread_mutex_unlock(&c->lock);
 }
 
-void conn_send(mcp_conn *c, const char *data, size_t len, mcp_out_kind kind, mcp_out_status status,
-               void *tag, bool final)
+void ctx_send(mcp_ctx *ctx, const char *data, size_t len, mcp_out_kind kind)
 {
-    mcp_out out = {data, len, kind, status, tag, final};
+    mcp_conn *c = ctx->conn;
+    mcp_out out = {data, len, kind, MCP_STATUS_OK, ctx->tag, false};
     pthread_mutex_lock(&c->lock);
-    if (!c->closed) c->opts.sink.send(c->opts.sink.ud, &out);
+    if (!c->closed && !atomic_load(&ctx->cancelled)) c->opts.sink.send(c->opts.sink.ud, &out);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -590,6 +590,65 @@ static int check_name_headers(mcp_ctx *ctx, const mcp_msg_info *info)
                            "Header mismatch: Mcp-Name header value '%.200s' does not match body "
                            "value '%.200s'",
                            info->name_header, body ? body : "");
+    return 0;
+}
+
+/* True if the raw header value has only what RFC 9110 allows in a field value and that the
+ * value encoding of 2026-07-28 leaves plain: visible ASCII, space, tab. */
+static bool header_chars_ok(const char *h)
+{
+    for (const unsigned char *p = (const unsigned char *)h; *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p >= 0x7f) return false;
+    return true;
+}
+
+/* Compares a decoded header value with the argument's value in the body. */
+static bool param_matches(const char *v, size_t n, const json_value *body)
+{
+    char text[64];
+    switch (body->type) {
+    case JSON_STRING:
+        return body->len == n && !memcmp(v, body->u.str, n);
+    case JSON_BOOL:
+        return body->b ? (n == 4 && !memcmp(v, "true", 4)) : (n == 5 && !memcmp(v, "false", 5));
+    case JSON_INT:
+    case JSON_DOUBLE: { /* numerically: 42.0 equals 42 */
+        if (!n || n >= sizeof text) return false;
+        memcpy(text, v, n);
+        text[n] = '\0';
+        char *end;
+        double d = strtod(text, &end);
+        if (*end) return false;
+        return body->type == JSON_INT ? d == (double)body->u.num.i : d == body->u.num.d;
+    }
+    default:
+        return false;
+    }
+}
+
+int check_param_headers(mcp_ctx *ctx, const mcp_msg_info *info)
+{
+    const reg_entry *e = ctx->entry;
+    if (ctx->era != ERA_MODERN || !e->nhparams || !info || !info->get_header) return 0;
+    for (size_t i = 0; i < e->nhparams; i++) {
+        const hdr_param *hp = &e->hparams[i];
+        const json_value *v = ctx->args;
+        for (uint32_t k = 0; v && k < hp->depth; k++) v = json_get(v, hp->path[k]);
+        const char *h = info->get_header(info->hctx, hp->header);
+        const char *shown = hp->header + 10;      /* after "Mcp-Param-" */
+        if (!v || v->type == JSON_NULL) continue; /* no value: no header expected */
+        if (!h) return header_fail(ctx, "Header mismatch: missing Mcp-Param-%s header", shown);
+        if (!header_chars_ok(h))
+            return header_fail(ctx, "Header mismatch: Mcp-Param-%s header has invalid characters",
+                               shown);
+        size_t n;
+        const char *dv = header_value(h, &ctx->arena, &n);
+        if (!param_matches(dv, n, v))
+            return header_fail(ctx,
+                               "Header mismatch: Mcp-Param-%s header value '%.100s' does not match "
+                               "the argument's value",
+                               shown, h);
+    }
     return 0;
 }
 

@@ -29,6 +29,9 @@ typedef enum mcp_out_kind {
     MCP_OUT_RESPONSE,     /* a result or error for a client request */
     MCP_OUT_NOTIFICATION, /* progress, log, list_changed, resources/updated, ... */
     MCP_OUT_REQUEST,      /* a server-to-client request (sampling, elicitation, roots, ping) */
+    MCP_OUT_CLOSE_STREAM, /* no data: the handler asks that the request's stream be closed now
+                             (SEP-1699 polling); later outputs for the tag are to be kept for a
+                             resume. Transports without streams ignore it. */
 } mcp_out_kind;
 
 /* Status hints for HTTP: how the transport should answer when this is the only output. */
@@ -81,6 +84,11 @@ typedef struct mcp_msg_info {
     const char *protocol_version_header; /* MCP-Protocol-Version, or NULL */
     const char *method_header;           /* Mcp-Method, or NULL */
     const char *name_header;             /* Mcp-Name, or NULL */
+    /* Looks up any other request header by name (case-insensitive); returns its value or NULL.
+     * Used for Mcp-Param-* (tool arguments annotated with x-mcp-header). May be NULL. Called
+     * only during mcp_conn_handle(). */
+    const char *(*get_header)(const void *hctx, const char *name);
+    const void *hctx;
 } mcp_msg_info;
 
 /* Handles one message (msg[0..len), not NUL-terminated). tag identifies it in outputs.
@@ -90,7 +98,8 @@ typedef struct mcp_msg_info {
 int mcp_conn_handle(mcp_conn *c, const char *msg, size_t len, const mcp_msg_info *info, void *tag);
 
 /* The transport's tag is going away (client disconnected): requests under it are cancelled
- * and nothing more is sent with that tag. */
+ * and, once this returns, the sink is never called with that tag again (the sink runs under
+ * the conn's lock, which this takes). */
 void mcp_conn_cancel_tag(mcp_conn *c, void *tag);
 
 /* Expires unanswered server-to-client requests. now_ms: monotonic milliseconds. */

@@ -45,6 +45,13 @@ typedef struct tmpl_part {
     size_t var_len;
 } tmpl_part;
 
+/* A tool argument mirrored into an Mcp-Param-<name> header (x-mcp-header, 2026-07-28). */
+typedef struct hdr_param {
+    char *header; /* "Mcp-Param-<name>" as annotated (header names compare case-blind) */
+    char **path;  /* the chain of property names from the arguments object */
+    uint32_t depth;
+} hdr_param;
+
 /* One registered item. Refcounted: the registry holds one reference, every call in flight
  * holds one, so removing an item never pulls it from under a running handler. Immutable
  * after registration. */
@@ -60,6 +67,8 @@ typedef struct reg_entry {
     void *ud;
     unsigned flags;
     json_schema *in_schema, *out_schema;
+    hdr_param *hparams; /* tools: x-mcp-header annotations */
+    size_t nhparams;
     char *mime;
     size_t nargs; /* prompts */
     char **arg_names;
@@ -248,9 +257,10 @@ typedef enum eng_fail {
 /* engine.c */
 mcp_ctx *ctx_new(mcp_conn *c, void *tag);
 void ctx_free(mcp_ctx *ctx);
-/* Sends out through the sink unless the conn is closed; takes the conn's lock. */
-void conn_send(mcp_conn *c, const char *data, size_t len, mcp_out_kind kind, mcp_out_status status,
-               void *tag, bool final);
+/* Sends a non-final output of ctx (notification, close-stream) through the sink unless the
+ * conn is closed or ctx cancelled; checks both under the conn's lock, so that nothing goes out
+ * with a tag after mcp_conn_cancel_tag() returned. */
+void ctx_send(mcp_ctx *ctx, const char *data, size_t len, mcp_out_kind kind);
 /* Ends ctx with an error (code per era from the map; `code` used for F_HANDLER), sends it
  * unless cancelled, and frees ctx. */
 void ctx_fail_with(mcp_ctx *ctx, eng_fail f, int code, const char *data_json, const char *msg);
@@ -267,6 +277,10 @@ int log_level_from_name(const char *s, size_t len);
 extern const char *const log_level_names[8];
 extern const char *const supported_versions[5];
 bool legacy_version_supported(const char *v, size_t len);
+
+/* Modern HTTP tools/call: every argument annotated with x-mcp-header that has a value must
+ * come with a matching Mcp-Param-<name> header. Returns 0, or -1 after failing ctx (-32020). */
+int check_param_headers(mcp_ctx *ctx, const mcp_msg_info *info);
 
 /* methods.c */
 void methods_dispatch(mcp_ctx *ctx, const mcp_msg_info *info);

@@ -356,7 +356,7 @@ static void args_error(mcp_ctx *ctx, const json_schema_result *r)
     mcp_ctx_tool_error(ctx, "%s", msg);
 }
 
-static void do_call(mcp_ctx *ctx)
+static void do_call(mcp_ctx *ctx, const mcp_msg_info *info)
 {
     size_t n;
     const char *name = need_str(ctx, "name", &n);
@@ -368,6 +368,7 @@ static void do_call(mcp_ctx *ctx)
     if (!args) return;
     ctx->args = args;
     set_meta(ctx);
+    if (check_param_headers(ctx, info)) return;
     if (ctx->era == ERA_MODERN && ask_restore(ctx)) return;
     json_schema_result r;
     if (!json_schema_validate(ctx->entry->in_schema, ctx->args, NULL)) {
@@ -467,7 +468,6 @@ static void do_complete(mcp_ctx *ctx)
 
 void methods_dispatch(mcp_ctx *ctx, const mcp_msg_info *info)
 {
-    (void)info;
     switch ((method_id)ctx->method) {
     case M_INITIALIZE:
         return do_initialize(ctx);
@@ -484,7 +484,7 @@ void methods_dispatch(mcp_ctx *ctx, const mcp_msg_info *info)
     case M_PROMPTS_LIST:
         return do_list(ctx, REG_PROMPT);
     case M_TOOLS_CALL:
-        return do_call(ctx);
+        return do_call(ctx, info);
     case M_RES_READ:
         return do_read(ctx);
     case M_PROMPTS_GET:

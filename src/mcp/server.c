@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/alloc.h"
 
@@ -111,6 +112,12 @@ static void entry_free(reg_entry *e)
     for (size_t i = 0; i < e->nargs; i++) free(e->arg_names[i]);
     free(e->arg_names);
     free(e->arg_required);
+    for (size_t i = 0; i < e->nhparams; i++) {
+        free(e->hparams[i].header);
+        for (uint32_t j = 0; j < e->hparams[i].depth; j++) free(e->hparams[i].path[j]);
+        free(e->hparams[i].path);
+    }
+    free(e->hparams);
     free(e->parts);
     free(e);
 }
@@ -354,6 +361,80 @@ static bool tool_name_ok(const char *n)
     return true;
 }
 
+/* Counts x-mcp-header keys anywhere in the schema v. */
+static size_t count_hdr_annotations(const json_value *v)
+{
+    size_t n = 0;
+    if (v->type == JSON_OBJECT) {
+        for (uint32_t i = 0; i < v->len; i++) {
+            const json_member *m = &v->u.members[i];
+            if (!strcmp(m->key, "x-mcp-header")) n++;
+            n += count_hdr_annotations(&m->value);
+        }
+    } else if (v->type == JSON_ARRAY) {
+        for (uint32_t i = 0; i < v->len; i++) n += count_hdr_annotations(&v->u.items[i]);
+    }
+    return n;
+}
+
+static bool is_tchar(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* Collects the x-mcp-header annotations reachable from schema v through `properties` only. */
+static int collect_hdr_params(reg_entry *e, const json_value *v, const char **path, uint32_t depth,
+                              char *err, size_t errsize)
+{
+    const json_value *props = json_get(v, "properties");
+    if (!props || props->type != JSON_OBJECT || depth >= 16) return 0;
+    for (uint32_t i = 0; i < props->len; i++) {
+        const json_member *m = &props->u.members[i];
+        if (m->value.type != JSON_OBJECT) continue;
+        path[depth] = m->key;
+        const json_value *h = json_get(&m->value, "x-mcp-header");
+        if (h) {
+            if (h->type != JSON_STRING || !h->len)
+                return seterr(err, errsize,
+                              "input_schema: %s: x-mcp-header must be a non-empty "
+                              "string",
+                              m->key);
+            for (uint32_t k = 0; k < h->len; k++)
+                if (!is_tchar(h->u.str[k]))
+                    return seterr(err, errsize,
+                                  "input_schema: %s: x-mcp-header '%s' is not an "
+                                  "HTTP token",
+                                  m->key, h->u.str);
+            const char *t = NULL;
+            json_get_str(&m->value, "type", &t, NULL, NULL, NULL, 0);
+            if (!t || (strcmp(t, "string") && strcmp(t, "integer") && strcmp(t, "boolean")))
+                return seterr(err, errsize,
+                              "input_schema: %s: x-mcp-header needs type string, "
+                              "integer or boolean",
+                              m->key);
+            char name[160];
+            int n = snprintf(name, sizeof name, "Mcp-Param-%s", h->u.str);
+            if (n < 0 || (size_t)n >= sizeof name)
+                return seterr(err, errsize, "input_schema: x-mcp-header too long");
+            for (size_t k = 0; k < e->nhparams; k++)
+                if (!strcasecmp(e->hparams[k].header, name))
+                    return seterr(err, errsize, "input_schema: x-mcp-header '%s' is not unique",
+                                  h->u.str);
+            e->hparams = mcp_xrealloc(e->hparams, (e->nhparams + 1) * sizeof *e->hparams);
+            hdr_param *hp = &e->hparams[e->nhparams++];
+            hp->header = mcp_xstrndup(name, (size_t)n);
+            hp->depth = depth + 1;
+            hp->path = mcp_xcalloc(depth + 1, sizeof(char *));
+            for (uint32_t k = 0; k <= depth; k++)
+                hp->path[k] = mcp_xstrndup(path[k], strlen(path[k]));
+        }
+        int rc = collect_hdr_params(e, &m->value, path, depth + 1, err, errsize);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 /* Parses and compiles a schema text, writes it as member key. */
 static int tool_schema(json_writer *w, const char *key, const char *text, const char *field,
                        json_schema **out, mcp_arena *a, char *err, size_t errsize)
@@ -379,6 +460,15 @@ static int tool_render(reg_entry *e, const mcp_tool_def *d, mcp_arena *a, mcp_bu
     w_opt_str(&w, "description", d->description);
     const char *in = d->input_schema ? d->input_schema : "{\"type\":\"object\"}";
     int rc = tool_schema(&w, "inputSchema", in, "input_schema", &e->in_schema, a, err, errsize);
+    if (!rc) {
+        const char *path[16];
+        json_value *v = json_parse(in, strlen(in), a, NULL, NULL);
+        rc = collect_hdr_params(e, v, path, 0, err, errsize);
+        if (!rc && count_hdr_annotations(v) != e->nhparams)
+            rc = seterr(err, errsize,
+                        "input_schema: x-mcp-header is allowed only on properties "
+                        "reached through 'properties' alone");
+    }
     if (!rc && d->output_schema)
         rc = tool_schema(&w, "outputSchema", d->output_schema, "output_schema", &e->out_schema, a,
                          err, errsize);

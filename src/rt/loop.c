@@ -122,9 +122,27 @@ static void run_msgs(rt_msg *m)
     }
 }
 
+static void close_listener(rt_worker *w)
+{
+    if (!uv_is_closing((uv_handle_t *)&w->listener)) uv_close((uv_handle_t *)&w->listener, NULL);
+}
+
+static void stop_accepting_msg(void *arg)
+{
+    close_listener(arg);
+}
+
+void rt_workers_stop_accepting(rt_workers *ws)
+{
+    for (unsigned i = 0; i < rt_workers_count(ws); i++) {
+        rt_worker *w = rt_workers_get(ws, i);
+        rt_worker_post(w, stop_accepting_msg, w);
+    }
+}
+
 static void close_own_handles(rt_worker *w)
 {
-    uv_close((uv_handle_t *)&w->listener, NULL);
+    close_listener(w);
     uv_close((uv_handle_t *)&w->timer, NULL);
     uv_close((uv_handle_t *)&w->async, NULL);
 }
@@ -144,10 +162,19 @@ static void on_async(uv_async_t *a)
     close_own_handles(w);
 }
 
+static _Thread_local rt_worker *tl_current;
+
+rt_worker *rt_worker_current(void)
+{
+    return tl_current;
+}
+
 static void thread_main(void *arg)
 {
     rt_worker *w = arg;
+    tl_current = w;
     uv_run(&w->loop, UV_RUN_DEFAULT);
+    tl_current = NULL;
 }
 
 /* --- setup and teardown ------------------------------------------------------------------ */

@@ -66,6 +66,10 @@ int rt_workers_start(rt_workers **out, const rt_workers_config *cfg);
  * runs on_exit and frees ws. Call once, from the thread that started them (not a worker). */
 void rt_workers_stop(rt_workers *ws);
 
+/* Closes every worker's listener (new connections are refused by the kernel); connections
+ * already accepted go on. Asynchronous: each loop closes its own. Any thread but a worker's. */
+void rt_workers_stop_accepting(rt_workers *ws);
+
 /* Returns the port the listeners are bound to. Any thread. */
 int rt_workers_port(const rt_workers *ws);
 /* Returns the number of workers. Any thread. */
@@ -80,6 +84,9 @@ void rt_workers_stats(const rt_workers *ws, rt_stats *out);
  * stopping (fn will not run; the caller still owns arg). Any thread. Messages from one thread
  * run in the order posted. */
 int rt_worker_post(rt_worker *w, void (*fn)(void *arg), void *arg);
+
+/* Returns the worker whose loop runs the calling thread, or NULL on any other thread. */
+rt_worker *rt_worker_current(void);
 
 /* Accessors. The loop, data and index may be used from w's loop thread (data also from
  * on_start/on_exit); counters from any thread. */

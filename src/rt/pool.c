@@ -360,3 +360,36 @@ void rt_pool_free(rt_pool *p)
     free(p->workers);
     free(p);
 }
+
+/* ---- rt_pool_exec ---------------------------------------------------------------------------- */
+
+typedef struct exec_job {
+    rt_job job;
+    void (*fn)(void *);
+    void *arg;
+} exec_job;
+
+static void exec_run(rt_job *j)
+{
+    exec_job *e = (exec_job *)j;
+    e->fn(e->arg);
+}
+
+static void exec_done(rt_job *j, int status)
+{
+    exec_job *e = (exec_job *)j;
+    if (status != 0) e->fn(e->arg); /* never dropped: a cancelled job still runs, here */
+    free(e);
+}
+
+int rt_pool_exec(rt_pool *p, void (*fn)(void *arg), void *arg)
+{
+    exec_job *e = mcp_xcalloc(1, sizeof *e);
+    e->job.run = exec_run;
+    e->job.done = exec_done;
+    e->fn = fn;
+    e->arg = arg;
+    int rc = rt_pool_submit(p, &e->job);
+    if (rc < 0) free(e);
+    return rc;
+}

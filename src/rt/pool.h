@@ -80,6 +80,11 @@ rt_pool *rt_pool_new(const rt_pool_config *cfg);
  * included (a running job may submit follow-up work). */
 int rt_pool_submit(rt_pool *p, rt_job *job);
 
+/* Runs fn(arg) on the pool: a convenience over rt_pool_submit that allocates the job. Returns 0,
+ * or the error of rt_pool_submit (fn will not run). A job a cancelling shutdown drops still
+ * runs fn, on the shutting-down thread: accepted work is never lost. Any thread. */
+int rt_pool_exec(rt_pool *p, void (*fn)(void *arg), void *arg);
+
 /* Fills *out with the counters. Takes no lock: each counter is exact, but counters read during
  * activity may be from slightly different instants, so sums hold only when the pool is quiet.
  * Any thread may call it, at any time until rt_pool_free. */

@@ -19,6 +19,7 @@
 #include "mcp/mcp.h"
 #include "rt/clock.h"
 #include "rt/pool.h"
+#include "rt/signals.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,23 +44,6 @@ typedef struct stdio_state {
     rt_pool *pool;
     mcp_conn *conn;
 } stdio_state;
-
-typedef struct exec_job {
-    rt_job job;
-    void (*fn)(void *);
-    void *arg;
-} exec_job;
-
-static int sig_pipe[2] = {-1, -1};
-
-static void on_signal(int sig)
-{
-    int saved = errno;
-    char c = (char)sig;
-    ssize_t w = write(sig_pipe[1], &c, 1);
-    (void)w;
-    errno = saved;
-}
 
 /* Writes all iov bytes to fd; returns 0 or -1 (errno set). */
 static int write_all(int fd, struct iovec *iov, int n)
@@ -92,6 +76,7 @@ static int write_all(int fd, struct iovec *iov, int n)
 static void stdio_send(void *ud, const mcp_out *out)
 {
     stdio_state *st = ud;
+    if (out->kind == MCP_OUT_CLOSE_STREAM) return; /* one stream: nothing to close */
     static char nl[1] = {'\n'};
     struct iovec iov[2] = {{(void *)out->data, out->len}, {nl, 1}};
     pthread_mutex_lock(&st->out_lock);
@@ -102,32 +87,10 @@ static void stdio_send(void *ud, const mcp_out *out)
     pthread_mutex_unlock(&st->out_lock);
 }
 
-static void run_job(rt_job *j)
-{
-    exec_job *e = (exec_job *)j;
-    e->fn(e->arg);
-}
-
-static void free_job(rt_job *j, int status)
-{
-    exec_job *e = (exec_job *)j;
-    if (status != 0) e->fn(e->arg); /* never dropped: a cancelled job still runs, here */
-    free(e);
-}
-
 /* The engine's executor: handlers go to the pool; -EAGAIN when its queue is full. */
 static int stdio_exec(void *ud, void (*fn)(void *), void *arg)
 {
-    stdio_state *st = ud;
-    exec_job *e = mcp_xmalloc(sizeof *e);
-    memset(e, 0, sizeof *e);
-    e->job.run = run_job;
-    e->job.done = free_job;
-    e->fn = fn;
-    e->arg = arg;
-    int rc = rt_pool_submit(st->pool, &e->job);
-    if (rc < 0) free(e);
-    return rc;
+    return rt_pool_exec(((stdio_state *)ud)->pool, fn, arg);
 }
 
 static void send_too_long(stdio_state *st, size_t max)
@@ -186,13 +149,13 @@ static void feed(stdio_state *st, line_reader *r, size_t start)
 }
 
 /* Reads stdin until EOF, a signal or a broken stdout. Returns 0, or -1 on a read error. */
-static int read_loop(stdio_state *st, size_t max_line)
+static int read_loop(stdio_state *st, size_t max_line, int sig_fd)
 {
     line_reader r = {.max = max_line, .cap = READ_CHUNK * 2};
     r.buf = mcp_xmalloc(r.cap);
     int rc = 0;
     struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
-                            {.fd = sig_pipe[0], .events = POLLIN}};
+                            {.fd = sig_fd, .events = POLLIN}};
     while (!st->out_broken) {
         int n = poll(fds, 2, TICK_MS);
         mcp_conn_tick(st->conn, rt_now_ms());
@@ -238,32 +201,6 @@ static void drain(stdio_state *st)
                 mcp_conn_inflight(st->conn), DRAIN_MS);
 }
 
-static int install_signals(struct sigaction old[2])
-{
-    if (pipe(sig_pipe) < 0) return -1;
-    for (int i = 0; i < 2; i++) {
-        fcntl(sig_pipe[i], F_SETFD, FD_CLOEXEC);
-        fcntl(sig_pipe[i], F_SETFL, O_NONBLOCK);
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, &old[0]);
-    sigaction(SIGINT, &sa, &old[1]);
-    signal(SIGPIPE, SIG_IGN); /* a closed stdout is an EPIPE error, not a death */
-    return 0;
-}
-
-static void restore_signals(struct sigaction old[2])
-{
-    sigaction(SIGTERM, &old[0], NULL);
-    sigaction(SIGINT, &old[1], NULL);
-    close(sig_pipe[0]);
-    close(sig_pipe[1]);
-    sig_pipe[0] = sig_pipe[1] = -1;
-}
-
 int mcp_serve_stdio(mcp_server *s, const mcp_stdio_options *opts)
 {
     size_t max_line = opts && opts->max_line ? opts->max_line : DEFAULT_MAX_LINE;
@@ -277,8 +214,8 @@ int mcp_serve_stdio(mcp_server *s, const mcp_stdio_options *opts)
         mcp_log(MCP_LOGL_ERROR, "stdio: cannot start the work pool: %s", strerror(errno));
         return 1;
     }
-    struct sigaction old[2];
-    if (install_signals(old) < 0) {
+    rt_signals sig;
+    if (rt_signals_open(&sig) < 0) {
         rt_pool_free(st.pool);
         return 1;
     }
@@ -289,13 +226,13 @@ int mcp_serve_stdio(mcp_server *s, const mcp_stdio_options *opts)
                            .max_message = max_line};
     st.conn = mcp_conn_new(s, &co);
     mcp_log(MCP_LOGL_INFO, "stdio: serving");
-    int rc = read_loop(&st, max_line);
+    int rc = read_loop(&st, max_line, sig.fd);
     drain(&st);
     mcp_conn_shutdown(st.conn);
     mcp_conn_close(st.conn);
     rt_pool_shutdown(st.pool, true);
     rt_pool_free(st.pool);
-    restore_signals(old);
+    rt_signals_close(&sig);
     pthread_mutex_destroy(&st.out_lock);
     mcp_log(MCP_LOGL_INFO, "stdio: stopped");
     return rc || st.out_broken ? 1 : 0;

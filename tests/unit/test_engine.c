@@ -372,7 +372,7 @@ static int feed(mcp_conn *c, const char *msg)
 
 static int feed_info(mcp_conn *c, const char *msg, const char *pv, const char *m, const char *n)
 {
-    mcp_msg_info info = {pv, m, n};
+    mcp_msg_info info = {.protocol_version_header = pv, .method_header = m, .name_header = n};
     return mcp_conn_handle(c, msg, strlen(msg), &info, (void *)0x7a);
 }
 
@@ -613,6 +613,98 @@ TEST(header_checks)
     feed_info(c, call, NULL, "tools/call", "echo");
     CHECK_CODE(last(), -32020);
     mcp_conn_close(c);
+}
+
+/* Mcp-Param-* headers: a tiny header table the engine reads through get_header. */
+static const char *param_hdr_names[4], *param_hdr_values[4];
+
+static const char *param_get_header(const void *hctx, const char *name)
+{
+    for (int i = 0; i < 4 && param_hdr_names[i]; i++)
+        if (!strcasecmp(param_hdr_names[i], name)) return param_hdr_values[i];
+    return NULL;
+}
+
+static void feed_params(mcp_conn *c, const char *args, const char *hname, const char *hvalue)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg,
+             "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{"
+             "\"name\":\"region\",\"arguments\":%s," META "}}",
+             args);
+    param_hdr_names[0] = hname;
+    param_hdr_values[0] = hvalue;
+    mcp_msg_info info = {.protocol_version_header = "2026-07-28",
+                         .method_header = "tools/call",
+                         .name_header = "region",
+                         .get_header = param_get_header};
+    rec_clear();
+    mcp_conn_handle(c, msg, strlen(msg), &info, (void *)0x7a);
+}
+
+TEST(param_headers)
+{
+    add_tool("region",
+             "{\"type\":\"object\",\"properties\":{\"region\":{\"type\":\"string\","
+             "\"x-mcp-header\":\"Region\"},\"opts\":{\"type\":\"object\",\"properties\":{"
+             "\"n\":{\"type\":\"integer\",\"x-mcp-header\":\"N\"},\"b\":{\"type\":"
+             "\"boolean\",\"x-mcp-header\":\"B\"}}}}}",
+             NULL, h_echo, MCP_INLINE);
+    mcp_conn *c = conn_with(MCP_CONN_HTTP_MODERN, NULL);
+    feed_params(c, "{\"region\":\"us-west1\"}", "Mcp-Param-Region", "us-west1");
+    CHECK_STR(jstr(last(), "result.content.0.type"), "text");
+    feed_params(c, "{\"region\":\"us-west1\"}", "mcp-param-region", "  us-west1 ");
+    CHECK_STR(jstr(last(), "result.content.0.type"), "text"); /* name case, whitespace */
+    feed_params(c, "{\"region\":\"Hello\"}", "Mcp-Param-Region", "=?base64?SGVsbG8=?=");
+    CHECK_STR(jstr(last(), "result.content.0.type"), "text");
+    feed_params(c, "{\"region\":\"Hello\"}", "Mcp-Param-Region", "=?base64?SGVsbG8?=");
+    CHECK_CODE(last(), -32020); /* bad padding: taken literally, does not match */
+    feed_params(c, "{\"region\":\"SGVsbG8=\"}", "Mcp-Param-Region", "SGVsbG8=");
+    CHECK_STR(jstr(last(), "result.content.0.type"), "text");
+    feed_params(c, "{\"region\":\"eu\"}", NULL, NULL);
+    CHECK_CODE(last(), -32020);
+    CHECK_CONTAINS(jstr(last(), "error.message"), "Mcp-Param-Region");
+    CHECK_INT(outs[0].status, MCP_STATUS_BAD_REQUEST);
+    feed_params(c, "{\"region\":\"eu\"}", "Mcp-Param-Region", "us");
+    CHECK_CODE(last(), -32020);
+    feed_params(c, "{}", NULL, NULL); /* no value: no header expected */
+    CHECK_STR(jstr(last(), "result.content.0.type"), "text");
+    feed_params(c, "{\"region\":null}", NULL, NULL);
+    CHECK_STR(jstr(last(), "result.content.0.type"), "text");
+    feed_params(c, "{\"opts\":{\"n\":42}}", "Mcp-Param-N", "42.0");
+    CHECK_STR(jstr(last(), "result.content.0.type"), "text"); /* integers compare numerically */
+    feed_params(c, "{\"opts\":{\"n\":42}}", "Mcp-Param-N", "43");
+    CHECK_CODE(last(), -32020);
+    feed_params(c, "{\"opts\":{\"b\":false}}", "Mcp-Param-B", "false");
+    CHECK_STR(jstr(last(), "result.content.0.type"), "text");
+    feed_params(c, "{\"opts\":{\"b\":false}}", "Mcp-Param-B", "true");
+    CHECK_CODE(last(), -32020);
+    feed_params(c, "{\"region\":\"caf\xc3\xa9\"}", "Mcp-Param-Region", "caf\xc3\xa9");
+    CHECK_CODE(last(), -32020); /* raw non-ASCII in a header: invalid characters */
+    mcp_conn_close(c);
+    /* a legacy conn ignores them */
+    c = conn_with(MCP_CONN_HTTP_LEGACY, NULL);
+    mcp_conn_close(c);
+    mcp_server_remove_tool(srv, "region");
+
+    char err[256];
+    mcp_tool_def d = {.name = "hdr", .handler = h_echo};
+    d.input_schema = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"number\","
+                     "\"x-mcp-header\":\"A\"}}}";
+    CHECK_INT(mcp_server_add_tool(srv, &d, err, sizeof err), MCP_EINVAL);
+    CHECK_CONTAINS(err, "x-mcp-header");
+    d.input_schema = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\","
+                     "\"x-mcp-header\":\"A B\"}}}";
+    CHECK_INT(mcp_server_add_tool(srv, &d, err, sizeof err), MCP_EINVAL);
+    d.input_schema = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\","
+                     "\"x-mcp-header\":\"X\"},\"b\":{\"type\":\"string\",\"x-mcp-header\":"
+                     "\"x\"}}}";
+    CHECK_INT(mcp_server_add_tool(srv, &d, err, sizeof err), MCP_EINVAL);
+    CHECK_CONTAINS(err, "unique");
+    d.input_schema = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"array\","
+                     "\"items\":{\"type\":\"string\",\"x-mcp-header\":\"A\"}}}}";
+    CHECK_INT(mcp_server_add_tool(srv, &d, err, sizeof err), MCP_EINVAL);
+    CHECK_CONTAINS(err, "reached");
 }
 
 TEST(pagination)
@@ -1279,6 +1371,7 @@ int main(void)
     RUN(unknown_methods);
     RUN(modern_meta_errors);
     RUN(header_checks);
+    RUN(param_headers);
     RUN(pagination);
     RUN(cancellation);
     RUN(progress);

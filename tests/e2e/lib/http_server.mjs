@@ -1,0 +1,49 @@
+// http_server.mjs - starts the everything binary on Streamable HTTP for end-to-end tests.
+//
+// startServer(args) spawns $MCPD_EVERYTHING --listen 127.0.0.1:0 ...args, waits for the log line
+// "http: listening on http://HOST:PORT/PATH" on stderr and resolves to a handle with the URL.
+// stop() sends SIGTERM and resolves to { code, signal, stderr }; callers assert a clean exit
+// (code 0) and no sanitizer report in stderr.
+import { spawn } from 'node:child_process';
+import assert from 'node:assert/strict';
+
+export const BIN = process.env.MCPD_EVERYTHING;
+export const SANITIZER = /AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:/;
+
+export async function startServer(args = [], { listen = '127.0.0.1:0', timeoutMs = 15000 } = {}) {
+  assert.ok(BIN, 'MCPD_EVERYTHING must name the everything binary');
+  const proc = spawn(BIN, ['--listen', listen, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let stdout = '';
+  proc.stdout.setEncoding('utf8');
+  proc.stdout.on('data', (d) => { stdout += d; });
+  proc.stderr.setEncoding('utf8');
+  const exited = new Promise((resolve) => {
+    proc.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), timeoutMs);
+    proc.stderr.on('data', (d) => {
+      stderr += d;
+      const m = /http: listening on (http:\/\/\S+)/.exec(stderr);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${stderr}`)); });
+  });
+  const u = new URL(url);
+  return {
+    proc,
+    url,
+    host: u.hostname,
+    port: Number(u.port),
+    path: u.pathname,
+    get stderr() { return stderr; },
+    get stdout() { return stdout; },
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      const r = await exited;
+      return { ...r, stderr, stdout };
+    },
+  };
+}
