@@ -502,6 +502,133 @@ static void tool_mrtr_capabilities(mcp_ctx *c, void *ud)
     mcp_ctx_finish(c);
 }
 
+/* ---- tasks (io.modelcontextprotocol/tasks, 2025-11-25 tasks) --------------------------------- */
+
+static double num_arg(const mcp_ctx *c, const char *name, double dflt)
+{
+    const json_value *v = json_get(mcp_ctx_arguments(c), name);
+    if (v && v->type == JSON_INT) return (double)v->u.num.i;
+    if (v && v->type == JSON_DOUBLE) return v->u.num.d;
+    return dflt;
+}
+
+/* Sleeps ms in small steps; returns false if the call was cancelled meanwhile. */
+static bool sleep_unless_cancelled(mcp_ctx *c, long ms)
+{
+    for (long t = 0; t < ms; t += 20) {
+        if (mcp_ctx_cancelled(c)) return false;
+        sleep_ms(ms - t < 20 ? ms - t : 20);
+    }
+    return !mcp_ctx_cancelled(c);
+}
+
+static void tool_greet(mcp_ctx *c, void *ud)
+{
+    const char *name = mcp_ctx_arg_str(c, "name");
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    mcp_buf_printf(&b, "Hello, %s!", name ? name : "world");
+    finish_text_buf(c, &b);
+}
+
+static void tool_slow_compute(mcp_ctx *c, void *ud)
+{
+    double secs = num_arg(c, "seconds", 1);
+    const char *label = mcp_ctx_arg_str(c, "label");
+    if (secs < 0) secs = 0;
+    if (secs > 600) secs = 600;
+    if (!sleep_unless_cancelled(c, (long)(secs * 1000))) {
+        mcp_ctx_finish(c); /* cancelled: nothing to say */
+        return;
+    }
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    mcp_buf_printf(&b, "Computed %s in %g s", label ? label : "result", secs);
+    finish_text_buf(c, &b);
+}
+
+static void tool_failing_job(mcp_ctx *c, void *ud)
+{
+    if (!sleep_unless_cancelled(c, 1000)) {
+        mcp_ctx_finish(c);
+        return;
+    }
+    mcp_ctx_tool_error(c, "the job failed: the input could not be processed");
+}
+
+static void tool_protocol_error_job(mcp_ctx *c, void *ud)
+{
+    if (!sleep_unless_cancelled(c, 300)) {
+        mcp_ctx_finish(c);
+        return;
+    }
+    mcp_ctx_fail(c, MCP_ERR_INTERNAL, "the job hit an internal error");
+}
+
+#define ASK_CONFIRM                                                                                \
+    "{\"mode\":\"form\",\"message\":\"Delete the file?\",\"requestedSchema\":{\"type\":"           \
+    "\"object\",\"properties\":{\"confirm\":{\"type\":\"boolean\"}},\"required\":[\"confirm\"]}}"
+
+static void tool_confirm_delete(mcp_ctx *c, void *ud)
+{
+    const json_value *a = mcp_ctx_input(c, "confirm");
+    const char *file = mcp_ctx_arg_str(c, "filename");
+    if (!a) {
+        ask_one(c, mcp_ctx_elicit, "confirm", ASK_CONFIRM);
+        return;
+    }
+    const json_value *action = json_get(a, "action");
+    const json_value *yes = json_get(json_get(a, "content"), "confirm");
+    bool ok = json_is_string(action) && !strcmp(action->u.str, "accept") && yes &&
+              yes->type == JSON_BOOL && yes->b;
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    mcp_buf_printf(&b, "%s %s", ok ? "Deleted" : "Kept", file ? file : "the file");
+    finish_text_buf(c, &b);
+}
+
+#define ASK_FIELD(what)                                                                            \
+    "{\"mode\":\"form\",\"message\":\"Your " what "?\",\"requestedSchema\":{\"type\":"             \
+    "\"object\",\"properties\":{\"value\":{\"type\":\"string\"}}}}"
+
+static void tool_multi_input(mcp_ctx *c, void *ud)
+{
+    const json_value *first = mcp_ctx_input(c, "first"), *second = mcp_ctx_input(c, "second");
+    if (!first || !second) {
+        if (mcp_ctx_elicit(c, "first", ASK_FIELD("first name")) ||
+            mcp_ctx_elicit(c, "second", ASK_FIELD("last name"))) {
+            mcp_ctx_tool_error(c, "the client cannot answer elicitations");
+            return;
+        }
+        mcp_ctx_ask(c);
+        return;
+    }
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    mcp_buf_puts(&b, "Got both answers: ");
+    put_json(&b, json_get(first, "content"));
+    mcp_buf_puts(&b, " and ");
+    put_json(&b, json_get(second, "content"));
+    finish_text_buf(c, &b);
+}
+
+/* Round 1 asks synchronously (input_required); round 2 turns into a task and answers from it. */
+static void tool_with_task(mcp_ctx *c, void *ud)
+{
+    const json_value *answer = mcp_ctx_input(c, "user_name");
+    if (!answer) {
+        ask_one(c, mcp_ctx_elicit, "user_name", ASK_NAME);
+        return;
+    }
+    mcp_ctx_start_task(c);
+    const char *name = answered_name(answer, "name");
+    sleep_ms(200);
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    mcp_buf_printf(&b, "Hello, %s! (from a task)", name ? name : "stranger");
+    finish_text_buf(c, &b);
+}
+
 /* ---- our own tools: echo, test_slow --------------------------------------------------------- */
 
 static void tool_echo(mcp_ctx *c, void *ud)
@@ -731,6 +858,25 @@ static const tool_spec tools[] = {
      tool_mrtr_tampered, 0},
     {"test_input_required_result_capabilities", "MRTR: asks only what the client declared", NO_ARGS,
      tool_mrtr_capabilities, 0},
+    {"greet", "Greets someone (never a task)",
+     "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},"
+     "\"required\":[\"name\"]}",
+     tool_greet, MCP_INLINE},
+    {"slow_compute", "Computes for a number of seconds (may run as a task)",
+     "{\"type\":\"object\",\"properties\":{\"seconds\":{\"type\":\"number\"},\"label\":"
+     "{\"type\":\"string\"}}}",
+     tool_slow_compute, MCP_TASK_OPTIONAL},
+    {"failing_job", "A task whose job fails (a tool error)", NO_ARGS, tool_failing_job,
+     MCP_TASK_REQUIRED},
+    {"protocol_error_job", "A task that ends with a protocol error", NO_ARGS,
+     tool_protocol_error_job, MCP_TASK_OPTIONAL},
+    {"confirm_delete", "Asks for confirmation before deleting (may run as a task)",
+     "{\"type\":\"object\",\"properties\":{\"filename\":{\"type\":\"string\"}}}",
+     tool_confirm_delete, MCP_TASK_OPTIONAL},
+    {"multi_input", "Asks two questions at once (may run as a task)", NO_ARGS, tool_multi_input,
+     MCP_TASK_OPTIONAL},
+    {"test_tool_with_task", "Asks a name, then finishes as a task", NO_ARGS, tool_with_task,
+     MCP_TASK_REQUIRED | MCP_TASK_DEFERRED},
     {"test_header_param", "Mirrors its region argument into the Mcp-Param-Region header",
      "{\"type\":\"object\",\"properties\":{\"region\":{\"type\":\"string\","
      "\"x-mcp-header\":\"Region\"}},\"required\":[\"region\"]}",

@@ -82,6 +82,17 @@ int mcp_server_set_secret(mcp_server *s, const void *secret, size_t len);
  * (default 100, 1..10000). */
 void mcp_server_set_page_size(mcp_server *s, unsigned n);
 
+/* Bounds of the task store (tools that run as tasks). Zero fields keep the defaults shown. */
+typedef struct mcp_task_limits {
+    size_t max_tasks;          /* tasks kept at once (running or finished); 10000 */
+    int64_t default_ttl_ms;    /* how long a task is kept after it was created; 300000 */
+    int64_t max_ttl_ms;        /* cap on a ttl the client asks for (2025-11-25); 3600000 */
+    uint32_t poll_interval_ms; /* the poll interval suggested to clients; 500 */
+} mcp_task_limits;
+
+/* Sets the task store's bounds. Call before serving. */
+void mcp_server_set_task_limits(mcp_server *s, const mcp_task_limits *lim);
+
 /* ---- handlers ------------------------------------------------------------------------------ */
 typedef void (*mcp_handler_fn)(mcp_ctx *ctx, void *ud);
 
@@ -89,6 +100,18 @@ typedef void (*mcp_handler_fn)(mcp_ctx *ctx, void *ud);
  * may block. MCP_INLINE declares it quick and non-blocking: it runs where the request is
  * decoded, which saves a thread hop (microseconds) per call. */
 #define MCP_INLINE 0x1u
+/* Tools only: the call may run as a task (it outlives its request; the client polls for the
+ * result). The engine makes it one, before the handler runs, when the client can take a task:
+ * in 2025-11-25 a request with params.task, in 2026-07-28 a client that declares the extension
+ * io.modelcontextprotocol/tasks. Otherwise it is an ordinary call. The handler is the same
+ * code either way. */
+#define MCP_TASK_OPTIONAL 0x2u
+/* Tools only: the call always runs as a task; a client that cannot take one gets an error
+ * (-32021 naming the extension in 2026-07-28, -32601 in 2025-11-25). */
+#define MCP_TASK_REQUIRED 0x4u
+/* With MCP_TASK_*: the engine does not start the task; the handler does, with
+ * mcp_ctx_start_task(), e.g. after a first round of questions answered synchronously. */
+#define MCP_TASK_DEFERRED 0x8u
 
 typedef struct mcp_tool_def {
     const char *name;          /* required; 1-128 of [A-Za-z0-9_.-] */
@@ -101,7 +124,7 @@ typedef struct mcp_tool_def {
     const char *meta;          /* optional JSON object sent as the tool's _meta */
     mcp_handler_fn handler;    /* required */
     void *ud;
-    unsigned flags; /* MCP_INLINE */
+    unsigned flags; /* MCP_INLINE, MCP_TASK_* */
 } mcp_tool_def;
 
 /* Registers a tool. Returns 0, MCP_EEXIST, or MCP_EINVAL with a reason in err[errsize] (err
@@ -247,6 +270,15 @@ void mcp_ctx_fail(mcp_ctx *c, int code, const char *fmt, ...) __attribute__((for
 /* Sends notifications/progress if the client gave a progressToken; progress must increase
  * (a non-increasing value is dropped). total < 0 means unknown; message may be NULL. */
 void mcp_ctx_progress(mcp_ctx *c, double progress, double total, const char *message);
+
+/* Makes the running tools/call a task now (tools with MCP_TASK_*): the request is answered at
+ * once with the task's id, and the handler goes on; what it finishes with becomes the task's
+ * result. Returns true if the call is (now) a task, false if it cannot be one (the tool has
+ * no MCP_TASK_* flag, the client cannot take a task, the store is full): the call goes on as
+ * an ordinary one. Handler's thread. */
+bool mcp_ctx_start_task(mcp_ctx *c);
+/* True if the call runs as a task. */
+bool mcp_ctx_is_task(const mcp_ctx *c);
 
 /* Asks the transport to close this request's response stream now, without ending the request
  * (SEP-1699 polling): on Streamable HTTP in the legacy era the POST stream ends, and what the

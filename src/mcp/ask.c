@@ -25,7 +25,7 @@
 #define LIT(b, s)   mcp_buf_append((b), (s), sizeof(s) - 1)
 #define STATE_TTL_S 600
 
-static void add_answer(mcp_ctx *c, const char *key, const json_value *v)
+void ctx_add_answer(mcp_ctx *c, const char *key, const json_value *v)
 {
     for (uint32_t i = 0; i < c->na; i++)
         if (!strcmp(c->as[i].key, key)) {
@@ -67,6 +67,7 @@ int ask_legacy(mcp_ctx *ctx)
     }
     ctx->waiting = ctx->nq;
     ctx->ask_error = NULL;
+    if (ctx->task) task_legacy_asking(ctx, true);
     ctx->rounds++;
     for (uint32_t i = 0; i < ctx->nq; i++) {
         pending_out *p = mcp_xcalloc(1, sizeof(*p));
@@ -105,6 +106,7 @@ void ask_forget_locked(mcp_conn *c, mcp_ctx *ctx)
 /* All answers are in (or one failed): run the handler again, or end the call. */
 static void resume(mcp_ctx *ctx)
 {
+    if (ctx->task) task_legacy_asking(ctx, false);
     if (atomic_load(&ctx->cancelled)) {
         ctx_free(ctx);
     } else if (ctx->ask_error) {
@@ -146,7 +148,7 @@ void ask_on_response(mcp_conn *c, const rpc_msg *m)
     *pp = p->next;
     mcp_ctx *ctx = p->ctx;
     if (m->kind == RPC_RESULT)
-        add_answer(ctx, p->key, json_clone(m->result, &ctx->arena));
+        ctx_add_answer(ctx, p->key, json_clone(m->result, &ctx->arena));
     else if (!ctx->ask_error)
         ctx->ask_error = client_error_text(ctx, p, m->error);
     bool done = --ctx->waiting == 0;
@@ -297,7 +299,7 @@ static int restore_state(mcp_ctx *ctx, const json_value *rs)
     if (state_matches(ctx, v)) return -1;
     const json_value *a = json_get(v, "a"), *s = json_get(v, "s");
     for (uint32_t i = 0; json_is_object(a) && i < a->len; i++)
-        add_answer(ctx, a->u.members[i].key, &a->u.members[i].value);
+        ctx_add_answer(ctx, a->u.members[i].key, &a->u.members[i].value);
     if (json_is_string(s)) {
         char *bin = mcp_arena_alloc(&ctx->arena, s->len + 1);
         long len = token_b64_decode(s->u.str, s->len, bin);
@@ -330,6 +332,6 @@ int ask_restore(mcp_ctx *ctx)
     }
     if (rs && restore_state(ctx, rs)) return -1;
     for (uint32_t i = 0; ir && i < ir->len; i++)
-        add_answer(ctx, ir->u.members[i].key, &ir->u.members[i].value);
+        ctx_add_answer(ctx, ir->u.members[i].key, &ir->u.members[i].value);
     return 0;
 }

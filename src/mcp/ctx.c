@@ -585,5 +585,6 @@ int mcp_ctx_ask(mcp_ctx *c)
         ctx_free(c);
         return 0;
     }
+    if (c->task && c->era == ERA_MODERN) return task_park(c);
     return c->era == ERA_MODERN ? ask_modern(c) : ask_legacy(c);
 }

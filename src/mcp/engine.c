@@ -97,6 +97,7 @@ mcp_conn *mcp_conn_new(mcp_server *s, const mcp_conn_options *opts)
     mcp_arena_init(&c->arena, NULL, 0);
     atomic_init(&c->log_level, -1);
     c->next_out_id = 1;
+    c->serial = atomic_fetch_add(&s->next_conn_serial, 1) + 1;
     pthread_mutex_lock(&s->conns_lock);
     c->next = s->conns;
     if (s->conns) s->conns->prev = c;
@@ -215,6 +216,7 @@ const char *mcp_conn_protocol_version(const mcp_conn *c)
 void mcp_conn_tick(mcp_conn *c, uint64_t now_ms)
 {
     ask_tick(c, now_ms);
+    tasks_reap(c->srv, now_ms);
 }
 
 void mcp_conn_cancel_tag(mcp_conn *c, void *tag)
@@ -267,6 +269,7 @@ static void ctx_unlink_locked(mcp_ctx *ctx)
 void ctx_free(mcp_ctx *ctx)
 {
     mcp_conn *c = ctx->conn;
+    if (ctx->task) task_ctx_gone(ctx);
     if (ctx->linked || ctx->waiting) {
         pthread_mutex_lock(&c->lock);
         ctx_unlink_locked(ctx);
@@ -284,8 +287,10 @@ void ctx_send_final(mcp_ctx *ctx, mcp_buf *b, mcp_out_status status)
 {
     mcp_conn *c = ctx->conn;
     mcp_out out = {b->data, b->len, MCP_OUT_RESPONSE, status, ctx->tag, true};
+    bool kept = ctx->task && task_take_final(ctx, b->data, b->len);
     pthread_mutex_lock(&c->lock);
-    if (!c->closed && !atomic_load(&ctx->cancelled)) c->opts.sink.send(c->opts.sink.ud, &out);
+    if (!kept && !c->closed && !atomic_load(&ctx->cancelled))
+        c->opts.sink.send(c->opts.sink.ud, &out);
     ctx_unlink_locked(ctx);
     pthread_mutex_unlock(&c->lock);
     ctx_free(ctx);
@@ -313,19 +318,42 @@ static void handler_job(void *arg)
     invoke(arg);
 }
 
-void ctx_run_handler(mcp_ctx *ctx)
+void ctx_link(mcp_ctx *ctx)
 {
     mcp_conn *c = ctx->conn;
+    pthread_mutex_lock(&c->lock);
     if (!ctx->linked) {
-        pthread_mutex_lock(&c->lock);
         ctx->next = c->inflight;
         if (c->inflight) c->inflight->prev = ctx;
         c->inflight = ctx;
         ctx->prev = NULL;
         ctx->linked = true;
         c->ninflight++;
-        pthread_mutex_unlock(&c->lock);
     }
+    pthread_mutex_unlock(&c->lock);
+}
+
+void ctx_unlink(mcp_ctx *ctx)
+{
+    pthread_mutex_lock(&ctx->conn->lock);
+    ctx_unlink_locked(ctx);
+    pthread_mutex_unlock(&ctx->conn->lock);
+}
+
+void ctx_answer_detach(mcp_ctx *ctx, mcp_buf *b)
+{
+    mcp_conn *c = ctx->conn;
+    mcp_out out = {b->data, b->len, MCP_OUT_RESPONSE, MCP_STATUS_OK, ctx->tag, true};
+    pthread_mutex_lock(&c->lock);
+    if (!c->closed && !atomic_load(&ctx->cancelled)) c->opts.sink.send(c->opts.sink.ud, &out);
+    ctx->tag = NULL; /* a client that leaves the request no longer cancels the call */
+    pthread_mutex_unlock(&c->lock);
+}
+
+void ctx_run_handler(mcp_ctx *ctx)
+{
+    mcp_conn *c = ctx->conn;
+    if (!ctx->linked) ctx_link(ctx);
     if ((ctx->entry->flags & MCP_INLINE) || !c->opts.exec) {
         invoke(ctx);
         return;
@@ -578,11 +606,17 @@ static int check_name_headers(mcp_ctx *ctx, const mcp_msg_info *info)
                            "value '%.100s'",
                            info->method_header, ctx->method_name);
     }
-    if (ctx->method != M_TOOLS_CALL && ctx->method != M_RES_READ && ctx->method != M_PROMPTS_GET)
+    bool task_m = ctx->method == M_TASKS_GET || ctx->method == M_TASKS_UPDATE ||
+                  ctx->method == M_TASKS_CANCEL;
+    if (ctx->method != M_TOOLS_CALL && ctx->method != M_RES_READ && ctx->method != M_PROMPTS_GET &&
+        !task_m)
         return 0;
     const char *body = NULL;
-    json_get_str(ctx->params, ctx->method == M_RES_READ ? "uri" : "name", &body, NULL, NULL, NULL,
-                 0);
+    json_get_str(ctx->params,
+                 ctx->method == M_RES_READ ? "uri"
+                 : task_m                  ? "taskId"
+                                           : "name",
+                 &body, NULL, NULL, NULL, 0);
     if (!info->name_header)
         return http && body ? header_fail(ctx, "Header mismatch: missing Mcp-Name header") : 0;
     if (!header_eq(ctx, info->name_header, body))
@@ -769,11 +803,16 @@ static void handle_request(mcp_ctx *ctx, const rpc_msg *m, const mcp_msg_info *i
     ctx->params = m->params ? m->params : &no_params;
     ctx->method_name = m->method;
     ctx->method = d ? d->id : M_UNKNOWN;
-    if (!d && m->method_len > 6 && !memcmp(m->method, "tasks/", 6)) ctx->method = M_TASKS;
+    if (!d) ctx->method = tasks_method(m->method, m->method_len);
     mcp_conn_mode mode = ctx->conn->opts.mode;
     bool modern = mode != MCP_CONN_HTTP_LEGACY && is_modern_request(ctx->params);
     if (mode == MCP_CONN_HTTP_MODERN && ctx->method != M_INITIALIZE) modern = true;
     if (modern ? modern_prelude(ctx, info) : legacy_prelude(ctx, info)) return;
+    if (ctx->method >= M_TASKS_GET && ctx->method <= M_TASKS_LIST) {
+        ctx->era = modern ? ERA_MODERN : ERA_LEGACY;
+        tasks_dispatch(ctx);
+        return;
+    }
     if (!d || !(d->eras & (modern ? ERA_M : ERA_L)) || d->id >= M_N_INITIALIZED) {
         char msg[160];
         snprintf(msg, sizeof(msg), "Method not found: %.100s", m->method);

@@ -84,6 +84,8 @@ typedef struct reg_table {
     size_t index_cap;
 } reg_table;
 
+typedef struct task task;
+
 struct mcp_server {
     char *name, *version, *instructions;
     char *info_json; /* Implementation object */
@@ -95,6 +97,16 @@ struct mcp_server {
     uint8_t key[32]; /* sealing key */
     pthread_mutex_t conns_lock;
     mcp_conn *conns;
+    _Atomic uint64_t next_conn_serial;
+    /* tasks (tasks.c) */
+    bool has_task_tools; /* a tool with MCP_TASK_*: the capability is declared */
+    mcp_task_limits task_limits;
+    pthread_mutex_t tasks_lock;
+    task **task_buckets;
+    task *task_head, *task_tail;
+    size_t ntasks;
+    uint64_t task_seq;
+    _Atomic uint64_t tasks_reaped_ms;
 };
 
 /* Finds an item and takes a reference (release with reg_release). NULL if absent. */
@@ -116,6 +128,7 @@ enum { LEGACY_NEW = 0, LEGACY_INITIALIZED = 1, LEGACY_READY = 2 };
 struct mcp_conn {
     mcp_server *srv;
     atomic_uint refs;
+    uint64_t serial; /* unique per server: what a legacy task is bound to */
     mcp_conn_options opts;
     pthread_mutex_t lock; /* everything below, and every call of the sink */
     bool closed;
@@ -176,7 +189,11 @@ typedef enum method_id {
     M_SUBSCRIBE,
     M_UNSUBSCRIBE,
     M_LISTEN,
-    M_TASKS, /* tasks/...: the seam for the tasks extension (not implemented: -32601) */
+    M_TASKS_GET, /* tasks/...: tasks.c */
+    M_TASKS_UPDATE,
+    M_TASKS_CANCEL,
+    M_TASKS_RESULT,
+    M_TASKS_LIST,
     M_N_INITIALIZED,
     M_N_CANCELLED,
     M_N_OTHER,
@@ -235,6 +252,7 @@ struct mcp_ctx {
     const char *ask_error;   /* legacy: why a question went unanswered */
     const char *missing_cap; /* a capability a handler wanted but the client lacks */
     uint32_t rounds;
+    task *task; /* the call runs as this task (tasks.c) */
 };
 
 /* Engine failures: one list, mapped to JSON-RPC codes and HTTP statuses in engine.c only. */
@@ -257,6 +275,12 @@ typedef enum eng_fail {
 /* engine.c */
 mcp_ctx *ctx_new(mcp_conn *c, void *tag);
 void ctx_free(mcp_ctx *ctx);
+/* Sends the final answer in b for ctx's request (unless closed or cancelled) but keeps ctx:
+ * its tag becomes NULL, the request is over and the handler goes on (a task). */
+void ctx_answer_detach(mcp_ctx *ctx, mcp_buf *b);
+/* Puts ctx in / takes it out of its conn's in-flight list (cancellation, drain). */
+void ctx_link(mcp_ctx *ctx);
+void ctx_unlink(mcp_ctx *ctx);
 /* Sends a non-final output of ctx (notification, close-stream) through the sink unless the
  * conn is closed or ctx cancelled; checks both under the conn's lock, so that nothing goes out
  * with a tag after mcp_conn_cancel_tag() returned. */
@@ -282,6 +306,32 @@ bool legacy_version_supported(const char *v, size_t len);
  * come with a matching Mcp-Param-<name> header. Returns 0, or -1 after failing ctx (-32020). */
 int check_param_headers(mcp_ctx *ctx, const mcp_msg_info *info);
 
+/* methods.c: a result for ctx: `{"jsonrpc":..,"result":{` then the caller's members, then
+ * result_end_send adds the era's tail, sends and frees ctx. */
+void result_begin(mcp_ctx *ctx, mcp_buf *b);
+void result_end_send(mcp_ctx *ctx, mcp_buf *b);
+
+/* tasks.c */
+void tasks_init(mcp_server *s);
+void tasks_free(mcp_server *s);
+void tasks_reap(mcp_server *s, uint64_t now_ms);
+/* True if the request lets the call run as a task (modern: the extension in the client's
+ * capabilities; legacy: params.task). */
+bool task_client_can(const mcp_ctx *ctx);
+/* Fails a call of a task-only tool from a client that cannot take a task. */
+void task_write_missing(mcp_ctx *ctx);
+/* If ctx runs as a task, stores its final answer msg there and returns true (the caller frees
+ * ctx without sending). */
+bool task_take_final(mcp_ctx *ctx, const char *msg, size_t len);
+/* ctx is being freed: its task (if any) ends without an answer. */
+void task_ctx_gone(mcp_ctx *ctx);
+/* Modern: the task's handler asked questions; the task waits for tasks/update. */
+int task_park(mcp_ctx *ctx);
+/* Legacy: the task's handler waits for the client's answers (true) or got them (false). */
+void task_legacy_asking(mcp_ctx *ctx, bool asking);
+method_id tasks_method(const char *name, size_t n);
+void tasks_dispatch(mcp_ctx *ctx);
+
 /* methods.c */
 void methods_dispatch(mcp_ctx *ctx, const mcp_msg_info *info);
 void write_result_tail(mcp_ctx *ctx, mcp_buf *b, bool cacheable, bool priv);
@@ -298,6 +348,8 @@ void ask_on_response(mcp_conn *c, const rpc_msg *m);
 void ask_tick(mcp_conn *c, uint64_t now_ms);
 /* Drops the pending requests of ctx (it is ending). Conn lock held. */
 void ask_forget_locked(mcp_conn *c, mcp_ctx *ctx);
+/* Records an answer under key (replacing one with the same key). */
+void ctx_add_answer(mcp_ctx *c, const char *key, const json_value *v);
 
 /* token.c */
 int token_seal(mcp_server *s, const char *purpose, const void *data, size_t len, uint32_t ttl_s,

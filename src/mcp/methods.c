@@ -62,6 +62,16 @@ static void end_send(mcp_ctx *ctx, mcp_buf *b, bool cacheable, bool priv)
     mcp_buf_free(b);
 }
 
+void result_begin(mcp_ctx *ctx, mcp_buf *b)
+{
+    begin(ctx, b, NULL, 0);
+}
+
+void result_end_send(mcp_ctx *ctx, mcp_buf *b)
+{
+    end_send(ctx, b, false, false);
+}
+
 static void invalid(mcp_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void invalid(mcp_ctx *ctx, const char *fmt, ...)
 {
@@ -102,6 +112,20 @@ void ctx_reset_answer(mcp_ctx *ctx)
 
 /* ---- lifecycle, discovery --------------------------------------------------------------- */
 
+/* The server's capabilities for ctx's era: tasks are a capability in 2025-11-25 and an
+ * extension in 2026-07-28. */
+static void write_capabilities(mcp_ctx *ctx, mcp_buf *b)
+{
+    mcp_buf_append(b, capabilities_json, sizeof(capabilities_json) - 2); /* without the '}' */
+    if (ctx->conn->srv->has_task_tools) {
+        if (ctx->era == ERA_MODERN)
+            LIT(b, ",\"extensions\":{\"io.modelcontextprotocol/tasks\":{}}");
+        else
+            LIT(b, ",\"tasks\":{\"list\":{},\"cancel\":{},\"requests\":{\"tools\":{\"call\":{}}}}");
+    }
+    mcp_buf_putc(b, '}');
+}
+
 static void do_initialize(mcp_ctx *ctx)
 {
     mcp_conn *c = ctx->conn;
@@ -123,7 +147,7 @@ static void do_initialize(mcp_ctx *ctx)
     LIT(&b, "\"protocolVersion\":");
     rpc_write_str(&b, chosen, strlen(chosen));
     LIT(&b, ",\"capabilities\":");
-    mcp_buf_append(&b, capabilities_json, sizeof(capabilities_json) - 1);
+    write_capabilities(ctx, &b);
     LIT(&b, ",\"serverInfo\":");
     mcp_buf_append(&b, c->srv->info_json, c->srv->info_len);
     if (c->srv->instructions) {
@@ -144,7 +168,7 @@ static void do_discover(mcp_ctx *ctx)
         rpc_write_str(&b, supported_versions[i], strlen(supported_versions[i]));
     }
     LIT(&b, "],\"capabilities\":");
-    mcp_buf_append(&b, capabilities_json, sizeof(capabilities_json) - 1);
+    write_capabilities(ctx, &b);
     const char *ins = ctx->conn->srv->instructions;
     if (ins) {
         LIT(&b, ",\"instructions\":");
@@ -374,6 +398,17 @@ static void do_call(mcp_ctx *ctx, const mcp_msg_info *info)
     if (!json_schema_validate(ctx->entry->in_schema, ctx->args, NULL)) {
         json_schema_validate(ctx->entry->in_schema, ctx->args, &r);
         return args_error(ctx, &r);
+    }
+    unsigned f = ctx->entry->flags;
+    if (f & (MCP_TASK_OPTIONAL | MCP_TASK_REQUIRED)) {
+        bool can = task_client_can(ctx);
+        if (!can && (f & MCP_TASK_REQUIRED)) return task_write_missing(ctx);
+        if (can && !(f & MCP_TASK_DEFERRED) && !mcp_ctx_start_task(ctx) && (f & MCP_TASK_REQUIRED))
+            return ctx_fail_with(ctx, F_OVERLOADED, 0, NULL, "too many tasks; retry later");
+    } else if (ctx->era == ERA_LEGACY && json_is_object(json_get(ctx->params, "task")) &&
+               ctx->conn->srv->has_task_tools) {
+        return ctx_fail_with(ctx, F_METHOD_NOT_FOUND, 0, NULL,
+                             "Method not found: this tool does not run as a task");
     }
     ctx_run_handler(ctx);
 }

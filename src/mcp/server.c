@@ -297,6 +297,7 @@ mcp_server *mcp_server_new(const mcp_server_info *info)
     s->page_size = 100;
     pthread_rwlock_init(&s->reg_lock, NULL);
     pthread_mutex_init(&s->conns_lock, NULL);
+    tasks_init(s);
     token_random_key(s->key);
     return s;
 }
@@ -304,6 +305,7 @@ mcp_server *mcp_server_new(const mcp_server_info *info)
 void mcp_server_free(mcp_server *s)
 {
     if (!s) return;
+    tasks_free(s);
     for (int k = 0; k < REG_NKINDS; k++) {
         reg_table *t = &s->tables[k];
         for (size_t i = 0; i < t->n; i++) reg_release(t->items[i]);
@@ -317,6 +319,15 @@ void mcp_server_free(mcp_server *s)
     free(s->version);
     free(s->instructions);
     free(s);
+}
+
+void mcp_server_set_task_limits(mcp_server *s, const mcp_task_limits *lim)
+{
+    if (!s || !lim) return;
+    if (lim->max_tasks) s->task_limits.max_tasks = lim->max_tasks;
+    if (lim->default_ttl_ms > 0) s->task_limits.default_ttl_ms = lim->default_ttl_ms;
+    if (lim->max_ttl_ms > 0) s->task_limits.max_ttl_ms = lim->max_ttl_ms;
+    if (lim->poll_interval_ms) s->task_limits.poll_interval_ms = lim->poll_interval_ms;
 }
 
 int mcp_server_set_secret(mcp_server *s, const void *secret, size_t len)
@@ -476,6 +487,13 @@ static int tool_render(reg_entry *e, const mcp_tool_def *d, mcp_arena *a, mcp_bu
         rc = w_opt_json(&w, "annotations", d->annotations, JSON_OBJECT, "annotations", a, err,
                         errsize);
     if (!rc) rc = w_opt_json(&w, "icons", d->icons, JSON_ARRAY, "icons", a, err, errsize);
+    if (!rc && (d->flags & (MCP_TASK_OPTIONAL | MCP_TASK_REQUIRED))) {
+        json_write_keyz(&w, "execution");
+        json_write_obj_begin(&w);
+        json_write_keyz(&w, "taskSupport");
+        json_write_strz(&w, d->flags & MCP_TASK_REQUIRED ? "required" : "optional");
+        json_write_obj_end(&w);
+    }
     if (!rc) rc = w_opt_json(&w, "_meta", d->meta, JSON_OBJECT, "meta", a, err, errsize);
     json_write_obj_end(&w);
     return rc;
@@ -519,7 +537,9 @@ int mcp_server_add_tool(mcp_server *s, const mcp_tool_def *d, char *err, size_t 
         return seterr(err, errsize, "name: must be 1-128 characters of [A-Za-z0-9_.-]");
     if (!d->handler) return seterr(err, errsize, "handler: required");
     reg_entry *e = entry_new(REG_TOOL, d->name, d->handler, d->ud, d->flags);
-    return add_entry(s, e, render_tool, d, err, errsize);
+    int rc = add_entry(s, e, render_tool, d, err, errsize);
+    if (!rc && (d->flags & (MCP_TASK_OPTIONAL | MCP_TASK_REQUIRED))) s->has_task_tools = true;
+    return rc;
 }
 
 int mcp_server_remove_tool(mcp_server *s, const char *name)

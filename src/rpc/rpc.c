@@ -146,6 +146,13 @@ void rpc_begin_result(mcp_buf *b, const rpc_id *id)
     LIT(b, ",\"result\":");
 }
 
+void rpc_begin_error(mcp_buf *b, const rpc_id *id)
+{
+    LIT(b, "{\"jsonrpc\":\"2.0\",\"id\":");
+    rpc_write_id(b, id);
+    LIT(b, ",\"error\":");
+}
+
 void rpc_end_result(mcp_buf *b)
 {
     mcp_buf_putc(b, '}');

@@ -71,6 +71,9 @@ void rpc_write_id(mcp_buf *b, const rpc_id *id);
  * then calls rpc_end_result(). */
 void rpc_begin_result(mcp_buf *b, const rpc_id *id);
 void rpc_end_result(mcp_buf *b);
+/* Writes `{"jsonrpc":"2.0","id":<id>,"error":`; the caller writes the error object next and
+ * then calls rpc_end_result(). */
+void rpc_begin_error(mcp_buf *b, const rpc_id *id);
 /* Writes a complete error response. msg is plain text (escaped here); data_json is JSON text
  * for "data" or NULL. */
 void rpc_write_error(mcp_buf *b, const rpc_id *id, int code, const char *msg,

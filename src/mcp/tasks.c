@@ -1,0 +1,788 @@
+/* tasks.c - tool calls that outlive their request: both task protocols, one store.
+ *
+ * A tools/call becomes a task when its tool opts in (MCP_TASK_OPTIONAL / MCP_TASK_REQUIRED)
+ * and the client can take one: in the legacy era (2025-11-25, experimental) the request
+ * carries params.task; in the modern era the request's clientCapabilities name the extension
+ * io.modelcontextprotocol/tasks. task_start() answers the request at once with a
+ * CreateTaskResult and detaches the ctx from it (its tag becomes NULL), so the handler goes on
+ * running and its final answer lands here (task_take_final) instead of on the wire. Clients
+ * then poll: tasks/get, plus tasks/result (blocks until terminal), tasks/list and tasks/cancel
+ * in the legacy era; tasks/get, tasks/update (answers to the task's questions) and tasks/cancel
+ * in the modern era. A modern task handler that asks the client something parks: its
+ * questions show as inputRequests of an input_required task, tasks/update answers them, and
+ * the handler runs again once every question has its answer. A legacy task handler asks with
+ * real server-to-client requests, on the session's standalone stream.
+ *
+ * The store is server-wide: a hash by task id under one mutex (tasks are created and polled,
+ * not hot), bounded in count, each task bounded in life (ttl from creation; a terminal task is
+ * dropped once its ttl has passed, a task parked for input is cancelled then). Ids are 128
+ * random bits (base64url), so they cannot be guessed; a legacy task is visible only to the
+ * session that created it. Lock order: a conn's lock may be held when taking tasks_lock only
+ * through ctx_free; nothing here calls into a conn with tasks_lock held. */
+#include "mcp/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/alloc.h"
+#include "base/random.h"
+#include "rt/clock.h"
+
+#define LIT(b, s)         mcp_buf_append((b), (s), sizeof(s) - 1)
+#define META_TASKS        "io.modelcontextprotocol/tasks"
+#define META_RELATED      "io.modelcontextprotocol/related-task"
+#define TASK_BUCKETS      1024
+#define REAP_EVERY_MS     1000
+#define TERMINAL_GRACE_MS 5000 /* a terminal task stays readable at least this long */
+
+enum { T_WORKING, T_INPUT_REQUIRED, T_COMPLETED, T_FAILED, T_CANCELLED };
+static const char *const status_names[] = {"working", "input_required", "completed", "failed",
+                                           "cancelled"};
+
+struct task {
+    task *hnext;       /* hash chain */
+    task *prev, *next; /* creation order */
+    char id[MCP_RANDOM_TOKEN_SIZE(16)];
+    uint8_t era;
+    uint8_t status;
+    bool parked;                    /* modern: the handler waits for tasks/update */
+    uint64_t owner;                 /* legacy: the serial of the conn that created it; 0: anyone */
+    uint64_t seq;                   /* creation order, for tasks/list cursors */
+    int64_t created_ms, updated_ms; /* Unix ms */
+    uint64_t terminal_mono;         /* monotonic ms when it became terminal */
+    int64_t ttl_ms;
+    mcp_ctx *ctx;   /* the handler's ctx while it lives */
+    bool *answered; /* per question of a parked ctx (in the ctx's arena) */
+    char *payload;  /* terminal: the result object, or the error object when failed */
+    size_t payload_len;
+    mcp_ctx **waiters; /* legacy tasks/result calls waiting for the end */
+    size_t nwaiters;
+};
+
+/* ---- store ------------------------------------------------------------------------------- */
+
+void tasks_init(mcp_server *s)
+{
+    pthread_mutex_init(&s->tasks_lock, NULL);
+    s->task_buckets = mcp_xcalloc(TASK_BUCKETS, sizeof(task *));
+    if (!s->task_limits.max_tasks) s->task_limits.max_tasks = 10000;
+    if (!s->task_limits.default_ttl_ms) s->task_limits.default_ttl_ms = 300000;
+    if (!s->task_limits.max_ttl_ms) s->task_limits.max_ttl_ms = 3600000;
+    if (!s->task_limits.poll_interval_ms) s->task_limits.poll_interval_ms = 500;
+}
+
+static size_t bucket_of(const char *id)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = id; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return (size_t)(h & (TASK_BUCKETS - 1));
+}
+
+static task *find_locked(mcp_server *s, const char *id, size_t len)
+{
+    if (len >= sizeof(((task *)0)->id)) return NULL;
+    char key[sizeof(((task *)0)->id)];
+    memcpy(key, id, len);
+    key[len] = '\0';
+    for (task *t = s->task_buckets[bucket_of(key)]; t; t = t->hnext)
+        if (!strcmp(t->id, key)) return t;
+    return NULL;
+}
+
+static void unlink_locked(mcp_server *s, task *t)
+{
+    for (task **p = &s->task_buckets[bucket_of(t->id)]; *p; p = &(*p)->hnext)
+        if (*p == t) {
+            *p = t->hnext;
+            break;
+        }
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        s->task_head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    else
+        s->task_tail = t->prev;
+    s->ntasks--;
+}
+
+static void task_free(task *t)
+{
+    free(t->payload);
+    free(t->waiters);
+    free(t);
+}
+
+static bool terminal(const task *t)
+{
+    return t->status >= T_COMPLETED;
+}
+
+static void set_status_locked(task *t, int st)
+{
+    if (terminal(t)) return; /* terminal states never change */
+    t->status = (uint8_t)st;
+    t->updated_ms = (int64_t)rt_now_unix_ms();
+    if (terminal(t)) t->terminal_mono = rt_now_ms();
+}
+
+/* Takes what must be freed outside the lock: parked ctxs whose task expired. */
+static size_t reap_locked(mcp_server *s, uint64_t mono, int64_t unix_ms, task **dead, size_t max)
+{
+    size_t n = 0;
+    for (task *t = s->task_head, *next; t && n < max; t = next) {
+        next = t->next;
+        bool expired = unix_ms >= t->created_ms + t->ttl_ms;
+        if (!expired) continue;
+        if (t->parked) { /* nobody answered in time: the task ends cancelled */
+            set_status_locked(t, T_CANCELLED);
+            t->parked = false;
+        } else if (!terminal(t) || mono < t->terminal_mono + TERMINAL_GRACE_MS || t->nwaiters) {
+            continue;
+        }
+        unlink_locked(s, t);
+        dead[n++] = t;
+    }
+    return n;
+}
+
+static void free_dead(task **dead, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        mcp_ctx *ctx = dead[i]->ctx;
+        if (ctx) {
+            ctx->task = NULL;
+            ctx_free(ctx);
+        }
+        task_free(dead[i]);
+    }
+}
+
+void tasks_reap(mcp_server *s, uint64_t now_ms)
+{
+    uint64_t last = atomic_load_explicit(&s->tasks_reaped_ms, memory_order_relaxed);
+    if (now_ms - last < REAP_EVERY_MS && last) return;
+    if (!atomic_compare_exchange_strong(&s->tasks_reaped_ms, &last, now_ms)) return;
+    task *dead[64];
+    size_t n;
+    do {
+        pthread_mutex_lock(&s->tasks_lock);
+        n = reap_locked(s, now_ms, (int64_t)rt_now_unix_ms(), dead, 64);
+        pthread_mutex_unlock(&s->tasks_lock);
+        free_dead(dead, n);
+    } while (n == 64);
+}
+
+void tasks_free(mcp_server *s)
+{
+    while (s->task_head) {
+        task *t = s->task_head;
+        unlink_locked(s, t);
+        if (t->ctx) {
+            t->ctx->task = NULL;
+            ctx_free(t->ctx);
+        }
+        for (size_t i = 0; i < t->nwaiters; i++) ctx_free(t->waiters[i]);
+        task_free(t);
+    }
+    free(s->task_buckets);
+    pthread_mutex_destroy(&s->tasks_lock);
+}
+
+/* ---- writing tasks ----------------------------------------------------------------------- */
+
+static void write_iso(mcp_buf *b, int64_t ms)
+{
+    time_t sec = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    mcp_buf_printf(b, "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"", tm.tm_year + 1900, tm.tm_mon + 1,
+                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+/* The Task fields (no braces): taskId, status, timestamps, ttl, poll interval. */
+static void write_task_fields(mcp_server *s, const task *t, mcp_buf *b)
+{
+    bool modern = t->era == ERA_MODERN;
+    LIT(b, "\"taskId\":");
+    rpc_write_str(b, t->id, strlen(t->id));
+    LIT(b, ",\"status\":\"");
+    mcp_buf_puts(b, status_names[t->status]);
+    LIT(b, "\",\"createdAt\":");
+    write_iso(b, t->created_ms);
+    LIT(b, ",\"lastUpdatedAt\":");
+    write_iso(b, t->updated_ms);
+    mcp_buf_printf(
+        b, modern ? ",\"ttlMs\":%lld,\"pollIntervalMs\":%u" : ",\"ttl\":%lld,\"pollInterval\":%u",
+        (long long)t->ttl_ms, s->task_limits.poll_interval_ms);
+}
+
+/* Modern inputRequests of a parked task: the questions not yet answered. */
+static void write_input_requests(const task *t, mcp_buf *b)
+{
+    const mcp_ctx *c = t->ctx;
+    LIT(b, ",\"inputRequests\":{");
+    bool first = true;
+    for (uint32_t i = 0; c && i < c->nq; i++) {
+        if (t->answered && t->answered[i]) continue;
+        if (!first) mcp_buf_putc(b, ',');
+        first = false;
+        rpc_write_str(b, c->qs[i].key, strlen(c->qs[i].key));
+        LIT(b, ":{\"method\":");
+        rpc_write_str(b, c->qs[i].method, strlen(c->qs[i].method));
+        LIT(b, ",\"params\":");
+        mcp_buf_append(b, c->qs[i].params, c->qs[i].params_len);
+        mcp_buf_putc(b, '}');
+    }
+    mcp_buf_putc(b, '}');
+}
+
+/* Legacy notifications/tasks/status on the conn's standalone stream. */
+static void notify_status(mcp_ctx *ctx, mcp_server *s, const task *snapshot)
+{
+    if (!ctx || snapshot->era != ERA_LEGACY) return;
+    mcp_buf p, b;
+    mcp_buf_init(&p, NULL, 0, 0);
+    mcp_buf_putc(&p, '{');
+    write_task_fields(s, snapshot, &p);
+    mcp_buf_putc(&p, '}');
+    mcp_buf_init(&b, NULL, 0, 0);
+    rpc_write_notification(&b, "notifications/tasks/status", p.data, p.len);
+    ctx_send(ctx, b.data, b.len, MCP_OUT_NOTIFICATION);
+    mcp_buf_free(&p);
+    mcp_buf_free(&b);
+}
+
+/* ---- starting a task --------------------------------------------------------------------- */
+
+bool task_client_can(const mcp_ctx *ctx)
+{
+    if (ctx->era == ERA_MODERN) {
+        const json_value *ext = json_get(ctx->caps, "extensions");
+        return json_get(ext, META_TASKS) != NULL;
+    }
+    const json_value *t = json_get(ctx->params, "task");
+    return json_is_object(t);
+}
+
+void task_write_missing(mcp_ctx *ctx)
+{
+    if (ctx->era == ERA_MODERN)
+        ctx_fail_with(ctx, F_MISSING_CAPABILITY, 0,
+                      "{\"requiredCapabilities\":{\"extensions\":{\"" META_TASKS "\":{}}}}",
+                      "Missing required client capability: extensions." META_TASKS);
+    else
+        ctx_fail_with(ctx, F_METHOD_NOT_FOUND, 0, NULL,
+                      "Method not found: this tool runs only as a task (params.task required)");
+}
+
+bool mcp_ctx_start_task(mcp_ctx *ctx)
+{
+    mcp_server *s = ctx->conn->srv;
+    if (ctx->task) return true;
+    if (ctx->method != M_TOOLS_CALL || !ctx->entry ||
+        !(ctx->entry->flags & (MCP_TASK_OPTIONAL | MCP_TASK_REQUIRED)) || !task_client_can(ctx))
+        return false;
+    int64_t ttl = s->task_limits.default_ttl_ms;
+    int64_t want;
+    if (ctx->era == ERA_LEGACY &&
+        json_get_int(json_get(ctx->params, "task"), "ttl", &want, NULL, NULL, 0) == 1 && want > 0)
+        ttl = want;
+    if (ttl > s->task_limits.max_ttl_ms) ttl = s->task_limits.max_ttl_ms;
+    tasks_reap(s, rt_now_ms());
+    task *t = mcp_xcalloc(1, sizeof *t);
+    mcp_random_token(t->id, 16);
+    t->era = ctx->era;
+    t->owner = ctx->era == ERA_LEGACY ? ctx->conn->serial : 0;
+    t->created_ms = t->updated_ms = (int64_t)rt_now_unix_ms();
+    t->ttl_ms = ttl;
+    t->ctx = ctx;
+
+    char stack[1024];
+    mcp_buf b;
+    mcp_buf_init(&b, stack, sizeof stack, 0);
+    rpc_begin_result(&b, &ctx->id);
+    if (ctx->era == ERA_MODERN) {
+        LIT(&b, "{\"resultType\":\"task\",");
+        write_task_fields(s, t, &b);
+        LIT(&b, ",\"_meta\":{\"" META_SERVER "\":");
+        mcp_buf_append(&b, s->info_json, s->info_len);
+        LIT(&b, "}}");
+    } else {
+        LIT(&b, "{\"task\":{");
+        write_task_fields(s, t, &b);
+        LIT(&b, "}}");
+    }
+    rpc_end_result(&b);
+
+    pthread_mutex_lock(&s->tasks_lock);
+    bool full = s->ntasks >= s->task_limits.max_tasks;
+    if (!full) {
+        t->seq = ++s->task_seq;
+        size_t k = bucket_of(t->id);
+        t->hnext = s->task_buckets[k];
+        s->task_buckets[k] = t;
+        t->prev = s->task_tail;
+        if (s->task_tail)
+            s->task_tail->next = t;
+        else
+            s->task_head = t;
+        s->task_tail = t;
+        s->ntasks++;
+        ctx->task = t;
+    }
+    pthread_mutex_unlock(&s->tasks_lock);
+    if (full) {
+        free(t);
+        mcp_buf_free(&b);
+        return false;
+    }
+    /* the request ends here; the ctx lives on under the task, tied to no request */
+    ctx_answer_detach(ctx, &b);
+    mcp_buf_free(&b);
+    return true;
+}
+
+bool mcp_ctx_is_task(const mcp_ctx *ctx)
+{
+    return ctx->task != NULL;
+}
+
+/* ---- the end of a task's handler ----------------------------------------------------------- */
+
+/* Answers one legacy tasks/result waiter from a terminal task's payload. */
+static void answer_waiter(mcp_ctx *w, const char *id, bool failed, const char *payload, size_t len)
+{
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    if (failed) {
+        rpc_begin_error(&b, &w->id);
+        mcp_buf_append(&b, payload, len);
+    } else {
+        /* the result, with _meta.related-task added (an existing _meta is kept) */
+        mcp_arena a;
+        mcp_arena_init(&a, NULL, 0);
+        json_value *v = json_parse(payload, len, &a, NULL, NULL);
+        rpc_begin_result(&b, &w->id);
+        json_writer jw;
+        json_writer_init(&jw, &b, false);
+        json_write_obj_begin(&jw);
+        const json_value *meta = NULL;
+        for (uint32_t i = 0; v && i < v->len; i++) {
+            const json_member *m = &v->u.members[i];
+            if (!strcmp(m->key, "_meta")) {
+                meta = &m->value;
+                continue;
+            }
+            json_write_key(&jw, m->key, m->key_len);
+            json_write_value(&jw, &m->value);
+        }
+        json_write_keyz(&jw, "_meta");
+        json_write_obj_begin(&jw);
+        for (uint32_t i = 0; json_is_object(meta) && i < meta->len; i++) {
+            if (!strcmp(meta->u.members[i].key, META_RELATED)) continue;
+            json_write_key(&jw, meta->u.members[i].key, meta->u.members[i].key_len);
+            json_write_value(&jw, &meta->u.members[i].value);
+        }
+        json_write_keyz(&jw, META_RELATED);
+        json_write_obj_begin(&jw);
+        json_write_keyz(&jw, "taskId");
+        json_write_strz(&jw, id);
+        json_write_obj_end(&jw);
+        json_write_obj_end(&jw);
+        json_write_obj_end(&jw);
+        mcp_arena_free(&a);
+    }
+    rpc_end_result(&b);
+    ctx_send_final(w, &b, MCP_STATUS_OK);
+    mcp_buf_free(&b);
+}
+
+/* Ends the waiters of t (taken out under the lock by the caller). */
+static void answer_waiters(mcp_ctx **ws, size_t n, const char *id, int status, const char *payload,
+                           size_t len)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (status == T_CANCELLED)
+            ctx_fail_with(ws[i], F_INVALID_PARAMS, 0, NULL, "task was cancelled");
+        else
+            answer_waiter(ws[i], id, status == T_FAILED, payload, len);
+    }
+    free(ws);
+}
+
+bool task_take_final(mcp_ctx *ctx, const char *msg, size_t len)
+{
+    task *t = ctx->task;
+    if (!t) return false;
+    mcp_server *s = ctx->conn->srv;
+    /* split the response into result or error */
+    mcp_arena a;
+    mcp_arena_init(&a, NULL, 0);
+    json_value *v = json_parse(msg, len, &a, NULL, NULL);
+    const json_value *res = json_get(v, "result"), *err = json_get(v, "error");
+    mcp_buf p;
+    mcp_buf_init(&p, NULL, 0, 0);
+    if (res)
+        json_serialize(&p, res, false);
+    else if (err)
+        json_serialize(&p, err, false);
+    mcp_arena_free(&a);
+
+    pthread_mutex_lock(&s->tasks_lock);
+    if (atomic_load(&ctx->cancelled)) set_status_locked(t, T_CANCELLED);
+    if (!terminal(t)) {
+        set_status_locked(t, res ? T_COMPLETED : T_FAILED);
+        t->payload = mcp_buf_steal(&p, &t->payload_len);
+    }
+    t->ctx = NULL;
+    t->parked = false;
+    ctx->task = NULL;
+    mcp_ctx **ws = t->waiters;
+    size_t nw = t->nwaiters;
+    t->waiters = NULL;
+    t->nwaiters = 0;
+    task snap = *t;
+    char id[sizeof t->id];
+    memcpy(id, t->id, sizeof id);
+    char *payload = t->payload ? mcp_xstrndup(t->payload, t->payload_len) : NULL;
+    pthread_mutex_unlock(&s->tasks_lock);
+    mcp_buf_free(&p);
+    notify_status(ctx, s, &snap);
+    answer_waiters(ws, nw, id, snap.status, payload, snap.payload_len);
+    free(payload);
+    return true;
+}
+
+void task_ctx_gone(mcp_ctx *ctx)
+{
+    task *t = ctx->task;
+    if (!t) return;
+    mcp_server *s = ctx->conn->srv;
+    pthread_mutex_lock(&s->tasks_lock);
+    if (t->ctx == ctx) {
+        t->ctx = NULL;
+        t->parked = false;
+        set_status_locked(t, atomic_load(&ctx->cancelled) ? T_CANCELLED : T_FAILED);
+        if (t->status == T_FAILED && !t->payload) {
+            static const char e[] =
+                "{\"code\":-32603,\"message\":\"the task ended without an answer\"}";
+            t->payload = mcp_xstrndup(e, sizeof e - 1);
+            t->payload_len = sizeof e - 1;
+        }
+    }
+    mcp_ctx **ws = t->waiters;
+    size_t nw = t->nwaiters;
+    t->waiters = NULL;
+    t->nwaiters = 0;
+    int st = t->status;
+    char id[sizeof t->id];
+    memcpy(id, t->id, sizeof id);
+    char *payload = t->payload ? mcp_xstrndup(t->payload, t->payload_len) : NULL;
+    size_t plen = t->payload_len;
+    pthread_mutex_unlock(&s->tasks_lock);
+    ctx->task = NULL;
+    answer_waiters(ws, nw, id, st, payload, plen);
+    free(payload);
+}
+
+/* ---- asking inside a task ------------------------------------------------------------------- */
+
+int task_park(mcp_ctx *ctx)
+{
+    task *t = ctx->task;
+    mcp_server *s = ctx->conn->srv;
+    bool *answered = mcp_arena_alloc(&ctx->arena, ctx->nq * sizeof(bool));
+    memset(answered, 0, ctx->nq * sizeof(bool));
+    ctx_unlink(ctx); /* parked: not in flight (a shutdown need not wait for the user) */
+    pthread_mutex_lock(&s->tasks_lock);
+    bool cancelled = t->status == T_CANCELLED;
+    if (!cancelled) {
+        t->answered = answered;
+        t->parked = true;
+        set_status_locked(t, T_INPUT_REQUIRED);
+    }
+    pthread_mutex_unlock(&s->tasks_lock);
+    if (cancelled) {
+        ctx->task = NULL;
+        pthread_mutex_lock(&s->tasks_lock);
+        t->ctx = NULL;
+        pthread_mutex_unlock(&s->tasks_lock);
+        ctx_free(ctx);
+    }
+    return 0;
+}
+
+void task_legacy_asking(mcp_ctx *ctx, bool asking)
+{
+    task *t = ctx->task;
+    if (!t) return;
+    mcp_server *s = ctx->conn->srv;
+    pthread_mutex_lock(&s->tasks_lock);
+    if (t->status == (asking ? T_WORKING : T_INPUT_REQUIRED))
+        set_status_locked(t, asking ? T_INPUT_REQUIRED : T_WORKING);
+    pthread_mutex_unlock(&s->tasks_lock);
+}
+
+/* ---- the tasks/ methods --------------------------------------------------------------------- */
+
+method_id tasks_method(const char *name, size_t n)
+{
+    static const struct {
+        const char *name;
+        method_id id;
+    } m[] = {{"tasks/get", M_TASKS_GET},
+             {"tasks/update", M_TASKS_UPDATE},
+             {"tasks/cancel", M_TASKS_CANCEL},
+             {"tasks/result", M_TASKS_RESULT},
+             {"tasks/list", M_TASKS_LIST}};
+    for (size_t i = 0; i < sizeof m / sizeof *m; i++)
+        if (strlen(m[i].name) == n && !memcmp(m[i].name, name, n)) return m[i].id;
+    return M_UNKNOWN;
+}
+
+static void fail_unknown(mcp_ctx *ctx, const char *id)
+{
+    char msg[200];
+    snprintf(msg, sizeof msg, "invalid params: unknown or expired task '%.64s'", id);
+    ctx_fail_with(ctx, F_INVALID_PARAMS, 0, NULL, msg);
+}
+
+/* Finds the task named by params.taskId that this ctx may see; locks tasks_lock on success. */
+static task *lookup(mcp_ctx *ctx)
+{
+    mcp_server *s = ctx->conn->srv;
+    const char *id = NULL;
+    size_t n = 0;
+    char err[160];
+    int rc = json_get_str(ctx->params, "taskId", &id, &n, "params", err, sizeof err);
+    if (rc != 1) {
+        if (rc == 0) snprintf(err, sizeof err, "params.taskId: required");
+        char msg[200];
+        snprintf(msg, sizeof msg, "invalid params: %s", err);
+        ctx_fail_with(ctx, F_INVALID_PARAMS, 0, NULL, msg);
+        return NULL;
+    }
+    pthread_mutex_lock(&s->tasks_lock);
+    task *t = find_locked(s, id, n);
+    if (t && (t->era != ctx->era || (t->owner && t->owner != ctx->conn->serial))) t = NULL;
+    if (!t) {
+        pthread_mutex_unlock(&s->tasks_lock);
+        fail_unknown(ctx, id);
+    }
+    return t;
+}
+
+static void do_get(mcp_ctx *ctx)
+{
+    mcp_server *s = ctx->conn->srv;
+    task *t = lookup(ctx);
+    if (!t) return;
+    mcp_buf b;
+    result_begin(ctx, &b);
+    write_task_fields(s, t, &b);
+    if (t->status == T_INPUT_REQUIRED && t->parked) write_input_requests(t, &b);
+    if (ctx->era == ERA_MODERN && t->payload) {
+        if (t->status == T_COMPLETED)
+            LIT(&b, ",\"result\":");
+        else
+            LIT(&b, ",\"error\":");
+        mcp_buf_append(&b, t->payload, t->payload_len);
+    }
+    pthread_mutex_unlock(&s->tasks_lock);
+    result_end_send(ctx, &b);
+}
+
+static void do_cancel(mcp_ctx *ctx)
+{
+    mcp_server *s = ctx->conn->srv;
+    task *t = lookup(ctx);
+    if (!t) return;
+    if (ctx->era == ERA_LEGACY && terminal(t)) {
+        int st = t->status;
+        pthread_mutex_unlock(&s->tasks_lock);
+        char msg[160];
+        snprintf(msg, sizeof msg, "invalid params: the task is already %s", status_names[st]);
+        ctx_fail_with(ctx, F_INVALID_PARAMS, 0, NULL, msg);
+        return;
+    }
+    set_status_locked(t, T_CANCELLED);
+    mcp_ctx *parked = NULL, *running = t->ctx;
+    if (t->parked) {
+        parked = t->ctx;
+        t->ctx = NULL;
+        t->parked = false;
+        running = NULL;
+    }
+    if (running) atomic_store(&running->cancelled, true);
+    mcp_ctx **ws = t->waiters;
+    size_t nw = t->nwaiters;
+    t->waiters = NULL;
+    t->nwaiters = 0;
+    char id[sizeof t->id];
+    memcpy(id, t->id, sizeof id);
+    mcp_buf b;
+    result_begin(ctx, &b);
+    if (ctx->era == ERA_LEGACY) write_task_fields(s, t, &b);
+    pthread_mutex_unlock(&s->tasks_lock);
+    if (parked) {
+        parked->task = NULL;
+        ctx_free(parked);
+    }
+    answer_waiters(ws, nw, id, T_CANCELLED, NULL, 0);
+    result_end_send(ctx, &b);
+}
+
+static void do_update(mcp_ctx *ctx)
+{
+    mcp_server *s = ctx->conn->srv;
+    const json_value *resp = json_get(ctx->params, "inputResponses");
+    if (resp && !json_is_object(resp)) {
+        ctx_fail_with(ctx, F_INVALID_PARAMS, 0, NULL,
+                      "invalid params: params.inputResponses: expected object");
+        return;
+    }
+    task *t = lookup(ctx);
+    if (!t) return;
+    mcp_ctx *resume = NULL;
+    if (t->parked && t->ctx) {
+        mcp_ctx *c = t->ctx;
+        for (uint32_t i = 0; resp && i < resp->len; i++) {
+            const json_member *m = &resp->u.members[i];
+            for (uint32_t q = 0; q < c->nq; q++)
+                if (!t->answered[q] && !strcmp(c->qs[q].key, m->key)) {
+                    ctx_add_answer(c, c->qs[q].key, json_clone(&m->value, &c->arena));
+                    t->answered[q] = true;
+                }
+        }
+        bool all = true;
+        for (uint32_t q = 0; q < c->nq; q++) all &= t->answered[q];
+        if (all) {
+            t->parked = false;
+            t->answered = NULL;
+            set_status_locked(t, T_WORKING);
+            resume = c;
+        }
+    }
+    pthread_mutex_unlock(&s->tasks_lock);
+    mcp_buf b;
+    result_begin(ctx, &b);
+    result_end_send(ctx, &b);
+    if (resume) {
+        ctx_reset_answer(resume);
+        ctx_run_handler(resume);
+    }
+}
+
+static void do_result(mcp_ctx *ctx)
+{
+    mcp_server *s = ctx->conn->srv;
+    task *t = lookup(ctx);
+    if (!t) return;
+    if (!terminal(t)) { /* blocks: answered when the task ends */
+        t->waiters = mcp_xrealloc(t->waiters, (t->nwaiters + 1) * sizeof *t->waiters);
+        t->waiters[t->nwaiters++] = ctx;
+        ctx_link(ctx);
+        pthread_mutex_unlock(&s->tasks_lock);
+        return;
+    }
+    int st = t->status;
+    char id[sizeof t->id];
+    memcpy(id, t->id, sizeof id);
+    char *payload = t->payload ? mcp_xstrndup(t->payload, t->payload_len) : NULL;
+    size_t plen = t->payload_len;
+    pthread_mutex_unlock(&s->tasks_lock);
+    mcp_ctx **one = mcp_xmalloc(sizeof *one);
+    one[0] = ctx;
+    answer_waiters(one, 1, id, st, payload, plen);
+    free(payload);
+}
+
+static void do_list(mcp_ctx *ctx)
+{
+    mcp_server *s = ctx->conn->srv;
+    uint64_t after = 0;
+    const json_value *cur = json_get(ctx->params, "cursor");
+    if (cur && cur->type != JSON_NULL) {
+        char err[128] = "not a string";
+        size_t n = 0;
+        const char *p = json_is_string(cur) ? token_open(s, "tasks-cursor", cur->u.str, cur->len,
+                                                         &ctx->arena, &n, err, sizeof err)
+                                            : NULL;
+        char digits[24];
+        if (!p || n == 0 || n >= sizeof digits) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "invalid params: invalid cursor (%s)", p ? "bad" : err);
+            ctx_fail_with(ctx, F_INVALID_PARAMS, 0, NULL, msg);
+            return;
+        }
+        memcpy(digits, p, n);
+        digits[n] = '\0';
+        after = strtoull(digits, NULL, 10);
+    }
+    mcp_buf b;
+    result_begin(ctx, &b);
+    LIT(&b, "\"tasks\":[");
+    unsigned page = s->page_size ? s->page_size : 100, count = 0;
+    uint64_t last = 0;
+    bool more = false;
+    pthread_mutex_lock(&s->tasks_lock);
+    for (task *t = s->task_head; t; t = t->next) {
+        if (t->seq <= after || t->era != ERA_LEGACY || t->owner != ctx->conn->serial) continue;
+        if (count == page) {
+            more = true;
+            break;
+        }
+        if (count++) mcp_buf_putc(&b, ',');
+        mcp_buf_putc(&b, '{');
+        write_task_fields(s, t, &b);
+        mcp_buf_putc(&b, '}');
+        last = t->seq;
+    }
+    pthread_mutex_unlock(&s->tasks_lock);
+    mcp_buf_putc(&b, ']');
+    if (more) {
+        char digits[24];
+        int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)last);
+        LIT(&b, ",\"nextCursor\":\"");
+        token_seal(s, "tasks-cursor", digits, (size_t)n, 3600, &b);
+        mcp_buf_putc(&b, '"');
+    }
+    result_end_send(ctx, &b);
+}
+
+void tasks_dispatch(mcp_ctx *ctx)
+{
+    bool modern = ctx->era == ERA_MODERN;
+    if (!ctx->conn->srv->has_task_tools ||
+        (modern && (ctx->method == M_TASKS_RESULT || ctx->method == M_TASKS_LIST)) ||
+        (!modern && ctx->method == M_TASKS_UPDATE)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "Method not found: %.100s", ctx->method_name);
+        ctx_fail_with(ctx, F_METHOD_NOT_FOUND, 0, NULL, msg);
+        return;
+    }
+    if (modern && !task_client_can(ctx)) {
+        ctx_fail_with(ctx, F_MISSING_CAPABILITY, 0,
+                      "{\"requiredCapabilities\":{\"extensions\":{\"" META_TASKS "\":{}}}}",
+                      "Missing required client capability: extensions." META_TASKS);
+        return;
+    }
+    switch ((method_id)ctx->method) {
+    case M_TASKS_GET:
+        return do_get(ctx);
+    case M_TASKS_UPDATE:
+        return do_update(ctx);
+    case M_TASKS_CANCEL:
+        return do_cancel(ctx);
+    case M_TASKS_RESULT:
+        return do_result(ctx);
+    case M_TASKS_LIST:
+        return do_list(ctx);
+    default:
+        ctx_fail_with(ctx, F_METHOD_NOT_FOUND, 0, NULL, "Method not found");
+    }
+}
