@@ -32,11 +32,13 @@ test-asan: deps
 	@cmake -S . -B build/asan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Asan >/dev/null
 	@ninja -C build/asan
 	@bash scripts/e2e-deps.sh
+	@bash scripts/conformance-deps.sh
 	@cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS)
 
 test-release: build
 	@bash scripts/e2e-deps.sh
+	@bash scripts/conformance-deps.sh
 	@cd build/release && ctest --output-on-failure -j $(JOBS)
 
 test: test-asan test-release tsan
@@ -46,6 +48,7 @@ tsan: deps
 	@cmake -S . -B build/tsan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Tsan >/dev/null
 	@ninja -C build/tsan
 	@bash scripts/e2e-deps.sh
+	@bash scripts/conformance-deps.sh
 	@cd build/tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
 fuzz-build: deps
@@ -59,7 +62,30 @@ fuzz: fuzz-build
 		$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 build/fuzz/corpus-$$n $$c 2>&1 | tail -15 || exit 1; \
 	done
 
-bench: bench-json
+# Benchmarks (bench/run.sh; results in bench/results/, report in docs/benchmarks.md and
+# docs/bench/*.png). BENCH_QUICK=1 for short runs; SCENARIOS="1 3" for a subset.
+.PHONY: bench-deps bench-build bench-http bench-report
+bench-deps:
+	@bash scripts/deps.sh --bench
+	@bash bench/peers/install.sh
+
+bench-build: bench-deps
+	@cmake -S . -B build/bench $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DMCP_BENCH=ON >/dev/null
+	@ninja -C build/bench everything bench_server mcpload bench_json
+
+bench: bench-build
+	@./build/bench/bench_json
+	@out=$$(bash bench/run.sh) && bash bench/report.sh "$$out"
+
+# Scenario 1 (and 8) only, 1 run x 3 s at 1, 16, 64, 256 connections; the report goes to
+# bench/results/<stamp>/report.md (docs/benchmarks.md is left alone).
+bench-http: bench-build
+	@out=$$(SCENARIOS=1 RUNS=$${RUNS:-1} DURATION=$${DURATION:-3} bash bench/run.sh) && \
+		bash bench/report.sh "$$out" "$$out/report.md" && cat "$$out/report.md"
+
+# Rewrites docs/benchmarks.md and the plots from the newest results (or OUT=bench/results/...).
+bench-report:
+	@bash bench/report.sh "$${OUT:-$$(ls -d bench/results/*/ | tail -1)}"
 
 bench-json:
 	@bash scripts/deps.sh --bench

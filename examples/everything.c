@@ -996,6 +996,53 @@ static int add_prompts(mcp_server *s, char *err, size_t errsize)
     return 0;
 }
 
+/* ---- skills (io.modelcontextprotocol/skills) ------------------------------------------------- */
+
+static const char code_review_md[] =
+    "---\n"
+    "name: code-review\n"
+    "description: Reviews a change for correctness, style and tests; use it before merging.\n"
+    "license: MIT\n"
+    "metadata:\n"
+    "  author: mcpd\n"
+    "  version: \"1.0\"\n"
+    "---\n"
+    "# Code review\n\n"
+    "1. Read the change and its description.\n"
+    "2. Go through [the checklist](checklist.md).\n"
+    "3. Run `scripts/lint.sh` on the touched files.\n";
+
+static const char release_notes_md[] =
+    "---\n"
+    "name: release-notes\n"
+    "description: 'Writes release notes from the merged changes: user-visible first.'\n"
+    "---\n"
+    "# Release notes\n\n"
+    "Group the changes by area, lead with what users notice, link each to its change.\n";
+
+static int add_skills(mcp_server *s, char *err, size_t errsize)
+{
+    static const mcp_skill_file review_files[] = {
+        {.path = "checklist.md",
+         .mime_type = "text/markdown",
+         .text = "# Checklist\n\n- Tests cover the change\n- Errors are handled\n"
+                 "- Names say what things are\n"},
+        {.path = "scripts/lint.sh",
+         .mime_type = "text/x-shellscript",
+         .text = "#!/bin/sh\nexec clang-format --dry-run --Werror \"$@\"\n"},
+    };
+    const mcp_skill_def k[] = {
+        {.authority = "mcpd.example",
+         .skill_md = code_review_md,
+         .files = review_files,
+         .nfiles = 2},
+        {.skill_md = release_notes_md},
+    };
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+        if (mcp_server_add_skill(s, &k[i], err, errsize) != 0) return -1;
+    return 0;
+}
+
 static mcp_server *build_server(void)
 {
     mcp_server_info info = {.name = "everything",
@@ -1006,7 +1053,7 @@ static mcp_server *build_server(void)
     mcp_server *s = mcp_server_new(&info);
     if (!s) return NULL;
     if (add_tools(s, err, sizeof err) || add_resources(s, err, sizeof err) ||
-        add_prompts(s, err, sizeof err)) {
+        add_prompts(s, err, sizeof err) || add_skills(s, err, sizeof err)) {
         fprintf(stderr, "everything: registration failed: %s\n", err);
         mcp_server_free(s);
         return NULL;

@@ -5,7 +5,9 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
       libuv1-dev libpcre2-dev libssl-dev node-llhttp)
 if [ "${1:-}" = "--bench" ]; then
-    pkgs+=(libcjson-dev libjansson-dev wrk nginx-light gnuplot-nox)
+    # bench/run.sh: load generator, the nginx peer, plots, profiles, ports, pinning
+    pkgs+=(libcjson-dev libjansson-dev wrk nginx-light gnuplot-nox linux-perf curl iproute2
+           util-linux)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -78,8 +78,8 @@ void mcp_server_free(mcp_server *s);
  * random key is made per process. Returns 0 or MCP_EINVAL (shorter than 16 bytes). */
 int mcp_server_set_secret(mcp_server *s, const void *secret, size_t len);
 
-/* Page size of tools/list, resources/list, resources/templates/list, prompts/list
- * (default 100, 1..10000). */
+/* Page size of tools/list, resources/list, resources/templates/list, prompts/list, skills/list
+ * and resources/directory/read (default 100, 1..10000). */
 void mcp_server_set_page_size(mcp_server *s, unsigned n);
 
 /* Bounds of the task store (tools that run as tasks). Zero fields keep the defaults shown. */
@@ -378,6 +378,51 @@ void mcp_http_stop(mcp_http *h);
 /* Serves s over Streamable HTTP until SIGTERM or SIGINT, then stops gracefully. Returns 0, or
  * 1 if it could not start (logged). Blocks the calling thread. opts may be NULL. */
 int mcp_serve_http(mcp_server *s, const mcp_http_options *opts);
+
+/* ---- skills (extension io.modelcontextprotocol/skills, SEP-2640) --------------------------- */
+/* A skill is a directory of files served as resources under
+ * skill://[<authority>/]<name>/<path>, with a SKILL.md at its root whose YAML frontmatter names
+ * and describes it. Once one is registered, the server declares the extension (2026-07-28
+ * server/discover, with directoryRead) and answers skills/list, skills/get and
+ * resources/directory/read; in legacy sessions those methods stay -32601. Every file is also an
+ * ordinary resource (resources/list, resources/read). See docs/internals/skills.md. */
+
+/* One file of a skill besides SKILL.md. */
+typedef struct mcp_skill_file {
+    const char *path;      /* required: relative, '/'-separated segments of [A-Za-z0-9._~-],
+                            * none "." or "..", not "SKILL.md"; e.g. "scripts/lint.sh" */
+    const char *mime_type; /* optional; default text/plain (text) or application/octet-stream */
+    const char *text;      /* UTF-8 text, or NULL to give bytes in data/len */
+    const void *data;
+    size_t len;
+} mcp_skill_file;
+
+typedef struct mcp_skill_def {
+    /* Optional: the URI's first segment (an RFC 3986 reg-name such as "acme.example"). NULL
+     * takes the server's default (mcp_server_set_skill_authority); with none either, the URI
+     * is skill://<name>/SKILL.md. */
+    const char *authority;
+    /* Required: the SKILL.md text. It starts with "---" YAML frontmatter "---" of flat
+     * `key: value` lines (plain, 'single' or "double" quoted scalars on one line) and maps one
+     * level deep (e.g. metadata:); name (1-64 of [a-z0-9-], no leading, trailing or double
+     * hyphen) and description (1-1024 characters) are required. Anything else in YAML is
+     * refused rather than guessed at. */
+    const char *skill_md;
+    const mcp_skill_file *files; /* optional, nfiles of them */
+    size_t nfiles;
+} mcp_skill_def;
+
+/* Registers a skill: copies everything, parses the frontmatter, computes each file's SHA-256
+ * and size, registers every file as a resource (SKILL.md as text/markdown, named and described
+ * by its frontmatter). Returns 0; MCP_EEXIST if its SKILL.md URI or a file's URI is already a
+ * resource; MCP_EINVAL with a reason in err[errsize] (err may be NULL), e.g. "SKILL.md: line
+ * 3: unterminated quoted value", or when a skill exceeds 512 files or 16 MiB. Skills are never
+ * removed (they live as long as s). Any thread. */
+int mcp_server_add_skill(mcp_server *s, const mcp_skill_def *def, char *err, size_t errsize);
+
+/* Sets the authority used by skills registered later without one (NULL: none). Returns 0 or
+ * MCP_EINVAL (not a reg-name). Any thread. */
+int mcp_server_set_skill_authority(mcp_server *s, const char *authority);
 
 #ifdef __cplusplus
 }

@@ -43,10 +43,11 @@ typedef struct sworker {
 struct http_response {
     http_response *next;
     conn *c;
-    mcp_buf buf; /* bytes not yet handed to uv_write */
-    bool done;   /* complete: no more bytes will come */
-    bool close;  /* the connection closes after this response */
-    bool headed; /* the status line and headers were written */
+    mcp_buf buf;    /* bytes not yet handed to uv_write */
+    bool done;      /* complete: no more bytes will come */
+    bool close;     /* the connection closes after this response */
+    bool headed;    /* the status line and headers were written */
+    bool head_only; /* a HEAD request: the head goes out, the body never (RFC 9110 9.3.2) */
     uint8_t nextra;
     char *extra[MAX_EXTRA_HEADERS * 2]; /* name, value pairs (malloc'd) */
     void (*on_abort)(http_response *res, void *ud);
@@ -296,6 +297,7 @@ static void dispatch(conn *c, http_request *req)
 {
     RT_COUNT_ADD(c->sw->w, requests, 1);
     http_response *r = response_new(c, !req->keep_alive);
+    r->head_only = req->method == HTTP_HEAD;
     c->sw->s->cfg.on_request(req, r, c->sw->s->cfg.ud);
 }
 
@@ -471,12 +473,13 @@ int http_server_start(http_server **out, const http_server_config *cfg)
         .on_exit = on_exit_worker,
         .ud = s,
     };
+    *out = s; /* before the workers run: their handlers may read it (through the caller's ud) */
     int rc = rt_workers_start(&s->ws, &wc);
     if (rc) {
+        *out = NULL;
         free(s);
         return rc;
     }
-    *out = s;
     return 0;
 }
 
@@ -553,7 +556,7 @@ int http_response_send(http_response *res, int status, const char *content_type,
         rc = write_head(res, status, content_type, (long long)len);
         if (rc)
             fail_500(res);
-        else if (len)
+        else if (len && !res->head_only)
             mcp_buf_append(&res->buf, body, len);
     }
     response_complete(res);
@@ -572,6 +575,7 @@ int http_response_start_stream(http_response *res, int status, const char *conte
 int http_response_write_chunk(http_response *res, const void *data, size_t len)
 {
     if (res->c->closing || res->c->close_sent) return -1;
+    if (res->head_only) return 0;
     http_write_chunk(&res->buf, data, len);
     if (res == res->c->head) conn_flush(res->c);
     return 0;
@@ -579,6 +583,6 @@ int http_response_write_chunk(http_response *res, const void *data, size_t len)
 
 void http_response_end(http_response *res)
 {
-    if (!res->c->closing) http_write_last_chunk(&res->buf);
+    if (!res->c->closing && !res->head_only) http_write_last_chunk(&res->buf);
     response_complete(res);
 }

@@ -44,7 +44,8 @@ void ctx_add_answer(mcp_ctx *c, const char *key, const json_value *v)
 
 /* ---- legacy: real requests --------------------------------------------------------------- */
 
-static void write_request(mcp_buf *b, int64_t id, const question *q)
+/* Writes the request; a task's requests carry _meta.related-task (2025-11-25). */
+static void write_request(mcp_buf *b, int64_t id, const question *q, const char *task_id)
 {
     char tmp[64];
     int n =
@@ -52,13 +53,25 @@ static void write_request(mcp_buf *b, int64_t id, const question *q)
     mcp_buf_append(b, tmp, (size_t)n);
     rpc_write_str(b, q->method, strlen(q->method));
     LIT(b, ",\"params\":");
-    mcp_buf_append(b, q->params, q->params_len);
+    size_t plen = q->params_len;
+    bool add = task_id && plen >= 2 && q->params[plen - 1] == '}' &&
+               !memmem(q->params, plen, "\"_meta\"", 7);
+    if (!add) {
+        mcp_buf_append(b, q->params, plen);
+    } else {
+        mcp_buf_append(b, q->params, plen - 1);
+        if (plen > 2) mcp_buf_putc(b, ',');
+        LIT(b, "\"_meta\":{\"io.modelcontextprotocol/related-task\":{\"taskId\":");
+        rpc_write_str(b, task_id, strlen(task_id));
+        LIT(b, "}}}");
+    }
     mcp_buf_putc(b, '}');
 }
 
 int ask_legacy(mcp_ctx *ctx)
 {
     mcp_conn *c = ctx->conn;
+    if (ctx->task) task_legacy_asking(ctx, true); /* before the conn's lock: lock order */
     pthread_mutex_lock(&c->lock);
     if (c->closed || atomic_load(&ctx->cancelled)) { /* nobody is there to answer */
         pthread_mutex_unlock(&c->lock);
@@ -67,7 +80,6 @@ int ask_legacy(mcp_ctx *ctx)
     }
     ctx->waiting = ctx->nq;
     ctx->ask_error = NULL;
-    if (ctx->task) task_legacy_asking(ctx, true);
     ctx->rounds++;
     for (uint32_t i = 0; i < ctx->nq; i++) {
         pending_out *p = mcp_xcalloc(1, sizeof(*p));
@@ -80,8 +92,8 @@ int ask_legacy(mcp_ctx *ctx)
         char stack[1024];
         mcp_buf b;
         mcp_buf_init(&b, stack, sizeof(stack), 0);
-        write_request(&b, p->id, &ctx->qs[i]);
-        mcp_out out = {b.data, b.len, MCP_OUT_REQUEST, MCP_STATUS_OK, ctx->tag, false};
+        write_request(&b, p->id, &ctx->qs[i], ctx->task ? task_id(ctx->task) : NULL);
+        mcp_out out = {b.data, b.len, MCP_OUT_REQUEST, MCP_STATUS_OK, ctx->tag, false, false};
         c->opts.sink.send(c->opts.sink.ud, &out);
         mcp_buf_free(&b);
     }

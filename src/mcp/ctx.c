@@ -449,6 +449,16 @@ void mcp_ctx_progress(mcp_ctx *c, double progress, double total, const char *mes
         json_write_double(&w, total);
     }
     w_str(&w, "message", message);
+    if (c->task) { /* 2025-11-25: everything about a task says which */
+        json_write_keyz(&w, "_meta");
+        json_write_obj_begin(&w);
+        json_write_keyz(&w, "io.modelcontextprotocol/related-task");
+        json_write_obj_begin(&w);
+        json_write_keyz(&w, "taskId");
+        json_write_strz(&w, task_id(c->task));
+        json_write_obj_end(&w);
+        json_write_obj_end(&w);
+    }
     json_write_obj_end(&w);
     char ostack[640];
     mcp_buf_init(&b, ostack, sizeof(ostack), 0);

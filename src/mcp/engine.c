@@ -95,6 +95,7 @@ mcp_conn *mcp_conn_new(mcp_server *s, const mcp_conn_options *opts)
     if (!c->opts.max_message) c->opts.max_message = 4u << 20;
     pthread_mutex_init(&c->lock, NULL);
     mcp_arena_init(&c->arena, NULL, 0);
+    c->arena.next_size = 256; /* session data is small (client capabilities): keep it so */
     atomic_init(&c->log_level, -1);
     c->next_out_id = 1;
     c->serial = atomic_fetch_add(&s->next_conn_serial, 1) + 1;
@@ -178,7 +179,7 @@ void mcp_conn_shutdown(mcp_conn *c)
         mcp_buf_puts(&b, l->id_json);
         LIT(&b, "}}");
         rpc_end_result(&b);
-        mcp_out out = {b.data, b.len, MCP_OUT_RESPONSE, MCP_STATUS_OK, l->tag, true};
+        mcp_out out = {b.data, b.len, MCP_OUT_RESPONSE, MCP_STATUS_OK, l->tag, true, false};
         if (!c->closed && !b.overflow) c->opts.sink.send(c->opts.sink.ud, &out);
         mcp_buf_free(&b);
         listener_free(l);
@@ -189,7 +190,7 @@ void mcp_conn_shutdown(mcp_conn *c)
 void ctx_send(mcp_ctx *ctx, const char *data, size_t len, mcp_out_kind kind)
 {
     mcp_conn *c = ctx->conn;
-    mcp_out out = {data, len, kind, MCP_STATUS_OK, ctx->tag, false};
+    mcp_out out = {data, len, kind, MCP_STATUS_OK, ctx->tag, false, false};
     pthread_mutex_lock(&c->lock);
     if (!c->closed && !atomic_load(&ctx->cancelled)) c->opts.sink.send(c->opts.sink.ud, &out);
     pthread_mutex_unlock(&c->lock);
@@ -223,7 +224,10 @@ void mcp_conn_cancel_tag(mcp_conn *c, void *tag)
 {
     pthread_mutex_lock(&c->lock);
     for (mcp_ctx *x = c->inflight; x; x = x->next)
-        if (x->tag == tag) atomic_store(&x->cancelled, true);
+        if (x->tag == tag) {
+            atomic_store(&x->cancelled, true);
+            x->tag_gone = true; /* the transport forgets tag: no MCP_OUT_END for it */
+        }
     for (listener **pl = &c->listeners; *pl;) {
         listener *l = *pl;
         if (l->tag == tag) {
@@ -272,6 +276,12 @@ void ctx_free(mcp_ctx *ctx)
     if (ctx->task) task_ctx_gone(ctx);
     if (ctx->linked || ctx->waiting) {
         pthread_mutex_lock(&c->lock);
+        if (ctx->linked && ctx->tag && !ctx->tag_gone && !c->closed &&
+            atomic_load(&ctx->cancelled)) {
+            /* a cancelled request that ends unanswered: the transport may end its stream */
+            mcp_out end = {NULL, 0, MCP_OUT_END, MCP_STATUS_OK, ctx->tag, true, false};
+            c->opts.sink.send(c->opts.sink.ud, &end);
+        }
         ctx_unlink_locked(ctx);
         ask_forget_locked(c, ctx);
         pthread_mutex_unlock(&c->lock);
@@ -286,7 +296,7 @@ void ctx_free(mcp_ctx *ctx)
 void ctx_send_final(mcp_ctx *ctx, mcp_buf *b, mcp_out_status status)
 {
     mcp_conn *c = ctx->conn;
-    mcp_out out = {b->data, b->len, MCP_OUT_RESPONSE, status, ctx->tag, true};
+    mcp_out out = {b->data, b->len, MCP_OUT_RESPONSE, status, ctx->tag, true, ctx->whole};
     bool kept = ctx->task && task_take_final(ctx, b->data, b->len);
     pthread_mutex_lock(&c->lock);
     if (!kept && !c->closed && !atomic_load(&ctx->cancelled))
@@ -343,10 +353,11 @@ void ctx_unlink(mcp_ctx *ctx)
 void ctx_answer_detach(mcp_ctx *ctx, mcp_buf *b)
 {
     mcp_conn *c = ctx->conn;
-    mcp_out out = {b->data, b->len, MCP_OUT_RESPONSE, MCP_STATUS_OK, ctx->tag, true};
+    mcp_out out = {b->data, b->len, MCP_OUT_RESPONSE, MCP_STATUS_OK, ctx->tag, true, false};
     pthread_mutex_lock(&c->lock);
     if (!c->closed && !atomic_load(&ctx->cancelled)) c->opts.sink.send(c->opts.sink.ud, &out);
     ctx->tag = NULL; /* a client that leaves the request no longer cancels the call */
+    ctx->detached = true;
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -396,7 +407,7 @@ static void notify_listeners_locked(mcp_conn *c, const char *method, reg_kind k,
         mcp_buf o;
         mcp_buf_init(&o, ostack, sizeof(ostack), 0);
         rpc_write_notification(&o, method, b.data, b.len);
-        mcp_out out = {o.data, o.len, MCP_OUT_NOTIFICATION, MCP_STATUS_OK, l->tag, false};
+        mcp_out out = {o.data, o.len, MCP_OUT_NOTIFICATION, MCP_STATUS_OK, l->tag, false, false};
         c->opts.sink.send(c->opts.sink.ud, &out);
         mcp_buf_free(&b);
         mcp_buf_free(&o);
@@ -434,8 +445,8 @@ static void broadcast(mcp_server *s, const char *method, reg_kind k, const char 
         bool want =
             !c->closed && c->state >= LEGACY_INITIALIZED && (!uri || subscribed_locked(c, uri));
         if (want) {
-            mcp_out out = {legacy.data,   legacy.len, MCP_OUT_NOTIFICATION,
-                           MCP_STATUS_OK, NULL,       false};
+            mcp_out out = {legacy.data, legacy.len, MCP_OUT_NOTIFICATION, MCP_STATUS_OK, NULL,
+                           false,       false};
             c->opts.sink.send(c->opts.sink.ud, &out);
         }
         if (!c->closed) notify_listeners_locked(c, method, k, uri);
@@ -804,6 +815,7 @@ static void handle_request(mcp_ctx *ctx, const rpc_msg *m, const mcp_msg_info *i
     ctx->method_name = m->method;
     ctx->method = d ? d->id : M_UNKNOWN;
     if (!d) ctx->method = tasks_method(m->method, m->method_len);
+    if (!d && ctx->method == M_UNKNOWN) ctx->method = skills_method(m->method, m->method_len);
     mcp_conn_mode mode = ctx->conn->opts.mode;
     bool modern = mode != MCP_CONN_HTTP_LEGACY && is_modern_request(ctx->params);
     if (mode == MCP_CONN_HTTP_MODERN && ctx->method != M_INITIALIZE) modern = true;
@@ -811,6 +823,10 @@ static void handle_request(mcp_ctx *ctx, const rpc_msg *m, const mcp_msg_info *i
     if (ctx->method >= M_TASKS_GET && ctx->method <= M_TASKS_LIST) {
         ctx->era = modern ? ERA_MODERN : ERA_LEGACY;
         tasks_dispatch(ctx);
+        return;
+    }
+    if (ctx->method >= M_SKILLS_LIST && ctx->method <= M_DIR_READ) {
+        skills_dispatch(ctx);
         return;
     }
     if (!d || !(d->eras & (modern ? ERA_M : ERA_L)) || d->id >= M_N_INITIALIZED) {
@@ -828,8 +844,8 @@ static void cancel_request(mcp_conn *c, const json_value *params)
     const json_value *rid = json_get(params, "requestId");
     if (!rid || rpc_id_from_json(rid, &id) < 0) return;
     pthread_mutex_lock(&c->lock);
-    for (mcp_ctx *x = c->inflight; x; x = x->next)
-        if (rpc_id_equal(&x->id, &id)) atomic_store(&x->cancelled, true);
+    for (mcp_ctx *x = c->inflight; x; x = x->next) /* a task is cancelled by tasks/cancel */
+        if (!x->detached && rpc_id_equal(&x->id, &id)) atomic_store(&x->cancelled, true);
     for (listener **pl = &c->listeners; *pl;) {
         listener *l = *pl;
         if (rpc_id_equal(&l->id, &id)) {
@@ -885,6 +901,7 @@ static int fail_message(mcp_conn *c, void *tag, eng_fail f, const char *msg)
 {
     mcp_ctx *ctx = ctx_new(c, tag);
     ctx->era = c->opts.mode == MCP_CONN_HTTP_MODERN ? ERA_MODERN : ERA_LEGACY;
+    ctx->whole = true;
     ctx_fail_with(ctx, f, 0, NULL, msg);
     return 1;
 }
@@ -925,6 +942,7 @@ int mcp_conn_handle(mcp_conn *c, const char *msg, size_t len, const mcp_msg_info
         char where[160], full[200];
         snprintf(full, sizeof(full), "Parse error: %s", json_error_str(&je, where, sizeof(where)));
         ctx->era = c->opts.mode == MCP_CONN_HTTP_MODERN ? ERA_MODERN : ERA_LEGACY;
+        ctx->whole = true;
         ctx_fail_with(ctx, F_PARSE, 0, NULL, full);
         return 1;
     }

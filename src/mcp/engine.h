@@ -32,6 +32,8 @@ typedef enum mcp_out_kind {
     MCP_OUT_CLOSE_STREAM, /* no data: the handler asks that the request's stream be closed now
                              (SEP-1699 polling); later outputs for the tag are to be kept for a
                              resume. Transports without streams ignore it. */
+    MCP_OUT_END,          /* no data, final: the request ended without a response (it was
+                             cancelled); a transport ends what it holds open for it. */
 } mcp_out_kind;
 
 /* Status hints for HTTP: how the transport should answer when this is the only output. */
@@ -49,6 +51,8 @@ typedef struct mcp_out {
     mcp_out_status status;
     void *tag;  /* the tag given with the request this belongs to; NULL if none */
     bool final; /* this response ends the request identified by tag */
+    bool whole; /* answers the whole message (a parse error, a rejected batch): never an element
+                 * of a batch reply, even when the message began with '[' */
 } mcp_out;
 
 typedef struct mcp_sink {
@@ -116,6 +120,10 @@ const char *mcp_conn_protocol_version(const mcp_conn *c);
  * (resultType "complete", tagged with its subscription id) before the transport closes them.
  * Call before mcp_conn_close() when the server shuts down. Any thread. */
 void mcp_conn_shutdown(mcp_conn *c);
+
+/* Cancels every task of server s that is still running or waiting for input (they end
+ * "cancelled"): a shutting-down server keeps no work that no request waits for. Any thread. */
+void mcp_server_cancel_tasks(mcp_server *s);
 
 /* Detaches the sink (nothing more is sent), cancels in-flight requests, and drops the
  * transport's reference; memory goes when the last handler finishes. */

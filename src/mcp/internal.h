@@ -8,6 +8,7 @@
  *   ctx.c       mcp_ctx: reading the request, building and sending the answer
  *   ask.c       asking the client: legacy server-to-client requests, modern requestState
  *   token.c     sealed tokens (cursors, requestState) and digests
+ *   skills.c    the skills extension: skills/list, skills/get, resources/directory/read
  * See docs/internals/engine.md for the design. */
 #ifndef MCP_ENGINE_INTERNAL_H
 #define MCP_ENGINE_INTERNAL_H
@@ -85,6 +86,7 @@ typedef struct reg_table {
 } reg_table;
 
 typedef struct task task;
+typedef struct skill_set skill_set;
 
 struct mcp_server {
     char *name, *version, *instructions;
@@ -107,6 +109,7 @@ struct mcp_server {
     size_t ntasks;
     uint64_t task_seq;
     _Atomic uint64_t tasks_reaped_ms;
+    skill_set *skills; /* skills.c */
 };
 
 /* Finds an item and takes a reference (release with reg_release). NULL if absent. */
@@ -194,6 +197,9 @@ typedef enum method_id {
     M_TASKS_CANCEL,
     M_TASKS_RESULT,
     M_TASKS_LIST,
+    M_SKILLS_LIST, /* skills/..., resources/directory/read: skills.c */
+    M_SKILLS_GET,
+    M_DIR_READ,
     M_N_INITIALIZED,
     M_N_CANCELLED,
     M_N_OTHER,
@@ -220,6 +226,9 @@ struct mcp_ctx {
     uint8_t method; /* method_id */
     bool linked;    /* in conn->inflight */
     bool is_error;
+    bool detached; /* answered as a task: request-level cancellation no longer applies */
+    bool whole;    /* answers the whole incoming message (mcp_out.whole) */
+    bool tag_gone; /* under conn lock: cancelled by mcp_conn_cancel_tag, tag no longer valid */
     atomic_bool cancelled;
     const char *method_name;
     const char *version;
@@ -288,6 +297,11 @@ void ctx_send(mcp_ctx *ctx, const char *data, size_t len, mcp_out_kind kind);
 /* Ends ctx with an error (code per era from the map; `code` used for F_HANDLER), sends it
  * unless cancelled, and frees ctx. */
 void ctx_fail_with(mcp_ctx *ctx, eng_fail f, int code, const char *data_json, const char *msg);
+/* Answers ctx with -32602 and the formatted message (at most 320 bytes). Any thread. */
+void ctx_invalid(mcp_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Formats into err[errsize] (either may be 0) and returns MCP_EINVAL: registration errors. */
+int srv_seterr(char *err, size_t errsize, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Sends the response message in b for ctx (unless cancelled) and frees ctx. */
 void ctx_send_final(mcp_ctx *ctx, mcp_buf *b, mcp_out_status status);
 /* Runs the ctx's handler inline or through the executor; answers overloaded on -EAGAIN. */
@@ -318,6 +332,8 @@ void tasks_reap(mcp_server *s, uint64_t now_ms);
 /* True if the request lets the call run as a task (modern: the extension in the client's
  * capabilities; legacy: params.task). */
 bool task_client_can(const mcp_ctx *ctx);
+/* True if legacy protocol version v has tasks (2025-11-25 and later). */
+bool tasks_in_version(const char *v);
 /* Fails a call of a task-only tool from a client that cannot take a task. */
 void task_write_missing(mcp_ctx *ctx);
 /* If ctx runs as a task, stores its final answer msg there and returns true (the caller frees
@@ -330,7 +346,20 @@ int task_park(mcp_ctx *ctx);
 /* Legacy: the task's handler waits for the client's answers (true) or got them (false). */
 void task_legacy_asking(mcp_ctx *ctx, bool asking);
 method_id tasks_method(const char *name, size_t n);
+/* The task's id (immutable while the task's ctx lives). */
+const char *task_id(const task *t);
+/* Cancels every running or parked task of s (shutdown). Any thread. */
+void tasks_cancel_all(mcp_server *s);
 void tasks_dispatch(mcp_ctx *ctx);
+
+/* skills.c */
+void skills_init(mcp_server *s);
+void skills_free(mcp_server *s);
+/* True once a skill is registered: the extension is declared, its methods answer. */
+bool skills_any(mcp_server *s);
+method_id skills_method(const char *name, size_t n);
+/* skills/list, skills/get, resources/directory/read (-32601 in legacy eras or with no skill). */
+void skills_dispatch(mcp_ctx *ctx);
 
 /* methods.c */
 void methods_dispatch(mcp_ctx *ctx, const mcp_msg_info *info);

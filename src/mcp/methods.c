@@ -72,8 +72,7 @@ void result_end_send(mcp_ctx *ctx, mcp_buf *b)
     end_send(ctx, b, false, false);
 }
 
-static void invalid(mcp_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void invalid(mcp_ctx *ctx, const char *fmt, ...)
+void ctx_invalid(mcp_ctx *ctx, const char *fmt, ...)
 {
     char msg[320];
     va_list ap;
@@ -91,7 +90,7 @@ static const char *need_str(mcp_ctx *ctx, const char *key, size_t *len)
     int rc = json_get_str(ctx->params, key, &s, len, "params", err, sizeof(err));
     if (rc == 1) return s;
     if (rc == 0) snprintf(err, sizeof(err), "params.%s: required", key);
-    invalid(ctx, "invalid params: %s", err);
+    ctx_invalid(ctx, "invalid params: %s", err);
     return NULL;
 }
 
@@ -113,15 +112,19 @@ void ctx_reset_answer(mcp_ctx *ctx)
 /* ---- lifecycle, discovery --------------------------------------------------------------- */
 
 /* The server's capabilities for ctx's era: tasks are a capability in 2025-11-25 and an
- * extension in 2026-07-28. */
+ * extension in 2026-07-28; skills are an extension of 2026-07-28 only. */
 static void write_capabilities(mcp_ctx *ctx, mcp_buf *b)
 {
     mcp_buf_append(b, capabilities_json, sizeof(capabilities_json) - 2); /* without the '}' */
-    if (ctx->conn->srv->has_task_tools) {
-        if (ctx->era == ERA_MODERN)
-            LIT(b, ",\"extensions\":{\"io.modelcontextprotocol/tasks\":{}}");
-        else
-            LIT(b, ",\"tasks\":{\"list\":{},\"cancel\":{},\"requests\":{\"tools\":{\"call\":{}}}}");
+    bool tasks = ctx->conn->srv->has_task_tools, skills = skills_any(ctx->conn->srv);
+    if (ctx->era == ERA_MODERN && (tasks || skills)) {
+        LIT(b, ",\"extensions\":{");
+        if (tasks) LIT(b, "\"io.modelcontextprotocol/tasks\":{}");
+        if (tasks && skills) mcp_buf_putc(b, ',');
+        if (skills) LIT(b, "\"io.modelcontextprotocol/skills\":{\"directoryRead\":true}");
+        mcp_buf_putc(b, '}');
+    } else if (tasks && ctx->era != ERA_MODERN) {
+        LIT(b, ",\"tasks\":{\"list\":{},\"cancel\":{},\"requests\":{\"tools\":{\"call\":{}}}}");
     }
     mcp_buf_putc(b, '}');
 }
@@ -134,7 +137,7 @@ static void do_initialize(mcp_ctx *ctx)
     if (!v) return;
     const json_value *caps = json_get(ctx->params, "capabilities");
     if (caps && caps->type != JSON_OBJECT)
-        return invalid(ctx, "invalid params: %s", "params.capabilities: expected object");
+        return ctx_invalid(ctx, "invalid params: %s", "params.capabilities: expected object");
     const char *chosen = legacy_version_supported(v, vlen) ? v : LATEST_LEGACY;
     pthread_mutex_lock(&c->lock);
     snprintf(c->version, sizeof(c->version), "%s", chosen);
@@ -210,7 +213,7 @@ static int read_cursor(mcp_ctx *ctx, reg_kind k, uint64_t *after)
         }
     }
     if (p) snprintf(err, sizeof(err), "it belongs to another list");
-    invalid(ctx, "invalid params: invalid cursor (%s)", err);
+    ctx_invalid(ctx, "invalid params: invalid cursor (%s)", err);
     return -1;
 }
 
@@ -233,7 +236,7 @@ static void do_set_level(mcp_ctx *ctx)
     const char *lv = need_str(ctx, "level", &n);
     if (!lv) return;
     int level = log_level_from_name(lv, n);
-    if (level < 0) return invalid(ctx, "invalid params: unknown logging level '%.40s'", lv);
+    if (level < 0) return ctx_invalid(ctx, "invalid params: unknown logging level '%.40s'", lv);
     atomic_store(&ctx->conn->log_level, level);
     do_empty(ctx);
 }
@@ -321,13 +324,13 @@ static void do_listen(mcp_ctx *ctx)
 {
     const json_value *f = json_get(ctx->params, "notifications");
     if (!json_is_object(f))
-        return invalid(ctx, "invalid params: %s", "params.notifications: required object");
+        return ctx_invalid(ctx, "invalid params: %s", "params.notifications: required object");
     mcp_conn *c = ctx->conn;
     listener *l = listener_new(ctx, f);
     mcp_buf b;
     mcp_buf_init(&b, NULL, 0, 0);
     write_ack(l, &b);
-    mcp_out out = {b.data, b.len, MCP_OUT_NOTIFICATION, MCP_STATUS_OK, ctx->tag, false};
+    mcp_out out = {b.data, b.len, MCP_OUT_NOTIFICATION, MCP_STATUS_OK, ctx->tag, false, false};
     pthread_mutex_lock(&c->lock);
     if (!c->closed) {
         l->next = c->listeners;
@@ -360,7 +363,8 @@ static const json_value *need_args(mcp_ctx *ctx)
     const json_value *a = json_get(ctx->params, "arguments");
     if (!a || a->type == JSON_NULL) return &empty;
     if (a->type == JSON_OBJECT) return a;
-    invalid(ctx, "invalid params: params.arguments: expected object, got %s", json_type_name(a));
+    ctx_invalid(ctx, "invalid params: params.arguments: expected object, got %s",
+                json_type_name(a));
     return NULL;
 }
 
@@ -387,7 +391,7 @@ static void do_call(mcp_ctx *ctx, const mcp_msg_info *info)
     if (!name) return;
     ctx->name = name;
     ctx->entry = reg_find(ctx->conn->srv, REG_TOOL, name, n);
-    if (!ctx->entry) return invalid(ctx, "Unknown tool: %.200s", name);
+    if (!ctx->entry) return ctx_invalid(ctx, "Unknown tool: %.200s", name);
     const json_value *args = need_args(ctx);
     if (!args) return;
     ctx->args = args;
@@ -452,19 +456,19 @@ static void do_get(mcp_ctx *ctx)
     if (!name) return;
     ctx->name = name;
     ctx->entry = reg_find(ctx->conn->srv, REG_PROMPT, name, n);
-    if (!ctx->entry) return invalid(ctx, "Unknown prompt: %.200s", name);
+    if (!ctx->entry) return ctx_invalid(ctx, "Unknown prompt: %.200s", name);
     const json_value *args = need_args(ctx);
     if (!args) return;
     ctx->args = args;
     for (uint32_t i = 0; i < ctx->args->len; i++)
         if (ctx->args->u.members[i].value.type != JSON_STRING)
-            return invalid(ctx, "invalid params: arguments.%.100s: expected string",
-                           ctx->args->u.members[i].key);
+            return ctx_invalid(ctx, "invalid params: arguments.%.100s: expected string",
+                               ctx->args->u.members[i].key);
     const reg_entry *e = ctx->entry;
     for (size_t i = 0; i < e->nargs; i++)
         if (e->arg_required[i] && !json_get(ctx->args, e->arg_names[i]))
-            return invalid(ctx, "invalid params: missing required argument '%.100s'",
-                           e->arg_names[i]);
+            return ctx_invalid(ctx, "invalid params: missing required argument '%.100s'",
+                               e->arg_names[i]);
     set_meta(ctx);
     if (ctx->era == ERA_MODERN && ask_restore(ctx)) return;
     ctx_run_handler(ctx);
@@ -476,23 +480,24 @@ static void do_complete(mcp_ctx *ctx)
     const json_value *ref = json_get(ctx->params, "ref"), *arg = json_get(ctx->params, "argument");
     const json_value *type = json_get(ref, "type");
     if (!json_is_object(ref) || !json_is_string(type))
-        return invalid(ctx, "invalid params: %s", "params.ref: expected {type, name|uri}");
+        return ctx_invalid(ctx, "invalid params: %s", "params.ref: expected {type, name|uri}");
     if (!json_is_object(arg) || !json_is_string(json_get(arg, "name")) ||
         !json_is_string(json_get(arg, "value")))
-        return invalid(ctx, "invalid params: %s", "params.argument: expected {name, value}");
+        return ctx_invalid(ctx, "invalid params: %s", "params.argument: expected {name, value}");
     bool prompt = !strcmp(type->u.str, "ref/prompt");
     if (!prompt && strcmp(type->u.str, "ref/resource"))
-        return invalid(ctx, "invalid params: unknown reference type '%.60s'", type->u.str);
+        return ctx_invalid(ctx, "invalid params: unknown reference type '%.60s'", type->u.str);
     const json_value *key = json_get(ref, prompt ? "name" : "uri");
     if (!json_is_string(key))
-        return invalid(ctx, "invalid params: params.ref.%s: expected string",
-                       prompt ? "name" : "uri");
+        return ctx_invalid(ctx, "invalid params: params.ref.%s: expected string",
+                           prompt ? "name" : "uri");
     ctx->name = key->u.str;
     ctx->args = ctx->params;
     ctx->entry = reg_find(ctx->conn->srv, prompt ? REG_PROMPT : REG_TEMPLATE, key->u.str, key->len);
     if (!ctx->entry)
-        return invalid(ctx, prompt ? "Unknown prompt: %.200s" : "Unknown resource template: %.200s",
-                       key->u.str);
+        return ctx_invalid(ctx,
+                           prompt ? "Unknown prompt: %.200s" : "Unknown resource template: %.200s",
+                           key->u.str);
     set_meta(ctx);
     if (!ctx->entry->complete) {
         mcp_ctx_finish(ctx); /* no completer: no suggestions */

@@ -22,9 +22,7 @@
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
-static int seterr(char *err, size_t errsize, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int seterr(char *err, size_t errsize, const char *fmt, ...)
+int srv_seterr(char *err, size_t errsize, const char *fmt, ...)
 {
     if (err && errsize) {
         va_list ap;
@@ -55,12 +53,12 @@ static json_value *parse_field(const char *text, int want, const char *field, mc
     json_value *v = json_parse(text, strlen(text), a, NULL, &je);
     if (!v) {
         char where[160];
-        seterr(err, errsize, "%s: %s", field, json_error_str(&je, where, sizeof(where)));
+        srv_seterr(err, errsize, "%s: %s", field, json_error_str(&je, where, sizeof(where)));
         return NULL;
     }
     if (want >= 0 && v->type != want) {
-        seterr(err, errsize, "%s: expected %s, got %s", field,
-               want == JSON_OBJECT ? "an object" : "an array", json_type_name(v));
+        srv_seterr(err, errsize, "%s: expected %s, got %s", field,
+                   want == JSON_OBJECT ? "an object" : "an array", json_type_name(v));
         return NULL;
     }
     return v;
@@ -298,6 +296,7 @@ mcp_server *mcp_server_new(const mcp_server_info *info)
     pthread_rwlock_init(&s->reg_lock, NULL);
     pthread_mutex_init(&s->conns_lock, NULL);
     tasks_init(s);
+    skills_init(s);
     token_random_key(s->key);
     return s;
 }
@@ -306,6 +305,7 @@ void mcp_server_free(mcp_server *s)
 {
     if (!s) return;
     tasks_free(s);
+    skills_free(s);
     for (int k = 0; k < REG_NKINDS; k++) {
         reg_table *t = &s->tables[k];
         for (size_t i = 0; i < t->n; i++) reg_release(t->items[i]);
@@ -407,31 +407,31 @@ static int collect_hdr_params(reg_entry *e, const json_value *v, const char **pa
         const json_value *h = json_get(&m->value, "x-mcp-header");
         if (h) {
             if (h->type != JSON_STRING || !h->len)
-                return seterr(err, errsize,
-                              "input_schema: %s: x-mcp-header must be a non-empty "
-                              "string",
-                              m->key);
+                return srv_seterr(err, errsize,
+                                  "input_schema: %s: x-mcp-header must be a non-empty "
+                                  "string",
+                                  m->key);
             for (uint32_t k = 0; k < h->len; k++)
                 if (!is_tchar(h->u.str[k]))
-                    return seterr(err, errsize,
-                                  "input_schema: %s: x-mcp-header '%s' is not an "
-                                  "HTTP token",
-                                  m->key, h->u.str);
+                    return srv_seterr(err, errsize,
+                                      "input_schema: %s: x-mcp-header '%s' is not an "
+                                      "HTTP token",
+                                      m->key, h->u.str);
             const char *t = NULL;
             json_get_str(&m->value, "type", &t, NULL, NULL, NULL, 0);
             if (!t || (strcmp(t, "string") && strcmp(t, "integer") && strcmp(t, "boolean")))
-                return seterr(err, errsize,
-                              "input_schema: %s: x-mcp-header needs type string, "
-                              "integer or boolean",
-                              m->key);
+                return srv_seterr(err, errsize,
+                                  "input_schema: %s: x-mcp-header needs type string, "
+                                  "integer or boolean",
+                                  m->key);
             char name[160];
             int n = snprintf(name, sizeof name, "Mcp-Param-%s", h->u.str);
             if (n < 0 || (size_t)n >= sizeof name)
-                return seterr(err, errsize, "input_schema: x-mcp-header too long");
+                return srv_seterr(err, errsize, "input_schema: x-mcp-header too long");
             for (size_t k = 0; k < e->nhparams; k++)
                 if (!strcasecmp(e->hparams[k].header, name))
-                    return seterr(err, errsize, "input_schema: x-mcp-header '%s' is not unique",
-                                  h->u.str);
+                    return srv_seterr(err, errsize, "input_schema: x-mcp-header '%s' is not unique",
+                                      h->u.str);
             e->hparams = mcp_xrealloc(e->hparams, (e->nhparams + 1) * sizeof *e->hparams);
             hdr_param *hp = &e->hparams[e->nhparams++];
             hp->header = mcp_xstrndup(name, (size_t)n);
@@ -454,7 +454,7 @@ static int tool_schema(json_writer *w, const char *key, const char *text, const 
     if (!v) return MCP_EINVAL;
     json_schema_error se;
     *out = json_schema_compile(v, NULL, &se);
-    if (!*out) return seterr(err, errsize, "%s: %s: %s", field, se.schema_path, se.msg);
+    if (!*out) return srv_seterr(err, errsize, "%s: %s: %s", field, se.schema_path, se.msg);
     json_write_keyz(w, key);
     json_write_value(w, v);
     return 0;
@@ -476,9 +476,9 @@ static int tool_render(reg_entry *e, const mcp_tool_def *d, mcp_arena *a, mcp_bu
         json_value *v = json_parse(in, strlen(in), a, NULL, NULL);
         rc = collect_hdr_params(e, v, path, 0, err, errsize);
         if (!rc && count_hdr_annotations(v) != e->nhparams)
-            rc = seterr(err, errsize,
-                        "input_schema: x-mcp-header is allowed only on properties "
-                        "reached through 'properties' alone");
+            rc = srv_seterr(err, errsize,
+                            "input_schema: x-mcp-header is allowed only on properties "
+                            "reached through 'properties' alone");
     }
     if (!rc && d->output_schema)
         rc = tool_schema(&w, "outputSchema", d->output_schema, "output_schema", &e->out_schema, a,
@@ -520,7 +520,7 @@ static int add_entry(mcp_server *s, reg_entry *e, render_fn render, const void *
         return rc;
     }
     rc = table_add(s, e);
-    if (rc == MCP_EEXIST) seterr(err, errsize, "already registered");
+    if (rc == MCP_EEXIST) srv_seterr(err, errsize, "already registered");
     return rc;
 }
 
@@ -532,10 +532,10 @@ static int render_tool(reg_entry *e, const void *def, mcp_arena *a, mcp_buf *b, 
 
 int mcp_server_add_tool(mcp_server *s, const mcp_tool_def *d, char *err, size_t errsize)
 {
-    if (!s || !d) return seterr(err, errsize, "no definition");
+    if (!s || !d) return srv_seterr(err, errsize, "no definition");
     if (!tool_name_ok(d->name))
-        return seterr(err, errsize, "name: must be 1-128 characters of [A-Za-z0-9_.-]");
-    if (!d->handler) return seterr(err, errsize, "handler: required");
+        return srv_seterr(err, errsize, "name: must be 1-128 characters of [A-Za-z0-9_.-]");
+    if (!d->handler) return srv_seterr(err, errsize, "handler: required");
     reg_entry *e = entry_new(REG_TOOL, d->name, d->handler, d->ud, d->flags);
     int rc = add_entry(s, e, render_tool, d, err, errsize);
     if (!rc && (d->flags & (MCP_TASK_OPTIONAL | MCP_TASK_REQUIRED))) s->has_task_tools = true;
@@ -586,10 +586,10 @@ static int render_resource(reg_entry *e, const void *def, mcp_arena *a, mcp_buf 
 
 int mcp_server_add_resource(mcp_server *s, const mcp_resource_def *d, char *err, size_t errsize)
 {
-    if (!s || !d) return seterr(err, errsize, "no definition");
-    if (!uri_absolute(d->uri)) return seterr(err, errsize, "uri: must be an absolute URI");
-    if (!d->name || !*d->name) return seterr(err, errsize, "name: required");
-    if (!d->handler) return seterr(err, errsize, "handler: required");
+    if (!s || !d) return srv_seterr(err, errsize, "no definition");
+    if (!uri_absolute(d->uri)) return srv_seterr(err, errsize, "uri: must be an absolute URI");
+    if (!d->name || !*d->name) return srv_seterr(err, errsize, "name: required");
+    if (!d->handler) return srv_seterr(err, errsize, "handler: required");
     reg_entry *e = entry_new(REG_RESOURCE, d->uri, d->handler, d->ud, d->flags);
     e->mime = xstrdup_opt(d->mime_type);
     return add_entry(s, e, render_resource, d, err, errsize);
@@ -628,10 +628,10 @@ static int tmpl_compile(reg_entry *e, char *err, size_t errsize)
     return 0;
 adjacent:
     free(parts);
-    return seterr(err, errsize, "uri_template: adjacent variables cannot be matched");
+    return srv_seterr(err, errsize, "uri_template: adjacent variables cannot be matched");
 bad:
     free(parts);
-    return seterr(err, errsize, "uri_template: only level-1 {var} expressions are supported");
+    return srv_seterr(err, errsize, "uri_template: only level-1 {var} expressions are supported");
 }
 
 static int render_template(reg_entry *e, const void *def, mcp_arena *a, mcp_buf *b, char *err,
@@ -655,11 +655,11 @@ static int render_template(reg_entry *e, const void *def, mcp_arena *a, mcp_buf 
 
 int mcp_server_add_template(mcp_server *s, const mcp_template_def *d, char *err, size_t errsize)
 {
-    if (!s || !d) return seterr(err, errsize, "no definition");
+    if (!s || !d) return srv_seterr(err, errsize, "no definition");
     if (!uri_absolute(d->uri_template))
-        return seterr(err, errsize, "uri_template: must be an absolute URI template");
-    if (!d->name || !*d->name) return seterr(err, errsize, "name: required");
-    if (!d->handler) return seterr(err, errsize, "handler: required");
+        return srv_seterr(err, errsize, "uri_template: must be an absolute URI template");
+    if (!d->name || !*d->name) return srv_seterr(err, errsize, "name: required");
+    if (!d->handler) return srv_seterr(err, errsize, "handler: required");
     reg_entry *e = entry_new(REG_TEMPLATE, d->uri_template, d->handler, d->ud, d->flags);
     e->complete = d->complete;
     e->mime = xstrdup_opt(d->mime_type);
@@ -792,12 +792,12 @@ static int render_prompt(reg_entry *e, const void *def, mcp_arena *a, mcp_buf *b
 
 int mcp_server_add_prompt(mcp_server *s, const mcp_prompt_def *d, char *err, size_t errsize)
 {
-    if (!s || !d) return seterr(err, errsize, "no definition");
-    if (!d->name || !*d->name) return seterr(err, errsize, "name: required");
-    if (!d->handler) return seterr(err, errsize, "handler: required");
+    if (!s || !d) return srv_seterr(err, errsize, "no definition");
+    if (!d->name || !*d->name) return srv_seterr(err, errsize, "name: required");
+    if (!d->handler) return srv_seterr(err, errsize, "handler: required");
     for (size_t i = 0; i < d->nargs; i++)
         if (!d->args[i].name || !*d->args[i].name)
-            return seterr(err, errsize, "args[%zu].name: required", i);
+            return srv_seterr(err, errsize, "args[%zu].name: required", i);
     reg_entry *e = entry_new(REG_PROMPT, d->name, d->handler, d->ud, d->flags);
     e->complete = d->complete;
     e->nargs = d->nargs;

@@ -57,7 +57,8 @@ struct task {
     bool *answered; /* per question of a parked ctx (in the ctx's arena) */
     char *payload;  /* terminal: the result object, or the error object when failed */
     size_t payload_len;
-    mcp_ctx **waiters; /* legacy tasks/result calls waiting for the end */
+    bool payload_error; /* payload is a JSON-RPC error object */
+    mcp_ctx **waiters;  /* legacy tasks/result calls waiting for the end */
     size_t nwaiters;
 };
 
@@ -129,36 +130,28 @@ static void set_status_locked(task *t, int st)
     if (terminal(t)) t->terminal_mono = rt_now_ms();
 }
 
-/* Takes what must be freed outside the lock: parked ctxs whose task expired. */
-static size_t reap_locked(mcp_server *s, uint64_t mono, int64_t unix_ms, task **dead, size_t max)
+/* Collects what must be freed outside the lock: dropped tasks, and the ctxs of parked tasks
+ * whose ttl passed (those tasks end cancelled and stay readable for the grace period). */
+static size_t reap_locked(mcp_server *s, uint64_t mono, int64_t unix_ms, task **dead,
+                          mcp_ctx **ctxs, size_t *nctx, size_t max)
 {
     size_t n = 0;
-    for (task *t = s->task_head, *next; t && n < max; t = next) {
+    for (task *t = s->task_head, *next; t && n < max && *nctx < max; t = next) {
         next = t->next;
-        bool expired = unix_ms >= t->created_ms + t->ttl_ms;
-        if (!expired) continue;
+        if (unix_ms < t->created_ms + t->ttl_ms) continue;
         if (t->parked) { /* nobody answered in time: the task ends cancelled */
             set_status_locked(t, T_CANCELLED);
             t->parked = false;
-        } else if (!terminal(t) || mono < t->terminal_mono + TERMINAL_GRACE_MS || t->nwaiters) {
+            if (t->ctx) ctxs[(*nctx)++] = t->ctx;
+            t->ctx = NULL;
             continue;
         }
+        if (!terminal(t) || t->ctx || mono < t->terminal_mono + TERMINAL_GRACE_MS || t->nwaiters)
+            continue;
         unlink_locked(s, t);
         dead[n++] = t;
     }
     return n;
-}
-
-static void free_dead(task **dead, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        mcp_ctx *ctx = dead[i]->ctx;
-        if (ctx) {
-            ctx->task = NULL;
-            ctx_free(ctx);
-        }
-        task_free(dead[i]);
-    }
 }
 
 void tasks_reap(mcp_server *s, uint64_t now_ms)
@@ -167,12 +160,54 @@ void tasks_reap(mcp_server *s, uint64_t now_ms)
     if (now_ms - last < REAP_EVERY_MS && last) return;
     if (!atomic_compare_exchange_strong(&s->tasks_reaped_ms, &last, now_ms)) return;
     task *dead[64];
+    mcp_ctx *ctxs[64];
+    size_t n, nctx;
+    do {
+        nctx = 0;
+        pthread_mutex_lock(&s->tasks_lock);
+        n = reap_locked(s, now_ms, (int64_t)rt_now_unix_ms(), dead, ctxs, &nctx, 64);
+        pthread_mutex_unlock(&s->tasks_lock);
+        for (size_t i = 0; i < nctx; i++) {
+            ctxs[i]->task = NULL;
+            ctx_free(ctxs[i]);
+        }
+        for (size_t i = 0; i < n; i++) task_free(dead[i]);
+    } while (n == 64 || nctx == 64);
+}
+
+void mcp_server_cancel_tasks(mcp_server *s)
+{
+    tasks_cancel_all(s);
+}
+
+const char *task_id(const task *t)
+{
+    return t->id;
+}
+
+void tasks_cancel_all(mcp_server *s)
+{
+    mcp_ctx *parked[64];
     size_t n;
     do {
+        n = 0;
         pthread_mutex_lock(&s->tasks_lock);
-        n = reap_locked(s, now_ms, (int64_t)rt_now_unix_ms(), dead, 64);
+        for (task *t = s->task_head; t && n < 64; t = t->next) {
+            if (terminal(t)) continue;
+            set_status_locked(t, T_CANCELLED);
+            if (t->parked && t->ctx) {
+                parked[n++] = t->ctx;
+                t->ctx = NULL;
+                t->parked = false;
+            } else if (t->ctx) {
+                atomic_store(&t->ctx->cancelled, true);
+            }
+        }
         pthread_mutex_unlock(&s->tasks_lock);
-        free_dead(dead, n);
+        for (size_t i = 0; i < n; i++) {
+            parked[i]->task = NULL;
+            ctx_free(parked[i]);
+        }
     } while (n == 64);
 }
 
@@ -265,7 +300,12 @@ bool task_client_can(const mcp_ctx *ctx)
         return json_get(ext, META_TASKS) != NULL;
     }
     const json_value *t = json_get(ctx->params, "task");
-    return json_is_object(t);
+    return json_is_object(t) && tasks_in_version(ctx->conn->version);
+}
+
+bool tasks_in_version(const char *v)
+{
+    return strcmp(v, "2025-11-25") >= 0; /* tasks came with 2025-11-25 */
 }
 
 void task_write_missing(mcp_ctx *ctx)
@@ -402,14 +442,14 @@ static void answer_waiter(mcp_ctx *w, const char *id, bool failed, const char *p
 }
 
 /* Ends the waiters of t (taken out under the lock by the caller). */
-static void answer_waiters(mcp_ctx **ws, size_t n, const char *id, int status, const char *payload,
-                           size_t len)
+static void answer_waiters(mcp_ctx **ws, size_t n, const char *id, int status, bool is_error,
+                           const char *payload, size_t len)
 {
     for (size_t i = 0; i < n; i++) {
-        if (status == T_CANCELLED)
+        if (status == T_CANCELLED || !payload)
             ctx_fail_with(ws[i], F_INVALID_PARAMS, 0, NULL, "task was cancelled");
         else
-            answer_waiter(ws[i], id, status == T_FAILED, payload, len);
+            answer_waiter(ws[i], id, is_error, payload, len);
     }
     free(ws);
 }
@@ -424,6 +464,8 @@ bool task_take_final(mcp_ctx *ctx, const char *msg, size_t len)
     mcp_arena_init(&a, NULL, 0);
     json_value *v = json_parse(msg, len, &a, NULL, NULL);
     const json_value *res = json_get(v, "result"), *err = json_get(v, "error");
+    const json_value *ie = json_get(res, "isError");
+    bool tool_error = ie && ie->type == JSON_BOOL && ie->b;
     mcp_buf p;
     mcp_buf_init(&p, NULL, 0, 0);
     if (res)
@@ -435,8 +477,10 @@ bool task_take_final(mcp_ctx *ctx, const char *msg, size_t len)
     pthread_mutex_lock(&s->tasks_lock);
     if (atomic_load(&ctx->cancelled)) set_status_locked(t, T_CANCELLED);
     if (!terminal(t)) {
-        set_status_locked(t, res ? T_COMPLETED : T_FAILED);
+        /* a tool error is "completed" in 2026-07-28 and "failed" in 2025-11-25 */
+        set_status_locked(t, !res || (t->era == ERA_LEGACY && tool_error) ? T_FAILED : T_COMPLETED);
         t->payload = mcp_buf_steal(&p, &t->payload_len);
+        t->payload_error = !res;
     }
     t->ctx = NULL;
     t->parked = false;
@@ -452,7 +496,7 @@ bool task_take_final(mcp_ctx *ctx, const char *msg, size_t len)
     pthread_mutex_unlock(&s->tasks_lock);
     mcp_buf_free(&p);
     notify_status(ctx, s, &snap);
-    answer_waiters(ws, nw, id, snap.status, payload, snap.payload_len);
+    answer_waiters(ws, nw, id, snap.status, snap.payload_error, payload, snap.payload_len);
     free(payload);
     return true;
 }
@@ -479,13 +523,14 @@ void task_ctx_gone(mcp_ctx *ctx)
     t->waiters = NULL;
     t->nwaiters = 0;
     int st = t->status;
+    bool perr = t->payload_error;
     char id[sizeof t->id];
     memcpy(id, t->id, sizeof id);
     char *payload = t->payload ? mcp_xstrndup(t->payload, t->payload_len) : NULL;
     size_t plen = t->payload_len;
     pthread_mutex_unlock(&s->tasks_lock);
     ctx->task = NULL;
-    answer_waiters(ws, nw, id, st, payload, plen);
+    answer_waiters(ws, nw, id, st, perr, payload, plen);
     free(payload);
 }
 
@@ -586,7 +631,7 @@ static void do_get(mcp_ctx *ctx)
     write_task_fields(s, t, &b);
     if (t->status == T_INPUT_REQUIRED && t->parked) write_input_requests(t, &b);
     if (ctx->era == ERA_MODERN && t->payload) {
-        if (t->status == T_COMPLETED)
+        if (!t->payload_error)
             LIT(&b, ",\"result\":");
         else
             LIT(&b, ",\"error\":");
@@ -632,7 +677,7 @@ static void do_cancel(mcp_ctx *ctx)
         parked->task = NULL;
         ctx_free(parked);
     }
-    answer_waiters(ws, nw, id, T_CANCELLED, NULL, 0);
+    answer_waiters(ws, nw, id, T_CANCELLED, false, NULL, 0);
     result_end_send(ctx, &b);
 }
 
@@ -690,6 +735,7 @@ static void do_result(mcp_ctx *ctx)
         return;
     }
     int st = t->status;
+    bool perr = t->payload_error;
     char id[sizeof t->id];
     memcpy(id, t->id, sizeof id);
     char *payload = t->payload ? mcp_xstrndup(t->payload, t->payload_len) : NULL;
@@ -697,7 +743,7 @@ static void do_result(mcp_ctx *ctx)
     pthread_mutex_unlock(&s->tasks_lock);
     mcp_ctx **one = mcp_xmalloc(sizeof *one);
     one[0] = ctx;
-    answer_waiters(one, 1, id, st, payload, plen);
+    answer_waiters(one, 1, id, st, perr, payload, plen);
     free(payload);
 }
 

@@ -258,9 +258,11 @@ int rt_workers_start(rt_workers **out, const rt_workers_config *cfg)
     int *fds = mcp_xcalloc(ws->n, sizeof *fds);
     for (unsigned i = 0; i < ws->n; i++) fds[i] = -1;
     int rc = open_sockets(ws, fds);
+    *out = ws; /* before the threads run: their callbacks may read it */
     if (!rc) rc = start_threads(ws, fds);
     close_fds(fds, ws->n);
     free(fds);
+    if (rc) *out = NULL;
     if (rc && !ws->w[0]) {
         free(ws->w);
         free(ws);
@@ -275,7 +277,6 @@ int rt_workers_start(rt_workers **out, const rt_workers_config *cfg)
         free(ws);
         return rc;
     }
-    *out = ws;
     return 0;
 }
 

@@ -74,8 +74,9 @@ typedef struct wcounters {
 struct wstate {
     mcp_http *h;
     rt_worker *w;
-    mcp_conn *modern; /* the stateless conn of this worker */
-    hstream *sse;     /* SSE responses open on this worker (keep-alives, shutdown) */
+    mcp_conn *modern;          /* the stateless conn of this worker */
+    hstream *sse;              /* SSE responses open on this worker (keep-alives, shutdown) */
+    struct resume_wait *waits; /* resumes waiting for their stream's old response to go */
     uint64_t last_keepalive;
     wcounters c __attribute__((aligned(64)));
 };
@@ -104,8 +105,8 @@ struct hstream {
     uint64_t t0_ns;
     /* under lock */
     int mode;
-    int expected; /* responses this request will get; -1 until known (batches) */
-    int nresp;
+    int expected;      /* responses this request will get; -1 until known (batches) */
+    int nresp, nend;   /* responses written; requests ended without one (cancelled) */
     bool final;        /* every response is in */
     bool close_req;    /* the handler closed the stream (SEP-1699) */
     bool wake_pending; /* a pump is posted or scheduled */
@@ -174,7 +175,13 @@ static int http_exec(void *ud, void (*fn)(void *), void *arg);
 /* The per-worker state of the calling loop thread. */
 static wstate *current_ws(mcp_http *h)
 {
-    if (!tl_ws) tl_ws = &h->ws[rt_worker_index(rt_worker_current())];
+    if (!tl_ws) {
+        rt_worker *w = rt_worker_current();
+        tl_ws = &h->ws[rt_worker_index(w)];
+        /* set by the loop thread itself before any stream of it exists; pool threads read it
+         * only through a stream, after the pool's queue ordered them */
+        tl_ws->w = w;
+    }
     return tl_ws;
 }
 
@@ -383,6 +390,15 @@ static void stream_put(hstream *st, const mcp_out *out)
         else
             goto drop; /* JSON only: notifications and requests before the answer are lost */
     }
+    if (out->kind == MCP_OUT_END) { /* a cancelled request: no answer will come */
+        if (st->mode == MODE_UNDECIDED) st->mode = st->accept_sse ? MODE_SSE : MODE_JSON;
+        st->nend++;
+        goto counted;
+    }
+    if (out->whole && st->batch && !st->nresp) { /* a rejected batch: one error, no array */
+        st->batch = false;
+        st->expected = 1;
+    }
     if (st->mode == MODE_JSON) {
         if (out->kind != MCP_OUT_RESPONSE) goto drop;
         if (st->batch) mcp_buf_putc(&st->json, st->nresp ? ',' : '[');
@@ -406,8 +422,10 @@ static void stream_put(hstream *st, const mcp_out *out)
     } else {
         event_add_locked(st, out->data, out->len);
     }
-    if (out->kind == MCP_OUT_RESPONSE && ++st->nresp >= st->expected && st->expected >= 0 &&
-        !st->final) {
+    if (out->kind == MCP_OUT_RESPONSE) st->nresp++;
+counted:
+    if ((out->kind == MCP_OUT_RESPONSE || out->kind == MCP_OUT_END) &&
+        st->nresp + st->nend >= st->expected && st->expected >= 0 && !st->final) {
         st->final = true;
         if (st->counted) session_request_done(st->sess);
         st->counted = false;
@@ -515,9 +533,12 @@ static void pump(hstream *st)
     int status = 200;
     if (st->mode == MODE_JSON && st->final) {
         json = true;
-        if (st->batch) mcp_buf_putc(&st->json, ']');
+        if (!st->nresp)
+            status = 202; /* every request was cancelled: nothing to answer */
+        else if (st->batch)
+            mcp_buf_putc(&st->json, ']');
         mcp_buf_append(&out, st->json.data, st->json.len);
-        status = st->json_status;
+        if (st->nresp) status = st->json_status;
         end = true;
     } else if (st->mode == MODE_SSE) {
         if (!st->started) {
@@ -531,6 +552,7 @@ static void pump(hstream *st)
         end = st->final || st->close_req;
     }
     if (end) {
+        if (was_started) sse_unlink(ws, st);
         st->res = NULL;
         st->ws = NULL;
     }
@@ -544,19 +566,16 @@ static void pump(hstream *st)
             atomic_fetch_add_explicit(&ws->c.shed, 1, memory_order_relaxed);
         }
         if (status >= 400) count_error(ws);
-        http_response_send(res, status, "application/json", out.data, out.len);
+        http_response_send(res, status, out.len ? "application/json" : NULL, out.data, out.len);
     } else if (start_sse || out.len || end) {
         if (start_sse) {
             if (xname[0]) http_response_header(res, xname, xvalue);
             http_response_header(res, "Cache-Control", "no-cache");
             http_response_start_stream(res, 200, "text/event-stream");
-            sse_link(ws, st);
+            if (!end) sse_link(ws, st); /* still ours: only this thread lets res go */
         }
         if (out.len) http_response_write_chunk(res, out.data, out.len);
-        if (end) {
-            if (was_started || start_sse) sse_unlink(ws, st);
-            http_response_end(res);
-        }
+        if (end) http_response_end(res);
     }
     mcp_buf_free(&out);
     if (end) {
@@ -589,14 +608,14 @@ static void on_abort(http_response *res, void *ud)
     wstate *ws = current_ws(st->h);
     pthread_mutex_lock(&st->lock);
     bool mine = st->res == res;
-    if (mine) {
+    if (mine) { /* unlinked before res goes: then another worker may attach and link st */
+        sse_unlink(ws, st);
         st->res = NULL;
         st->ws = NULL;
     }
     bool legacy = st->legacy, final = st->final;
     pthread_mutex_unlock(&st->lock);
     if (!mine) return;
-    sse_unlink(ws, st);
     if (!legacy && !final && !atomic_load(&st->h->draining))
         mcp_conn_cancel_tag(ws->modern, st); /* stateless: a client that leaves cancels */
     http_response_end(res);
@@ -668,12 +687,12 @@ static void end_stream_msg(void *arg)
     http_response *res = st->ws == ws ? st->res : NULL;
     bool started = st->started;
     if (res) {
+        sse_unlink(ws, st);
         st->res = NULL;
         st->ws = NULL;
     }
     pthread_mutex_unlock(&st->lock);
     if (res) {
-        sse_unlink(ws, st);
         if (started)
             http_response_end(res);
         else
@@ -759,8 +778,47 @@ static void fill_info(const http_request *req, mcp_msg_info *info)
     info->hctx = req;
 }
 
-/* Hands the body to conn with st as the tag and answers: 202 when nothing will come. */
-static int run_request(req_ctx *r, mcp_conn *conn, hstream *st, session *sess)
+/* A batch whose answers are not all in when its handle call returns goes out as SSE when the
+ * client accepts it, so that what its slow requests send before their answers (progress,
+ * requests to the client) is delivered: the answers already gathered as a JSON array (ours,
+ * well-formed) become one event each. Called with st->lock held. */
+static void batch_to_sse_locked(hstream *st)
+{
+    const char *p = st->json.data, *end = p + st->json.len;
+    if (p < end && *p == '[') p++;
+    while (p < end) {
+        const char *start = p;
+        int depth = 0;
+        bool str = false;
+        for (; p < end; p++) {
+            char ch = *p;
+            if (str) {
+                if (ch == '\\')
+                    p++;
+                else if (ch == '"')
+                    str = false;
+            } else if (ch == '"') {
+                str = true;
+            } else if (ch == '{' || ch == '[') {
+                depth++;
+            } else if (ch == '}' || ch == ']') {
+                if (--depth == 0) {
+                    p++;
+                    break;
+                }
+            }
+        }
+        if (p > start) event_add_locked(st, start, (size_t)(p - start));
+        if (p < end && *p == ',') p++;
+    }
+    st->json.len = 0;
+    st->mode = MODE_SSE;
+}
+
+/* Hands the body to conn with st as the tag and answers: 202 when nothing will come. With
+ * hold, an answer ready at return is not written yet: *held says whether the caller must
+ * pump_now(st) (legacy_initialize publishes the session first). */
+static int run_request(req_ctx *r, mcp_conn *conn, hstream *st, session *sess, bool *held)
 {
     http_request *req = r->req;
     mcp_msg_info info;
@@ -798,16 +856,23 @@ static int run_request(req_ctx *r, mcp_conn *conn, hstream *st, session *sess)
     pthread_mutex_lock(&st->lock);
     if (st->batch) {
         st->expected = n;
-        if (!st->final && st->nresp >= n) {
+        if (!st->final && st->nresp + st->nend >= n) {
             st->final = true;
             if (st->counted) session_request_done(sess);
             st->counted = false;
         }
     }
     bool wake = tl_req_wake || (st->batch && st->final);
+    if (st->batch && st->mode == MODE_JSON && !st->final && st->accept_sse) {
+        batch_to_sse_locked(st); /* some answers come later: progress may come first */
+        wake = true;
+    }
     pthread_mutex_unlock(&st->lock);
     http_response_on_abort(r->res, on_abort, st);
-    if (wake) pump_now(st);
+    if (held)
+        *held = wake;
+    else if (wake)
+        pump_now(st);
     return n;
 }
 
@@ -821,7 +886,7 @@ static void handle_modern(req_ctx *r)
         return;
     }
     hstream *st = stream_new(r->h, NULL, r->ws, r->res);
-    run_request(r, r->ws->modern, st, NULL);
+    run_request(r, r->ws->modern, st, NULL, NULL);
 }
 
 static void legacy_post(req_ctx *r, session *s)
@@ -852,7 +917,7 @@ static void legacy_post(req_ctx *r, session *s)
     if (evict) stream_unref(evict);
     atomic_store_explicit(&s->last_active, rt_now_ms(), memory_order_relaxed);
     stream_ref(st); /* ours, to look at it after the call */
-    int n = run_request(r, s->conn, st, s);
+    int n = run_request(r, s->conn, st, s, NULL);
     /* a request that produced nothing, or whose answer went out as JSON, needs no replay */
     pthread_mutex_lock(&st->lock);
     bool drop = n <= 0 || (st->final && st->mode != MODE_SSE);
@@ -886,10 +951,12 @@ static void legacy_initialize(req_ctx *r)
     st->num = s->next_num++;
     snprintf(st->extra_name, sizeof st->extra_name, "Mcp-Session-Id");
     snprintf(st->extra_value, sizeof st->extra_value, "%s", s->id);
-    /* the session goes into the table only if initialize succeeds; until then the stream's
-     * header is harmless: the id names nothing */
+    /* initialize is answered inline; the answer is held until the session is in the table (a
+     * client may use the id on another connection, on another worker, the moment it reads it)
+     * or, when initialize failed, until the id is taken off the answer */
     stream_ref(st);
-    run_request(r, s->conn, st, NULL);
+    bool held = false;
+    run_request(r, s->conn, st, NULL, &held);
     if (mcp_conn_initialized(s->conn)) {
         session_insert(h, s);
         mcp_log(MCP_LOGL_DEBUG, "http: session %.8s... created", s->id);
@@ -900,8 +967,56 @@ static void legacy_initialize(req_ctx *r)
         atomic_fetch_sub(&h->nsessions, 1);
         mcp_conn_close(s->conn);
     }
+    if (held) pump_now(st);
     stream_unref(st);
     session_unref(s); /* the creator's */
+}
+
+/* A resume (GET with Last-Event-ID) of a stream whose old response is still attached: a
+ * client that dropped a connection and reconnected at once can be faster than our sight of the
+ * old connection's end (it may live on another worker). It waits, up to RESUME_WAIT_MS, checked
+ * every tick; then 409. */
+typedef struct resume_wait {
+    struct resume_wait *next;
+    hstream *st; /* referenced */
+    http_response *res;
+    uint64_t after, deadline;
+    bool aborted; /* res's connection went away */
+} resume_wait;
+
+#define RESUME_WAIT_MS 2000
+
+static void on_wait_abort(http_response *res, void *ud)
+{
+    ((resume_wait *)ud)->aborted = true;
+}
+
+/* Attaches res (owning loop thread of ws) to st and starts pumping. Returns false when st is
+ * still attached to another response. On success st's reference (the caller's) becomes the
+ * response's. */
+static bool attach_stream(wstate *ws, hstream *st, http_response *res, bool resume, uint64_t after)
+{
+    pthread_mutex_lock(&st->lock);
+    if (st->res) {
+        pthread_mutex_unlock(&st->lock);
+        return false;
+    }
+    st->res = res;
+    st->ws = ws;
+    st->started = false;
+    st->mode = MODE_SSE;
+    st->close_req = false;
+    st->t0_ns = rt_now_ns();
+    if (resume)
+        st->sent_seq = after < st->seq ? after : st->seq;
+    else
+        st->sent_seq = st->seq;
+    if (!st->standalone) st->priming = false; /* a resumed POST stream: events only */
+    pthread_mutex_unlock(&st->lock);
+    http_response_on_abort(res, on_abort, st);
+    stream_ref(st); /* for pump's wakeup reference */
+    pump(st);       /* consumes the wakeup reference; st's own ref is the response's */
+    return true;
 }
 
 static void legacy_get(req_ctx *r, session *s)
@@ -963,30 +1078,65 @@ static void legacy_get(req_ctx *r, session *s)
             return;
         }
     }
-    pthread_mutex_lock(&st->lock);
-    if (st->res) {
-        pthread_mutex_unlock(&st->lock);
-        stream_unref(st);
-        send_error(r->res, 409, -32000, "Conflict: this stream is already open on another request",
-                   NULL, NULL, NULL);
-        count_error(r->ws);
+    if (attach_stream(r->ws, st, r->res, resume, after)) return;
+    if (resume) { /* most likely the client's old connection is gone and we have not seen it */
+        resume_wait *rw = mcp_xcalloc(1, sizeof *rw);
+        rw->st = st; /* our reference moves here */
+        rw->res = r->res;
+        rw->after = after;
+        rw->deadline = rt_now_ms() + RESUME_WAIT_MS;
+        rw->next = r->ws->waits;
+        r->ws->waits = rw;
+        http_response_on_abort(r->res, on_wait_abort, rw);
         return;
     }
-    st->res = r->res;
-    st->ws = r->ws;
-    st->started = false;
-    st->mode = MODE_SSE;
-    st->close_req = false;
-    st->t0_ns = rt_now_ns();
-    if (resume)
-        st->sent_seq = after < st->seq ? after : st->seq;
-    else
-        st->sent_seq = st->seq;
-    if (!st->standalone) st->priming = false; /* a resumed POST stream: events only */
-    pthread_mutex_unlock(&st->lock);
-    http_response_on_abort(r->res, on_abort, st);
-    stream_ref(st); /* for pump's wakeup reference */
-    pump(st);       /* consumes the wakeup reference; st's own ref is the response's */
+    stream_unref(st);
+    send_error(r->res, 409, -32000, "Conflict: this stream is already open on another request",
+               NULL, NULL, NULL);
+    count_error(r->ws);
+}
+
+/* Tries the resume waits of this worker (its loop thread, each tick): attaches those whose
+ * stream is free, answers 409 to those past their deadline (or all, with force). */
+static void resume_waits(wstate *ws, uint64_t now, bool force)
+{
+    for (resume_wait **p = &ws->waits; *p;) {
+        resume_wait *rw = *p;
+        bool done = rw->aborted;
+        if (!done && attach_stream(ws, rw->st, rw->res, true, rw->after)) {
+            done = true;
+            rw->st = NULL; /* the reference went to the response */
+        } else if (!done && (force || now >= rw->deadline)) {
+            send_error(rw->res, 409, -32000,
+                       "Conflict: this stream is still open on another connection", NULL, NULL,
+                       NULL);
+            count_error(ws);
+            done = true;
+        }
+        if (!done) {
+            p = &rw->next;
+            continue;
+        }
+        *p = rw->next;
+        if (rw->st) stream_unref(rw->st);
+        free(rw);
+    }
+}
+
+/* Whether a session-less legacy POST is an initialize request (a single JSON-RPC object whose
+ * method is "initialize"). Parsed properly: an argument that says "initialize" is not one. */
+static bool is_initialize(const char *body, size_t len)
+{
+    if (!body || !len) return false;
+    char buf[2048];
+    mcp_arena a;
+    mcp_arena_init(&a, buf, sizeof buf);
+    json_error je;
+    json_value *v = json_parse(body, len, &a, &json_default_limits, &je);
+    const json_value *m = v && v->type == JSON_OBJECT ? json_get(v, "method") : NULL;
+    bool yes = m && m->type == JSON_STRING && m->len == 10 && !memcmp(m->u.str, "initialize", 10);
+    mcp_arena_free(&a);
+    return yes;
 }
 
 static void handle_legacy(req_ctx *r)
@@ -994,7 +1144,7 @@ static void handle_legacy(req_ctx *r)
     http_request *req = r->req;
     const char *sid = req->mcp_session_id;
     if (!sid) {
-        if (req->method == HTTP_POST && strstr(req->body, "\"initialize\"")) {
+        if (req->method == HTTP_POST && is_initialize(req->body, req->body_len)) {
             legacy_initialize(r);
             return;
         }
@@ -1036,11 +1186,26 @@ static void handle_legacy(req_ctx *r)
 /* Each stage returns true when it answered the request (the pipeline stops there). */
 typedef bool (*stage_fn)(req_ctx *r);
 
+/* localhost, [::1], or a dotted-decimal 127.x.y.z (not a DNS name such as 127.evil.example). */
 static bool host_is_loopback(const char *host, size_t n)
 {
-    return (n == 9 && !strncasecmp(host, "localhost", 9)) ||
-           (n >= 4 && !strncmp(host, "127.", 4)) || (n == 5 && !strcmp(host, "[::1]")) ||
-           (n == 3 && !strcmp(host, "::1"));
+    if ((n == 9 && !strncasecmp(host, "localhost", 9)) || (n == 5 && !strncmp(host, "[::1]", 5)) ||
+        (n == 3 && !strncmp(host, "::1", 3)))
+        return true;
+    if (n < 7 || n > 15 || strncmp(host, "127.", 4)) return false;
+    int dots = 0, digits = 0;
+    for (size_t i = 4; i < n; i++) {
+        if (host[i] == '.') {
+            if (!digits) return false;
+            dots++;
+            digits = 0;
+        } else if (host[i] >= '0' && host[i] <= '9') {
+            if (++digits > 3) return false;
+        } else {
+            return false;
+        }
+    }
+    return dots == 2 && digits;
 }
 
 /* Splits "host[:port]" / "[v6]:port": returns the host's length. */
@@ -1247,6 +1412,7 @@ static void keepalive_tick(rt_worker *w, uint64_t now, void *ud)
 {
     mcp_http *h = ud;
     wstate *ws = current_ws(h);
+    if (ws->waits) resume_waits(ws, now, false);
     if (now - ws->last_keepalive < h->o.sse_keepalive_ms) return;
     ws->last_keepalive = now;
     static const char ka[] = ": keep-alive\n\n";
@@ -1362,8 +1528,6 @@ mcp_http *mcp_http_start(mcp_server *srv, const mcp_http_options *opts, char *er
         free_http(h);
         return NULL;
     }
-    rt_workers *wk = http_server_workers(h->hs);
-    for (unsigned i = 0; i < h->nworkers; i++) h->ws[i].w = rt_workers_get(wk, i);
     bool v6 = strchr(o.host, ':') != NULL;
     mcp_log(MCP_LOGL_INFO, "http: listening on http://%s%s%s:%d%s", v6 ? "[" : "", o.host,
             v6 ? "]" : "", http_server_port(h->hs), h->path);
@@ -1376,6 +1540,22 @@ int mcp_http_port(const mcp_http *h)
 }
 
 /* Ends idle sessions; expires unanswered server-to-client requests. Any non-worker thread. */
+/* Whether the session's standalone GET stream is open: a listening client is active (its
+ * idle time then counts from now). Lock order: session, then stream. */
+static bool session_listening(session *s, uint64_t now)
+{
+    bool yes = false;
+    pthread_mutex_lock(&s->lock);
+    if (s->get) {
+        pthread_mutex_lock(&s->get->lock);
+        yes = s->get->res != NULL;
+        pthread_mutex_unlock(&s->get->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (yes) atomic_store_explicit(&s->last_active, now, memory_order_relaxed);
+    return yes;
+}
+
 void mcp_http_sweep(mcp_http *h)
 {
     uint64_t now = rt_now_ms();
@@ -1386,7 +1566,8 @@ void mcp_http_sweep(mcp_http *h)
         for (session *s = h->buckets[b]; s; s = s->hnext) {
             mcp_conn_tick(s->conn, now);
             uint64_t last = atomic_load_explicit(&s->last_active, memory_order_relaxed);
-            if (atomic_load(&s->active) <= 0 && now > last && now - last >= h->o.session_idle_ms) {
+            if (atomic_load(&s->active) <= 0 && now > last && now - last >= h->o.session_idle_ms &&
+                !session_listening(s, now)) {
                 if (n == cap) expired = mcp_xrealloc(expired, (cap *= 2) * sizeof *expired);
                 atomic_fetch_add(&s->refs, 1);
                 expired[n++] = s;
@@ -1417,14 +1598,15 @@ static unsigned inflight(mcp_http *h)
 static void end_worker_streams(void *arg)
 {
     wstate *ws = arg;
+    resume_waits(ws, rt_now_ms(), true);
     while (ws->sse) {
         hstream *st = ws->sse;
         pthread_mutex_lock(&st->lock);
         http_response *res = st->ws == ws ? st->res : NULL;
+        sse_unlink(ws, st);
         st->res = NULL;
         st->ws = NULL;
         pthread_mutex_unlock(&st->lock);
-        sse_unlink(ws, st);
         if (res) {
             http_response_end(res);
             stream_unref(st);
@@ -1437,6 +1619,7 @@ void mcp_http_stop(mcp_http *h)
     if (!h) return;
     atomic_store(&h->draining, true);
     http_server_stop_accepting(h->hs);
+    mcp_server_cancel_tasks(h->srv); /* tasks are not requests: nobody waits on them here */
     uint64_t deadline = rt_now_ms() + h->o.drain_ms;
     unsigned n;
     while ((n = inflight(h)) > 0 && rt_now_ms() < deadline) usleep(5000);
@@ -1447,7 +1630,8 @@ void mcp_http_stop(mcp_http *h)
     for (unsigned i = 0; i < h->nworkers; i++) mcp_conn_shutdown(h->ws[i].modern);
     usleep(20000);
     for (unsigned i = 0; i < h->nworkers; i++)
-        rt_worker_post(h->ws[i].w, end_worker_streams, &h->ws[i]);
+        rt_worker_post(rt_workers_get(http_server_workers(h->hs), i), end_worker_streams,
+                       &h->ws[i]);
     usleep(50000); /* let the last chunks reach the sockets */
     /* no sink call may happen once the server stops: close every conn first */
     for (;;) {

@@ -76,7 +76,7 @@ static int write_all(int fd, struct iovec *iov, int n)
 static void stdio_send(void *ud, const mcp_out *out)
 {
     stdio_state *st = ud;
-    if (out->kind == MCP_OUT_CLOSE_STREAM) return; /* one stream: nothing to close */
+    if (out->kind == MCP_OUT_CLOSE_STREAM || out->kind == MCP_OUT_END) return; /* one stream */
     static char nl[1] = {'\n'};
     struct iovec iov[2] = {{(void *)out->data, out->len}, {nl, 1}};
     pthread_mutex_lock(&st->out_lock);
@@ -227,6 +227,7 @@ int mcp_serve_stdio(mcp_server *s, const mcp_stdio_options *opts)
     st.conn = mcp_conn_new(s, &co);
     mcp_log(MCP_LOGL_INFO, "stdio: serving");
     int rc = read_loop(&st, max_line, sig.fd);
+    mcp_server_cancel_tasks(s);
     drain(&st);
     mcp_conn_shutdown(st.conn);
     mcp_conn_close(st.conn);

@@ -241,7 +241,9 @@ describe('everything over stdio with the SDK client', () => {
 
   it('lists and reads every resource and the template', async () => {
     const { resources } = await s.client.listResources();
-    assert.deepEqual(resources.map((r) => r.uri), ['test://static-text', 'test://static-binary', 'test://watched-resource']);
+    assert.deepEqual(resources.map((r) => r.uri), ['test://static-text', 'test://static-binary', 'test://watched-resource',
+      'skill://mcpd.example/code-review/SKILL.md', 'skill://mcpd.example/code-review/checklist.md',
+      'skill://mcpd.example/code-review/scripts/lint.sh', 'skill://release-notes/SKILL.md']);
     for (const r of resources) assert.ok(r.name && r.description, r.uri);
     const { resourceTemplates } = await s.client.listResourceTemplates();
     assert.deepEqual(resourceTemplates.map((t) => [t.uriTemplate, t.name]), [['test://template/{id}/data', 'template']]);

@@ -17,50 +17,7 @@
 
 /* ---- the recording sink --------------------------------------------------------------------- */
 
-#define MAXOUT 512
-
-typedef struct rec_out {
-    char *data;
-    mcp_out_kind kind;
-    mcp_out_status status;
-    void *tag;
-    bool final;
-} rec_out;
-
-static pthread_mutex_t rec_mu = PTHREAD_MUTEX_INITIALIZER;
-static rec_out outs[MAXOUT];
-static int nout;
-
-static void rec_send(void *ud, const mcp_out *o)
-{
-    (void)ud;
-    pthread_mutex_lock(&rec_mu);
-    if (nout < MAXOUT) {
-        outs[nout].data = strndup(o->data, o->len);
-        outs[nout].kind = o->kind;
-        outs[nout].status = o->status;
-        outs[nout].tag = o->tag;
-        outs[nout].final = o->final;
-        nout++;
-    }
-    pthread_mutex_unlock(&rec_mu);
-}
-
-static void rec_clear(void)
-{
-    pthread_mutex_lock(&rec_mu);
-    for (int i = 0; i < nout; i++) free(outs[i].data);
-    nout = 0;
-    pthread_mutex_unlock(&rec_mu);
-}
-
-static int rec_count(void)
-{
-    pthread_mutex_lock(&rec_mu);
-    int n = nout;
-    pthread_mutex_unlock(&rec_mu);
-    return n;
-}
+#include "recorder.h"
 
 static const char *out_at(int i)
 {
@@ -758,6 +715,7 @@ TEST(cancellation)
 {
     mcp_conn *c = legacy_session("2025-11-25", "{}");
     rec_clear();
+    nend = 0;
     parked = NULL;
     CHECK_INT(feed(c, "{\"jsonrpc\":\"2.0\",\"id\":\"p1\",\"method\":\"tools/call\",\"params\":{"
                       "\"name\":\"park\"}}"),
@@ -772,6 +730,7 @@ TEST(cancellation)
     mcp_ctx_text(parked, "late");
     CHECK_INT(mcp_ctx_finish(parked), -1);
     CHECK_INT(nout, 0);
+    CHECK_INT(nend, 1); /* no answer, but the transport learns the request is over */
     CHECK_INT(mcp_conn_inflight(c), 0);
     /* a transport's tag going away cancels too */
     feed(c, "{\"jsonrpc\":\"2.0\",\"id\":\"p2\",\"method\":\"tools/call\",\"params\":{"
@@ -779,6 +738,7 @@ TEST(cancellation)
     mcp_conn_cancel_tag(c, (void *)0x7a);
     mcp_ctx_fail(parked, -32603, "x");
     CHECK_INT(nout, 0);
+    CHECK_INT(nend, 1); /* the tag is gone: nothing more is said about it */
     /* closing with a handler still running: its late finish sends nothing, frees all */
     feed(c, "{\"jsonrpc\":\"2.0\",\"id\":\"p3\",\"method\":\"tools/call\",\"params\":{"
             "\"name\":\"park\"}}");
@@ -786,6 +746,7 @@ TEST(cancellation)
     CHECK(mcp_ctx_cancelled(parked));
     mcp_ctx_finish(parked);
     CHECK_INT(nout, 0);
+    CHECK_INT(nend, 1);
 }
 
 TEST(progress)

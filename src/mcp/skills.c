@@ -1,0 +1,1073 @@
+/* skills.c - the skills extension (io.modelcontextprotocol/skills, SEP-2640).
+ *
+ * A skill is a directory of files under skill://[<authority>/]<name>/, with SKILL.md at its
+ * root. Registration does all the work once: it parses the SKILL.md frontmatter (a strict
+ * subset of YAML, rendered as the JSON object skills/list carries), checks the file paths,
+ * digests every file (SHA-256) and pre-renders the skill's entry and the children of each of its
+ * directories as JSON text. Every file is also registered as an ordinary resource whose handler
+ * answers from the copy kept here, so resources/read and resources/list need nothing new.
+ *
+ * Requests: skills/list (paginated by registration order with the same sealed cursors as the
+ * other lists), skills/get {uri}, resources/directory/read {uri, cursor?}. All three exist in
+ * the modern era only and only once a skill is registered; otherwise they are -32601. Skills
+ * are never removed, so the set only grows; a rwlock guards it against registration while
+ * serving. See docs/internals/skills.md. */
+#include "mcp/internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+
+#define LIT(b, s)       mcp_buf_append((b), (s), sizeof(s) - 1)
+#define MAX_FILES       512         /* SKILL.md included */
+#define MAX_TOTAL       (16u << 20) /* bytes of all files of a skill */
+#define MAX_RESULT      (64u << 20)
+#define MAX_DESCRIPTION 1024
+#define MAX_KEYS        64 /* per frontmatter map */
+#define SKILL_MD        "SKILL.md"
+#define DIR_MIME        "inode/directory"
+
+typedef struct skill_file {
+    char *path; /* relative; SKILL_MD for the manifest */
+    char *uri;
+    char *mime;
+    char *data; /* NUL-terminated copy (text) or the bytes */
+    size_t len;
+    bool text;
+} skill_file;
+
+typedef struct skill_child {
+    char *json; /* one element of resources/directory/read's resources */
+    size_t len;
+} skill_child;
+
+typedef struct skill_dir {
+    char *path; /* "" for the skill's root */
+    char *uri;
+    skill_child *kids;
+    size_t nkids, cap;
+} skill_dir;
+
+typedef struct skill {
+    uint64_t seq; /* registration order: skills/list cursors point at it */
+    char *name, *description;
+    char *uri;  /* of SKILL.md */
+    char *json; /* the skills/list entry */
+    size_t json_len;
+    skill_file *files; /* files[0] is SKILL.md */
+    size_t nfiles;
+    skill_dir *dirs; /* dirs[0] is the root */
+    size_t ndirs;
+} skill;
+
+typedef struct skill_set {
+    pthread_rwlock_t lock;
+    skill **items; /* registration order */
+    size_t n, cap;
+    uint64_t next_seq;
+    char *authority; /* default for skills registered without one */
+    atomic_bool any;
+} skill_set;
+
+/* ---- checks -------------------------------------------------------------------------------- */
+
+/* True if s[0..n) is well-formed UTF-8 without NUL (RFC 3629: no overlongs, no surrogates). */
+static bool utf8_ok(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
+        unsigned c = *p++;
+        if (c == 0) return false;
+        if (c < 0x80) continue;
+        int more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc2 ? 1 : -1;
+        if (more < 0 || c > 0xf4 || end - p < more) return false;
+        unsigned cp = c & (0x3fu >> more);
+        for (int i = 0; i < more; i++) {
+            if ((p[i] & 0xc0) != 0x80) return false;
+            cp = cp << 6 | (p[i] & 0x3fu);
+        }
+        if ((more == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (more == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return false;
+        p += more;
+    }
+    return true;
+}
+
+/* The Agent Skills name rule: ^(?!.*--)[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$ */
+static bool skill_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 64 || s[0] == '-' || s[n - 1] == '-' || strstr(s, "--")) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return false;
+    return true;
+}
+
+static bool unreserved(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
+/* An RFC 3986 reg-name, non-empty, without percent-encoding (which we would have to compare
+ * decoded). */
+static bool reg_name_ok(const char *s)
+{
+    if (!s || !*s || strlen(s) > 255) return false;
+    for (; *s; s++)
+        if (!unreserved(*s) && !strchr("!$&'()*+,;=", *s)) return false;
+    return true;
+}
+
+/* A relative file path: segments of unreserved characters, none "." or "..". */
+static bool path_ok(const char *p)
+{
+    size_t n = strlen(p);
+    if (!n || n > 1024 || p[0] == '/' || p[n - 1] == '/' || strstr(p, "//")) return false;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != '/' && !unreserved(p[i])) return false;
+    for (const char *seg = p; seg;) {
+        const char *e = strchr(seg, '/');
+        size_t l = e ? (size_t)(e - seg) : strlen(seg);
+        if ((l == 1 && seg[0] == '.') || (l == 2 && seg[0] == '.' && seg[1] == '.')) return false;
+        seg = e ? e + 1 : NULL;
+    }
+    return true;
+}
+
+/* ---- frontmatter: a strict subset of YAML ---------------------------------------------------- */
+
+/* The subset: `key: value` lines at column 0; a key with no value followed by lines indented
+ * by the same number of spaces is a map of such lines (one level). Values are plain scalars,
+ * or 'single' / "double" quoted ones closed on their line; comments and blank lines are
+ * skipped. Plain scalars resolve as the YAML 1.2 core schema does (the reading the conformance
+ * suite's `yaml` package makes): null, booleans and decimal integers become JSON null, true,
+ * false and numbers; forms whose JSON would be ambiguous (floats, octal, hex, .inf, leading
+ * zeros, beyond 2^53) are refused with advice to quote them. So is everything else YAML has:
+ * block scalars, flow collections, anchors, tags, multi-line values, duplicate keys. */
+
+typedef enum { V_STR, V_NULL, V_TRUE, V_FALSE, V_INT } vtype;
+
+typedef struct fm_parser {
+    int line;
+    json_writer *w;
+    mcp_buf val; /* the decoded value of the current scalar */
+    char *name, *description;
+    char *err;
+    size_t errsize;
+} fm_parser;
+
+static int fm_err(fm_parser *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fm_err(fm_parser *f, const char *fmt, ...)
+{
+    char msg[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return srv_seterr(f->err, f->errsize, "SKILL.md: line %d: %s", f->line, msg);
+}
+
+static bool all_digits(const char *s, size_t n)
+{
+    if (!n) return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9') return false;
+    return true;
+}
+
+static bool one_of(const char *s, size_t n, const char *const *words)
+{
+    for (; *words; words++)
+        if (strlen(*words) == n && !memcmp(*words, s, n)) return true;
+    return false;
+}
+
+/* True if s[0..n) is a YAML 1.2 core float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+ * with a '.' or an exponent, or one of the .inf / .nan spellings. */
+static bool yaml_float(const char *s, size_t n)
+{
+    static const char *const special[] = {".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN", NULL};
+    size_t i = (n && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+    if (one_of(s + i, n - i, special)) return i == 0 || s[i + 1] != 'n';
+    size_t d0 = i;
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    size_t ints = i - d0, fracs = 0;
+    bool dot = i < n && s[i] == '.', exp = false;
+    if (dot) {
+        size_t f0 = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+        fracs = i - f0;
+    }
+    if (!ints && !fracs) return false;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '-' || s[i] == '+')) i++;
+        size_t e0 = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+        exp = i > e0;
+        if (!exp) return false;
+    }
+    return i == n && (dot || exp) && (ints || !dot || fracs);
+}
+
+/* Resolves a plain scalar s[0..n) (already trimmed) into f->val and its type. */
+static int fm_plain(fm_parser *f, const char *s, size_t n, vtype *t)
+{
+    static const char *const nulls[] = {"null", "Null", "NULL", "~", NULL};
+    static const char *const trues[] = {"true", "True", "TRUE", NULL};
+    static const char *const falses[] = {"false", "False", "FALSE", NULL};
+    if (strchr("[]{}#&*!|>'\"%@`,", s[0]) ||
+        ((s[0] == '-' || s[0] == '?' || s[0] == ':') && (n == 1 || s[1] == ' ' || s[1] == '\t')))
+        return fm_err(f, "a value starting with '%c' is not supported; quote it", s[0]);
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == ':' && (i + 1 == n || s[i + 1] == ' ' || s[i + 1] == '\t'))
+            return fm_err(f, "a plain value cannot contain ': '; quote it");
+    f->val.len = 0;
+    mcp_buf_append(&f->val, s, n);
+    mcp_buf_putc(&f->val, '\0');
+    f->val.len--;
+    if (one_of(s, n, nulls)) return *t = V_NULL, 0;
+    if (one_of(s, n, trues)) return *t = V_TRUE, 0;
+    if (one_of(s, n, falses)) return *t = V_FALSE, 0;
+    size_t sign = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+    if (all_digits(s + sign, n - sign)) {
+        if ((s[sign] == '0' && (n - sign > 1 || sign)) || n - sign > 15)
+            return fm_err(f, "'%.*s' is a YAML integer JSON cannot carry as written; quote it",
+                          (int)n, s);
+        if (s[0] == '+') memmove(f->val.data, f->val.data + 1, f->val.len--);
+        return *t = V_INT, 0;
+    }
+    bool radix = n > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'x');
+    for (size_t i = 2; radix && i < n; i++)
+        radix = strchr(s[1] == 'o' ? "01234567" : "0123456789abcdefABCDEF", s[i]) != NULL;
+    if (radix || yaml_float(s, n))
+        return fm_err(f, "'%.*s' is a YAML number; quote it to keep it a string", (int)n, s);
+    return *t = V_STR, 0;
+}
+
+static int hex4(const char *p)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0) return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+static void put_utf8(mcp_buf *b, unsigned cp)
+{
+    if (cp < 0x80) {
+        mcp_buf_putc(b, (char)cp);
+    } else if (cp < 0x800) {
+        mcp_buf_putc(b, (char)(0xc0 | cp >> 6));
+        mcp_buf_putc(b, (char)(0x80 | (cp & 0x3f)));
+    } else {
+        mcp_buf_putc(b, (char)(0xe0 | cp >> 12));
+        mcp_buf_putc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
+        mcp_buf_putc(b, (char)(0x80 | (cp & 0x3f)));
+    }
+}
+
+/* Decodes a quoted scalar starting at s[0] (the quote) within s[0..n) into f->val; *used gets
+ * the bytes through the closing quote. */
+static int fm_quoted(fm_parser *f, const char *s, size_t n, size_t *used)
+{
+    char q = s[0];
+    f->val.len = 0;
+    size_t i = 1;
+    for (;; i++) {
+        if (i >= n) return fm_err(f, "unterminated quoted value (values must fit on one line)");
+        char c = s[i];
+        if ((unsigned char)c < 0x20 && c != '\t') return fm_err(f, "control character in value");
+        if (c == q) {
+            if (q == '\'' && i + 1 < n && s[i + 1] == '\'') {
+                mcp_buf_putc(&f->val, '\'');
+                i++;
+                continue;
+            }
+            break;
+        }
+        if (q == '\'' || c != '\\') {
+            mcp_buf_putc(&f->val, c);
+            continue;
+        }
+        if (++i >= n) return fm_err(f, "unterminated escape");
+        static const char from[] = "\\\"/ntrbf", to[] = "\\\"/\n\t\r\b\f";
+        const char *k = strchr(from, s[i]);
+        if (k && s[i]) {
+            mcp_buf_putc(&f->val, to[k - from]);
+            continue;
+        }
+        int cp = s[i] == 'u' && i + 4 < n ? hex4(s + i + 1) : -1;
+        if (cp <= 0 || (cp >= 0xd800 && cp <= 0xdfff))
+            return fm_err(f,
+                          "escape '\\%c' is not supported (use \\\\ \\\" \\/ \\n \\t \\r \\b "
+                          "\\f or \\uXXXX outside the surrogates)",
+                          s[i]);
+        put_utf8(&f->val, (unsigned)cp);
+        i += 4;
+    }
+    mcp_buf_putc(&f->val, '\0');
+    f->val.len--;
+    *used = i + 1;
+    return 0;
+}
+
+/* Parses the value part of a line (after "key:" and blanks; n may be 0) into f->val. *empty
+ * is set when there is no value (a map may follow). */
+static int fm_value(fm_parser *f, const char *s, size_t n, vtype *t, bool *empty)
+{
+    *empty = false;
+    if (!n || s[0] == '#') return *empty = true, 0;
+    if (s[0] == '"' || s[0] == '\'') {
+        size_t used = 0;
+        if (fm_quoted(f, s, n, &used)) return MCP_EINVAL;
+        size_t i = used;
+        while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
+        if (i < n && (s[i] != '#' || i == used))
+            return fm_err(f, "unexpected text after the quoted value");
+        return *t = V_STR, 0;
+    }
+    size_t end = n;
+    for (size_t i = 1; i < n; i++)
+        if (s[i] == '#' && (s[i - 1] == ' ' || s[i - 1] == '\t')) {
+            end = i;
+            break;
+        }
+    while (end && (s[end - 1] == ' ' || s[end - 1] == '\t')) end--;
+    return fm_plain(f, s, end, t);
+}
+
+static void fm_write(fm_parser *f, vtype t)
+{
+    switch (t) {
+    case V_STR:
+        json_write_str(f->w, f->val.data, f->val.len);
+        break;
+    case V_NULL:
+        json_write_null(f->w);
+        break;
+    case V_TRUE:
+    case V_FALSE:
+        json_write_bool(f->w, t == V_TRUE);
+        break;
+    case V_INT:
+        json_write_raw(f->w, f->val.data, f->val.len);
+        break;
+    }
+}
+
+typedef struct key_set {
+    const char *k[MAX_KEYS];
+    size_t len[MAX_KEYS], n;
+} key_set;
+
+/* Reads "key:" at s; returns the key length, or 0 after reporting a bad or repeated key. */
+static size_t fm_key(fm_parser *f, const char *s, size_t n, key_set *seen)
+{
+    size_t k = 0;
+    while (k < n && (unreserved(s[k]) || s[k] == '/')) k++;
+    if (!k || k == n || s[k] != ':' || (k + 1 < n && s[k + 1] != ' ' && s[k + 1] != '\t')) {
+        fm_err(f, "expected 'key: value' (keys of [A-Za-z0-9._~/-])");
+        return 0;
+    }
+    vtype t;
+    f->val.len = 0;
+    if (fm_plain(f, s, k, &t)) return 0;
+    if (t != V_STR) {
+        fm_err(f, "key '%.*s' is not a string in YAML; rename it", (int)k, s);
+        return 0;
+    }
+    for (size_t i = 0; i < seen->n; i++)
+        if (seen->len[i] == k && !memcmp(seen->k[i], s, k)) {
+            fm_err(f, "duplicate key '%.*s'", (int)k, s);
+            return 0;
+        }
+    if (seen->n == MAX_KEYS) {
+        fm_err(f, "more than %d keys", MAX_KEYS);
+        return 0;
+    }
+    seen->k[seen->n] = s;
+    seen->len[seen->n++] = k;
+    return k;
+}
+
+/* Keeps name and description (top-level strings) for the resource and the checks. */
+static void fm_keep(fm_parser *f, const char *key, size_t k, vtype t)
+{
+    char **dst = k == 4 && !memcmp(key, "name", 4)            ? &f->name
+                 : k == 11 && !memcmp(key, "description", 11) ? &f->description
+                                                              : NULL;
+    if (dst && t == V_STR) *dst = mcp_xstrndup(f->val.data, f->val.len);
+}
+
+/* One line of the block: s[0..n) without its line break. state: 0 top level after a value, 1 a
+ * key awaiting its value or map, 2 inside a map. */
+static int fm_line(fm_parser *f, const char *s, size_t n, int *state, size_t *indent, key_set *top,
+                   key_set *inner)
+{
+    size_t ind = 0;
+    while (ind < n && s[ind] == ' ') ind++;
+    if (ind < n && s[ind] == '\t') return fm_err(f, "tabs cannot indent YAML");
+    if (ind == n || s[ind] == '#') return 0; /* blank or comment */
+    if (ind) {
+        if (*state == 0)
+            return fm_err(f, "unexpected indentation (multi-line values are not "
+                             "supported)");
+        if (*state == 1) {
+            json_write_obj_begin(f->w);
+            *state = 2, *indent = ind, inner->n = 0;
+        } else if (ind != *indent) {
+            return fm_err(f, "inconsistent indentation (maps nest one level only)");
+        }
+    } else {
+        if (*state == 1) json_write_null(f->w);
+        if (*state == 2) json_write_obj_end(f->w);
+        *state = 0;
+    }
+    const char *p = s + ind;
+    size_t m = n - ind;
+    size_t k = fm_key(f, p, m, ind ? inner : top);
+    if (!k) return MCP_EINVAL;
+    json_write_key(f->w, p, k);
+    size_t v = k + 1;
+    while (v < m && (p[v] == ' ' || p[v] == '\t')) v++;
+    vtype t = V_NULL;
+    bool empty;
+    if (fm_value(f, p + v, m - v, &t, &empty)) return MCP_EINVAL;
+    if (empty && !ind) return *state = 1, 0;
+    if (empty)
+        json_write_null(f->w);
+    else
+        fm_write(f, t);
+    if (!ind) fm_keep(f, p, k, t);
+    return 0;
+}
+
+/* Parses the frontmatter of md into out (a JSON object) and f->name / f->description. */
+static int fm_parse(fm_parser *f, const char *md, size_t len, mcp_buf *out)
+{
+    size_t pos;
+    if (len >= 4 && !memcmp(md, "---\n", 4))
+        pos = 4;
+    else if (len >= 5 && !memcmp(md, "---\r\n", 5))
+        pos = 5;
+    else
+        return srv_seterr(f->err, f->errsize,
+                          "SKILL.md: must begin with a '---' line (frontmatter)");
+    json_writer w;
+    json_writer_init(&w, out, false);
+    f->w = &w;
+    f->line = 1;
+    json_write_obj_begin(&w);
+    key_set top = {0}, inner = {0};
+    int state = 0;
+    size_t indent = 0;
+    bool closed = false;
+    while (pos < len) {
+        const char *s = md + pos, *nl = memchr(s, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - s) : len - pos;
+        pos += n + (nl != NULL);
+        f->line++;
+        if (n && s[n - 1] == '\r') n--;
+        size_t d = 3;
+        if (n >= 3 && !memcmp(s, "---", 3)) {
+            while (d < n && (s[d] == ' ' || s[d] == '\t')) d++;
+            if (d == n) {
+                closed = true;
+                break;
+            }
+        }
+        if (fm_line(f, s, n, &state, &indent, &top, &inner)) return MCP_EINVAL;
+    }
+    if (!closed)
+        return srv_seterr(f->err, f->errsize, "SKILL.md: the frontmatter has no closing '---'");
+    if (state == 1) json_write_null(&w);
+    if (state == 2) json_write_obj_end(&w);
+    json_write_obj_end(&w);
+    if (!f->name || !skill_name_ok(f->name))
+        return srv_seterr(f->err, f->errsize,
+                          "SKILL.md: name: required, 1-64 characters of [a-z0-9-] without leading, "
+                          "trailing or consecutive hyphens");
+    size_t dl = f->description ? strlen(f->description) : 0;
+    if (!dl || dl > MAX_DESCRIPTION)
+        return srv_seterr(f->err, f->errsize, "SKILL.md: description: required, 1-%d characters",
+                          MAX_DESCRIPTION);
+    return 0;
+}
+
+/* ---- building a skill ---------------------------------------------------------------------- */
+
+static void skill_free(skill *k)
+{
+    if (!k) return;
+    for (size_t i = 0; i < k->nfiles; i++) {
+        free(k->files[i].path);
+        free(k->files[i].uri);
+        free(k->files[i].mime);
+        free(k->files[i].data);
+    }
+    free(k->files);
+    for (size_t i = 0; i < k->ndirs; i++) {
+        for (size_t j = 0; j < k->dirs[i].nkids; j++) free(k->dirs[i].kids[j].json);
+        free(k->dirs[i].kids);
+        free(k->dirs[i].path);
+        free(k->dirs[i].uri);
+    }
+    free(k->dirs);
+    free(k->name);
+    free(k->description);
+    free(k->uri);
+    free(k->json);
+    free(k);
+}
+
+static char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *str_printf(const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    char tmp[1];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    char *s = mcp_xmalloc((size_t)n + 1);
+    vsnprintf(s, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    return s;
+}
+
+static void dir_add_kid(skill_dir *d, mcp_buf *b)
+{
+    if (d->nkids == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 4;
+        d->kids = mcp_xrealloc(d->kids, d->cap * sizeof *d->kids);
+    }
+    d->kids[d->nkids].len = b->len;
+    d->kids[d->nkids++].json = mcp_xstrndup(b->data, b->len);
+}
+
+/* Renders a child of a directory: {uri, name, mimeType[, size]}. */
+static void render_kid(skill_dir *parent, const char *uri, const char *name, const char *mime,
+                       int64_t size)
+{
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    json_writer w;
+    json_writer_init(&w, &b, false);
+    json_write_obj_begin(&w);
+    json_write_keyz(&w, "uri");
+    json_write_strz(&w, uri);
+    json_write_keyz(&w, "name");
+    json_write_strz(&w, name);
+    json_write_keyz(&w, "mimeType");
+    json_write_strz(&w, mime);
+    if (size >= 0) {
+        json_write_keyz(&w, "size");
+        json_write_int(&w, size);
+    }
+    json_write_obj_end(&w);
+    dir_add_kid(parent, &b);
+    mcp_buf_free(&b);
+}
+
+static skill_dir *find_dir(skill *k, const char *path, size_t n)
+{
+    for (size_t i = 0; i < k->ndirs; i++)
+        if (strlen(k->dirs[i].path) == n && !memcmp(k->dirs[i].path, path, n)) return &k->dirs[i];
+    return NULL;
+}
+
+static bool has_file(const skill *k, const char *path, size_t n)
+{
+    for (size_t i = 0; i < k->nfiles; i++)
+        if (strlen(k->files[i].path) == n && !memcmp(k->files[i].path, path, n)) return true;
+    return false;
+}
+
+/* The directory path[0..n) of k, made (with its parents) if new. NULL if a file has that path. */
+static skill_dir *make_dir(skill *k, const char *base, const char *path, size_t n)
+{
+    skill_dir *d = find_dir(k, path, n);
+    if (d) return d;
+    if (has_file(k, path, n)) return NULL;
+    const char *slash = n ? memrchr(path, '/', n) : NULL;
+    size_t pn = slash ? (size_t)(slash - path) : 0;
+    skill_dir *parent = make_dir(k, base, path, pn);
+    if (!parent) return NULL;
+    size_t pi = (size_t)(parent - k->dirs); /* the realloc below may move it */
+    k->dirs = mcp_xrealloc(k->dirs, (k->ndirs + 1) * sizeof *k->dirs);
+    d = &k->dirs[k->ndirs++];
+    memset(d, 0, sizeof *d);
+    d->path = mcp_xstrndup(path, n);
+    d->uri = str_printf("%s/%.*s", base, (int)n, path);
+    const char *leaf = strrchr(d->path, '/');
+    render_kid(&k->dirs[pi], d->uri, leaf ? leaf + 1 : d->path, DIR_MIME, -1);
+    return d;
+}
+
+/* Adds a file (copying its bytes) and lists it in its directory. */
+static int add_file(skill *k, const char *base, size_t idx, const mcp_skill_file *sf, char *err,
+                    size_t errsize)
+{
+    const char *path = sf->path;
+    if (!path || !path_ok(path))
+        return srv_seterr(err, errsize,
+                          "files[%zu].path: must be relative, '/'-separated segments of "
+                          "[A-Za-z0-9._~-], none '.' or '..'",
+                          idx);
+    size_t n = strlen(path);
+    if (!strcmp(path, SKILL_MD) || has_file(k, path, n) || find_dir(k, path, n))
+        return srv_seterr(err, errsize,
+                          "files: '%s' is given twice (or is SKILL.md, or a directory)", path);
+    if (!sf->text && !sf->data && sf->len)
+        return srv_seterr(err, errsize, "files: '%s': text or data is required", path);
+    if (sf->text && !utf8_ok(sf->text, strlen(sf->text)))
+        return srv_seterr(err, errsize, "files: '%s': text is not UTF-8 (give bytes in data)",
+                          path);
+    const char *slash = strrchr(path, '/');
+    skill_dir *d = make_dir(k, base, path, slash ? (size_t)(slash - path) : 0);
+    if (!d) return srv_seterr(err, errsize, "files: '%s': a directory of it is also a file", path);
+    skill_file *f = &k->files[k->nfiles++];
+    f->path = mcp_xstrndup(path, n);
+    f->uri = str_printf("%s/%s", base, path);
+    f->text = sf->text != NULL;
+    f->len = f->text ? strlen(sf->text) : sf->len;
+    f->data = mcp_xmalloc(f->len + 1);
+    if (f->len) memcpy(f->data, f->text ? sf->text : sf->data, f->len);
+    f->data[f->len] = '\0';
+    const char *mime = sf->mime_type ? sf->mime_type
+                       : f->text     ? "text/plain"
+                                     : "application/octet-stream";
+    f->mime = mcp_xstrndup(mime, strlen(mime));
+    render_kid(d, f->uri, slash ? slash + 1 : path, f->mime, (int64_t)f->len);
+    return 0;
+}
+
+/* Renders the skills/list entry: {uri, frontmatter, resources:[{uri, digest, size}...]}. */
+static void render_entry(skill *k, const mcp_buf *frontmatter)
+{
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    json_writer w;
+    json_writer_init(&w, &b, false);
+    json_write_obj_begin(&w);
+    json_write_keyz(&w, "uri");
+    json_write_strz(&w, k->uri);
+    json_write_keyz(&w, "frontmatter");
+    json_write_raw(&w, frontmatter->data, frontmatter->len);
+    json_write_keyz(&w, "resources");
+    json_write_arr_begin(&w);
+    for (size_t i = 0; i < k->nfiles; i++) {
+        char hex[72] = "sha256:";
+        token_digest_hex(k->files[i].data, k->files[i].len, hex + 7);
+        json_write_obj_begin(&w);
+        json_write_keyz(&w, "uri");
+        json_write_strz(&w, k->files[i].uri);
+        json_write_keyz(&w, "digest");
+        json_write_strz(&w, hex);
+        json_write_keyz(&w, "size");
+        json_write_int(&w, (int64_t)k->files[i].len);
+        json_write_obj_end(&w);
+    }
+    json_write_arr_end(&w);
+    json_write_obj_end(&w);
+    k->json = mcp_buf_steal(&b, &k->json_len);
+}
+
+/* The checks that need no parsing: SKILL.md present and UTF-8, the file count and total size. */
+static int check_def(const mcp_skill_def *def, char *err, size_t errsize)
+{
+    const char *md = def->skill_md;
+    if (!md) return srv_seterr(err, errsize, "skill_md: required");
+    size_t total = strlen(md);
+    if (!utf8_ok(md, total)) return srv_seterr(err, errsize, "SKILL.md: not UTF-8");
+    if (def->nfiles && !def->files) return srv_seterr(err, errsize, "files: NULL");
+    if (def->nfiles + 1 > MAX_FILES)
+        return srv_seterr(err, errsize, "files: at most %d per skill, SKILL.md included",
+                          MAX_FILES);
+    for (size_t i = 0; i < def->nfiles; i++)
+        total += def->files[i].text ? strlen(def->files[i].text) : def->files[i].len;
+    if (total > MAX_TOTAL)
+        return srv_seterr(err, errsize, "files: %zu bytes in all, more than 16 MiB", total);
+    return 0;
+}
+
+/* Sets up k's root directory at base and its SKILL.md (files[0]). */
+static void add_manifest(skill *k, const char *base, const char *md, size_t nfiles)
+{
+    k->uri = str_printf("%s/" SKILL_MD, base);
+    k->files = mcp_xcalloc(nfiles + 1, sizeof *k->files); /* never moved: resources point in */
+    k->dirs = mcp_xcalloc(1, sizeof *k->dirs);
+    k->ndirs = 1;
+    k->dirs[0].path = mcp_xstrndup("", 0);
+    k->dirs[0].uri = mcp_xstrndup(base, strlen(base));
+    skill_file *m = &k->files[k->nfiles++];
+    m->path = mcp_xstrndup(SKILL_MD, strlen(SKILL_MD));
+    m->uri = mcp_xstrndup(k->uri, strlen(k->uri));
+    m->mime = mcp_xstrndup("text/markdown", 13);
+    m->text = true;
+    m->len = strlen(md);
+    m->data = mcp_xstrndup(md, m->len);
+    render_kid(&k->dirs[0], m->uri, SKILL_MD, m->mime, (int64_t)m->len);
+}
+
+/* Builds a skill from def: everything checked, copied, digested and rendered. Returns 0 with
+ * *out set, or MCP_EINVAL. */
+static int skill_build(const mcp_skill_def *def, const char *authority, skill **out, char *err,
+                       size_t errsize)
+{
+    int rc = check_def(def, err, errsize);
+    if (rc) return rc;
+    mcp_buf fmj;
+    mcp_buf_init(&fmj, NULL, 0, 0);
+    fm_parser f = {.err = err, .errsize = errsize};
+    mcp_buf_init(&f.val, NULL, 0, 0);
+    rc = fm_parse(&f, def->skill_md, strlen(def->skill_md), &fmj);
+    mcp_buf_free(&f.val);
+    skill *k = mcp_xcalloc(1, sizeof *k);
+    k->name = f.name;
+    k->description = f.description;
+    if (!rc) {
+        char *base = authority ? str_printf("skill://%s/%s", authority, k->name)
+                               : str_printf("skill://%s", k->name);
+        add_manifest(k, base, def->skill_md, def->nfiles);
+        for (size_t i = 0; i < def->nfiles && !rc; i++)
+            rc = add_file(k, base, i, &def->files[i], err, errsize);
+        free(base);
+    }
+    if (!rc) render_entry(k, &fmj);
+    mcp_buf_free(&fmj);
+    if (rc) {
+        skill_free(k);
+        return rc;
+    }
+    *out = k;
+    return 0;
+}
+
+/* ---- registration -------------------------------------------------------------------------- */
+
+static void read_file(mcp_ctx *c, void *ud)
+{
+    const skill_file *f = ud;
+    if (f->text)
+        mcp_ctx_resource_text(c, f->uri, f->mime, f->data);
+    else
+        mcp_ctx_resource_blob(c, f->uri, f->mime, f->data, f->len);
+    mcp_ctx_finish(c);
+}
+
+/* Registers the files of k as resources; on failure removes those it added. */
+static int add_resources(mcp_server *s, skill *k, char *err, size_t errsize)
+{
+    for (size_t i = 0; i < k->nfiles; i++) {
+        skill_file *f = &k->files[i];
+        char *name = i ? str_printf("%s/%s", k->name, f->path) : NULL;
+        char *desc = i ? str_printf("%s, a file of the skill %s", f->path, k->name) : NULL;
+        mcp_resource_def r = {.uri = f->uri,
+                              .name = i ? name : k->name,
+                              .description = i ? desc : k->description,
+                              .mime_type = f->mime,
+                              .size = (int64_t)f->len,
+                              .handler = read_file,
+                              .ud = f,
+                              .flags = MCP_INLINE};
+        int rc = mcp_server_add_resource(s, &r, err, errsize);
+        free(name);
+        free(desc);
+        if (rc) {
+            if (rc == MCP_EEXIST) srv_seterr(err, errsize, "%s: already registered", f->uri);
+            while (i--) mcp_server_remove_resource(s, k->files[i].uri);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int mcp_server_add_skill(mcp_server *s, const mcp_skill_def *def, char *err, size_t errsize)
+{
+    if (!s || !def) return srv_seterr(err, errsize, "no definition");
+    skill_set *set = s->skills;
+    if (def->authority && !reg_name_ok(def->authority))
+        return srv_seterr(err, errsize,
+                          "authority: must be an RFC 3986 reg-name (unreserved "
+                          "characters and sub-delims)");
+    pthread_rwlock_rdlock(&set->lock);
+    char *auth = def->authority   ? mcp_xstrndup(def->authority, strlen(def->authority))
+                 : set->authority ? mcp_xstrndup(set->authority, strlen(set->authority))
+                                  : NULL;
+    pthread_rwlock_unlock(&set->lock);
+    skill *k = NULL;
+    int rc = skill_build(def, auth, &k, err, errsize);
+    free(auth);
+    if (rc) return rc;
+    rc = add_resources(s, k, err, errsize);
+    if (rc) {
+        skill_free(k);
+        return rc;
+    }
+    pthread_rwlock_wrlock(&set->lock);
+    if (set->n == set->cap) {
+        set->cap = set->cap ? set->cap * 2 : 8;
+        set->items = mcp_xrealloc(set->items, set->cap * sizeof *set->items);
+    }
+    k->seq = ++set->next_seq;
+    set->items[set->n++] = k;
+    atomic_store(&set->any, true);
+    pthread_rwlock_unlock(&set->lock);
+    return 0;
+}
+
+int mcp_server_set_skill_authority(mcp_server *s, const char *authority)
+{
+    if (!s || (authority && !reg_name_ok(authority))) return MCP_EINVAL;
+    char *a = authority ? mcp_xstrndup(authority, strlen(authority)) : NULL;
+    pthread_rwlock_wrlock(&s->skills->lock);
+    free(s->skills->authority);
+    s->skills->authority = a;
+    pthread_rwlock_unlock(&s->skills->lock);
+    return 0;
+}
+
+void skills_init(mcp_server *s)
+{
+    s->skills = mcp_xcalloc(1, sizeof *s->skills);
+    pthread_rwlock_init(&s->skills->lock, NULL);
+}
+
+void skills_free(mcp_server *s)
+{
+    skill_set *set = s->skills;
+    if (!set) return;
+    for (size_t i = 0; i < set->n; i++) skill_free(set->items[i]);
+    free(set->items);
+    free(set->authority);
+    pthread_rwlock_destroy(&set->lock);
+    free(set);
+    s->skills = NULL;
+}
+
+bool skills_any(mcp_server *s)
+{
+    return s->skills && atomic_load(&s->skills->any);
+}
+
+/* ---- requests ------------------------------------------------------------------------------ */
+
+method_id skills_method(const char *name, size_t n)
+{
+    static const struct {
+        const char *name;
+        method_id id;
+    } m[] = {{"skills/list", M_SKILLS_LIST},
+             {"skills/get", M_SKILLS_GET},
+             {"resources/directory/read", M_DIR_READ}};
+    for (size_t i = 0; i < sizeof m / sizeof *m; i++)
+        if (strlen(m[i].name) == n && !memcmp(m[i].name, name, n)) return m[i].id;
+    return M_UNKNOWN;
+}
+
+static void begin(mcp_ctx *ctx, mcp_buf *b, char *stack, size_t size)
+{
+    mcp_buf_init(b, stack, size, MAX_RESULT);
+    rpc_begin_result(b, &ctx->id);
+    mcp_buf_putc(b, '{');
+}
+
+/* Closes a cacheable result (the skills are fixed once registered), sends it, frees ctx. */
+static void end_send(mcp_ctx *ctx, mcp_buf *b)
+{
+    write_result_tail(ctx, b, true, false);
+    rpc_end_result(b);
+    if (b->overflow)
+        ctx_fail_with(ctx, F_INTERNAL, 0, NULL, "result too large");
+    else
+        ctx_send_final(ctx, b, MCP_STATUS_OK);
+    mcp_buf_free(b);
+}
+
+/* Opens params.cursor (a sealed "<letter><payload>") into its payload. NULL: no cursor (*bad
+ * false) or answered -32602 (*bad true). */
+static const char *open_cursor(mcp_ctx *ctx, char letter, size_t *len, bool *bad)
+{
+    *bad = false;
+    const json_value *cur = json_get(ctx->params, "cursor");
+    if (!cur || cur->type == JSON_NULL) return NULL;
+    char err[128] = "not a string";
+    size_t n = 0;
+    const char *p = json_is_string(cur) ? token_open(ctx->conn->srv, "cursor", cur->u.str, cur->len,
+                                                     &ctx->arena, &n, err, sizeof(err))
+                                        : NULL;
+    if (p && n >= 2 && p[0] == letter) {
+        *len = n - 1;
+        return p + 1;
+    }
+    if (p) snprintf(err, sizeof(err), "it belongs to another list");
+    ctx_invalid(ctx, "invalid params: invalid cursor (%s)", err);
+    *bad = true;
+    return NULL;
+}
+
+static void write_cursor(mcp_ctx *ctx, mcp_buf *b, const char *payload, size_t n)
+{
+    LIT(b, ",\"nextCursor\":\"");
+    token_seal(ctx->conn->srv, "cursor", payload, n, 0, b);
+    mcp_buf_putc(b, '"');
+}
+
+static void do_list(mcp_ctx *ctx)
+{
+    size_t n = 0;
+    bool bad;
+    const char *cur = open_cursor(ctx, 's', &n, &bad);
+    if (bad) return;
+    uint64_t after = 0;
+    if (cur) {
+        char *end;
+        after = strtoull(cur, &end, 10);
+        if (end != cur + n) return ctx_invalid(ctx, "invalid params: invalid cursor (malformed)");
+    }
+    mcp_server *s = ctx->conn->srv;
+    char stack[8192];
+    mcp_buf b;
+    begin(ctx, &b, stack, sizeof stack);
+    LIT(&b, "\"skills\":[");
+    pthread_rwlock_rdlock(&s->skills->lock);
+    skill_set *set = s->skills;
+    size_t i = 0, shown = 0;
+    while (i < set->n && set->items[i]->seq <= after) i++;
+    for (; i < set->n && shown < s->page_size; i++, shown++) {
+        if (shown) mcp_buf_putc(&b, ',');
+        mcp_buf_append(&b, set->items[i]->json, set->items[i]->json_len);
+    }
+    mcp_buf_putc(&b, ']');
+    if (i < set->n) {
+        char pos[32];
+        int pn = snprintf(pos, sizeof pos, "s%llu", (unsigned long long)set->items[i - 1]->seq);
+        write_cursor(ctx, &b, pos, (size_t)pn);
+    }
+    pthread_rwlock_unlock(&s->skills->lock);
+    end_send(ctx, &b);
+}
+
+/* params.uri, or NULL after answering -32602. */
+static const char *need_uri(mcp_ctx *ctx, size_t *len)
+{
+    const char *s = NULL;
+    char err[160];
+    int rc = json_get_str(ctx->params, "uri", &s, len, "params", err, sizeof(err));
+    if (rc == 1) return s;
+    if (rc == 0) snprintf(err, sizeof(err), "params.uri: required");
+    ctx_invalid(ctx, "invalid params: %s", err);
+    return NULL;
+}
+
+static void do_get(mcp_ctx *ctx)
+{
+    size_t n;
+    const char *uri = need_uri(ctx, &n);
+    if (!uri) return;
+    skill_set *set = ctx->conn->srv->skills;
+    char stack[8192];
+    mcp_buf b;
+    begin(ctx, &b, stack, sizeof stack);
+    bool found = false;
+    pthread_rwlock_rdlock(&set->lock);
+    for (size_t i = 0; i < set->n && !found; i++) {
+        const skill *k = set->items[i];
+        if (strlen(k->uri) != n || memcmp(k->uri, uri, n)) continue;
+        LIT(&b, "\"skill\":");
+        mcp_buf_append(&b, k->json, k->json_len);
+        found = true;
+    }
+    pthread_rwlock_unlock(&set->lock);
+    if (found) return end_send(ctx, &b);
+    mcp_buf_free(&b);
+    ctx_invalid(ctx, "invalid params: no skill has the uri '%.200s'", uri);
+}
+
+static void do_dir_read(mcp_ctx *ctx)
+{
+    size_t n;
+    const char *uri = need_uri(ctx, &n);
+    if (!uri) return;
+    if (n > 1 && uri[n - 1] == '/') n--;
+    size_t clen = 0;
+    bool bad;
+    const char *cur = open_cursor(ctx, 'r', &clen, &bad);
+    if (bad) return;
+    size_t from = 0;
+    if (cur) {
+        /* "<offset> <directory uri>": a cursor is good for the directory it came from only */
+        char *end;
+        from = strtoull(cur, &end, 10);
+        if (end == cur || *end != ' ' || (size_t)(cur + clen - end - 1) != n ||
+            memcmp(end + 1, uri, n))
+            return ctx_invalid(ctx,
+                               "invalid params: invalid cursor (it belongs to another directory)");
+    }
+    mcp_server *s = ctx->conn->srv;
+    skill_set *set = s->skills;
+    char stack[8192];
+    mcp_buf b;
+    begin(ctx, &b, stack, sizeof stack);
+    const skill_dir *d = NULL;
+    pthread_rwlock_rdlock(&set->lock);
+    for (size_t i = 0; i < set->n && !d; i++)
+        for (size_t j = 0; j < set->items[i]->ndirs && !d; j++) {
+            const skill_dir *x = &set->items[i]->dirs[j];
+            if (strlen(x->uri) == n && !memcmp(x->uri, uri, n)) d = x;
+        }
+    if (d) {
+        LIT(&b, "\"resources\":[");
+        size_t end = from + s->page_size;
+        if (end > d->nkids) end = d->nkids;
+        for (size_t i = from; i < end; i++) {
+            if (i > from) mcp_buf_putc(&b, ',');
+            mcp_buf_append(&b, d->kids[i].json, d->kids[i].len);
+        }
+        mcp_buf_putc(&b, ']');
+        if (end < d->nkids) {
+            char *pos = str_printf("r%zu %.*s", end, (int)n, uri);
+            write_cursor(ctx, &b, pos, strlen(pos));
+            free(pos);
+        }
+    }
+    pthread_rwlock_unlock(&set->lock);
+    if (d) return end_send(ctx, &b);
+    mcp_buf_free(&b);
+    ctx_invalid(ctx, "invalid params: '%.200s' is not a directory of a skill", uri);
+}
+
+void skills_dispatch(mcp_ctx *ctx)
+{
+    if (ctx->era != ERA_MODERN || !skills_any(ctx->conn->srv)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "Method not found: %.100s", ctx->method_name);
+        ctx_fail_with(ctx, F_METHOD_NOT_FOUND, 0, NULL, msg);
+        return;
+    }
+    switch ((method_id)ctx->method) {
+    case M_SKILLS_LIST:
+        return do_list(ctx);
+    case M_SKILLS_GET:
+        return do_get(ctx);
+    case M_DIR_READ:
+        return do_dir_read(ctx);
+    default:
+        ctx_fail_with(ctx, F_METHOD_NOT_FOUND, 0, NULL, "Method not found");
+    }
+}
