@@ -74,14 +74,13 @@ bench-build: bench-deps
 	@ninja -C build/bench everything bench_server mcpload bench_json
 
 bench: bench-build
-	@./build/bench/bench_json
 	@out=$$(bash bench/run.sh) && bash bench/report.sh "$$out"
 
 # Scenario 1 (and 8) only, 1 run x 3 s at 1, 16, 64, 256 connections; the report goes to
 # bench/results/<stamp>/report.md (docs/benchmarks.md is left alone).
 bench-http: bench-build
 	@out=$$(SCENARIOS=1 RUNS=$${RUNS:-1} DURATION=$${DURATION:-3} bash bench/run.sh) && \
-		bash bench/report.sh "$$out" "$$out/report.md" && cat "$$out/report.md"
+		bash bench/report.sh "$$out" "$$out/report.md" && sed -n "/^## Targets/,/^## Notes/p" "$$out/report.md"
 
 # Rewrites docs/benchmarks.md and the plots from the newest results (or OUT=bench/results/...).
 bench-report:

@@ -41,6 +41,40 @@ ok() { if awk "BEGIN{exit !($1)}"; then echo "met"; else echo "**not met**"; fi;
 
 has() { awk -F'\t' -v s="$1" '$1==s {f=1} END{exit !f}' "$R"; }
 
+targets() {
+    echo "| target | measured | |"
+    echo "|---|---|---|"
+    if has 1; then
+        a=$(med 1 mcpd 64 rps); b=$(med 1 nginx 64 rps); t=$(med 1 ts 64 rps)
+        if [ -n "$a" ] && [ -n "$b" ]; then
+            echo "| 1: req/s >= 70% of nginx (64 conns) | $(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.0f%%", a/b*100}') | $(ok "$a >= 0.7 * $b") |"
+            echo "| 1: req/s >= 20x the SDK (64 conns) | $(ratio "$a" "$t") | $(ok "$a >= 20 * $t") |"
+            p=$(med 1 mcpd 64 p99_us)
+            echo "| 1: p99 < 1 ms at 64 conns | $(us "$p") | $(ok "$p < 1000") |"
+            c1=$(med 1 mcpd 64 cpu_us); c2=$(med 1 nginx 64 cpu_us)
+            echo "| 8: CPU/request <= 2x nginx (64 conns) | $(n '%.1f' "$c1") us vs $(n '%.1f' "$c2") us: $(ratio "$c1" "$c2") | $(ok "$c1 <= 2 * $c2") |"
+        fi
+    fi
+    if has 3; then
+        c=$(med 3 mcpd churn rate)
+        echo "| 3: >= 20 000 sessions/s | $(n %.0f "$c") | $(ok "$c >= 20000") |"
+    fi
+    if has 4; then
+        m0=$(med 4 mcpd 0 rss_kb); xm=$(xs 4 | sort -n | tail -1); mk=$(med 4 mcpd "$xm" rss_kb)
+        pb=$(awk -v a="$mk" -v b="$m0" -v n="$xm" 'BEGIN{print (a-b)*1024/n}')
+        echo "| 4: <= 2 KiB per idle session (at $xm) | $(n %.0f "$pb") B | $(ok "$pb <= 2048") |"
+        mi=$(med 4m mcpd idle rss_kb)
+        echo "| 4: idle RSS < 8 MiB (default flags, after one call) | $(n '%.1f MiB' "$(awk -v k="$mi" 'BEGIN{print k/1024}')") | $(ok "$mi < 8192") |"
+    fi
+    if has 5; then
+        x=$(awk -F'\t' '$1==5 && $2=="mcpd" {print $3; exit}' "$R")
+        r5=$(med 5 mcpd "$x" rss_kb); c5=$(med 5 mcpd "$x" cpu_pct)
+        echo "| 5: $x streams < 150 MiB RSS | $(n '%.1f MiB' "$(awk -v k="$r5" 'BEGIN{print k/1024}')") | $(ok "$r5 < 150 * 1024") |"
+        echo "| 5: $x streams < 1% CPU idle | $(n '%.2f%%' "$c5") | $(ok "$c5 < 1") |"
+    fi
+    echo
+}
+
 {
     echo "# Benchmarks"
     echo
@@ -82,6 +116,9 @@ has() { awk -F'\t' -v s="$1" '$1==s {f=1} END{exit !f}' "$R"; }
     echo "\`SCENARIOS=\"3 4\" bash bench/run.sh\` for a subset, then \`bash bench/report.sh bench/results/<stamp>\`."
     echo
 
+    echo "## Targets of issue 4 (server on one core)"
+    echo
+    targets
     if has 1; then
         echo "## 1. Modern stateless \`tools/call\` echo (JSON answer)"
         echo
@@ -117,6 +154,9 @@ has() { awk -F'\t' -v s="$1" '$1==s {f=1} END{exit !f}' "$R"; }
             done
             echo
         fi
+        mib() { [ -n "$1" ] && awk -v k="$1" 'BEGIN{printf "%.1f MiB", k/1024}' || echo "-"; }
+        echo "RSS after these runs: mcpd $(mib "$(med 1m mcpd after rss_kb)"), nginx $(mib "$(med 1m nginx after rss_kb)"), ts $(mib "$(med 1m ts after rss_kb)")."
+        echo
         echo "![req/s against connections]($PNGREL/throughput.png) ![p99 against connections]($PNGREL/p99.png)"
         echo
     fi
@@ -178,6 +218,11 @@ has() { awk -F'\t' -v s="$1" '$1==s {f=1} END{exit !f}' "$R"; }
             [ "$x" != 0 ] && [ -n "$mk" ] && mb=$(awk -v a="$mk" -v b="$m0" -v n="$x" 'BEGIN{print (a-b)*1024/n}')
             [ "$x" != 0 ] && [ -n "$tk" ] && tb=$(awk -v a="$tk" -v b="$t0" -v n="$x" 'BEGIN{print (a-b)*1024/n}')
             echo "| $x | $(n '%.1f MiB' "$( [ -n "$mk" ] && awk -v k="$mk" 'BEGIN{print k/1024}')") | $(n %.0f "$mb") | $(n '%.1f MiB' "$( [ -n "$tk" ] && awk -v k="$tk" 'BEGIN{print k/1024}')") | $(n %.0f "$tb") | $(ratio "$tb" "$mb") |"
+        done
+        echo
+        for p in mcpd ts; do
+            x=$(awk -F'\t' -v p=$p '$1=="4m" && $2==p && $5=="idle_cpu_pct" {print $3; exit}' "$R")
+            [ -n "$x" ] && echo "Server CPU while $p holds $x idle sessions (no requests, 32 idle keep-alive connections): $(n '%.2f%%' "$(med 4m $p "$x" idle_cpu_pct)")."
         done
         echo
         echo "![RSS against idle sessions]($PNGREL/rss_sessions.png)"
@@ -247,39 +292,15 @@ has() { awk -F'\t' -v s="$1" '$1==s {f=1} END{exit !f}' "$R"; }
         echo '```'
         echo
     fi
-    echo "## Targets of issue 4"
-    echo
-    echo "| target | measured | |"
-    echo "|---|---|---|"
-    if has 1; then
-        a=$(med 1 mcpd 64 rps); b=$(med 1 nginx 64 rps); t=$(med 1 ts 64 rps)
-        if [ -n "$a" ] && [ -n "$b" ]; then
-            echo "| 1: req/s >= 70% of nginx (64 conns) | $(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.0f%%", a/b*100}') | $(ok "$a >= 0.7 * $b") |"
-            echo "| 1: req/s >= 20x the SDK (64 conns) | $(ratio "$a" "$t") | $(ok "$a >= 20 * $t") |"
-            p=$(med 1 mcpd 64 p99_us)
-            echo "| 1: p99 < 1 ms at 64 conns | $(us "$p") | $(ok "$p < 1000") |"
-            c1=$(med 1 mcpd 64 cpu_us); c2=$(med 1 nginx 64 cpu_us)
-            echo "| 8: CPU/request <= 2x nginx (64 conns) | $(n '%.1f' "$c1") us vs $(n '%.1f' "$c2") us: $(ratio "$c1" "$c2") | $(ok "$c1 <= 2 * $c2") |"
-        fi
+    if [ -s "$IN/bench_json.txt" ]; then
+        echo "## JSON: our parser and writer beside cJSON and jansson"
+        echo
+        echo "\`build/bench/bench_json\` (\`bench/json/\`, also \`make bench-json\`), pinned to core 0:"
+        echo
+        cat "$IN/bench_json.txt"
+        echo
     fi
-    if has 3; then
-        c=$(med 3 mcpd churn rate)
-        echo "| 3: >= 20 000 sessions/s | $(n %.0f "$c") | $(ok "$c >= 20000") |"
-    fi
-    if has 4; then
-        m0=$(med 4 mcpd 0 rss_kb); xm=$(xs 4 | sort -n | tail -1); mk=$(med 4 mcpd "$xm" rss_kb)
-        pb=$(awk -v a="$mk" -v b="$m0" -v n="$xm" 'BEGIN{print (a-b)*1024/n}')
-        echo "| 4: <= 2 KiB per idle session (at $xm) | $(n %.0f "$pb") B | $(ok "$pb <= 2048") |"
-        mi=$(med 4m mcpd idle rss_kb)
-        echo "| 4: idle RSS < 8 MiB (default flags, after one call) | $(n '%.1f MiB' "$(awk -v k="$mi" 'BEGIN{print k/1024}')") | $(ok "$mi < 8192") |"
-    fi
-    if has 5; then
-        x=$(awk -F'\t' '$1==5 && $2=="mcpd" {print $3; exit}' "$R")
-        r5=$(med 5 mcpd "$x" rss_kb); c5=$(med 5 mcpd "$x" cpu_pct)
-        echo "| 5: $x streams < 150 MiB RSS | $(n '%.1f MiB' "$(awk -v k="$r5" 'BEGIN{print k/1024}')") | $(ok "$r5 < 150 * 1024") |"
-        echo "| 5: $x streams < 1% CPU idle | $(n '%.2f%%' "$c5") | $(ok "$c5 < 1") |"
-    fi
-    echo
+    [ -f "$ROOT/bench/report-notes.md" ] && cat "$ROOT/bench/report-notes.md"
 } >"$MD"
 
 # ---- plots ---------------------------------------------------------------------------------
@@ -296,7 +317,8 @@ set grid
 set key top left
 set logscale x 2
 set xlabel "connections"
-set xtics (1, 16, 64, 256)
+set xtics (1, 4, 16, 64, 256)
+set xrange [0.7:370]
 set output "$PNG/throughput.png"
 set title "Scenario 1: stateless tools/call echo, server on one core (median req/s)"
 set ylabel "requests/s"
@@ -320,7 +342,7 @@ EOF
 set terminal pngcairo size 800,500 font "sans,10"
 set grid
 set key top left
-set xlabel "idle legacy sessions"
+set xlabel "idle legacy sessions (0 plotted at 1)"
 set ylabel "RSS (MiB)"
 set logscale y
 set title "Scenario 4: server RSS against idle sessions"
@@ -328,7 +350,7 @@ set output "$PNG/rss_sessions.png"
 set datafile missing "NaN"
 set logscale x 10
 set xrange [0.5:*]
-plot "$D/s4.dat" using (\$1 == 0 ? 1 : \$1):2 with linespoints lw 2 title "mcpd (0 plotted at 1)", \
+plot "$D/s4.dat" using (\$1 == 0 ? 1 : \$1):2 with linespoints lw 2 title "mcpd", \
      "" using (\$1 == 0 ? 1 : \$1):3 with linespoints lw 2 title "TypeScript SDK (stateful)"
 EOF
     fi

@@ -6,6 +6,7 @@
 #
 #   bash scripts/deps.sh --bench            # wrk, nginx-light
 #   bash bench/http/run.sh                  # 3 runs x 10 s per server at 64 connections
+#   (the full harness with every scenario and peer is bench/run.sh, `make bench`)
 #   bash bench/http/run.sh --all-conns      # also at 1 and 16 connections
 #
 # Options (environment variables in brackets):
@@ -31,6 +32,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LUA="$ROOT/bench/http/echo.lua"
 EVERYTHING=${EVERYTHING:-$ROOT/build/release/everything}
+[ -x "$EVERYTHING" ] || [ ! -x "$ROOT/build/bench/everything" ] || EVERYTHING=$ROOT/build/bench/everything
 DURATION=${DURATION:-10}
 RUNS=${RUNS:-3}
 CONNS=${CONNS:-64}
@@ -54,6 +56,9 @@ while [ $# -gt 0 ]; do
 done
 
 die() { echo "run.sh: FAIL: $*" >&2; exit 1; }
+# pick_port, wait_port, cpu_ticks, nginx_conf
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 for t in wrk nginx taskset curl ss awk; do
     command -v "$t" >/dev/null || die "$t not found (run: bash scripts/deps.sh --bench)"
@@ -76,35 +81,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# A free TCP port on 127.0.0.1 (not listening now; a race with other programs is unlikely).
-pick_port() {
-    local p used
-    used=$(ss -Htan | awk '{print $4}' | sed -n 's/.*:\([0-9]*\)$/\1/p' | sort -u)
-    while :; do
-        p=$((20000 + RANDOM % 40000))
-        grep -qx "$p" <<<"$used" || { echo "$p"; return; }
-    done
-}
-
-# Wait until something accepts on 127.0.0.1:$2 while process $1 lives (up to 10 s).
-wait_port() {
-    local pid=$1 port=$2 i
-    for i in $(seq 1 200); do
-        kill -0 "$pid" 2>/dev/null || return 1
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        sleep 0.05
-    done
-    return 1
-}
-
-# utime+stime of a process (all threads), in clock ticks. Field 2 (comm) may hold spaces.
-cpu_ticks() {
-    local s
-    s=$(cat "/proc/$1/stat") || die "process $1 is gone"
-    s=${s##*) }
-    awk '{print $12 + $13}' <<<"$s"
-}
 
 # utime+stime of the children this shell has waited for (wrk), in clock ticks; no fork.
 self_child_ticks() {
@@ -145,40 +121,9 @@ grep -q '"result"' "$T/mcpd.body" && grep -q '"text":"hello"' "$T/mcpd.body" ||
     { cat "$T/mcpd.body" >&2; die "our server's answer is not the echo result"; }
 
 # ---- nginx, answering the same bytes ---------------------------------------------------------
-BODY=$(cat "$T/mcpd.body")
-case "$BODY" in *'$'*) die "the body holds '\$', which nginx would expand in 'return'" ;; esac
-NBODY=${BODY//\\/\\\\}
-NBODY=${NBODY//\'/\\\'}
 P_NGINX=$(pick_port)
 while [ "$P_NGINX" = "$P_MCPD" ]; do P_NGINX=$(pick_port); done
-mkdir -p "$T/nginx/tmp"
-cat >"$T/nginx/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log warn;
-events {
-    worker_connections 4096;
-}
-http {
-    access_log off;
-    client_body_temp_path $T/nginx/tmp/body;
-    proxy_temp_path $T/nginx/tmp/proxy;
-    fastcgi_temp_path $T/nginx/tmp/fastcgi;
-    uwsgi_temp_path $T/nginx/tmp/uwsgi;
-    scgi_temp_path $T/nginx/tmp/scgi;
-    keepalive_requests 1000000000;
-    keepalive_timeout 75s;
-    default_type application/json;
-    server {
-        listen 127.0.0.1:$P_NGINX;
-        location = /mcp {
-            return 200 '$NBODY';
-        }
-    }
-}
-EOF
+nginx_conf "$T/nginx" "$P_NGINX" "$T/mcpd.body"
 taskset -c "$SERVER_CPU" nginx -p "$T/nginx" -e "$T/nginx/error.log" -c "$T/nginx/nginx.conf" \
     </dev/null >"$T/nginx/stdout" 2>&1 &
 NGINX=$!

@@ -5,9 +5,10 @@
  *       each connection loops: POST initialize (reads Mcp-Session-Id) -> POST
  *       notifications/initialized (202) -> POST tools/call echo -> DELETE; reports sessions/s
  *       and the latency of one whole session (p50, p99)
- *   mcpload --port P --mode idle -c 32 -n 1000,10000,100000 [--pid SERVER_PID]
+ *   mcpload --port P --mode idle -c 32 -n 1000,10000,100000 [--pid SERVER_PID] [--hold S]
  *       creates idle sessions (initialize + initialized, nothing kept open) until each count of
- *       the list is reached; at 0 and at each count prints the server's RSS (with --pid)
+ *       the list is reached; at 0 and at each count prints the server's RSS (with --pid); with
+ *       --hold, then waits S seconds and prints the server's CPU% over them
  *   mcpload --port P --mode sse -n 10000 --hold 10 [--pid SERVER_PID]
  *       opens n connections, each initializes a session and then keeps a GET text/event-stream
  *       open; when all are open, holds them idle for --hold seconds and reports the server's
@@ -79,7 +80,8 @@ static struct {
     int ncounts;
     int pid;
     int setup;
-} opt = {"127.0.0.1", "/mcp", "2025-11-25", 0, M_CHURN, 16, 5, 10, {0}, 0, 0, 64};
+    bool hold_set;
+} opt = {"127.0.0.1", "/mcp", "2025-11-25", 0, M_CHURN, 16, 5, 10, {0}, 0, 0, 64, false};
 
 static struct sockaddr_in addr;
 static int ep;
@@ -490,8 +492,7 @@ static bool parse_in(conn *c)
             /* NUL-terminate the body for the %s in error messages (restored below). */
             char after = 0;
             bool inplace = body && body != c->body.p && body[0] != '\0';
-            if (inplace) {
-                buf_reserve(&c->in, 1);
+            if (inplace) { /* total <= in.len < in.cap: the byte exists */
                 after = c->in.p[total];
                 c->in.p[total] = '\0';
             }
@@ -615,9 +616,10 @@ int main(int argc, char **argv)
             opt.conns = atoi(v);
         else if (!strcmp(a, "-d"))
             opt.secs = atof(v);
-        else if (!strcmp(a, "--hold"))
+        else if (!strcmp(a, "--hold")) {
             opt.hold = atof(v);
-        else if (!strcmp(a, "--pid"))
+            opt.hold_set = true;
+        } else if (!strcmp(a, "--pid"))
             opt.pid = atoi(v);
         else if (!strcmp(a, "--setup"))
             opt.setup = atoi(v);
@@ -723,6 +725,16 @@ int main(int argc, char **argv)
                 printf("mcpload: mode=idle sessions=%ld rss_kb=%ld rate=%.0f errors=%ld\n",
                        done_units, rss_kb(), (double)(done_units - d0) / dt, errors);
                 fflush(stdout);
+            }
+            if (opt.hold_set && opt.pid && !errors) { /* CPU with all those sessions idle */
+                long cpu1 = cpu_ticks();
+                uint64_t h0 = now_ns();
+                while (now_ns() - h0 < opt.hold * 1e9) loop_once(100);
+                double held = (double)(now_ns() - h0) / 1e9;
+                printf("mcpload: mode=idle sessions=%ld hold_s=%.2f cpu_pct=%.2f rss_kb=%ld\n",
+                       done_units, held,
+                       (double)(cpu_ticks() - cpu1) / (double)sysconf(_SC_CLK_TCK) / held * 100.0,
+                       rss_kb());
             }
         } else {
             while (now_ns() - t0 < opt.secs * 1e9 && !errors) loop_once(50);

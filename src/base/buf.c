@@ -93,3 +93,26 @@ char *mcp_buf_steal(mcp_buf *b, size_t *len)
     b->owned = b->overflow = false;
     return s;
 }
+
+void mcp_buf_put_u64(mcp_buf *b, uint64_t v)
+{
+    char d[20], *p = d + sizeof d;
+    do *--p = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    mcp_buf_append(b, p, (size_t)(d + sizeof d - p));
+}
+
+void mcp_buf_put_i64(mcp_buf *b, int64_t v)
+{
+    if (v < 0) mcp_buf_putc(b, '-');
+    /* the magnitude in unsigned arithmetic: INT64_MIN needs no special case */
+    mcp_buf_put_u64(b, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+}
+
+void mcp_buf_put_hex(mcp_buf *b, uint64_t v)
+{
+    char d[16], *p = d + sizeof d;
+    do *--p = "0123456789abcdef"[v & 15];
+    while ((v >>= 4) != 0);
+    mcp_buf_append(b, p, (size_t)(d + sizeof d - p));
+}

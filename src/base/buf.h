@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 typedef struct mcp_buf {
@@ -65,5 +66,11 @@ static inline void mcp_buf_puts(mcp_buf *b, const char *s)
 {
     mcp_buf_append(b, s, strlen(s));
 }
+
+/* Appends v in decimal (same cap rules); no printf on hot paths. */
+void mcp_buf_put_u64(mcp_buf *b, uint64_t v);
+void mcp_buf_put_i64(mcp_buf *b, int64_t v);
+/* Appends v in lowercase hexadecimal without leading zeros ("0" for 0). */
+void mcp_buf_put_hex(mcp_buf *b, uint64_t v);
 
 #endif

@@ -787,16 +787,24 @@ int http_write_status_line_and_headers(mcp_buf *b, int status, const char *reaso
     for (size_t i = 0; i < nfields; i++)
         if (!*fields[i].name || !safe_text(fields[i].name) || !safe_text(fields[i].value))
             return -1;
-    mcp_buf_printf(b, "HTTP/1.1 %d %s\r\n", status, reason);
+    char code[3] = {(char)('0' + status / 100), (char)('0' + status / 10 % 10),
+                    (char)('0' + status % 10)};
+    mcp_buf_append(b, "HTTP/1.1 ", 9);
+    mcp_buf_append(b, code, 3);
+    mcp_buf_putc(b, ' ');
+    mcp_buf_puts(b, reason);
+    mcp_buf_append(b, "\r\n", 2);
     for (size_t i = 0; i < nfields; i++) {
         mcp_buf_puts(b, fields[i].name);
         mcp_buf_append(b, ": ", 2);
         mcp_buf_puts(b, fields[i].value);
         mcp_buf_append(b, "\r\n", 2);
     }
-    if (body_len >= 0)
-        mcp_buf_printf(b, "Content-Length: %lld\r\n", body_len);
-    else if (body_len == HTTP_BODY_CHUNKED)
+    if (body_len >= 0) {
+        mcp_buf_append(b, "Content-Length: ", 16);
+        mcp_buf_put_u64(b, (uint64_t)body_len);
+        mcp_buf_append(b, "\r\n", 2);
+    } else if (body_len == HTTP_BODY_CHUNKED)
         mcp_buf_puts(b, "Transfer-Encoding: chunked\r\n");
     mcp_buf_append(b, "\r\n", 2);
     return 0;
@@ -805,7 +813,8 @@ int http_write_status_line_and_headers(mcp_buf *b, int status, const char *reaso
 void http_write_chunk(mcp_buf *b, const void *data, size_t len)
 {
     if (!len) return;
-    mcp_buf_printf(b, "%zx\r\n", len);
+    mcp_buf_put_hex(b, len);
+    mcp_buf_append(b, "\r\n", 2);
     mcp_buf_append(b, data, len);
     mcp_buf_append(b, "\r\n", 2);
 }

@@ -61,6 +61,7 @@ struct conn {
     conn *prev, *next;
     http_parser parser;
     http_response *head, *tail;
+    http_response *spare; /* the last finished response, kept with its buffer for the next */
     size_t inflight;      /* bytes in uv_write requests not yet completed */
     unsigned nwrites;     /* uv_write requests not yet completed */
     unsigned undone;      /* responses not yet completed by their handler */
@@ -99,6 +100,25 @@ static void response_free(http_response *r)
     free(r);
 }
 
+#define SPARE_MAX_BUF (64u << 10) /* a bigger buffer is not kept for the next response */
+
+/* A finished response: kept as the connection's spare (no malloc for the next one, whose
+ * bytes then go into the same buffer), or freed. */
+static void response_recycle(conn *c, http_response *r)
+{
+    if (c->spare || !r->buf.owned || r->buf.cap > SPARE_MAX_BUF) {
+        response_free(r);
+        return;
+    }
+    for (unsigned i = 0; i < (unsigned)r->nextra * 2; i++) free(r->extra[i]);
+    mcp_buf keep = r->buf;
+    keep.len = 0;
+    keep.overflow = false;
+    memset(r, 0, sizeof *r);
+    r->buf = keep;
+    c->spare = r;
+}
+
 static void conn_free(conn *c)
 {
     sworker *sw = c->sw;
@@ -111,6 +131,7 @@ static void conn_free(conn *c)
         n = r->next;
         response_free(r);
     }
+    if (c->spare) response_free(c->spare);
     http_parser_free(&c->parser);
     free(c);
 }
@@ -147,10 +168,15 @@ static void conn_close(conn *c)
 
 static http_response *response_new(conn *c, bool close)
 {
-    http_response *r = mcp_xcalloc(1, sizeof *r);
+    http_response *r = c->spare;
+    if (r) {
+        c->spare = NULL;
+    } else {
+        r = mcp_xcalloc(1, sizeof *r);
+        mcp_buf_init(&r->buf, NULL, 0, 0);
+    }
     r->c = c;
     r->close = close;
-    mcp_buf_init(&r->buf, NULL, 0, 0);
     if (c->tail)
         c->tail->next = r;
     else
@@ -230,7 +256,7 @@ static void pop_head(conn *c)
     c->head = r->next;
     if (!c->head) c->tail = NULL;
     if (r->close) c->close_sent = true;
-    response_free(r);
+    response_recycle(c, r);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -274,10 +300,61 @@ static void backpressure(conn *c)
     }
 }
 
+/* Drops the first n bytes of b (what a partial write sent). */
+static void buf_consume(mcp_buf *b, size_t n)
+{
+    if (n < b->len) memmove(b->data, b->data + n, b->len - n);
+    b->len -= n;
+}
+
+/* The usual case, nothing in flight: the bytes of the head responses go out with one
+ * uv_try_write from their own buffers (no request, no callback, no copy). What the socket did
+ * not take is left in the buffers for the uv_write path. */
+static void try_write_now(conn *c)
+{
+    uv_buf_t bufs[WRITE_IOVS];
+    http_response *rs[WRITE_IOVS];
+    unsigned n = 0;
+    for (http_response *r = c->head; r && n < WRITE_IOVS; r = r->next) {
+        if (r->buf.len) {
+            bufs[n] = uv_buf_init(r->buf.data, (unsigned)r->buf.len);
+            rs[n++] = r;
+        }
+        if (!r->done || r->close) break; /* in order; nothing after a closing response */
+    }
+    if (!n) return;
+    int wr = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+    if (wr <= 0) return; /* EAGAIN, or an error the uv_write path will report */
+    size_t left = (size_t)wr;
+    for (unsigned i = 0; i < n && left; i++) {
+        size_t k = left < rs[i]->buf.len ? left : rs[i]->buf.len;
+        buf_consume(&rs[i]->buf, k);
+        left -= k;
+    }
+    c->last_active = rt_now_ms();
+    while (c->head && c->head->done && !c->head->buf.len && !c->close_sent) pop_head(c);
+}
+
 /* Writes what the queue head (and the complete responses behind it) hold, in order. */
 static void conn_flush(conn *c)
 {
     if (c->closing || c->lingering) return;
+    if (c->nwrites == 0 && !c->close_sent) try_write_now(c);
+    bool pending = false;
+    for (http_response *r = c->head; r && !c->close_sent; r = r->next) {
+        if (r->buf.len) {
+            pending = true;
+            break;
+        }
+        if (!r->done) break;
+    }
+    if (!pending) {
+        while (c->head && c->head->done && !c->head->buf.len && !c->close_sent) pop_head(c);
+        backpressure(c);
+        bool last = c->close_sent || (c->close_after && !c->head);
+        if (last && c->nwrites == 0) start_linger(c);
+        return;
+    }
     wreq *w = mcp_xcalloc(1, sizeof *w);
     w->c = c;
     while (c->head && !c->close_sent && take_bytes(w, c->head) && c->head->done) pop_head(c);

@@ -129,9 +129,7 @@ void rpc_write_id(mcp_buf *b, const rpc_id *id)
     if (id->type == RPC_ID_STR) {
         rpc_write_str(b, id->s, id->len);
     } else if (id->type == RPC_ID_INT) {
-        char tmp[24];
-        int n = snprintf(tmp, sizeof(tmp), "%" PRId64, id->i);
-        mcp_buf_append(b, tmp, (size_t)n);
+        mcp_buf_put_i64(b, id->i);
     } else {
         mcp_buf_append(b, "null", 4);
     }

@@ -537,7 +537,8 @@ static void pump(hstream *st)
             status = 202; /* every request was cancelled: nothing to answer */
         else if (st->batch)
             mcp_buf_putc(&st->json, ']');
-        mcp_buf_append(&out, st->json.data, st->json.len);
+        out = st->json; /* moved, not copied: the stream is final, nothing more is added */
+        mcp_buf_init(&st->json, NULL, 0, 0);
         if (st->nresp) status = st->json_status;
         end = true;
     } else if (st->mode == MODE_SSE) {
