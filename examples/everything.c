@@ -654,8 +654,10 @@ static int64_t int_arg(const mcp_ctx *c, const char *name, int64_t dflt)
 static void tool_slow(mcp_ctx *c, void *ud)
 {
     int64_t steps = int_arg(c, "steps", 10), ms = int_arg(c, "ms", 100);
+    const json_value *sv = json_get(mcp_ctx_arguments(c), "stubborn");
+    bool stubborn = sv && sv->type == JSON_BOOL && sv->b;
     for (int64_t i = 0; i < steps; i++) {
-        if (mcp_ctx_cancelled(c)) {
+        if (!stubborn && mcp_ctx_cancelled(c)) {
             mcp_ctx_finish(c); /* accepted, sends nothing */
             return;
         }
@@ -885,10 +887,13 @@ static const tool_spec tools[] = {
      "{\"type\":\"object\",\"properties\":{\"message\":{\"type\":\"string\"}},"
      "\"required\":[\"message\"]}",
      tool_echo, MCP_INLINE},
-    {"test_slow", "Sleeps steps x ms with progress each step; stops when cancelled",
+    {"test_slow",
+     "Sleeps steps x ms with progress each step; stops when cancelled (unless stubborn: a "
+     "handler that ignores cancellation, for shutdown tests)",
      "{\"type\":\"object\",\"properties\":{"
      "\"steps\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":100000},"
-     "\"ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":60000}}}",
+     "\"ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":60000},"
+     "\"stubborn\":{\"type\":\"boolean\"}}}",
      tool_slow, 0},
 };
 
@@ -1079,6 +1084,8 @@ static const char usage_text[] =
     "  --max-sessions N          legacy sessions (default 10000)\n"
     "  --session-idle-ms MS      idle session time-out (default 1800000)\n"
     "  --sse-keepalive-ms MS     SSE keep-alive period (default 15000)\n"
+    "  --drain-ms MS             on SIGTERM/SIGINT, time for in-flight work (default 10000);\n"
+    "                            5 s after it, or at a second signal, the process exits\n"
     "  --max-body BYTES          request body limit (default 4194304)\n"
     "  --max-conns N             connections per worker (default 10000)\n"
     "  --header-timeout-ms MS    time to receive a request (default 10000)\n"
@@ -1156,6 +1163,7 @@ static const num_flag num_flags[] = {
     {"--max-sessions", 1u << 24, 1, HOPT(max_sessions)},
     {"--session-idle-ms", 1u << 31, 2, HOPT(session_idle_ms)},
     {"--sse-keepalive-ms", 1u << 31, 2, HOPT(sse_keepalive_ms)},
+    {"--drain-ms", 1u << 31, 2, HOPT(drain_ms)},
     {"--max-body", 1u << 30, 1, HOPT(max_body)},
     {"--max-conns", 1u << 24, 1, HOPT(max_conns)},
     {"--header-timeout-ms", 1u << 31, 2, HOPT(header_timeout_ms)},

@@ -376,7 +376,9 @@ void mcp_http_sweep(mcp_http *h);
 void mcp_http_stop(mcp_http *h);
 
 /* Serves s over Streamable HTTP until SIGTERM or SIGINT, then stops gracefully. Returns 0, or
- * 1 if it could not start (logged). Blocks the calling thread. opts may be NULL. */
+ * 1 if it could not start (logged). Blocks the calling thread. opts may be NULL. If handlers
+ * still run 5 s after drain_ms (they ignore mcp_ctx_cancelled), or a second signal arrives
+ * during the stop, it ends the process with _exit(0) after a log line. */
 int mcp_serve_http(mcp_server *s, const mcp_http_options *opts);
 
 /* ---- skills (extension io.modelcontextprotocol/skills, SEP-2640) --------------------------- */

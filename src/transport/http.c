@@ -1658,6 +1658,42 @@ void mcp_http_stop(mcp_http *h)
 
 /* ---- mcp_serve_http: signals and the sweeper ------------------------------------------------- */
 
+/* Watches a stop: a handler that ignores cancellation must not keep the process alive past
+ * the drain deadline, and a second signal means "now". Either ends the process with _exit(0)
+ * after a log line: nothing can be freed while a handler may still run on it. */
+typedef struct stop_watch {
+    int sigfd;
+    uint32_t grace_ms;
+    atomic_bool done;
+} stop_watch;
+
+#define STOP_GRACE_MS 5000 /* after drain_ms: streams end, sessions close, the pool joins */
+
+static void *stop_watchdog(void *arg)
+{
+    stop_watch *sw = arg;
+    char drain[64];
+    while (read(sw->sigfd, drain, sizeof drain) > 0) { /* the signal that started the stop */
+    }
+    uint64_t end = rt_now_ms() + sw->grace_ms;
+    while (!atomic_load(&sw->done)) {
+        uint64_t now = rt_now_ms();
+        if (now >= end) {
+            mcp_log(MCP_LOGL_ERROR,
+                    "http: handlers still running %u ms after the stop began; exiting without them",
+                    sw->grace_ms);
+            _exit(0);
+        }
+        struct pollfd p = {.fd = sw->sigfd, .events = POLLIN};
+        int t = (int)(end - now < 100 ? end - now : 100);
+        if (poll(&p, 1, t) > 0 && !atomic_load(&sw->done)) {
+            mcp_log(MCP_LOGL_WARN, "http: second signal: exiting now");
+            _exit(0);
+        }
+    }
+    return NULL;
+}
+
 int mcp_serve_http(mcp_server *s, const mcp_http_options *opts)
 {
     rt_signals sig;
@@ -1672,7 +1708,16 @@ int mcp_serve_http(mcp_server *s, const mcp_http_options *opts)
         struct pollfd p = {.fd = sig.fd, .events = POLLIN};
         while (poll(&p, 1, 1000) <= 0) mcp_http_sweep(h); /* once a second, and on EINTR */
         mcp_log(MCP_LOGL_INFO, "http: signal received, finishing in-flight work");
+        uint32_t drain_ms = opts && opts->drain_ms ? opts->drain_ms : DEFAULT_DRAIN_MS;
+        stop_watch sw = {.sigfd = sig.fd, .grace_ms = drain_ms + STOP_GRACE_MS};
+        atomic_init(&sw.done, false);
+        int fl = fcntl(sig.fd, F_GETFL);
+        if (fl >= 0) fcntl(sig.fd, F_SETFL, fl | O_NONBLOCK);
+        pthread_t wt;
+        bool watching = pthread_create(&wt, NULL, stop_watchdog, &sw) == 0;
         mcp_http_stop(h);
+        atomic_store(&sw.done, true);
+        if (watching) pthread_join(wt, NULL);
     }
     rt_signals_close(&sig);
     return rc;

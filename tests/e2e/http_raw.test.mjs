@@ -1549,6 +1549,41 @@ describe('http raw: timers, metrics and shutdown (concurrent)', { concurrency: t
     }
   });
 
+  // A handler that ignores cancellation cannot hold the process: --drain-ms, then 5 s for the
+  // rest of the stop, then exit 0 without it; a second signal exits at once.
+  for (const second of [false, true]) {
+    it(second ? 'a second SIGTERM during a stuck stop exits at once (0)'
+      : 'a handler that ignores cancellation: exit 0 about 5 s after --drain-ms', { timeout: 30000 }, async () => {
+      const srv = await startServer(['--drain-ms', '300', '--threads', '2']);
+      srv.hostHeader = `127.0.0.1:${srv.port}`;
+      srv.conn = () => Conn.open(srv.port);
+      const c = await srv.conn();
+      try {
+        c.write(modernPost(srv, slowCall('stuck', { steps: 600, ms: 100, stubborn: true }, meta()))); // 60 s
+        await sleep(300);
+        const t0 = Date.now();
+        srv.proc.kill('SIGTERM');
+        if (second) { await sleep(500); srv.proc.kill('SIGTERM'); }
+        const ex = await Promise.race([srv.exited, sleep(15000).then(() => null)]);
+        const ms = Date.now() - t0;
+        assert.ok(ex, `no exit within 15 s of SIGTERM\n${srv.stderr.slice(-2000)}`);
+        assert.deepEqual({ code: ex.code, signal: ex.signal }, { code: 0, signal: null }, srv.stderr.slice(-3000));
+        if (second) {
+          assert.ok(ms < 3000, `${ms} ms: the second signal must end the stop at once`);
+          assert.match(srv.stderr, /second signal: exiting now/);
+        } else {
+          assert.ok(ms >= 4500 && ms < 12000, `${ms} ms: expected about 300 + 5000`);
+          assert.match(srv.stderr, /handlers still running \d+ ms after the stop began; exiting without them/);
+        }
+        assert.doesNotMatch(srv.stderr, SANITIZER, srv.stderr.slice(-3000));
+      } finally {
+        if (srv.proc.exitCode === null && srv.proc.signalCode === null) srv.proc.kill('SIGKILL');
+        await srv.exited;
+        c.destroy();
+      }
+    });
+  }
+
   it('GET /metrics: Prometheus text with every metric of the contract', () => withServer([], async (srv) => {
     const sid = await openSession(srv);
     expectResult(await once(srv, modernPost(srv, echoCall(1, 'x'))), 1);

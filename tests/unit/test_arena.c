@@ -83,6 +83,32 @@ TEST(buf_steal_at_cap_is_terminated)
     free(s);
 }
 
+TEST(buf_put_numbers)
+{
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    mcp_buf_put_u64(&b, 0);
+    mcp_buf_putc(&b, ' ');
+    mcp_buf_put_u64(&b, UINT64_MAX);
+    mcp_buf_putc(&b, ' ');
+    mcp_buf_put_i64(&b, INT64_MIN);
+    mcp_buf_putc(&b, ' ');
+    mcp_buf_put_i64(&b, -7);
+    mcp_buf_putc(&b, ' ');
+    mcp_buf_put_hex(&b, 0);
+    mcp_buf_putc(&b, ' ');
+    mcp_buf_put_hex(&b, 0x1f0a);
+    mcp_buf_putc(&b, ' ');
+    mcp_buf_put_hex(&b, UINT64_MAX);
+    mcp_buf_putc(&b, '\0');
+    CHECK_STR(b.data, "0 18446744073709551615 -9223372036854775808 -7 0 1f0a ffffffffffffffff");
+    mcp_buf_free(&b);
+    mcp_buf_init(&b, NULL, 0, 3); /* the cap holds for them too */
+    mcp_buf_put_u64(&b, 1234);
+    CHECK(b.overflow && b.len == 0);
+    mcp_buf_free(&b);
+}
+
 /* Runs mcp_log with stderr redirected to a pipe; returns what was written. */
 static size_t capture_log(int level, const char *msg, char *out, size_t size)
 {
@@ -122,6 +148,7 @@ int main(void)
     RUN(buf_cap_overflow_is_sticky);
     RUN(buf_stack_then_heap);
     RUN(buf_steal_at_cap_is_terminated);
+    RUN(buf_put_numbers);
     RUN(log_one_line_per_event_and_level_filter);
     return test_summary();
 }
