@@ -194,7 +194,7 @@ int mcp_seal(const mcp_seal_key *k, const void *plain, size_t len, uint64_t expi
              const char *purpose, mcp_buf *out)
 {
     unsigned char nonce[NONCE_LEN];
-    if (mcp_random_bytes(nonce, sizeof nonce) < 0) return MCP_SEAL_ECRYPTO;
+    if (mcp_random_small(nonce, sizeof nonce) < 0) return MCP_SEAL_ECRYPTO;
     return seal_with_nonce(k, nonce, plain, len, expires_unix_ms, purpose, out);
 }
 

@@ -189,10 +189,44 @@ static const char **known_slot(http_parser *p, int k)
     }
 }
 
+/* The well-known header named name[0..len), or -1. Keyed by length, then compared (a request
+ * has a dozen headers, each looked up once: no loop over the table). */
 static int known_index(const char *name, size_t len)
 {
-    for (int k = 0; k < K_COUNT; k++)
-        if (ieq(name, len, known[k].name, known[k].len)) return k;
+    int a = -1, b = -1;
+    switch (len) {
+    case 4:
+        a = K_HOST;
+        break;
+    case 6:
+        a = K_ACCEPT, b = lower((unsigned char)name[0]) == 'o' ? K_ORIGIN : K_EXPECT;
+        break;
+    case 8:
+        a = K_MNAME;
+        break;
+    case 10:
+        a = K_CONN, b = K_MMETHOD;
+        break;
+    case 12:
+        a = K_CTYPE;
+        break;
+    case 13:
+        a = K_LEID;
+        break;
+    case 14:
+        a = K_CLEN, b = K_MSID;
+        break;
+    case 17:
+        a = K_TE;
+        break;
+    case 20:
+        a = K_MPV;
+        break;
+    default:
+        return -1;
+    }
+    if (ieq(name, len, known[a].name, known[a].len)) return a;
+    if (b >= 0 && ieq(name, len, known[b].name, known[b].len)) return b;
     return -1;
 }
 

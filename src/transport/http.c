@@ -659,8 +659,13 @@ static session *session_new(mcp_http *h)
     atomic_init(&s->refs, 1); /* the creator's */
     s->h = h;
     unsigned char r[16];
-    if (mcp_random_bytes(r, sizeof r) < 0) abort(); /* a guessable id is worse than none */
-    for (int i = 0; i < 16; i++) snprintf(s->id + 2 * i, 3, "%02x", r[i]);
+    if (mcp_random_small(r, sizeof r) < 0) abort(); /* a guessable id is worse than none */
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        s->id[2 * i] = hex[r[i] >> 4];
+        s->id[2 * i + 1] = hex[r[i] & 15];
+    }
+    s->id[32] = '\0';
     pthread_mutex_init(&s->handle_lock, NULL);
     pthread_mutex_init(&s->lock, NULL);
     s->next_num = 1;
@@ -1129,6 +1134,8 @@ static void resume_waits(wstate *ws, uint64_t now, bool force)
 static bool is_initialize(const char *body, size_t len)
 {
     if (!body || !len) return false;
+    /* "initialize" appears literally unless escapes spell it: otherwise no parse is needed */
+    if (!memmem(body, len, "initialize", 10) && !memchr(body, '\\', len)) return false;
     char buf[2048];
     mcp_arena a;
     mcp_arena_init(&a, buf, sizeof buf);

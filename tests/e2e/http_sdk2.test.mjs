@@ -18,6 +18,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { Readable } from 'node:stream';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { SANITIZER, startServer } from './lib/http_server.mjs';
 
@@ -104,13 +106,13 @@ function parseSse(body) {
 
 // ---- the tapping fetch --------------------------------------------------------------------------
 
-// A fetch that records every exchange in `log`: { method, reqHeaders, body (parsed), status,
+// A fetch (over baseFetch) that records every exchange in `log`: { method, reqHeaders, body (parsed), status,
 // headers, contentType, text (the body so far), messages() (its JSON-RPC messages), done
 // (settles when the body ends, fails or is cancelled), ended (it ended cleanly), error,
 // cancelled }. Entries are logged when the response head arrives.
-function tapFetch(log) {
+function tapFetch(log, baseFetch = fetch) {
   return async (url, init = {}) => {
-    const res = await fetch(url, init);
+    const res = await baseFetch(url, init);
     let body;
     try { body = typeof init.body === 'string' ? JSON.parse(init.body) : init.body; } catch { body = init.body; }
     const entry = {
@@ -173,6 +175,27 @@ function tapFetch(log) {
   };
 }
 
+// A fetch that opens a new TCP connection for every request (node:http, agent: false), so the
+// requests of one client land on whichever worker the kernel picks.
+function freshConnectionFetch(url, init = {}) {
+  return new Promise((resolve, reject) => {
+    if (init.signal?.aborted) { reject(new DOMException('aborted', 'AbortError')); return; }
+    const u = new URL(url);
+    const headers = Object.fromEntries(new Headers(init.headers));
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: init.method ?? 'GET', headers, agent: false }, (res) => {
+      const h = new Headers();
+      for (const [k, v] of Object.entries(res.headers)) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+      const nullBody = [204, 205, 304].includes(res.statusCode);
+      if (nullBody) res.resume();
+      resolve(new Response(nullBody ? null : Readable.toWeb(res), { status: res.statusCode, statusText: res.statusMessage, headers: h }));
+    });
+    req.on('error', reject);
+    init.signal?.addEventListener('abort', () => req.destroy(new DOMException('aborted', 'AbortError')), { once: true });
+    if (init.body) req.write(init.body);
+    req.end();
+  });
+}
+
 // One line per exchange, for failure messages.
 function describeLog(log) {
   const h = (e, name) => e.reqHeaders.get(name) ?? '-';
@@ -189,9 +212,13 @@ const postsFor = (log, method, name) => log.filter((e) => e.method === 'POST' &&
 // The JSON-RPC response of a request exchange (the message with its id).
 const responseOf = (e) => e.messages().find((m) => m.id === e.body.id && (m.result || m.error));
 
+// The methods whose results are CacheableResults.
+const CACHEABLE = ['server/discover', 'tools/list', 'resources/list', 'resources/templates/list', 'prompts/list', 'resources/read'];
+
 // Checks every exchange of a modern-era client: POST only, no Mcp-Session-Id either way, the
 // MCP-Protocol-Version header, Mcp-Method/Mcp-Name mirroring the body, the _meta envelope on
-// every request, a resultType on every result, and no server-to-client request on any stream.
+// every request, a resultType on every result (ttlMs and cacheScope on cacheable ones), and no
+// server-to-client request on any stream.
 // allowHeaderMismatch: a 400 with a HeaderMismatch error (-32020) is expected somewhere.
 function checkModernWire(log, clientName, { allowHeaderMismatch = false } = {}) {
   const all = describeLog(log);
@@ -225,6 +252,11 @@ function checkModernWire(log, clientName, { allowHeaderMismatch = false } = {}) 
     for (const m of e.messages()) {
       assert.ok(!(m.method && m.id !== undefined), `server-to-client request ${m.method} on the stream of ${what}`);
       if (m.result) assert.ok(['complete', 'input_required'].includes(m.result.resultType), `resultType ${m.result.resultType}: ${what}`);
+      // CacheableResult (server/utilities/caching): ttlMs and cacheScope are required.
+      if (m.result?.resultType === 'complete' && m.id === e.body.id && CACHEABLE.includes(e.body.method)) {
+        assert.ok(Number.isInteger(m.result.ttlMs) && m.result.ttlMs >= 0, `ttlMs ${m.result.ttlMs}: ${what}`);
+        assert.ok(['public', 'private'].includes(m.result.cacheScope), `cacheScope ${m.result.cacheScope}: ${what}`);
+      }
     }
   }
 }
@@ -270,13 +302,14 @@ async function withServer(fn, args = []) {
 
 // Connects a v2 SDK client to srv over Streamable HTTP. opts: { negotiation (the
 // versionNegotiation mode: 'auto' by default, { pin } or 'legacy'), versions
-// (supportedProtocolVersions), capabilities, name, listChanged }. Elicitation, sampling and
-// roots handlers are registered for the capabilities declared; they record what they were asked.
+// (supportedProtocolVersions), capabilities, name, listChanged, freshConnections (a new TCP
+// connection per request) }. Elicitation, sampling and roots handlers are registered for the
+// capabilities declared; they record what they were asked.
 // Returns { client, transport, log, errors, elicitations, samplings, close() }.
-async function connect(srv, { negotiation = 'auto', versions, capabilities = {}, name = 'mcpd-http-sdk2-e2e', listChanged } = {}) {
+async function connect(srv, { negotiation = 'auto', versions, capabilities = {}, name = 'mcpd-http-sdk2-e2e', listChanged, freshConnections = false } = {}) {
   const log = [];
   const transport = new StreamableHTTPClientTransport(new URL(srv.url), {
-    fetch: tapFetch(log),
+    fetch: tapFetch(log, freshConnections ? freshConnectionFetch : fetch),
     reconnectionOptions: { initialReconnectionDelay: 100, maxReconnectionDelay: 200, reconnectionDelayGrowFactor: 1, maxRetries: 1 },
   });
   const errors = [];
@@ -652,6 +685,23 @@ describe('Streamable HTTP, modern era (SDK v2 client)', () => {
     assert.equal(text(await c.client.callTool({ name: 'echo', arguments: { message: 'still here' } })), 'still here');
     checkModernWire(c.log, 'mcpd-http-sdk2-e2e');
   }, ['--threads', '1']));
+
+  // Stateless: any worker answers any request, and an MRTR retry (a new request carrying the
+  // requestState) need not reach the worker that issued the state.
+  it('concurrent calls and MRTR rounds over a new connection per request (--workers 4)', T, () => withServer(async (srv, open) => {
+    const c = await open({ capabilities: { elicitation: {} }, freshConnections: true });
+    const jobs = [];
+    for (let i = 0; i < 25; i++) {
+      jobs.push(c.client.callTool({ name: 'echo', arguments: { message: `m${i}` } }).then((r) => [`echo m${i}`, text(r), `m${i}`]));
+      jobs.push(c.client.callTool({ name: 'test_input_required_result_multi_round', arguments: {} }).then((r) => [`multi_round #${i}`, text(r), 'Alice likes blue']));
+      jobs.push(c.client.callTool({ name: 'test_slow', arguments: { steps: 3, ms: 5 } }, { onprogress: () => {} }).then((r) => [`test_slow #${i}`, text(r), 'done']));
+    }
+    const settled = await within(Promise.allSettled(jobs), 'the concurrent calls', 20000);
+    const bad = settled.map((s) => (s.status === 'rejected' ? `rejected: ${s.reason?.message}` : s.value[1] === s.value[2] ? null : `${s.value[0]}: ${s.value[1]}`)).filter(Boolean);
+    assert.deepEqual(bad, [], `${bad.length} of ${jobs.length} calls failed`);
+    assert.equal(postsFor(c.log, 'tools/call', 'test_input_required_result_multi_round').length, 75, 'three rounds per multi_round call');
+    checkModernWire(c.log, 'mcpd-http-sdk2-e2e');
+  }, ['--workers', '4']));
 });
 
 // ---- subscriptions/listen -----------------------------------------------------------------------

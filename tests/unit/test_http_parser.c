@@ -195,7 +195,9 @@ TEST(mcp_headers)
                                    "Mcp-Name: echo\r\nOrigin: http://localhost\r\n"
                                    "Last-Event-ID: 42\r\nConnection: keep-alive\r\n"
                                    "Accept: application/json\r\nAccept: text/event-stream\r\n"
-                                   "X-Custom: v\r\nContent-Length: 0\r\n\r\n");
+                                   "X-Custom: v\r\nContent-Length: 0\r\n"
+                                   "CONTENT-TYPE: application/json\r\n"
+                                   "Origim: near-miss\r\nMcp-Methods: near-miss\r\n\r\n");
     CHECK(r != NULL);
     CHECK_STR(r->host, "h:8080");
     CHECK_STR(r->mcp_protocol_version, "2025-11-25");
@@ -211,7 +213,9 @@ TEST(mcp_headers)
     CHECK_STR(http_header_get(r, "X-CUSTOM"), "v");
     CHECK(http_header_get(r, "x-custo") == NULL);
     CHECK(http_header_get(r, "x-customs") == NULL);
-    CHECK_INT(r->header_count, 12);
+    CHECK_STR(r->content_type, "application/json");
+    CHECK_STR(http_header_get(r, "origim"), "near-miss");
+    CHECK_INT(r->header_count, 15);
     http_parser_free(&p);
 }
 

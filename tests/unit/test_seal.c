@@ -10,6 +10,10 @@
 #include "base/base64.h"
 #include "base/random.h"
 
+#include <sys/wait.h>
+
+#include <unistd.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -229,6 +233,39 @@ TEST(random_bytes_and_tokens)
     mcp_random_token(big, 100);
     CHECK_INT(strlen(big), 134);
     CHECK(url_alphabet(big));
+}
+
+/* The pooled variant: distinct across refills, and a forked child does not repeat what its
+ * parent draws next (the pool is dropped at fork). */
+TEST(random_small_pool)
+{
+    enum { N = 300 }; /* 300 x 16 bytes: several 1 KiB refills */
+    static unsigned char ids[N][16];
+    for (int i = 0; i < N; i++) {
+        CHECK_INT(mcp_random_small(ids[i], 16), 0);
+        for (int j = 0; j < i; j++) CHECK(memcmp(ids[i], ids[j], 16) != 0);
+    }
+    unsigned char odd[7], big[100];
+    CHECK_INT(mcp_random_small(odd, sizeof odd), 0);
+    CHECK_INT(mcp_random_small(big, sizeof big), 0); /* past the pool's limit: direct */
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        unsigned char c[16];
+        int ok = mcp_random_small(c, sizeof c) == 0 && write(fds[1], c, sizeof c) == sizeof c;
+        _exit(ok ? 0 : 1);
+    }
+    unsigned char mine[16], theirs[16];
+    CHECK_INT(mcp_random_small(mine, sizeof mine), 0);
+    CHECK(read(fds[0], theirs, sizeof theirs) == sizeof theirs);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK(memcmp(mine, theirs, sizeof mine) != 0);
+    close(fds[0]);
+    close(fds[1]);
 }
 
 /* --- keys ---------------------------------------------------------------------------------- */
@@ -585,6 +622,7 @@ int main(void)
     RUN(base64_exactly_one_spelling);
     RUN(base64_respects_the_cap);
     RUN(random_bytes_and_tokens);
+    RUN(random_small_pool);
     RUN(hkdf_rfc5869_case1);
     RUN(key_from_secret_is_deterministic);
     RUN(pinned_tokens);
