@@ -10,9 +10,10 @@ import assert from 'node:assert/strict';
 export const BIN = process.env.MCPD_EVERYTHING;
 export const SANITIZER = /AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:/;
 
-export async function startServer(args = [], { listen = '127.0.0.1:0', timeoutMs = 15000 } = {}) {
+export async function startServer(args = [], { listen = '127.0.0.1:0', timeoutMs = 15000, env } = {}) {
   assert.ok(BIN, 'MCPD_EVERYTHING must name the everything binary');
-  const proc = spawn(BIN, ['--listen', listen, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(BIN, ['--listen', listen, ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: env ? { ...process.env, ...env } : process.env });
   let stderr = '';
   let stdout = '';
   proc.stdout.setEncoding('utf8');
