@@ -560,6 +560,7 @@ static void pump(hstream *st)
     bool final = st->final, legacy_post = st->legacy && !st->standalone;
     pthread_mutex_unlock(&st->lock);
 
+    if (end && final) record_latency(ws, st->t0_ns); /* before the bytes: /metrics may follow */
     if (json) {
         if (xname[0]) http_response_header(res, xname, xvalue);
         if (status == 503) {
@@ -580,7 +581,6 @@ static void pump(hstream *st)
     }
     mcp_buf_free(&out);
     if (end) {
-        if (final) record_latency(ws, st->t0_ns);
         /* the response's reference; a finished legacy POST stream leaves its session */
         if (final && legacy_post) session_drop_stream(st->sess, st);
         stream_unref(st);
@@ -885,10 +885,10 @@ static int run_request(req_ctx *r, mcp_conn *conn, hstream *st, session *sess, b
 static void handle_modern(req_ctx *r)
 {
     if (r->req->method != HTTP_POST) {
+        count_error(r->ws);
         send_error(r->res, 405, -32000,
                    "Method not allowed: the 2026-07-28 protocol uses POST only", NULL, "Allow",
                    "POST");
-        count_error(r->ws);
         return;
     }
     hstream *st = stream_new(r->h, NULL, r->ws, r->res);
@@ -938,9 +938,9 @@ static void legacy_initialize(req_ctx *r)
     if (atomic_load(&h->nsessions) >= h->o.max_sessions) {
         char id[64];
         body_id(r->req->body, r->req->body_len, id, sizeof id);
-        send_error(r->res, 503, -32000, "Too many sessions; retry later", id, "Retry-After", "1");
         atomic_fetch_add_explicit(&r->ws->c.shed, 1, memory_order_relaxed);
         count_error(r->ws);
+        send_error(r->res, 503, -32000, "Too many sessions; retry later", id, "Retry-After", "1");
         return;
     }
     session *s = session_new(h);
@@ -1029,9 +1029,9 @@ static void legacy_get(req_ctx *r, session *s)
 {
     http_request *req = r->req;
     if (!accepts(req->accept, "text/event-stream") || !req->accept) {
+        count_error(r->ws);
         send_error(r->res, 406, -32000, "Not Acceptable: GET needs Accept: text/event-stream", NULL,
                    NULL, NULL);
-        count_error(r->ws);
         return;
     }
     hstream *st = NULL;
@@ -1042,9 +1042,9 @@ static void legacy_get(req_ctx *r, session *s)
         unsigned long long seq;
         char tail;
         if (sscanf(req->last_event_id, "%u-%llu%c", &num, &seq, &tail) != 2) {
+            count_error(r->ws);
             send_error(r->res, 400, -32000, "Bad Request: malformed Last-Event-ID", NULL, NULL,
                        NULL);
-            count_error(r->ws);
             return;
         }
         pthread_mutex_lock(&s->lock);
@@ -1056,9 +1056,9 @@ static void legacy_get(req_ctx *r, session *s)
         if (st) stream_ref(st);
         pthread_mutex_unlock(&s->lock);
         if (!st) {
+            count_error(r->ws);
             send_error(r->res, 404, -32000, "Not Found: no stream to resume for that Last-Event-ID",
                        NULL, NULL, NULL);
-            count_error(r->ws);
             return;
         }
         after = seq;
@@ -1097,9 +1097,9 @@ static void legacy_get(req_ctx *r, session *s)
         return;
     }
     stream_unref(st);
+    count_error(r->ws);
     send_error(r->res, 409, -32000, "Conflict: this stream is already open on another request",
                NULL, NULL, NULL);
-    count_error(r->ws);
 }
 
 /* Tries the resume waits of this worker (its loop thread, each tick): attaches those whose
@@ -1113,10 +1113,10 @@ static void resume_waits(wstate *ws, uint64_t now, bool force)
             done = true;
             rw->st = NULL; /* the reference went to the response */
         } else if (!done && (force || now >= rw->deadline)) {
+            count_error(ws);
             send_error(rw->res, 409, -32000,
                        "Conflict: this stream is still open on another connection", NULL, NULL,
                        NULL);
-            count_error(ws);
             done = true;
         }
         if (!done) {
@@ -1158,17 +1158,17 @@ static void handle_legacy(req_ctx *r)
         }
         char id[64];
         body_id(req->body, req->body_len, id, sizeof id);
+        count_error(r->ws);
         send_error(r->res, 400, -32000, "Bad Request: Mcp-Session-Id header is required", id, NULL,
                    NULL);
-        count_error(r->ws);
         return;
     }
     session *s = session_find(r->h, sid);
     if (!s) {
         char id[64];
         body_id(req->body, req->body_len, id, sizeof id);
-        send_error(r->res, 404, -32001, "Session not found", id, NULL, NULL);
         count_error(r->ws);
+        send_error(r->res, 404, -32001, "Session not found", id, NULL, NULL);
         return;
     }
     switch (req->method) {
@@ -1260,17 +1260,16 @@ static bool host_ok(const mcp_http *h, const http_request *req)
     return host_is_loopback(hp, n) || listed(h->hosts, h->nhosts, hp, n);
 }
 
+/* Errors are counted before they are sent: a client may read /metrics right after. */
 static bool stage_guard(req_ctx *r)
 {
-    if (!origin_ok(r->h, r->req)) {
-        send_error(r->res, 403, -32000, "Forbidden: Origin is not allowed", NULL, NULL, NULL);
-    } else if (!host_ok(r->h, r->req)) {
-        send_error(r->res, 403, -32000, "Forbidden: Host is not allowed (DNS rebinding protection)",
-                   NULL, NULL, NULL);
-    } else {
-        return false;
-    }
+    const char *why = !origin_ok(r->h, r->req) ? "Forbidden: Origin is not allowed"
+                      : !host_ok(r->h, r->req)
+                          ? "Forbidden: Host is not allowed (DNS rebinding protection)"
+                          : NULL;
+    if (!why) return false;
     count_error(r->ws);
+    send_error(r->res, 403, -32000, why, NULL, NULL, NULL);
     return true;
 }
 
@@ -1278,9 +1277,9 @@ static bool stage_admit(req_ctx *r)
 {
     if (!atomic_load_explicit(&r->h->draining, memory_order_relaxed)) return false;
     http_response_close_after(r->res);
+    count_error(r->ws);
     send_error(r->res, 503, -32000, "Service Unavailable: the server is shutting down", NULL,
                "Retry-After", "1");
-    count_error(r->ws);
     return true;
 }
 
@@ -1295,25 +1294,25 @@ static bool stage_validate(req_ctx *r)
     http_request *req = r->req;
     const char *pv = req->mcp_protocol_version;
     r->modern = pv && !legacy_version(pv);
+    int status = 0;
+    const char *why = NULL;
     if (req->method != HTTP_POST && req->method != HTTP_GET && req->method != HTTP_DELETE) {
-        send_error(r->res, 405, -32000, "Method not allowed", NULL, "Allow",
-                   r->modern ? "POST" : "GET, POST, DELETE");
+        status = 405, why = "Method not allowed";
     } else if (req->method == HTTP_POST &&
                (!req->content_type || !ieq_prefix(req->content_type, "application/json") ||
                 (req->content_type[16] && req->content_type[16] != ';' &&
                  req->content_type[16] != ' '))) {
-        send_error(r->res, 415, -32000,
-                   "Unsupported Media Type: Content-Type must be application/json", NULL, NULL,
-                   NULL);
+        status = 415, why = "Unsupported Media Type: Content-Type must be application/json";
     } else if (req->method == HTTP_POST && !accepts(req->accept, "application/json") &&
                !accepts(req->accept, "text/event-stream")) {
-        send_error(r->res, 406, -32000,
-                   "Not Acceptable: Accept must allow application/json or text/event-stream", NULL,
-                   NULL, NULL);
+        status = 406,
+        why = "Not Acceptable: Accept must allow application/json or text/event-stream";
     } else {
         return false;
     }
     count_error(r->ws);
+    send_error(r->res, status, -32000, why, NULL, status == 405 ? "Allow" : NULL,
+               r->modern ? "POST" : "GET, POST, DELETE");
     return true;
 }
 
