@@ -89,6 +89,7 @@ int ask_legacy(mcp_ctx *ctx)
         p->method = ctx->qs[i].method;
         p->next = c->pending;
         c->pending = p;
+        atomic_fetch_add_explicit(&c->npending, 1, memory_order_relaxed);
         char stack[1024];
         mcp_buf b;
         mcp_buf_init(&b, stack, sizeof(stack), 0);
@@ -107,6 +108,7 @@ void ask_forget_locked(mcp_conn *c, mcp_ctx *ctx)
         pending_out *p = *pp;
         if (p->ctx == ctx) {
             *pp = p->next;
+            atomic_fetch_sub_explicit(&c->npending, 1, memory_order_relaxed);
             free(p);
         } else {
             pp = &p->next;
@@ -158,6 +160,7 @@ void ask_on_response(mcp_conn *c, const rpc_msg *m)
         return;
     }
     *pp = p->next;
+    atomic_fetch_sub_explicit(&c->npending, 1, memory_order_relaxed);
     mcp_ctx *ctx = p->ctx;
     if (m->kind == RPC_RESULT)
         ctx_add_answer(ctx, p->key, json_clone(m->result, &ctx->arena));
@@ -193,6 +196,8 @@ static mcp_ctx *expire_one_locked(mcp_conn *c, uint64_t now_ms)
 
 void ask_tick(mcp_conn *c, uint64_t now_ms)
 {
+    /* the sweep ticks every session each second: most have nothing pending, so no lock */
+    if (!atomic_load_explicit(&c->npending, memory_order_relaxed)) return;
     for (;;) {
         pthread_mutex_lock(&c->lock);
         mcp_ctx *ctx = expire_one_locked(c, now_ms);

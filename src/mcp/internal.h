@@ -145,6 +145,7 @@ struct mcp_conn {
     mcp_ctx *inflight; /* requests in flight, doubly linked */
     unsigned ninflight;
     pending_out *pending; /* server-to-client requests awaiting answers */
+    atomic_uint npending; /* its length, changed under lock; read without it by ask_tick */
     int64_t next_out_id;
     listener *listeners;   /* modern subscriptions/listen */
     mcp_conn *prev, *next; /* in the server's list */
