@@ -177,6 +177,8 @@ void mcp_conn_shutdown(mcp_conn *c)
         rpc_begin_result(&b, &l->id);
         LIT(&b, "{\"resultType\":\"complete\",\"_meta\":{\"" META_SUB "\":");
         mcp_buf_puts(&b, l->id_json);
+        LIT(&b, ",\"" META_SERVER "\":"); /* every modern result names its server */
+        mcp_buf_append(&b, c->srv->info_json, c->srv->info_len);
         LIT(&b, "}}");
         rpc_end_result(&b);
         mcp_out out = {b.data, b.len, MCP_OUT_RESPONSE, MCP_STATUS_OK, l->tag, true, false};

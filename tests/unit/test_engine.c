@@ -873,6 +873,7 @@ TEST(subscriptions_modern)
     CHECK_INT(nout, 1);
     CHECK_INT(jint(last(), "id"), 7);
     CHECK_STR(jstr(last(), "result.resultType"), "complete");
+    CHECK(jstr(last(), "result._meta.io.modelcontextprotocol/serverInfo.name") != NULL);
     CHECK(outs[0].final);
     rec_clear();
     feed(c, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"subscriptions/listen\","
