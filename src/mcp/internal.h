@@ -298,6 +298,9 @@ void ctx_send(mcp_ctx *ctx, const char *data, size_t len, mcp_out_kind kind);
 /* Ends ctx with an error (code per era from the map; `code` used for F_HANDLER), sends it
  * unless cancelled, and frees ctx. */
 void ctx_fail_with(mcp_ctx *ctx, eng_fail f, int code, const char *data_json, const char *msg);
+/* Closes the result in b (the modern tail: resultType, cache hints when cacheable, serverInfo),
+ * sends it and frees ctx; a result over its cap becomes an internal error. Any thread. */
+void result_finish(mcp_ctx *ctx, mcp_buf *b, bool cacheable, bool priv);
 /* Answers ctx with -32602 and the formatted message (at most 320 bytes). Any thread. */
 void ctx_invalid(mcp_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Formats into err[errsize] (either may be 0) and returns MCP_EINVAL: registration errors. */

@@ -50,8 +50,7 @@ static void begin(mcp_ctx *ctx, mcp_buf *b, char *stack, size_t size)
     mcp_buf_putc(b, '{');
 }
 
-/* Closes the result, sends it and frees ctx. */
-static void end_send(mcp_ctx *ctx, mcp_buf *b, bool cacheable, bool priv)
+void result_finish(mcp_ctx *ctx, mcp_buf *b, bool cacheable, bool priv)
 {
     write_result_tail(ctx, b, cacheable, priv);
     rpc_end_result(b);
@@ -69,7 +68,7 @@ void result_begin(mcp_ctx *ctx, mcp_buf *b)
 
 void result_end_send(mcp_ctx *ctx, mcp_buf *b)
 {
-    end_send(ctx, b, false, false);
+    result_finish(ctx, b, false, false);
 }
 
 void ctx_invalid(mcp_ctx *ctx, const char *fmt, ...)
@@ -157,7 +156,7 @@ static void do_initialize(mcp_ctx *ctx)
         LIT(&b, ",\"instructions\":");
         rpc_write_str(&b, c->srv->instructions, strlen(c->srv->instructions));
     }
-    end_send(ctx, &b, false, false);
+    result_finish(ctx, &b, false, false);
 }
 
 static void do_discover(mcp_ctx *ctx)
@@ -177,7 +176,7 @@ static void do_discover(mcp_ctx *ctx)
         LIT(&b, ",\"instructions\":");
         rpc_write_str(&b, ins, strlen(ins));
     }
-    end_send(ctx, &b, true, false);
+    result_finish(ctx, &b, true, false);
 }
 
 static void do_empty(mcp_ctx *ctx)
@@ -185,7 +184,7 @@ static void do_empty(mcp_ctx *ctx)
     char stack[512];
     mcp_buf b;
     begin(ctx, &b, stack, sizeof(stack));
-    end_send(ctx, &b, false, false);
+    result_finish(ctx, &b, false, false);
 }
 
 /* ---- lists ------------------------------------------------------------------------------- */
@@ -225,7 +224,7 @@ static void do_list(mcp_ctx *ctx, reg_kind k)
     mcp_buf b;
     begin(ctx, &b, stack, sizeof(stack));
     reg_write_page(ctx->conn->srv, k, after, &b);
-    end_send(ctx, &b, true, false);
+    result_finish(ctx, &b, true, false);
 }
 
 /* ---- logging, legacy subscriptions ------------------------------------------------------- */

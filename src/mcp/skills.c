@@ -887,18 +887,6 @@ static void begin(mcp_ctx *ctx, mcp_buf *b, char *stack, size_t size)
     mcp_buf_putc(b, '{');
 }
 
-/* Closes a cacheable result (the skills are fixed once registered), sends it, frees ctx. */
-static void end_send(mcp_ctx *ctx, mcp_buf *b)
-{
-    write_result_tail(ctx, b, true, false);
-    rpc_end_result(b);
-    if (b->overflow)
-        ctx_fail_with(ctx, F_INTERNAL, 0, NULL, "result too large");
-    else
-        ctx_send_final(ctx, b, MCP_STATUS_OK);
-    mcp_buf_free(b);
-}
-
 /* Opens params.cursor (a sealed "<letter><payload>") into its payload. NULL: no cursor (*bad
  * false) or answered -32602 (*bad true). */
 static const char *open_cursor(mcp_ctx *ctx, char letter, size_t *len, bool *bad)
@@ -960,7 +948,7 @@ static void do_list(mcp_ctx *ctx)
         write_cursor(ctx, &b, pos, (size_t)pn);
     }
     pthread_rwlock_unlock(&s->skills->lock);
-    end_send(ctx, &b);
+    result_finish(ctx, &b, true, false);
 }
 
 /* params.uri, or NULL after answering -32602. */
@@ -994,7 +982,7 @@ static void do_get(mcp_ctx *ctx)
         found = true;
     }
     pthread_rwlock_unlock(&set->lock);
-    if (found) return end_send(ctx, &b);
+    if (found) return result_finish(ctx, &b, true, false);
     mcp_buf_free(&b);
     ctx_invalid(ctx, "invalid params: no skill has the uri '%.200s'", uri);
 }
@@ -1047,7 +1035,7 @@ static void do_dir_read(mcp_ctx *ctx)
         }
     }
     pthread_rwlock_unlock(&set->lock);
-    if (d) return end_send(ctx, &b);
+    if (d) return result_finish(ctx, &b, true, false);
     mcp_buf_free(&b);
     ctx_invalid(ctx, "invalid params: '%.200s' is not a directory of a skill", uri);
 }

@@ -27,6 +27,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, CreateTaskResultSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { SANITIZER, startServer } from './lib/http_server.mjs';
+import { parseSse } from './lib/tap_fetch.mjs';
 
 const MODERN = '2026-07-28';
 const LEGACY = '2025-11-25';
@@ -77,28 +78,6 @@ async function withServer(fn, args = ['--workers', '2', '--threads', '4']) {
 }
 
 // ---- HTTP helpers -------------------------------------------------------------------------------
-
-// Parses an SSE text into events { id, data }.
-function parseSse(body) {
-  const events = [];
-  let ev = null;
-  for (const line of body.split(/\r\n|\r|\n/)) {
-    if (line === '') {
-      if (ev) events.push(ev);
-      ev = null;
-      continue;
-    }
-    ev ??= { id: undefined, data: undefined };
-    if (line.startsWith(':')) continue;
-    const i = line.indexOf(':');
-    const field = i < 0 ? line : line.slice(0, i);
-    let value = i < 0 ? '' : line.slice(i + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') ev.data = ev.data === undefined ? value : `${ev.data}\n${value}`;
-    else if (field === 'id') ev.id = value;
-  }
-  return events;
-}
 
 // Reads a fetch Response whole: { status, headers, contentType, text, messages }.
 async function readAll(res) {

@@ -24,8 +24,10 @@ __attribute__((unused)) static const char *t_name;
         t_name = #name;                                                                            \
         t_cur_failed = 0;                                                                          \
         if (!setjmp(t_jmp)) test_##name();                                                         \
-        if (t_cur_failed) t_failed++;                                                              \
-        else t_passed++;                                                                           \
+        if (t_cur_failed)                                                                          \
+            t_failed++;                                                                            \
+        else                                                                                       \
+            t_passed++;                                                                            \
     } while (0)
 
 #define T_FAIL(...)                                                                                \
@@ -67,7 +69,8 @@ __attribute__((unused)) static const char *t_name;
 #define CHECK_CONTAINS(h, n)                                                                       \
     do {                                                                                           \
         const char *h_ = (h), *n_ = (n);                                                           \
-        if (!h_ || !strstr(h_, n_)) T_FAIL("\"%s\" does not contain \"%s\"", h_ ? h_ : "(null)", n_); \
+        if (!h_ || !strstr(h_, n_))                                                                \
+            T_FAIL("\"%s\" does not contain \"%s\"", h_ ? h_ : "(null)", n_);                      \
     } while (0)
 
 static inline int test_summary(void)

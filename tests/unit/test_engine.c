@@ -31,43 +31,7 @@ static const char *last(void)
 
 /* ---- JSON paths on outputs ------------------------------------------------------------------ */
 
-static char jstack[1 << 16];
-static mcp_arena jarena;
-
-/* Walks "a.b.0.c" from the root of msg; NULL if absent. */
-static const json_value *jpath(const char *msg, const char *path)
-{
-    if (!msg) return NULL;
-    mcp_arena_init(&jarena, jstack, sizeof(jstack));
-    const json_value *v = json_parse(msg, strlen(msg), &jarena, NULL, NULL);
-    char seg[128];
-    while (v && *path) {
-        size_t n = strcspn(path, ".");
-        if (!strncmp(path, "io.modelcontextprotocol/", 24)) n = 24 + strcspn(path + 24, ".");
-        snprintf(seg, sizeof(seg), "%.*s", (int)n, path);
-        if (v->type == JSON_ARRAY)
-            v = json_at(v, (size_t)atoi(seg));
-        else
-            v = json_get(v, seg);
-        path += n + (path[n] == '.');
-    }
-    return v;
-}
-
-static int64_t jint(const char *msg, const char *path)
-{
-    const json_value *v = jpath(msg, path);
-    return v && v->type == JSON_INT ? v->u.num.i : -999999;
-}
-
-static const char *jstr(const char *msg, const char *path)
-{
-    static char copy[4096];
-    const json_value *v = jpath(msg, path);
-    if (!v || v->type != JSON_STRING) return NULL;
-    snprintf(copy, sizeof(copy), "%s", v->u.str);
-    return copy;
-}
+#include "jpath.h"
 
 #define CHECK_CODE(msg, code) CHECK_INT(jint((msg), "error.code"), (code))
 

@@ -32,41 +32,7 @@ static const char *last(void)
     return nout ? outs[nout - 1] : NULL;
 }
 
-static char jstack[1 << 16];
-static mcp_arena jarena;
-
-/* Walks "a.b.0.c" from the root of msg; NULL if absent. */
-static const json_value *jpath(const char *msg, const char *path)
-{
-    if (!msg) return NULL;
-    mcp_arena_free(&jarena);
-    mcp_arena_init(&jarena, jstack, sizeof(jstack));
-    const json_value *v = json_parse(msg, strlen(msg), &jarena, NULL, NULL);
-    char seg[128];
-    while (v && *path) {
-        size_t n = strcspn(path, ".");
-        if (!strncmp(path, "io.modelcontextprotocol/", 24)) n = 24 + strcspn(path + 24, ".");
-        snprintf(seg, sizeof(seg), "%.*s", (int)n, path);
-        v = v->type == JSON_ARRAY ? json_at(v, (size_t)atoi(seg)) : json_get(v, seg);
-        path += n + (path[n] == '.');
-    }
-    return v;
-}
-
-static int64_t jint(const char *msg, const char *path)
-{
-    const json_value *v = jpath(msg, path);
-    return v && v->type == JSON_INT ? v->u.num.i : -999999;
-}
-
-static const char *jstr(const char *msg, const char *path)
-{
-    static char copy[4096];
-    const json_value *v = jpath(msg, path);
-    if (!v || v->type != JSON_STRING) return NULL;
-    snprintf(copy, sizeof(copy), "%s", v->u.str);
-    return copy;
-}
+#include "jpath.h"
 
 /* The compact JSON text of msg at path (static buffer). */
 static const char *jtext(const char *msg, const char *path)

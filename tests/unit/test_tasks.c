@@ -66,42 +66,7 @@ static const char *out_copy(int i, rec_out *meta)
 
 /* ---- JSON paths on outputs ------------------------------------------------------------------ */
 
-static char jstack[1 << 16];
-static mcp_arena jarena;
-
-/* Walks "a.b.0.c" from the root of msg; NULL if absent. Keys starting with
- * io.modelcontextprotocol/ are taken up to the next dot after the slash. */
-static const json_value *jpath(const char *msg, const char *path)
-{
-    if (!msg) return NULL;
-    mcp_arena_init(&jarena, jstack, sizeof(jstack));
-    const json_value *v = json_parse(msg, strlen(msg), &jarena, NULL, NULL);
-    char seg[128];
-    while (v && *path) {
-        size_t n = strcspn(path, ".");
-        if (!strncmp(path, "io.modelcontextprotocol/", 24)) n = 24 + strcspn(path + 24, ".");
-        snprintf(seg, sizeof(seg), "%.*s", (int)n, path);
-        if (v->type == JSON_ARRAY)
-            v = json_at(v, (size_t)atoi(seg));
-        else
-            v = json_get(v, seg);
-        path += n + (path[n] == '.');
-    }
-    return v;
-}
-
-static int64_t jint(const char *msg, const char *path)
-{
-    const json_value *v = jpath(msg, path);
-    return v && v->type == JSON_INT ? v->u.num.i : -999999;
-}
-
-static const char *jstr(const char *msg, const char *path)
-{
-    const json_value *v = jpath(msg, path);
-    if (!v || v->type != JSON_STRING) return NULL;
-    return keep(strdup(v->u.str));
-}
+#include "jpath.h"
 
 static size_t jlen(const char *msg, const char *path)
 {
@@ -670,7 +635,7 @@ TEST(legacy_list_and_isolation)
             break;
         }
         CHECK_INT(n, 2);
-        snprintf(cursor, sizeof cursor, "%s", next);
+        snprintf(cursor, sizeof cursor, "%.1023s", next);
     }
     CHECK_INT(seen, 5);
     /* b sees only its own */
@@ -1569,7 +1534,7 @@ TEST(pool_cancel_race)
             const char *st = jstr(mtask(m, "tasks/get", ids[i], M_TASKS), "result.status");
             CHECK(st);
             if (!strcmp(st, "working")) continue;
-            if (!first[i][0]) snprintf(first[i], sizeof first[i], "%s", st);
+            if (!first[i][0]) snprintf(first[i], sizeof first[i], "%.15s", st);
             CHECK_STR(st, first[i]); /* terminal states never change */
             CHECK(!strcmp(st, "completed") || (i % 2 && !strcmp(st, "cancelled")));
             terminal++;
