@@ -382,6 +382,11 @@ static void stream_put(hstream *st, const mcp_out *out)
         pthread_mutex_unlock(&st->lock);
         return;
     }
+    if (out->kind == MCP_OUT_END) { /* a cancelled request: no answer will come */
+        if (st->mode == MODE_UNDECIDED) st->mode = st->accept_sse ? MODE_SSE : MODE_JSON;
+        st->nend++;
+        goto counted;
+    }
     if (st->mode == MODE_UNDECIDED) {
         if (out->kind == MCP_OUT_RESPONSE && st->accept_json)
             st->mode = MODE_JSON;
@@ -389,11 +394,6 @@ static void stream_put(hstream *st, const mcp_out *out)
             st->mode = MODE_SSE;
         else
             goto drop; /* JSON only: notifications and requests before the answer are lost */
-    }
-    if (out->kind == MCP_OUT_END) { /* a cancelled request: no answer will come */
-        if (st->mode == MODE_UNDECIDED) st->mode = st->accept_sse ? MODE_SSE : MODE_JSON;
-        st->nend++;
-        goto counted;
     }
     if (out->whole && st->batch && !st->nresp) { /* a rejected batch: one error, no array */
         st->batch = false;

@@ -385,8 +385,6 @@ function responseIn(res, id) {
 
 const contentText = (result) => (result?.content ?? []).map((c) => c.text ?? '').join('');
 
-let initRaceSeen = 0;
-after(() => { if (initRaceSeen) console.log(`# note: openSession retried ${initRaceSeen} time(s) after a 404 right after initialize`); });
 
 async function openSession(srv, { version = LEGACY, caps = {} } = {}) {
   const init = await once(srv, legacyPost(srv, rpc('init', 'initialize', {
@@ -396,14 +394,7 @@ async function openSession(srv, { version = LEGACY, caps = {} } = {}) {
   assert.equal(result.protocolVersion, version, init.describe());
   const sid = init.header('mcp-session-id');
   assert.match(sid ?? '', HEX32, `Mcp-Session-Id must be 32 lowercase hex\n${init.describe()}`);
-  let n = await once(srv, legacyPost(srv, note('notifications/initialized'), { sid, version }));
-  if (n.status === 404) {
-    // Known race (see 'the session exists as soon as the initialize answer arrives'): retried
-    // here so that other tests test what they are about.
-    initRaceSeen++;
-    await sleep(50);
-    n = await once(srv, legacyPost(srv, note('notifications/initialized'), { sid, version }));
-  }
+  const n = await once(srv, legacyPost(srv, note('notifications/initialized'), { sid, version }));
   assert.equal(n.status, 202, n.describe());
   assert.equal(n.body.length, 0, `202 with a body\n${n.describe()}`);
   return sid;
@@ -679,6 +670,14 @@ describe('http raw: routing and request checks', () => {
       if (p.status !== 200) { lost++; first ??= p.describe(); }
     }
     assert.equal(lost, 0, `${lost} of ${N} sessions were not found by a request sent right after their initialize answer; first:\n${first}`);
+  }));
+
+  it('legacy: an initialize whose method name is written with escapes is one', () => withServer([], async (srv) => {
+    const body = '{"jsonrpc":"2.0","id":"esc","method":"initi\\u0061lize","params":{"protocolVersion":"' + LEGACY
+      + '","capabilities":{},"clientInfo":{"name":"http-raw","version":"1.0.0"}}}';
+    const r = await once(srv, legacyPost(srv, body));
+    expectResult(r, 'esc');
+    assert.match(r.header('mcp-session-id') ?? '', HEX32, r.describe());
   }));
 
   it('legacy: 400/-32600 for initialize with a session id; a failed initialize creates nothing', () => withServer([], async (srv) => {
@@ -1036,6 +1035,39 @@ describe('http raw: SSE', () => {
     const other = await openSession(srv);
     const cross = await once(srv, getStream(srv, other, { lastEventId: `${stream + 5}-1` }));
     expectRpcError(cross, 404, -32000);
+  }));
+
+  it('legacy: a resume of a stream still held by a live connection waits ~2 s, then 409', () => withServer([], async (srv) => {
+    const sid = await openSession(srv);
+    const c = await srv.conn();
+    try {
+      c.write(legacyPost(srv, slowCall('held', { steps: 60, ms: 100 }, { progressToken: 'h' }), { sid, accept: 'text/event-stream' }));
+      const first = await c.next();
+      await c.signal.wait(() => first.messages.length >= 1, 'one event', 10000, () => first.describe());
+      const t0 = Date.now();
+      const g = await once(srv, getStream(srv, sid, { lastEventId: first.messages[0].id }), 10000);
+      const ms = Date.now() - t0;
+      expectRpcError(g, 409, -32000, { message: /still open on another connection/ });
+      assert.ok(ms >= 1500 && ms < 6000, `${ms} ms: the resume waits about 2 s for the old response`);
+    } finally {
+      c.destroy();
+    }
+  }));
+
+  it('legacy: a cancelled request whose client takes only JSON gets 202 with no body', () => withServer(['--threads', '2'], async (srv) => {
+    const sid = await openSession(srv);
+    const c = await srv.conn();
+    try {
+      c.write(legacyPost(srv, slowCall('jc', { steps: 200, ms: 50 }), { sid, accept: 'application/json' }));
+      await sleep(300);
+      const n = await once(srv, legacyPost(srv, note('notifications/cancelled', { requestId: 'jc', reason: 'test' }), { sid }));
+      assert.equal(n.status, 202, n.describe());
+      const r = await (await c.next(5000)).done(5000);
+      assert.equal(r.status, 202, r.describe());
+      assert.equal(r.body.length, 0, r.describe());
+    } finally {
+      c.destroy();
+    }
   }));
 
   it('legacy: the standalone stream resumes with Last-Event-ID after a disconnect', () => withServer([], async (srv) => {

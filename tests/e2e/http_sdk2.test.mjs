@@ -19,7 +19,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { SANITIZER, startServer } from './lib/http_server.mjs';
+import { SANITIZER, startServer, withServerChecked } from './lib/http_server.mjs';
 import { tapFetch, freshConnectionFetch } from './lib/tap_fetch.mjs';
 
 const MODERN = '2026-07-28';
@@ -150,42 +150,9 @@ function checkModernWire(log, clientName, { allowHeaderMismatch = false } = {}) 
 
 // ---- servers and clients ------------------------------------------------------------------------
 
-// Runs fn(srv, open) against a fresh server; open(opts) connects an SDK client that is closed
-// before the server is stopped. Then SIGTERM: exit 0 and a clean stderr.
-const live = new Set(); // servers not stopped yet: killed if this process exits early
-process.on('exit', () => { for (const p of live) p.kill('SIGKILL'); });
-
-async function withServer(fn, args = []) {
-  const srv = await startServer(args);
-  live.add(srv.proc);
-  srv.exited.then(() => live.delete(srv.proc));
-  const clients = [];
-  const open = async (opts) => {
-    const c = await connect(srv, opts);
-    clients.push(c);
-    return c;
-  };
-  let failure;
-  try {
-    await fn(srv, open);
-  } catch (e) {
-    failure = e;
-  }
-  for (const c of clients) await c.close().catch(() => {});
-  let hung = false;
-  const timer = setTimeout(() => { hung = true; srv.proc.kill('SIGKILL'); }, STOP_MS);
-  const r = await srv.stop();
-  clearTimeout(timer);
-  // The whole stderr when it holds a sanitizer report, else its tail.
-  const err = SANITIZER.test(r.stderr) ? r.stderr : r.stderr.split('\n').slice(-30).join('\n');
-  if (failure) {
-    if (failure instanceof Error) failure.message += `\n--- server stderr ---\n${err}`;
-    throw failure;
-  }
-  assert.doesNotMatch(r.stderr, SANITIZER, `sanitizer report in server stderr:\n${r.stderr}`);
-  assert.ok(!hung, `server did not exit within ${STOP_MS} ms of SIGTERM; stderr:\n${err}`);
-  assert.equal(r.code, 0, `server exit code ${r.code} signal ${r.signal}; stderr:\n${err}`);
-}
+// Runs fn(srv, open) against a fresh server; open(opts) connects an SDK client (closed before
+// the server stops); then the server must stop cleanly (lib/http_server.mjs).
+const withServer = (fn, args = []) => withServerChecked(fn, args, { connect, stopMs: STOP_MS });
 
 // Connects a v2 SDK client to srv over Streamable HTTP. opts: { negotiation (the
 // versionNegotiation mode: 'auto' by default, { pin } or 'legacy'), versions

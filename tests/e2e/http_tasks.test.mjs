@@ -26,7 +26,7 @@ import http from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, CreateTaskResultSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { SANITIZER, startServer } from './lib/http_server.mjs';
+import { SANITIZER, startServer, withServerChecked } from './lib/http_server.mjs';
 import { parseSse } from './lib/tap_fetch.mjs';
 
 const MODERN = '2026-07-28';
@@ -44,38 +44,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---- servers ------------------------------------------------------------------------------------
 
-const live = new Set();
-process.on('exit', () => { for (const p of live) p.kill('SIGKILL'); });
-
 // Runs fn(srv) against a fresh server, then stops it: exit 0 within STOP_MS, no sanitizer report.
 // Returns how long the stop took (ms).
-async function withServer(fn, args = ['--workers', '2', '--threads', '4']) {
-  const srv = await startServer(args);
-  live.add(srv.proc);
-  srv.exited.then(() => live.delete(srv.proc));
-  let failure;
-  try {
-    await fn(srv);
-  } catch (e) {
-    failure = e;
-  }
-  const t0 = Date.now();
-  let hung = false;
-  const timer = setTimeout(() => { hung = true; srv.proc.kill('SIGKILL'); }, STOP_MS);
-  const r = await srv.stop();
-  clearTimeout(timer);
-  const stopMs = Date.now() - t0;
-  const tail = r.stderr.split('\n').slice(-30).join('\n');
-  if (failure) {
-    const err = SANITIZER.test(r.stderr) ? r.stderr : tail;
-    if (failure instanceof Error) failure.message += `\n--- server stderr ---\n${err}`;
-    throw failure;
-  }
-  assert.doesNotMatch(r.stderr, SANITIZER, `sanitizer report in server stderr:\n${r.stderr}`);
-  assert.ok(!hung, `server did not exit within ${STOP_MS} ms of SIGTERM; stderr:\n${tail}`);
-  assert.equal(r.code, 0, `server exit code ${r.code} signal ${r.signal}; stderr:\n${tail}`);
-  return stopMs;
-}
+const withServer = (fn, args = ['--workers', '2', '--threads', '4']) =>
+  withServerChecked(fn, args, { stopMs: STOP_MS });
 
 // ---- HTTP helpers -------------------------------------------------------------------------------
 

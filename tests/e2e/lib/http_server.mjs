@@ -48,3 +48,46 @@ export async function startServer(args = [], { listen = '127.0.0.1:0', timeoutMs
     },
   };
 }
+
+// Servers not stopped yet: killed if the test process exits early.
+const live = new Set();
+process.on('exit', () => { for (const p of live) p.kill('SIGKILL'); });
+
+// Runs fn(srv, open) against a fresh server started with args; open(opts) calls
+// connect(srv, opts) (when given) and closes what it returned before the server stops. Then
+// SIGTERM: the server must exit 0 within stopMs with no sanitizer report; a failure of fn gets
+// the server's stderr (whole if it holds a report, else its tail) appended. Returns how long
+// the stop took (ms).
+export async function withServerChecked(fn, args = [], { connect, stopMs = 12000 } = {}) {
+  const srv = await startServer(args);
+  live.add(srv.proc);
+  srv.exited.then(() => live.delete(srv.proc));
+  const clients = [];
+  const open = async (opts) => {
+    const c = await connect(srv, opts);
+    clients.push(c);
+    return c;
+  };
+  let failure;
+  try {
+    await fn(srv, open);
+  } catch (e) {
+    failure = e;
+  }
+  for (const c of clients) await c.close().catch(() => {});
+  const t0 = Date.now();
+  let hung = false;
+  const timer = setTimeout(() => { hung = true; srv.proc.kill('SIGKILL'); }, stopMs);
+  const r = await srv.stop();
+  clearTimeout(timer);
+  const took = Date.now() - t0;
+  const err = SANITIZER.test(r.stderr) ? r.stderr : r.stderr.split('\n').slice(-30).join('\n');
+  if (failure) {
+    if (failure instanceof Error) failure.message += `\n--- server stderr ---\n${err}`;
+    throw failure;
+  }
+  assert.doesNotMatch(r.stderr, SANITIZER, `sanitizer report in server stderr:\n${r.stderr}`);
+  assert.ok(!hung, `server did not exit within ${stopMs} ms of SIGTERM; stderr:\n${err}`);
+  assert.equal(r.code, 0, `server exit code ${r.code} signal ${r.signal}; stderr:\n${err}`);
+  return took;
+}
