@@ -617,8 +617,9 @@ static void on_abort(http_response *res, void *ud)
     bool legacy = st->legacy, final = st->final;
     pthread_mutex_unlock(&st->lock);
     if (!mine) return;
-    if (!legacy && !final && !atomic_load(&st->h->draining))
-        mcp_conn_cancel_tag(ws->modern, st); /* stateless: a client that leaves cancels */
+    /* stateless: a client that leaves cancels; also while draining, since st is freed below
+     * and the engine must never be handed it again (a listen stream ends at shutdown) */
+    if (!legacy && !final) mcp_conn_cancel_tag(ws->modern, st);
     http_response_end(res);
     if (legacy && final && !st->standalone) session_drop_stream(st->sess, st);
     stream_unref(st);

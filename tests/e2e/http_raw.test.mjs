@@ -1169,6 +1169,35 @@ describe('http raw: SSE', () => {
     expectResult(await once(srv, modernPost(srv, echoCall(3, 'alive'))), 3);
   }));
 
+  it('modern: a subscriptions/listen client that goes away while the server drains is forgotten (exit 0, no sanitizer report)', async () => {
+    const srv = await startServer(['--threads', '2']);
+    srv.hostHeader = `127.0.0.1:${srv.port}`;
+    srv.conn = () => Conn.open(srv.port);
+    const slow = await srv.conn();
+    const subs = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const c = await srv.conn();
+        c.write(modernPost(srv, rpc(`d${i}`, 'subscriptions/listen', { notifications: { toolsListChanged: true }, _meta: meta() })));
+        await (await c.next()).waitMessage((m) => m.method === 'notifications/subscriptions/acknowledged', 'the acknowledgement');
+        subs.push(c);
+      }
+      slow.write(modernPost(srv, slowCall('drain', { steps: 10, ms: 100 }, meta()))); // keeps the drain going 1 s
+      await sleep(200);
+      srv.proc.kill('SIGTERM');
+      await sleep(200); // draining now: the listeners' clients leave
+      for (const c of subs) c.destroy();
+      const ex = await Promise.race([srv.exited, sleep(15000).then(() => null)]);
+      assert.ok(ex, 'no exit within 15 s of SIGTERM');
+      assert.deepEqual({ code: ex.code, signal: ex.signal }, { code: 0, signal: null }, srv.stderr.slice(-3000));
+      assert.doesNotMatch(srv.stderr, SANITIZER, srv.stderr.slice(-5000));
+    } finally {
+      if (srv.proc.exitCode === null && srv.proc.signalCode === null) srv.proc.kill('SIGKILL');
+      await srv.exited;
+      slow.destroy();
+    }
+  });
+
   it('chaos: sessions, SSE streams, resumes, disconnects and DELETEs at once; the server stays sound', { timeout: 60000 }, () => withServer(['--threads', '2'], async (srv) => {
     let seed = 12345;
     const rnd = (n) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
