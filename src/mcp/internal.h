@@ -1,5 +1,5 @@
-/* internal.h - every internal header of the engine at once, for the unit tests and the fuzz
- * target, which reach inside. The engine's own files include what they use:
+/* internal.h - every internal header of the engine at once, for the unit tests, which reach
+ * inside. The engine's own files include what they use:
  *   protocol.h  versions, eras, _meta keys, engine failures, logging levels
  *   registry.h  the server and its registry (server.c)
  *   ctx.h       the conn and the ctx: structs, sending, finishing (engine.c, ctx.c, methods.c)
