@@ -405,11 +405,12 @@ typedef struct mcp_skill_def {
      * takes the server's default (mcp_server_set_skill_authority); with none either, the URI
      * is skill://<name>/SKILL.md. */
     const char *authority;
-    /* Required: the SKILL.md text. It starts with "---" YAML frontmatter "---" of flat
-     * `key: value` lines (plain, 'single' or "double" quoted scalars on one line) and maps one
-     * level deep (e.g. metadata:); name (1-64 of [a-z0-9-], no leading, trailing or double
-     * hyphen) and description (1-1024 characters) are required. Anything else in YAML is
-     * refused rather than guessed at. */
+    /* Required: the SKILL.md text. It starts with "---" YAML frontmatter "---": a map, read
+     * with libyaml (block and flow maps and lists, every scalar style; plain scalars resolved
+     * as the YAML 1.2 core schema, numbers JSON could not carry as written refused); name
+     * (1-64 of [a-z0-9-], no leading, trailing or double hyphen) and description (1-1024
+     * characters) are required. Refused: anchors, aliases, tags, duplicate or non-string keys,
+     * over 64 KiB, nesting over 16, over 64 keys in a map or 4096 values. */
     const char *skill_md;
     const mcp_skill_file *files; /* optional, nfiles of them */
     size_t nfiles;
