@@ -232,7 +232,9 @@ struct mcp_ctx {
     bool tag_gone; /* under conn lock: cancelled by mcp_conn_cancel_tag, tag no longer valid */
     atomic_bool cancelled;
     const char *method_name;
+    size_t method_name_len; /* every byte: a name may hold a NUL (JSON \u0000) */
     const char *version;
+    size_t version_len; /* modern: bytes of _meta's protocolVersion */
     const json_value *params, *meta, *args, *caps;
     const char *name;
     int log_level; /* modern: from _meta; -1 none */

@@ -533,6 +533,34 @@ TEST(header_checks)
     rec_clear();
     feed_info(c, call, NULL, "tools/call", "echo");
     CHECK_CODE(last(), -32020);
+    rec_clear();
+    /* Mcp-Method is literal only: the encoded form is for Mcp-Name and Mcp-Param-* */
+    feed_info(c, call, "2026-07-28", "=?base64?dG9vbHMvY2FsbA==?=", "echo");
+    CHECK_CODE(last(), -32020);
+    rec_clear();
+    feed_info(c, call, "=?base64?MjAyNi0wNy0yOA==?=", "tools/call", "echo");
+    CHECK_CODE(last(), -32020);
+    rec_clear();
+    /* every byte of the body value counts: a NUL inside does not end it */
+    const char *nul = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{"
+                      "\"name\":\"echo\\u0000evil\"," META "}}";
+    feed_info(c, nul, "2026-07-28", "tools/call", "echo");
+    CHECK_CODE(last(), -32020);
+    CHECK_INT(outs[0].status, MCP_STATUS_BAD_REQUEST);
+    rec_clear();
+    const char *nulm = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\\u0000x\","
+                       "\"params\":{\"name\":\"echo\"," META "}}";
+    feed_info(c, nulm, "2026-07-28", "tools/call", "echo");
+    CHECK_CODE(last(), -32020);
+    rec_clear();
+    const char *nulv = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{"
+                       "\"name\":\"echo\",\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":"
+                       "\"2026-07-28\\u0000\",\"io.modelcontextprotocol/clientCapabilities\":{}}}}";
+    feed_info(c, nulv, "2026-07-28", "tools/call", "echo");
+    CHECK_CODE(last(), -32020);
+    rec_clear();
+    feed(c, nulv); /* no headers (stdio-like): the version itself is unsupported */
+    CHECK_CODE(last(), -32022);
     mcp_conn_close(c);
 }
 
