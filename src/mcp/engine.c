@@ -93,6 +93,10 @@ mcp_conn *mcp_conn_new(mcp_server *s, const mcp_conn_options *opts)
     c->opts = *opts;
     if (!c->opts.client_request_timeout_ms) c->opts.client_request_timeout_ms = 60000;
     if (!c->opts.max_message) c->opts.max_message = 4u << 20;
+    if (!c->opts.max_client_requests) c->opts.max_client_requests = 64;
+    size_t none = 0,
+           total = opts->max_client_requests_total ? opts->max_client_requests_total : 4096;
+    atomic_compare_exchange_strong(&s->asks_max, &none, total);
     pthread_mutex_init(&c->lock, NULL);
     mcp_arena_init(&c->arena, NULL, 0);
     c->arena.next_size = 256; /* session data is small (client capabilities): keep it so */

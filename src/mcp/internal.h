@@ -110,6 +110,10 @@ struct mcp_server {
     uint64_t task_seq;
     _Atomic uint64_t tasks_reaped_ms;
     skill_set *skills; /* skills.c */
+    /* legacy asking (ask.c): server-to-client requests awaiting an answer, over all conns */
+    _Atomic size_t asks_pending;
+    _Atomic size_t asks_max; /* set by the first conn that names it; 0: default */
+    _Atomic uint64_t asks_refused;
 };
 
 /* Finds an item and takes a reference (release with reg_release). NULL if absent. */
