@@ -273,8 +273,8 @@ static size_t stack_bytes(size_t want)
 static void apply_config(rt_pool *p, const rt_pool_config *cfg)
 {
     unsigned cpus = ncpus();
-    unsigned dflt = cpus * DEFAULT_PER_CORE > DEFAULT_MAX_FLOOR ? cpus * DEFAULT_PER_CORE
-                                                                 : DEFAULT_MAX_FLOOR;
+    unsigned dflt =
+        cpus * DEFAULT_PER_CORE > DEFAULT_MAX_FLOOR ? cpus * DEFAULT_PER_CORE : DEFAULT_MAX_FLOOR;
     unsigned threads = cfg && cfg->threads ? cfg->threads : dflt;
     p->nthreads = threads > MAX_THREADS ? MAX_THREADS : threads;
     unsigned min = cfg && cfg->min_threads ? cfg->min_threads : cpus;
@@ -382,8 +382,8 @@ int rt_pool_submit(rt_pool *p, rt_job *job)
     note_depth_locked(p);
     bool wake = p->idle > 0;
     /* Jobs waiting beyond the workers about to take them: one more worker, if allowed. */
-    worker *w = p->nqueued > p->idle + p->starting && p->nlive < p->nthreads ? reserve_locked(p)
-                                                                             : NULL;
+    worker *w =
+        p->nqueued > p->idle + p->starting && p->nlive < p->nthreads ? reserve_locked(p) : NULL;
     pthread_mutex_unlock(&p->mu);
     /* Signal after unlocking so the woken worker does not block on mu at once. Safe: a worker
      * that starts waiting after our unlock re-checks the queue first and sees the job. */

@@ -85,8 +85,8 @@ typedef struct rt_pool_stats {
 
 /* Starts a pool with cfg (NULL: all defaults) and its min_threads workers. Returns the pool, or
  * NULL with errno set when one of those could not be started (EAGAIN: process or memory limits;
- * a worker that cannot be started later, on demand, is logged and its job waits instead). Free with rt_pool_free. Any
- * thread may call it. */
+ * a worker that cannot be started later, on demand, is logged and its job waits instead). Free with
+ * rt_pool_free. Any thread may call it. */
 rt_pool *rt_pool_new(const rt_pool_config *cfg);
 
 /* Queues job (run set; priority, done as wanted). Returns 0; -EAGAIN when the queue is full

@@ -421,7 +421,7 @@ TEST(threads_are_named_and_defaults_apply)
 /* Polls cond (an expression) for up to 60 s; the machine may be loaded, so no tight bound. */
 #define WAIT_FOR(cond)                                                                             \
     do {                                                                                           \
-        for (int w_ = 0; w_ < 12000 && !(cond); w_++) sleep_us(5000);                             \
+        for (int w_ = 0; w_ < 12000 && !(cond); w_++) sleep_us(5000);                              \
     } while (0)
 
 TEST(pool_grows_for_blocking_jobs_and_retires_idle_ones)
