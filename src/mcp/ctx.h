@@ -113,7 +113,9 @@ struct mcp_ctx {
     bool tag_gone; /* under conn lock: cancelled by mcp_conn_cancel_tag, tag no longer valid */
     atomic_bool cancelled;
     const char *method_name;
+    size_t method_name_len; /* every byte: a name may hold a NUL (JSON \u0000) */
     const char *version;
+    size_t version_len; /* modern: bytes of _meta's protocolVersion */
     const json_value *params, *meta, *args, *caps;
     const char *name;
     int log_level; /* modern: from _meta; -1 none */
@@ -147,7 +149,24 @@ struct mcp_ctx {
      * (feature.h), held is its own record */
     const struct feature *holder;
     void *held;
+    /* blocking handlers: timeouts and cancellation wake-ups (ctx.c) */
+    uint64_t deadline_ms; /* under conn lock: monotonic ms the handler must finish by; 0 none */
+    uint32_t timeout_ms;  /* under conn lock: what deadline_ms was armed with */
+    pthread_mutex_t wake_mu;
+    int cancel_fd;               /* under wake_mu: -1 until mcp_ctx_cancel_fd */
+    void (*on_cancel)(void *ud); /* under wake_mu */
+    void *on_cancel_ud;          /* under wake_mu */
+    bool woken;                  /* under wake_mu: the cancellation was delivered */
 };
+
+/* ctx.c: cancellation. Marks ctx cancelled and, the first time, wakes its handler (cancel fd,
+ * on_cancel callback). The caller holds the lock that keeps ctx alive (its conn's lock while
+ * it is in flight, the tasks lock for a task's ctx). */
+void ctx_cancel(mcp_ctx *ctx);
+void ctx_wake_init(mcp_ctx *ctx);
+void ctx_wake_free(mcp_ctx *ctx);
+/* The handler's round ended (ask): the callback may no longer be called. */
+void ctx_wake_forget(mcp_ctx *ctx);
 
 /* engine.c */
 mcp_ctx *ctx_new(mcp_conn *c, void *tag);

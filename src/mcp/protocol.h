@@ -15,6 +15,9 @@
 #define META_SUB       "io.modelcontextprotocol/subscriptionId"
 #define META_SERVER    "io.modelcontextprotocol/serverInfo"
 
+/* Handlers without a timeout of their own must finish within this (mcp_server_set_timeout). */
+#define DEFAULT_TIMEOUT_MS 300000u
+
 enum { ERA_LEGACY = 0, ERA_MODERN = 1 };
 
 /* Engine failures: one list, mapped to JSON-RPC codes and HTTP statuses in engine.c only. */

@@ -58,6 +58,7 @@ typedef struct reg_entry {
     bool *arg_required;
     size_t nparts; /* templates */
     tmpl_part *parts;
+    uint32_t timeout_ms; /* tools: 0 = the server's */
 } reg_entry;
 
 typedef struct reg_table {
@@ -80,6 +81,11 @@ struct mcp_server {
     mcp_conn *conns;
     _Atomic uint64_t next_conn_serial;
     void *features[FEATURES_MAX]; /* each feature's private state (feature.h) */
+    /* legacy asking (ask.c): server-to-client requests awaiting an answer, over all conns */
+    _Atomic size_t asks_pending;
+    _Atomic size_t asks_max; /* set by the first conn that names it; 0: default */
+    _Atomic uint64_t asks_refused;
+    _Atomic uint32_t timeout_ms; /* handlers without their own; MCP_TIMEOUT_NONE: none */
 };
 
 /* Finds an item and takes a reference (release with reg_release). NULL if absent. */
