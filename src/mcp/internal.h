@@ -263,6 +263,7 @@ struct mcp_ctx {
     const char *missing_cap; /* a capability a handler wanted but the client lacks */
     uint32_t rounds;
     task *task; /* the call runs as this task (tasks.c) */
+    const char *mistake; /* a handler mistake (bad JSON given, ...): the answer is -32603 */
 };
 
 /* Engine failures: one list, mapped to JSON-RPC codes and HTTP statuses in engine.c only. */
@@ -303,6 +304,24 @@ void ctx_fail_with(mcp_ctx *ctx, eng_fail f, int code, const char *data_json, co
 void result_finish(mcp_ctx *ctx, mcp_buf *b, bool cacheable, bool priv);
 /* Answers ctx with -32602 and the formatted message (at most 320 bytes). Any thread. */
 void ctx_invalid(mcp_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The registration functions behind the public *_sz entry points (api.c), which hand them a
+ * definition of the current size. Same returns as the public ones. */
+mcp_server *srv_new(const mcp_server_info *info, char *err, size_t errsize);
+int srv_set_task_limits(mcp_server *s, const mcp_task_limits *lim);
+int srv_add_tool(mcp_server *s, const mcp_tool_def *d, char *err, size_t errsize);
+int srv_add_resource(mcp_server *s, const mcp_resource_def *d, char *err, size_t errsize);
+int srv_add_template(mcp_server *s, const mcp_template_def *d, char *err, size_t errsize);
+int srv_add_prompt(mcp_server *s, const mcp_prompt_def *d, char *err, size_t errsize);
+int srv_add_skill(mcp_server *s, const mcp_skill_def *d, char *err, size_t errsize);
+/* params.c: the JSON Schema text (malloc'd) for a tool's compact parameter list, or NULL with
+ * the reason in err[errsize]. */
+char *params_to_schema(const char *params, char *err, size_t errsize);
+/* Ends ctx saying that what it asks for does not exist, in its era's words (msg NULL: the
+ * standard message). The one mapping for the engine's and handlers' not-found answers. */
+void ctx_not_found(mcp_ctx *ctx, const char *msg);
+/* Records a handler mistake on ctx (the first one wins); returns MCP_EINVAL. */
+int ctx_mistake(mcp_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Formats into err[errsize] (either may be 0) and returns MCP_EINVAL: registration errors. */
 int srv_seterr(char *err, size_t errsize, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
