@@ -34,8 +34,8 @@
  *
  * ABI. Definition and option structs grow only by fields appended at the end, and a zero field
  * always means "the default". The functions that take them are macros that pass the struct's
- * size as the caller's compiler saw it (e.g. mcp_server_add_tool() calls
- * mcp_server_add_tool_sz() with sizeof(mcp_tool_def)), so a program built against an older
+ * size as the caller's compiler saw it (e.g. mcp_server_add_tool(s, ...) calls
+ * mcp_server_add_tool_sz(s, sizeof(mcp_tool_def), ...)), so a program built against an older
  * header keeps working with a newer libmcp, and one built against a newer header gets
  * MCP_EINVAL from an older libmcp only if it sets a field that libmcp does not know. Element
  * structs of arrays (mcp_prompt_arg, mcp_skill_file) never change. See docs/abi.md. */
@@ -74,15 +74,15 @@ typedef struct mcp_ctx mcp_ctx;
  * equal to it on Linux), so that a caller can print them with mcp_strerror(). */
 typedef enum mcp_err {
     MCP_OK = 0,
-    MCP_ENOENT = -2,       /* nothing registered under that name or URI */
-    MCP_EIO = -5,          /* an I/O error on the transport (stdin, stdout, a socket) */
-    MCP_EBUSY = -16,       /* in use: already started, or serving */
-    MCP_EEXIST = -17,      /* a name or URI already registered */
-    MCP_EINVAL = -22,      /* a bad argument or definition: the err text, if any, says what */
-    MCP_ERANGE = -34,      /* a number outside its allowed range */
-    MCP_ENOTSUP = -95,     /* not supported by this libmcp or by the client */
-    MCP_EADDRINUSE = -98,  /* the address is already served by another process */
-    MCP_ECANCELED = -125,  /* the request was cancelled or its client went away */
+    MCP_ENOENT = -2,      /* nothing registered under that name or URI */
+    MCP_EIO = -5,         /* an I/O error on the transport (stdin, stdout, a socket) */
+    MCP_EBUSY = -16,      /* in use: already started, or serving */
+    MCP_EEXIST = -17,     /* a name or URI already registered */
+    MCP_EINVAL = -22,     /* a bad argument or definition: the err text, if any, says what */
+    MCP_ERANGE = -34,     /* a number outside its allowed range */
+    MCP_ENOTSUP = -95,    /* not supported by this libmcp or by the client */
+    MCP_EADDRINUSE = -98, /* the address is already served by another process */
+    MCP_ECANCELED = -125, /* the request was cancelled or its client went away */
 } mcp_err;
 
 /* A short English description of err (an mcp_err value), e.g. "invalid argument"; "success"
@@ -111,10 +111,9 @@ typedef struct mcp_server_info {
  * NULL, lacks name or version, or its icons are not a JSON array. mcp_server_new() is the
  * same without a reason. Free with mcp_server_free() (NULL is fine) once no transport uses it.
  * Any thread. */
-#define mcp_server_new(info) mcp_server_new_sz((info), sizeof(mcp_server_info), NULL, 0)
-#define mcp_server_new_err(info, err, errsize)                                                    \
-    mcp_server_new_sz((info), sizeof(mcp_server_info), (err), (errsize))
-mcp_server *mcp_server_new_sz(const mcp_server_info *info, size_t info_size, char *err,
+#define mcp_server_new(...)     mcp_server_new_sz(sizeof(mcp_server_info), __VA_ARGS__, NULL, 0)
+#define mcp_server_new_err(...) mcp_server_new_sz(sizeof(mcp_server_info), __VA_ARGS__)
+mcp_server *mcp_server_new_sz(size_t info_size, const mcp_server_info *info, char *err,
                               size_t errsize);
 void mcp_server_free(mcp_server *s);
 
@@ -139,9 +138,9 @@ typedef struct mcp_task_limits {
 /* Sets the task store's bounds. Returns 0; MCP_EINVAL if lim is NULL; MCP_ERANGE (nothing
  * changed) if a ttl is negative or default_ttl_ms exceeds max_ttl_ms (both given). Call
  * before serving. */
-#define mcp_server_set_task_limits(s, lim)                                                         \
-    mcp_server_set_task_limits_sz((s), (lim), sizeof(mcp_task_limits))
-int mcp_server_set_task_limits_sz(mcp_server *s, const mcp_task_limits *lim, size_t lim_size);
+#define mcp_server_set_task_limits(s, ...)                                                         \
+    mcp_server_set_task_limits_sz((s), sizeof(mcp_task_limits), __VA_ARGS__)
+int mcp_server_set_task_limits_sz(mcp_server *s, size_t lim_size, const mcp_task_limits *lim);
 
 /* ---- handlers ------------------------------------------------------------------------------ */
 typedef void (*mcp_handler_fn)(mcp_ctx *ctx, void *ud);
@@ -191,9 +190,8 @@ typedef struct mcp_tool_def {
  * may be NULL), e.g. "input_schema: /properties/a/minimum: expected a number". The input and
  * output schemas must be JSON objects with "type": "object" (the tool definition of both
  * protocol eras; structured content is an object). Any thread, also while serving. */
-#define mcp_server_add_tool(s, def, err, errsize)                                                 \
-    mcp_server_add_tool_sz((s), (def), sizeof(mcp_tool_def), (err), (errsize))
-int mcp_server_add_tool_sz(mcp_server *s, const mcp_tool_def *def, size_t def_size, char *err,
+#define mcp_server_add_tool(s, ...) mcp_server_add_tool_sz((s), sizeof(mcp_tool_def), __VA_ARGS__)
+int mcp_server_add_tool_sz(mcp_server *s, size_t def_size, const mcp_tool_def *def, char *err,
                            size_t errsize);
 /* Removes a tool; calls already running finish. Returns 0 or MCP_ENOENT. Any thread. */
 int mcp_server_remove_tool(mcp_server *s, const char *name);
@@ -215,9 +213,9 @@ typedef struct mcp_resource_def {
 
 /* Registers a resource. Returns 0, MCP_EEXIST, or MCP_EINVAL with a reason in err[errsize].
  * Any thread. */
-#define mcp_server_add_resource(s, def, err, errsize)                                             \
-    mcp_server_add_resource_sz((s), (def), sizeof(mcp_resource_def), (err), (errsize))
-int mcp_server_add_resource_sz(mcp_server *s, const mcp_resource_def *def, size_t def_size,
+#define mcp_server_add_resource(s, ...)                                                            \
+    mcp_server_add_resource_sz((s), sizeof(mcp_resource_def), __VA_ARGS__)
+int mcp_server_add_resource_sz(mcp_server *s, size_t def_size, const mcp_resource_def *def,
                                char *err, size_t errsize);
 /* Removes a resource. Returns 0 or MCP_ENOENT. Any thread. */
 int mcp_server_remove_resource(mcp_server *s, const char *uri);
@@ -241,9 +239,9 @@ typedef struct mcp_template_def {
 
 /* Registers a resource template. Returns 0, MCP_EEXIST, or MCP_EINVAL with a reason in
  * err[errsize]. Any thread. */
-#define mcp_server_add_template(s, def, err, errsize)                                             \
-    mcp_server_add_template_sz((s), (def), sizeof(mcp_template_def), (err), (errsize))
-int mcp_server_add_template_sz(mcp_server *s, const mcp_template_def *def, size_t def_size,
+#define mcp_server_add_template(s, ...)                                                            \
+    mcp_server_add_template_sz((s), sizeof(mcp_template_def), __VA_ARGS__)
+int mcp_server_add_template_sz(mcp_server *s, size_t def_size, const mcp_template_def *def,
                                char *err, size_t errsize);
 /* Removes a template. Returns 0 or MCP_ENOENT. Any thread. */
 int mcp_server_remove_template(mcp_server *s, const char *uri_template);
@@ -271,10 +269,10 @@ typedef struct mcp_prompt_def {
 
 /* Registers a prompt. Returns 0, MCP_EEXIST, or MCP_EINVAL with a reason in err[errsize].
  * Any thread. */
-#define mcp_server_add_prompt(s, def, err, errsize)                                               \
-    mcp_server_add_prompt_sz((s), (def), sizeof(mcp_prompt_def), (err), (errsize))
-int mcp_server_add_prompt_sz(mcp_server *s, const mcp_prompt_def *def, size_t def_size,
-                             char *err, size_t errsize);
+#define mcp_server_add_prompt(s, ...)                                                              \
+    mcp_server_add_prompt_sz((s), sizeof(mcp_prompt_def), __VA_ARGS__)
+int mcp_server_add_prompt_sz(mcp_server *s, size_t def_size, const mcp_prompt_def *def, char *err,
+                             size_t errsize);
 /* Removes a prompt. Returns 0 or MCP_ENOENT. Any thread. */
 int mcp_server_remove_prompt(mcp_server *s, const char *name);
 
@@ -552,9 +550,9 @@ typedef struct mcp_skill_def {
  * resource; MCP_EINVAL with a reason in err[errsize] (err may be NULL), e.g. "SKILL.md: line
  * 3: unterminated quoted value", or when a skill exceeds 512 files or 16 MiB. Skills are never
  * removed (they live as long as s). Any thread. */
-#define mcp_server_add_skill(s, def, err, errsize)                                                \
-    mcp_server_add_skill_sz((s), (def), sizeof(mcp_skill_def), (err), (errsize))
-int mcp_server_add_skill_sz(mcp_server *s, const mcp_skill_def *def, size_t def_size, char *err,
+#define mcp_server_add_skill(s, ...)                                                               \
+    mcp_server_add_skill_sz((s), sizeof(mcp_skill_def), __VA_ARGS__)
+int mcp_server_add_skill_sz(mcp_server *s, size_t def_size, const mcp_skill_def *def, char *err,
                             size_t errsize);
 
 /* Sets the authority used by skills registered later without one (NULL: none). Returns 0 or

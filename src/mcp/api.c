@@ -4,7 +4,8 @@
  * writer, not-found).
  *
  * Sized entry points. mcp.h turns mcp_server_add_tool(s, def, ...) into
- * mcp_server_add_tool_sz(s, def, sizeof(mcp_tool_def), ...), so libmcp learns how large the
+ * mcp_server_add_tool_sz(s, sizeof(mcp_tool_def), def, ...) (variadic macros, so that a
+ * compound literal's commas pass through), so libmcp learns how large the
  * caller's struct is. Here it is copied into a zeroed struct of the size this libmcp knows:
  * an older caller's missing tail reads as zero (the default), a newer caller's extra tail must
  * be zero (fields this libmcp would ignore are refused rather than dropped). The registration
@@ -69,7 +70,7 @@ static int copy_sized(void *dst, size_t dst_size, const void *src, size_t src_si
     return 0;
 }
 
-mcp_server *mcp_server_new_sz(const mcp_server_info *info, size_t info_size, char *err,
+mcp_server *mcp_server_new_sz(size_t info_size, const mcp_server_info *info, char *err,
                               size_t errsize)
 {
     mcp_server_info i;
@@ -77,7 +78,7 @@ mcp_server *mcp_server_new_sz(const mcp_server_info *info, size_t info_size, cha
     return srv_new(info ? &i : NULL, err, errsize);
 }
 
-int mcp_server_set_task_limits_sz(mcp_server *s, const mcp_task_limits *lim, size_t lim_size)
+int mcp_server_set_task_limits_sz(mcp_server *s, size_t lim_size, const mcp_task_limits *lim)
 {
     mcp_task_limits l;
     if (copy_sized(&l, sizeof l, lim, lim_size, "mcp_task_limits", NULL, 0)) return MCP_EINVAL;
@@ -90,31 +91,31 @@ int mcp_server_set_task_limits_sz(mcp_server *s, const mcp_task_limits *lim, siz
     if (copy_sized(&d, sizeof d, def, def_size, #type, err, errsize)) return MCP_EINVAL;           \
     return fn(s, def ? &d : NULL, err, errsize)
 
-int mcp_server_add_tool_sz(mcp_server *s, const mcp_tool_def *def, size_t def_size, char *err,
+int mcp_server_add_tool_sz(mcp_server *s, size_t def_size, const mcp_tool_def *def, char *err,
                            size_t errsize)
 {
     ADD_SIZED(mcp_tool_def, srv_add_tool);
 }
 
-int mcp_server_add_resource_sz(mcp_server *s, const mcp_resource_def *def, size_t def_size,
+int mcp_server_add_resource_sz(mcp_server *s, size_t def_size, const mcp_resource_def *def,
                                char *err, size_t errsize)
 {
     ADD_SIZED(mcp_resource_def, srv_add_resource);
 }
 
-int mcp_server_add_template_sz(mcp_server *s, const mcp_template_def *def, size_t def_size,
+int mcp_server_add_template_sz(mcp_server *s, size_t def_size, const mcp_template_def *def,
                                char *err, size_t errsize)
 {
     ADD_SIZED(mcp_template_def, srv_add_template);
 }
 
-int mcp_server_add_prompt_sz(mcp_server *s, const mcp_prompt_def *def, size_t def_size, char *err,
+int mcp_server_add_prompt_sz(mcp_server *s, size_t def_size, const mcp_prompt_def *def, char *err,
                              size_t errsize)
 {
     ADD_SIZED(mcp_prompt_def, srv_add_prompt);
 }
 
-int mcp_server_add_skill_sz(mcp_server *s, const mcp_skill_def *def, size_t def_size, char *err,
+int mcp_server_add_skill_sz(mcp_server *s, size_t def_size, const mcp_skill_def *def, char *err,
                             size_t errsize)
 {
     ADD_SIZED(mcp_skill_def, srv_add_skill);

@@ -101,6 +101,7 @@ static int constraint(cursor *c, json_writer *w, const char *base)
             if (*c->p != '|') return bad(c, "expected '|' or ')' after a choice");
             c->p++;
         }
+        json_write_arr_end(w);
     } else if (!strcmp(base, "integer") || !strcmp(base, "number")) {
         bool integer = base[0] == 'i';
         skip_space(c);
@@ -265,7 +266,7 @@ char *params_to_schema(const char *params, char *err, size_t errsize)
         json_write_obj_end(&w);
     }
     free(names);
-    if (!rc && (w.error || b.overflow)) rc = srv_seterr(err, errsize, "params: too large");
+    if (!rc && b.overflow) rc = srv_seterr(err, errsize, "params: the schema exceeds 1 MiB");
     if (rc) {
         mcp_buf_free(&b);
         return NULL;
