@@ -296,6 +296,7 @@ mcp_server *srv_new(const mcp_server_info *info, char *err, size_t errsize)
     s->version = xstrdup_opt(info->version);
     s->instructions = xstrdup_opt(info->instructions);
     s->page_size = 100;
+    atomic_init(&s->timeout_ms, DEFAULT_TIMEOUT_MS);
     pthread_rwlock_init(&s->reg_lock, NULL);
     pthread_mutex_init(&s->conns_lock, NULL);
     tasks_init(s);
@@ -348,6 +349,12 @@ int mcp_server_set_page_size(mcp_server *s, unsigned n)
     if (!s) return MCP_EINVAL;
     if (n < 1 || n > 10000) return MCP_ERANGE;
     s->page_size = n;
+    return 0;
+}
+
+int mcp_server_set_timeout(mcp_server *s, uint32_t ms)
+{
+    atomic_store_explicit(&s->timeout_ms, ms ? ms : DEFAULT_TIMEOUT_MS, memory_order_relaxed);
     return 0;
 }
 
@@ -566,6 +573,7 @@ int srv_add_tool(mcp_server *s, const mcp_tool_def *d, char *err, size_t errsize
         return rc;
     }
     reg_entry *e = entry_new(REG_TOOL, d->name, d->handler, d->ud, d->flags);
+    e->timeout_ms = d->timeout_ms;
     int rc = add_entry(s, e, render_tool, d, err, errsize);
     if (!rc && (d->flags & (MCP_TASK_OPTIONAL | MCP_TASK_REQUIRED))) s->has_task_tools = true;
     return rc;
