@@ -80,12 +80,9 @@ static void stats(mcp_ctx *c, void *ud)
 static void slow_report(mcp_ctx *c, void *ud)
 {
     struct pollfd p = {.fd = mcp_ctx_cancel_fd(c), .events = POLLIN};
-    if (poll(&p, 1, (int)mcp_ctx_arg_int(c, "seconds", 2) * 1000) > 0) {
-        mcp_ctx_finish(c); /* cancelled: accepted, nothing is sent */
-        return;
-    }
-    mcp_ctx_text(c, "report ready");
-    mcp_ctx_finish(c);
+    if (poll(&p, 1, (int)mcp_ctx_arg_int(c, "seconds", 2) * 1000) == 0)
+        mcp_ctx_text(c, "report ready");
+    mcp_ctx_finish(c); /* if cancelled meanwhile: accepted, nothing is sent */
 }
 
 /* notes:///{id} - a resource template; an unknown id is "not found" in each era's words. */
@@ -100,11 +97,10 @@ static void read_note(mcp_ctx *c, void *ud)
 /* Completes note ids (for the template and the prompt). */
 static void complete_id(mcp_ctx *c, void *ud)
 {
-    const char *prefix = "";
+    const char *prefix; /* the engine checked that argument.value is a string */
     mcp_ctx_completing(c, &prefix);
     for (int i = 0; notes[i][0]; i++)
-        if (!strncmp(notes[i][0], prefix ? prefix : "", strlen(prefix ? prefix : "")))
-            mcp_ctx_complete_value(c, notes[i][0]);
+        if (!strncmp(notes[i][0], prefix, strlen(prefix))) mcp_ctx_complete_value(c, notes[i][0]);
     mcp_ctx_finish(c);
 }
 
@@ -115,8 +111,7 @@ static void summarize(mcp_ctx *c, void *ud)
     char msg[512];
     snprintf(msg, sizeof msg, "Summarize this note in %s words:\n%s",
              mcp_ctx_arg_strn(c, "words", "ten", NULL), text);
-    mcp_ctx_message(c, "user");
-    mcp_ctx_text(c, msg);
+    mcp_ctx_text(c, msg); /* a message of the user (mcp_ctx_message() switches roles) */
     mcp_ctx_finish(c);
 }
 
