@@ -351,7 +351,7 @@ bool mcp_ctx_cancelled(const mcp_ctx *c);
  * data is given raw and base64-encoded for you. The ctx copies what it is given.
  *
  * Handler mistakes are not silent: a call given bad input (JSON text that does not parse or
- * is not an object where one is needed, a failed writer) returns MCP_EINVAL and marks the
+ * is not an object where one is needed, a failed writer, a NULL text) fails and marks the
  * answer as broken; the request then ends with -32603 "tool 'x': ..." (also logged, with the
  * tool's name) instead of a result, whatever the handler does next (finish, tool_error). */
 void mcp_ctx_text(mcp_ctx *c, const char *text);

@@ -205,6 +205,10 @@ void mcp_ctx_textn(mcp_ctx *c, const char *text, size_t len)
 
 void mcp_ctx_text(mcp_ctx *c, const char *text)
 {
+    if (!text) {
+        ctx_mistake(c, "mcp_ctx_text: NULL text");
+        return;
+    }
     mcp_ctx_textn(c, text, strlen(text));
 }
 
@@ -351,6 +355,10 @@ int mcp_ctx_structured(mcp_ctx *c, const char *json)
 
 void mcp_ctx_complete_value(mcp_ctx *c, const char *value)
 {
+    if (!value) {
+        ctx_mistake(c, "mcp_ctx_complete_value: NULL value");
+        return;
+    }
     c->total++;
     if (c->nitems >= MAX_VALUES) {
         c->has_more = true;
@@ -459,10 +467,10 @@ static int report_mistake(mcp_ctx *c)
 {
     char msg[600];
     snprintf(msg, sizeof msg, "%s '%.128s': %s",
-             c->method == M_TOOLS_CALL     ? "tool"
-             : c->method == M_RES_READ     ? "resource"
-             : c->method == M_PROMPTS_GET  ? "prompt"
-                                           : "completion for",
+             c->method == M_TOOLS_CALL    ? "tool"
+             : c->method == M_RES_READ    ? "resource"
+             : c->method == M_PROMPTS_GET ? "prompt"
+                                          : "completion for",
              c->name ? c->name : "?", c->mistake);
     mcp_log(MCP_LOGL_ERROR, "handler mistake: %s", msg);
     ctx_fail_with(c, F_INTERNAL, 0, NULL, msg);
