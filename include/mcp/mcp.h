@@ -307,6 +307,27 @@ typedef enum mcp_log_level {
  * data is JSON text (a string must be quoted) or NULL for the message text `msg`. */
 void mcp_ctx_log(mcp_ctx *c, mcp_log_level level, const char *logger, const char *msg);
 
+/* ---- the library's own log ------------------------------------------------------------------- */
+/* libmcp logs what happens to it (listening, stopping, a handler past its timeout, input it
+ * dropped) one line per event, never to stdout. By default each line goes to stderr as
+ * "<name>: <level>: <message>", name being the program's (program_invocation_short_name) and
+ * levels debug, info, warn, error; the minimum is info, or MCPD_LOG=debug|info|warn|error.
+ * These settings are process-wide (the log is the library's, not a server's); any thread, also
+ * while serving. Each returns 0. */
+
+/* Sets the name that starts every stderr line (copied, at most 63 bytes; NULL: the program's
+ * own name). */
+int mcp_log_set_name(const char *name);
+/* Drops events below level (MCP_LOG_NOTICE counts as info; CRITICAL and above as error). */
+int mcp_log_set_level(mcp_log_level level);
+
+/* Receives each event instead of stderr: level is MCP_LOG_DEBUG, _INFO, _WARNING or _ERROR,
+ * msg the message alone (no name, level or newline; valid during the call). Called from any
+ * libmcp thread, possibly from several at once; it must not call back into libmcp. */
+typedef void (*mcp_log_fn)(mcp_log_level level, const char *msg, void *ud);
+/* Sets the callback (fn NULL: back to stderr). */
+int mcp_log_set_callback(mcp_log_fn fn, void *ud);
+
 /* ---- asking the client --------------------------------------------------------------------- */
 /* The client's answer to the question asked under key in an earlier round, or NULL. */
 const json_value *mcp_ctx_input(const mcp_ctx *c, const char *key);
@@ -367,10 +388,28 @@ typedef struct mcp_stdio_options {
  * handler that blocks holds one thread, and quick calls get their own. Calls beyond `threads`
  * wait in the queue (queue_max; beyond it: overloaded). See docs/internals/pool.md. */
 
-/* Serves s on stdin/stdout until EOF or SIGTERM/SIGINT, finishing in-flight work first.
- * Logs go to stderr. Returns 0 on a clean end, non-zero on an I/O error. Blocks the calling
- * thread. opts may be NULL. */
+/* Serves s on stdin/stdout until EOF or SIGTERM/SIGINT, finishing in-flight work first:
+ * mcp_stdio_start, a wait for the end of input or a signal, mcp_stdio_stop. For the signals it
+ * installs SIGTERM and SIGINT handlers while it runs and puts the previous ones back (use the
+ * start/stop pair to keep your own). Logs go to stderr. Returns 0 on a clean end, 1 if it
+ * could not start or on an I/O error. Blocks the calling thread. opts may be NULL. */
 int mcp_serve_stdio(mcp_server *s, const mcp_stdio_options *opts);
+
+typedef struct mcp_stdio mcp_stdio;
+
+/* Starts serving s on stdin/stdout and returns at once: a reader thread of the library's own
+ * reads stdin, handlers run on the pool, answers go to stdout. Touches no signal disposition.
+ * Returns the transport, or NULL with a reason in err (err may be NULL). s must outlive it.
+ * One per process (there is one stdin). Any thread. */
+mcp_stdio *mcp_stdio_start(mcp_server *s, const mcp_stdio_options *opts, char *err,
+                           size_t errsize);
+/* Waits up to timeout_ms (-1: for ever) for the input to end (EOF, a read error, a broken
+ * stdout). Returns 1 if it has ended, 0 on timeout. Any thread. */
+int mcp_stdio_wait(mcp_stdio *h, int timeout_ms);
+/* Stops reading (if the input has not ended), cancels running tasks, waits up to 10 s for
+ * requests in flight, then frees h. Returns 0, or 1 if reading or writing failed. Blocks;
+ * call it once, from a thread that is not a handler's. */
+int mcp_stdio_stop(mcp_stdio *h);
 
 /* ---- Streamable HTTP ------------------------------------------------------------------------ */
 /* Zero fields take the defaults shown. See docs/internals/transport-http.md. */

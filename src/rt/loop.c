@@ -14,6 +14,7 @@
 
 #include "base/alloc.h"
 #include "rt/clock.h"
+#include "rt/signals.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -203,7 +204,7 @@ static void worker_free(rt_worker *w)
         uv_run(&w->loop, UV_RUN_DEFAULT);
     }
     run_msgs(w->head);
-    if (uv_loop_close(&w->loop)) fprintf(stderr, "mcpd: rt: worker loop still has handles\n");
+    if (uv_loop_close(&w->loop)) fprintf(stderr, "libmcp: rt: worker loop still has handles\n");
     uv_mutex_destroy(&w->mu);
     free(w);
 }
@@ -239,16 +240,18 @@ static int start_threads(rt_workers *ws, int *fds)
         if (rc) return rc;
         if (ws->cfg.on_start) ws->cfg.on_start(w, ws->cfg.ud);
     }
+    sigset_t old; /* loop threads block async signals: a peer's reset is EPIPE, not SIGPIPE */
+    rt_quiet_begin(&old);
     for (unsigned i = 0; i < ws->n; i++) {
         /* Running loops cannot be unwound from here; a process out of threads is dying. */
         if (uv_thread_create(&ws->w[i]->thread, thread_main, ws->w[i])) abort();
     }
+    rt_quiet_end(&old);
     return 0;
 }
 
 int rt_workers_start(rt_workers **out, const rt_workers_config *cfg)
 {
-    signal(SIGPIPE, SIG_IGN);
     rt_workers *ws = mcp_xcalloc(1, sizeof *ws);
     ws->cfg = *cfg;
     if (!ws->cfg.backlog) ws->cfg.backlog = 511;

@@ -25,6 +25,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "rt/clock.h"
+#include "rt/signals.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -309,7 +310,7 @@ static int start_worker(rt_pool *p, worker *w)
     int rc = pthread_attr_init(&attr);
     if (!rc) rc = pthread_attr_setstacksize(&attr, p->stack);
     pthread_mutex_lock(&p->mu); /* the new thread waits for it before touching anything */
-    if (!rc) rc = pthread_create(&w->thread, &attr, worker_main, w);
+    if (!rc) rc = rt_thread_create_quiet(&w->thread, &attr, worker_main, w);
     if (!rc) {
         w->next = p->live;
         if (p->live) p->live->prev = w;
