@@ -36,7 +36,7 @@ set_source_files_properties(${_mcp_all} ${_mcp_local} PROPERTIES EXTERNAL_OBJECT
                                                                 GENERATED TRUE)
 
 # What a program linking libmcp.a needs besides it (libmcp.so carries these itself).
-set(MCP_LINK_DEPS PkgConfig::LIBUV OpenSSL::Crypto PkgConfig::PCRE2 Threads::Threads m)
+set(MCP_LINK_DEPS PkgConfig::LIBUV OpenSSL::Crypto PkgConfig::PCRE2 PkgConfig::YAML Threads::Threads m)
 
 add_library(mcp_static STATIC ${_mcp_local})
 set_target_properties(mcp_static PROPERTIES OUTPUT_NAME mcp LINKER_LANGUAGE C EXPORT_NAME mcp)

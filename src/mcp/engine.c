@@ -95,6 +95,10 @@ mcp_conn *mcp_conn_new(mcp_server *s, const mcp_conn_options *opts)
     c->opts = *opts;
     if (!c->opts.client_request_timeout_ms) c->opts.client_request_timeout_ms = 60000;
     if (!c->opts.max_message) c->opts.max_message = 4u << 20;
+    if (!c->opts.max_client_requests) c->opts.max_client_requests = 64;
+    size_t none = 0,
+           total = opts->max_client_requests_total ? opts->max_client_requests_total : 4096;
+    atomic_compare_exchange_strong(&s->asks_max, &none, total);
     pthread_mutex_init(&c->lock, NULL);
     mcp_arena_init(&c->arena, NULL, 0);
     c->arena.next_size = 256; /* session data is small (client capabilities): keep it so */
@@ -639,13 +643,23 @@ static bool is_modern_request(const json_value *params)
     return meta && meta->type == JSON_OBJECT && json_get(meta, META_PV) != NULL;
 }
 
-/* Trims optional whitespace; decodes a strict "=?base64?<padded RFC 4648>?=" value (anything
- * else is taken literally). The result is in a, or points into h; *len is its length. */
-static const char *header_value(const char *h, mcp_arena *a, size_t *len)
+/* Trims optional whitespace: the value as sent, in *len bytes (pointing into h). */
+static const char *header_trim(const char *h, size_t *len)
 {
     while (*h == ' ' || *h == '\t') h++;
     size_t n = strlen(h);
     while (n && (h[n - 1] == ' ' || h[n - 1] == '\t')) n--;
+    *len = n;
+    return h;
+}
+
+/* Trims optional whitespace; decodes a strict "=?base64?<padded RFC 4648>?=" value (anything
+ * else is taken literally). The result is in a, or points into h; *len is its length. Only
+ * Mcp-Name and Mcp-Param-* may be encoded (2026-07-28, "Value Encoding"). */
+static const char *header_value(const char *h, mcp_arena *a, size_t *len)
+{
+    size_t n;
+    h = header_trim(h, &n);
     *len = n;
     if (n < 11 || memcmp(h, "=?base64?", 9) || memcmp(h + n - 2, "?=", 2)) return h;
     char *out = mcp_arena_alloc_unaligned(a, n);
@@ -655,12 +669,22 @@ static const char *header_value(const char *h, mcp_arena *a, size_t *len)
     return out;
 }
 
-/* True if the header value (decoded, trimmed) equals body. */
-static bool header_eq(mcp_ctx *ctx, const char *h, const char *body)
+/* True if the header value, taken literally (trimmed, never decoded), is the len bytes of
+ * body: Mcp-Method and MCP-Protocol-Version, which a proxy may route on as sent. */
+static bool header_is(const char *h, const char *body, size_t len)
+{
+    size_t n;
+    const char *v = header_trim(h, &n);
+    return body && n == len && !memcmp(v, body, n);
+}
+
+/* True if the header value (decoded, trimmed) is the len bytes of body: every byte counts, so
+ * a body value with a NUL inside never matches a header holding its prefix. */
+static bool header_eq(mcp_ctx *ctx, const char *h, const char *body, size_t len)
 {
     size_t n;
     const char *v = header_value(h, &ctx->arena, &n);
-    return body && strlen(body) == n && !memcmp(v, body, n);
+    return body && len == n && !memcmp(v, body, n);
 }
 
 static int header_fail(mcp_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -681,7 +705,7 @@ static int check_name_headers(mcp_ctx *ctx, const mcp_msg_info *info)
     bool http = ctx->conn->opts.mode == MCP_CONN_HTTP_MODERN;
     if (!info->method_header) {
         if (http) return header_fail(ctx, "Header mismatch: missing Mcp-Method header");
-    } else if (!header_eq(ctx, info->method_header, ctx->method_name)) {
+    } else if (!header_is(info->method_header, ctx->method_name, ctx->method_name_len)) {
         return header_fail(ctx,
                            "Header mismatch: Mcp-Method header value '%.100s' does not match body "
                            "value '%.100s'",
@@ -693,14 +717,15 @@ static int check_name_headers(mcp_ctx *ctx, const mcp_msg_info *info)
         !task_m)
         return 0;
     const char *body = NULL;
+    size_t body_len = 0;
     json_get_str(ctx->params,
                  ctx->method == M_RES_READ ? "uri"
                  : task_m                  ? "taskId"
                                            : "name",
-                 &body, NULL, NULL, NULL, 0);
+                 &body, &body_len, NULL, NULL, 0);
     if (!info->name_header)
         return http && body ? header_fail(ctx, "Header mismatch: missing Mcp-Name header") : 0;
-    if (!header_eq(ctx, info->name_header, body))
+    if (!header_eq(ctx, info->name_header, body, body_len))
         return header_fail(ctx,
                            "Header mismatch: Mcp-Name header value '%.200s' does not match body "
                            "value '%.200s'",
@@ -804,6 +829,7 @@ static int modern_meta(mcp_ctx *ctx)
     if (!json_is_string(pv))
         return meta_fail(ctx, "invalid params: _meta." META_PV " is required (a string)");
     ctx->version = pv->u.str;
+    ctx->version_len = pv->len;
     if (!json_is_object(caps))
         return meta_fail(ctx, "invalid params: _meta." META_CAPS " is required (an object)");
     ctx->caps = caps;
@@ -827,12 +853,13 @@ static int modern_prelude(mcp_ctx *ctx, const mcp_msg_info *info)
     if (info && http && !pvh)
         return header_fail(ctx, "Header mismatch: missing MCP-Protocol-Version header");
     if (modern_meta(ctx)) return -1;
-    if (pvh && !header_eq(ctx, pvh, ctx->version))
+    if (pvh && !header_is(pvh, ctx->version, ctx->version_len))
         return header_fail(ctx,
                            "Header mismatch: MCP-Protocol-Version header value '%.64s' does not "
                            "match body value '%.64s'",
                            pvh, ctx->version);
-    if (strcmp(ctx->version, MODERN_VERSION)) return unsupported_version(ctx, ctx->version);
+    if (ctx->version_len != sizeof MODERN_VERSION - 1 || strcmp(ctx->version, MODERN_VERSION))
+        return unsupported_version(ctx, ctx->version);
     return info ? check_name_headers(ctx, info) : 0;
 }
 
@@ -883,6 +910,7 @@ static void handle_request(mcp_ctx *ctx, const rpc_msg *m, const mcp_msg_info *i
     ctx->id = m->id;
     ctx->params = m->params ? m->params : &no_params;
     ctx->method_name = m->method;
+    ctx->method_name_len = m->method_len;
     ctx->method = d ? d->id : M_UNKNOWN;
     if (!d) ctx->method = tasks_method(m->method, m->method_len);
     if (!d && ctx->method == M_UNKNOWN) ctx->method = skills_method(m->method, m->method_len);

@@ -113,7 +113,11 @@ struct mcp_server {
     size_t ntasks;
     uint64_t task_seq;
     _Atomic uint64_t tasks_reaped_ms;
-    skill_set *skills;           /* skills.c */
+    skill_set *skills; /* skills.c */
+    /* legacy asking (ask.c): server-to-client requests awaiting an answer, over all conns */
+    _Atomic size_t asks_pending;
+    _Atomic size_t asks_max; /* set by the first conn that names it; 0: default */
+    _Atomic uint64_t asks_refused;
     _Atomic uint32_t timeout_ms; /* handlers without their own; MCP_TIMEOUT_NONE: none */
 };
 
@@ -237,7 +241,9 @@ struct mcp_ctx {
     bool tag_gone; /* under conn lock: cancelled by mcp_conn_cancel_tag, tag no longer valid */
     atomic_bool cancelled;
     const char *method_name;
+    size_t method_name_len; /* every byte: a name may hold a NUL (JSON \u0000) */
     const char *version;
+    size_t version_len; /* modern: bytes of _meta's protocolVersion */
     const json_value *params, *meta, *args, *caps;
     const char *name;
     int log_level; /* modern: from _meta; -1 none */
