@@ -392,8 +392,8 @@ typedef struct mcp_stdio_options {
 /* Serves s on stdin/stdout until EOF or SIGTERM/SIGINT, finishing in-flight work first:
  * mcp_stdio_start, a wait for the end of input or a signal, mcp_stdio_stop. For the signals it
  * installs SIGTERM and SIGINT handlers while it runs and puts the previous ones back (use the
- * start/stop pair to keep your own). Logs go to stderr. Returns 0 on a clean end, 1 if it
- * could not start or on an I/O error. Blocks the calling thread. opts may be NULL. */
+ * start/stop pair to keep your own). Logs go to stderr. Returns what mcp_stdio_stop returns,
+ * or MCP_SERVE_FAILED if it could not start. Blocks the calling thread. opts may be NULL. */
 int mcp_serve_stdio(mcp_server *s, const mcp_stdio_options *opts);
 
 typedef struct mcp_stdio mcp_stdio;
@@ -408,8 +408,9 @@ mcp_stdio *mcp_stdio_start(mcp_server *s, const mcp_stdio_options *opts, char *e
  * stdout). Returns 1 if it has ended, 0 on timeout. Any thread. */
 int mcp_stdio_wait(mcp_stdio *h, int timeout_ms);
 /* Stops reading (if the input has not ended), cancels running tasks, waits up to 10 s for
- * requests in flight, then frees h. Returns 0, or 1 if reading or writing failed. Blocks;
- * call it once, from a thread that is not a handler's. */
+ * requests in flight, then frees h. Returns MCP_SERVE_OK, MCP_SERVE_FAILED if reading or
+ * writing failed, or MCP_SERVE_ABANDONED (h not freed; see below) if handlers still run 5 s
+ * after that. Blocks; call it once, from a thread that is not a handler's. */
 int mcp_stdio_stop(mcp_stdio *h);
 
 /* ---- Streamable HTTP ------------------------------------------------------------------------ */
@@ -439,27 +440,44 @@ typedef struct mcp_http_options {
 
 typedef struct mcp_http mcp_http;
 
-/* Starts serving s over Streamable HTTP (worker loops, work pool) and returns at once. Returns
- * the server, or NULL with a reason in err (e.g. the port is in use). Logs the listening URL.
- * Call from a thread that is not one of its workers; s must outlive it. */
+/* Starts serving s over Streamable HTTP (worker loops, work pool, and a sweeper thread that
+ * ends idle sessions and enforces handler timeouts once a second) and returns at once. Touches
+ * no signal disposition. Returns the server, or NULL with a reason in err and errno set: when
+ * another process (or socket) already serves host:port, EADDRINUSE and "address
+ * 127.0.0.1:8080 is already in use" (the workers' SO_REUSEPORT would otherwise let the two
+ * share it silently). Logs the listening URL. Call from a thread that is not one of its
+ * workers; s must outlive it. */
 mcp_http *mcp_http_start(mcp_server *s, const mcp_http_options *opts, char *err, size_t errsize);
 
 /* Returns the port it listens on. Any thread. */
 int mcp_http_port(const mcp_http *h);
 
-/* Ends idle sessions and expires unanswered server-to-client requests. mcp_serve_http calls it
- * every second; call it yourself when you use mcp_http_start. Any non-worker thread. */
+/* Ends idle sessions and expires unanswered server-to-client requests and handler timeouts.
+ * The transport's own sweeper thread does this once a second: calling it is never needed (it
+ * stays for programs written when it was). Any non-worker thread. */
 void mcp_http_sweep(mcp_http *h);
 
-/* Stops gracefully: new requests get 503, in-flight ones finish (up to drain_ms), streams end
- * with their final events, then every connection closes and h is freed. Blocks. Call from the
- * thread that started it. */
-void mcp_http_stop(mcp_http *h);
+/* What mcp_serve_http, mcp_http_stop and mcp_stdio_stop return. */
+#define MCP_SERVE_OK        0 /* served, stopped, everything freed */
+#define MCP_SERVE_FAILED    1 /* could not start, or an I/O error ended it (logged) */
+#define MCP_SERVE_ADDRINUSE 2 /* could not start: the address is already in use (logged) */
+/* Stopped, but handlers still ran drain_ms + 5 s after the stop began (they ignore
+ * cancellation), or a second signal cut the wait short: their threads and everything they may
+ * touch were left allocated, the server s included. Don't free s; end the process (exit or
+ * _exit) when you are ready. libmcp never ends the process itself. */
+#define MCP_SERVE_ABANDONED 3
 
-/* Serves s over Streamable HTTP until SIGTERM or SIGINT, then stops gracefully. Returns 0, or
- * 1 if it could not start (logged). Blocks the calling thread. opts may be NULL. If handlers
- * still run 5 s after drain_ms (they ignore mcp_ctx_cancelled), or a second signal arrives
- * during the stop, it ends the process with _exit(0) after a log line. */
+/* Stops gracefully: new requests get 503, in-flight ones finish (up to drain_ms), streams end
+ * with their final events, then every connection closes and h is freed. Returns MCP_SERVE_OK,
+ * or MCP_SERVE_ABANDONED (h not freed, see above) when handlers still run 5 s after drain_ms.
+ * Blocks at most drain_ms + 5 s and a little. Call once, from the thread that started it. */
+int mcp_http_stop(mcp_http *h);
+
+/* Serves s over Streamable HTTP until SIGTERM or SIGINT, then stops as mcp_http_stop does; a
+ * second signal during the stop stops the wait for handlers at once. It installs handlers for
+ * SIGTERM and SIGINT while it runs and puts the previous ones back (use mcp_http_start/stop to
+ * keep your own). Returns MCP_SERVE_OK, MCP_SERVE_FAILED, MCP_SERVE_ADDRINUSE or
+ * MCP_SERVE_ABANDONED. Blocks the calling thread. opts may be NULL. */
 int mcp_serve_http(mcp_server *s, const mcp_http_options *opts);
 
 /* ---- skills (extension io.modelcontextprotocol/skills, SEP-2640) --------------------------- */

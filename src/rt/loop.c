@@ -280,10 +280,36 @@ static void worker_free(rt_worker *w)
     free(w);
 }
 
+/* SO_REUSEPORT would let us bind beside another process that serves host:port (the kernel
+ * then splits connections between the two). A bind without it fails with EADDRINUSE when a
+ * socket listens there; SO_REUSEADDR keeps connections in TIME_WAIT from our own previous run
+ * from failing it. Returns 0 or a negative errno. */
+static int probe_free(const char *host, int port)
+{
+    struct sockaddr_storage ss;
+    int rc = make_addr(host, port, &ss);
+    if (rc) return rc;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    int one = 1;
+    socklen_t len =
+        ss.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    rc = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+                 bind(fd, (struct sockaddr *)&ss, len)
+             ? -errno
+             : 0;
+    close(fd);
+    return rc;
+}
+
 static int open_sockets(rt_workers *ws, int *fds)
 {
     const char *host = ws->cfg.host ? ws->cfg.host : "127.0.0.1";
     int port = ws->cfg.port;
+    if (port) {
+        int rc = probe_free(host, port);
+        if (rc) return rc;
+    }
     for (unsigned i = 0; i < ws->n; i++) {
         fds[i] = listen_socket(host, port, ws->cfg.backlog);
         if (fds[i] < 0) return fds[i];

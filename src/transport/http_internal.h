@@ -140,6 +140,12 @@ struct mcp_http {
     size_t nbuckets;
     _Atomic size_t nsessions;
     _Atomic uint64_t sessions_total, sessions_expired;
+    /* the sweeper thread (http.c): mcp_http_sweep once a second, on the transport's own time */
+    pthread_t sweeper;
+    pthread_mutex_t sweep_mu; /* sweep_stop, sweep_cv; and one sweep at a time */
+    pthread_cond_t sweep_cv;
+    bool sweep_stop;
+    pthread_mutex_t sweep_run_mu; /* held during a sweep: the thread's and an embedder's */
 };
 
 /* One MCP request on its way through the pipeline (loop thread of ws). */

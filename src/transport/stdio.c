@@ -40,6 +40,7 @@
 #define DEFAULT_MAX_LINE (4u << 20)
 #define READ_CHUNK       (64u * 1024u)
 #define DRAIN_MS         10000u
+#define STOP_GRACE_MS    5000u /* after the drain: then handlers that ignore it are left */
 #define TICK_MS          1000
 
 typedef struct stdio_state {
@@ -294,13 +295,20 @@ int mcp_stdio_stop(mcp_stdio *h)
     char c = 's';
     ssize_t w = write(h->stop_pipe[1], &c, 1); /* the reader may have ended already */
     (void)w;
+    uint64_t began = rt_now_ms();
     pthread_join(h->reader, NULL);
     mcp_server_cancel_tasks(h->srv);
     drain(&h->st);
     mcp_conn_shutdown(h->st.conn);
     mcp_conn_close(h->st.conn);
-    rt_pool_shutdown(h->st.pool, true);
-    int rc = h->read_rc || atomic_load(&h->st.out_broken) ? 1 : 0;
+    if (rt_pool_shutdown_until(h->st.pool, true, began + DRAIN_MS + STOP_GRACE_MS, NULL)) {
+        mcp_log(MCP_LOGL_ERROR,
+                "stdio: handlers still running %u ms after the stop began; "
+                "leaving them (what they use is not freed)",
+                DRAIN_MS + STOP_GRACE_MS);
+        return MCP_SERVE_ABANDONED; /* h and its pool stay: a handler may still touch them */
+    }
+    int rc = h->read_rc || atomic_load(&h->st.out_broken) ? MCP_SERVE_FAILED : MCP_SERVE_OK;
     stdio_free(h);
     mcp_log(MCP_LOGL_INFO, "stdio: stopped");
     return rc;
