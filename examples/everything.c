@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <mcp/json.h>
 #include <mcp/mcp.h>
@@ -1402,6 +1403,8 @@ int main(int argc, char **argv)
     mcp_server *s = build_server();
     if (!s) return 1;
     rc = o.stdio ? mcp_serve_stdio(s, &o.opts) : mcp_serve_http(s, &o.http);
+    if (rc == MCP_SERVE_ABANDONED) /* handlers ignore the stop: leave them, and s, to the exit */
+        _exit(0);
     mcp_server_free(s);
-    return rc == 0 ? 0 : 1;
+    return rc == MCP_SERVE_OK ? 0 : rc == MCP_SERVE_ADDRINUSE ? 2 : 1; /* 2: address in use */
 }

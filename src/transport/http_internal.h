@@ -141,6 +141,12 @@ struct mcp_http {
     _Atomic uint64_t sessions_total, sessions_expired;
     rt_metrics *metrics;
     http_metric_ids mid;
+    /* the sweeper thread (http.c): mcp_http_sweep once a second, on the transport's own time */
+    pthread_t sweeper;
+    pthread_mutex_t sweep_mu; /* sweep_stop, sweep_cv; and one sweep at a time */
+    pthread_cond_t sweep_cv;
+    bool sweep_stop;
+    pthread_mutex_t sweep_run_mu; /* held during a sweep: the thread's and an embedder's */
 };
 
 /* One MCP request on its way through the pipeline (loop thread of ws). */
