@@ -1,0 +1,287 @@
+// http_limits.test.mjs - every resource one client can make the server hold is bounded
+// (docs/limits.md), tried from outside as an attacker would: running the process out of file
+// descriptors, non-reading SSE clients, floods of server-to-client requests, empty-line
+// slowloris, and header values built to fool the Origin, Host, Mcp-Method and Mcp-Name checks.
+// Each test starts the everything binary on port 0 over real sockets (node:net, raw bytes); at
+// the end the server must exit 0 with no sanitizer report.
+//
+// Run: MCPD_EVERYTHING=build/asan/everything node --test tests/e2e/http_limits.test.mjs
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { withServerChecked } from './lib/http_server.mjs';
+
+const MODERN = '2026-07-28';
+const LEGACY = '2025-11-25';
+const BOTH = 'application/json, text/event-stream';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- raw bytes ----------------------------------------------------------------------------------
+
+// Builds request bytes; headers is an object written in order after Host.
+function httpReq(method, path, { host, headers = {}, body } = {}) {
+  let h = `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\n`;
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined) h += `${k}: ${v}\r\n`;
+  const b = body === undefined ? null : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+  if (b) h += `Content-Length: ${b.length}\r\n`;
+  return Buffer.concat([Buffer.from(`${h}\r\n`, 'latin1'), b ?? Buffer.alloc(0)]);
+}
+
+// A connection that collects what it reads; wait(pred) polls pred(text) until true.
+function open(port) {
+  const sock = net.connect({ port, host: '127.0.0.1' });
+  const c = { sock, data: Buffer.alloc(0), closed: false, error: null };
+  c.connected = new Promise((resolve) => { sock.on('connect', resolve); sock.on('error', resolve); sock.on('close', resolve); });
+  sock.on('data', (d) => { c.data = Buffer.concat([c.data, d]); });
+  sock.on('error', (e) => { c.error = e; });
+  sock.on('close', () => { c.closed = true; });
+  c.text = () => c.data.toString('latin1');
+  c.wait = async (pred, what, timeoutMs = 15000) => {
+    const end = Date.now() + timeoutMs;
+    while (!pred(c)) {
+      if (Date.now() > end) throw new Error(`timeout (${timeoutMs} ms) waiting for ${what}; got:\n${c.text().slice(0, 1500)}`);
+      await sleep(20);
+    }
+  };
+  return c;
+}
+
+// Splits a complete response (Content-Length or chunked) off c.data; null if not complete yet.
+function parseResponse(buf) {
+  const s = buf.toString('latin1');
+  const he = s.indexOf('\r\n\r\n');
+  if (he < 0) return null;
+  const head = s.slice(0, he);
+  const status = Number(head.slice(9, 12));
+  const headers = new Map();
+  for (const line of head.split('\r\n').slice(1)) {
+    const i = line.indexOf(':');
+    headers.set(line.slice(0, i).toLowerCase(), line.slice(i + 1).trim());
+  }
+  let rest = buf.subarray(he + 4);
+  let body;
+  if (headers.get('transfer-encoding') === 'chunked') {
+    const parts = [];
+    for (;;) {
+      const t = rest.toString('latin1');
+      const le = t.indexOf('\r\n');
+      if (le < 0) return null;
+      const n = parseInt(t.slice(0, le), 16);
+      if (rest.length < le + 2 + n + 2) return null;
+      if (n === 0) break;
+      parts.push(rest.subarray(le + 2, le + 2 + n));
+      rest = rest.subarray(le + 2 + n + 2);
+    }
+    body = Buffer.concat(parts);
+  } else {
+    const n = Number(headers.get('content-length') ?? 0);
+    if (rest.length < n) return null;
+    body = rest.subarray(0, n);
+  }
+  return { status, headers, body, text: body.toString('utf8') };
+}
+
+// Sends bytes on a fresh connection and resolves to its one response (then closes it).
+async function exchange(port, bytes, timeoutMs = 15000) {
+  const c = open(port);
+  await c.connected;
+  c.sock.write(bytes);
+  let r = null;
+  await c.wait((x) => (r = parseResponse(x.data)) || x.closed, 'a response', timeoutMs);
+  c.sock.destroy();
+  if (!r) throw new Error(`connection closed without a response; got:\n${c.text()}`);
+  return r;
+}
+
+// ---- MCP over raw bytes -------------------------------------------------------------------------
+
+const meta = () => ({
+  'io.modelcontextprotocol/protocolVersion': MODERN,
+  'io.modelcontextprotocol/clientCapabilities': {},
+  'io.modelcontextprotocol/clientInfo': { name: 'http-limits', version: '1.0.0' },
+});
+const rpc = (id, method, params) => ({ jsonrpc: '2.0', id, method, params });
+
+function modernPost(srv, body, headers = {}) {
+  return httpReq('POST', srv.path, {
+    host: `127.0.0.1:${srv.port}`,
+    headers: {
+      'Content-Type': 'application/json', Accept: BOTH, 'MCP-Protocol-Version': MODERN,
+      'Mcp-Method': body.method, 'Mcp-Name': body.params?.name, ...headers,
+    },
+    body,
+  });
+}
+
+function legacyPost(srv, body, sid, headers = {}) {
+  return httpReq('POST', srv.path, {
+    host: `127.0.0.1:${srv.port}`,
+    headers: {
+      'Content-Type': 'application/json', Accept: BOTH, 'Mcp-Session-Id': sid,
+      'MCP-Protocol-Version': sid ? LEGACY : undefined, ...headers,
+    },
+    body,
+  });
+}
+
+const echo = (id) => rpc(id, 'tools/call', { name: 'echo', arguments: { message: 'hi' }, _meta: meta() });
+
+async function echoWorks(srv, timeoutMs = 5000) {
+  const r = await exchange(srv.port, modernPost(srv, echo(1)), timeoutMs);
+  return r.status === 200 && JSON.parse(r.text).result?.content?.[0]?.text === 'hi';
+}
+
+// Polls until a valid call is answered (the server serves again), for up to timeoutMs.
+async function waitServing(srv, timeoutMs) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < end) {
+    try { if (await echoWorks(srv)) return; } catch (e) { last = e; }
+    await sleep(200);
+  }
+  throw new Error(`the server did not serve again within ${timeoutMs} ms: ${last?.message ?? ''}`);
+}
+
+async function openSession(srv, caps) {
+  const r = await exchange(srv.port, legacyPost(srv, rpc(0, 'initialize', {
+    protocolVersion: LEGACY, capabilities: caps, clientInfo: { name: 'http-limits', version: '1' },
+  })));
+  assert.equal(r.status, 200, r.text);
+  const sid = r.headers.get('mcp-session-id');
+  const n = await exchange(srv.port, legacyPost(srv, { jsonrpc: '2.0', method: 'notifications/initialized' }, sid));
+  assert.equal(n.status, 202);
+  return sid;
+}
+
+const rssKb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+const fdCount = (pid) => Number(execFileSync('sh', ['-c', `ls /proc/${pid}/fd | wc -l`]).toString());
+
+// Opens n connections at once and resolves when each is connected or closed.
+async function flood(port, n) {
+  const cs = [];
+  for (let i = 0; i < n; i++) cs.push(open(port));
+  await Promise.all(cs.map((c) => c.connected));
+  return cs;
+}
+
+// ---- file descriptors ---------------------------------------------------------------------------
+
+describe('file descriptors', () => {
+  // (the old server, spinning in accept4 on EMFILE, stopped serving at the 2nd or 3rd round)
+  it('with the fd limit at 256, floods of 600 connections leave the server serving', async () => {
+    await withServerChecked(async (srv) => {
+      for (let round = 0; round < 5; round++) {
+        const cs = await flood(srv.port, 600);
+        await sleep(1000);
+        for (const c of cs) c.sock.destroy();
+        await waitServing(srv, 30000);
+      }
+      assert.match(srv.stderr, /the fd limit 256 allows \d+/, 'the budget is logged');
+    }, ['--workers', '2'], { start: { via: ['prlimit', '--nofile=256:256', '--'] } });
+  });
+
+  it('out of fds after start (limit lowered to 64): accepting pauses, then resumes', async () => {
+    await withServerChecked(async (srv) => {
+      assert.ok(await echoWorks(srv));
+      execFileSync('prlimit', ['--pid', String(srv.proc.pid), '--nofile=64:64']);
+      const cs = await flood(srv.port, 200);
+      const end = Date.now() + 15000;
+      while (!/accepting paused/.test(srv.stderr) && Date.now() < end) await sleep(50);
+      assert.match(srv.stderr, /accept failed \(Too many open files\): accepting paused/);
+      for (const c of cs) c.sock.destroy();
+      await waitServing(srv, 30000);
+    }, ['--workers', '2']);
+  });
+});
+
+// ---- time limits --------------------------------------------------------------------------------
+
+describe('time limits', () => {
+  it('a client sending only empty lines is cut with 408 within the header timeout', async () => {
+    await withServerChecked(async (srv) => {
+      const cs = await flood(srv.port, 20);
+      const t0 = Date.now();
+      const timer = setInterval(() => { for (const c of cs) if (!c.closed) c.sock.write('\r\n'); }, 200);
+      try {
+        for (const c of cs) await c.wait((x) => x.closed, 'the server to close the connection', 20000);
+      } finally {
+        clearInterval(timer);
+      }
+      const took = Date.now() - t0;
+      for (const c of cs) assert.match(c.text(), /^HTTP\/1\.1 408 /, c.text());
+      assert.ok(took < 15000, `cut after ${took} ms`);
+    }, ['--header-timeout-ms', '1000']);
+  });
+});
+
+// ---- pending server-to-client requests ---------------------------------------------------------
+
+describe('server-to-client requests', () => {
+  it('a flood of elicitations from one legacy session: 503 past 64 waiting, memory bounded', async () => {
+    await withServerChecked(async (srv) => {
+      const sid = await openSession(srv, { elicitation: {} });
+      const rss0 = rssKb(srv.proc.pid);
+      const call = (id) => legacyPost(srv, rpc(id, 'tools/call', { name: 'test_elicitation', arguments: { message: 'who?' } }), sid);
+      let asked = 0, refused = 0;
+      for (let i = 1; i <= 300; i++) {
+        const c = open(srv.port);
+        await c.connected;
+        c.sock.write(call(i));
+        await c.wait((x) => /elicitation\/create/.test(x.text()) || parseResponse(x.data) || x.closed, 'an answer');
+        if (/elicitation\/create/.test(c.text())) {
+          asked++;
+        } else {
+          const r = parseResponse(c.data);
+          assert.equal(r?.status, 503, c.text());
+          assert.equal(r.headers.get('retry-after'), '1');
+          const m = JSON.parse(r.text);
+          assert.equal(m.error.code, -32000);
+          assert.match(m.error.message, /awaiting an answer \(64 in this session, at most 64/);
+          refused++;
+        }
+        c.sock.destroy(); // drops the stream: the question stays pending
+      }
+      assert.equal(asked, 64);
+      assert.equal(refused, 300 - 64);
+      const grew = rssKb(srv.proc.pid) - rss0;
+      assert.ok(grew < 64 * 1024, `RSS grew by ${grew} KiB`);
+      const d = await exchange(srv.port, httpReq('DELETE', srv.path, {
+        host: `127.0.0.1:${srv.port}`, headers: { 'Mcp-Session-Id': sid, 'MCP-Protocol-Version': LEGACY },
+      }));
+      assert.equal(d.status, 204);
+      const sid2 = await openSession(srv, { elicitation: {} });
+      const c = open(srv.port);
+      await c.connected;
+      c.sock.write(legacyPost(srv, rpc(1, 'tools/call', { name: 'test_elicitation', arguments: { message: 'who?' } }), sid2));
+      await c.wait((x) => /elicitation\/create/.test(x.text()), 'the question of a new session');
+      c.sock.destroy();
+    });
+  });
+});
+
+// ---- fooled headers -----------------------------------------------------------------------------
+
+describe('header checks', () => {
+  it('Mcp-Method is literal only: the =?base64?...?= form is refused', async () => {
+    await withServerChecked(async (srv) => {
+      const r = await exchange(srv.port, modernPost(srv, echo(1), { 'Mcp-Method': '=?base64?dG9vbHMvY2FsbA==?=' }));
+      assert.equal(r.status, 400, r.text);
+      assert.equal(JSON.parse(r.text).error.code, -32020);
+      const ok = await exchange(srv.port, modernPost(srv, echo(2), { 'Mcp-Name': '=?base64?ZWNobw==?=' }));
+      assert.equal(ok.status, 200, ok.text); // Mcp-Name may be encoded
+    });
+  });
+
+  it('a body name with a NUL inside does not match the header holding its prefix', async () => {
+    await withServerChecked(async (srv) => {
+      const body = rpc(1, 'tools/call', { name: 'echo\u0000evil', arguments: { message: 'hi' }, _meta: meta() });
+      const r = await exchange(srv.port, modernPost(srv, body, { 'Mcp-Name': 'echo' }));
+      assert.equal(r.status, 400, r.text);
+      const m = JSON.parse(r.text);
+      assert.equal(m.error.code, -32020);
+      assert.match(m.error.message, /Mcp-Name/);
+    });
+  });
+});
