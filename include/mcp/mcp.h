@@ -34,6 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <mcp/json.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -42,7 +44,6 @@ extern "C" {
 
 typedef struct mcp_server mcp_server;
 typedef struct mcp_ctx mcp_ctx;
-typedef struct json_value json_value; /* parsed JSON, see src/json/json.h; read-only here */
 
 /* ---- errors ------------------------------------------------------------------------------- */
 #define MCP_OK     0
@@ -125,6 +126,11 @@ typedef struct mcp_tool_def {
     mcp_handler_fn handler;    /* required */
     void *ud;
     unsigned flags; /* MCP_INLINE, MCP_TASK_* */
+    /* How long a call may run before it is answered with an error (-32603, "tool 'name' did
+     * not finish within N ms", also logged) and its ctx is cancelled; checked about once a
+     * second. 0: the server's default (mcp_server_set_timeout: 5 minutes unless set);
+     * MCP_TIMEOUT_NONE: no limit. A call running as a task is bounded by its ttl instead. */
+    uint32_t timeout_ms;
 } mcp_tool_def;
 
 /* Registers a tool. Returns 0, MCP_EEXIST, or MCP_EINVAL with a reason in err[errsize] (err
@@ -213,18 +219,18 @@ const char *mcp_ctx_method(const mcp_ctx *c);
 const char *mcp_ctx_name(const mcp_ctx *c);
 /* Arguments: tools/call and prompts/get arguments (an object, possibly empty); for a resource
  * template the matched variables; for completion {"ref":..,"argument":..,"context":..}. */
-const json_value *mcp_ctx_arguments(const mcp_ctx *c);
+const mcp_json *mcp_ctx_arguments(const mcp_ctx *c);
 /* A string argument, or NULL if absent or not a string. */
 const char *mcp_ctx_arg_str(const mcp_ctx *c, const char *name);
 /* The negotiated protocol version, e.g. "2025-11-25" or "2026-07-28". */
 const char *mcp_ctx_protocol_version(const mcp_ctx *c);
 /* The client's declared capabilities object (never NULL; may be empty). */
-const json_value *mcp_ctx_client_capabilities(const mcp_ctx *c);
+const mcp_json *mcp_ctx_client_capabilities(const mcp_ctx *c);
 /* True if the client declared a capability by dotted path: "sampling", "elicitation",
  * "elicitation.url", "roots". */
 bool mcp_ctx_client_supports(const mcp_ctx *c, const char *path);
 /* The request's params._meta object, or NULL. */
-const json_value *mcp_ctx_meta(const mcp_ctx *c);
+const mcp_json *mcp_ctx_meta(const mcp_ctx *c);
 /* True once the client cancelled the request or went away. The handler should stop soon; its
  * finish call is then accepted and nothing is sent. */
 bool mcp_ctx_cancelled(const mcp_ctx *c);
@@ -304,7 +310,7 @@ void mcp_ctx_log(mcp_ctx *c, mcp_log_level level, const char *logger, const char
 
 /* ---- asking the client --------------------------------------------------------------------- */
 /* The client's answer to the question asked under key in an earlier round, or NULL. */
-const json_value *mcp_ctx_input(const mcp_ctx *c, const char *key);
+const mcp_json *mcp_ctx_input(const mcp_ctx *c, const char *key);
 /* Queues a question: params is the JSON text of the request's params. Returns 0, or
  * MCP_EINVAL if the client did not declare the capability (elicitation, sampling, roots) or
  * params is not a JSON object. */
@@ -319,12 +325,48 @@ const void *mcp_ctx_state(const mcp_ctx *c, size_t *len);
  * internal error). */
 int mcp_ctx_ask(mcp_ctx *c);
 
+/* ---- handlers that block: timeouts and cancellation ----------------------------------------- */
+/* Handlers run on an elastic pool sized for blocking work (see mcp_stdio_options.threads), so
+ * a handler may sleep, wait on a socket or query a database without holding up other calls.
+ * What it must do is stop when told: the client cancelled, went away, the server stops, or the
+ * call ran past its timeout. mcp_ctx_cancelled() polls; the two functions below let a handler
+ * that waits on something else be woken instead. See docs/internals/pool.md. */
+
+/* No timeout (mcp_tool_def.timeout_ms, mcp_server_set_timeout). */
+#define MCP_TIMEOUT_NONE UINT32_MAX
+
+/* Sets the timeout of every handler that has none of its own (tools without timeout_ms, and
+ * resources, templates, prompts, completions): ms milliseconds, 0 for the built-in default
+ * (300000, 5 minutes), or MCP_TIMEOUT_NONE. Past it the request is answered with -32603 and a
+ * log line names the handler; the ctx is cancelled, and the handler's later finish is accepted
+ * and sends nothing. Returns 0. Any thread; calls already running keep their deadline. */
+int mcp_server_set_timeout(mcp_server *s, uint32_t ms);
+
+/* Calls fn(ud) once when ctx is cancelled (at once, on this thread, if it already is). fn runs
+ * on the cancelling thread (an I/O thread, the timeout sweep, the one stopping the server)
+ * with libmcp's locks held: it must only wake the handler (signal a condition variable, write
+ * to a pipe, set an atomic flag), never call mcp_* functions or block. It is not called after
+ * the ctx ends (finish, fail, ask), so ud may live on the handler's stack. A second call
+ * replaces the first; fn NULL removes it. Returns 0. The handler's thread. */
+int mcp_ctx_on_cancel(mcp_ctx *c, void (*fn)(void *ud), void *ud);
+
+/* Returns a file descriptor that becomes readable (POLLIN) when ctx is cancelled, to poll or
+ * select together with the handler's own descriptors; or a negative errno (-EMFILE, ...). It
+ * belongs to the ctx: don't read, write or close it; it is closed when the ctx ends. The
+ * handler's thread. */
+int mcp_ctx_cancel_fd(mcp_ctx *c);
+
 /* ---- serving --------------------------------------------------------------------------------- */
 typedef struct mcp_stdio_options {
     size_t max_line;    /* bytes per incoming line; default 4 MiB */
-    unsigned threads;   /* work pool threads; default number of cores */
+    unsigned threads;   /* most handler threads; default max(64, 8 x cores) (see below) */
     unsigned queue_max; /* queued handler calls; default 1024 */
 } mcp_stdio_options;
+
+/* Handler threads (both transports): as many as the cores are kept; another starts whenever a
+ * call arrives and none is idle, up to `threads`; one idle for 10 s beyond the cores ends. So a
+ * handler that blocks holds one thread, and quick calls get their own. Calls beyond `threads`
+ * wait in the queue (queue_max; beyond it: overloaded). See docs/internals/pool.md. */
 
 /* Serves s on stdin/stdout until EOF or SIGTERM/SIGINT, finishing in-flight work first.
  * Logs go to stderr. Returns 0 on a clean end, non-zero on an I/O error. Blocks the calling
@@ -338,7 +380,7 @@ typedef struct mcp_http_options {
     int port;                   /* 0: the kernel picks one (mcp_http_port tells) */
     const char *path;           /* the MCP endpoint; "/mcp" */
     unsigned workers;           /* event-loop threads; number of cores */
-    unsigned threads;           /* work-pool threads for handlers; number of cores */
+    unsigned threads;           /* most handler threads; max(64, 8 x cores) (see mcp_stdio_options) */
     size_t queue_max;           /* handler calls waiting for a thread; 1024 (beyond: 503) */
     size_t max_sessions;        /* legacy sessions; 10000 (beyond: initialize gets 503) */
     uint32_t session_idle_ms;   /* idle legacy sessions end after this; 30 min */
@@ -404,11 +446,12 @@ typedef struct mcp_skill_def {
      * takes the server's default (mcp_server_set_skill_authority); with none either, the URI
      * is skill://<name>/SKILL.md. */
     const char *authority;
-    /* Required: the SKILL.md text. It starts with "---" YAML frontmatter "---" of flat
-     * `key: value` lines (plain, 'single' or "double" quoted scalars on one line) and maps one
-     * level deep (e.g. metadata:); name (1-64 of [a-z0-9-], no leading, trailing or double
-     * hyphen) and description (1-1024 characters) are required. Anything else in YAML is
-     * refused rather than guessed at. */
+    /* Required: the SKILL.md text. It starts with "---" YAML frontmatter "---": a map, read
+     * with libyaml (block and flow maps and lists, every scalar style; plain scalars resolved
+     * as the YAML 1.2 core schema, numbers JSON could not carry as written refused); name
+     * (1-64 of [a-z0-9-], no leading, trailing or double hyphen) and description (1-1024
+     * characters) are required. Refused: anchors, aliases, tags, duplicate or non-string keys,
+     * over 64 KiB, nesting over 16, over 64 keys in a map or 4096 values. */
     const char *skill_md;
     const mcp_skill_file *files; /* optional, nfiles of them */
     size_t nfiles;

@@ -124,6 +124,7 @@ int ask_legacy(mcp_ctx *ctx)
         return 0;
     }
     ctx->waiting = ctx->nq;
+    ctx->deadline_ms = 0; /* the client's answer has its own timeout */
     ctx->ask_error = NULL;
     ctx->rounds++;
     for (uint32_t i = 0; i < ctx->nq; i++) {

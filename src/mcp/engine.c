@@ -23,6 +23,8 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/log.h"
+#include "rt/clock.h"
 
 #define CTX_ALLOC 8192
 #define LIT(b, s) mcp_buf_append((b), (s), sizeof(s) - 1)
@@ -152,7 +154,7 @@ void mcp_conn_close(mcp_conn *c)
     size_t n;
     pthread_mutex_lock(&c->lock);
     c->closed = true;
-    for (mcp_ctx *x = c->inflight; x; x = x->next) atomic_store(&x->cancelled, true);
+    for (mcp_ctx *x = c->inflight; x; x = x->next) ctx_cancel(x);
     while (c->listeners) {
         listener *l = c->listeners;
         c->listeners = l->next;
@@ -220,8 +222,58 @@ const char *mcp_conn_protocol_version(const mcp_conn *c)
     return c->state >= LEGACY_INITIALIZED ? c->version : NULL;
 }
 
+/* What kind of handler ctx runs, for the timeout's log line and message. */
+static const char *handler_kind(const mcp_ctx *ctx)
+{
+    switch (ctx->method) {
+    case M_TOOLS_CALL:
+        return "tool";
+    case M_PROMPTS_GET:
+        return "prompt";
+    case M_COMPLETE:
+        return "completion of";
+    default:
+        return "resource";
+    }
+}
+
+/* Answers a request whose handler ran past its deadline with -32603, cancels the ctx (the
+ * handler is woken; its finish later sends nothing) and forgets the tag (the request is over
+ * for the transport). The handler still owns ctx. Conn lock held. */
+static void ctx_expire_locked(mcp_ctx *x)
+{
+    char msg[256], data[48];
+    snprintf(msg, sizeof msg, "%s '%.128s' did not finish within %u ms", handler_kind(x),
+             x->name ? x->name : "", x->timeout_ms);
+    snprintf(data, sizeof data, "{\"timeoutMs\":%u}", x->timeout_ms);
+    mcp_log(MCP_LOGL_WARN, "%s", msg);
+    char stack[512];
+    mcp_buf b;
+    mcp_buf_init(&b, stack, sizeof stack, 0);
+    mcp_out_status st = write_fail(&b, &x->id, x->era, F_INTERNAL, 0, data, msg);
+    mcp_out out = {b.data, b.len, MCP_OUT_RESPONSE, st, x->tag, true, x->whole};
+    mcp_conn *c = x->conn;
+    if (!c->closed && !atomic_load(&x->cancelled) && !x->tag_gone)
+        c->opts.sink.send(c->opts.sink.ud, &out);
+    mcp_buf_free(&b);
+    x->deadline_ms = 0;
+    x->tag_gone = true; /* answered: no MCP_OUT_END for it later */
+    ctx_cancel(x);
+}
+
+static void expire_handlers(mcp_conn *c, uint64_t now_ms)
+{
+    pthread_mutex_lock(&c->lock);
+    for (mcp_ctx *x = c->inflight; x; x = x->next)
+        if (x->deadline_ms && now_ms >= x->deadline_ms && !x->detached && !x->waiting &&
+            !atomic_load(&x->cancelled))
+            ctx_expire_locked(x);
+    pthread_mutex_unlock(&c->lock);
+}
+
 void mcp_conn_tick(mcp_conn *c, uint64_t now_ms)
 {
+    expire_handlers(c, now_ms);
     ask_tick(c, now_ms);
     tasks_reap(c->srv, now_ms);
 }
@@ -231,7 +283,7 @@ void mcp_conn_cancel_tag(mcp_conn *c, void *tag)
     pthread_mutex_lock(&c->lock);
     for (mcp_ctx *x = c->inflight; x; x = x->next)
         if (x->tag == tag) {
-            atomic_store(&x->cancelled, true);
+            ctx_cancel(x);
             x->tag_gone = true; /* the transport forgets tag: no MCP_OUT_END for it */
         }
     for (listener **pl = &c->listeners; *pl;) {
@@ -260,6 +312,7 @@ mcp_ctx *ctx_new(mcp_conn *c, void *tag)
     ctx->tag = tag;
     ctx->log_level = -1;
     atomic_init(&ctx->cancelled, false);
+    ctx_wake_init(ctx);
     return ctx;
 }
 
@@ -295,6 +348,7 @@ void ctx_free(mcp_ctx *ctx)
     reg_release(ctx->entry);
     mcp_buf_free(&ctx->body);
     mcp_arena_free(&ctx->arena);
+    ctx_wake_free(ctx);
     free(ctx);
     conn_unref(c);
 }
@@ -367,10 +421,24 @@ void ctx_answer_detach(mcp_ctx *ctx, mcp_buf *b)
     pthread_mutex_unlock(&c->lock);
 }
 
+/* Links ctx (cancellation, drain) and arms its handler's deadline. */
+static void ctx_arm(mcp_ctx *ctx)
+{
+    mcp_conn *c = ctx->conn;
+    uint32_t ms = ctx->entry->timeout_ms;
+    if (!ms) ms = atomic_load_explicit(&c->srv->timeout_ms, memory_order_relaxed);
+    uint64_t deadline = ms == MCP_TIMEOUT_NONE || ctx->detached ? 0 : rt_now_ms() + ms;
+    ctx_link(ctx);
+    pthread_mutex_lock(&c->lock);
+    ctx->timeout_ms = ms;
+    ctx->deadline_ms = deadline;
+    pthread_mutex_unlock(&c->lock);
+}
+
 void ctx_run_handler(mcp_ctx *ctx)
 {
     mcp_conn *c = ctx->conn;
-    if (!ctx->linked) ctx_link(ctx);
+    ctx_arm(ctx);
     if ((ctx->entry->flags & MCP_INLINE) || !c->opts.exec) {
         invoke(ctx);
         return;
@@ -875,7 +943,7 @@ static void cancel_request(mcp_conn *c, const json_value *params)
     if (!rid || rpc_id_from_json(rid, &id) < 0) return;
     pthread_mutex_lock(&c->lock);
     for (mcp_ctx *x = c->inflight; x; x = x->next) /* a task is cancelled by tasks/cancel */
-        if (!x->detached && rpc_id_equal(&x->id, &id)) atomic_store(&x->cancelled, true);
+        if (!x->detached && rpc_id_equal(&x->id, &id)) ctx_cancel(x);
     for (listener **pl = &c->listeners; *pl;) {
         listener *l = *pl;
         if (rpc_id_equal(&l->id, &id)) {
