@@ -86,6 +86,20 @@ static void write_metrics(mcp_http *h, mcp_buf *b)
            (unsigned long long)rs.conns_accepted);
     METRIC("mcpd_connections_refused_total", "counter", "Connections closed at once (limit).",
            "%llu", (unsigned long long)rs.conns_refused);
+    METRIC("mcpd_connections_limit", "gauge",
+           "Most connections open at once (all workers; the fd limit may lower --max-conns).",
+           "%zu", http_server_max_conns(h->hs) * h->nworkers);
+    METRIC("mcpd_accept_pauses_total", "counter",
+           "Times accepting paused: out of file descriptors or memory.", "%llu",
+           (unsigned long long)rs.accept_pauses);
+    uint64_t asks, asks_refused;
+    mcp_server_client_requests(h->srv, &asks, &asks_refused);
+    METRIC("mcpd_client_requests_pending", "gauge",
+           "Server-to-client requests (elicitation, sampling, roots) awaiting an answer.", "%llu",
+           (unsigned long long)asks);
+    METRIC("mcpd_client_requests_refused_total", "counter",
+           "Calls failed with 503: too many server-to-client requests awaiting answers.", "%llu",
+           (unsigned long long)asks_refused);
     METRIC("mcpd_http_protocol_errors_total", "counter",
            "Malformed requests, timeouts, I/O errors.", "%llu", (unsigned long long)rs.errors);
     METRIC("mcpd_sessions", "gauge", "Live legacy sessions.", "%zu", atomic_load(&h->nsessions));
@@ -129,8 +143,10 @@ static void on_request(http_request *req, http_response *res, void *ud)
 {
     mcp_http *h = ud;
     wstate *ws = http_current_ws(h);
+    req_ctx r = {.h = h, .ws = ws, .req = req, .res = res};
     if (strcmp(req->path, h->path)) {
-        if (!strcmp(req->path, "/metrics") && req->method == HTTP_GET && http_host_ok(h, req)) {
+        if (!strcmp(req->path, "/metrics") && req->method == HTTP_GET) {
+            if (http_guard(&r)) return; /* the same Origin/Host guard as the endpoint */
             mcp_buf b;
             mcp_buf_init(&b, NULL, 0, 0);
             write_metrics(h, &b);
@@ -142,7 +158,6 @@ static void on_request(http_request *req, http_response *res, void *ud)
         return;
     }
     atomic_fetch_add_explicit(&ws->c.requests, 1, memory_order_relaxed);
-    req_ctx r = {.h = h, .ws = ws, .req = req, .res = res};
     if (http_admit(&r)) return;
     if (r.modern)
         http_modern(&r);
@@ -227,7 +242,9 @@ static mcp_http *http_new(mcp_server *srv, const mcp_http_options *o)
                                .sink = {.send = http_modern_sink, .ud = &h->ws[i]},
                                .exec = http_exec,
                                .exec_ud = h,
-                               .max_message = o->max_body};
+                               .max_message = o->max_body,
+                               .max_client_requests = o->max_client_requests,
+                               .max_client_requests_total = o->max_client_requests_total};
         h->ws[i].modern = mcp_conn_new(srv, &co);
     }
     return h;
@@ -243,6 +260,8 @@ static int http_listen(mcp_http *h)
         .max_conns = o->max_conns,
         .header_timeout_ms = o->header_timeout_ms,
         .idle_timeout_ms = o->idle_timeout_ms,
+        .write_timeout_ms = o->write_timeout_ms,
+        .max_unsent_output = o->max_unsent_output,
         .limits = {.max_body = o->max_body},
         .on_request = on_request,
         .on_tick = keepalive_tick,

@@ -158,6 +158,22 @@ async function openSession(srv, caps) {
 const rssKb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 const fdCount = (pid) => Number(execFileSync('sh', ['-c', `ls /proc/${pid}/fd | wc -l`]).toString());
 
+// Reads /metrics into { name: value } (sums over labels).
+async function metrics(srv) {
+  const r = await exchange(srv.port, httpReq('GET', '/metrics', { host: `127.0.0.1:${srv.port}` }));
+  assert.equal(r.status, 200, r.text);
+  const out = {};
+  for (const line of r.text.split('\n')) {
+    const m = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (m) out[m[1]] = (out[m[1]] ?? 0) + Number(m[3]);
+  }
+  return out;
+}
+
+// Under ASan, freed memory waits in a quarantine (256 MB by default) and counts in RSS: keep it
+// small so that RSS shows what the server holds.
+const SMALL_QUARANTINE = { env: { ASAN_OPTIONS: `${process.env.ASAN_OPTIONS ?? ''}:quarantine_size_mb=1` } };
+
 // Opens n connections at once and resolves when each is connected or closed.
 async function flood(port, n) {
   const cs = [];
@@ -216,12 +232,51 @@ describe('time limits', () => {
   });
 });
 
+// ---- unread output ------------------------------------------------------------------------------
+
+describe('unread output', () => {
+  // Each client asks for 100k progress notifications (about 13 MB of SSE) and never reads:
+  // the old server held all of it (8 clients: RSS +100 MB and more) and kept the connections.
+  // With 256 KiB of unsent output allowed per connection the server peaks near +10 MB.
+  it('non-reading SSE clients: RSS stays under +32 MB, the connections end within 30 s', async () => {
+    await withServerChecked(async (srv) => {
+      await echoWorks(srv);
+      const rss0 = rssKb(srv.proc.pid);
+      const body = rpc(1, 'tools/call', { name: 'test_slow', arguments: { steps: 100000, ms: 0 }, _meta: { ...meta(), progressToken: 'p' } });
+      const socks = [];
+      for (let i = 0; i < 8; i++) {
+        const sock = net.connect({ port: srv.port, host: '127.0.0.1' });
+        sock.on('error', () => {});
+        await new Promise((r) => sock.on('connect', r));
+        sock.pause(); // never read
+        sock.write(modernPost(srv, body, { Accept: 'text/event-stream' }));
+        socks.push(sock);
+      }
+      const t0 = Date.now();
+      let maxRss = rss0, m;
+      for (;;) {
+        maxRss = Math.max(maxRss, rssKb(srv.proc.pid));
+        m = await metrics(srv);
+        if (m.mcpd_connections_open <= 1 && m.mcpd_sse_streams === 0) break;
+        assert.ok(Date.now() - t0 < 30000, `still open after 30 s: ${JSON.stringify(m)}`);
+        await sleep(100);
+      }
+      const grew = maxRss - rss0;
+      assert.ok(grew < 32 * 1024, `RSS grew by ${grew} KiB`);
+      assert.match(srv.stderr, /bytes of output unsent \(limit 262144\): the client does not read|the client took no byte for 3000 ms/);
+      for (const sock of socks) sock.destroy();
+      assert.ok(await echoWorks(srv));
+    }, ['--max-unsent-output', '262144', '--write-timeout-ms', '3000'], { start: SMALL_QUARANTINE });
+  });
+});
+
 // ---- pending server-to-client requests ---------------------------------------------------------
 
 describe('server-to-client requests', () => {
   it('a flood of elicitations from one legacy session: 503 past 64 waiting, memory bounded', async () => {
     await withServerChecked(async (srv) => {
       const sid = await openSession(srv, { elicitation: {} });
+      await echoWorks(srv);
       const rss0 = rssKb(srv.proc.pid);
       const call = (id) => legacyPost(srv, rpc(id, 'tools/call', { name: 'test_elicitation', arguments: { message: 'who?' } }), sid);
       let asked = 0, refused = 0;
@@ -246,18 +301,21 @@ describe('server-to-client requests', () => {
       assert.equal(asked, 64);
       assert.equal(refused, 300 - 64);
       const grew = rssKb(srv.proc.pid) - rss0;
-      assert.ok(grew < 64 * 1024, `RSS grew by ${grew} KiB`);
+      assert.ok(grew < 32 * 1024, `RSS grew by ${grew} KiB`);
       const d = await exchange(srv.port, httpReq('DELETE', srv.path, {
         host: `127.0.0.1:${srv.port}`, headers: { 'Mcp-Session-Id': sid, 'MCP-Protocol-Version': LEGACY },
       }));
       assert.equal(d.status, 204);
+      const m = await metrics(srv);
+      assert.equal(m.mcpd_client_requests_pending, 0, 'every waiting request is freed with its session');
+      assert.equal(m.mcpd_client_requests_refused_total, 300 - 64);
       const sid2 = await openSession(srv, { elicitation: {} });
       const c = open(srv.port);
       await c.connected;
       c.sock.write(legacyPost(srv, rpc(1, 'tools/call', { name: 'test_elicitation', arguments: { message: 'who?' } }), sid2));
       await c.wait((x) => /elicitation\/create/.test(x.text()), 'the question of a new session');
       c.sock.destroy();
-    });
+    }, [], { start: SMALL_QUARANTINE });
   });
 });
 
@@ -282,6 +340,44 @@ describe('header checks', () => {
       const m = JSON.parse(r.text);
       assert.equal(m.error.code, -32020);
       assert.match(m.error.message, /Mcp-Name/);
+    });
+  });
+});
+
+describe('Origin and Host', () => {
+  const get = (srv, path, headers, host = `127.0.0.1:${srv.port}`) => exchange(srv.port, httpReq('GET', path, { host, headers }));
+  const post = (srv, headers, host) => exchange(srv.port, httpReq('POST', srv.path, {
+    host: host ?? `127.0.0.1:${srv.port}`,
+    headers: {
+      'Content-Type': 'application/json', Accept: BOTH, 'MCP-Protocol-Version': MODERN,
+      'Mcp-Method': 'tools/call', 'Mcp-Name': 'echo', ...headers,
+    },
+    body: echo(1),
+  }));
+
+  it('origins and hosts that only look like loopback are refused (403), on /mcp and /metrics', async () => {
+    await withServerChecked(async (srv) => {
+      const badOrigins = ['http://127.0.0.1:80.evil.com', 'http://[::1].evil.com', 'http://localhost:80@evil.com',
+        'http://localhost.evil.com', 'http://127.0.0.1/', 'null', 'file://localhost'];
+      for (const o of badOrigins) {
+        const r = await post(srv, { Origin: o });
+        assert.equal(r.status, 403, `Origin: ${o}: ${r.text}`);
+        assert.match(JSON.parse(r.text).error.message, /Origin/);
+        const m = await get(srv, '/metrics', { Origin: o });
+        assert.equal(m.status, 403, `/metrics with Origin: ${o}`);
+      }
+      const badHosts = ['[::1].evil.com', 'localhost:80@evil.com', '127.0.0.1.evil.com', 'localhost:8080/x', 'evil.com'];
+      for (const h of badHosts) {
+        const r = await post(srv, {}, h);
+        assert.ok([400, 403].includes(r.status), `Host: ${h}: ${r.status} ${r.text}`);
+        const m = await get(srv, '/metrics', {}, h);
+        assert.ok([400, 403].includes(m.status), `/metrics with Host: ${h}: ${m.status}`);
+      }
+      for (const [o, h] of [['http://localhost:5173', 'localhost:1'], ['https://127.0.0.1', '127.0.0.1'], ['http://[::1]:3000', '[::1]:9']]) {
+        const r = await post(srv, { Origin: o }, h);
+        assert.equal(r.status, 200, `Origin ${o}, Host ${h}: ${r.text}`);
+      }
+      assert.equal((await get(srv, '/metrics', { Origin: 'http://localhost:3000' })).status, 200);
     });
   });
 });
