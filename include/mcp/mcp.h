@@ -565,6 +565,17 @@ typedef struct mcp_http_options {
     size_t n_allowed_origins;
     const char *const *allowed_hosts;
     size_t n_allowed_hosts;
+    /* Bounds on what one client can make the server hold (docs/limits.md); 0: the default.
+     * write_timeout_ms: a client that takes no byte of pending output for this long is
+     * disconnected; 30000. max_unsent_output: output bytes held for one connection (one SSE
+     * stream); a write past it disconnects the client (a legacy stream can be resumed); 8 MiB.
+     * max_client_requests: server-to-client requests (elicitation, sampling, roots) awaiting an
+     * answer per legacy session; 64. max_client_requests_total: the same over all sessions;
+     * 4096. Past either, the asking call fails with 503 / -32000. */
+    uint32_t write_timeout_ms;
+    size_t max_unsent_output;
+    size_t max_client_requests;
+    size_t max_client_requests_total;
 } mcp_http_options;
 
 typedef struct mcp_http mcp_http;

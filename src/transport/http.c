@@ -69,8 +69,20 @@ enum {
     K_SESSIONS_EXPIRED,
     K_POOL_QUEUED,
     K_POOL_RUNNING,
-    K_POOL_REJECTED
+    K_POOL_REJECTED,
+    K_CONNS_LIMIT,
+    K_ACCEPT_PAUSES,
+    K_ASKS,
+    K_ASKS_REFUSED
 };
+
+/* Server-to-client requests awaiting answers, and calls refused for having too many. */
+static uint64_t read_asks(mcp_http *h, unsigned key)
+{
+    uint64_t asks = 0, refused = 0;
+    mcp_server_client_requests(h->srv, &asks, &refused);
+    return key == K_ASKS ? asks : refused;
+}
 
 /* The series read from elsewhere when /metrics is rendered. Any thread. */
 static uint64_t read_stat(void *ud, unsigned key)
@@ -78,9 +90,14 @@ static uint64_t read_stat(void *ud, unsigned key)
     mcp_http *h = ud;
     rt_stats rs = {0};
     rt_pool_stats ps = {0};
-    if (key <= K_PROTO_ERRORS && h->hs) rt_workers_stats(http_server_workers(h->hs), &rs);
-    if (key >= K_POOL_QUEUED) rt_pool_stats_get(h->pool, &ps);
+    if (key == K_CONNS_LIMIT) return h->hs ? http_server_max_conns(h->hs) * h->nworkers : 0;
+    if (key == K_ASKS || key == K_ASKS_REFUSED) return read_asks(h, key);
+    if ((key <= K_PROTO_ERRORS || key == K_ACCEPT_PAUSES) && h->hs)
+        rt_workers_stats(http_server_workers(h->hs), &rs);
+    if (key >= K_POOL_QUEUED && key <= K_POOL_REJECTED) rt_pool_stats_get(h->pool, &ps);
     switch (key) {
+    case K_ACCEPT_PAUSES:
+        return rs.accept_pauses;
     case K_CONNS_OPEN:
         return rs.conns_open;
     case K_CONNS_ACCEPTED:
@@ -122,6 +139,17 @@ static void metrics_setup(mcp_http *h)
                 K_CONNS_ACCEPTED);
     stat_series(h, "mcpd_connections_refused_total", "Connections closed at once (limit).", true,
                 K_CONNS_REFUSED);
+    stat_series(h, "mcpd_connections_limit",
+                "Most connections open at once (all workers; the fd limit may lower --max-conns).",
+                false, K_CONNS_LIMIT);
+    stat_series(h, "mcpd_accept_pauses_total",
+                "Times accepting paused: out of file descriptors or memory.", true, K_ACCEPT_PAUSES);
+    stat_series(h, "mcpd_client_requests_pending",
+                "Server-to-client requests (elicitation, sampling, roots) awaiting an answer.", false,
+                K_ASKS);
+    stat_series(h, "mcpd_client_requests_refused_total",
+                "Calls failed with 503: too many server-to-client requests awaiting answers.", true,
+                K_ASKS_REFUSED);
     stat_series(h, "mcpd_http_protocol_errors_total", "Malformed requests, timeouts, I/O errors.",
                 true, K_PROTO_ERRORS);
     stat_series(h, "mcpd_sessions", "Live legacy sessions.", false, K_SESSIONS);
@@ -148,8 +176,15 @@ static void on_request(http_request *req, http_response *res, void *ud)
 {
     mcp_http *h = ud;
     wstate *ws = http_current_ws(h);
+    req_ctx r = {.h = h,
+                 .ws = ws,
+                 .req = req,
+                 .res = res,
+                 .pv = http_header_get(req, "MCP-Protocol-Version"),
+                 .sid = http_header_get(req, "Mcp-Session-Id")};
     if (strcmp(req->path, h->path)) {
-        if (!strcmp(req->path, "/metrics") && req->method == HTTP_GET && http_host_ok(h, req)) {
+        if (!strcmp(req->path, "/metrics") && req->method == HTTP_GET) {
+            if (http_guard(&r)) return; /* the same Origin/Host guard as the endpoint */
             mcp_buf b;
             mcp_buf_init(&b, NULL, 0, 0);
             rt_metrics_render(h->metrics, &b);
@@ -161,12 +196,6 @@ static void on_request(http_request *req, http_response *res, void *ud)
         return;
     }
     http_metric(ws, h->mid.requests, 1);
-    req_ctx r = {.h = h,
-                 .ws = ws,
-                 .req = req,
-                 .res = res,
-                 .pv = http_header_get(req, "MCP-Protocol-Version"),
-                 .sid = http_header_get(req, "Mcp-Session-Id")};
     if (http_admit(&r)) return;
     if (r.modern)
         http_modern(&r);
@@ -256,7 +285,9 @@ static mcp_http *http_new(mcp_server *srv, const mcp_http_options *o)
                                .sink = {.send = http_modern_sink, .ud = &h->ws[i]},
                                .exec = http_exec,
                                .exec_ud = h,
-                               .max_message = o->max_body};
+                               .max_message = o->max_body,
+                               .max_client_requests = o->max_client_requests,
+                               .max_client_requests_total = o->max_client_requests_total};
         h->ws[i].modern = mcp_conn_new(srv, &co);
     }
     return h;
@@ -276,6 +307,8 @@ static int http_listen(mcp_http *h)
         .max_conns = o->max_conns,
         .header_timeout_ms = o->header_timeout_ms,
         .idle_timeout_ms = o->idle_timeout_ms,
+        .write_timeout_ms = o->write_timeout_ms,
+        .max_unsent_output = o->max_unsent_output,
         .limits = {.max_body = o->max_body, .unique = unique_headers},
         .on_request = on_request,
         .on_tick = keepalive_tick,

@@ -185,8 +185,9 @@ void http_metric(wstate *ws, int id, int64_t delta);
 
 /* True if the comma-separated media range list allows type ("application/json"). */
 bool http_accepts(const char *accept, const char *type);
-/* The Host guard alone (for /metrics). */
-bool http_host_ok(const mcp_http *h, const http_request *req);
+/* The Origin/Host guard (DNS rebinding), for the endpoint and /metrics alike: answers 403
+ * and returns true when the request is refused. */
+bool http_guard(req_ctx *r);
 /* Runs the admission stages; returns true when one of them answered the request. Sets
  * r->modern. */
 bool http_admit(req_ctx *r);
