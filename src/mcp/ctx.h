@@ -157,6 +157,7 @@ struct mcp_ctx {
     void (*on_cancel)(void *ud); /* under wake_mu */
     void *on_cancel_ud;          /* under wake_mu */
     bool woken;                  /* under wake_mu: the cancellation was delivered */
+    const char *mistake; /* a handler mistake (bad JSON given, ...): the answer is -32603 */
 };
 
 /* ctx.c: cancellation. Marks ctx cancelled and, the first time, wakes its handler (cancel fd,
@@ -189,6 +190,11 @@ void ctx_fail_with(mcp_ctx *ctx, eng_fail f, int code, const char *data_json, co
 void result_finish(mcp_ctx *ctx, mcp_buf *b, bool cacheable, bool priv);
 /* Answers ctx with -32602 and the formatted message (at most 320 bytes). Any thread. */
 void ctx_invalid(mcp_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Ends ctx saying that what it asks for does not exist, in its era's words (msg NULL: the
+ * standard message). The one mapping for the engine's and handlers' not-found answers. */
+void ctx_not_found(mcp_ctx *ctx, const char *msg);
+/* Records a handler mistake on ctx (the first one wins); returns MCP_EINVAL. */
+int ctx_mistake(mcp_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Sends the response message in b for ctx (unless cancelled) and frees ctx. */
 void ctx_send_final(mcp_ctx *ctx, mcp_buf *b, mcp_out_status status);
 /* Runs the ctx's handler inline or through the executor; answers overloaded on -EAGAIN. */

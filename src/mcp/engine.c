@@ -546,6 +546,12 @@ void conns_broadcast_updated(mcp_server *s, const char *uri)
 
 /* ---- versions, levels -------------------------------------------------------------------- */
 
+mcp_era mcp_version_era(const char *v)
+{
+    if (!strcmp(v, MODERN_VERSION)) return MCP_ERA_MODERN;
+    return legacy_version_supported(v, strlen(v)) ? MCP_ERA_LEGACY : MCP_ERA_UNKNOWN;
+}
+
 bool legacy_version_supported(const char *v, size_t len)
 {
     for (int i = 1; i < 5; i++)
@@ -820,6 +826,34 @@ static int legacy_prelude(mcp_ctx *ctx, const mcp_msg_info *info)
     return 0;
 }
 
+/* Whether params carry a _meta protocol version that the MCP-Protocol-Version header
+ * contradicts; *body is then the body's version ("" when not a string). */
+static bool version_mismatch(mcp_ctx *ctx, const json_value *params, const mcp_msg_info *info,
+                             const char **body)
+{
+    const char *pvh = info ? info->protocol_version_header : NULL;
+    if (!pvh || !json_is_object(params) || !is_modern_request(params)) return false;
+    const json_value *pv = json_get(json_get(params, "_meta"), META_PV);
+    *body = json_is_string(pv) ? pv->u.str : "";
+    return !header_eq(ctx, pvh, *body, json_is_string(pv) ? pv->len : 0);
+}
+
+/* A request on a legacy HTTP conn whose body is a modern request (_meta carries a protocol
+ * version) and whose MCP-Protocol-Version header says another version: the body is the source
+ * of truth and the transport page requires a HeaderMismatch (400, -32020) rather than serving
+ * it by the header. True after answering. */
+static bool legacy_body_mismatch(mcp_ctx *ctx, const mcp_msg_info *info)
+{
+    const char *body;
+    if (!version_mismatch(ctx, ctx->params, info, &body)) return false;
+    ctx->era = ERA_MODERN;
+    header_fail(ctx,
+                "Header mismatch: MCP-Protocol-Version header value '%.64s' does not match "
+                "body value '%.64s'",
+                info->protocol_version_header, body);
+    return true;
+}
+
 /* ---- message handling --------------------------------------------------------------------- */
 
 static void method_not_found(mcp_ctx *ctx, const char *method)
@@ -841,6 +875,7 @@ static void handle_request(mcp_ctx *ctx, const rpc_msg *m, const mcp_msg_info *i
     ctx->method = d ? d->id : M_UNKNOWN;
     ctx->fmethod = d;
     mcp_conn_mode mode = ctx->conn->opts.mode;
+    if (mode == MCP_CONN_HTTP_LEGACY && legacy_body_mismatch(ctx, info)) return;
     bool modern = mode != MCP_CONN_HTTP_LEGACY && is_modern_request(ctx->params);
     if (mode == MCP_CONN_HTTP_MODERN && ctx->method != M_INITIALIZE) modern = true;
     if (modern ? modern_prelude(ctx, info) : legacy_prelude(ctx, info)) return;
@@ -941,7 +976,33 @@ static int handle_batch(mcp_conn *c, const json_value *arr, const mcp_msg_info *
     return n;
 }
 
-int mcp_conn_handle(mcp_conn *c, const char *msg, size_t len, const mcp_msg_info *info, void *tag)
+/* Whether info's admission lets v through (see mcp_msg_info.admit); writes v's id into
+ * info->id when it does not. */
+static bool admitted(mcp_ctx *ctx, const json_value *v, mcp_msg_info *info)
+{
+    const json_value *m = json_is_object(v) ? json_get(v, "method") : NULL;
+    const json_value *params = json_is_object(v) ? json_get(v, "params") : NULL;
+    const char *body;
+    if (info->admit == MCP_ADMIT_INITIALIZE &&
+        ((json_is_string(m) && m->len == 10 && !memcmp(m->u.str, "initialize", 10)) ||
+         version_mismatch(ctx, params, info, &body)))
+        return true;
+    rpc_id id = {0};
+    const json_value *jid = json_is_object(v) ? json_get(v, "id") : NULL;
+    if (jid) rpc_id_from_json(jid, &id);
+    mcp_buf b;
+    mcp_buf_init(&b, info->id, sizeof info->id, sizeof info->id - 1);
+    rpc_write_id(&b, &id);
+    size_t n = b.overflow || b.data != info->id ? 0 : b.len;
+    mcp_buf_free(&b);
+    if (n)
+        info->id[n] = '\0';
+    else
+        snprintf(info->id, sizeof info->id, "null");
+    return false;
+}
+
+int mcp_conn_handle(mcp_conn *c, const char *msg, size_t len, mcp_msg_info *info, void *tag)
 {
     if (len > c->opts.max_message)
         return fail_message(c, tag, F_INVALID_REQUEST, "invalid request: message too large");
@@ -950,6 +1011,10 @@ int mcp_conn_handle(mcp_conn *c, const char *msg, size_t len, const mcp_msg_info
     lim.max_size = c->opts.max_message;
     json_error je;
     json_value *v = json_parse(msg, len, &ctx->arena, &lim, &je);
+    if (info && info->admit && (v || info->admit == MCP_ADMIT_NONE) && !admitted(ctx, v, info)) {
+        ctx_free(ctx);
+        return MCP_NOT_ADMITTED;
+    }
     if (!v) {
         char where[160], full[200];
         snprintf(full, sizeof(full), "Parse error: %s", json_error_str(&je, where, sizeof(where)));

@@ -380,15 +380,19 @@ static void do_call(mcp_ctx *ctx, const mcp_msg_info *info)
     ctx_run_handler(ctx);
 }
 
-static void resource_not_found(mcp_ctx *ctx, const char *uri, size_t n)
+void ctx_not_found(mcp_ctx *ctx, const char *msg)
 {
+    if (ctx->method == M_TOOLS_CALL) /* something the tool looked for: the model may retry */
+        return mcp_ctx_tool_error(ctx, "%s", msg ? msg : "Not found");
+    if (ctx->method != M_RES_READ)
+        return ctx_fail_with(ctx, F_INVALID_PARAMS, 0, NULL, msg ? msg : "Not found");
     mcp_buf d;
     mcp_buf_init(&d, NULL, 0, 0);
     LIT(&d, "{\"uri\":");
-    rpc_write_str(&d, uri, n);
+    rpc_write_str(&d, ctx->name ? ctx->name : "", ctx->name ? strlen(ctx->name) : 0);
     mcp_buf_putc(&d, '}');
     mcp_buf_putc(&d, '\0');
-    ctx_fail_with(ctx, F_RESOURCE_NOT_FOUND, 0, d.data, "Resource not found");
+    ctx_fail_with(ctx, F_RESOURCE_NOT_FOUND, 0, d.data, msg ? msg : "Resource not found");
     mcp_buf_free(&d);
 }
 
@@ -406,7 +410,7 @@ static void do_read(mcp_ctx *ctx)
         ctx->entry = reg_match_template(ctx->conn->srv, uri, n, &ctx->arena, &vars);
         ctx->args = vars;
     }
-    if (!ctx->entry) return resource_not_found(ctx, uri, n);
+    if (!ctx->entry) return ctx_not_found(ctx, NULL);
     set_meta(ctx);
     if (ctx->era == ERA_MODERN && ask_restore(ctx)) return;
     ctx_run_handler(ctx);

@@ -101,6 +101,18 @@ void reg_write_page(mcp_server *s, reg_kind k, uint64_t after, mcp_buf *b);
 /* The name of each kind's list: its field in a page ("tools", ...) and its cursors' list. */
 extern const char *const reg_list_name[REG_NKINDS];
 /* Formats into err[errsize] (either may be 0) and returns MCP_EINVAL: registration errors. */
+/* The registration functions behind the public *_sz entry points (api.c), which hand them a
+ * definition of the current size. Same returns as the public ones. */
+mcp_server *srv_new(const mcp_server_info *info, char *err, size_t errsize);
+int srv_set_task_limits(mcp_server *s, const mcp_task_limits *lim);
+int srv_add_tool(mcp_server *s, const mcp_tool_def *d, char *err, size_t errsize);
+int srv_add_resource(mcp_server *s, const mcp_resource_def *d, char *err, size_t errsize);
+int srv_add_template(mcp_server *s, const mcp_template_def *d, char *err, size_t errsize);
+int srv_add_prompt(mcp_server *s, const mcp_prompt_def *d, char *err, size_t errsize);
+int srv_add_skill(mcp_server *s, const mcp_skill_def *d, char *err, size_t errsize);
+/* params.c: the JSON Schema text (malloc'd) for a tool's compact parameter list, or NULL with
+ * the reason in err[errsize]. */
+char *params_to_schema(const char *params, char *err, size_t errsize);
 int srv_seterr(char *err, size_t errsize, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Sends a notification to every conn of s that wants it (list_changed: kind k; updated: uri). */

@@ -179,7 +179,6 @@ static void h_content(mcp_ctx *c, void *ud)
     mcp_ctx_resource_text(c, "file:///b", "text/plain", "bee");
     mcp_ctx_resource_blob(c, "file:///c", "application/octet-stream", "\x01\x02", 2);
     CHECK_INT(mcp_ctx_content_json(c, "{\"type\":\"text\",\"text\":\"raw\"}"), 0);
-    CHECK_INT(mcp_ctx_content_json(c, "[1]"), MCP_EINVAL);
     mcp_ctx_finish(c);
 }
 
@@ -720,7 +719,7 @@ TEST(cancellation)
               0);
     CHECK(mcp_ctx_cancelled(parked));
     mcp_ctx_text(parked, "late");
-    CHECK_INT(mcp_ctx_finish(parked), -1);
+    CHECK_INT(mcp_ctx_finish(parked), MCP_ECANCELED);
     CHECK_INT(nout, 0);
     CHECK_INT(nend, 1); /* no answer, but the transport learns the request is over */
     CHECK_INT(mcp_conn_inflight(c), 0);

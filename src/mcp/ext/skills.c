@@ -424,7 +424,7 @@ static int add_resources(mcp_server *s, skill *k, char *err, size_t errsize)
     return 0;
 }
 
-int mcp_server_add_skill(mcp_server *s, const mcp_skill_def *def, char *err, size_t errsize)
+int srv_add_skill(mcp_server *s, const mcp_skill_def *def, char *err, size_t errsize)
 {
     if (!s || !def) return srv_seterr(err, errsize, "no definition");
     skill_set *set = skills_of(s);

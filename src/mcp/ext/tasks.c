@@ -123,14 +123,18 @@ static void *tasks_init(mcp_server *s)
     return ts;
 }
 
-void mcp_server_set_task_limits(mcp_server *s, const mcp_task_limits *lim)
+int srv_set_task_limits(mcp_server *s, const mcp_task_limits *lim)
 {
-    if (!s || !lim) return;
+    if (!s || !lim) return MCP_EINVAL;
+    if (lim->default_ttl_ms < 0 || lim->max_ttl_ms < 0 ||
+        (lim->default_ttl_ms > 0 && lim->max_ttl_ms > 0 && lim->default_ttl_ms > lim->max_ttl_ms))
+        return MCP_ERANGE;
     task_store *ts = store(s);
     if (lim->max_tasks) ts->limits.max_tasks = lim->max_tasks;
     if (lim->default_ttl_ms > 0) ts->limits.default_ttl_ms = lim->default_ttl_ms;
     if (lim->max_ttl_ms > 0) ts->limits.max_ttl_ms = lim->max_ttl_ms;
     if (lim->poll_interval_ms) ts->limits.poll_interval_ms = lim->poll_interval_ms;
+    return 0;
 }
 
 static size_t bucket_of(const char *id)
