@@ -205,7 +205,13 @@ static bool store_locked(hstream *st, const mcp_out *out)
     if (st->mode == MODE_JSON) {
         if (out->kind != MCP_OUT_RESPONSE) return false;
         if (st->batch) mcp_buf_putc(&st->json, st->nresp ? ',' : '[');
-        mcp_buf_append(&st->json, out->data, out->len);
+        if (!st->json.len && out->buf && out->buf->owned) { /* taken, not copied */
+            mcp_buf_free(&st->json);
+            st->json = *out->buf;
+            mcp_buf_init(out->buf, NULL, 0, 0);
+        } else {
+            mcp_buf_append(&st->json, out->data, out->len);
+        }
         if (!st->nresp) st->json_status = st->batch ? 200 : json_status(out->status);
     } else {
         event_add_locked(st, out->data, out->len);
@@ -328,8 +334,8 @@ static void pump_write(wstate *ws, hstream *st, pump_out *po)
             http_metric(ws, ws->h->mid.shed, 1);
         }
         if (po->status >= 400) http_count_error(ws);
-        http_response_send(res, po->status, po->out.len ? "application/json" : NULL, po->out.data,
-                           po->out.len);
+        /* the answer's buffer goes to the socket as it is (from the handler's result on) */
+        http_response_send_buf(res, po->status, po->out.len ? "application/json" : NULL, &po->out);
     } else if (po->start_sse || po->out.len || po->end) {
         if (po->start_sse) {
             if (po->xname[0]) http_response_header(res, po->xname, po->xvalue);

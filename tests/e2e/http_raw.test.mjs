@@ -1608,6 +1608,24 @@ describe('http raw: HTTP/1.1', () => {
     assert.equal(contentText(res), big, 'the echo must come back intact');
   }));
 
+  it('large answers handed to the socket as they are: pipelined in order, and to a client that reads late', () => withServer([], async (srv) => {
+    const big = 'ABCDEFGHIJ'.repeat(100000), mid = 'k'.repeat(200000);
+    const c = await srv.conn();
+    c.write(Buffer.concat([modernPost(srv, echoCall('b1', big)), modernPost(srv, echoCall('s1', 'small')), modernPost(srv, echoCall('m1', mid))]));
+    const rs = [];
+    for (let i = 0; i < 3; i++) rs.push(await (await c.next(20000)).done(20000));
+    assert.equal(contentText(expectResult(rs[0], 'b1')), big, 'the 1 MB answer, intact and first');
+    assert.equal(contentText(expectResult(rs[1], 's1')), 'small');
+    assert.equal(contentText(expectResult(rs[2], 'm1')), mid);
+    // a client that does not read while the answer is written: partial writes, then the rest
+    const slow = await srv.conn();
+    slow.socket.pause();
+    slow.write(modernPost(srv, echoCall('late', big)));
+    await sleep(300);
+    slow.socket.resume();
+    assert.equal(contentText(expectResult(await (await slow.next(20000)).done(20000), 'late')), big);
+  }));
+
   it('repeated Accept headers are joined; a duplicate Mcp-Session-Id is refused', () => withServer([], async (srv) => {
     const sid = await openSession(srv);
     const body = JSON.stringify(rpc(1, 'tools/call', { name: 'test_tool_with_progress', arguments: {}, _meta: { progressToken: 'x' } }));
