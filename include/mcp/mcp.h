@@ -576,6 +576,13 @@ typedef struct mcp_http_options {
     size_t max_unsent_output;
     size_t max_client_requests;
     size_t max_client_requests_total;
+    /* The replay window of legacy SSE streams (resumption with Last-Event-ID): each stream
+     * keeps its last replay_events events (256) and replay_bytes bytes (1 MiB), none older
+     * than replay_ttl_ms (300000); a session keeps its 64 latest finished streams and 4 MiB
+     * of events. A resume from before the window gets 400. */
+    uint32_t replay_events;
+    size_t replay_bytes;
+    uint32_t replay_ttl_ms;
 } mcp_http_options;
 
 typedef struct mcp_http mcp_http;
