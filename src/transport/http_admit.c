@@ -109,12 +109,6 @@ static bool stage_admit(req_ctx *r)
     return true;
 }
 
-static bool legacy_version(const char *v)
-{
-    return !strcmp(v, "2025-11-25") || !strcmp(v, "2025-06-18") || !strcmp(v, "2025-03-26") ||
-           !strcmp(v, "2024-11-05");
-}
-
 static bool content_type_ok(const char *ct)
 {
     return ct && ieq_prefix(ct, "application/json") && (!ct[16] || ct[16] == ';' || ct[16] == ' ');
@@ -123,8 +117,9 @@ static bool content_type_ok(const char *ct)
 static bool stage_validate(req_ctx *r)
 {
     http_request *req = r->req;
-    const char *pv = req->mcp_protocol_version;
-    r->modern = pv && !legacy_version(pv);
+    /* the engine knows the versions: absent or legacy is the legacy era, anything else the
+     * modern one (where the engine answers an unknown version) */
+    r->modern = r->pv && mcp_version_era(r->pv) != MCP_ERA_LEGACY;
     herr e;
     if (req->method != HTTP_POST && req->method != HTTP_GET && req->method != HTTP_DELETE)
         e = r->modern ? HERR_METHOD_MODERN : HERR_METHOD;
