@@ -121,6 +121,46 @@ describe('unread output', () => {
   });
 });
 
+describe('unread legacy stream', () => {
+  // A legacy POST stream cut for its unread output is detached, not ended: the call goes on and
+  // a GET with Last-Event-ID gets what the replay window kept, the result last.
+  it('is detached past the unsent-output cap and resumes with Last-Event-ID', async () => {
+    await withServerChecked(async (srv) => {
+      const sid = await openSession(srv, {});
+      const c = open(srv.port);
+      await c.connected;
+      c.sock.pause();
+      c.sock.write(legacyPost(srv, rpc(7, 'tools/call', {
+        name: 'test_slow', arguments: { steps: 100000, ms: 0 }, _meta: { progressToken: 'p' },
+      }), sid));
+      const end = Date.now() + 60000;
+      for (;;) {
+        const m = await metrics(srv);
+        if (m.mcpd_sse_streams === 0 && m.mcpd_pool_running === 0 && /bytes of output unsent/.test(srv.stderr)) break;
+        assert.ok(Date.now() < end, `not cut, or the call did not end: ${JSON.stringify(m)}`);
+        await sleep(100);
+      }
+      c.sock.resume();
+      await c.wait((x) => x.closed, 'the cut connection to end');
+      assert.doesNotMatch(c.text(), /"id":7,"result"/, 'the cut stream carried the result');
+      const ids = [...c.text().matchAll(/^id: (\d+)-(\d+)$/gm)];
+      assert.ok(ids.length > 0, 'events before the cut');
+      const [, stream, seq] = ids[ids.length - 1];
+      const g = open(srv.port);
+      await g.connected;
+      g.sock.write(httpReq('GET', srv.path, {
+        host: `127.0.0.1:${srv.port}`,
+        headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': sid, 'MCP-Protocol-Version': LEGACY, 'Last-Event-ID': `${stream}-${seq}` },
+      }));
+      let r = null;
+      await g.wait((x) => (r = parseResponse(x.data)), 'the resumed stream');
+      assert.equal(r.status, 200, r.text);
+      assert.match(r.text, /"id":7,"result":\{"content":\[\{"type":"text","text":"done"\}/);
+      g.sock.destroy();
+    }, ['--max-unsent-output', '262144'], { start: SMALL_QUARANTINE });
+  });
+});
+
 // ---- pending server-to-client requests ---------------------------------------------------------
 
 describe('server-to-client requests', () => {
