@@ -370,8 +370,9 @@ void mcp_ctx_resource_blob(mcp_ctx *c, const char *uri, const char *mime_type, c
 /* Any content block given as JSON text (checked to be an object); for fields not covered.
  * Returns 0 or MCP_EINVAL (a handler mistake, see above). */
 int mcp_ctx_content_json(mcp_ctx *c, const char *json);
-/* Prompts: starts a new message with role "user" or "assistant"; content added after it
- * belongs to it. prompts/get may also set a description. */
+/* Prompts: starts a new message with role "user" or "assistant" (anything else is a handler
+ * mistake); content added after it belongs to it; before any, the role is "user". prompts/get
+ * may also set a description. */
 void mcp_ctx_message(mcp_ctx *c, const char *role);
 void mcp_ctx_description(mcp_ctx *c, const char *description);
 /* Tools: structured content as JSON text (an object); validated against the output schema at

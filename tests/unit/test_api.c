@@ -106,6 +106,8 @@ static void h_mistake(mcp_ctx *c, void *ud)
         CHECK_INT(mcp_ctx_content_json(c, "[1]"), MCP_EINVAL);
     else if (!strcmp(kind, "null_text"))
         mcp_ctx_text(c, NULL);
+    else if (!strcmp(kind, "role"))
+        mcp_ctx_message(c, "robot");
     else if (!strcmp(kind, "writer")) {
         mcp_jw *w = mcp_jw_new();
         mcp_jw_object(w); /* never closed */
@@ -174,8 +176,9 @@ static void setup(void)
                           .handler = h_typed,
                           .flags = MCP_INLINE};
     CHECK_INT(mcp_server_add_tool(srv, &typed, err, sizeof err), 0);
-    static const char *const kinds[] = {"structured", "array", "content", "writer", "null_text"};
-    for (size_t i = 0; i < 5; i++) {
+    static const char *const kinds[] = {"structured", "array",     "content",
+                                        "writer",     "null_text", "role"};
+    for (size_t i = 0; i < 6; i++) {
         char name[32];
         snprintf(name, sizeof name, "mistake_%s", kinds[i]);
         mcp_tool_def d = {
@@ -406,14 +409,16 @@ TEST(typed_getters_and_structured_writer)
 
 TEST(handler_mistakes)
 {
-    static const char *const kinds[] = {"structured", "array", "content", "writer", "null_text"};
+    static const char *const kinds[] = {"structured", "array",     "content",
+                                        "writer",     "null_text", "role"};
     static const char *const why[] = {"mcp_ctx_structured: invalid JSON: line 1",
                                       "mcp_ctx_structured: expected a JSON object, got array",
                                       "mcp_ctx_content_json: expected a JSON object",
                                       "mcp_ctx_structured_jw: the writer's text is not complete",
-                                      "mcp_ctx_text: NULL text"};
+                                      "mcp_ctx_text: NULL text",
+                                      "mcp_ctx_message: role must be"};
     mcp_conn *c = modern();
-    for (size_t i = 0; i < 5; i++) {
+    for (size_t i = 0; i < 6; i++) {
         char name[32], want[200];
         snprintf(name, sizeof name, "mistake_%s", kinds[i]);
         const char *l = call(c, name, "{}");
