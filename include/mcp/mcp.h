@@ -115,11 +115,14 @@ typedef struct mcp_server_info {
 #define mcp_server_new_err(...) mcp_server_new_sz(sizeof(mcp_server_info), __VA_ARGS__)
 mcp_server *mcp_server_new_sz(size_t info_size, const mcp_server_info *info, char *err,
                               size_t errsize);
+/* Frees s and everything registered in it (NULL is fine). Call after every transport serving
+ * it has stopped; handlers' ud pointers are the caller's to free afterwards. */
 void mcp_server_free(mcp_server *s);
 
 /* Sets the secret from which the key that seals `requestState` and cursors is derived, so
  * that several server processes behind one balancer accept each other's tokens. Without it a
- * random key is made per process. Returns 0 or MCP_EINVAL (shorter than 16 bytes). */
+ * random key is made per process. Returns 0 or MCP_EINVAL (shorter than 16 bytes). Call
+ * before serving: tokens sealed under the previous key stop being accepted. Any thread. */
 int mcp_server_set_secret(mcp_server *s, const void *secret, size_t len);
 
 /* Page size of tools/list, resources/list, resources/templates/list, prompts/list, skills/list
@@ -348,7 +351,8 @@ bool mcp_ctx_cancelled(const mcp_ctx *c);
 
 /* ---- the answer ---------------------------------------------------------------------------- */
 /* Content blocks, in order, for tools/call results and prompt messages. Text is UTF-8; binary
- * data is given raw and base64-encoded for you. The ctx copies what it is given.
+ * data is given raw and base64-encoded for you. The ctx copies what it is given. Everything
+ * in this section is called by the thread that holds the ctx.
  *
  * Handler mistakes are not silent: a call given bad input (JSON text that does not parse or
  * is not an object where one is needed, a failed writer, a NULL text) fails and marks the
@@ -385,12 +389,15 @@ int mcp_ctx_structured_jw(mcp_ctx *c, const mcp_jw *w);
 void mcp_ctx_complete_value(mcp_ctx *c, const char *value);
 void mcp_ctx_complete_total(mcp_ctx *c, int64_t total, bool has_more);
 
+/* The calls that end the ctx (exactly one of these, or mcp_ctx_ask, per ctx; afterwards the
+ * ctx and every pointer it gave out are gone). */
 /* Sends the result built so far and ends the ctx. Returns 0; MCP_ECANCELED if the request
  * was cancelled (nothing sent); MCP_EINVAL if the answer was broken by a handler mistake or a
  * structured result failed the output schema (-32603 was sent and logged). */
 int mcp_ctx_finish(mcp_ctx *c);
 /* Ends a tools/call with isError: true and the formatted text as its content (content
- * added before is discarded). For failures the model should see and may correct. */
+ * added before is discarded). For failures the model should see and may correct. Other
+ * methods have no tool errors: they get -32603 with the text. */
 void mcp_ctx_tool_error(mcp_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Ends the ctx with a JSON-RPC error (protocol failure, e.g. MCP_ERR_INVALID_PARAMS). */
 void mcp_ctx_fail(mcp_ctx *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -403,7 +410,8 @@ void mcp_ctx_not_found(mcp_ctx *c, const char *fmt, ...) __attribute__((format(p
 
 /* ---- progress, logging --------------------------------------------------------------------- */
 /* Sends notifications/progress if the client gave a progressToken; progress must increase
- * (a non-increasing value is dropped). total < 0 means unknown; message may be NULL. */
+ * (a non-increasing value is dropped). total < 0 means unknown; message may be NULL. The
+ * thread holding the ctx. */
 void mcp_ctx_progress(mcp_ctx *c, double progress, double total, const char *message);
 
 /* Makes the running tools/call a task now (tools with MCP_TASK_*): the request is answered at
@@ -412,7 +420,7 @@ void mcp_ctx_progress(mcp_ctx *c, double progress, double total, const char *mes
  * no MCP_TASK_* flag, the client cannot take a task, the store is full): the call goes on as
  * an ordinary one. Handler's thread. */
 bool mcp_ctx_start_task(mcp_ctx *c);
-/* True if the call runs as a task. */
+/* True if the call runs as a task. The thread holding the ctx. */
 bool mcp_ctx_is_task(const mcp_ctx *c);
 
 /* Asks the transport to close this request's response stream now, without ending the request
@@ -439,16 +447,22 @@ typedef enum mcp_log_level {
 void mcp_ctx_log(mcp_ctx *c, mcp_log_level level, const char *logger, const char *msg);
 
 /* ---- asking the client --------------------------------------------------------------------- */
-/* The client's answer to the question asked under key in an earlier round, or NULL. */
+/* Everything here is called by the thread that holds the ctx. */
+/* The client's answer to the question asked under key in an earlier round, or NULL; it lives
+ * as long as the ctx. */
 const mcp_json *mcp_ctx_input(const mcp_ctx *c, const char *key);
-/* Queues a question: params is the JSON text of the request's params. Returns 0, or
- * MCP_EINVAL if the client did not declare the capability (elicitation, sampling, roots) or
- * params is not a JSON object. */
+/* Queues a question: params is the JSON text of the request's params (copied). Returns 0, or
+ * MCP_EINVAL if the client did not declare the capability (elicitation, sampling, roots),
+ * params is not a JSON object, or the method cannot ask (completion). A second question
+ * under the same key replaces the first. */
 int mcp_ctx_elicit(mcp_ctx *c, const char *key, const char *params);
 int mcp_ctx_sample(mcp_ctx *c, const char *key, const char *params);
 int mcp_ctx_list_roots(mcp_ctx *c, const char *key);
-/* Opaque handler state carried to the next round (sealed; at most 16 KiB). */
+/* Opaque handler state carried to the next round (copied, sealed on the way out). Returns 0,
+ * or MCP_EINVAL if len exceeds 16 KiB or data is NULL with a length. */
 int mcp_ctx_set_state(mcp_ctx *c, const void *data, size_t len);
+/* The state the previous round set, its length in *len (NULL and 0 if none); it lives as long
+ * as the ctx. */
 const void *mcp_ctx_state(const mcp_ctx *c, size_t *len);
 /* Ends this round: the questions queued go to the client and the handler runs again with
  * the answers. Returns 0, or MCP_EINVAL if nothing was queued (the ctx then fails with an
