@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <mcp/json.h>
 #include <mcp/mcp.h>
@@ -1251,6 +1252,10 @@ static const char usage_text[] =
     "  --max-conns N             connections per worker (default 10000)\n"
     "  --header-timeout-ms MS    time to receive a request (default 10000)\n"
     "  --idle-timeout-ms MS      keep-alive idle time (default 60000)\n"
+    "  --write-timeout-ms MS     drop a client that reads nothing for this long (default 30000)\n"
+    "  --max-unsent-output BYTES output held for one connection (default 8388608)\n"
+    "  --max-client-requests N   elicitation/sampling/roots awaiting answers per session (64)\n"
+    "  --max-client-requests-total N   the same over all sessions (default 4096)\n"
     "  --allow-origin ORIGIN     allow this Origin (repeatable; * for any)\n"
     "  --allow-host HOST         allow this Host name (repeatable; * for any)\n"
     "  --max-line BYTES          longest accepted stdio line (default 4 MiB)\n"
@@ -1329,6 +1334,10 @@ static const num_flag num_flags[] = {
     {"--max-conns", 1u << 24, 1, HOPT(max_conns)},
     {"--header-timeout-ms", 1u << 31, 2, HOPT(header_timeout_ms)},
     {"--idle-timeout-ms", 1u << 31, 2, HOPT(idle_timeout_ms)},
+    {"--write-timeout-ms", 1u << 31, 2, HOPT(write_timeout_ms)},
+    {"--max-unsent-output", 1u << 30, 1, HOPT(max_unsent_output)},
+    {"--max-client-requests", 1u << 24, 1, HOPT(max_client_requests)},
+    {"--max-client-requests-total", 1u << 24, 1, HOPT(max_client_requests_total)},
 };
 
 /* Parses argv into o. Returns -1 to go on, or the exit code (0 after --help/--version). */
@@ -1402,6 +1411,8 @@ int main(int argc, char **argv)
     mcp_server *s = build_server();
     if (!s) return 1;
     rc = o.stdio ? mcp_serve_stdio(s, &o.opts) : mcp_serve_http(s, &o.http);
+    if (rc == MCP_SERVE_ABANDONED) /* handlers ignore the stop: leave them, and s, to the exit */
+        _exit(0);
     mcp_server_free(s);
-    return rc == 0 ? 0 : 1;
+    return rc == MCP_SERVE_OK ? 0 : rc == MCP_SERVE_ADDRINUSE ? 2 : 1; /* 2: address in use */
 }

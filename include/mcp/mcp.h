@@ -446,6 +446,27 @@ typedef enum mcp_log_level {
  * the server's own log. The handler's thread. */
 void mcp_ctx_log(mcp_ctx *c, mcp_log_level level, const char *logger, const char *msg);
 
+/* ---- the library's own log ------------------------------------------------------------------- */
+/* libmcp logs what happens to it (listening, stopping, a handler past its timeout, input it
+ * dropped) one line per event, never to stdout. By default each line goes to stderr as
+ * "<name>: <level>: <message>", name being the program's (program_invocation_short_name) and
+ * levels debug, info, warn, error; the minimum is info, or MCPD_LOG=debug|info|warn|error.
+ * These settings are process-wide (the log is the library's, not a server's); any thread, also
+ * while serving. Each returns 0. */
+
+/* Sets the name that starts every stderr line (copied, at most 63 bytes; NULL: the program's
+ * own name). */
+int mcp_log_set_name(const char *name);
+/* Drops events below level (MCP_LOG_NOTICE counts as info; CRITICAL and above as error). */
+int mcp_log_set_level(mcp_log_level level);
+
+/* Receives each event instead of stderr: level is MCP_LOG_DEBUG, _INFO, _WARNING or _ERROR,
+ * msg the message alone (no name, level or newline; valid during the call). Called from any
+ * libmcp thread, possibly from several at once; it must not call back into libmcp. */
+typedef void (*mcp_log_fn)(mcp_log_level level, const char *msg, void *ud);
+/* Sets the callback (fn NULL: back to stderr). */
+int mcp_log_set_callback(mcp_log_fn fn, void *ud);
+
 /* ---- asking the client --------------------------------------------------------------------- */
 /* Everything here is called by the thread that holds the ctx. */
 /* The client's answer to the question asked under key in an earlier round, or NULL; it lives
@@ -512,10 +533,29 @@ typedef struct mcp_stdio_options {
  * handler that blocks holds one thread, and quick calls get their own. Calls beyond `threads`
  * wait in the queue (queue_max; beyond it: overloaded). See docs/internals/pool.md. */
 
-/* Serves s on stdin/stdout until EOF or SIGTERM/SIGINT, finishing in-flight work first.
- * Logs go to stderr. Returns 0 on a clean end, non-zero on an I/O error. Blocks the calling
- * thread. opts may be NULL. */
+/* Serves s on stdin/stdout until EOF or SIGTERM/SIGINT, finishing in-flight work first:
+ * mcp_stdio_start, a wait for the end of input or a signal, mcp_stdio_stop. For the signals it
+ * installs SIGTERM and SIGINT handlers while it runs and puts the previous ones back (use the
+ * start/stop pair to keep your own). Logs go to stderr. Returns what mcp_stdio_stop returns,
+ * or MCP_SERVE_FAILED if it could not start. Blocks the calling thread. opts may be NULL. */
 int mcp_serve_stdio(mcp_server *s, const mcp_stdio_options *opts);
+
+typedef struct mcp_stdio mcp_stdio;
+
+/* Starts serving s on stdin/stdout and returns at once: a reader thread of the library's own
+ * reads stdin, handlers run on the pool, answers go to stdout. Touches no signal disposition.
+ * Returns the transport, or NULL with a reason in err (err may be NULL). s must outlive it.
+ * One per process (there is one stdin). Any thread. */
+mcp_stdio *mcp_stdio_start(mcp_server *s, const mcp_stdio_options *opts, char *err,
+                           size_t errsize);
+/* Waits up to timeout_ms (-1: for ever) for the input to end (EOF, a read error, a broken
+ * stdout). Returns 1 if it has ended, 0 on timeout. Any thread. */
+int mcp_stdio_wait(mcp_stdio *h, int timeout_ms);
+/* Stops reading (if the input has not ended), cancels running tasks, waits up to 10 s for
+ * requests in flight, then frees h. Returns MCP_SERVE_OK, MCP_SERVE_FAILED if reading or
+ * writing failed, or MCP_SERVE_ABANDONED (h not freed; see below) if handlers still run 5 s
+ * after that. Blocks; call it once, from a thread that is not a handler's. */
+int mcp_stdio_stop(mcp_stdio *h);
 
 /* ---- Streamable HTTP ------------------------------------------------------------------------ */
 /* Zero fields take the defaults shown. See docs/internals/transport-http.md. */
@@ -540,31 +580,59 @@ typedef struct mcp_http_options {
     size_t n_allowed_origins;
     const char *const *allowed_hosts;
     size_t n_allowed_hosts;
+    /* Bounds on what one client can make the server hold (docs/limits.md); 0: the default.
+     * write_timeout_ms: a client that takes no byte of pending output for this long is
+     * disconnected; 30000. max_unsent_output: output bytes held for one connection (one SSE
+     * stream); a write past it disconnects the client (a legacy stream can be resumed); 8 MiB.
+     * max_client_requests: server-to-client requests (elicitation, sampling, roots) awaiting an
+     * answer per legacy session; 64. max_client_requests_total: the same over all sessions;
+     * 4096. Past either, the asking call fails with 503 / -32000. */
+    uint32_t write_timeout_ms;
+    size_t max_unsent_output;
+    size_t max_client_requests;
+    size_t max_client_requests_total;
 } mcp_http_options;
 
 typedef struct mcp_http mcp_http;
 
-/* Starts serving s over Streamable HTTP (worker loops, work pool) and returns at once. Returns
- * the server, or NULL with a reason in err (e.g. the port is in use). Logs the listening URL.
- * Call from a thread that is not one of its workers; s must outlive it. */
+/* Starts serving s over Streamable HTTP (worker loops, work pool, and a sweeper thread that
+ * ends idle sessions and enforces handler timeouts once a second) and returns at once. Touches
+ * no signal disposition. Returns the server, or NULL with a reason in err and errno set: when
+ * another process (or socket) already serves host:port, EADDRINUSE and "address
+ * 127.0.0.1:8080 is already in use" (the workers' SO_REUSEPORT would otherwise let the two
+ * share it silently). Logs the listening URL. Call from a thread that is not one of its
+ * workers; s must outlive it. */
 mcp_http *mcp_http_start(mcp_server *s, const mcp_http_options *opts, char *err, size_t errsize);
 
 /* Returns the port it listens on. Any thread. */
 int mcp_http_port(const mcp_http *h);
 
-/* Ends idle sessions and expires unanswered server-to-client requests. mcp_serve_http calls it
- * every second; call it yourself when you use mcp_http_start. Any non-worker thread. */
+/* Ends idle sessions and expires unanswered server-to-client requests and handler timeouts.
+ * The transport's own sweeper thread does this once a second: calling it is never needed (it
+ * stays for programs written when it was). Any non-worker thread. */
 void mcp_http_sweep(mcp_http *h);
 
-/* Stops gracefully: new requests get 503, in-flight ones finish (up to drain_ms), streams end
- * with their final events, then every connection closes and h is freed. Blocks. Call from the
- * thread that started it. */
-void mcp_http_stop(mcp_http *h);
+/* What mcp_serve_http, mcp_http_stop and mcp_stdio_stop return. */
+#define MCP_SERVE_OK        0 /* served, stopped, everything freed */
+#define MCP_SERVE_FAILED    1 /* could not start, or an I/O error ended it (logged) */
+#define MCP_SERVE_ADDRINUSE 2 /* could not start: the address is already in use (logged) */
+/* Stopped, but handlers still ran drain_ms + 5 s after the stop began (they ignore
+ * cancellation), or a second signal cut the wait short: their threads and everything they may
+ * touch were left allocated, the server s included. Don't free s; end the process (exit or
+ * _exit) when you are ready. libmcp never ends the process itself. */
+#define MCP_SERVE_ABANDONED 3
 
-/* Serves s over Streamable HTTP until SIGTERM or SIGINT, then stops gracefully. Returns 0, or
- * 1 if it could not start (logged). Blocks the calling thread. opts may be NULL. If handlers
- * still run 5 s after drain_ms (they ignore mcp_ctx_cancelled), or a second signal arrives
- * during the stop, it ends the process with _exit(0) after a log line. */
+/* Stops gracefully: new requests get 503, in-flight ones finish (up to drain_ms), streams end
+ * with their final events, then every connection closes and h is freed. Returns MCP_SERVE_OK,
+ * or MCP_SERVE_ABANDONED (h not freed, see above) when handlers still run 5 s after drain_ms.
+ * Blocks at most drain_ms + 5 s and a little. Call once, from the thread that started it. */
+int mcp_http_stop(mcp_http *h);
+
+/* Serves s over Streamable HTTP until SIGTERM or SIGINT, then stops as mcp_http_stop does; a
+ * second signal during the stop stops the wait for handlers at once. It installs handlers for
+ * SIGTERM and SIGINT while it runs and puts the previous ones back (use mcp_http_start/stop to
+ * keep your own). Returns MCP_SERVE_OK, MCP_SERVE_FAILED, MCP_SERVE_ADDRINUSE or
+ * MCP_SERVE_ABANDONED. Blocks the calling thread. opts may be NULL. */
 int mcp_serve_http(mcp_server *s, const mcp_http_options *opts);
 
 /* ---- skills (extension io.modelcontextprotocol/skills, SEP-2640) --------------------------- */

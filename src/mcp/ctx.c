@@ -9,8 +9,9 @@
  * A ctx is used by one thread at a time: first the thread that decoded the request, then
  * the handler's thread; the executor hand-off orders the two. Finishing frees the ctx (see
  * ctx_send_final in engine.c), and with it the request's arena. */
-#include "mcp/internal.h"
 #include "base/log.h"
+#include "mcp/ask.h"
+#include "mcp/feature.h"
 #include "rt/wake.h"
 
 #include <errno.h>
@@ -572,15 +573,10 @@ void mcp_ctx_progress(mcp_ctx *c, double progress, double total, const char *mes
         json_write_double(&w, total);
     }
     w_str(&w, "message", message);
-    if (c->task) { /* 2025-11-25: everything about a task says which */
+    const char *meta = c->holder && c->holder->message_meta ? c->holder->message_meta(c) : NULL;
+    if (meta) { /* e.g. a 2025-11-25 task: everything about it says which */
         json_write_keyz(&w, "_meta");
-        json_write_obj_begin(&w);
-        json_write_keyz(&w, "io.modelcontextprotocol/related-task");
-        json_write_obj_begin(&w);
-        json_write_keyz(&w, "taskId");
-        json_write_strz(&w, task_id(c->task));
-        json_write_obj_end(&w);
-        json_write_obj_end(&w);
+        json_write_raw(&w, meta, strlen(meta));
     }
     json_write_obj_end(&w);
     char ostack[640];
@@ -719,6 +715,6 @@ int mcp_ctx_ask(mcp_ctx *c)
         ctx_free(c);
         return 0;
     }
-    if (c->task && c->era == ERA_MODERN) return task_park(c);
+    if (c->era == ERA_MODERN && c->holder && c->holder->ask) return c->holder->ask(c);
     return c->era == ERA_MODERN ? ask_modern(c) : ask_legacy(c);
 }

@@ -8,7 +8,8 @@
  * reading and leave with a reference on the entry, so a removal never frees an entry under a
  * running handler. After a change, list_changed notifications go to the conns that want them
  * (engine.c), outside the registry lock. */
-#include "mcp/internal.h"
+#include "mcp/feature.h"
+#include "mcp/token.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -211,8 +212,8 @@ reg_entry *reg_find(mcp_server *s, reg_kind k, const char *key, size_t len)
     return e;
 }
 
-static const char *const page_field[REG_NKINDS] = {"tools", "resources", "resourceTemplates",
-                                                   "prompts"};
+const char *const reg_list_name[REG_NKINDS] = {"tools", "resources", "resourceTemplates",
+                                               "prompts"};
 
 /* Index of the first item with seq > after (items are sorted by seq). */
 static size_t first_after(const reg_table *t, uint64_t after)
@@ -235,21 +236,14 @@ void reg_write_page(mcp_server *s, reg_kind k, uint64_t after, mcp_buf *b)
     size_t i = first_after(t, after), end = i + s->page_size;
     if (end > t->n) end = t->n;
     mcp_buf_putc(b, '"');
-    mcp_buf_puts(b, page_field[k]);
+    mcp_buf_puts(b, reg_list_name[k]);
     LIT(b, "\":[");
     for (size_t j = i; j < end; j++) {
         if (j > i) mcp_buf_putc(b, ',');
         mcp_buf_append(b, t->items[j]->json, t->items[j]->json_len);
     }
     mcp_buf_putc(b, ']');
-    if (end < t->n) {
-        char pos[32];
-        int n = snprintf(pos, sizeof(pos), "%c%llu", 'a' + (int)k,
-                         (unsigned long long)t->items[end - 1]->seq);
-        LIT(b, ",\"nextCursor\":\"");
-        token_seal(s, "cursor", pos, (size_t)n, 0, b);
-        mcp_buf_putc(b, '"');
-    }
+    if (end < t->n) cursor_write(s, b, reg_list_name[k], t->items[end - 1]->seq, NULL, 0);
     pthread_rwlock_unlock(&s->reg_lock);
 }
 
@@ -299,17 +293,15 @@ mcp_server *srv_new(const mcp_server_info *info, char *err, size_t errsize)
     atomic_init(&s->timeout_ms, DEFAULT_TIMEOUT_MS);
     pthread_rwlock_init(&s->reg_lock, NULL);
     pthread_mutex_init(&s->conns_lock, NULL);
-    tasks_init(s);
-    skills_init(s);
     token_random_key(s->key);
+    features_init(s);
     return s;
 }
 
 void mcp_server_free(mcp_server *s)
 {
     if (!s) return;
-    tasks_free(s);
-    skills_free(s);
+    features_free(s);
     for (int k = 0; k < REG_NKINDS; k++) {
         reg_table *t = &s->tables[k];
         for (size_t i = 0; i < t->n; i++) reg_release(t->items[i]);
@@ -323,19 +315,6 @@ void mcp_server_free(mcp_server *s)
     free(s->version);
     free(s->instructions);
     free(s);
-}
-
-int srv_set_task_limits(mcp_server *s, const mcp_task_limits *lim)
-{
-    if (!s || !lim) return MCP_EINVAL;
-    if (lim->default_ttl_ms < 0 || lim->max_ttl_ms < 0 ||
-        (lim->default_ttl_ms > 0 && lim->max_ttl_ms > 0 && lim->default_ttl_ms > lim->max_ttl_ms))
-        return MCP_ERANGE;
-    if (lim->max_tasks) s->task_limits.max_tasks = lim->max_tasks;
-    if (lim->default_ttl_ms > 0) s->task_limits.default_ttl_ms = lim->default_ttl_ms;
-    if (lim->max_ttl_ms > 0) s->task_limits.max_ttl_ms = lim->max_ttl_ms;
-    if (lim->poll_interval_ms) s->task_limits.poll_interval_ms = lim->poll_interval_ms;
-    return 0;
 }
 
 int mcp_server_set_secret(mcp_server *s, const void *secret, size_t len)
@@ -575,7 +554,7 @@ int srv_add_tool(mcp_server *s, const mcp_tool_def *d, char *err, size_t errsize
     reg_entry *e = entry_new(REG_TOOL, d->name, d->handler, d->ud, d->flags);
     e->timeout_ms = d->timeout_ms;
     int rc = add_entry(s, e, render_tool, d, err, errsize);
-    if (!rc && (d->flags & (MCP_TASK_OPTIONAL | MCP_TASK_REQUIRED))) s->has_task_tools = true;
+    if (!rc) features_registered(s, REG_TOOL, d->flags);
     return rc;
 }
 

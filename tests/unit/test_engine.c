@@ -1348,9 +1348,34 @@ TEST(batches)
     mcp_conn_close(c);
 }
 
+/* The one method table: every feature's methods, found by exact name, with their eras. */
+TEST(feature_method_table)
+{
+    const feature *f = NULL;
+    const feature_method *m = feature_find_method("tools/call", 10, &f);
+    CHECK(m != NULL);
+    CHECK_STR(f->name, "core");
+    CHECK_INT(m->id, M_TOOLS_CALL);
+    CHECK_STR(m->name_param, "name");
+    m = feature_find_method("tasks/update", 12, &f);
+    CHECK(m != NULL);
+    CHECK_STR(f->name, "tasks");
+    CHECK_INT(m->id, M_EXT);
+    CHECK_INT(m->eras, ERAS_MODERN);
+    m = feature_find_method("resources/directory/read", 24, &f);
+    CHECK(m != NULL);
+    CHECK_STR(f->name, "skills");
+    m = feature_find_method("notifications/cancelled", 23, NULL);
+    CHECK(m != NULL && m->fn == NULL);
+    CHECK(feature_find_method("tools/cal", 9, NULL) == NULL);
+    CHECK(feature_find_method("tools/call ", 11, NULL) == NULL);
+    CHECK(feature_find_method("", 0, NULL) == NULL);
+}
+
 int main(void)
 {
     setup_server();
+    RUN(feature_method_table);
     RUN(modern_tools_list_and_call);
     RUN(legacy_tools_list_and_call);
     RUN(version_negotiation);
