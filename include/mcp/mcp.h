@@ -82,6 +82,7 @@ typedef enum mcp_err {
     MCP_ERANGE = -34,     /* a number outside its allowed range */
     MCP_ENOTSUP = -95,    /* not supported by this libmcp or by the client */
     MCP_EADDRINUSE = -98, /* the address is already served by another process */
+    MCP_ETIMEDOUT = -110, /* handlers did not stop in time (a stop left them running) */
     MCP_ECANCELED = -125, /* the request was cancelled or its client went away */
 } mcp_err;
 
@@ -612,15 +613,17 @@ int mcp_http_port(const mcp_http *h);
  * stays for programs written when it was). Any non-worker thread. */
 void mcp_http_sweep(mcp_http *h);
 
-/* What mcp_serve_http, mcp_http_stop and mcp_stdio_stop return. */
-#define MCP_SERVE_OK        0 /* served, stopped, everything freed */
-#define MCP_SERVE_FAILED    1 /* could not start, or an I/O error ended it (logged) */
-#define MCP_SERVE_ADDRINUSE 2 /* could not start: the address is already in use (logged) */
+/* What mcp_serve_stdio, mcp_serve_http, mcp_http_stop and mcp_stdio_stop return: mcp_err
+ * values under the names of the outcomes (map them to an exit status yourself, e.g. 0, 1,
+ * and 2 for an address in use). */
+#define MCP_SERVE_OK        MCP_OK         /* served, stopped, everything freed */
+#define MCP_SERVE_FAILED    MCP_EIO        /* could not start, or an I/O error ended it (logged) */
+#define MCP_SERVE_ADDRINUSE MCP_EADDRINUSE /* could not start: the address is in use (logged) */
 /* Stopped, but handlers still ran drain_ms + 5 s after the stop began (they ignore
  * cancellation), or a second signal cut the wait short: their threads and everything they may
  * touch were left allocated, the server s included. Don't free s; end the process (exit or
  * _exit) when you are ready. libmcp never ends the process itself. */
-#define MCP_SERVE_ABANDONED 3
+#define MCP_SERVE_ABANDONED MCP_ETIMEDOUT
 
 /* Stops gracefully: new requests get 503, in-flight ones finish (up to drain_ms), streams end
  * with their final events, then every connection closes and h is freed. Returns MCP_SERVE_OK,

@@ -46,6 +46,8 @@ const char *mcp_strerror(int err)
         return "address already in use";
     case MCP_ECANCELED:
         return "cancelled";
+    case MCP_ETIMEDOUT:
+        return "timed out";
     default:
         return "unknown error";
     }

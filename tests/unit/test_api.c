@@ -235,6 +235,10 @@ TEST(version_and_errors)
     CHECK_STR(mcp_strerror(MCP_EINVAL), "invalid argument");
     CHECK_STR(mcp_strerror(MCP_ERANGE), "out of range");
     CHECK_STR(mcp_strerror(MCP_ECANCELED), "cancelled");
+    CHECK_STR(mcp_strerror(MCP_SERVE_ABANDONED), "timed out");
+    CHECK_STR(mcp_strerror(MCP_SERVE_ADDRINUSE), "address already in use");
+    CHECK_INT(MCP_SERVE_OK, MCP_OK);
+    CHECK(MCP_SERVE_FAILED < 0);
     CHECK_STR(mcp_strerror(12345), "unknown error");
     CHECK_STR(mcp_strerror(-1), "unknown error");
 }
