@@ -539,7 +539,8 @@ typedef struct mcp_stdio_options {
  * installs SIGTERM and SIGINT handlers while it runs and puts the previous ones back (use the
  * start/stop pair to keep your own). Logs go to stderr. Returns what mcp_stdio_stop returns,
  * or MCP_SERVE_FAILED if it could not start. Blocks the calling thread. opts may be NULL. */
-int mcp_serve_stdio(mcp_server *s, const mcp_stdio_options *opts);
+#define mcp_serve_stdio(s, ...) mcp_serve_stdio_sz((s), sizeof(mcp_stdio_options), __VA_ARGS__)
+int mcp_serve_stdio_sz(mcp_server *s, size_t opts_size, const mcp_stdio_options *opts);
 
 typedef struct mcp_stdio mcp_stdio;
 
@@ -547,8 +548,9 @@ typedef struct mcp_stdio mcp_stdio;
  * reads stdin, handlers run on the pool, answers go to stdout. Touches no signal disposition.
  * Returns the transport, or NULL with a reason in err (err may be NULL). s must outlive it.
  * One per process (there is one stdin). Any thread. */
-mcp_stdio *mcp_stdio_start(mcp_server *s, const mcp_stdio_options *opts, char *err,
-                           size_t errsize);
+#define mcp_stdio_start(s, ...) mcp_stdio_start_sz((s), sizeof(mcp_stdio_options), __VA_ARGS__)
+mcp_stdio *mcp_stdio_start_sz(mcp_server *s, size_t opts_size, const mcp_stdio_options *opts,
+                              char *err, size_t errsize);
 /* Waits up to timeout_ms (-1: for ever) for the input to end (EOF, a read error, a broken
  * stdout). Returns 1 if it has ended, 0 on timeout. Any thread. */
 int mcp_stdio_wait(mcp_stdio *h, int timeout_ms);
@@ -603,7 +605,9 @@ typedef struct mcp_http mcp_http;
  * 127.0.0.1:8080 is already in use" (the workers' SO_REUSEPORT would otherwise let the two
  * share it silently). Logs the listening URL. Call from a thread that is not one of its
  * workers; s must outlive it. */
-mcp_http *mcp_http_start(mcp_server *s, const mcp_http_options *opts, char *err, size_t errsize);
+#define mcp_http_start(s, ...) mcp_http_start_sz((s), sizeof(mcp_http_options), __VA_ARGS__)
+mcp_http *mcp_http_start_sz(mcp_server *s, size_t opts_size, const mcp_http_options *opts,
+                            char *err, size_t errsize);
 
 /* Returns the port it listens on. Any thread. */
 int mcp_http_port(const mcp_http *h);
@@ -636,7 +640,8 @@ int mcp_http_stop(mcp_http *h);
  * SIGTERM and SIGINT while it runs and puts the previous ones back (use mcp_http_start/stop to
  * keep your own). Returns MCP_SERVE_OK, MCP_SERVE_FAILED, MCP_SERVE_ADDRINUSE or
  * MCP_SERVE_ABANDONED. Blocks the calling thread. opts may be NULL. */
-int mcp_serve_http(mcp_server *s, const mcp_http_options *opts);
+#define mcp_serve_http(s, ...) mcp_serve_http_sz((s), sizeof(mcp_http_options), __VA_ARGS__)
+int mcp_serve_http_sz(mcp_server *s, size_t opts_size, const mcp_http_options *opts);
 
 /* ---- skills (extension io.modelcontextprotocol/skills, SEP-2640) --------------------------- */
 /* A skill is a directory of files served as resources under

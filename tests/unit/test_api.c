@@ -297,6 +297,31 @@ TEST(sized_entry_points)
     CHECK_INT(mcp_server_remove_tool(srv, "new_caller"), MCP_ENOENT);
 }
 
+/* The transports' option structs travel with their size too. */
+TEST(sized_transport_options)
+{
+    char err[200] = "";
+    struct {
+        mcp_http_options o;
+        uint64_t future;
+    } newer = {{.host = "127.0.0.1"}, 7};
+    CHECK(mcp_http_start_sz(srv, sizeof newer, &newer.o, err, sizeof err) == NULL);
+    CHECK_CONTAINS(err, "mcp_http_options: sets a field this libmcp");
+    struct {
+        mcp_stdio_options o;
+        uint64_t future;
+    } snewer = {{.max_line = 0}, 7};
+    CHECK(mcp_stdio_start_sz(srv, sizeof snewer, &snewer.o, err, sizeof err) == NULL);
+    CHECK_CONTAINS(err, "mcp_stdio_options: sets a field");
+    /* an older caller's struct ends before `workers`: the rest takes the defaults */
+    mcp_http_options old = {.host = "127.0.0.1", .port = 0};
+    mcp_http *h =
+        mcp_http_start_sz(srv, offsetof(mcp_http_options, workers), &old, err, sizeof err);
+    if (!h) T_FAIL("start: %s", err);
+    CHECK(mcp_http_port(h) > 0);
+    CHECK_INT(mcp_http_stop(h), MCP_SERVE_OK);
+}
+
 TEST(schemas_must_be_objects)
 {
     char err[200] = "";
@@ -529,6 +554,7 @@ int main(void)
     RUN(server_new_reasons);
     RUN(setters_refuse);
     RUN(sized_entry_points);
+    RUN(sized_transport_options);
     RUN(schemas_must_be_objects);
     RUN(compact_params);
     RUN(compact_params_errors);
