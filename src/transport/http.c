@@ -107,6 +107,8 @@ static void write_metrics(mcp_http *h, mcp_buf *b)
            (unsigned long long)ps.running);
     METRIC("mcpd_pool_rejected_total", "counter", "Handler calls refused: queue full.", "%llu",
            (unsigned long long)ps.rejected);
+    METRIC("mcpd_pool_threads", "gauge", "Handler threads alive (they start on demand).", "%llu",
+           (unsigned long long)ps.live);
 #undef METRIC
     write_histogram(b, lb, lc, ls);
 }
@@ -321,16 +323,18 @@ mcp_http *mcp_http_start(mcp_server *srv, const mcp_http_options *opts, char *er
     }
     mcp_http *h = http_new(srv, &o);
     h->pool = pool;
-    int rc = http_listen(h);
-    if (rc == -EADDRINUSE) { /* also when another process serves it (rt/loop.c probes) */
+    int rc = sweeper_start(h); /* it needs no listener: sessions and conns only */
+    if (rc) {
+        snprintf(err, errsize, "cannot start the sweeper thread");
+    } else if ((rc = http_listen(h)) != 0) {
+        sweeper_stop(h);
         bool v6 = strchr(o.host, ':') != NULL;
-        snprintf(err, errsize, "address %s%s%s:%d is already in use", v6 ? "[" : "", o.host,
-                 v6 ? "]" : "", o.port);
-    } else if (rc) {
-        snprintf(err, errsize, "cannot listen on %s:%d: %s", o.host, o.port, strerror(-rc));
+        if (rc == -EADDRINUSE) /* also when another process serves it (rt/loop.c probes) */
+            snprintf(err, errsize, "address %s%s%s:%d is already in use", v6 ? "[" : "", o.host,
+                     v6 ? "]" : "", o.port);
+        else
+            snprintf(err, errsize, "cannot listen on %s:%d: %s", o.host, o.port, strerror(-rc));
     }
-    if (!rc) rc = sweeper_start(h);
-    if (rc == -EAGAIN) snprintf(err, errsize, "cannot start the sweeper thread");
     if (rc) {
         for (unsigned i = 0; i < h->nworkers; i++) mcp_conn_close(h->ws[i].modern);
         rt_pool_free(h->pool);
