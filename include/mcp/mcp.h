@@ -24,6 +24,13 @@
  * send list-changed notifications. mcp_ctx functions may be called from any thread, by one
  * thread at a time for a given ctx.
  *
+ * The process. libmcp starts threads of its own (handler threads, sized for handlers that
+ * block; HTTP event loops; a sweeper; the stdio reader), all with asynchronous signals
+ * blocked, so signals reach the program's threads. It changes no signal disposition (SIGPIPE
+ * included: writes to a closed peer fail with EPIPE) except SIGTERM/SIGINT while
+ * mcp_serve_stdio or mcp_serve_http runs, and never ends the process. See README.md, "What
+ * libmcp does in your process".
+ *
  * Strings passed in are copied; nothing the caller passes needs to outlive the call, except
  * `ud` pointers, which are the caller's. JSON given as text ("schema", "annotations", ...) is
  * parsed and checked at registration; a mistake there is reported by the registration call. */
