@@ -59,75 +59,122 @@ int http_exec(void *ud, void (*fn)(void *), void *arg)
 
 /* ---- metrics -------------------------------------------------------------------------------- */
 
-static void write_histogram(mcp_buf *b, const uint64_t *lb, uint64_t lc, uint64_t ls);
+enum {
+    K_CONNS_OPEN,
+    K_CONNS_ACCEPTED,
+    K_CONNS_REFUSED,
+    K_PROTO_ERRORS,
+    K_SESSIONS,
+    K_SESSIONS_CREATED,
+    K_SESSIONS_EXPIRED,
+    K_POOL_QUEUED,
+    K_POOL_RUNNING,
+    K_POOL_REJECTED,
+    K_CONNS_LIMIT,
+    K_ACCEPT_PAUSES,
+    K_ASKS,
+    K_ASKS_REFUSED,
+    K_POOL_THREADS
+};
 
-static void write_metrics(mcp_http *h, mcp_buf *b)
+/* Server-to-client requests awaiting answers, and calls refused for having too many. */
+static uint64_t read_asks(mcp_http *h, unsigned key)
 {
-    uint64_t req = 0, err = 0, shed = 0, sse = 0, lc = 0, ls = 0, lb[NBUCKETS] = {0};
-    for (unsigned i = 0; i < h->nworkers; i++) {
-        wcounters *c = &h->ws[i].c;
-        req += atomic_load_explicit(&c->requests, memory_order_relaxed);
-        err += atomic_load_explicit(&c->errors, memory_order_relaxed);
-        shed += atomic_load_explicit(&c->shed, memory_order_relaxed);
-        sse += atomic_load_explicit(&c->sse_open, memory_order_relaxed);
-        lc += atomic_load_explicit(&c->lat_count, memory_order_relaxed);
-        ls += atomic_load_explicit(&c->lat_sum_ns, memory_order_relaxed);
-        for (int k = 0; k < NBUCKETS; k++)
-            lb[k] += atomic_load_explicit(&c->lat_bucket[k], memory_order_relaxed);
-    }
-    rt_stats rs;
-    rt_workers_stats(http_server_workers(h->hs), &rs);
-    rt_pool_stats ps;
-    rt_pool_stats_get(h->pool, &ps);
-#define METRIC(name, type, help, fmt, v)                                                           \
-    mcp_buf_printf(b, "# HELP " name " " help "\n# TYPE " name " " type "\n" name " " fmt "\n", v)
-    METRIC("mcpd_http_requests_total", "counter", "MCP requests received.", "%llu",
-           (unsigned long long)req);
-    METRIC("mcpd_http_errors_total", "counter", "MCP requests answered with an HTTP error.", "%llu",
-           (unsigned long long)err);
-    METRIC("mcpd_connections_open", "gauge", "Open HTTP connections.", "%llu",
-           (unsigned long long)rs.conns_open);
-    METRIC("mcpd_connections_accepted_total", "counter", "HTTP connections accepted.", "%llu",
-           (unsigned long long)rs.conns_accepted);
-    METRIC("mcpd_connections_refused_total", "counter", "Connections closed at once (limit).",
-           "%llu", (unsigned long long)rs.conns_refused);
-    METRIC("mcpd_http_protocol_errors_total", "counter",
-           "Malformed requests, timeouts, I/O errors.", "%llu", (unsigned long long)rs.errors);
-    METRIC("mcpd_sessions", "gauge", "Live legacy sessions.", "%zu", atomic_load(&h->nsessions));
-    METRIC("mcpd_sessions_created_total", "counter", "Legacy sessions created.", "%llu",
-           (unsigned long long)atomic_load(&h->sessions_total));
-    METRIC("mcpd_sessions_expired_total", "counter", "Legacy sessions ended by idle time-out.",
-           "%llu", (unsigned long long)atomic_load(&h->sessions_expired));
-    METRIC("mcpd_sse_streams", "gauge", "Open SSE responses.", "%llu", (unsigned long long)sse);
-    METRIC("mcpd_shed_total", "counter", "Requests answered 503 (queue or session limit).", "%llu",
-           (unsigned long long)shed);
-    METRIC("mcpd_pool_queue_depth", "gauge", "Handler calls waiting for a pool thread.", "%llu",
-           (unsigned long long)ps.queued);
-    METRIC("mcpd_pool_running", "gauge", "Handler calls running on the pool.", "%llu",
-           (unsigned long long)ps.running);
-    METRIC("mcpd_pool_rejected_total", "counter", "Handler calls refused: queue full.", "%llu",
-           (unsigned long long)ps.rejected);
-    METRIC("mcpd_pool_threads", "gauge", "Handler threads alive (they start on demand).", "%llu",
-           (unsigned long long)ps.live);
-#undef METRIC
-    write_histogram(b, lb, lc, ls);
+    uint64_t asks = 0, refused = 0;
+    mcp_server_client_requests(h->srv, &asks, &refused);
+    return key == K_ASKS ? asks : refused;
 }
 
-static void write_histogram(mcp_buf *b, const uint64_t *lb, uint64_t lc, uint64_t ls)
+/* The series read from elsewhere when /metrics is rendered. Any thread. */
+static uint64_t read_stat(void *ud, unsigned key)
 {
-    mcp_buf_puts(b, "# HELP mcpd_request_duration_seconds Time from request to complete answer.\n"
-                    "# TYPE mcpd_request_duration_seconds histogram\n");
-    uint64_t cum = 0;
-    for (int k = 0; k < NBUCKETS; k++) {
-        cum += lb[k];
-        mcp_buf_printf(b, "mcpd_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
-                       http_bucket_le[k], (unsigned long long)cum);
+    mcp_http *h = ud;
+    rt_stats rs = {0};
+    rt_pool_stats ps = {0};
+    if (key == K_CONNS_LIMIT) return h->hs ? http_server_max_conns(h->hs) * h->nworkers : 0;
+    if (key == K_ASKS || key == K_ASKS_REFUSED) return read_asks(h, key);
+    if (key == K_POOL_THREADS) {
+        rt_pool_stats_get(h->pool, &ps);
+        return ps.live;
     }
-    mcp_buf_printf(b,
-                   "mcpd_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
-                   "mcpd_request_duration_seconds_sum %.9f\n"
-                   "mcpd_request_duration_seconds_count %llu\n",
-                   (unsigned long long)lc, (double)ls / 1e9, (unsigned long long)lc);
+    if ((key <= K_PROTO_ERRORS || key == K_ACCEPT_PAUSES) && h->hs)
+        rt_workers_stats(http_server_workers(h->hs), &rs);
+    if (key >= K_POOL_QUEUED && key <= K_POOL_REJECTED) rt_pool_stats_get(h->pool, &ps);
+    switch (key) {
+    case K_ACCEPT_PAUSES:
+        return rs.accept_pauses;
+    case K_CONNS_OPEN:
+        return rs.conns_open;
+    case K_CONNS_ACCEPTED:
+        return rs.conns_accepted;
+    case K_CONNS_REFUSED:
+        return rs.conns_refused;
+    case K_PROTO_ERRORS:
+        return rs.errors;
+    case K_SESSIONS:
+        return atomic_load(&h->nsessions);
+    case K_SESSIONS_CREATED:
+        return atomic_load(&h->sessions_total);
+    case K_SESSIONS_EXPIRED:
+        return atomic_load(&h->sessions_expired);
+    case K_POOL_QUEUED:
+        return ps.queued;
+    case K_POOL_RUNNING:
+        return ps.running;
+    default:
+        return ps.rejected;
+    }
+}
+
+static void stat_series(mcp_http *h, const char *name, const char *help, bool counter, unsigned key)
+{
+    rt_metrics_func(h->metrics, name, NULL, help, counter, read_stat, h, key);
+}
+
+/* Registers the transport's series, in the order /metrics lists them. */
+static void metrics_setup(mcp_http *h)
+{
+    rt_metrics *m = h->metrics = rt_metrics_new(h->nworkers);
+    h->mid.requests =
+        rt_metrics_counter(m, "mcpd_http_requests_total", NULL, "MCP requests received.");
+    h->mid.errors = rt_metrics_counter(m, "mcpd_http_errors_total", NULL,
+                                       "MCP requests answered with an HTTP error.");
+    stat_series(h, "mcpd_connections_open", "Open HTTP connections.", false, K_CONNS_OPEN);
+    stat_series(h, "mcpd_connections_accepted_total", "HTTP connections accepted.", true,
+                K_CONNS_ACCEPTED);
+    stat_series(h, "mcpd_connections_refused_total", "Connections closed at once (limit).", true,
+                K_CONNS_REFUSED);
+    stat_series(h, "mcpd_connections_limit",
+                "Most connections open at once (all workers; the fd limit may lower --max-conns).",
+                false, K_CONNS_LIMIT);
+    stat_series(h, "mcpd_accept_pauses_total",
+                "Times accepting paused: out of file descriptors or memory.", true, K_ACCEPT_PAUSES);
+    stat_series(h, "mcpd_client_requests_pending",
+                "Server-to-client requests (elicitation, sampling, roots) awaiting an answer.", false,
+                K_ASKS);
+    stat_series(h, "mcpd_client_requests_refused_total",
+                "Calls failed with 503: too many server-to-client requests awaiting answers.", true,
+                K_ASKS_REFUSED);
+    stat_series(h, "mcpd_http_protocol_errors_total", "Malformed requests, timeouts, I/O errors.",
+                true, K_PROTO_ERRORS);
+    stat_series(h, "mcpd_sessions", "Live legacy sessions.", false, K_SESSIONS);
+    stat_series(h, "mcpd_sessions_created_total", "Legacy sessions created.", true,
+                K_SESSIONS_CREATED);
+    stat_series(h, "mcpd_sessions_expired_total", "Legacy sessions ended by idle time-out.", true,
+                K_SESSIONS_EXPIRED);
+    h->mid.sse_open = rt_metrics_gauge(m, "mcpd_sse_streams", NULL, "Open SSE responses.");
+    h->mid.shed = rt_metrics_counter(m, "mcpd_shed_total", NULL,
+                                     "Requests answered 503 (queue or session limit).");
+    stat_series(h, "mcpd_pool_queue_depth", "Handler calls waiting for a pool thread.", false,
+                K_POOL_QUEUED);
+    stat_series(h, "mcpd_pool_running", "Handler calls running on the pool.", false,
+                K_POOL_RUNNING);
+    stat_series(h, "mcpd_pool_rejected_total", "Handler calls refused: queue full.", true,
+                K_POOL_REJECTED);
+    stat_series(h, "mcpd_pool_threads", "Handler threads alive (they start on demand).", false,
+                K_POOL_THREADS);
+    h->mid.latency = rt_metrics_histogram(m, "mcpd_request_duration_seconds", NULL,
+                                          "Time from request to complete answer.");
 }
 
 /* ---- HTTP server callbacks ------------------------------------------------------------------ */
@@ -136,11 +183,18 @@ static void on_request(http_request *req, http_response *res, void *ud)
 {
     mcp_http *h = ud;
     wstate *ws = http_current_ws(h);
+    req_ctx r = {.h = h,
+                 .ws = ws,
+                 .req = req,
+                 .res = res,
+                 .pv = http_header_get(req, "MCP-Protocol-Version"),
+                 .sid = http_header_get(req, "Mcp-Session-Id")};
     if (strcmp(req->path, h->path)) {
-        if (!strcmp(req->path, "/metrics") && req->method == HTTP_GET && http_host_ok(h, req)) {
+        if (!strcmp(req->path, "/metrics") && req->method == HTTP_GET) {
+            if (http_guard(&r)) return; /* the same Origin/Host guard as the endpoint */
             mcp_buf b;
             mcp_buf_init(&b, NULL, 0, 0);
-            write_metrics(h, &b);
+            rt_metrics_render(h->metrics, &b);
             http_response_send(res, 200, "text/plain; version=0.0.4", b.data, b.len);
             mcp_buf_free(&b);
             return;
@@ -148,8 +202,7 @@ static void on_request(http_request *req, http_response *res, void *ud)
         herr_send(NULL, res, HERR_NOT_FOUND, NULL);
         return;
     }
-    atomic_fetch_add_explicit(&ws->c.requests, 1, memory_order_relaxed);
-    req_ctx r = {.h = h, .ws = ws, .req = req, .res = res};
+    http_metric(ws, h->mid.requests, 1);
     if (http_admit(&r)) return;
     if (r.modern)
         http_modern(&r);
@@ -176,6 +229,7 @@ static void free_http(mcp_http *h)
     free(h->path);
     free(h->buckets);
     free(h->ws);
+    rt_metrics_free(h->metrics);
     pthread_rwlock_destroy(&h->sess_lock);
     free(h);
 }
@@ -230,17 +284,25 @@ static mcp_http *http_new(mcp_server *srv, const mcp_http_options *o)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     h->nworkers = o->workers ? o->workers : (unsigned)(cores > 0 ? cores : 1);
     h->ws = mcp_xcalloc(h->nworkers, sizeof *h->ws);
+    metrics_setup(h);
     for (unsigned i = 0; i < h->nworkers; i++) {
         h->ws[i].h = h;
+        h->ws[i].idx = i;
         mcp_conn_options co = {.mode = MCP_CONN_HTTP_MODERN,
                                .sink = {.send = http_modern_sink, .ud = &h->ws[i]},
                                .exec = http_exec,
                                .exec_ud = h,
-                               .max_message = o->max_body};
+                               .max_message = o->max_body,
+                               .max_client_requests = o->max_client_requests,
+                               .max_client_requests_total = o->max_client_requests_total};
         h->ws[i].modern = mcp_conn_new(srv, &co);
     }
     return h;
 }
+
+/* The MCP headers a request may carry once (a repeat is a 400 from the HTTP layer). */
+static const char *const unique_headers[] = {"mcp-protocol-version", "mcp-session-id", "mcp-method",
+                                             "mcp-name", NULL};
 
 static int http_listen(mcp_http *h)
 {
@@ -252,7 +314,9 @@ static int http_listen(mcp_http *h)
         .max_conns = o->max_conns,
         .header_timeout_ms = o->header_timeout_ms,
         .idle_timeout_ms = o->idle_timeout_ms,
-        .limits = {.max_body = o->max_body},
+        .write_timeout_ms = o->write_timeout_ms,
+        .max_unsent_output = o->max_unsent_output,
+        .limits = {.max_body = o->max_body, .unique = unique_headers},
         .on_request = on_request,
         .on_tick = keepalive_tick,
         .ud = h,

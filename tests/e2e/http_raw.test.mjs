@@ -658,6 +658,35 @@ describe('http raw: routing and request checks', () => {
     assert.equal(sneaky.header('mcp-session-id'), undefined, sneaky.describe());
   }));
 
+  it('legacy: invalid JSON without Mcp-Session-Id gets the parse error (400/-32700), and no session', () => withServer([], async (srv) => {
+    for (const body of ['{"jsonrpc":"2.0","id":1,"method":', 'not json', '\u00ff\u00fe', '', '{"jsonrpc":"2.0","id":"x","method":"initialize",}']) {
+      const r = await once(srv, legacyPost(srv, body));
+      const m = expectRpcError(r, 400, -32700);
+      assert.equal(m.id, null, r.describe());
+      assert.equal(r.header('mcp-session-id'), undefined, `a parse error must create no session\n${r.describe()}`);
+    }
+    // valid JSON that is not initialize still needs a session, and its id is echoed
+    const r = await once(srv, legacyPost(srv, rpc('nj', 'tools/list', {})));
+    expectRpcError(r, 400, -32000, { id: 'nj', message: /Mcp-Session-Id/ });
+    const ms = parseMetrics((await once(srv, httpReq('GET', '/metrics', { host: srv.hostHeader }))).text);
+    assert.equal(metricSum(ms, 'mcpd_sessions'), 0, 'no session may be left behind');
+  }));
+
+  it('400/-32020 when MCP-Protocol-Version disagrees with the body\'s _meta version (with and without a session)', () => withServer([], async (srv) => {
+    const body = rpc('mm', 'tools/call', { name: 'echo', arguments: { message: 'hi' }, _meta: meta() });
+    const noSession = await once(srv, legacyPost(srv, body, { headers: { 'MCP-Protocol-Version': LEGACY } }));
+    expectRpcError(noSession, 400, -32020, { id: 'mm', message: /MCP-Protocol-Version.*2025-11-25.*2026-07-28/ });
+    assert.equal(noSession.header('mcp-session-id'), undefined, noSession.describe());
+    const sid = await openSession(srv);
+    const inSession = await once(srv, legacyPost(srv, body, { sid }));
+    expectRpcError(inSession, 400, -32020, { id: 'mm', message: /Header mismatch/ });
+    // the session is unharmed, and a legacy request without _meta is still served
+    expectResult(await once(srv, legacyPost(srv, rpc('ok', 'tools/list', {}), { sid })), 'ok');
+    // the modern era: header says a legacy version... is routed legacy; header modern, body legacy
+    const modernHdr = await once(srv, modernPost(srv, rpc('m2', 'tools/call', { name: 'echo', arguments: { message: 'x' }, _meta: meta({}, {}, LEGACY) })));
+    expectRpcError(modernHdr, 400, -32020, { id: 'm2' });
+  }));
+
   it('legacy: the session exists as soon as the initialize answer arrives (600 tries)', () => withServer([], async (srv) => {
     let lost = 0, first = null;
     const N = 600;
