@@ -610,8 +610,9 @@ void mcp_http_sweep(mcp_http *h);
 #define MCP_SERVE_ADDRINUSE 2 /* could not start: the address is already in use (logged) */
 /* Stopped, but handlers still ran drain_ms + 5 s after the stop began (they ignore
  * cancellation), or a second signal cut the wait short: their threads and everything they may
- * touch were left allocated, the server s included. Don't free s; end the process (exit or
- * _exit) when you are ready. libmcp never ends the process itself. */
+ * touch were left allocated, the server s included (mcp_server_free(s) then logs and leaves
+ * it). End the process when you are ready (_exit skips leak checkers and atexit handlers that
+ * might touch what the handlers use). libmcp never ends the process itself. */
 #define MCP_SERVE_ABANDONED 3
 
 /* Stops gracefully: new requests get 503, in-flight ones finish (up to drain_ms), streams end

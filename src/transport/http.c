@@ -148,10 +148,11 @@ static void metrics_setup(mcp_http *h)
                 "Most connections open at once (all workers; the fd limit may lower --max-conns).",
                 false, K_CONNS_LIMIT);
     stat_series(h, "mcpd_accept_pauses_total",
-                "Times accepting paused: out of file descriptors or memory.", true, K_ACCEPT_PAUSES);
+                "Times accepting paused: out of file descriptors or memory.", true,
+                K_ACCEPT_PAUSES);
     stat_series(h, "mcpd_client_requests_pending",
-                "Server-to-client requests (elicitation, sampling, roots) awaiting an answer.", false,
-                K_ASKS);
+                "Server-to-client requests (elicitation, sampling, roots) awaiting an answer.",
+                false, K_ASKS);
     stat_series(h, "mcpd_client_requests_refused_total",
                 "Calls failed with 503: too many server-to-client requests awaiting answers.", true,
                 K_ASKS_REFUSED);
@@ -514,6 +515,7 @@ static int http_stop(mcp_http *h, const _Atomic bool *hurry)
                 "http: handlers still running %llu ms after the stop began; leaving them (what "
                 "they use is not freed)",
                 (unsigned long long)(rt_now_ms() - began));
+        mcp_server_abandon(h->srv); /* and s: mcp_server_free leaves it too */
         return MCP_SERVE_ABANDONED; /* h and its pool stay: a handler may still touch them */
     }
     rt_pool_free(h->pool);
