@@ -584,6 +584,16 @@ TEST(counters)
     CHECK(st.errors >= 3);
 }
 
+/* SO_REUSEPORT would let a second server share the port silently: the probe bind refuses it. */
+TEST(address_in_use_is_refused)
+{
+    http_server_config cfg = {
+        .workers = 2, .port = http_server_port(srv), .tick_ms = 50, .on_request = handler};
+    http_server *dup = NULL;
+    CHECK_INT(http_server_start(&dup, &cfg), -EADDRINUSE);
+    CHECK(dup == NULL);
+}
+
 int main(void)
 {
     http_server_config cfg = {
@@ -609,6 +619,7 @@ int main(void)
     RUN(write_timeout_and_unsent_cap);
     RUN(emfile_pauses_and_resumes);
     RUN(counters);
+    RUN(address_in_use_is_refused);
     http_server_stop(srv);
     return test_summary();
 }
