@@ -64,6 +64,7 @@ typedef struct json_limits {
     uint32_t max_members;    /* items of one array or members of one object; default 1 000 000 */
     size_t max_size;         /* bytes of input; default 64 MiB */
     bool allow_duplicate_keys; /* default false: {"a":1,"a":2} is an error */
+    bool relaxed; /* also accept // and block comments and trailing commas (config files) */
 } json_limits;
 
 /* The defaults above. */
@@ -82,6 +83,13 @@ typedef struct json_error {
  * Nothing is allocated outside the arena. Any thread. */
 json_value *json_parse(const char *buf, size_t len, mcp_arena *arena, const json_limits *limits,
                        json_error *err);
+
+/* Finds where the value at JSON Pointer `pointer` (RFC 6901; "" is the root) starts in
+ * buf[0..len), parsed with limits (may be NULL): stores offset, line and column in *pos (msg
+ * empty; pos may be NULL) and returns true; false if the text does not parse or has no such
+ * value. For messages about a document parsed from text (json_locate.c). Any thread. */
+bool json_locate(const char *buf, size_t len, const json_limits *limits, const char *pointer,
+                 json_error *pos);
 
 /* Formats err as "line L, column C (byte O): msg" into out[size]. Returns out. */
 const char *json_error_str(const json_error *err, char *out, size_t size);
