@@ -974,7 +974,7 @@ next: /* a value is complete; look at what follows it */
     } else {
         if (p < end && *p == ',') {
             p++;
-        SKIP_WS(p);
+            SKIP_WS(p);
             goto key;
         }
         if (unlikely(p == end || *p != '}')) return bad_after(ps, p, true);
