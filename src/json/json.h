@@ -30,10 +30,11 @@ typedef enum json_type {
     JSON_OBJECT,
 } json_type;
 
-typedef struct json_value json_value;
+/* The DOM node is the public mcp_json (include/mcp/json.h) without a copy: the same struct. */
+typedef struct mcp_json json_value;
 typedef struct json_member json_member;
 
-struct json_value {
+struct mcp_json {
     uint8_t type; /* json_type */
     bool b;       /* JSON_BOOL */
     uint32_t len; /* STRING: bytes; ARRAY: items; OBJECT: members; numbers: text length */
@@ -64,7 +65,7 @@ typedef struct json_limits {
     uint32_t max_members;    /* items of one array or members of one object; default 1 000 000 */
     size_t max_size;         /* bytes of input; default 64 MiB */
     bool allow_duplicate_keys; /* default false: {"a":1,"a":2} is an error */
-    bool relaxed; /* also accept // and block comments and trailing commas (config files) */
+    bool relaxed;              /* also accept comments and trailing commas (config files) */
 } json_limits;
 
 /* The defaults above. */
@@ -83,13 +84,6 @@ typedef struct json_error {
  * Nothing is allocated outside the arena. Any thread. */
 json_value *json_parse(const char *buf, size_t len, mcp_arena *arena, const json_limits *limits,
                        json_error *err);
-
-/* Finds where the value at JSON Pointer `pointer` (RFC 6901; "" is the root) starts in
- * buf[0..len), parsed with limits (may be NULL): stores offset, line and column in *pos (msg
- * empty; pos may be NULL) and returns true; false if the text does not parse or has no such
- * value. For messages about a document parsed from text (json_locate.c). Any thread. */
-bool json_locate(const char *buf, size_t len, const json_limits *limits, const char *pointer,
-                 json_error *pos);
 
 /* Formats err as "line L, column C (byte O): msg" into out[size]. Returns out. */
 const char *json_error_str(const json_error *err, char *out, size_t size);
@@ -164,6 +158,9 @@ static inline bool json_is_number(const json_value *v)
 }
 /* Numeric value as a double (JSON_INT converted). 0 for non-numbers. */
 double json_number(const json_value *v);
+/* Stores v's value and returns true if v is an integer, or a double with an integral value in
+ * int64 range (as in JSON Schema: 3.0 is 3); false otherwise (*out untouched). */
+bool json_int_value(const json_value *v, int64_t *out);
 
 /* Typed getters. Each looks up key in obj; on success stores the value and returns 1; if the
  * member is absent returns 0 and leaves *out alone; if present with the wrong type returns -1

@@ -1,10 +1,11 @@
 /* test_json_relaxed.c - the relaxed parse mode (comments and trailing commas, for config files)
- * and json_locate (where a JSON Pointer's value starts in the text).
+ * and mcp_json_locate (where a JSON Pointer's value starts in the text, also in relaxed text).
  *
  * Relaxed mode must accept exactly strict JSON plus // and block comments wherever whitespace
  * may stand and one trailing comma before a closing bracket, and refuse everything else with
  * the same precise messages; strict mode must refuse all of it as before. */
 #include "json/json.h"
+#include <mcp/json.h>
 #include "test.h"
 
 static mcp_arena arena;
@@ -80,16 +81,16 @@ TEST(strict_refuses_relaxed_syntax)
     CHECK(!json_parse("1 /* c */", 9, &arena, NULL, &err));
 }
 
-static void check_locate(const char *text, const json_limits *lim, const char *ptr, unsigned line,
+static void check_locate(const char *text, unsigned flags, const char *ptr, unsigned line,
                          unsigned col, int at)
 {
-    json_error pos;
-    if (!json_locate(text, strlen(text), lim, ptr, &pos))
+    mcp_json_error pos;
+    if (!mcp_json_locate(text, strlen(text), flags, ptr, &pos))
         T_FAIL("line %d: '%s' not found", at, ptr);
-    if (pos.line != line || pos.col != col)
-        T_FAIL("line %d: '%s' at %u:%u, want %u:%u", at, ptr, pos.line, pos.col, line, col);
+    if (pos.line != line || pos.column != col)
+        T_FAIL("line %d: '%s' at %u:%u, want %u:%u", at, ptr, pos.line, pos.column, line, col);
 }
-#define LOC(text, lim, ptr, line, col) check_locate(text, lim, ptr, line, col, __LINE__)
+#define LOC(text, flags, ptr, line, col) check_locate(text, flags, ptr, line, col, __LINE__)
 
 TEST(locate)
 {
@@ -102,28 +103,27 @@ TEST(locate)
                       "  ],\n"
                       "  \"esc\\u0061ped\": \"s\\\"}\"\n"
                       "}\n";
-    LOC(doc, &relaxed, "", 1, 1);
-    LOC(doc, &relaxed, "/name", 3, 11);
-    LOC(doc, &relaxed, "/tools", 4, 12);
-    LOC(doc, &relaxed, "/tools/0", 5, 5);
-    LOC(doc, &relaxed, "/tools/0/kind", 5, 14);
-    LOC(doc, &relaxed, "/tools/0/argv/1", 5, 37);
-    LOC(doc, &relaxed, "/tools/1/a~1b/m~0n/2/deep", 6, 43);
-    LOC(doc, &relaxed, "/tools/1/a~1b/m~0n/1", 6, 28);
-    LOC(doc, &relaxed, "/escaped", 8, 19);
-    json_error pos;
-    CHECK(!json_locate(doc, strlen(doc), &relaxed, "/nope", &pos));
-    CHECK(!json_locate(doc, strlen(doc), &relaxed, "/tools/2", &pos));
-    CHECK(!json_locate(doc, strlen(doc), &relaxed, "/tools/01", &pos));
-    CHECK(!json_locate(doc, strlen(doc), &relaxed, "/tools/-", &pos));
-    CHECK(!json_locate(doc, strlen(doc), &relaxed, "/name/x", &pos));
-    CHECK(!json_locate(doc, strlen(doc), &relaxed, "name", &pos));
-    CHECK(!json_locate(doc, strlen(doc), NULL, "", &pos)); /* comments: not strict JSON */
+    LOC(doc, MCP_JSON_RELAXED, "", 1, 1);
+    LOC(doc, MCP_JSON_RELAXED, "/name", 3, 11);
+    LOC(doc, MCP_JSON_RELAXED, "/tools", 4, 12);
+    LOC(doc, MCP_JSON_RELAXED, "/tools/0", 5, 5);
+    LOC(doc, MCP_JSON_RELAXED, "/tools/0/kind", 5, 14);
+    LOC(doc, MCP_JSON_RELAXED, "/tools/0/argv/1", 5, 37);
+    LOC(doc, MCP_JSON_RELAXED, "/tools/1/a~1b/m~0n/2/deep", 6, 43);
+    LOC(doc, MCP_JSON_RELAXED, "/tools/1/a~1b/m~0n/1", 6, 28);
+    LOC(doc, MCP_JSON_RELAXED, "/escaped", 8, 19);
+    mcp_json_error pos;
+    CHECK(!mcp_json_locate(doc, strlen(doc), MCP_JSON_RELAXED, "/nope", &pos));
+    CHECK(!mcp_json_locate(doc, strlen(doc), MCP_JSON_RELAXED, "/tools/2", &pos));
+    CHECK(!mcp_json_locate(doc, strlen(doc), MCP_JSON_RELAXED, "/tools/01", &pos));
+    CHECK(!mcp_json_locate(doc, strlen(doc), MCP_JSON_RELAXED, "/tools/-", &pos));
+    CHECK(!mcp_json_locate(doc, strlen(doc), MCP_JSON_RELAXED, "/name/x", &pos));
+    CHECK(!mcp_json_locate(doc, strlen(doc), MCP_JSON_RELAXED, "name", &pos));
+    CHECK(!mcp_json_locate(doc, strlen(doc), 0, "", &pos)); /* comments: not strict JSON */
     const char *dup = "{\"a\": 1, \"a\": 2}";
-    json_limits dups = {.allow_duplicate_keys = true};
-    LOC(dup, &dups, "/a", 1, 15); /* the last one, as json_get finds it */
-    LOC("[0,[1,[2,[3]]]]", NULL, "/1/1/1/0", 1, 11);
-    LOC("{\"\":{\"\":7}}", NULL, "//", 1, 9);
+    LOC(dup, MCP_JSON_DUPLICATE_KEYS, "/a", 1, 15); /* the last one, as json_get finds it */
+    LOC("[0,[1,[2,[3]]]]", 0, "/1/1/1/0", 1, 11);
+    LOC("{\"\":{\"\":7}}", 0, "//", 1, 9);
 }
 
 int main(void)
