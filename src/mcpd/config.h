@@ -72,7 +72,8 @@ int mcpd_parse_listen(const char *s, char *host, size_t hostsize, int *port);
 /* True if host is a loopback address or "localhost". */
 bool mcpd_host_is_loopback(const char *host);
 
-/* The closest of the names in obj's keys to word (edit distance at most 2), or NULL. */
+/* The closest of the names in obj's keys to word (edit distance at most 2, or one a prefix of
+ * the other), or NULL. */
 const char *mcpd_suggest(const char *word, const mcp_json *obj);
 
 #endif
