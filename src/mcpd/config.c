@@ -99,8 +99,10 @@ const char *mcpd_errs_pointer(const mcpd_errs *e, size_t i)
     return i < e->n ? e->e[i].pointer : NULL;
 }
 
-void mcpd_errs_print(const mcpd_errs *e, FILE *out, const char *file, const char *text, size_t len)
+void mcpd_errs_print(const mcpd_errs *e, FILE *out, const char *prefix, const char *file,
+                     const char *text, size_t len)
 {
+    if (!prefix) prefix = "";
     for (size_t i = 0; i < e->n; i++) {
         const err_entry *x = &e->e[i];
         bool seen = false;
@@ -111,13 +113,13 @@ void mcpd_errs_print(const mcpd_errs *e, FILE *out, const char *file, const char
         bool located = pos.line > 0 ||
                        (text && mcp_json_locate(text, len, MCP_JSON_RELAXED, x->pointer, &pos));
         if (located)
-            fprintf(out, "%s:%u:%u: ", file, pos.line, pos.column);
+            fprintf(out, "%s%s:%u:%u: ", prefix, file, pos.line, pos.column);
         else
-            fprintf(out, "%s: ", file);
+            fprintf(out, "%s%s: ", prefix, file);
         if (x->pointer[0]) fprintf(out, "%s: ", x->pointer);
         fprintf(out, "%s\n", x->msg);
     }
-    if (e->dropped) fprintf(out, "%s: %zu more mistakes not shown\n", file, e->dropped);
+    if (e->dropped) fprintf(out, "%s%s: %zu more mistakes not shown\n", prefix, file, e->dropped);
 }
 
 /* ---- suggestions ------------------------------------------------------------------------- */

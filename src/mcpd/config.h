@@ -13,10 +13,12 @@
 /* Returns an empty list of mistakes. Free with mcpd_errs_free(). */
 mcpd_errs *mcpd_errs_new(void);
 void mcpd_errs_free(mcpd_errs *e);
-/* Prints each mistake on one line to out: "FILE:LINE:COLUMN: POINTER: message", located in
+/* Prints each mistake on one line to out: "PREFIXFILE:LINE:COLUMN: POINTER: message" (prefix may
+ * be NULL, e.g. "mcpd: error: " for log lines), located in
  * text[0..len) (the file as read; parsed relaxed) when the pointer is found there, else
  * "FILE: POINTER: message". Mistakes whose pointer is the same are printed once. */
-void mcpd_errs_print(const mcpd_errs *e, FILE *out, const char *file, const char *text, size_t len);
+void mcpd_errs_print(const mcpd_errs *e, FILE *out, const char *prefix, const char *file,
+                     const char *text, size_t len);
 /* The message of mistake i (for tests), or NULL. */
 const char *mcpd_errs_message(const mcpd_errs *e, size_t i);
 const char *mcpd_errs_pointer(const mcpd_errs *e, size_t i);
