@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define BACKSTOP_MS 5000
+
 struct mcpd_gen {
     atomic_int refs;
     mcpd_config *cfg;
@@ -403,7 +405,10 @@ static int sync_tools(const mcpd_gen *prev, const mcpd_gen *next)
                           .input_schema = t->input_schema,
                           .output_schema = t->output_schema,
                           .annotations = t->annotations,
-                          .handler = on_tool_call};
+                          .handler = on_tool_call,
+                          /* a backstop: mcpd's guard answers at timeout_ms and stops the work;
+                           * libmcp answers for it only if a kind never ends its call */
+                          .timeout_ms = t->timeout_ms + BACKSTOP_MS};
         char err[256];
         if (mcp_server_add_tool(S.server, &d, err, sizeof err) != 0) {
             fprintf(stderr, "mcpd: error: %s (%s): %s\n", t->name, t->pointer, err);
