@@ -100,6 +100,7 @@ typedef struct mcp_msg_info {
      * only during mcp_conn_handle(). */
     const char *(*get_header)(const void *hctx, const char *name);
     const void *hctx;
+    const void *principal; /* who the transport authenticated the message as, or NULL */
 } mcp_msg_info;
 
 /* Handles one message (msg[0..len), not NUL-terminated). tag identifies it in outputs.

@@ -149,6 +149,7 @@ typedef struct req_ctx {
     http_request *req;
     http_response *res;
     bool modern;
+    const void *principal; /* what mcp_http_options.auth returned, or NULL */
 } req_ctx;
 
 /* ---- http.c ---------------------------------------------------------------------------------- */

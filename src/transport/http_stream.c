@@ -519,7 +519,8 @@ int hstream_run(req_ctx *r, mcp_conn *conn, hstream *st, session *sess, bool *he
                          .method_header = req->mcp_method,
                          .name_header = req->mcp_name,
                          .get_header = req_get_header,
-                         .hctx = req};
+                         .hctx = req,
+                         .principal = r->principal};
     prepare(st, req, conn, sess);
     tl_req = st;
     tl_req_wake = false;
