@@ -6,7 +6,8 @@
  * the engine keeps it on the ctx. The server's tool filter then decides per principal which
  * tools tools/list shows and tools/call accepts. The library never interprets a principal: it
  * is the program's pointer. */
-#include "mcp/internal.h"
+#include "mcp/ctx.h"
+#include "mcp/registry.h"
 
 const void *mcp_ctx_principal(const mcp_ctx *c)
 {
