@@ -254,10 +254,13 @@ static mcpd_gen *gen_build(mcpd_config *cfg, mcp_server *server, bool reload, mc
                     .reload = reload};
     g->insts = calloc(mcp_json_len(tools) + 1, sizeof *g->insts);
     if (!g->insts) abort();
-    for (size_t i = 0; i < mcp_json_len(tools); i++) {
+    size_t ntools = mcp_json_typeof(tools) == MCP_JSON_ARRAY ? mcp_json_len(tools) : 0;
+    for (size_t i = 0; i < ntools; i++) {
         const mcp_json *e = mcp_json_at(tools, i);
         char ptr[64];
         snprintf(ptr, sizeof ptr, "/tools/%zu", i);
+        /* the config schema already found this entry wrong (a failed load reports it all) */
+        if (mcp_json_typeof(e) != MCP_JSON_OBJECT || mcpd_errs_under(errs, ptr)) continue;
         bool enabled = true;
         if (mcp_json_bool(mcp_json_get(e, "enabled"), &enabled) && !enabled) continue;
         const char *kname = entry_str(e, "kind");
@@ -309,7 +312,12 @@ static mcpd_gen *load_gen(const char *path, mcp_server *server, bool reload, FIL
     char *text = NULL;
     size_t len = 0;
     mcpd_config *cfg = mcpd_config_load(path, errs, &text, &len);
+    bool invalid = cfg && cfg->invalid;
     mcpd_gen *g = cfg ? gen_build(cfg, server, reload, errs) : NULL;
+    if (g && invalid) { /* built only to report the tools' mistakes too */
+        mcpd_gen_unref(g);
+        g = NULL;
+    }
     if (!g) {
         const char *src = path ? text : mcpd_default_config;
         size_t srclen = path ? len : mcpd_default_config_len;
