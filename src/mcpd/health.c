@@ -1,15 +1,20 @@
-/* health.c - the health checker: one loop thread, a timer per target, checks on the uv pool.
+/* health.c - the health checker: a timer per target on one libuv loop, asynchronous probes.
  *
- * Targets live in a list guarded by a mutex (status reads come from any thread). Only the loop
- * thread touches their timers and work requests: add and remove post to it through a uv_async
- * and the list. A target's life: added (timer started at 0) -> timer fires -> check queued on
- * the pool -> after_work on the loop applies the verdict and restarts the timer for the next
- * interval. Removal marks the target; the loop closes its timer once no check of it runs, and
- * the close callback unlinks and frees it and wakes whoever waits in mcpd_health_remove.
+ * Targets live in a list guarded by h->mu (status reads and probe reports come from any
+ * thread). Only the loop thread touches their timers: add and remove link or mark a target
+ * under the mutex and wake the loop through a uv_async. One timer per target serves both jobs:
+ * while idle it waits interval_ms for the next probe; while a probe runs it waits timeout_ms
+ * for the report. A report (any thread) stores its verdict in the target under the mutex and
+ * wakes the loop, which applies it and starts the next interval.
  *
- * Verdicts have hysteresis: `unhealthy_after` failures in a row force the breaker open (with
- * the reason and the time to the next check as the retry hint), `healthy_after` successes in a
- * row close it. One failed check among good ones changes nothing. */
+ * Every probe carries (target id, sequence number) in a small record it gives back with its
+ * report: a report that comes after its probe timed out, or after its target was removed, finds
+ * no match and is dropped. The checker counts outstanding probes, and its free waits for them,
+ * so no report ever touches freed memory.
+ *
+ * Verdicts have hysteresis: `unhealthy_after` failures in a row force the breaker open (the
+ * reason and the time to the next probe become the refusal's text), `healthy_after` successes
+ * in a row close it. One failed probe among good ones changes nothing. */
 #include "mcpd/health.h"
 
 #include <pthread.h>
@@ -17,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uv.h>
 
 typedef struct target {
     struct target *next;
@@ -26,28 +30,38 @@ typedef struct target {
     char *name;
     mcpd_health_target def;
     uv_timer_t timer;
-    uv_work_t work;
-    bool started;         /* the loop has set up its timer */
-    bool running;         /* a check is on the pool */
-    atomic_bool removing; /* remove asked (any thread) */
-    bool closing;         /* timer close requested */
-    bool result;          /* the last check's answer (pool thread writes, after_work reads) */
-    char check_why[160];
+    /* loop thread only */
+    bool started, closing;
     /* guarded by h->mu */
+    bool removing;
+    bool probing;  /* a probe is out */
+    bool reported; /* its report arrived, not yet applied */
+    bool report_ok;
+    uint64_t seq; /* the probe out now */
+    char report_why[160];
     bool healthy;
     uint32_t fails, oks;
     char why[160];
 } target;
 
+typedef struct probe_run {
+    struct mcpd_health *h;
+    uint64_t id, seq;
+} probe_run;
+
 struct mcpd_health {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    uv_loop_t loop;
+    uv_loop_t own_loop;
+    uv_loop_t *loop;
     uv_async_t wake;
     pthread_t thread;
+    bool own_thread;
+    /* guarded by mu */
     target *targets;
     uint64_t next_id;
-    atomic_bool stopping;
+    bool stopping, wake_closing, wake_closed;
+    size_t outstanding;
     atomic_uint_fast64_t checks_done;
 };
 
@@ -70,22 +84,23 @@ static void on_target_closed(uv_handle_t *hd)
     free(t);
 }
 
+/* Loop thread. */
 static void close_target(target *t)
 {
     if (t->closing) return;
     t->closing = true;
     if (!t->started) {
-        uv_timer_init(&t->h->loop, &t->timer);
+        uv_timer_init(t->h->loop, &t->timer);
         t->timer.data = t;
     }
     uv_timer_stop(&t->timer);
     uv_close((uv_handle_t *)&t->timer, on_target_closed);
 }
 
-/* Applies one check's outcome (loop thread). */
-static void verdict(mcpd_health *h, target *t, uint64_t now, bool ok, const char *why)
+/* Applies one probe's verdict. Caller holds h->mu. */
+static void verdict_locked(mcpd_health *h, target *t, uint64_t now, bool ok, const char *why)
 {
-    pthread_mutex_lock(&h->mu);
+    atomic_fetch_add(&h->checks_done, 1);
     if (ok) {
         t->fails = 0;
         t->oks++;
@@ -95,107 +110,149 @@ static void verdict(mcpd_health *h, target *t, uint64_t now, bool ok, const char
             fprintf(stderr, "mcpd: info: health: %s is healthy again; its circuit is closed\n",
                     t->name);
         }
-    } else {
-        t->oks = 0;
-        t->fails++;
-        snprintf(t->why, sizeof t->why, "%s", why && *why ? why : "check failed");
-        if (t->fails >= t->def.unhealthy_after) {
-            char reason[200];
-            snprintf(reason, sizeof reason, "%s failed its health check (%s)", t->name, t->why);
-            /* held open until the checks pass again; the hint is the next check */
-            mcpd_breaker_force_open(t->def.breaker, now, t->def.interval_ms, reason);
-            if (t->healthy)
-                fprintf(stderr,
-                        "mcpd: warning: health: %s is unhealthy (%s); its circuit is open\n",
-                        t->name, t->why);
-            t->healthy = false;
-        }
+        return;
     }
+    t->oks = 0;
+    t->fails++;
+    snprintf(t->why, sizeof t->why, "%s", why && *why ? why : "probe failed");
+    if (t->fails < t->def.unhealthy_after) return;
+    char reason[256];
+    snprintf(reason, sizeof reason, "%s failed its health check (%s)", t->name, t->why);
+    /* held open until the probes pass again; the hint is the next probe */
+    mcpd_breaker_force_open(t->def.breaker, now, t->def.interval_ms, reason);
+    if (t->healthy)
+        fprintf(stderr, "mcpd: warning: health: %s is unhealthy (%s); its circuit is open\n",
+                t->name, t->why);
+    t->healthy = false;
+}
+
+static void report(void *rud, bool ok, const char *reason)
+{
+    probe_run *run = rud;
+    mcpd_health *h = run->h;
+    pthread_mutex_lock(&h->mu);
+    target *t = h->targets;
+    while (t && t->id != run->id) t = t->next;
+    if (t && t->probing && t->seq == run->seq && !t->reported) {
+        t->reported = true;
+        t->report_ok = ok;
+        snprintf(t->report_why, sizeof t->report_why, "%s", reason ? reason : "");
+    }
+    h->outstanding--;
+    if (!h->wake_closing) uv_async_send(&h->wake);
+    pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
-}
-
-static void run_check(uv_work_t *w)
-{
-    target *t = w->data;
-    t->check_why[0] = 0;
-    t->result = t->def.check(t->def.ud, t->check_why, sizeof t->check_why);
-}
-
-static void after_check(uv_work_t *w, int status)
-{
-    target *t = w->data;
-    mcpd_health *h = t->h;
-    t->running = false;
-    if (status == 0) verdict(h, t, mcpd_now_ms(), t->result, t->check_why);
-    atomic_fetch_add(&h->checks_done, 1);
-    if (atomic_load(&t->removing) || atomic_load(&h->stopping))
-        close_target(t);
-    else
-        uv_timer_start(&t->timer, on_timer, t->def.interval_ms, 0);
+    free(run);
 }
 
 static void on_timer(uv_timer_t *tm)
 {
     target *t = tm->data;
-    if (t->running || atomic_load(&t->removing)) return;
-    t->running = true;
-    t->work.data = t;
-    if (uv_queue_work(&t->h->loop, &t->work, run_check, after_check) != 0) {
-        t->running = false;
-        uv_timer_start(&t->timer, on_timer, t->def.interval_ms, 0);
+    mcpd_health *h = t->h;
+    pthread_mutex_lock(&h->mu);
+    if (t->removing) {
+        pthread_mutex_unlock(&h->mu);
+        return;
     }
+    if (t->probing && t->reported) { /* reported just as the timeout fired */
+        t->probing = false;
+        verdict_locked(h, t, mcpd_now_ms(), t->report_ok, t->report_why);
+        pthread_mutex_unlock(&h->mu);
+        uv_timer_start(&t->timer, on_timer, t->def.interval_ms, 0);
+        return;
+    }
+    if (t->probing) {
+        /* the probe did not report in time: a failure; its late report will be dropped */
+        char why[64];
+        snprintf(why, sizeof why, "no answer within %u ms", t->def.timeout_ms);
+        t->probing = false;
+        t->seq++;
+        verdict_locked(h, t, mcpd_now_ms(), false, why);
+        pthread_mutex_unlock(&h->mu);
+        uv_timer_start(&t->timer, on_timer, t->def.interval_ms, 0);
+        return;
+    }
+    probe_run *run = malloc(sizeof *run);
+    if (!run) abort();
+    t->probing = true;
+    t->reported = false;
+    *run = (probe_run){.h = h, .id = t->id, .seq = ++t->seq};
+    h->outstanding++;
+    pthread_mutex_unlock(&h->mu);
+    uv_timer_start(&t->timer, on_timer, t->def.timeout_ms, 0);
+    t->def.probe(t->def.ud, report, run); /* may report at once: that takes the mutex */
 }
 
-/* The loop's mailbox: start new targets, close removed ones, or everything on stop. */
+static void on_wake_closed(uv_handle_t *hd)
+{
+    mcpd_health *h = hd->data;
+    pthread_mutex_lock(&h->mu);
+    h->wake_closed = true;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* The loop's mailbox: start new targets, apply reports, close removed targets, or all of them
+ * on stop. */
 static void on_wake(uv_async_t *a)
 {
     mcpd_health *h = a->data;
     pthread_mutex_lock(&h->mu);
-    bool stopping = atomic_load(&h->stopping);
-    target *list = h->targets;
-    pthread_mutex_unlock(&h->mu);
-    /* only this thread unlinks targets, so walking the list unlocked is safe; new ones are
-     * pushed at the head by other threads and seen at the next wake */
-    for (target *t = list, *next; t; t = next) {
-        next = t->next;
+    for (target *t = h->targets; t; t = t->next) {
         if (t->closing) continue;
-        if (stopping || atomic_load(&t->removing)) {
-            if (!t->running) close_target(t);
+        if (h->stopping || t->removing) {
+            close_target(t);
             continue;
         }
         if (!t->started) {
-            uv_timer_init(&h->loop, &t->timer);
+            uv_timer_init(h->loop, &t->timer);
             t->timer.data = t;
             t->started = true;
             uv_timer_start(&t->timer, on_timer, 0, 0);
+        } else if (t->probing && t->reported) {
+            t->probing = false;
+            verdict_locked(h, t, mcpd_now_ms(), t->report_ok, t->report_why);
+            uv_timer_start(&t->timer, on_timer, t->def.interval_ms, 0);
         }
     }
-    if (stopping) uv_close((uv_handle_t *)&h->wake, NULL);
+    if (h->stopping && !h->wake_closing) {
+        h->wake_closing = true;
+        uv_close((uv_handle_t *)&h->wake, on_wake_closed);
+    }
+    pthread_mutex_unlock(&h->mu);
 }
 
 static void *loop_main(void *arg)
 {
     mcpd_health *h = arg;
-    uv_run(&h->loop, UV_RUN_DEFAULT);
+    uv_run(h->loop, UV_RUN_DEFAULT);
     return NULL;
 }
 
-mcpd_health *mcpd_health_new(void)
+mcpd_health *mcpd_health_new(uv_loop_t *loop)
 {
     mcpd_health *h = calloc(1, sizeof *h);
     if (!h) abort();
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
-    if (uv_loop_init(&h->loop) != 0) goto fail_loop;
-    uv_async_init(&h->loop, &h->wake, on_wake);
+    h->loop = loop;
+    if (!loop) {
+        if (uv_loop_init(&h->own_loop) != 0) goto fail;
+        h->loop = &h->own_loop;
+    }
+    uv_async_init(h->loop, &h->wake, on_wake);
     h->wake.data = h;
-    if (pthread_create(&h->thread, NULL, loop_main, h) != 0) goto fail_thread;
+    if (!loop) {
+        if (pthread_create(&h->thread, NULL, loop_main, h) != 0) {
+            uv_close((uv_handle_t *)&h->wake, NULL);
+            uv_run(h->loop, UV_RUN_DEFAULT);
+            uv_loop_close(h->loop);
+            goto fail;
+        }
+        h->own_thread = true;
+    }
     return h;
-fail_thread:
-    uv_close((uv_handle_t *)&h->wake, NULL);
-    uv_run(&h->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&h->loop);
-fail_loop:
+fail:
     pthread_cond_destroy(&h->cv);
     pthread_mutex_destroy(&h->mu);
     free(h);
@@ -205,10 +262,16 @@ fail_loop:
 void mcpd_health_free(mcpd_health *h)
 {
     if (!h) return;
-    atomic_store(&h->stopping, true);
+    pthread_mutex_lock(&h->mu);
+    h->stopping = true;
     uv_async_send(&h->wake);
-    pthread_join(h->thread, NULL);
-    uv_loop_close(&h->loop);
+    /* every target closed, every probe reported, the wake handle closed */
+    while (h->targets || h->outstanding || !h->wake_closed) pthread_cond_wait(&h->cv, &h->mu);
+    pthread_mutex_unlock(&h->mu);
+    if (h->own_thread) {
+        pthread_join(h->thread, NULL);
+        uv_loop_close(h->loop);
+    }
     pthread_cond_destroy(&h->cv);
     pthread_mutex_destroy(&h->mu);
     free(h);
@@ -224,6 +287,7 @@ uint64_t mcpd_health_add(mcpd_health *h, const mcpd_health_target *def)
     if (!t->name) abort();
     t->def.name = t->name;
     if (!t->def.interval_ms) t->def.interval_ms = 10000;
+    if (!t->def.timeout_ms) t->def.timeout_ms = 5000;
     if (!t->def.unhealthy_after) t->def.unhealthy_after = 2;
     if (!t->def.healthy_after) t->def.healthy_after = 1;
     t->healthy = true;
@@ -232,8 +296,8 @@ uint64_t mcpd_health_add(mcpd_health *h, const mcpd_health_target *def)
     t->next = h->targets;
     h->targets = t;
     uint64_t id = t->id;
-    pthread_mutex_unlock(&h->mu);
     uv_async_send(&h->wake);
+    pthread_mutex_unlock(&h->mu);
     return id;
 }
 
@@ -248,12 +312,11 @@ void mcpd_health_remove(mcpd_health *h, uint64_t id)
 {
     pthread_mutex_lock(&h->mu);
     target *t = find(h, id);
-    if (t) atomic_store(&t->removing, true);
-    pthread_mutex_unlock(&h->mu);
-    if (!t) return;
-    uv_async_send(&h->wake);
-    pthread_mutex_lock(&h->mu);
-    while (find(h, id)) pthread_cond_wait(&h->cv, &h->mu);
+    if (t) {
+        t->removing = true;
+        uv_async_send(&h->wake);
+        while (find(h, id)) pthread_cond_wait(&h->cv, &h->mu);
+    }
     pthread_mutex_unlock(&h->mu);
 }
 

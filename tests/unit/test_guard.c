@@ -248,48 +248,69 @@ TEST(limiter_waiter_gets_released_slot)
 /* ---- health --------------------------------------------------------------------------------- */
 typedef struct fake_upstream {
     atomic_bool up;
-    atomic_int checks;
+    atomic_bool silent; /* never reports (a hung probe) */
+    atomic_int probes;
+    pthread_mutex_t mu;
+    mcpd_health_report_fn pending;
+    void *pending_ud;
 } fake_upstream;
 
-static bool fake_check(void *ud, char *why, size_t whysize)
+static void fake_probe(void *ud, mcpd_health_report_fn rep, void *rud)
 {
     fake_upstream *u = ud;
-    atomic_fetch_add(&u->checks, 1);
-    if (atomic_load(&u->up)) return true;
-    snprintf(why, whysize, "GET /health: 503");
-    return false;
+    atomic_fetch_add(&u->probes, 1);
+    if (atomic_load(&u->silent)) {
+        pthread_mutex_lock(&u->mu);
+        u->pending = rep;
+        u->pending_ud = rud;
+        pthread_mutex_unlock(&u->mu);
+        return;
+    }
+    if (atomic_load(&u->up))
+        rep(rud, true, NULL);
+    else
+        rep(rud, false, "GET /health: 503");
+}
+
+/* Reports a held probe late (from the test thread), if one is held. */
+static void fake_release(fake_upstream *u)
+{
+    pthread_mutex_lock(&u->mu);
+    mcpd_health_report_fn r = u->pending;
+    void *rud = u->pending_ud;
+    u->pending = NULL;
+    pthread_mutex_unlock(&u->mu);
+    if (r) r(rud, true, NULL);
 }
 
 TEST(health_verdict_hysteresis)
 {
     /* the verdict logic alone, on a target that no loop runs */
     mcpd_health h = {0};
-    pthread_mutex_init(&h.mu, NULL);
     mcpd_breaker *b = mcpd_breaker_new(NULL, 3);
     target t = {.h = &h, .name = (char *)"api", .healthy = true};
     t.def = (mcpd_health_target){
         .interval_ms = 5000, .unhealthy_after = 2, .healthy_after = 2, .breaker = b};
-    verdict(&h, &t, 0, false, "connection refused");
+    verdict_locked(&h, &t, 0, false, "connection refused");
     CHECK(t.healthy); /* one failure is not enough */
     CHECK_INT(mcpd_breaker_state_at(b, 0), MCPD_BREAKER_CLOSED);
-    verdict(&h, &t, 10, true, NULL);
-    verdict(&h, &t, 20, false, "connection refused"); /* not in a row */
+    verdict_locked(&h, &t, 10, true, NULL);
+    verdict_locked(&h, &t, 20, false, "connection refused"); /* not in a row */
     CHECK(t.healthy);
-    verdict(&h, &t, 30, false, "connection refused");
+    verdict_locked(&h, &t, 30, false, "connection refused");
     CHECK(!t.healthy);
     mcpd_breaker_ticket tk;
     uint64_t retry;
-    char why[200];
+    char why[300];
     CHECK(!mcpd_breaker_allow(b, 40, &tk, &retry, why, sizeof why));
     CHECK_CONTAINS(why, "api failed its health check (connection refused)");
     CHECK(retry <= 5000);
-    verdict(&h, &t, 50, true, NULL);
+    verdict_locked(&h, &t, 50, true, NULL);
     CHECK(!t.healthy); /* healthy_after 2 */
-    verdict(&h, &t, 60, true, NULL);
+    verdict_locked(&h, &t, 60, true, NULL);
     CHECK(t.healthy);
     CHECK_INT(mcpd_breaker_state_at(b, 70), MCPD_BREAKER_CLOSED);
     mcpd_breaker_free(b);
-    pthread_mutex_destroy(&h.mu);
 }
 
 static void wait_checks(mcpd_health *h, uint64_t n)
@@ -300,15 +321,16 @@ static void wait_checks(mcpd_health *h, uint64_t n)
 
 TEST(health_loop_opens_and_closes_breaker)
 {
-    mcpd_health *h = mcpd_health_new();
+    mcpd_health *h = mcpd_health_new(NULL);
     CHECK(h != NULL);
     fake_upstream u = {.up = true};
+    pthread_mutex_init(&u.mu, NULL);
     mcpd_breaker *b = mcpd_breaker_new(NULL, 5);
     mcpd_health_target def = {.name = "api",
                               .interval_ms = 5,
                               .unhealthy_after = 2,
                               .healthy_after = 1,
-                              .check = fake_check,
+                              .probe = fake_probe,
                               .ud = &u,
                               .breaker = b};
     uint64_t id = mcpd_health_add(h, &def);
@@ -323,26 +345,74 @@ TEST(health_loop_opens_and_closes_breaker)
     while (mcpd_breaker_state_at(b, mcpd_now_ms()) != MCPD_BREAKER_CLOSED) usleep(1000);
     CHECK(mcpd_health_status(h, id, NULL, 0));
     mcpd_health_remove(h, id);
-    int n = atomic_load(&u.checks);
-    wait_checks(h, 0);
+    int n = atomic_load(&u.probes);
     usleep(20000);
-    CHECK_INT(atomic_load(&u.checks), n); /* removed: no more checks */
+    CHECK_INT(atomic_load(&u.probes), n); /* removed: no more probes */
     mcpd_breaker_free(b);
     mcpd_health_free(h);
+    pthread_mutex_destroy(&u.mu);
 }
 
-TEST(health_free_with_targets_left)
+TEST(health_probe_timeout_fails_and_late_report_is_dropped)
 {
-    mcpd_health *h = mcpd_health_new();
-    fake_upstream u = {.up = false};
+    mcpd_health *h = mcpd_health_new(NULL);
+    fake_upstream u = {.up = true, .silent = true};
+    pthread_mutex_init(&u.mu, NULL);
     mcpd_breaker *b = mcpd_breaker_new(NULL, 5);
-    mcpd_health_target def = {
-        .name = "x", .interval_ms = 1, .check = fake_check, .ud = &u, .breaker = b};
-    mcpd_health_add(h, &def);
+    mcpd_health_target def = {.name = "slow",
+                              .interval_ms = 5,
+                              .timeout_ms = 5,
+                              .unhealthy_after = 1,
+                              .probe = fake_probe,
+                              .ud = &u,
+                              .breaker = b};
+    uint64_t id = mcpd_health_add(h, &def);
+    while (mcpd_breaker_state_at(b, mcpd_now_ms()) != MCPD_BREAKER_OPEN) usleep(1000);
+    char why[160];
+    CHECK(!mcpd_health_status(h, id, why, sizeof why));
+    CHECK_STR(why, "no answer within 5 ms");
+    fake_release(&u); /* the late answer of a timed-out probe: ignored */
+    atomic_store(&u.silent, false);
+    while (mcpd_breaker_state_at(b, mcpd_now_ms()) != MCPD_BREAKER_CLOSED) usleep(1000);
+    mcpd_health_free(h); /* removes the target itself */
+    mcpd_breaker_free(b);
+    pthread_mutex_destroy(&u.mu);
+}
+
+static void *free_checker(void *h)
+{
+    mcpd_health_free(h);
+    return NULL;
+}
+
+TEST(health_free_waits_for_outstanding_probe)
+{
+    mcpd_health *h = mcpd_health_new(NULL);
+    fake_upstream u = {.up = false};
+    pthread_mutex_init(&u.mu, NULL);
+    mcpd_breaker *b = mcpd_breaker_new(NULL, 5);
+    mcpd_health_target def = {.name = "x",
+                              .interval_ms = 1,
+                              .timeout_ms = 60000,
+                              .probe = fake_probe,
+                              .ud = &u,
+                              .breaker = b};
     mcpd_health_add(h, &def);
     wait_checks(h, 3);
-    mcpd_health_free(h); /* removes both, waits for a running check */
+    atomic_store(&u.silent, true);
+    for (bool held = false; !held;) {
+        usleep(1000);
+        pthread_mutex_lock(&u.mu);
+        held = u.pending != NULL;
+        pthread_mutex_unlock(&u.mu);
+    }
+    pthread_t th;
+    pthread_create(&th, NULL, free_checker, h);
+    usleep(20000);
+    fake_release(&u); /* free returns only after this report */
+    pthread_join(th, NULL);
     mcpd_breaker_free(b);
+    pthread_mutex_destroy(&u.mu);
 }
 
 int main(void)
@@ -360,6 +430,7 @@ int main(void)
     RUN(limiter_waiter_gets_released_slot);
     RUN(health_verdict_hysteresis);
     RUN(health_loop_opens_and_closes_breaker);
-    RUN(health_free_with_targets_left);
+    RUN(health_probe_timeout_fails_and_late_report_is_dropped);
+    RUN(health_free_waits_for_outstanding_probe);
     return test_summary();
 }
