@@ -330,6 +330,11 @@ bool mcpd_health_status(mcpd_health *h, uint64_t id, char *why, size_t whysize)
     return ok;
 }
 
+uv_loop_t *mcpd_health_loop(mcpd_health *h)
+{
+    return h->loop;
+}
+
 uint64_t mcpd_health_checks_done(mcpd_health *h)
 {
     return atomic_load(&h->checks_done);

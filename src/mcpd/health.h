@@ -53,6 +53,10 @@ uint64_t mcpd_health_add(mcpd_health *h, const mcpd_health_target *def);
  * reports). Unknown ids are ignored. Any thread but the loop's. */
 void mcpd_health_remove(mcpd_health *h, uint64_t id);
 
+/* The checker's loop: a probe (called on its thread) may queue work on it (uv_queue_work) to
+ * run a blocking check on libuv's pool. */
+uv_loop_t *mcpd_health_loop(mcpd_health *h);
+
 /* Whether the target is healthy now (true before its first verdict), with the last failure's
  * reason copied into why[whysize] (may be NULL). Any thread. */
 bool mcpd_health_status(mcpd_health *h, uint64_t id, char *why, size_t whysize);

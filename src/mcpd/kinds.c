@@ -10,10 +10,12 @@
 
 extern const mcpd_kind mcpd_kind_exec;
 extern const mcpd_kind mcpd_kind_sql;
+extern const mcpd_kind mcpd_kind_http;
 
 static const mcpd_kind *const kinds[] = {
     &mcpd_kind_exec,
     &mcpd_kind_sql,
+    &mcpd_kind_http,
 };
 
 #define NKINDS (sizeof kinds / sizeof *kinds)
