@@ -1048,6 +1048,115 @@ static int add_skills(mcp_server *s, char *err, size_t errsize)
     return 0;
 }
 
+/* ---- blocking tools: block_ms, block_timeout, block_stats ------------------------------------ */
+/* Handlers that block, the way a real one waits on a socket or a database: block_ms waits up to
+ * `ms` for its cancellation, either in poll() on mcp_ctx_cancel_fd (via "fd", the default) or
+ * on a condition variable that an mcp_ctx_on_cancel callback signals (via "callback");
+ * block_timeout is the same tool with a 1000 ms timeout. block_stats tells how many are
+ * running and how each ended, so tests can see a cancelled one stop. */
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+static atomic_int block_running, block_completed, block_cancelled;
+
+typedef struct block_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool cancelled;
+} block_wait;
+
+static void block_wake(void *ud)
+{
+    block_wait *w = ud;
+    pthread_mutex_lock(&w->mu);
+    w->cancelled = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Waits up to ms on a condition variable; true if cancelled. */
+static bool block_on_callback(mcp_ctx *c, int64_t ms)
+{
+    block_wait w = {.cancelled = false};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    mcp_ctx_on_cancel(c, block_wake, &w);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)(ms / 1000);
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&w.mu);
+    while (!w.cancelled && pthread_cond_timedwait(&w.cv, &w.mu, &until) != ETIMEDOUT) {
+    }
+    bool cancelled = w.cancelled;
+    pthread_mutex_unlock(&w.mu);
+    mcp_ctx_on_cancel(c, NULL, NULL); /* w goes with this frame */
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    return cancelled;
+}
+
+/* Waits up to ms in poll() on the cancel fd; true if cancelled. */
+static bool block_on_fd(mcp_ctx *c, int64_t ms)
+{
+    struct pollfd p = {.fd = mcp_ctx_cancel_fd(c), .events = POLLIN};
+    if (p.fd < 0) return false;
+    int n;
+    while ((n = poll(&p, 1, (int)ms)) < 0 && errno == EINTR) {
+    }
+    return n > 0;
+}
+
+static void tool_block(mcp_ctx *c, void *ud)
+{
+    int64_t ms = int_arg(c, "ms", 1000);
+    const char *via = mcp_ctx_arg_str(c, "via");
+    atomic_fetch_add(&block_running, 1);
+    bool cancelled =
+        via && !strcmp(via, "callback") ? block_on_callback(c, ms) : block_on_fd(c, ms);
+    atomic_fetch_add(cancelled ? &block_cancelled : &block_completed, 1);
+    atomic_fetch_sub(&block_running, 1);
+    mcp_ctx_text(c, cancelled ? "cancelled" : "done");
+    mcp_ctx_finish(c); /* after a cancellation: accepted, sends nothing */
+}
+
+static void tool_block_stats(mcp_ctx *c, void *ud)
+{
+    char text[128];
+    snprintf(text, sizeof text, "{\"running\":%d,\"completed\":%d,\"cancelled\":%d}",
+             atomic_load(&block_running), atomic_load(&block_completed),
+             atomic_load(&block_cancelled));
+    mcp_ctx_text(c, text);
+    mcp_ctx_finish(c);
+}
+
+static int add_blocking_tools(mcp_server *s, char *err, size_t errsize)
+{
+    const char *schema = "{\"type\":\"object\",\"properties\":{"
+                         "\"ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":600000},"
+                         "\"via\":{\"enum\":[\"fd\",\"callback\"]}}}";
+    mcp_tool_def d[] = {
+        {.name = "block_ms",
+         .description = "Blocks for ms milliseconds, or until cancelled",
+         .input_schema = schema,
+         .handler = tool_block},
+        {.name = "block_timeout",
+         .description = "block_ms with a 1000 ms timeout",
+         .input_schema = schema,
+         .handler = tool_block,
+         .timeout_ms = 1000},
+        {.name = "block_stats",
+         .description = "Counts of block_ms calls: running, completed, cancelled",
+         .input_schema = NO_ARGS,
+         .handler = tool_block_stats}, /* on the pool: the quick call slow ones must not delay */
+    };
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
+        if (mcp_server_add_tool(s, &d[i], err, errsize) != 0) return -1;
+    return 0;
+}
+
 static mcp_server *build_server(void)
 {
     mcp_server_info info = {.name = "everything",
@@ -1058,7 +1167,8 @@ static mcp_server *build_server(void)
     mcp_server *s = mcp_server_new(&info);
     if (!s) return NULL;
     if (add_tools(s, err, sizeof err) || add_resources(s, err, sizeof err) ||
-        add_prompts(s, err, sizeof err) || add_skills(s, err, sizeof err)) {
+        add_prompts(s, err, sizeof err) || add_skills(s, err, sizeof err) ||
+        add_blocking_tools(s, err, sizeof err)) {
         fprintf(stderr, "everything: registration failed: %s\n", err);
         mcp_server_free(s);
         return NULL;
@@ -1079,7 +1189,7 @@ static const char usage_text[] =
     "  --listen HOST:PORT        serve Streamable HTTP (port 0: any free port)\n"
     "  --path PATH               the MCP endpoint (default /mcp)\n"
     "  --workers N               event-loop threads (default: cores)\n"
-    "  --threads N               handler threads (default: cores)\n"
+    "  --threads N               most handler threads (default: max(64, 8 x cores))\n"
     "  --queue-max N             queued handler calls before 503 (default 1024)\n"
     "  --max-sessions N          legacy sessions (default 10000)\n"
     "  --session-idle-ms MS      idle session time-out (default 1800000)\n"

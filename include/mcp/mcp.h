@@ -126,6 +126,11 @@ typedef struct mcp_tool_def {
     mcp_handler_fn handler;    /* required */
     void *ud;
     unsigned flags; /* MCP_INLINE, MCP_TASK_* */
+    /* How long a call may run before it is answered with an error (-32603, "tool 'name' did
+     * not finish within N ms", also logged) and its ctx is cancelled; checked about once a
+     * second. 0: the server's default (mcp_server_set_timeout: 5 minutes unless set);
+     * MCP_TIMEOUT_NONE: no limit. A call running as a task is bounded by its ttl instead. */
+    uint32_t timeout_ms;
 } mcp_tool_def;
 
 /* Registers a tool. Returns 0, MCP_EEXIST, or MCP_EINVAL with a reason in err[errsize] (err
@@ -320,12 +325,48 @@ const void *mcp_ctx_state(const mcp_ctx *c, size_t *len);
  * internal error). */
 int mcp_ctx_ask(mcp_ctx *c);
 
+/* ---- handlers that block: timeouts and cancellation ----------------------------------------- */
+/* Handlers run on an elastic pool sized for blocking work (see mcp_stdio_options.threads), so
+ * a handler may sleep, wait on a socket or query a database without holding up other calls.
+ * What it must do is stop when told: the client cancelled, went away, the server stops, or the
+ * call ran past its timeout. mcp_ctx_cancelled() polls; the two functions below let a handler
+ * that waits on something else be woken instead. See docs/internals/pool.md. */
+
+/* No timeout (mcp_tool_def.timeout_ms, mcp_server_set_timeout). */
+#define MCP_TIMEOUT_NONE UINT32_MAX
+
+/* Sets the timeout of every handler that has none of its own (tools without timeout_ms, and
+ * resources, templates, prompts, completions): ms milliseconds, 0 for the built-in default
+ * (300000, 5 minutes), or MCP_TIMEOUT_NONE. Past it the request is answered with -32603 and a
+ * log line names the handler; the ctx is cancelled, and the handler's later finish is accepted
+ * and sends nothing. Returns 0. Any thread; calls already running keep their deadline. */
+int mcp_server_set_timeout(mcp_server *s, uint32_t ms);
+
+/* Calls fn(ud) once when ctx is cancelled (at once, on this thread, if it already is). fn runs
+ * on the cancelling thread (an I/O thread, the timeout sweep, the one stopping the server)
+ * with libmcp's locks held: it must only wake the handler (signal a condition variable, write
+ * to a pipe, set an atomic flag), never call mcp_* functions or block. It is not called after
+ * the ctx ends (finish, fail, ask), so ud may live on the handler's stack. A second call
+ * replaces the first; fn NULL removes it. Returns 0. The handler's thread. */
+int mcp_ctx_on_cancel(mcp_ctx *c, void (*fn)(void *ud), void *ud);
+
+/* Returns a file descriptor that becomes readable (POLLIN) when ctx is cancelled, to poll or
+ * select together with the handler's own descriptors; or a negative errno (-EMFILE, ...). It
+ * belongs to the ctx: don't read, write or close it; it is closed when the ctx ends. The
+ * handler's thread. */
+int mcp_ctx_cancel_fd(mcp_ctx *c);
+
 /* ---- serving --------------------------------------------------------------------------------- */
 typedef struct mcp_stdio_options {
     size_t max_line;    /* bytes per incoming line; default 4 MiB */
-    unsigned threads;   /* work pool threads; default number of cores */
+    unsigned threads;   /* most handler threads; default max(64, 8 x cores) (see below) */
     unsigned queue_max; /* queued handler calls; default 1024 */
 } mcp_stdio_options;
+
+/* Handler threads (both transports): as many as the cores are kept; another starts whenever a
+ * call arrives and none is idle, up to `threads`; one idle for 10 s beyond the cores ends. So a
+ * handler that blocks holds one thread, and quick calls get their own. Calls beyond `threads`
+ * wait in the queue (queue_max; beyond it: overloaded). See docs/internals/pool.md. */
 
 /* Serves s on stdin/stdout until EOF or SIGTERM/SIGINT, finishing in-flight work first.
  * Logs go to stderr. Returns 0 on a clean end, non-zero on an I/O error. Blocks the calling
@@ -339,7 +380,7 @@ typedef struct mcp_http_options {
     int port;                   /* 0: the kernel picks one (mcp_http_port tells) */
     const char *path;           /* the MCP endpoint; "/mcp" */
     unsigned workers;           /* event-loop threads; number of cores */
-    unsigned threads;           /* work-pool threads for handlers; number of cores */
+    unsigned threads;           /* most handler threads; max(64, 8 x cores) (see mcp_stdio_options) */
     size_t queue_max;           /* handler calls waiting for a thread; 1024 (beyond: 503) */
     size_t max_sessions;        /* legacy sessions; 10000 (beyond: initialize gets 503) */
     uint32_t session_idle_ms;   /* idle legacy sessions end after this; 30 min */

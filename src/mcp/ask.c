@@ -7,6 +7,10 @@
  * executor) with the answers in mcp_ctx_input(). A JSON-RPC error from the client, or no
  * answer within client_request_timeout_ms (counted by mcp_conn_tick), ends the call: an
  * isError result for tools/call, -32603 for the other methods, saying what went unanswered.
+ * Waiting requests are bounded per conn (max_client_requests) and per server
+ * (max_client_requests_total): a round that would pass either is not sent and the call
+ * fails with -32000 "server overloaded" (status hint 503), since what runs out is the
+ * server's capacity, not the call's input. Closing the conn frees every waiting ctx.
  *
  * Modern era: mcp_ctx_ask() answers at once with resultType "input_required", the questions
  * in inputRequests and a sealed requestState carrying the method, the tool/prompt name or
@@ -68,6 +72,40 @@ static void write_request(mcp_buf *b, int64_t id, const question *q, const char 
     mcp_buf_putc(b, '}');
 }
 
+/* Counts n more waiting requests on c and its server, or refuses (false) past a bound. */
+static bool asks_reserve_locked(mcp_conn *c, uint32_t n)
+{
+    mcp_server *s = c->srv;
+    size_t mine = atomic_load_explicit(&c->npending, memory_order_relaxed);
+    size_t total = atomic_fetch_add(&s->asks_pending, n) + n;
+    if (mine + n <= c->opts.max_client_requests && total <= atomic_load(&s->asks_max)) return true;
+    atomic_fetch_sub(&s->asks_pending, n);
+    atomic_fetch_add_explicit(&s->asks_refused, 1, memory_order_relaxed);
+    return false;
+}
+
+static void asks_release_locked(mcp_conn *c, uint32_t n)
+{
+    atomic_fetch_sub_explicit(&c->npending, n, memory_order_relaxed);
+    atomic_fetch_sub(&c->srv->asks_pending, n);
+}
+
+void mcp_server_client_requests(mcp_server *s, uint64_t *pending, uint64_t *refused)
+{
+    *pending = atomic_load(&s->asks_pending);
+    *refused = atomic_load_explicit(&s->asks_refused, memory_order_relaxed);
+}
+
+static void ask_refuse(mcp_ctx *ctx, size_t mine, size_t limit, size_t total_limit)
+{
+    char msg[240];
+    snprintf(msg, sizeof(msg),
+             "server overloaded: too many requests to the client awaiting an answer (%zu in "
+             "this session, at most %zu; at most %zu in the server); retry later",
+             mine, limit, total_limit);
+    ctx_fail_with(ctx, F_OVERLOADED, 0, NULL, msg);
+}
+
 int ask_legacy(mcp_ctx *ctx)
 {
     mcp_conn *c = ctx->conn;
@@ -78,7 +116,15 @@ int ask_legacy(mcp_ctx *ctx)
         ctx_free(ctx);
         return 0;
     }
+    if (!asks_reserve_locked(c, ctx->nq)) {
+        size_t mine = atomic_load_explicit(&c->npending, memory_order_relaxed);
+        pthread_mutex_unlock(&c->lock);
+        if (ctx->task) task_legacy_asking(ctx, false);
+        ask_refuse(ctx, mine, c->opts.max_client_requests, atomic_load(&c->srv->asks_max));
+        return 0;
+    }
     ctx->waiting = ctx->nq;
+    ctx->deadline_ms = 0; /* the client's answer has its own timeout */
     ctx->ask_error = NULL;
     ctx->rounds++;
     for (uint32_t i = 0; i < ctx->nq; i++) {
@@ -108,7 +154,7 @@ void ask_forget_locked(mcp_conn *c, mcp_ctx *ctx)
         pending_out *p = *pp;
         if (p->ctx == ctx) {
             *pp = p->next;
-            atomic_fetch_sub_explicit(&c->npending, 1, memory_order_relaxed);
+            asks_release_locked(c, 1);
             free(p);
         } else {
             pp = &p->next;
@@ -160,7 +206,7 @@ void ask_on_response(mcp_conn *c, const rpc_msg *m)
         return;
     }
     *pp = p->next;
-    atomic_fetch_sub_explicit(&c->npending, 1, memory_order_relaxed);
+    asks_release_locked(c, 1);
     mcp_ctx *ctx = p->ctx;
     if (m->kind == RPC_RESULT)
         ctx_add_answer(ctx, p->key, json_clone(m->result, &ctx->arena));

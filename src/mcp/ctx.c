@@ -10,7 +10,9 @@
  * the handler's thread; the executor hand-off orders the two. Finishing frees the ctx (see
  * ctx_send_final in engine.c), and with it the request's arena. */
 #include "mcp/internal.h"
+#include "rt/wake.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +77,70 @@ const json_value *mcp_ctx_meta(const mcp_ctx *c)
 bool mcp_ctx_cancelled(const mcp_ctx *c)
 {
     return atomic_load(&((mcp_ctx *)c)->cancelled);
+}
+
+/* ---- cancellation a handler can wait on ------------------------------------------------------ */
+
+void ctx_wake_init(mcp_ctx *c)
+{
+    pthread_mutex_init(&c->wake_mu, NULL);
+    c->cancel_fd = -1;
+}
+
+void ctx_wake_free(mcp_ctx *c)
+{
+    rt_wake_close(c->cancel_fd);
+    pthread_mutex_destroy(&c->wake_mu);
+}
+
+void ctx_cancel(mcp_ctx *c)
+{
+    if (atomic_exchange(&c->cancelled, true)) return;
+    pthread_mutex_lock(&c->wake_mu);
+    c->woken = true;
+    void (*fn)(void *) = c->on_cancel;
+    void *ud = c->on_cancel_ud;
+    c->on_cancel = NULL;
+    if (c->cancel_fd >= 0) rt_wake_signal(c->cancel_fd);
+    pthread_mutex_unlock(&c->wake_mu);
+    if (fn)
+        fn(ud); /* outside wake_mu: fn may take the handler's lock, which may be waiting
+                   in mcp_ctx_on_cancel */
+}
+
+void ctx_wake_forget(mcp_ctx *c)
+{
+    pthread_mutex_lock(&c->wake_mu);
+    c->on_cancel = NULL;
+    pthread_mutex_unlock(&c->wake_mu);
+}
+
+int mcp_ctx_on_cancel(mcp_ctx *c, void (*fn)(void *ud), void *ud)
+{
+    pthread_mutex_lock(&c->wake_mu);
+    bool now = c->woken;
+    c->on_cancel = now ? NULL : fn;
+    c->on_cancel_ud = ud;
+    pthread_mutex_unlock(&c->wake_mu);
+    if (now && fn) fn(ud);
+    return 0;
+}
+
+int mcp_ctx_cancel_fd(mcp_ctx *c)
+{
+    pthread_mutex_lock(&c->wake_mu);
+    if (c->cancel_fd < 0) {
+        int fd = rt_wake_open();
+        if (fd < 0) {
+            pthread_mutex_unlock(&c->wake_mu);
+            return fd;
+        }
+        c->cancel_fd = fd;
+        if (c->woken) rt_wake_signal(fd);
+    }
+    int fd = c->cancel_fd;
+    pthread_mutex_unlock(&c->wake_mu);
+    return fd;
 }
 
 /* ---- items ------------------------------------------------------------------------------- */
@@ -590,6 +656,7 @@ static int ask_nothing(mcp_ctx *c)
 
 int mcp_ctx_ask(mcp_ctx *c)
 {
+    ctx_wake_forget(c); /* the round is over: its callback's ud may be gone */
     if (!c->nq) return ask_nothing(c);
     if (atomic_load(&c->cancelled)) {
         ctx_free(c);

@@ -23,6 +23,8 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/log.h"
+#include "rt/clock.h"
 
 #define CTX_ALLOC 8192
 #define LIT(b, s) mcp_buf_append((b), (s), sizeof(s) - 1)
@@ -93,6 +95,10 @@ mcp_conn *mcp_conn_new(mcp_server *s, const mcp_conn_options *opts)
     c->opts = *opts;
     if (!c->opts.client_request_timeout_ms) c->opts.client_request_timeout_ms = 60000;
     if (!c->opts.max_message) c->opts.max_message = 4u << 20;
+    if (!c->opts.max_client_requests) c->opts.max_client_requests = 64;
+    size_t none = 0,
+           total = opts->max_client_requests_total ? opts->max_client_requests_total : 4096;
+    atomic_compare_exchange_strong(&s->asks_max, &none, total);
     pthread_mutex_init(&c->lock, NULL);
     mcp_arena_init(&c->arena, NULL, 0);
     c->arena.next_size = 256; /* session data is small (client capabilities): keep it so */
@@ -148,7 +154,7 @@ void mcp_conn_close(mcp_conn *c)
     size_t n;
     pthread_mutex_lock(&c->lock);
     c->closed = true;
-    for (mcp_ctx *x = c->inflight; x; x = x->next) atomic_store(&x->cancelled, true);
+    for (mcp_ctx *x = c->inflight; x; x = x->next) ctx_cancel(x);
     while (c->listeners) {
         listener *l = c->listeners;
         c->listeners = l->next;
@@ -216,8 +222,58 @@ const char *mcp_conn_protocol_version(const mcp_conn *c)
     return c->state >= LEGACY_INITIALIZED ? c->version : NULL;
 }
 
+/* What kind of handler ctx runs, for the timeout's log line and message. */
+static const char *handler_kind(const mcp_ctx *ctx)
+{
+    switch (ctx->method) {
+    case M_TOOLS_CALL:
+        return "tool";
+    case M_PROMPTS_GET:
+        return "prompt";
+    case M_COMPLETE:
+        return "completion of";
+    default:
+        return "resource";
+    }
+}
+
+/* Answers a request whose handler ran past its deadline with -32603, cancels the ctx (the
+ * handler is woken; its finish later sends nothing) and forgets the tag (the request is over
+ * for the transport). The handler still owns ctx. Conn lock held. */
+static void ctx_expire_locked(mcp_ctx *x)
+{
+    char msg[256], data[48];
+    snprintf(msg, sizeof msg, "%s '%.128s' did not finish within %u ms", handler_kind(x),
+             x->name ? x->name : "", x->timeout_ms);
+    snprintf(data, sizeof data, "{\"timeoutMs\":%u}", x->timeout_ms);
+    mcp_log(MCP_LOGL_WARN, "%s", msg);
+    char stack[512];
+    mcp_buf b;
+    mcp_buf_init(&b, stack, sizeof stack, 0);
+    mcp_out_status st = write_fail(&b, &x->id, x->era, F_INTERNAL, 0, data, msg);
+    mcp_out out = {b.data, b.len, MCP_OUT_RESPONSE, st, x->tag, true, x->whole};
+    mcp_conn *c = x->conn;
+    if (!c->closed && !atomic_load(&x->cancelled) && !x->tag_gone)
+        c->opts.sink.send(c->opts.sink.ud, &out);
+    mcp_buf_free(&b);
+    x->deadline_ms = 0;
+    x->tag_gone = true; /* answered: no MCP_OUT_END for it later */
+    ctx_cancel(x);
+}
+
+static void expire_handlers(mcp_conn *c, uint64_t now_ms)
+{
+    pthread_mutex_lock(&c->lock);
+    for (mcp_ctx *x = c->inflight; x; x = x->next)
+        if (x->deadline_ms && now_ms >= x->deadline_ms && !x->detached && !x->waiting &&
+            !atomic_load(&x->cancelled))
+            ctx_expire_locked(x);
+    pthread_mutex_unlock(&c->lock);
+}
+
 void mcp_conn_tick(mcp_conn *c, uint64_t now_ms)
 {
+    expire_handlers(c, now_ms);
     ask_tick(c, now_ms);
     tasks_reap(c->srv, now_ms);
 }
@@ -227,7 +283,7 @@ void mcp_conn_cancel_tag(mcp_conn *c, void *tag)
     pthread_mutex_lock(&c->lock);
     for (mcp_ctx *x = c->inflight; x; x = x->next)
         if (x->tag == tag) {
-            atomic_store(&x->cancelled, true);
+            ctx_cancel(x);
             x->tag_gone = true; /* the transport forgets tag: no MCP_OUT_END for it */
         }
     for (listener **pl = &c->listeners; *pl;) {
@@ -256,6 +312,7 @@ mcp_ctx *ctx_new(mcp_conn *c, void *tag)
     ctx->tag = tag;
     ctx->log_level = -1;
     atomic_init(&ctx->cancelled, false);
+    ctx_wake_init(ctx);
     return ctx;
 }
 
@@ -291,6 +348,7 @@ void ctx_free(mcp_ctx *ctx)
     reg_release(ctx->entry);
     mcp_buf_free(&ctx->body);
     mcp_arena_free(&ctx->arena);
+    ctx_wake_free(ctx);
     free(ctx);
     conn_unref(c);
 }
@@ -363,10 +421,24 @@ void ctx_answer_detach(mcp_ctx *ctx, mcp_buf *b)
     pthread_mutex_unlock(&c->lock);
 }
 
+/* Links ctx (cancellation, drain) and arms its handler's deadline. */
+static void ctx_arm(mcp_ctx *ctx)
+{
+    mcp_conn *c = ctx->conn;
+    uint32_t ms = ctx->entry->timeout_ms;
+    if (!ms) ms = atomic_load_explicit(&c->srv->timeout_ms, memory_order_relaxed);
+    uint64_t deadline = ms == MCP_TIMEOUT_NONE || ctx->detached ? 0 : rt_now_ms() + ms;
+    ctx_link(ctx);
+    pthread_mutex_lock(&c->lock);
+    ctx->timeout_ms = ms;
+    ctx->deadline_ms = deadline;
+    pthread_mutex_unlock(&c->lock);
+}
+
 void ctx_run_handler(mcp_ctx *ctx)
 {
     mcp_conn *c = ctx->conn;
-    if (!ctx->linked) ctx_link(ctx);
+    ctx_arm(ctx);
     if ((ctx->entry->flags & MCP_INLINE) || !c->opts.exec) {
         invoke(ctx);
         return;
@@ -571,13 +643,23 @@ static bool is_modern_request(const json_value *params)
     return meta && meta->type == JSON_OBJECT && json_get(meta, META_PV) != NULL;
 }
 
-/* Trims optional whitespace; decodes a strict "=?base64?<padded RFC 4648>?=" value (anything
- * else is taken literally). The result is in a, or points into h; *len is its length. */
-static const char *header_value(const char *h, mcp_arena *a, size_t *len)
+/* Trims optional whitespace: the value as sent, in *len bytes (pointing into h). */
+static const char *header_trim(const char *h, size_t *len)
 {
     while (*h == ' ' || *h == '\t') h++;
     size_t n = strlen(h);
     while (n && (h[n - 1] == ' ' || h[n - 1] == '\t')) n--;
+    *len = n;
+    return h;
+}
+
+/* Trims optional whitespace; decodes a strict "=?base64?<padded RFC 4648>?=" value (anything
+ * else is taken literally). The result is in a, or points into h; *len is its length. Only
+ * Mcp-Name and Mcp-Param-* may be encoded (2026-07-28, "Value Encoding"). */
+static const char *header_value(const char *h, mcp_arena *a, size_t *len)
+{
+    size_t n;
+    h = header_trim(h, &n);
     *len = n;
     if (n < 11 || memcmp(h, "=?base64?", 9) || memcmp(h + n - 2, "?=", 2)) return h;
     char *out = mcp_arena_alloc_unaligned(a, n);
@@ -587,12 +669,22 @@ static const char *header_value(const char *h, mcp_arena *a, size_t *len)
     return out;
 }
 
-/* True if the header value (decoded, trimmed) equals body. */
-static bool header_eq(mcp_ctx *ctx, const char *h, const char *body)
+/* True if the header value, taken literally (trimmed, never decoded), is the len bytes of
+ * body: Mcp-Method and MCP-Protocol-Version, which a proxy may route on as sent. */
+static bool header_is(const char *h, const char *body, size_t len)
+{
+    size_t n;
+    const char *v = header_trim(h, &n);
+    return body && n == len && !memcmp(v, body, n);
+}
+
+/* True if the header value (decoded, trimmed) is the len bytes of body: every byte counts, so
+ * a body value with a NUL inside never matches a header holding its prefix. */
+static bool header_eq(mcp_ctx *ctx, const char *h, const char *body, size_t len)
 {
     size_t n;
     const char *v = header_value(h, &ctx->arena, &n);
-    return body && strlen(body) == n && !memcmp(v, body, n);
+    return body && len == n && !memcmp(v, body, n);
 }
 
 static int header_fail(mcp_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -613,7 +705,7 @@ static int check_name_headers(mcp_ctx *ctx, const mcp_msg_info *info)
     bool http = ctx->conn->opts.mode == MCP_CONN_HTTP_MODERN;
     if (!info->method_header) {
         if (http) return header_fail(ctx, "Header mismatch: missing Mcp-Method header");
-    } else if (!header_eq(ctx, info->method_header, ctx->method_name)) {
+    } else if (!header_is(info->method_header, ctx->method_name, ctx->method_name_len)) {
         return header_fail(ctx,
                            "Header mismatch: Mcp-Method header value '%.100s' does not match body "
                            "value '%.100s'",
@@ -625,14 +717,15 @@ static int check_name_headers(mcp_ctx *ctx, const mcp_msg_info *info)
         !task_m)
         return 0;
     const char *body = NULL;
+    size_t body_len = 0;
     json_get_str(ctx->params,
                  ctx->method == M_RES_READ ? "uri"
                  : task_m                  ? "taskId"
                                            : "name",
-                 &body, NULL, NULL, NULL, 0);
+                 &body, &body_len, NULL, NULL, 0);
     if (!info->name_header)
         return http && body ? header_fail(ctx, "Header mismatch: missing Mcp-Name header") : 0;
-    if (!header_eq(ctx, info->name_header, body))
+    if (!header_eq(ctx, info->name_header, body, body_len))
         return header_fail(ctx,
                            "Header mismatch: Mcp-Name header value '%.200s' does not match body "
                            "value '%.200s'",
@@ -736,6 +829,7 @@ static int modern_meta(mcp_ctx *ctx)
     if (!json_is_string(pv))
         return meta_fail(ctx, "invalid params: _meta." META_PV " is required (a string)");
     ctx->version = pv->u.str;
+    ctx->version_len = pv->len;
     if (!json_is_object(caps))
         return meta_fail(ctx, "invalid params: _meta." META_CAPS " is required (an object)");
     ctx->caps = caps;
@@ -759,12 +853,13 @@ static int modern_prelude(mcp_ctx *ctx, const mcp_msg_info *info)
     if (info && http && !pvh)
         return header_fail(ctx, "Header mismatch: missing MCP-Protocol-Version header");
     if (modern_meta(ctx)) return -1;
-    if (pvh && !header_eq(ctx, pvh, ctx->version))
+    if (pvh && !header_is(pvh, ctx->version, ctx->version_len))
         return header_fail(ctx,
                            "Header mismatch: MCP-Protocol-Version header value '%.64s' does not "
                            "match body value '%.64s'",
                            pvh, ctx->version);
-    if (strcmp(ctx->version, MODERN_VERSION)) return unsupported_version(ctx, ctx->version);
+    if (ctx->version_len != sizeof MODERN_VERSION - 1 || strcmp(ctx->version, MODERN_VERSION))
+        return unsupported_version(ctx, ctx->version);
     return info ? check_name_headers(ctx, info) : 0;
 }
 
@@ -815,6 +910,7 @@ static void handle_request(mcp_ctx *ctx, const rpc_msg *m, const mcp_msg_info *i
     ctx->id = m->id;
     ctx->params = m->params ? m->params : &no_params;
     ctx->method_name = m->method;
+    ctx->method_name_len = m->method_len;
     ctx->method = d ? d->id : M_UNKNOWN;
     if (!d) ctx->method = tasks_method(m->method, m->method_len);
     if (!d && ctx->method == M_UNKNOWN) ctx->method = skills_method(m->method, m->method_len);
@@ -847,7 +943,7 @@ static void cancel_request(mcp_conn *c, const json_value *params)
     if (!rid || rpc_id_from_json(rid, &id) < 0) return;
     pthread_mutex_lock(&c->lock);
     for (mcp_ctx *x = c->inflight; x; x = x->next) /* a task is cancelled by tasks/cancel */
-        if (!x->detached && rpc_id_equal(&x->id, &id)) atomic_store(&x->cancelled, true);
+        if (!x->detached && rpc_id_equal(&x->id, &id)) ctx_cancel(x);
     for (listener **pl = &c->listeners; *pl;) {
         listener *l = *pl;
         if (rpc_id_equal(&l->id, &id)) {

@@ -78,6 +78,13 @@ typedef struct mcp_conn_options {
     void *exec_ud;
     uint32_t client_request_timeout_ms; /* server-to-client requests; default 60000 */
     size_t max_message;                 /* bytes of one incoming message; default 4 MiB */
+    /* Server-to-client requests (legacy elicitation, sampling, roots) awaiting an answer: at
+     * most this many on this conn (default 64) and max_client_requests_total on the whole
+     * server (default 4096; the first conn's value counts). A round of mcp_ctx_ask that would
+     * pass either fails its call with -32000 "server overloaded" (HTTP 503 when answered as
+     * JSON); see docs/limits.md. */
+    size_t max_client_requests;
+    size_t max_client_requests_total;
 } mcp_conn_options;
 
 /* Returns a new conn for server s (refcounted; the transport holds one reference). */
@@ -108,6 +115,10 @@ void mcp_conn_cancel_tag(mcp_conn *c, void *tag);
 
 /* Expires unanswered server-to-client requests. now_ms: monotonic milliseconds. */
 void mcp_conn_tick(mcp_conn *c, uint64_t now_ms);
+
+/* Server-to-client requests of s awaiting an answer now, and rounds refused since start for
+ * being past a bound (max_client_requests, max_client_requests_total). Any thread. */
+void mcp_server_client_requests(mcp_server *s, uint64_t *pending, uint64_t *refused);
 
 /* Number of requests in flight (handlers not yet finished). */
 unsigned mcp_conn_inflight(const mcp_conn *c);

@@ -34,6 +34,9 @@
 #define META_SUB       "io.modelcontextprotocol/subscriptionId"
 #define META_SERVER    "io.modelcontextprotocol/serverInfo"
 
+/* Handlers without a timeout of their own must finish within this (mcp_server_set_timeout). */
+#define DEFAULT_TIMEOUT_MS 300000u
+
 enum { ERA_LEGACY = 0, ERA_MODERN = 1 };
 
 /* ---- registry ---------------------------------------------------------------------------- */
@@ -76,6 +79,7 @@ typedef struct reg_entry {
     bool *arg_required;
     size_t nparts; /* templates */
     tmpl_part *parts;
+    uint32_t timeout_ms; /* tools: 0 = the server's */
 } reg_entry;
 
 typedef struct reg_table {
@@ -110,6 +114,11 @@ struct mcp_server {
     uint64_t task_seq;
     _Atomic uint64_t tasks_reaped_ms;
     skill_set *skills; /* skills.c */
+    /* legacy asking (ask.c): server-to-client requests awaiting an answer, over all conns */
+    _Atomic size_t asks_pending;
+    _Atomic size_t asks_max; /* set by the first conn that names it; 0: default */
+    _Atomic uint64_t asks_refused;
+    _Atomic uint32_t timeout_ms; /* handlers without their own; MCP_TIMEOUT_NONE: none */
 };
 
 /* Finds an item and takes a reference (release with reg_release). NULL if absent. */
@@ -232,7 +241,9 @@ struct mcp_ctx {
     bool tag_gone; /* under conn lock: cancelled by mcp_conn_cancel_tag, tag no longer valid */
     atomic_bool cancelled;
     const char *method_name;
+    size_t method_name_len; /* every byte: a name may hold a NUL (JSON \u0000) */
     const char *version;
+    size_t version_len; /* modern: bytes of _meta's protocolVersion */
     const json_value *params, *meta, *args, *caps;
     const char *name;
     int log_level; /* modern: from _meta; -1 none */
@@ -263,6 +274,14 @@ struct mcp_ctx {
     const char *missing_cap; /* a capability a handler wanted but the client lacks */
     uint32_t rounds;
     task *task; /* the call runs as this task (tasks.c) */
+    /* blocking handlers: timeouts and cancellation wake-ups (ctx.c) */
+    uint64_t deadline_ms; /* under conn lock: monotonic ms the handler must finish by; 0 none */
+    uint32_t timeout_ms;  /* under conn lock: what deadline_ms was armed with */
+    pthread_mutex_t wake_mu;
+    int cancel_fd;               /* under wake_mu: -1 until mcp_ctx_cancel_fd */
+    void (*on_cancel)(void *ud); /* under wake_mu */
+    void *on_cancel_ud;          /* under wake_mu */
+    bool woken;                  /* under wake_mu: the cancellation was delivered */
 };
 
 /* Engine failures: one list, mapped to JSON-RPC codes and HTTP statuses in engine.c only. */
@@ -281,6 +300,15 @@ typedef enum eng_fail {
     F_RESOURCE_NOT_FOUND,
     F_HANDLER, /* a handler's own code via mcp_ctx_fail */
 } eng_fail;
+
+/* ctx.c: cancellation. Marks ctx cancelled and, the first time, wakes its handler (cancel fd,
+ * on_cancel callback). The caller holds the lock that keeps ctx alive (its conn's lock while
+ * it is in flight, the tasks lock for a task's ctx). */
+void ctx_cancel(mcp_ctx *ctx);
+void ctx_wake_init(mcp_ctx *ctx);
+void ctx_wake_free(mcp_ctx *ctx);
+/* The handler's round ended (ask): the callback may no longer be called. */
+void ctx_wake_forget(mcp_ctx *ctx);
 
 /* engine.c */
 mcp_ctx *ctx_new(mcp_conn *c, void *tag);

@@ -293,6 +293,7 @@ mcp_server *mcp_server_new(const mcp_server_info *info)
     s->version = xstrdup_opt(info->version);
     s->instructions = xstrdup_opt(info->instructions);
     s->page_size = 100;
+    atomic_init(&s->timeout_ms, DEFAULT_TIMEOUT_MS);
     pthread_rwlock_init(&s->reg_lock, NULL);
     pthread_mutex_init(&s->conns_lock, NULL);
     tasks_init(s);
@@ -341,6 +342,12 @@ void mcp_server_set_page_size(mcp_server *s, unsigned n)
     if (n < 1) n = 1;
     if (n > 10000) n = 10000;
     s->page_size = n;
+}
+
+int mcp_server_set_timeout(mcp_server *s, uint32_t ms)
+{
+    atomic_store_explicit(&s->timeout_ms, ms ? ms : DEFAULT_TIMEOUT_MS, memory_order_relaxed);
+    return 0;
 }
 
 void mcp_server_list_changed(mcp_server *s, mcp_list_kind kind)
@@ -537,6 +544,7 @@ int mcp_server_add_tool(mcp_server *s, const mcp_tool_def *d, char *err, size_t 
         return srv_seterr(err, errsize, "name: must be 1-128 characters of [A-Za-z0-9_.-]");
     if (!d->handler) return srv_seterr(err, errsize, "handler: required");
     reg_entry *e = entry_new(REG_TOOL, d->name, d->handler, d->ud, d->flags);
+    e->timeout_ms = d->timeout_ms;
     int rc = add_entry(s, e, render_tool, d, err, errsize);
     if (!rc && (d->flags & (MCP_TASK_OPTIONAL | MCP_TASK_REQUIRED))) s->has_task_tools = true;
     return rc;

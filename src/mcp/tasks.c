@@ -200,7 +200,7 @@ void tasks_cancel_all(mcp_server *s)
                 t->ctx = NULL;
                 t->parked = false;
             } else if (t->ctx) {
-                atomic_store(&t->ctx->cancelled, true);
+                ctx_cancel(t->ctx);
             }
         }
         pthread_mutex_unlock(&s->tasks_lock);
@@ -662,7 +662,7 @@ static void do_cancel(mcp_ctx *ctx)
         t->parked = false;
         running = NULL;
     }
-    if (running) atomic_store(&running->cancelled, true);
+    if (running) ctx_cancel(running);
     mcp_ctx **ws = t->waiters;
     size_t nw = t->nwaiters;
     t->waiters = NULL;

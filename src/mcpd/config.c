@@ -15,6 +15,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_CONFIG_BYTES (16u << 20)
 #define MAX_ERRS         200
@@ -98,8 +99,10 @@ const char *mcpd_errs_pointer(const mcpd_errs *e, size_t i)
     return i < e->n ? e->e[i].pointer : NULL;
 }
 
-void mcpd_errs_print(const mcpd_errs *e, FILE *out, const char *file, const char *text, size_t len)
+void mcpd_errs_print(const mcpd_errs *e, FILE *out, const char *prefix, const char *file,
+                     const char *text, size_t len)
 {
+    if (!prefix) prefix = "";
     for (size_t i = 0; i < e->n; i++) {
         const err_entry *x = &e->e[i];
         bool seen = false;
@@ -110,13 +113,13 @@ void mcpd_errs_print(const mcpd_errs *e, FILE *out, const char *file, const char
         bool located = pos.line > 0 ||
                        (text && mcp_json_locate(text, len, MCP_JSON_RELAXED, x->pointer, &pos));
         if (located)
-            fprintf(out, "%s:%u:%u: ", file, pos.line, pos.column);
+            fprintf(out, "%s%s:%u:%u: ", prefix, file, pos.line, pos.column);
         else
-            fprintf(out, "%s: ", file);
+            fprintf(out, "%s%s: ", prefix, file);
         if (x->pointer[0]) fprintf(out, "%s: ", x->pointer);
         fprintf(out, "%s\n", x->msg);
     }
-    if (e->dropped) fprintf(out, "%s: %zu more mistakes not shown\n", file, e->dropped);
+    if (e->dropped) fprintf(out, "%s%s: %zu more mistakes not shown\n", prefix, file, e->dropped);
 }
 
 /* ---- suggestions ------------------------------------------------------------------------- */
@@ -148,7 +151,9 @@ const char *mcpd_suggest(const char *word, const mcp_json *obj)
     for (size_t i = 0; i < mcp_json_len(obj); i++) {
         const char *k;
         mcp_json_member(obj, i, &k, NULL);
-        size_t d = edit_distance(word, k);
+        size_t d = edit_distance(word, k), lw = strlen(word), lk = strlen(k);
+        if (d > 2 && lw >= 4 && lk >= 4 && !strncasecmp(word, k, lw < lk ? lw : lk))
+            d = 2; /* "readOnly" for "readOnlyHint" */
         if (d < bestd) bestd = d, best = k;
     }
     return best;
@@ -437,7 +442,8 @@ static void read_settings(mcpd_config *c, mcpd_errs *errs)
     if (listen) {
         c->has_listen = true;
         if (mcpd_parse_listen(listen, c->host, sizeof c->host, &c->port))
-            mcpd_err(errs, "/listen", "expected HOST:PORT with PORT in 0..65535, got \"%s\"",
+            mcpd_err(errs, "/listen",
+                     "expected HOST:PORT (or [IPv6]:PORT) with PORT in 0..65535, got \"%s\"",
                      listen);
     }
     const mcp_json *h = mcp_json_get(r, "http");
@@ -513,7 +519,8 @@ mcpd_config *mcpd_config_parse(const char *path, const char *text, size_t len, m
     mcp_json_doc_free(raw);
     size_t wl;
     const char *wt = mcp_jw_text(st.w, &wl);
-    mcp_json_doc *doc = wt ? mcp_json_parse(wt, wl, 0, NULL) : NULL;
+    mcp_json_doc *doc =
+        wt && mcpd_err_count(errs) == before ? mcp_json_parse(wt, wl, 0, NULL) : NULL;
     mcp_jw_free(st.w);
     if (!doc) {
         if (mcpd_err_count(errs) == before)

@@ -13,10 +13,12 @@
 /* Returns an empty list of mistakes. Free with mcpd_errs_free(). */
 mcpd_errs *mcpd_errs_new(void);
 void mcpd_errs_free(mcpd_errs *e);
-/* Prints each mistake on one line to out: "FILE:LINE:COLUMN: POINTER: message", located in
+/* Prints each mistake on one line to out: "PREFIXFILE:LINE:COLUMN: POINTER: message" (prefix may
+ * be NULL, e.g. "mcpd: error: " for log lines), located in
  * text[0..len) (the file as read; parsed relaxed) when the pointer is found there, else
  * "FILE: POINTER: message". Mistakes whose pointer is the same are printed once. */
-void mcpd_errs_print(const mcpd_errs *e, FILE *out, const char *file, const char *text, size_t len);
+void mcpd_errs_print(const mcpd_errs *e, FILE *out, const char *prefix, const char *file,
+                     const char *text, size_t len);
 /* The message of mistake i (for tests), or NULL. */
 const char *mcpd_errs_message(const mcpd_errs *e, size_t i);
 const char *mcpd_errs_pointer(const mcpd_errs *e, size_t i);
@@ -72,7 +74,8 @@ int mcpd_parse_listen(const char *s, char *host, size_t hostsize, int *port);
 /* True if host is a loopback address or "localhost". */
 bool mcpd_host_is_loopback(const char *host);
 
-/* The closest of the names in obj's keys to word (edit distance at most 2), or NULL. */
+/* The closest of the names in obj's keys to word (edit distance at most 2, or one a prefix of
+ * the other), or NULL. */
 const char *mcpd_suggest(const char *word, const mcp_json *obj);
 
 #endif

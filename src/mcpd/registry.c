@@ -297,8 +297,9 @@ static mcpd_gen *gen_build(mcpd_config *cfg, mcp_server *server, bool reload, mc
     return g;
 }
 
-/* Loads path (NULL: the default) into a generation, or prints every mistake to out with
- * prefix and returns NULL. */
+/* Loads path (NULL: the default) into a generation, or prints every mistake to out (each line
+ * starting with prefix: NULL for --check-config's plain lines, "mcpd: error: " for the log) and
+ * returns NULL. */
 static mcpd_gen *load_gen(const char *path, mcp_server *server, bool reload, FILE *out,
                           const char *prefix)
 {
@@ -308,10 +309,9 @@ static mcpd_gen *load_gen(const char *path, mcp_server *server, bool reload, FIL
     mcpd_config *cfg = mcpd_config_load(path, errs, &text, &len);
     mcpd_gen *g = cfg ? gen_build(cfg, server, reload, errs) : NULL;
     if (!g) {
-        if (prefix) fputs(prefix, out);
         const char *src = path ? text : mcpd_default_config;
         size_t srclen = path ? len : mcpd_default_config_len;
-        mcpd_errs_print(errs, out, path ? path : "(default config)", src, srclen);
+        mcpd_errs_print(errs, out, prefix, path ? path : "(default config)", src, srclen);
     }
     free(text);
     mcpd_errs_free(errs);
@@ -417,10 +417,12 @@ static int sync_tools(const mcpd_gen *prev, const mcpd_gen *next)
 static void reload_run(uv_work_t *w)
 {
     fprintf(stderr, "mcpd: info: SIGHUP: reloading %s\n", S.path ? S.path : "the default config");
-    mcpd_gen *g = load_gen(S.path, S.server, true, stderr,
-                           "mcpd: error: reload failed, keeping the current config:\n");
+    mcpd_gen *g = load_gen(S.path, S.server, true, stderr, "mcpd: error: ");
     S.reload_ok = g != NULL;
-    if (!g) return;
+    if (!g) {
+        fprintf(stderr, "mcpd: error: reload failed, keeping the current config\n");
+        return;
+    }
     pthread_mutex_lock(&S.mu);
     mcpd_gen *old = S.current;
     S.current = g;
@@ -489,7 +491,7 @@ static int serve_http(const mcpd_config *c)
 int mcpd_serve(const mcpd_serve_options *o)
 {
     S.path = o->config_path;
-    mcpd_gen *g = load_gen(o->config_path, NULL, false, stderr, NULL);
+    mcpd_gen *g = load_gen(o->config_path, NULL, false, stderr, "mcpd: error: ");
     if (!g) return 2;
     mcpd_config *c = g->cfg;
     bool stdio = o->stdio || (c->stdio && !o->listen);

@@ -289,6 +289,7 @@ void mcp_http_sweep(mcp_http *h)
     uint64_t now = rt_now_ms();
     size_t cap = 64, n = 0;
     session **expired = mcp_xmalloc(cap * sizeof *expired);
+    for (unsigned i = 0; i < h->nworkers; i++) mcp_conn_tick(h->ws[i].modern, now); /* timeouts */
     pthread_rwlock_rdlock(&h->sess_lock);
     for (size_t b = 0; b < h->nbuckets; b++)
         for (session *s = h->buckets[b]; s; s = s->hnext) {

@@ -533,6 +533,34 @@ TEST(header_checks)
     rec_clear();
     feed_info(c, call, NULL, "tools/call", "echo");
     CHECK_CODE(last(), -32020);
+    rec_clear();
+    /* Mcp-Method is literal only: the encoded form is for Mcp-Name and Mcp-Param-* */
+    feed_info(c, call, "2026-07-28", "=?base64?dG9vbHMvY2FsbA==?=", "echo");
+    CHECK_CODE(last(), -32020);
+    rec_clear();
+    feed_info(c, call, "=?base64?MjAyNi0wNy0yOA==?=", "tools/call", "echo");
+    CHECK_CODE(last(), -32020);
+    rec_clear();
+    /* every byte of the body value counts: a NUL inside does not end it */
+    const char *nul = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{"
+                      "\"name\":\"echo\\u0000evil\"," META "}}";
+    feed_info(c, nul, "2026-07-28", "tools/call", "echo");
+    CHECK_CODE(last(), -32020);
+    CHECK_INT(outs[0].status, MCP_STATUS_BAD_REQUEST);
+    rec_clear();
+    const char *nulm = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\\u0000x\","
+                       "\"params\":{\"name\":\"echo\"," META "}}";
+    feed_info(c, nulm, "2026-07-28", "tools/call", "echo");
+    CHECK_CODE(last(), -32020);
+    rec_clear();
+    const char *nulv = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{"
+                       "\"name\":\"echo\",\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":"
+                       "\"2026-07-28\\u0000\",\"io.modelcontextprotocol/clientCapabilities\":{}}}}";
+    feed_info(c, nulv, "2026-07-28", "tools/call", "echo");
+    CHECK_CODE(last(), -32020);
+    rec_clear();
+    feed(c, nulv); /* no headers (stdio-like): the version itself is unsupported */
+    CHECK_CODE(last(), -32022);
     mcp_conn_close(c);
 }
 
@@ -1056,6 +1084,41 @@ TEST(ask_legacy)
     mcp_conn_close(c);
 }
 
+/* Waiting server-to-client requests are bounded per session: past 64 the call fails with
+ * -32000 (HTTP 503), nothing more is sent to the client; closing frees every waiting one. */
+TEST(ask_legacy_bounded)
+{
+    uint64_t pending, refused0, refused;
+    mcp_server_client_requests(srv, &pending, &refused0);
+    CHECK_INT(pending, 0);
+    mcp_conn *c = legacy_session("2025-11-25", CAPS_ELICIT);
+    char msg[256];
+    for (int i = 1; i <= 64; i++) {
+        snprintf(msg, sizeof(msg),
+                 "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":{"
+                 "\"name\":\"ask\"}}",
+                 i);
+        feed(c, msg);
+    }
+    mcp_server_client_requests(srv, &pending, &refused);
+    CHECK_INT(pending, 64);
+    CHECK_INT(mcp_conn_inflight(c), 64);
+    rec_clear();
+    feed(c, "{\"jsonrpc\":\"2.0\",\"id\":65,\"method\":\"tools/call\",\"params\":{"
+            "\"name\":\"ask\"}}");
+    CHECK_INT(nout, 1);
+    CHECK_INT(jint(last(), "id"), 65);
+    CHECK_CODE(last(), -32000);
+    CHECK_CONTAINS(jstr(last(), "error.message"), "awaiting an answer");
+    CHECK_INT(outs[0].status, MCP_STATUS_OVERLOADED);
+    mcp_server_client_requests(srv, &pending, &refused);
+    CHECK_INT(pending, 64);
+    CHECK_INT(refused, refused0 + 1);
+    mcp_conn_close(c);
+    mcp_server_client_requests(srv, &pending, &refused);
+    CHECK_INT(pending, 0);
+}
+
 /* ---- executors ------------------------------------------------------------------------------ */
 
 TEST(overloaded)
@@ -1297,6 +1360,7 @@ int main(void)
     RUN(unknown_methods);
     RUN(modern_meta_errors);
     RUN(header_checks);
+    RUN(ask_legacy_bounded);
     RUN(param_headers);
     RUN(pagination);
     RUN(cancellation);
