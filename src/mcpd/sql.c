@@ -35,7 +35,8 @@ static const char sql_schema[] =
     "\"read_only\":{\"type\":\"boolean\"},"
     "\"max_rows\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100000},"
     "\"max_bytes\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":67108864},"
-    "\"busy_timeout_ms\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":600000}"
+    "\"busy_timeout_ms\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":600000},"
+    "\"init_sql\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1048576}"
     "}}";
 
 static char *resolve(const char *dir, const char *path)
@@ -90,13 +91,16 @@ static int sql_configure(const mcpd_env *env, const mcp_json *e, const char *poi
                        .writable = !read_only,
                        .max_rows = entry_u32(e, "max_rows"),
                        .max_bytes = entry_u32(e, "max_bytes"),
-                       .busy_timeout_ms = entry_u32(e, "busy_timeout_ms")};
+                       .busy_timeout_ms = entry_u32(e, "busy_timeout_ms"),
+                       .init_sql = mcp_json_str(mcp_json_get(e, "init_sql"), NULL)};
     char err[512], ptr[512];
     sqle *q = sqle_new(&cfg, err, sizeof err);
     free(path);
     if (!q) {
         snprintf(ptr, sizeof ptr, "%s/%s", pointer,
-                 strncmp(err, "cannot open", 11) == 0 ? "database" : "sql");
+                 !strncmp(err, "cannot open", 11)     ? "database"
+                 : !strncmp(err, "cannot create", 13) ? "init_sql"
+                                                      : "sql");
         mcpd_err(errs, ptr, "%s", err);
         return -1;
     }

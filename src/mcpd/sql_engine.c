@@ -30,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define DEFAULT_ROWS    100u
 #define DEFAULT_BYTES   (256u << 10)
@@ -284,14 +286,41 @@ static void write_output_schema(sqle *e)
     mcp_jw_free(w);
 }
 
+/* Creates the database from init_sql when the file is missing or empty. A failure removes the
+ * half-made file, so the next start tries again. */
+static bool create_db(const char *path, const char *init_sql, char *err, size_t errsize)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && st.st_size > 0) return true;
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    char *msg = NULL;
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_exec(db, "BEGIN", NULL, NULL, &msg);
+        if (rc == SQLITE_OK) rc = sqlite3_exec(db, init_sql, NULL, NULL, &msg);
+        if (rc == SQLITE_OK) rc = sqlite3_exec(db, "COMMIT", NULL, NULL, &msg);
+    }
+    if (rc != SQLITE_OK)
+        snprintf(err, errsize, "cannot create the database %s with init_sql: %s", path,
+                 msg  ? msg
+                 : db ? sqlite3_errmsg(db)
+                      : sqlite3_errstr(rc));
+    sqlite3_free(msg);
+    sqlite3_close_v2(db);
+    if (rc != SQLITE_OK) unlink(path);
+    return rc == SQLITE_OK;
+}
+
 sqle *sqle_new(const sqle_config *cfg, char *err, size_t errsize)
 {
+    if (cfg->init_sql && !create_db(cfg->path, cfg->init_sql, err, errsize)) return NULL;
     sqle *e = xcalloc(1, sizeof *e);
     e->cfg = *cfg;
     e->path = xstrdup(cfg->path);
     e->sql = xstrdup(cfg->sql);
     e->cfg.path = e->path;
     e->cfg.sql = e->sql;
+    e->cfg.init_sql = NULL;
     if (!e->cfg.max_rows) e->cfg.max_rows = DEFAULT_ROWS;
     if (!e->cfg.max_bytes) e->cfg.max_bytes = DEFAULT_BYTES;
     if (!e->cfg.busy_timeout_ms) e->cfg.busy_timeout_ms = DEFAULT_BUSY_MS;

@@ -20,6 +20,8 @@ typedef struct sqle_config {
     uint32_t max_rows;        /* rows returned at most; 0: 100 */
     size_t max_bytes;         /* bytes of the JSON rows at most; 0: 256 KiB */
     uint32_t busy_timeout_ms; /* wait for a lock at most this long; 0: 2000 */
+    const char *init_sql;     /* optional: statements that create the database when the file does
+                                 not exist or is empty (run once, in one transaction) */
 } sqle_config;
 
 /* Opens the database (first connection of the pool), prepares the statement and checks it:

@@ -270,6 +270,30 @@ TEST(pool_in_parallel)
     sqle_free(shared);
 }
 
+TEST(init_sql_creates_once)
+{
+    char path[300], err[256];
+    snprintf(path, sizeof path, "%s.init", dbpath);
+    unlink(path);
+    sqle_config c = {.path = path,
+                     .sql = "SELECT count(*) AS n FROM t",
+                     .init_sql = "CREATE TABLE t(x); INSERT INTO t VALUES(1),(2);"};
+    sqle *e = sqle_new(&c, err, sizeof err);
+    CHECK(e != NULL);
+    sqle_free(e);
+    e = sqle_new(&c, err, sizeof err); /* exists now: init_sql does not run again */
+    sqle_result r;
+    sqle_run(e, args("{}"), NULL, NULL, &r);
+    CHECK_CONTAINS(r.structured, "[{\"n\":2}]");
+    sqle_result_free(&r);
+    sqle_free(e);
+    unlink(path);
+    c.init_sql = "CREATE TABLE t(x); INSERT INTO nope VALUES(1);";
+    CHECK(!sqle_new(&c, err, sizeof err));
+    CHECK_CONTAINS(err, "with init_sql: no such table: nope");
+    CHECK(access(path, F_OK) != 0); /* the half-made file is gone */
+}
+
 int main(void)
 {
     RUN(configure_checks);
@@ -279,6 +303,7 @@ int main(void)
     RUN(writes_and_constraints);
     RUN(interrupt_and_busy);
     RUN(pool_in_parallel);
+    RUN(init_sql_creates_once);
     mcp_json_doc_free(args_doc);
     unlink(dbpath);
     return test_summary();
