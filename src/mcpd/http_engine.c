@@ -802,7 +802,15 @@ bool httpe_build(const httpe *t, const mcp_json *args, char **url, char **header
         }
         free(v.p);
     }
-    if (t->body) {
+    const char *lone = mcp_json_str(t->body ? mcp_json_root(t->body) : NULL, NULL);
+    size_t lone_len = lone ? placeholder_len(lone) : 0;
+    bool no_body = false; /* a body that is one absent argument: no body at all */
+    if (lone_len && lone_len == strlen(lone)) {
+        char name[80];
+        snprintf(name, sizeof name, "%.*s", (int)(lone_len - 2), lone + 1);
+        no_body = !mcp_json_get(args, name);
+    }
+    if (t->body && !no_body) {
         mcp_jw *w = mcp_jw_new();
         bool ok = body_fill(w, mcp_json_root(t->body), args, err, errsize);
         const char *text = mcp_jw_text(w, NULL);
