@@ -60,7 +60,7 @@ function startUpstream() {
       if (u.pathname === '/list') { res.writeHead(200, { 'content-type': 'application/json' }).end('[1,2,3]'); return; }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ method: req.method, path: u.pathname, raw: req.url, query: Object.fromEntries(u.searchParams),
-        header: req.headers['x-tag'] ?? null, body: body ? JSON.parse(body) : null }));
+        header: req.headers['x-tag'] ?? null, apiKey: req.headers['x-api-key'] ?? null, body: body ? JSON.parse(body) : null }));
     });
   });
   return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => {
@@ -343,6 +343,127 @@ describe('http upstream health checks', () => {
     assert.match(r.stdout, /\/tools\/2\/url: "\{nope\}" names no argument/);
     assert.match(r.stdout, /\/tools\/3\/body: a GET request has no body/);
     assert.match(r.stdout, /\/tools\/4\/headers: header name "Bad Name" is not a valid HTTP token/);
+    tmp.cleanup();
+  });
+});
+
+const PETS = (base) => `openapi: 3.0.3
+info: {title: Pets, version: "1.0"}
+servers:
+  - url: ${base}/v1
+paths:
+  /pets:
+    get:
+      operationId: listPets
+      summary: List pets
+      parameters:
+        - name: limit
+          in: query
+          schema: {type: integer, minimum: 1, maximum: 100}
+        - $ref: '#/components/parameters/Tag'
+    post:
+      operationId: createPet
+      summary: Create a pet
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/Pet'}
+  /pets/{pet-id}:
+    parameters:
+      - name: pet-id
+        in: path
+        required: true
+        description: The pet's id
+        schema: {type: string}
+    get:
+      operationId: getPet
+      description: "One pet, by id"
+    delete:
+      operationId: deletePet
+components:
+  parameters:
+    Tag: {name: X-Tag, in: header, schema: {type: string}}
+  schemas:
+    Pet:
+      type: object
+      required: [name]
+      properties:
+        name: {type: string}
+        tag: {type: string}
+`;
+
+for (const era of ['legacy', 'modern']) {
+  describe(`openapi kind (${era})`, () => {
+    it('serves every operation of a YAML document as a tool', T, async () => {
+      const up = await startUpstream();
+      const tmp = tempDir();
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(tmp.path('pets.yaml'), PETS(up.base));
+      const srv = await startMcpd({ tools: [
+        { kind: 'openapi', spec: tmp.path('pets.yaml'), prefix: 'pets_', headers: { 'X-Api-Key': 'k' } },
+        { kind: 'openapi', spec: tmp.path('pets.yaml'), prefix: 'ro_', operations: ['getPet'] },
+      ] });
+      try {
+        const c = await connectClient(srv.url, era);
+        const { tools } = await c.listTools();
+        assert.deepEqual(tools.map((t) => t.name).sort(),
+          ['pets_createPet', 'pets_deletePet', 'pets_getPet', 'pets_listPets', 'ro_getPet']);
+        const get = tools.find((t) => t.name === 'pets_getPet');
+        assert.equal(get.description, 'One pet, by id');
+        assert.deepEqual(get.inputSchema.required, ['pet_id']);
+        assert.equal(get.annotations.readOnlyHint, true);
+        assert.equal(tools.find((t) => t.name === 'pets_deletePet').annotations.destructiveHint, true);
+        let r = await c.callTool({ name: 'pets_getPet', arguments: { pet_id: 'rex/../1' } });
+        assert.equal(r.isError, undefined, textOf(r));
+        assert.equal(r.structuredContent.path, '/v1/pets/rex%2F..%2F1');
+        r = await c.callTool({ name: 'pets_listPets', arguments: { limit: 5, X_Tag: 't1' } });
+        assert.deepEqual(r.structuredContent.query, { limit: '5' });
+        assert.equal(r.structuredContent.header, 't1');
+        assert.equal(r.structuredContent.apiKey, 'k', "the entry's headers go with every request");
+        r = await c.callTool({ name: 'pets_createPet', arguments: { body: { name: 'rex', tag: 'dog' } } });
+        assert.equal(r.structuredContent.method, 'POST');
+        assert.deepEqual(r.structuredContent.body, { name: 'rex', tag: 'dog' });
+        let refused = false;
+        try {
+          r = await c.callTool({ name: 'pets_createPet', arguments: { body: { tag: 'no name' } } });
+          refused = r.isError === true && /name/.test(textOf(r));
+        } catch (e) { refused = /name/.test(String(e.message)); }
+        assert.ok(refused, 'a body without its required name was accepted');
+        r = await c.callTool({ name: 'pets_deletePet', arguments: { pet_id: '9' } });
+        assert.equal(r.structuredContent.method, 'DELETE');
+        await c.close();
+      } finally {
+        await stopChecked(srv);
+        await up.close();
+        tmp.cleanup();
+      }
+    });
+  });
+}
+
+describe('openapi config mistakes', () => {
+  it('unknown operations, relative servers, aliases and non-OpenAPI files are explained', T, async () => {
+    const tmp = tempDir();
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(tmp.path('pets.yaml'), PETS('http://127.0.0.1:1'));
+    writeFileSync(tmp.path('rel.json'), JSON.stringify({ openapi: '3.1.0', servers: [{ url: '/api' }], paths: {} }));
+    writeFileSync(tmp.path('alias.yaml'), 'openapi: 3.0.0\na: &x {b: 1}\nc: *x\n');
+    writeFileSync(tmp.path('swagger.json'), JSON.stringify({ swagger: '2.0', paths: {} }));
+    writeFileSync(tmp.path('c.json'), JSON.stringify({ tools: [
+      { kind: 'openapi', spec: tmp.path('pets.yaml'), operations: ['getPet', 'nope'] },
+      { kind: 'openapi', spec: tmp.path('rel.json') },
+      { kind: 'openapi', spec: tmp.path('alias.yaml') },
+      { kind: 'openapi', spec: tmp.path('swagger.json') },
+      { kind: 'openapi', spec: tmp.path('missing.yaml') },
+    ] }, null, 1));
+    const r = await runMcpd(['--check-config', tmp.path('c.json')]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stdout, /\/tools\/0\/operations\/1: the document has no operation "nope"/);
+    assert.match(r.stdout, /\/tools\/1\/spec: expected an absolute http\(s\) base URL/);
+    assert.match(r.stdout, /\/tools\/2\/spec: .*alias\.yaml: not JSON, and not YAML: line 2: anchors and aliases/);
+    assert.match(r.stdout, /\/tools\/3\/spec: .*swagger\.json: expected an OpenAPI 3 document/);
+    assert.match(r.stdout, /\/tools\/4\/spec: cannot open .*missing\.yaml: No such file or directory/);
     tmp.cleanup();
   });
 });
