@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define BACKSTOP_MS 5000
+
 struct mcpd_gen {
     atomic_int refs;
     mcpd_config *cfg;
@@ -252,10 +254,13 @@ static mcpd_gen *gen_build(mcpd_config *cfg, mcp_server *server, bool reload, mc
                     .reload = reload};
     g->insts = calloc(mcp_json_len(tools) + 1, sizeof *g->insts);
     if (!g->insts) abort();
-    for (size_t i = 0; i < mcp_json_len(tools); i++) {
+    size_t ntools = mcp_json_typeof(tools) == MCP_JSON_ARRAY ? mcp_json_len(tools) : 0;
+    for (size_t i = 0; i < ntools; i++) {
         const mcp_json *e = mcp_json_at(tools, i);
         char ptr[64];
         snprintf(ptr, sizeof ptr, "/tools/%zu", i);
+        /* the config schema already found this entry wrong (a failed load reports it all) */
+        if (mcp_json_typeof(e) != MCP_JSON_OBJECT || mcpd_errs_under(errs, ptr)) continue;
         bool enabled = true;
         if (mcp_json_bool(mcp_json_get(e, "enabled"), &enabled) && !enabled) continue;
         const char *kname = entry_str(e, "kind");
@@ -307,7 +312,12 @@ static mcpd_gen *load_gen(const char *path, mcp_server *server, bool reload, FIL
     char *text = NULL;
     size_t len = 0;
     mcpd_config *cfg = mcpd_config_load(path, errs, &text, &len);
+    bool invalid = cfg && cfg->invalid;
     mcpd_gen *g = cfg ? gen_build(cfg, server, reload, errs) : NULL;
+    if (g && invalid) { /* built only to report the tools' mistakes too */
+        mcpd_gen_unref(g);
+        g = NULL;
+    }
     if (!g) {
         const char *src = path ? text : mcpd_default_config;
         size_t srclen = path ? len : mcpd_default_config_len;
@@ -337,9 +347,15 @@ static struct served {
     uv_work_t reload_work;
     bool reloading, reload_again;
     bool reload_ok;
+    bool needs_auth; /* serving a non-loopback address without --insecure-no-auth */
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static mcpd_gen *gen_acquire(void)
+const mcpd_config *mcpd_gen_config(const mcpd_gen *g)
+{
+    return g ? g->cfg : NULL;
+}
+
+mcpd_gen *mcpd_gen_current(void)
 {
     pthread_mutex_lock(&S.mu);
     mcpd_gen *g = S.current;
@@ -351,7 +367,7 @@ static mcpd_gen *gen_acquire(void)
 /* The one handler of every tool. */
 static void on_tool_call(mcp_ctx *ctx, void *ud)
 {
-    mcpd_gen *g = gen_acquire();
+    mcpd_gen *g = mcpd_gen_current();
     const char *name = mcp_ctx_name(ctx);
     for (size_t i = 0; g && i < g->ntools; i++) {
         if (strcmp(g->tools[i].name, name) == 0) {
@@ -403,7 +419,10 @@ static int sync_tools(const mcpd_gen *prev, const mcpd_gen *next)
                           .input_schema = t->input_schema,
                           .output_schema = t->output_schema,
                           .annotations = t->annotations,
-                          .handler = on_tool_call};
+                          .handler = on_tool_call,
+                          /* a backstop: mcpd's guard answers at timeout_ms and stops the work;
+                           * libmcp answers for it only if a kind never ends its call */
+                          .timeout_ms = t->timeout_ms + BACKSTOP_MS};
         char err[256];
         if (mcp_server_add_tool(S.server, &d, err, sizeof err) != 0) {
             fprintf(stderr, "mcpd: error: %s (%s): %s\n", t->name, t->pointer, err);
@@ -418,11 +437,20 @@ static void reload_run(uv_work_t *w)
 {
     fprintf(stderr, "mcpd: info: SIGHUP: reloading %s\n", S.path ? S.path : "the default config");
     mcpd_gen *g = load_gen(S.path, S.server, true, stderr, "mcpd: error: ");
+    if (g && S.needs_auth && g->cfg->ntokens == 0) {
+        fprintf(stderr,
+                "mcpd: error: %s: the new config has no auth tokens, but mcpd serves a "
+                "non-loopback address\n",
+                g->cfg->path);
+        mcpd_gen_unref(g);
+        g = NULL;
+    }
     S.reload_ok = g != NULL;
     if (!g) {
         fprintf(stderr, "mcpd: error: reload failed, keeping the current config\n");
         return;
     }
+    atomic_fetch_add(&g->refs, 1); /* ours until the log line below: serving may end meanwhile */
     pthread_mutex_lock(&S.mu);
     mcpd_gen *old = S.current;
     S.current = g;
@@ -432,6 +460,7 @@ static void reload_run(uv_work_t *w)
     fprintf(stderr, "mcpd: info: reloaded %s: %zu tools, %d registrations changed\n", g->cfg->path,
             g->ntools, changes);
     mcpd_gen_unref(old);
+    mcpd_gen_unref(g);
 }
 
 static void on_hup(uv_signal_t *h, int sig);
@@ -482,6 +511,7 @@ static int serve_http(const mcpd_config *c)
     for (size_t i = 0; i < h.n_allowed_hosts; i++) hosts[i] = dup_or_null(c->hosts[i]);
     h.allowed_origins = (const char *const *)origins;
     h.allowed_hosts = (const char *const *)hosts;
+    h.auth = mcpd_auth_check;
     int rc = mcp_serve_http(S.server, &h) ? 1 : 0;
     for (size_t i = 0; i < 32; i++) free(origins[i]), free(hosts[i]);
     free(path);
@@ -509,8 +539,10 @@ int mcpd_serve(const mcpd_serve_options *o)
         mcpd_gen_unref(g);
         return 2;
     }
+    S.needs_auth = !stdio && !mcpd_host_is_loopback(c->host) && !o->insecure_no_auth;
     S.server = mcp_server_new(&c->info);
     if (c->page_size) mcp_server_set_page_size(S.server, c->page_size);
+    mcp_server_set_tool_filter(S.server, mcpd_tool_allowed, NULL);
     mcpd_guard_set_max_children(c->max_children);
     if (mcpd_loop_start(loop_started, NULL) != 0) {
         fprintf(stderr, "mcpd: cannot start the event loop thread\n");
@@ -528,12 +560,13 @@ int mcpd_serve(const mcpd_serve_options *o)
             rc = serve_http(c);
         }
     }
+    mcpd_loop_stop(loop_stopping, NULL); /* waits for a reload in progress and every call */
     pthread_mutex_lock(&S.mu);
     g = S.current;
     S.current = NULL;
     pthread_mutex_unlock(&S.mu);
     mcpd_gen_unref(g);
-    mcpd_loop_stop(loop_stopping, NULL);
     mcp_server_free(S.server);
+    mcpd_auth_free_names();
     return rc;
 }

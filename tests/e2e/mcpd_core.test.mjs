@@ -12,6 +12,7 @@
 // Run: MCPD_BIN=build/asan/mcpd node --test tests/e2e/mcpd_core.test.mjs
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import {
   connectClient, runMcpd, sleep, startMcpd, stopChecked, tempDir, textOf, waitFor,
@@ -279,6 +280,76 @@ describe('reload on SIGHUP', () => {
       assert.deepEqual(failures, []);
       assert.ok(ok > 6, `calls made during the reloads: ${ok}`);
       for (const c of clients) await c.close();
+    } finally {
+      await stopChecked(srv);
+    }
+  });
+});
+
+describe('HTTP auth: bearer tokens stored hashed, per-token tool allowlists', () => {
+  const sha = (s) => createHash('sha256').update(s).digest('hex');
+  const config = {
+    auth: { tokens: [
+      { name: 'ci', sha256: sha('ci-secret'), tools: ['say'] },
+      { name: 'admin', sha256: sha('admin-secret') },
+    ] },
+    tools: [
+      { kind: 'exec', name: 'say', command: ['printf', '%s', '{text}'], arguments: { text: { type: 'string' } } },
+      { kind: 'exec', name: 'uptime', command: ['uptime'] },
+    ],
+  };
+  const post = (url, headers = {}) => fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
+  });
+
+  it('no token, a wrong token or another scheme: 401 with WWW-Authenticate: Bearer', T, async () => {
+    const srv = await startMcpd(config);
+    try {
+      for (const h of [{}, { authorization: 'Bearer wrong' }, { authorization: 'Basic Y2k6Y2ktc2VjcmV0' }, { authorization: `Bearer ${sha('ci-secret')}` }]) {
+        const r = await post(srv.url, h);
+        assert.equal(r.status, 401, JSON.stringify(h));
+        assert.equal(r.headers.get('www-authenticate'), 'Bearer');
+        const body = await r.json();
+        assert.match(body.error.message, /^Unauthorized: send a valid token as Authorization: Bearer <token>$/);
+      }
+      const ok = await post(srv.url, { authorization: 'bearer admin-secret' });
+      assert.equal(ok.status, 200);
+      await ok.text();
+    } finally {
+      await stopChecked(srv);
+    }
+  });
+
+  for (const era of ['legacy', 'modern']) {
+    it(`a token sees and calls only its tools (${era})`, T, async () => {
+      const srv = await startMcpd(config, { listen: '0.0.0.0:0' }); // auth configured: allowed
+      try {
+        const url = srv.url.replace('0.0.0.0', '127.0.0.1');
+        const ci = await connectClient(url, era, { headers: { Authorization: 'Bearer ci-secret' } });
+        assert.deepEqual((await ci.listTools()).tools.map((t) => t.name), ['say']);
+        assert.equal(textOf(await ci.callTool({ name: 'say', arguments: { text: 'hi' } })), 'hi');
+        const denied = await ci.callTool({ name: 'uptime', arguments: {} }).then((r) => JSON.stringify(r), (e) => e.message);
+        assert.match(denied, /Unknown tool: uptime/);
+        const admin = await connectClient(url, era, { headers: { Authorization: 'Bearer admin-secret' } });
+        assert.deepEqual((await admin.listTools()).tools.map((t) => t.name).sort(), ['say', 'uptime']);
+        await ci.close();
+        await admin.close();
+      } finally {
+        await stopChecked(srv);
+      }
+    });
+  }
+
+  it('a reload that drops every token on a non-loopback address is refused', T, async () => {
+    const srv = await startMcpd(config, { listen: '0.0.0.0:0' });
+    try {
+      srv.writeConfig({ tools: config.tools });
+      assert.equal(await srv.reload(), 'failed');
+      assert.match(srv.stderr, /the new config has no auth tokens, but mcpd serves a non-loopback address/);
+      const r = await post(srv.url.replace('0.0.0.0', '127.0.0.1'));
+      assert.equal(r.status, 401);
     } finally {
       await stopChecked(srv);
     }
