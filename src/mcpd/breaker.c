@@ -7,6 +7,9 @@
  * among many good ones does not open it, and a burst of failures does, whatever came before
  * the window.
  *
+ * With window_calls set the window is instead the last N outcomes (a ring of bits), for
+ * backends called too rarely for a time window to hold enough of them.
+ *
  * Open lasts a cooldown drawn with jitter (so breakers that opened together do not all probe
  * at once); each re-open from half-open doubles it up to max_cooldown_ms, and a close resets
  * it. After the cooldown the breaker is half-open: `probes` calls may be in flight at once, the
@@ -44,6 +47,8 @@ struct mcpd_breaker {
     uint64_t opened, refused;
     uint64_t rng;
     bucket buckets[NBUCKETS];
+    uint8_t *ring; /* window_calls: 1 = failure, in call order */
+    uint32_t ring_pos, ring_len, ring_failures;
 };
 
 void mcpd_breaker_config_default(mcpd_breaker_config *cfg)
@@ -71,6 +76,7 @@ static void fill_defaults(mcpd_breaker_config *c)
     if (c->jitter_percent > 100) c->jitter_percent = d.jitter_percent;
     if (!c->probes) c->probes = d.probes;
     if (!c->probe_successes) c->probe_successes = d.probe_successes;
+    if (c->window_calls > 10000) c->window_calls = 10000;
 }
 
 mcpd_breaker *mcpd_breaker_new(const mcpd_breaker_config *cfg, uint64_t seed)
@@ -83,6 +89,10 @@ mcpd_breaker *mcpd_breaker_new(const mcpd_breaker_config *cfg, uint64_t seed)
     b->state = MCPD_BREAKER_CLOSED;
     b->cooldown_ms = b->cfg.cooldown_ms;
     b->rng = seed ? seed : 0x9e3779b97f4a7c15ull;
+    if (b->cfg.window_calls) {
+        b->ring = calloc(b->cfg.window_calls, 1);
+        if (!b->ring) abort();
+    }
     return b;
 }
 
@@ -90,6 +100,7 @@ void mcpd_breaker_free(mcpd_breaker *b)
 {
     if (!b) return;
     pthread_mutex_destroy(&b->mu);
+    free(b->ring);
     free(b);
 }
 
@@ -109,6 +120,11 @@ static uint64_t bucket_ms(const mcpd_breaker *b)
 
 static void window_sum(mcpd_breaker *b, uint64_t now, uint32_t *calls, uint32_t *failures)
 {
+    if (b->ring) {
+        *calls = b->ring_len;
+        *failures = b->ring_failures;
+        return;
+    }
     uint64_t epoch = now / bucket_ms(b);
     *calls = *failures = 0;
     for (int i = 0; i < NBUCKETS; i++) {
@@ -121,6 +137,16 @@ static void window_sum(mcpd_breaker *b, uint64_t now, uint32_t *calls, uint32_t 
 
 static void window_add(mcpd_breaker *b, uint64_t now, bool ok)
 {
+    if (b->ring) {
+        if (b->ring_len == b->cfg.window_calls)
+            b->ring_failures -= b->ring[b->ring_pos];
+        else
+            b->ring_len++;
+        b->ring[b->ring_pos] = !ok;
+        b->ring_failures += !ok;
+        b->ring_pos = (b->ring_pos + 1) % b->cfg.window_calls;
+        return;
+    }
     uint64_t epoch = now / bucket_ms(b);
     bucket *k = &b->buckets[epoch % NBUCKETS];
     if (k->epoch != epoch) *k = (bucket){.epoch = epoch};
@@ -131,6 +157,8 @@ static void window_add(mcpd_breaker *b, uint64_t now, bool ok)
 static void window_clear(mcpd_breaker *b)
 {
     memset(b->buckets, 0, sizeof b->buckets);
+    if (b->ring) memset(b->ring, 0, b->cfg.window_calls);
+    b->ring_pos = b->ring_len = b->ring_failures = 0;
 }
 
 static void go_open(mcpd_breaker *b, uint64_t now)

@@ -26,6 +26,8 @@ static inline uint64_t mcpd_now_ms(void)
 
 typedef struct mcpd_breaker_config {
     uint32_t window_ms;       /* rolling window of outcomes; 60000 (10 buckets) */
+    uint32_t window_calls;    /* if not 0: the window is the last window_calls outcomes instead
+                                 (at most 10000), whatever their age */
     uint32_t min_calls;       /* outcomes in the window before it may open; 5 */
     uint32_t failure_percent; /* opens when failures reach this share of the window; 50 */
     uint32_t cooldown_ms;     /* first open period; 10000 */

@@ -146,6 +146,26 @@ TEST(breaker_window_rolls)
     mcpd_breaker_free(b);
 }
 
+TEST(breaker_window_of_calls)
+{
+    mcpd_breaker_config c = {.window_calls = 4, .min_calls = 4, .failure_percent = 50};
+    mcpd_breaker *b = mcpd_breaker_new(&c, 9);
+    call(b, 0, false);
+    call(b, 0, true);
+    call(b, 0, true);
+    call(b, 0, true);
+    call(b, 3600000, true); /* the failure has left the last 4 calls, however old they are */
+    mcpd_breaker_stats st;
+    mcpd_breaker_stats_get(b, 3600000, &st);
+    CHECK_INT(st.window_calls, 4);
+    CHECK_INT(st.window_failures, 0);
+    call(b, 3600001, false);
+    CHECK_INT(mcpd_breaker_state_at(b, 3600001), MCPD_BREAKER_CLOSED); /* 1 of 4 */
+    call(b, 3600002, false);                                           /* 2 of 4 */
+    CHECK_INT(mcpd_breaker_state_at(b, 3600002), MCPD_BREAKER_OPEN);
+    mcpd_breaker_free(b);
+}
+
 TEST(breaker_forced_by_health)
 {
     mcpd_breaker *b = small_breaker();
@@ -423,6 +443,7 @@ int main(void)
     RUN(breaker_failed_probe_reopens_longer);
     RUN(breaker_release_frees_probe_and_ignores_stale_outcomes);
     RUN(breaker_window_rolls);
+    RUN(breaker_window_of_calls);
     RUN(breaker_forced_by_health);
     RUN(breaker_threads);
     RUN(limiter_try_and_refuse);
