@@ -1,6 +1,7 @@
 /* args_schema.c - writes a tool's input schema from the "arguments" of its config entry (see
  * args_schema.h). Shared by the sql, http and openapi kinds. */
 #include "mcpd/args_schema.h"
+#include "mcpd/text.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -50,9 +51,5 @@ char *mcpd_args_schema(const mcp_json *args, const char *const *own, size_t nown
     mcp_jw_key(w, "additionalProperties");
     mcp_jw_bool(w, false);
     mcp_jw_object_end(w);
-    const char *t = mcp_jw_text(w, NULL);
-    char *out = strdup(t ? t : "{\"type\":\"object\"}");
-    if (!out) abort();
-    mcp_jw_free(w);
-    return out;
+    return mcpd_jw_take(w, "{\"type\":\"object\"}");
 }

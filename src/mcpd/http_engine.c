@@ -31,6 +31,7 @@
 #include "mcpd/breaker.h"
 #include "mcpd/health.h"
 #include "mcpd/limiter.h"
+#include "mcpd/text.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -46,52 +47,6 @@
 #define DEFAULT_CONNECT_MS   5000u
 #define DEFAULT_MAX_RESPONSE (1u << 20)
 #define MAX_TEMPLATE_SEGS    256
-
-static void *xcalloc(size_t n, size_t sz)
-{
-    void *p = calloc(n ? n : 1, sz);
-    if (!p) abort();
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s ? s : "");
-    if (!d) abort();
-    return d;
-}
-
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->len + n + 1) cap *= 2;
-        b->p = realloc(b->p, cap);
-        if (!b->p) abort();
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
-
-static void sb_str(sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-static char *sb_take(sbuf *b)
-{
-    char *p = b->p ? b->p : xstrdup("");
-    b->p = NULL;
-    b->len = b->cap = 0;
-    return p;
-}
 
 static void curl_init_once(void)
 {
@@ -151,7 +106,7 @@ static void handle_give(httpe_upstream *u, CURL *h)
 {
     pthread_mutex_lock(&u->mu);
     if (u->nidle < u->max_idle) {
-        idle_handle *ih = xcalloc(1, sizeof *ih);
+        idle_handle *ih = mcpd_xcalloc(1, sizeof *ih);
         ih->h = h;
         ih->next = u->idle;
         u->idle = ih;
@@ -217,7 +172,7 @@ static void probe_done(uv_work_t *w, int status)
 static void probe_start(void *ud, mcpd_health_report_fn report, void *report_ud)
 {
     httpe_upstream *u = ud;
-    probe_job *j = xcalloc(1, sizeof *j);
+    probe_job *j = mcpd_xcalloc(1, sizeof *j);
     j->u = u;
     j->report = report;
     j->report_ud = report_ud;
@@ -236,8 +191,8 @@ static void probe_start(void *ud, mcpd_health_report_fn report, void *report_ud)
 
 static httpe_upstream *upstream_new(const char *name, const httpe_upstream_config *c)
 {
-    httpe_upstream *u = xcalloc(1, sizeof *u);
-    u->name = xstrdup(name);
+    httpe_upstream *u = mcpd_xcalloc(1, sizeof *u);
+    u->name = mcpd_xstrdup(name);
     u->refs = 1;
     mcpd_breaker_config bc = {.window_ms = c->breaker_window_ms,
                               .min_calls = c->breaker_min_calls,
@@ -252,7 +207,7 @@ static httpe_upstream *upstream_new(const char *name, const httpe_upstream_confi
     pthread_cond_init(&u->cv, NULL);
     u->max_idle = c->max_idle ? c->max_idle : 16;
     if (c->health_url) {
-        u->health_url = xstrdup(c->health_url);
+        u->health_url = mcpd_xstrdup(c->health_url);
         u->health_timeout_ms = c->health_timeout_ms ? c->health_timeout_ms : 2000;
         if (!checker) checker = mcpd_health_new(NULL);
         checker_users++;
@@ -378,7 +333,7 @@ static size_t placeholder_len(const char *s)
 
 static bool tpl_parse(tpl *t, const char *s, const mcp_json *args, char *err, size_t errsize)
 {
-    t->segs = xcalloc(MAX_TEMPLATE_SEGS, sizeof *t->segs);
+    t->segs = mcpd_xcalloc(MAX_TEMPLATE_SEGS, sizeof *t->segs);
     t->n = 0;
     const char *lit = s;
     for (const char *p = s;; p++) {
@@ -424,17 +379,17 @@ static void tpl_free(tpl *t)
 
 /* The text of an argument value: strings as they are, numbers and booleans as JSON, arrays
  * and objects as JSON text; absent or null: empty. */
-static void value_text(sbuf *b, const mcp_json *v)
+static void value_text(mcpd_sbuf *b, const mcp_json *v)
 {
     size_t len;
     const char *s = mcp_json_str(v, &len);
     if (s) {
-        sb_put(b, s, len);
+        mcpd_sb_put(b, s, len);
         return;
     }
     if (!v || mcp_json_is_null(v)) return;
     char *t = mcp_json_text(v, &len);
-    if (t) sb_put(b, t, len);
+    if (t) mcpd_sb_put(b, t, len);
     free(t);
 }
 
@@ -442,7 +397,7 @@ static void value_text(sbuf *b, const mcp_json *v)
  * or copied as it is (text inside a JSON body string, escaped by the writer). */
 typedef enum enc { ENC_PATH, ENC_QUERY, ENC_RAW, ENC_TEXT } enc;
 
-static void encode(sbuf *out, const char *s, size_t n, enc how)
+static void encode(mcpd_sbuf *out, const char *s, size_t n, enc how)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
@@ -451,17 +406,17 @@ static void encode(sbuf *out, const char *s, size_t n, enc how)
                     (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
                     c == '_' || c == '~';
         if (keep) {
-            sb_put(out, (const char *)&c, 1);
+            mcpd_sb_put(out, (const char *)&c, 1);
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            sb_put(out, e, 3);
+            mcpd_sb_put(out, e, 3);
         }
     }
 }
 
 /* Fills t into out with values encoded by how. Returns false with err set for a value that
  * cannot be sent. A template whose only piece is one absent argument sets *absent. */
-static bool tpl_fill(const tpl *t, const mcp_json *args, enc how, sbuf *out, bool *absent,
+static bool tpl_fill(const tpl *t, const mcp_json *args, enc how, mcpd_sbuf *out, bool *absent,
                      const char *where, char *err, size_t errsize)
 {
     if (absent) {
@@ -472,10 +427,10 @@ static bool tpl_fill(const tpl *t, const mcp_json *args, enc how, sbuf *out, boo
     }
     for (size_t i = 0; i < t->n; i++) {
         if (t->segs[i].lit) {
-            sb_str(out, t->segs[i].lit);
+            mcpd_sb_str(out, t->segs[i].lit);
             continue;
         }
-        sbuf v = {0};
+        mcpd_sbuf v = {0};
         value_text(&v, mcp_json_get(args, t->segs[i].arg));
         bool ok = true;
         if (how == ENC_PATH && v.p && (!strcmp(v.p, ".") || !strcmp(v.p, ".."))) {
@@ -501,11 +456,11 @@ static bool kv_parse(kv **out, size_t *n, const mcp_json *obj, const mcp_json *a
                      char *err, size_t errsize)
 {
     *n = mcp_json_len(obj);
-    *out = xcalloc(*n, sizeof **out);
+    *out = mcpd_xcalloc(*n, sizeof **out);
     for (size_t i = 0; i < *n; i++) {
         const char *name;
         const mcp_json *v = mcp_json_member(obj, i, &name, NULL);
-        (*out)[i].name = xstrdup(name);
+        (*out)[i].name = mcpd_xstrdup(name);
         if (header) {
             for (const char *c = name; *c; c++) {
                 if (*c <= ' ' || *c == ':' || *c == 0x7f) {
@@ -514,7 +469,7 @@ static bool kv_parse(kv **out, size_t *n, const mcp_json *obj, const mcp_json *a
                 }
             }
         }
-        sbuf s = {0};
+        mcpd_sbuf s = {0};
         value_text(&s, v);
         bool ok = tpl_parse(&(*out)[i].value, s.p ? s.p : "", args, err, errsize);
         if (ok && header && s.p && (strchr(s.p, '\r') || strchr(s.p, '\n'))) {
@@ -590,7 +545,7 @@ static bool parse_url(httpe *t, const char *url, char *err, size_t errsize)
 httpe *httpe_new(const httpe_config *cfg, char *err, size_t errsize, char *key, size_t keysize)
 {
     pthread_once(&curl_once, curl_init_once);
-    httpe *t = xcalloc(1, sizeof *t);
+    httpe *t = mcpd_xcalloc(1, sizeof *t);
     t->cfg = *cfg;
     char *args_text = mcp_json_text(cfg->arguments, NULL);
     t->args_doc =
@@ -600,7 +555,7 @@ httpe *httpe_new(const httpe_config *cfg, char *err, size_t errsize, char *key, 
     t->cfg.arguments = args;
     const char *m = cfg->method ? cfg->method : "GET";
     for (size_t i = 0; i < sizeof methods / sizeof *methods && !t->method; i++)
-        if (!strcmp(m, methods[i])) t->method = xstrdup(m);
+        if (!strcmp(m, methods[i])) t->method = mcpd_xstrdup(m);
     const char *k = "method";
     if (!t->method) {
         snprintf(err, errsize, "expected one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
@@ -625,7 +580,7 @@ httpe *httpe_new(const httpe_config *cfg, char *err, size_t errsize, char *key, 
         t->body = mcp_json_parse(bt, strlen(bt), 0, NULL);
         free(bt);
     }
-    t->body_type = xstrdup(cfg->body_type ? cfg->body_type : "application/json");
+    t->body_type = mcpd_xstrdup(cfg->body_type ? cfg->body_type : "application/json");
     if (!t->cfg.retries_set) t->cfg.retries = DEFAULT_RETRIES;
     if (!t->cfg.backoff_ms) t->cfg.backoff_ms = DEFAULT_BACKOFF_MS;
     if (!t->cfg.max_backoff_ms) t->cfg.max_backoff_ms = DEFAULT_MAX_BACKOFF;
@@ -683,7 +638,7 @@ static bool body_string(mcp_jw *w, const char *s, const mcp_json *args, char *er
         return true;
     }
     tpl t = {0};
-    sbuf out = {0};
+    mcpd_sbuf out = {0};
     /* placeholders were checked at configure; ENC_TEXT refuses nothing */
     bool ok = tpl_parse(&t, s, NULL, err, errsize) &&
               tpl_fill(&t, args, ENC_TEXT, &out, NULL, "the body", err, errsize);
@@ -728,15 +683,16 @@ static bool body_fill(mcp_jw *w, const mcp_json *v, const mcp_json *args, char *
     }
 }
 
-static bool build_url(const httpe *t, const mcp_json *args, sbuf *url, char *err, size_t errsize)
+static bool build_url(const httpe *t, const mcp_json *args, mcpd_sbuf *url, char *err,
+                      size_t errsize)
 {
-    sb_str(url, t->origin);
+    mcpd_sb_str(url, t->origin);
     /* the path template, encoded as a path up to '?', as a query after */
     bool in_query = false;
     for (size_t i = 0; i < t->path.n; i++) {
         const seg *s = &t->path.segs[i];
         if (s->lit) {
-            sb_str(url, s->lit);
+            mcpd_sb_str(url, s->lit);
             if (strchr(s->lit, '?')) in_query = true;
             continue;
         }
@@ -753,11 +709,11 @@ static bool build_url(const httpe *t, const mcp_json *args, sbuf *url, char *err
                                    : NULL;
         size_t reps = mcp_json_typeof(only) == MCP_JSON_ARRAY ? mcp_json_len(only) : 1;
         for (size_t r = 0; r < reps; r++) {
-            sbuf v = {0};
+            mcpd_sbuf v = {0};
             bool absent = false;
             if (mcp_json_typeof(only) == MCP_JSON_ARRAY) {
                 value_text(&v, mcp_json_at(only, r)); /* a list: the key once per item */
-                sbuf enc_v = {0};
+                mcpd_sbuf enc_v = {0};
                 encode(&enc_v, v.p ? v.p : "", v.len, ENC_QUERY);
                 free(v.p);
                 v = enc_v;
@@ -767,11 +723,11 @@ static bool build_url(const httpe *t, const mcp_json *args, sbuf *url, char *err
                 return false;
             }
             if (!absent) {
-                sb_str(url, first ? "?" : "&");
+                mcpd_sb_str(url, first ? "?" : "&");
                 first = false;
                 encode(url, q->name, strlen(q->name), ENC_QUERY);
-                sb_str(url, "=");
-                sb_put(url, v.p ? v.p : "", v.len);
+                mcpd_sb_str(url, "=");
+                mcpd_sb_put(url, v.p ? v.p : "", v.len);
             }
             free(v.p);
         }
@@ -782,11 +738,11 @@ static bool build_url(const httpe *t, const mcp_json *args, sbuf *url, char *err
 bool httpe_build(const httpe *t, const mcp_json *args, char **url, char **headers, char **body,
                  char *err, size_t errsize)
 {
-    sbuf u = {0}, h = {0};
+    mcpd_sbuf u = {0}, h = {0};
     *url = *headers = *body = NULL;
     if (!build_url(t, args, &u, err, errsize)) goto fail;
     for (size_t i = 0; i < t->nheaders; i++) {
-        sbuf v = {0};
+        mcpd_sbuf v = {0};
         bool absent = false;
         char where[160];
         snprintf(where, sizeof where, "the header %s", t->headers[i].name);
@@ -795,10 +751,10 @@ bool httpe_build(const httpe *t, const mcp_json *args, char **url, char **header
             goto fail;
         }
         if (!absent) {
-            sb_str(&h, t->headers[i].name);
-            sb_str(&h, ": ");
-            sb_put(&h, v.p ? v.p : "", v.len);
-            sb_str(&h, "\n");
+            mcpd_sb_str(&h, t->headers[i].name);
+            mcpd_sb_str(&h, ": ");
+            mcpd_sb_put(&h, v.p ? v.p : "", v.len);
+            mcpd_sb_str(&h, "\n");
         }
         free(v.p);
     }
@@ -824,11 +780,11 @@ bool httpe_build(const httpe *t, const mcp_json *args, char **url, char **header
             mcp_jw_free(w);
             goto fail;
         }
-        *body = xstrdup(text);
+        *body = mcpd_xstrdup(text);
         mcp_jw_free(w);
     }
-    *url = sb_take(&u);
-    *headers = sb_take(&h);
+    *url = mcpd_sb_take(&u);
+    *headers = mcpd_sb_take(&h);
     return true;
 fail:
     free(u.p);
@@ -860,7 +816,7 @@ static uint64_t thread_random(void)
 }
 
 typedef struct xfer {
-    sbuf body;
+    mcpd_sbuf body;
     size_t cap;
     bool over;
     bool (*stop)(void *);
@@ -875,7 +831,7 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
         x->over = true;
         return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
     }
-    sb_put(&x->body, p, len);
+    mcpd_sb_put(&x->body, p, len);
     return len;
 }
 
@@ -1010,10 +966,10 @@ static void finish_result(httpe *t, CURL *h, CURLcode rc, long status, xfer *x, 
         return;
     }
     r->body_len = x->body.len;
-    r->body = sb_take(&x->body);
+    r->body = mcpd_sb_take(&x->body);
     const char *ct = NULL;
     curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
-    r->content_type = ct ? xstrdup(ct) : NULL;
+    r->content_type = ct ? mcpd_xstrdup(ct) : NULL;
     if (ct && (strstr(ct, "application/json") || strstr(ct, "+json"))) r->json = true;
     if (status >= 500) {
         r->status = HTTPE_UPSTREAM_ERROR;

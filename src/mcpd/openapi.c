@@ -19,6 +19,7 @@
  * with a ${SECRET}) go with every request. Calls are the http kind's calls. */
 #include "kind.h"
 #include "mcpd/http_kind.h"
+#include "mcpd/text.h"
 #include "mcpd/yaml_json.h"
 
 #include <stdio.h>
@@ -301,11 +302,7 @@ static char *input_schema(const mcp_json *root, const param *ps, size_t np, bool
         copy_schema(w, defs, &again);
     }
     mcp_jw_object_end(w);
-    const char *t = mcp_jw_text(w, NULL);
-    char *out = strdup(t ? t : "{\"type\":\"object\"}");
-    if (!out) abort();
-    mcp_jw_free(w);
-    return out;
+    return mcpd_jw_take(w, "{\"type\":\"object\"}");
 }
 
 /* Builds the request template's pieces as JSON text: {"url":..,"query":{..},"headers":{..},
@@ -367,11 +364,7 @@ static char *request_parts(const char *base, const char *path, const param *ps, 
     }
     mcp_jw_object_end(w); /* arguments */
     mcp_jw_object_end(w);
-    const char *t = mcp_jw_text(w, NULL);
-    char *out = strdup(t ? t : "{}");
-    if (!out) abort();
-    mcp_jw_free(w);
-    return out;
+    return mcpd_jw_take(w, "{}");
 }
 
 static bool wanted(const mcp_json *list, const char *op_id, bool *seen)

@@ -24,6 +24,7 @@
  * class is converted as SQLite's CAST would, so results always match the schema. BLOBs are
  * base64 text. */
 #include "mcpd/sql_engine.h"
+#include "mcpd/text.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -62,48 +63,9 @@ struct sqle {
     size_t nconns;
 };
 
-/* ---- small helpers ----------------------------------------------------------------------- */
-static void *xcalloc(size_t n, size_t sz)
-{
-    void *p = calloc(n ? n : 1, sz);
-    if (!p) abort();
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s);
-    if (!d) abort();
-    return d;
-}
-
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->len + n + 1) cap *= 2;
-        b->p = realloc(b->p, cap);
-        if (!b->p) abort();
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
-
-static void sb_str(sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static void sb_base64(sbuf *b, const unsigned char *d, size_t n)
+static void sb_base64(mcpd_sbuf *b, const unsigned char *d, size_t n)
 {
     for (size_t i = 0; i < n; i += 3) {
         unsigned v = (unsigned)d[i] << 16;
@@ -111,7 +73,7 @@ static void sb_base64(sbuf *b, const unsigned char *d, size_t n)
         if (i + 2 < n) v |= d[i + 2];
         char q[4] = {b64[v >> 18], b64[(v >> 12) & 63], i + 1 < n ? b64[(v >> 6) & 63] : '=',
                      i + 2 < n ? b64[v & 63] : '='};
-        sb_put(b, q, 4);
+        mcpd_sb_put(b, q, 4);
     }
 }
 
@@ -142,7 +104,7 @@ static int authorize(void *ud, int action, const char *a, const char *b, const c
 
 static conn *conn_open(sqle *e, char *err, size_t errsize)
 {
-    conn *c = xcalloc(1, sizeof *c);
+    conn *c = mcpd_xcalloc(1, sizeof *c);
     int flags =
         (e->cfg.writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(e->path, &c->db, flags, NULL);
@@ -200,7 +162,7 @@ static bool read_shape(sqle *e, sqlite3_stmt *st, char *err, size_t errsize)
         return false;
     }
     e->nparams = (size_t)sqlite3_bind_parameter_count(st);
-    e->params = xcalloc(e->nparams, sizeof *e->params);
+    e->params = mcpd_xcalloc(e->nparams, sizeof *e->params);
     for (size_t i = 0; i < e->nparams; i++) {
         const char *n = sqlite3_bind_parameter_name(st, (int)i + 1);
         if (!n || n[0] == '?') {
@@ -210,13 +172,13 @@ static bool read_shape(sqle *e, sqlite3_stmt *st, char *err, size_t errsize)
                      i + 1);
             return false;
         }
-        e->params[i] = xstrdup(n + 1);
+        e->params[i] = mcpd_xstrdup(n + 1);
     }
     e->ncols = (size_t)sqlite3_column_count(st);
-    e->cols = xcalloc(e->ncols, sizeof *e->cols);
-    e->types = xcalloc(e->ncols, sizeof *e->types);
+    e->cols = mcpd_xcalloc(e->ncols, sizeof *e->cols);
+    e->types = mcpd_xcalloc(e->ncols, sizeof *e->types);
     for (size_t i = 0; i < e->ncols; i++) {
-        e->cols[i] = xstrdup(sqlite3_column_name(st, (int)i));
+        e->cols[i] = mcpd_xstrdup(sqlite3_column_name(st, (int)i));
         e->types[i] = affinity(sqlite3_column_decltype(st, (int)i));
         for (size_t k = 0; k < i; k++) {
             if (strcmp(e->cols[k], e->cols[i]) == 0) {
@@ -281,9 +243,7 @@ static void write_output_schema(sqle *e)
     mcp_jw_key(w, "required");
     mcp_jw_raw(w, "[\"columns\",\"rows\",\"row_count\",\"truncated\"]", 42);
     mcp_jw_object_end(w);
-    const char *t = mcp_jw_text(w, NULL);
-    e->output_schema = xstrdup(t ? t : "{\"type\":\"object\"}");
-    mcp_jw_free(w);
+    e->output_schema = mcpd_jw_take(w, "{\"type\":\"object\"}");
 }
 
 /* Creates the database from init_sql when the file is missing or empty. A failure removes the
@@ -314,10 +274,10 @@ static bool create_db(const char *path, const char *init_sql, char *err, size_t 
 sqle *sqle_new(const sqle_config *cfg, char *err, size_t errsize)
 {
     if (cfg->init_sql && !create_db(cfg->path, cfg->init_sql, err, errsize)) return NULL;
-    sqle *e = xcalloc(1, sizeof *e);
+    sqle *e = mcpd_xcalloc(1, sizeof *e);
     e->cfg = *cfg;
-    e->path = xstrdup(cfg->path);
-    e->sql = xstrdup(cfg->sql);
+    e->path = mcpd_xstrdup(cfg->path);
+    e->sql = mcpd_xstrdup(cfg->sql);
     e->cfg.path = e->path;
     e->cfg.sql = e->sql;
     e->cfg.init_sql = NULL;
@@ -423,21 +383,21 @@ static int bind_args(sqlite3_stmt *st, const sqle *e, const mcp_json *args)
 }
 
 /* Writes column i of the current row as JSON (into w) and as table text (into cell). */
-static void write_cell(const sqle *e, sqlite3_stmt *st, int i, mcp_jw *w, sbuf *cell)
+static void write_cell(const sqle *e, sqlite3_stmt *st, int i, mcp_jw *w, mcpd_sbuf *cell)
 {
     int t = sqlite3_column_type(st, i);
     col_type want = e->types[i];
     char num[64];
     if (t == SQLITE_NULL) {
         mcp_jw_null(w);
-        sb_str(cell, "NULL");
+        mcpd_sb_str(cell, "NULL");
         return;
     }
     if (want == C_INTEGER || (want == C_ANY && t == SQLITE_INTEGER)) {
         sqlite3_int64 v = sqlite3_column_int64(st, i);
         mcp_jw_int(w, v);
         snprintf(num, sizeof num, "%lld", (long long)v);
-        sb_str(cell, num);
+        mcpd_sb_str(cell, num);
     } else if (want == C_NUMBER || (want == C_ANY && t == SQLITE_FLOAT)) {
         if (t == SQLITE_INTEGER) {
             sqlite3_int64 v = sqlite3_column_int64(st, i);
@@ -448,50 +408,50 @@ static void write_cell(const sqle *e, sqlite3_stmt *st, int i, mcp_jw *w, sbuf *
             mcp_jw_double(w, v);
             snprintf(num, sizeof num, "%.17g", v);
         }
-        sb_str(cell, num);
+        mcpd_sb_str(cell, num);
     } else if (want == C_BLOB || (want == C_ANY && t == SQLITE_BLOB)) {
         const unsigned char *p = sqlite3_column_blob(st, i);
         size_t n = (size_t)sqlite3_column_bytes(st, i);
-        sbuf tmp = {0};
+        mcpd_sbuf tmp = {0};
         sb_base64(&tmp, p, n);
         mcp_jw_stringn(w, tmp.p ? tmp.p : "", tmp.len);
         snprintf(num, sizeof num, "(%zu bytes)", n);
-        sb_str(cell, num);
+        mcpd_sb_str(cell, num);
         free(tmp.p);
     } else {
         const char *s = (const char *)sqlite3_column_text(st, i);
         size_t n = (size_t)sqlite3_column_bytes(st, i);
         mcp_jw_stringn(w, s ? s : "", n);
-        sb_put(cell, s ? s : "", n);
+        mcpd_sb_put(cell, s ? s : "", n);
     }
 }
 
 /* A table cell: one line, '|' escaped, at most TABLE_CELL_MAX bytes (cut on a UTF-8 start). */
-static void table_cell(sbuf *out, const char *s, size_t n)
+static void table_cell(mcpd_sbuf *out, const char *s, size_t n)
 {
     size_t cut = n > TABLE_CELL_MAX ? TABLE_CELL_MAX : n;
     while (cut < n && cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80) cut--;
-    sb_str(out, " ");
+    mcpd_sb_str(out, " ");
     for (size_t i = 0; i < cut; i++) {
         char ch = s[i];
         if (ch == '|')
-            sb_str(out, "\\|");
+            mcpd_sb_str(out, "\\|");
         else if (ch == '\n' || ch == '\r' || ch == '\t')
-            sb_str(out, " ");
+            mcpd_sb_str(out, " ");
         else
-            sb_put(out, &ch, 1);
+            mcpd_sb_put(out, &ch, 1);
     }
-    if (cut < n) sb_str(out, "...");
-    sb_str(out, " |");
+    if (cut < n) mcpd_sb_str(out, "...");
+    mcpd_sb_str(out, " |");
 }
 
-static void table_header(const sqle *e, sbuf *t)
+static void table_header(const sqle *e, mcpd_sbuf *t)
 {
-    sb_str(t, "|");
+    mcpd_sb_str(t, "|");
     for (size_t i = 0; i < e->ncols; i++) table_cell(t, e->cols[i], strlen(e->cols[i]));
-    sb_str(t, "\n|");
-    for (size_t i = 0; i < e->ncols; i++) sb_str(t, " --- |");
-    sb_str(t, "\n");
+    mcpd_sb_str(t, "\n|");
+    for (size_t i = 0; i < e->ncols; i++) mcpd_sb_str(t, " --- |");
+    mcpd_sb_str(t, "\n");
 }
 
 typedef struct stopper {
@@ -554,7 +514,7 @@ static void give_conn(sqle *e, conn *c)
 static int collect_rows(sqle *e, conn *c, sqle_result *r)
 {
     mcp_jw *w = mcp_jw_new(), *row = mcp_jw_new();
-    sbuf table = {0}, cell = {0};
+    mcpd_sbuf table = {0}, cell = {0};
     size_t nrows = 0, bytes = 0;
     bool truncated = false;
     int rc;
@@ -573,8 +533,8 @@ static int collect_rows(sqle *e, conn *c, sqle_result *r)
         }
         mcp_jw_reset(row);
         mcp_jw_object(row);
-        sbuf line = {0};
-        sb_str(&line, "|");
+        mcpd_sbuf line = {0};
+        mcpd_sb_str(&line, "|");
         for (size_t i = 0; i < e->ncols; i++) {
             mcp_jw_key(row, e->cols[i]);
             cell.len = 0;
@@ -591,8 +551,8 @@ static int collect_rows(sqle *e, conn *c, sqle_result *r)
         }
         bytes += rlen + 1;
         mcp_jw_raw(w, rtext, rlen);
-        sb_str(&line, "\n");
-        sb_put(&table, line.p, line.len);
+        mcpd_sb_str(&line, "\n");
+        mcpd_sb_put(&table, line.p, line.len);
         free(line.p);
         nrows++;
     }
@@ -609,7 +569,7 @@ static int collect_rows(sqle *e, conn *c, sqle_result *r)
     if (truncated) rc = SQLITE_DONE;
     if (rc == SQLITE_DONE) {
         const char *t = mcp_jw_text(w, NULL);
-        r->structured = xstrdup(t ? t : "{}");
+        r->structured = mcpd_xstrdup(t ? t : "{}");
         char tail[160];
         if (e->writes && !e->ncols)
             snprintf(tail, sizeof tail, "%lld row(s) changed\n",
@@ -617,7 +577,7 @@ static int collect_rows(sqle *e, conn *c, sqle_result *r)
         else
             snprintf(tail, sizeof tail, "%zu row(s)%s\n", nrows,
                      truncated ? "; more were left out (row or byte limit)" : "");
-        sb_str(&table, tail);
+        mcpd_sb_str(&table, tail);
         r->text = table.p;
         table.p = NULL;
     }

@@ -2,6 +2,7 @@
  * configure-time checks, binding by name (injection attempts stay data), row and byte caps,
  * types and the derived output schema, writes, interruption, lock timeouts, the pool. */
 #include "../../src/mcpd/sql_engine.c"
+#include "../../src/mcpd/text.c"
 #include "test.h"
 
 #include <unistd.h>
