@@ -169,12 +169,12 @@ static void probe_done(uv_work_t *w, int status)
     free(j);
 }
 
-static void probe_start(void *ud, mcpd_health_report_fn report, void *report_ud)
+static void probe_start(void *ud, mcpd_health_report_fn report_fn, void *report_ud)
 {
     httpe_upstream *u = ud;
     probe_job *j = mcpd_xcalloc(1, sizeof *j);
     j->u = u;
-    j->report = report;
+    j->report = report_fn;
     j->report_ud = report_ud;
     j->work.data = j;
     pthread_mutex_lock(&u->mu);
@@ -395,7 +395,7 @@ static void value_text(mcpd_sbuf *b, const mcp_json *v)
 
 /* How a value goes in: percent-encoded (path, query), copied with line breaks refused (header),
  * or copied as it is (text inside a JSON body string, escaped by the writer). */
-typedef enum enc { ENC_PATH, ENC_QUERY, ENC_RAW, ENC_TEXT } enc;
+typedef enum enc { ENC_PATH, ENC_QUERY, ENC_QUERY_ALL, ENC_RAW, ENC_TEXT } enc;
 
 static void encode(mcpd_sbuf *out, const char *s, size_t n, enc how)
 {
@@ -427,7 +427,10 @@ static bool tpl_fill(const tpl *t, const mcp_json *args, enc how, mcpd_sbuf *out
     }
     for (size_t i = 0; i < t->n; i++) {
         if (t->segs[i].lit) {
-            mcpd_sb_str(out, t->segs[i].lit);
+            if (how == ENC_QUERY_ALL) /* a query value: its fixed text is encoded too */
+                encode(out, t->segs[i].lit, strlen(t->segs[i].lit), ENC_QUERY);
+            else
+                mcpd_sb_str(out, t->segs[i].lit);
             continue;
         }
         mcpd_sbuf v = {0};
@@ -717,7 +720,7 @@ static bool build_url(const httpe *t, const mcp_json *args, mcpd_sbuf *url, char
                 encode(&enc_v, v.p ? v.p : "", v.len, ENC_QUERY);
                 free(v.p);
                 v = enc_v;
-            } else if (!tpl_fill(&q->value, args, ENC_QUERY, &v, &absent, "the query", err,
+            } else if (!tpl_fill(&q->value, args, ENC_QUERY_ALL, &v, &absent, "the query", err,
                                  errsize)) {
                 free(v.p);
                 return false;
