@@ -583,6 +583,13 @@ typedef struct mcp_http_options {
      * NULL: no authentication. */
     const void *(*auth)(void *auth_ud, const char *authorization);
     void *auth_ud;
+    /* The replay window of legacy SSE streams (resumption with Last-Event-ID): each stream
+     * keeps its last replay_events events (256) and replay_bytes bytes (1 MiB), none older
+     * than replay_ttl_ms (300000); a session keeps its 64 latest finished streams and 4 MiB
+     * of events. A resume from before the window gets 400. */
+    uint32_t replay_events;
+    size_t replay_bytes;
+    uint32_t replay_ttl_ms;
 } mcp_http_options;
 
 typedef struct mcp_http mcp_http;

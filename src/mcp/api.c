@@ -10,7 +10,7 @@
  * an older caller's missing tail reads as zero (the default), a newer caller's extra tail must
  * be zero (fields this libmcp would ignore are refused rather than dropped). The registration
  * code (server.c, skills.c) then sees only current-size structs. docs/abi.md has the policy. */
-#include "mcp/internal.h"
+#include "mcp/ctx.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -238,6 +238,9 @@ static bool options_check(mcp_http_options *o, char *err, size_t errsize)
     if (!o->sse_keepalive_ms) o->sse_keepalive_ms = DEFAULT_KEEPALIVE_MS;
     if (!o->max_body) o->max_body = HTTP_DEFAULT_MAX_BODY;
     if (!o->drain_ms) o->drain_ms = DEFAULT_DRAIN_MS;
+    if (!o->replay_events) o->replay_events = REPLAY_EVENTS;
+    if (!o->replay_bytes) o->replay_bytes = REPLAY_BYTES;
+    if (!o->replay_ttl_ms) o->replay_ttl_ms = REPLAY_TTL_MS;
     if (o->path[0] != '/') {
         snprintf(err, errsize, "path must start with '/': %s", o->path);
         return false;
@@ -427,6 +430,7 @@ static void http_sweep(mcp_http *h)
     for (size_t b = 0; b < h->nbuckets; b++)
         for (session *s = h->buckets[b]; s; s = s->hnext) {
             mcp_conn_tick(s->conn, now);
+            session_prune(h, s, now);
             uint64_t last = atomic_load_explicit(&s->last_active, memory_order_relaxed);
             if (atomic_load(&s->active) <= 0 && now > last && now - last >= h->o.session_idle_ms &&
                 !session_listening(s, now)) {
