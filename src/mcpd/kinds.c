@@ -9,9 +9,15 @@
 #include <string.h>
 
 extern const mcpd_kind mcpd_kind_exec;
+extern const mcpd_kind mcpd_kind_sql;
+extern const mcpd_kind mcpd_kind_http;
+extern const mcpd_kind mcpd_kind_openapi;
 
 static const mcpd_kind *const kinds[] = {
     &mcpd_kind_exec,
+    &mcpd_kind_sql,
+    &mcpd_kind_http,
+    &mcpd_kind_openapi,
 };
 
 #define NKINDS (sizeof kinds / sizeof *kinds)
