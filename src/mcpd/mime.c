@@ -6,6 +6,7 @@
  * and a config may add its own extensions. */
 #include "mime.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -139,4 +140,38 @@ bool mime_valid(const char *s)
         }
     }
     return nslash == 1 && slash > 0 && slash < n - 1;
+}
+
+bool mime_utf8_text(const void *data, size_t n)
+{
+    const unsigned char *s = data;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t k;
+        uint32_t cp;
+        if (c < 0x80) {
+            if (c == 0) return false; /* NUL: not text we can hand on as a C string */
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            k = 1, cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            k = 2, cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            k = 3, cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + k >= n) return false;
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (s[i + j] & 0x3F);
+        }
+        if ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return false;
+        i += k + 1;
+    }
+    return true;
 }

@@ -20,10 +20,10 @@ typedef enum { N_TEXT, N_VAR, N_IF, N_END, N_ROLE } node_kind;
 
 typedef struct {
     node_kind kind;
-    bool neg;      /* N_IF: {{^name}} */
-    size_t arg;    /* N_VAR, N_IF */
+    bool neg;        /* N_IF: {{^name}} */
+    size_t arg;      /* N_VAR, N_IF */
     size_t off, len; /* N_TEXT: into text; N_ROLE: 0 user, 1 assistant in off */
-    size_t end;    /* N_IF: index of its N_END */
+    size_t end;      /* N_IF: index of its N_END */
 } node;
 
 struct ptmpl {
@@ -68,8 +68,8 @@ static ptmpl *fail(ptmpl *t, const char *text, size_t pos, char *err, size_t err
 
 static bool name_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
 }
 
 static long find_arg(const char *const *names, size_t nnames, const char *s, size_t len)
@@ -135,7 +135,8 @@ ptmpl *ptmpl_compile(const char *text, size_t len, const char *const *names, siz
             bool user = nl == 4 && !memcmp(s, "user", 4);
             if (!user && !(nl == 9 && !memcmp(s, "assistant", 9)))
                 return fail(t, text, open, err, errsize,
-                            "unknown role '%.*s' (expected {{@user}} or {{@assistant}})", (int)nl, s);
+                            "unknown role '%.*s' (expected {{@user}} or {{@assistant}})", (int)nl,
+                            s);
             if (depth)
                 return fail(t, text, open, err, errsize, "a role tag cannot be inside a section");
             add(t, (node){.kind = N_ROLE, .off = user ? 0 : 1});
@@ -150,14 +151,12 @@ ptmpl *ptmpl_compile(const char *text, size_t len, const char *const *names, siz
         }
         if (sigil == '#' || sigil == '^') {
             if (depth == MAX_DEPTH)
-                return fail(t, text, open, err, errsize, "sections nest deeper than %d",
-                            MAX_DEPTH);
+                return fail(t, text, open, err, errsize, "sections nest deeper than %d", MAX_DEPTH);
             stack[depth++] = t->n;
             add(t, (node){.kind = N_IF, .neg = sigil == '^', .arg = (size_t)arg});
         } else if (sigil == '/') {
             if (!depth)
-                return fail(t, text, open, err, errsize, "{{/%.*s}} closes no section", (int)nl,
-                            s);
+                return fail(t, text, open, err, errsize, "{{/%.*s}} closes no section", (int)nl, s);
             node *o = &t->nodes[stack[depth - 1]];
             if (o->arg != (size_t)arg)
                 return fail(t, text, open, err, errsize, "{{/%.*s}} closes {{%c%s}}", (int)nl, s,
@@ -210,7 +209,9 @@ int ptmpl_render(const ptmpl *t, const char *const *values, size_t max_bytes, pt
         const char *src = NULL;
         size_t sl = 0;
         switch (nd->kind) {
-        case N_TEXT: src = t->text + nd->off, sl = nd->len; break;
+        case N_TEXT:
+            src = t->text + nd->off, sl = nd->len;
+            break;
         case N_VAR:
             src = values[nd->arg] ? values[nd->arg] : "";
             sl = strlen(src);
@@ -220,7 +221,8 @@ int ptmpl_render(const ptmpl *t, const char *const *values, size_t max_bytes, pt
             if (given == nd->neg) i = nd->end;
             continue;
         }
-        case N_END: continue;
+        case N_END:
+            continue;
         case N_ROLE:
             if (nmsg == msgcap) {
                 msgs = realloc(msgs, (msgcap *= 2) * sizeof(*msgs));

@@ -342,39 +342,6 @@ static void walk(resdir *d, const char *rel, unsigned depth)
 
 /* ---- reading -------------------------------------------------------------------------------- */
 
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t k;
-        uint32_t cp;
-        if (c < 0x80) {
-            if (c == 0) return false; /* NUL: not text we can hand on as a C string */
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            k = 1, cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            k = 2, cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            k = 3, cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (i + k >= n) return false;
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (s[i + j] & 0x3F);
-        }
-        if ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return false;
-        i += k + 1;
-    }
-    return true;
-}
-
 /* Reads rel into a malloc'd buffer (NUL-terminated) of at most max_file_bytes; on failure ends
  * the ctx with a precise error and returns NULL. */
 static char *read_file(resdir *d, mcp_ctx *ctx, const char *uri, const char *rel, size_t *len)
@@ -441,7 +408,7 @@ static void serve(resdir *d, mcp_ctx *ctx, const char *uri, const char *rel)
     char *buf = read_file(d, ctx, uri, rel, &n);
     if (!buf) return;
     const char *mime = mime_of(d, rel);
-    bool text = utf8_valid((const unsigned char *)buf, n);
+    bool text = mime_utf8_text(buf, n);
     if (mime && !mime_is_text(mime)) text = false;
     if (!mime) mime = text ? "text/plain" : "application/octet-stream";
     if (text)
@@ -774,10 +741,14 @@ resdir *resdir_new(mcp_server *s, const resdir_config *c, char *err, size_t errs
         }
         d->thread_started = true;
     }
-    mount_take(d->m, d);
     logf_(d, "info", "serving %zu files of %s as %s%s", d->nfiles, d->root, d->prefix,
           d->watching ? ", watching for changes" : "");
     return d;
+}
+
+void resdir_activate(resdir *d)
+{
+    mount_take(d->m, d);
 }
 
 /* Removes what d registered, except what a newer resdir on the same mount serves too. */

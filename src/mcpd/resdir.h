@@ -42,10 +42,15 @@ typedef struct resdir_config {
 
 typedef struct resdir resdir;
 
-/* Opens the root, registers its files and the template in s, and (with watch) starts watching.
+/* Opens the root, registers its files and the template in s, and (with watch) starts watching;
+ * it answers reads once activated.
  * Returns the resdir, or NULL with the reason in err (e.g. "root: /srv/x: No such file or
  * directory", "uri_prefix: must end with '/'") and nothing registered. Free with resdir_free. */
 resdir *resdir_new(mcp_server *s, const resdir_config *cfg, char *err, size_t errsize);
+
+/* Makes d the one that answers for its URIs (until then, an older resdir with the same
+ * prefix, as during a reload, or nobody). Call once the whole config is known to be good. */
+void resdir_activate(resdir *d);
 
 /* Stops watching, unregisters everything the resdir registered, and frees it. Call when no
  * handler of it can be running (after the transport stopped, or once the reload that replaced

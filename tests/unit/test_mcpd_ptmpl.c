@@ -59,7 +59,8 @@ TEST(values_are_not_templates)
 
 TEST(sections)
 {
-    const char *t = "Check.{{#focus}} Focus on {{focus}}.{{/focus}}{{^focus}} Be general.{{/focus}}";
+    const char *t =
+        "Check.{{#focus}} Focus on {{focus}}.{{/focus}}{{^focus}} Be general.{{/focus}}";
     CHECK_STR(render(t, NULL, NULL, "speed"), "[user]Check. Focus on speed.");
     CHECK_STR(render(t, NULL, NULL, NULL), "[user]Check. Be general.");
     CHECK_STR(render(t, NULL, NULL, ""), "[user]Check. Be general.");
@@ -70,9 +71,9 @@ TEST(sections)
 
 TEST(roles)
 {
-    CHECK_STR(render("{{@user}}\nQ: {{code}}\n{{@assistant}}\nA: sure\n{{@user}}\nmore", "x",
-                     NULL, NULL),
-              "[user]Q: x[assistant]A: sure[user]more");
+    CHECK_STR(
+        render("{{@user}}\nQ: {{code}}\n{{@assistant}}\nA: sure\n{{@user}}\nmore", "x", NULL, NULL),
+        "[user]Q: x[assistant]A: sure[user]more");
     CHECK_STR(render("  \n{{@assistant}}hi", NULL, NULL, NULL), "[assistant]hi");
 }
 
