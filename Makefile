@@ -3,7 +3,7 @@
 #   make run      build and serve examples/everything over Streamable HTTP on 127.0.0.1:8080/mcp
 #   make test     install what is missing, build, run every test (ASan+UBSan, optimized, TSan)
 #   make tsan     the test suite under ThreadSanitizer
-#   make fuzz     build the libFuzzer targets (clang) and run each for FUZZ_TIME seconds
+#   make fuzz     build the libFuzzer targets (clang) and run each for FUZZ_TIME seconds; fails on a crash
 #   make bench    benchmarks (not part of make test)
 #   make format   clang-format every C file
 .PHONY: all build run deps test test-asan test-release tsan fuzz fuzz-build bench bench-json format clean
@@ -55,11 +55,18 @@ fuzz-build: deps
 	@CC=clang cmake -S . -B build/fuzz $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Fuzz >/dev/null
 	@ninja -C build/fuzz
 
+# Each target runs for FUZZ_TIME seconds; its last lines are shown. A crash (or leak, timeout)
+# makes the target exit non-zero: make fuzz then stops with that status, the crash input is
+# left as build/fuzz/crash-* (libFuzzer's -artifact_prefix) and the full log in build/fuzz/<target>.log.
 fuzz: fuzz-build
 	@for t in build/fuzz/fuzz_*; do \
+		[ -x "$$t" ] && [ -f "$$t" ] || continue; \
 		n=$$(basename $$t); c=tests/fuzz/corpus/$${n#fuzz_}; mkdir -p build/fuzz/corpus-$$n; \
 		echo "== $$n for $(FUZZ_TIME) s"; \
-		$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 build/fuzz/corpus-$$n $$c 2>&1 | tail -15 || exit 1; \
+		$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 -artifact_prefix=build/fuzz/ \
+			build/fuzz/corpus-$$n $$c > build/fuzz/$$n.log 2>&1; rc=$$?; \
+		tail -15 build/fuzz/$$n.log; \
+		if [ $$rc -ne 0 ]; then echo "make fuzz: $$n failed (exit $$rc), log build/fuzz/$$n.log" >&2; exit $$rc; fi; \
 	done
 
 # Benchmarks (bench/run.sh; results in bench/results/, report in docs/benchmarks.md and

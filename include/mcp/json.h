@@ -77,7 +77,8 @@ const mcp_json *mcp_json_getn(const mcp_json *obj, const char *key, size_t keyle
  *         const char *k; const mcp_json *v = mcp_json_member(obj, i, &k, NULL); ... } */
 const mcp_json *mcp_json_member(const mcp_json *obj, size_t i, const char **key, size_t *keylen);
 
-/* Deep equality as JSON Schema defines it (1 == 1.0; member order ignored). */
+/* Deep equality as JSON Schema defines it (1 == 1.0; member order ignored). False if either
+ * is absent. */
 bool mcp_json_equal(const mcp_json *a, const mcp_json *b);
 
 /* Compact JSON text of v, NUL-terminated, malloc'd: the caller frees it with free(). Stores the
@@ -93,7 +94,9 @@ typedef struct mcp_json_error {
 } mcp_json_error;
 
 /* Parse flags. */
-#define MCP_JSON_RELAXED 0x1u /* also accept // and block comments and trailing commas (config files) */
+/* Also accept // and block comments and trailing commas (config files). Until the parser
+ * supports them, a parse with this flag fails with "... not supported yet". */
+#define MCP_JSON_RELAXED 0x1u
 #define MCP_JSON_DUPLICATE_KEYS 0x2u /* accept duplicate member names (the last one wins in get) */
 
 typedef struct mcp_json_doc mcp_json_doc;
@@ -123,7 +126,8 @@ bool mcp_json_locate(const char *text, size_t len, unsigned flags, const char *p
  * mcp_jw_text() returns NULL, so one check at the end suffices. */
 typedef struct mcp_jw mcp_jw;
 
-/* Returns a new, empty writer. Free with mcp_jw_free(). Aborts on out-of-memory. */
+/* Returns a new, empty writer (its text has no size cap). Free with mcp_jw_free() (NULL is
+ * fine). Aborts on out-of-memory. */
 mcp_jw *mcp_jw_new(void);
 void mcp_jw_free(mcp_jw *w);
 /* Empties the writer for reuse (also clears a failure). */
@@ -142,16 +146,18 @@ void mcp_jw_int(mcp_jw *w, int64_t v);
 void mcp_jw_double(mcp_jw *w, double v); /* shortest text that round-trips; NaN, inf: null */
 void mcp_jw_bool(mcp_jw *w, bool v);
 void mcp_jw_null(mcp_jw *w);
-/* Copies a parsed value. */
+/* Copies a parsed value; an absent one (NULL) is a mistake. */
 void mcp_jw_value(mcp_jw *w, const mcp_json *v);
-/* Inserts JSON text as one value; it is checked (a writer given bad text fails). */
+/* Inserts JSON text as one value, as given (its spacing kept); it is parsed first (strict,
+ * depth at most 128), and a writer given bad text fails. */
 void mcp_jw_raw(mcp_jw *w, const char *json, size_t len);
 
 /* The text written so far, NUL-terminated, valid until the next call on w; stores its length in
  * *len when len is not NULL. NULL if the writer failed or the text is not complete (an object or
  * array still open, a key without its value). */
 const char *mcp_jw_text(const mcp_jw *w, size_t *len);
-/* Why the writer failed (a static string), or NULL if it has not. */
+/* Why the writer failed (a static string, e.g. "a member name outside an object"), or NULL if
+ * it has not (an incomplete text is not a failure). */
 const char *mcp_jw_error(const mcp_jw *w);
 
 /* ---- JSON Schema (2020-12) ----------------------------------------------------------------- */
@@ -173,8 +179,9 @@ typedef struct mcp_schema_error {
 /* Called once per error found; return false to stop early. */
 typedef bool (*mcp_schema_error_fn)(const mcp_schema_error *e, void *ud);
 
-/* Validates v against s. Returns true if it is valid; otherwise false, after calling on_error
- * (may be NULL) for each error found (at most 8). Any thread, concurrently. */
+/* Validates v against s (an absent v is validated as JSON null). Returns true if it is valid;
+ * otherwise false, after calling on_error (may be NULL) for each error found (at most 8). False
+ * for a NULL s. Any thread, concurrently. */
 bool mcp_schema_validate(const mcp_schema *s, const mcp_json *v, mcp_schema_error_fn on_error,
                          void *ud);
 

@@ -34,6 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <mcp/json.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -42,7 +44,6 @@ extern "C" {
 
 typedef struct mcp_server mcp_server;
 typedef struct mcp_ctx mcp_ctx;
-typedef struct json_value json_value; /* parsed JSON, see src/json/json.h; read-only here */
 
 /* ---- errors ------------------------------------------------------------------------------- */
 #define MCP_OK     0
@@ -213,18 +214,18 @@ const char *mcp_ctx_method(const mcp_ctx *c);
 const char *mcp_ctx_name(const mcp_ctx *c);
 /* Arguments: tools/call and prompts/get arguments (an object, possibly empty); for a resource
  * template the matched variables; for completion {"ref":..,"argument":..,"context":..}. */
-const json_value *mcp_ctx_arguments(const mcp_ctx *c);
+const mcp_json *mcp_ctx_arguments(const mcp_ctx *c);
 /* A string argument, or NULL if absent or not a string. */
 const char *mcp_ctx_arg_str(const mcp_ctx *c, const char *name);
 /* The negotiated protocol version, e.g. "2025-11-25" or "2026-07-28". */
 const char *mcp_ctx_protocol_version(const mcp_ctx *c);
 /* The client's declared capabilities object (never NULL; may be empty). */
-const json_value *mcp_ctx_client_capabilities(const mcp_ctx *c);
+const mcp_json *mcp_ctx_client_capabilities(const mcp_ctx *c);
 /* True if the client declared a capability by dotted path: "sampling", "elicitation",
  * "elicitation.url", "roots". */
 bool mcp_ctx_client_supports(const mcp_ctx *c, const char *path);
 /* The request's params._meta object, or NULL. */
-const json_value *mcp_ctx_meta(const mcp_ctx *c);
+const mcp_json *mcp_ctx_meta(const mcp_ctx *c);
 /* True once the client cancelled the request or went away. The handler should stop soon; its
  * finish call is then accepted and nothing is sent. */
 bool mcp_ctx_cancelled(const mcp_ctx *c);
@@ -304,7 +305,7 @@ void mcp_ctx_log(mcp_ctx *c, mcp_log_level level, const char *logger, const char
 
 /* ---- asking the client --------------------------------------------------------------------- */
 /* The client's answer to the question asked under key in an earlier round, or NULL. */
-const json_value *mcp_ctx_input(const mcp_ctx *c, const char *key);
+const mcp_json *mcp_ctx_input(const mcp_ctx *c, const char *key);
 /* Queues a question: params is the JSON text of the request's params. Returns 0, or
  * MCP_EINVAL if the client did not declare the capability (elicitation, sampling, roots) or
  * params is not a JSON object. */
@@ -404,11 +405,12 @@ typedef struct mcp_skill_def {
      * takes the server's default (mcp_server_set_skill_authority); with none either, the URI
      * is skill://<name>/SKILL.md. */
     const char *authority;
-    /* Required: the SKILL.md text. It starts with "---" YAML frontmatter "---" of flat
-     * `key: value` lines (plain, 'single' or "double" quoted scalars on one line) and maps one
-     * level deep (e.g. metadata:); name (1-64 of [a-z0-9-], no leading, trailing or double
-     * hyphen) and description (1-1024 characters) are required. Anything else in YAML is
-     * refused rather than guessed at. */
+    /* Required: the SKILL.md text. It starts with "---" YAML frontmatter "---": a map, read
+     * with libyaml (block and flow maps and lists, every scalar style; plain scalars resolved
+     * as the YAML 1.2 core schema, numbers JSON could not carry as written refused); name
+     * (1-64 of [a-z0-9-], no leading, trailing or double hyphen) and description (1-1024
+     * characters) are required. Refused: anchors, aliases, tags, duplicate or non-string keys,
+     * over 64 KiB, nesting over 16, over 64 keys in a map or 4096 values. */
     const char *skill_md;
     const mcp_skill_file *files; /* optional, nfiles of them */
     size_t nfiles;

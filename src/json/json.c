@@ -983,6 +983,8 @@ json_value *json_parse(const char *buf, size_t len, mcp_arena *arena, const json
     ps.lim = effective_limits(limits);
     if (len > ps.lim.max_size)
         return fail(&ps, buf, "document larger than %zu bytes", ps.lim.max_size);
+    if (ps.lim.relaxed)
+        return fail(&ps, buf, "relaxed JSON (comments, trailing commas) is not supported yet");
     if (len >= 3 && buf[0] == '\xEF' && buf[1] == '\xBB' && buf[2] == '\xBF')
         return fail(&ps, buf, "byte order mark (U+FEFF) is not allowed");
     ps.items = ps.items0;

@@ -30,10 +30,11 @@ typedef enum json_type {
     JSON_OBJECT,
 } json_type;
 
-typedef struct json_value json_value;
+/* The DOM node is the public mcp_json (include/mcp/json.h) without a copy: the same struct. */
+typedef struct mcp_json json_value;
 typedef struct json_member json_member;
 
-struct json_value {
+struct mcp_json {
     uint8_t type; /* json_type */
     bool b;       /* JSON_BOOL */
     uint32_t len; /* STRING: bytes; ARRAY: items; OBJECT: members; numbers: text length */
@@ -64,6 +65,7 @@ typedef struct json_limits {
     uint32_t max_members;    /* items of one array or members of one object; default 1 000 000 */
     size_t max_size;         /* bytes of input; default 64 MiB */
     bool allow_duplicate_keys; /* default false: {"a":1,"a":2} is an error */
+    bool relaxed;              /* also accept comments and trailing commas (config files) */
 } json_limits;
 
 /* The defaults above. */
@@ -156,6 +158,9 @@ static inline bool json_is_number(const json_value *v)
 }
 /* Numeric value as a double (JSON_INT converted). 0 for non-numbers. */
 double json_number(const json_value *v);
+/* Stores v's value and returns true if v is an integer, or a double with an integral value in
+ * int64 range (as in JSON Schema: 3.0 is 3); false otherwise (*out untouched). */
+bool json_int_value(const json_value *v, int64_t *out);
 
 /* Typed getters. Each looks up key in obj; on success stores the value and returns 1; if the
  * member is absent returns 0 and leaves *out alone; if present with the wrong type returns -1

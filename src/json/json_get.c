@@ -86,16 +86,21 @@ static bool integral_double(double d, int64_t *out)
     return true;
 }
 
+bool json_int_value(const json_value *v, int64_t *out)
+{
+    if (v && v->type == JSON_INT) {
+        *out = v->u.num.i;
+        return true;
+    }
+    return v && v->type == JSON_DOUBLE && integral_double(v->u.num.d, out);
+}
+
 int json_get_int(const json_value *obj, const char *key, int64_t *out, const char *ctx, char *err,
                  size_t errsize)
 {
     const json_value *v = json_get(obj, key);
     if (!v) return 0;
-    if (v->type == JSON_INT) {
-        *out = v->u.num.i;
-        return 1;
-    }
-    if (v->type == JSON_DOUBLE && integral_double(v->u.num.d, out)) return 1;
+    if (json_int_value(v, out)) return 1;
     return wrong_type(v, key, "integer", ctx, err, errsize);
 }
 

@@ -1,10 +1,10 @@
 /* skills.c - the skills extension (io.modelcontextprotocol/skills, SEP-2640).
  *
  * A skill is a directory of files under skill://[<authority>/]<name>/, with SKILL.md at its
- * root. Registration does all the work once: it parses the SKILL.md frontmatter (a strict
- * subset of YAML, rendered as the JSON object skills/list carries), checks the file paths,
- * digests every file (SHA-256) and pre-renders the skill's entry and the children of each of its
- * directories as JSON text. Every file is also registered as an ordinary resource whose handler
+ * root. Registration does all the work once: it parses the SKILL.md frontmatter (YAML read
+ * with libyaml in frontmatter.c, rendered as the JSON object skills/list carries), checks the file
+ * paths, digests every file (SHA-256) and pre-renders the skill's entry and the children of each of
+ * its directories as JSON text. Every file is also registered as an ordinary resource whose handler
  * answers from the copy kept here, so resources/read and resources/list need nothing new.
  *
  * Requests: skills/list (paginated by registration order with the same sealed cursors as the
@@ -20,15 +20,14 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "mcp/ext/frontmatter.h"
 
-#define LIT(b, s)       mcp_buf_append((b), (s), sizeof(s) - 1)
-#define MAX_FILES       512         /* SKILL.md included */
-#define MAX_TOTAL       (16u << 20) /* bytes of all files of a skill */
-#define MAX_RESULT      (64u << 20)
-#define MAX_DESCRIPTION 1024
-#define MAX_KEYS        64 /* per frontmatter map */
-#define SKILL_MD        "SKILL.md"
-#define DIR_MIME        "inode/directory"
+#define LIT(b, s)  mcp_buf_append((b), (s), sizeof(s) - 1)
+#define MAX_FILES  512         /* SKILL.md included */
+#define MAX_TOTAL  (16u << 20) /* bytes of all files of a skill */
+#define MAX_RESULT (64u << 20)
+#define SKILL_MD   "SKILL.md"
+#define DIR_MIME   "inode/directory"
 
 typedef struct skill_file {
     char *path; /* relative; SKILL_MD for the manifest */
@@ -97,17 +96,6 @@ static bool utf8_ok(const char *s, size_t n)
     return true;
 }
 
-/* The Agent Skills name rule: ^(?!.*--)[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$ */
-static bool skill_name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > 64 || s[0] == '-' || s[n - 1] == '-' || strstr(s, "--")) return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-            return false;
-    return true;
-}
-
 static bool unreserved(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
@@ -138,374 +126,6 @@ static bool path_ok(const char *p)
         seg = e ? e + 1 : NULL;
     }
     return true;
-}
-
-/* ---- frontmatter: a strict subset of YAML ---------------------------------------------------- */
-
-/* The subset: `key: value` lines at column 0; a key with no value followed by lines indented
- * by the same number of spaces is a map of such lines (one level). Values are plain scalars,
- * or 'single' / "double" quoted ones closed on their line; comments and blank lines are
- * skipped. Plain scalars resolve as the YAML 1.2 core schema does (the reading the conformance
- * suite's `yaml` package makes): null, booleans and decimal integers become JSON null, true,
- * false and numbers; forms whose JSON would be ambiguous (floats, octal, hex, .inf, leading
- * zeros, beyond 2^53) are refused with advice to quote them. So is everything else YAML has:
- * block scalars, flow collections, anchors, tags, multi-line values, duplicate keys. */
-
-typedef enum { V_STR, V_NULL, V_TRUE, V_FALSE, V_INT } vtype;
-
-typedef struct fm_parser {
-    int line;
-    json_writer *w;
-    mcp_buf val; /* the decoded value of the current scalar */
-    char *name, *description;
-    char *err;
-    size_t errsize;
-} fm_parser;
-
-static int fm_err(fm_parser *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fm_err(fm_parser *f, const char *fmt, ...)
-{
-    char msg[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return srv_seterr(f->err, f->errsize, "SKILL.md: line %d: %s", f->line, msg);
-}
-
-static bool all_digits(const char *s, size_t n)
-{
-    if (!n) return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9') return false;
-    return true;
-}
-
-static bool one_of(const char *s, size_t n, const char *const *words)
-{
-    for (; *words; words++)
-        if (strlen(*words) == n && !memcmp(*words, s, n)) return true;
-    return false;
-}
-
-/* True if s[0..n) is a YAML 1.2 core float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
- * with a '.' or an exponent, or one of the .inf / .nan spellings. */
-static bool yaml_float(const char *s, size_t n)
-{
-    static const char *const special[] = {".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN", NULL};
-    size_t i = (n && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
-    if (one_of(s + i, n - i, special)) return i == 0 || s[i + 1] != 'n';
-    size_t d0 = i;
-    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
-    size_t ints = i - d0, fracs = 0;
-    bool dot = i < n && s[i] == '.', exp = false;
-    if (dot) {
-        size_t f0 = ++i;
-        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
-        fracs = i - f0;
-    }
-    if (!ints && !fracs) return false;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < n && (s[i] == '-' || s[i] == '+')) i++;
-        size_t e0 = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
-        exp = i > e0;
-        if (!exp) return false;
-    }
-    return i == n && (dot || exp) && (ints || !dot || fracs);
-}
-
-/* Resolves a plain scalar s[0..n) (already trimmed) into f->val and its type. */
-static int fm_plain(fm_parser *f, const char *s, size_t n, vtype *t)
-{
-    static const char *const nulls[] = {"null", "Null", "NULL", "~", NULL};
-    static const char *const trues[] = {"true", "True", "TRUE", NULL};
-    static const char *const falses[] = {"false", "False", "FALSE", NULL};
-    if (strchr("[]{}#&*!|>'\"%@`,", s[0]) ||
-        ((s[0] == '-' || s[0] == '?' || s[0] == ':') && (n == 1 || s[1] == ' ' || s[1] == '\t')))
-        return fm_err(f, "a value starting with '%c' is not supported; quote it", s[0]);
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == ':' && (i + 1 == n || s[i + 1] == ' ' || s[i + 1] == '\t'))
-            return fm_err(f, "a plain value cannot contain ': '; quote it");
-    f->val.len = 0;
-    mcp_buf_append(&f->val, s, n);
-    mcp_buf_putc(&f->val, '\0');
-    f->val.len--;
-    if (one_of(s, n, nulls)) return *t = V_NULL, 0;
-    if (one_of(s, n, trues)) return *t = V_TRUE, 0;
-    if (one_of(s, n, falses)) return *t = V_FALSE, 0;
-    size_t sign = (s[0] == '-' || s[0] == '+') ? 1 : 0;
-    if (all_digits(s + sign, n - sign)) {
-        if ((s[sign] == '0' && (n - sign > 1 || sign)) || n - sign > 15)
-            return fm_err(f, "'%.*s' is a YAML integer JSON cannot carry as written; quote it",
-                          (int)n, s);
-        if (s[0] == '+') memmove(f->val.data, f->val.data + 1, f->val.len--);
-        return *t = V_INT, 0;
-    }
-    bool radix = n > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'x');
-    for (size_t i = 2; radix && i < n; i++)
-        radix = strchr(s[1] == 'o' ? "01234567" : "0123456789abcdefABCDEF", s[i]) != NULL;
-    if (radix || yaml_float(s, n))
-        return fm_err(f, "'%.*s' is a YAML number; quote it to keep it a string", (int)n, s);
-    return *t = V_STR, 0;
-}
-
-static int hex4(const char *p)
-{
-    int v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        int d = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                       : -1;
-        if (d < 0) return -1;
-        v = v * 16 + d;
-    }
-    return v;
-}
-
-static void put_utf8(mcp_buf *b, unsigned cp)
-{
-    if (cp < 0x80) {
-        mcp_buf_putc(b, (char)cp);
-    } else if (cp < 0x800) {
-        mcp_buf_putc(b, (char)(0xc0 | cp >> 6));
-        mcp_buf_putc(b, (char)(0x80 | (cp & 0x3f)));
-    } else {
-        mcp_buf_putc(b, (char)(0xe0 | cp >> 12));
-        mcp_buf_putc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
-        mcp_buf_putc(b, (char)(0x80 | (cp & 0x3f)));
-    }
-}
-
-/* Decodes a quoted scalar starting at s[0] (the quote) within s[0..n) into f->val; *used gets
- * the bytes through the closing quote. */
-static int fm_quoted(fm_parser *f, const char *s, size_t n, size_t *used)
-{
-    char q = s[0];
-    f->val.len = 0;
-    size_t i = 1;
-    for (;; i++) {
-        if (i >= n) return fm_err(f, "unterminated quoted value (values must fit on one line)");
-        char c = s[i];
-        if ((unsigned char)c < 0x20 && c != '\t') return fm_err(f, "control character in value");
-        if (c == q) {
-            if (q == '\'' && i + 1 < n && s[i + 1] == '\'') {
-                mcp_buf_putc(&f->val, '\'');
-                i++;
-                continue;
-            }
-            break;
-        }
-        if (q == '\'' || c != '\\') {
-            mcp_buf_putc(&f->val, c);
-            continue;
-        }
-        if (++i >= n) return fm_err(f, "unterminated escape");
-        static const char from[] = "\\\"/ntrbf", to[] = "\\\"/\n\t\r\b\f";
-        const char *k = strchr(from, s[i]);
-        if (k && s[i]) {
-            mcp_buf_putc(&f->val, to[k - from]);
-            continue;
-        }
-        int cp = s[i] == 'u' && i + 4 < n ? hex4(s + i + 1) : -1;
-        if (cp <= 0 || (cp >= 0xd800 && cp <= 0xdfff))
-            return fm_err(f,
-                          "escape '\\%c' is not supported (use \\\\ \\\" \\/ \\n \\t \\r \\b "
-                          "\\f or \\uXXXX outside the surrogates)",
-                          s[i]);
-        put_utf8(&f->val, (unsigned)cp);
-        i += 4;
-    }
-    mcp_buf_putc(&f->val, '\0');
-    f->val.len--;
-    *used = i + 1;
-    return 0;
-}
-
-/* Parses the value part of a line (after "key:" and blanks; n may be 0) into f->val. *empty
- * is set when there is no value (a map may follow). */
-static int fm_value(fm_parser *f, const char *s, size_t n, vtype *t, bool *empty)
-{
-    *empty = false;
-    if (!n || s[0] == '#') return *empty = true, 0;
-    if (s[0] == '"' || s[0] == '\'') {
-        size_t used = 0;
-        if (fm_quoted(f, s, n, &used)) return MCP_EINVAL;
-        size_t i = used;
-        while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
-        if (i < n && (s[i] != '#' || i == used))
-            return fm_err(f, "unexpected text after the quoted value");
-        return *t = V_STR, 0;
-    }
-    size_t end = n;
-    for (size_t i = 1; i < n; i++)
-        if (s[i] == '#' && (s[i - 1] == ' ' || s[i - 1] == '\t')) {
-            end = i;
-            break;
-        }
-    while (end && (s[end - 1] == ' ' || s[end - 1] == '\t')) end--;
-    return fm_plain(f, s, end, t);
-}
-
-static void fm_write(fm_parser *f, vtype t)
-{
-    switch (t) {
-    case V_STR:
-        json_write_str(f->w, f->val.data, f->val.len);
-        break;
-    case V_NULL:
-        json_write_null(f->w);
-        break;
-    case V_TRUE:
-    case V_FALSE:
-        json_write_bool(f->w, t == V_TRUE);
-        break;
-    case V_INT:
-        json_write_raw(f->w, f->val.data, f->val.len);
-        break;
-    }
-}
-
-typedef struct key_set {
-    const char *k[MAX_KEYS];
-    size_t len[MAX_KEYS], n;
-} key_set;
-
-/* Reads "key:" at s; returns the key length, or 0 after reporting a bad or repeated key. */
-static size_t fm_key(fm_parser *f, const char *s, size_t n, key_set *seen)
-{
-    size_t k = 0;
-    while (k < n && (unreserved(s[k]) || s[k] == '/')) k++;
-    if (!k || k == n || s[k] != ':' || (k + 1 < n && s[k + 1] != ' ' && s[k + 1] != '\t')) {
-        fm_err(f, "expected 'key: value' (keys of [A-Za-z0-9._~/-])");
-        return 0;
-    }
-    vtype t;
-    f->val.len = 0;
-    if (fm_plain(f, s, k, &t)) return 0;
-    if (t != V_STR) {
-        fm_err(f, "key '%.*s' is not a string in YAML; rename it", (int)k, s);
-        return 0;
-    }
-    for (size_t i = 0; i < seen->n; i++)
-        if (seen->len[i] == k && !memcmp(seen->k[i], s, k)) {
-            fm_err(f, "duplicate key '%.*s'", (int)k, s);
-            return 0;
-        }
-    if (seen->n == MAX_KEYS) {
-        fm_err(f, "more than %d keys", MAX_KEYS);
-        return 0;
-    }
-    seen->k[seen->n] = s;
-    seen->len[seen->n++] = k;
-    return k;
-}
-
-/* Keeps name and description (top-level strings) for the resource and the checks. */
-static void fm_keep(fm_parser *f, const char *key, size_t k, vtype t)
-{
-    char **dst = k == 4 && !memcmp(key, "name", 4)            ? &f->name
-                 : k == 11 && !memcmp(key, "description", 11) ? &f->description
-                                                              : NULL;
-    if (dst && t == V_STR) *dst = mcp_xstrndup(f->val.data, f->val.len);
-}
-
-/* One line of the block: s[0..n) without its line break. state: 0 top level after a value, 1 a
- * key awaiting its value or map, 2 inside a map. */
-static int fm_line(fm_parser *f, const char *s, size_t n, int *state, size_t *indent, key_set *top,
-                   key_set *inner)
-{
-    size_t ind = 0;
-    while (ind < n && s[ind] == ' ') ind++;
-    if (ind < n && s[ind] == '\t') return fm_err(f, "tabs cannot indent YAML");
-    if (ind == n || s[ind] == '#') return 0; /* blank or comment */
-    if (ind) {
-        if (*state == 0)
-            return fm_err(f, "unexpected indentation (multi-line values are not "
-                             "supported)");
-        if (*state == 1) {
-            json_write_obj_begin(f->w);
-            *state = 2, *indent = ind, inner->n = 0;
-        } else if (ind != *indent) {
-            return fm_err(f, "inconsistent indentation (maps nest one level only)");
-        }
-    } else {
-        if (*state == 1) json_write_null(f->w);
-        if (*state == 2) json_write_obj_end(f->w);
-        *state = 0;
-    }
-    const char *p = s + ind;
-    size_t m = n - ind;
-    size_t k = fm_key(f, p, m, ind ? inner : top);
-    if (!k) return MCP_EINVAL;
-    json_write_key(f->w, p, k);
-    size_t v = k + 1;
-    while (v < m && (p[v] == ' ' || p[v] == '\t')) v++;
-    vtype t = V_NULL;
-    bool empty;
-    if (fm_value(f, p + v, m - v, &t, &empty)) return MCP_EINVAL;
-    if (empty && !ind) return *state = 1, 0;
-    if (empty)
-        json_write_null(f->w);
-    else
-        fm_write(f, t);
-    if (!ind) fm_keep(f, p, k, t);
-    return 0;
-}
-
-/* Parses the frontmatter of md into out (a JSON object) and f->name / f->description. */
-static int fm_parse(fm_parser *f, const char *md, size_t len, mcp_buf *out)
-{
-    size_t pos;
-    if (len >= 4 && !memcmp(md, "---\n", 4))
-        pos = 4;
-    else if (len >= 5 && !memcmp(md, "---\r\n", 5))
-        pos = 5;
-    else
-        return srv_seterr(f->err, f->errsize,
-                          "SKILL.md: must begin with a '---' line (frontmatter)");
-    json_writer w;
-    json_writer_init(&w, out, false);
-    f->w = &w;
-    f->line = 1;
-    json_write_obj_begin(&w);
-    key_set top = {0}, inner = {0};
-    int state = 0;
-    size_t indent = 0;
-    bool closed = false;
-    while (pos < len) {
-        const char *s = md + pos, *nl = memchr(s, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - s) : len - pos;
-        pos += n + (nl != NULL);
-        f->line++;
-        if (n && s[n - 1] == '\r') n--;
-        size_t d = 3;
-        if (n >= 3 && !memcmp(s, "---", 3)) {
-            while (d < n && (s[d] == ' ' || s[d] == '\t')) d++;
-            if (d == n) {
-                closed = true;
-                break;
-            }
-        }
-        if (fm_line(f, s, n, &state, &indent, &top, &inner)) return MCP_EINVAL;
-    }
-    if (!closed)
-        return srv_seterr(f->err, f->errsize, "SKILL.md: the frontmatter has no closing '---'");
-    if (state == 1) json_write_null(&w);
-    if (state == 2) json_write_obj_end(&w);
-    json_write_obj_end(&w);
-    if (!f->name || !skill_name_ok(f->name))
-        return srv_seterr(f->err, f->errsize,
-                          "SKILL.md: name: required, 1-64 characters of [a-z0-9-] without leading, "
-                          "trailing or consecutive hyphens");
-    size_t dl = f->description ? strlen(f->description) : 0;
-    if (!dl || dl > MAX_DESCRIPTION)
-        return srv_seterr(f->err, f->errsize, "SKILL.md: description: required, 1-%d characters",
-                          MAX_DESCRIPTION);
-    return 0;
 }
 
 /* ---- building a skill ---------------------------------------------------------------------- */
@@ -733,10 +353,8 @@ static int skill_build(const mcp_skill_def *def, const char *authority, skill **
     if (rc) return rc;
     mcp_buf fmj;
     mcp_buf_init(&fmj, NULL, 0, 0);
-    fm_parser f = {.err = err, .errsize = errsize};
-    mcp_buf_init(&f.val, NULL, 0, 0);
-    rc = fm_parse(&f, def->skill_md, strlen(def->skill_md), &fmj);
-    mcp_buf_free(&f.val);
+    fm_result f = {NULL, NULL};
+    rc = fm_parse(def->skill_md, strlen(def->skill_md), &fmj, &f, err, errsize);
     skill *k = mcp_xcalloc(1, sizeof *k);
     k->name = f.name;
     k->description = f.description;

@@ -20,6 +20,7 @@
 #include "rt/clock.h"
 #include "rt/pool.h"
 #include "rt/signals.h"
+#include "transport/errors.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -95,13 +96,14 @@ static int stdio_exec(void *ud, void (*fn)(void *), void *arg)
 
 static void send_too_long(stdio_state *st, size_t max)
 {
-    char msg[160];
-    int n = snprintf(msg, sizeof msg,
-                     "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,\"message\":"
-                     "\"message larger than %zu bytes\"}}",
-                     max);
-    mcp_out out = {.data = msg, .len = (size_t)n, .kind = MCP_OUT_RESPONSE};
+    char detail[48], stack[256];
+    snprintf(detail, sizeof detail, "%zu bytes", max);
+    mcp_buf b;
+    mcp_buf_init(&b, stack, sizeof stack, 0);
+    herr_json(&b, HERR_TOO_LARGE, NULL, detail);
+    mcp_out out = {.data = b.data, .len = b.len, .kind = MCP_OUT_RESPONSE};
     stdio_send(st, &out);
+    mcp_buf_free(&b);
     mcp_log(MCP_LOGL_WARN, "stdio: dropped a line longer than %zu bytes", max);
 }
 

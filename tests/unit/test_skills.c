@@ -297,6 +297,22 @@ TEST(frontmatter_accepted)
         {"name: a\ndescription: d\nv: 0x1g\nw: 0o8\nx: 1_000\ny: -.nan\n",
          "{\"name\":\"a\",\"description\":\"d\",\"v\":\"0x1g\",\"w\":\"0o8\",\"x\":\"1_000\","
          "\"y\":\"-.nan\"}"},
+        /* what the libyaml reader accepts beyond the old one-line subset */
+        {"name: a\ndescription: |\n  block\n  two\nf: >\n  folded\n  text\n",
+         "{\"name\":\"a\",\"description\":\"block\\ntwo\\n\",\"f\":\"folded text\\n\"}"},
+        {"name: a\ndescription: d\nlist: [a, 1, {b: true}]\nmap: {a: b, c: ~}\n",
+         "{\"name\":\"a\",\"description\":\"d\",\"list\":[\"a\",1,{\"b\":true}],\"map\":{\"a\":"
+         "\"b\",\"c\":null}}"},
+        {"name: a\ndescription: d\nseq:\n  - x\n  - y: 1\nm:\n  a:\n    b: 2\n",
+         "{\"name\":\"a\",\"description\":\"d\",\"seq\":[\"x\",{\"y\":1}],\"m\":{\"a\":{\"b\":2}}"
+         "}"},
+        {"name: a\ndescription: first\n  second\nk: \"multi\n  line\"\n\"quoted key\": 1\n",
+         "{\"name\":\"a\",\"description\":\"first second\",\"k\":\"multi line\",\"quoted "
+         "key\":1}"},
+        {"name: a\ndescription: \"\\x41 \\U0001F600 \\e\"\nd: 2026-01-01\nyes: on\n? complex\n: "
+         "v\n",
+         "{\"name\":\"a\",\"description\":\"A \xf0\x9f\x98\x80 \\u001b\",\"d\":\"2026-01-01\","
+         "\"yes\":\"on\",\"complex\":\"v\"}"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char md[1024];
@@ -322,30 +338,27 @@ TEST(frontmatter_refused)
         {"version: 007\n", "JSON cannot carry"},
         {"version: -0\n", "JSON cannot carry"},
         {"version: 12345678901234567\n", "JSON cannot carry"},
-        {"text: |\n  block\n", "starting with '|'"},
-        {"list: [a, b]\n", "starting with '['"},
-        {"map: {a: b}\n", "starting with '{'"},
-        {"ref: *x\n", "starting with '*'"},
-        {"tag: !!str x\n", "starting with '!'"},
-        {"seq: - x\n", "starting with '-'"},
-        {"more: a: b\n", "cannot contain ': '"},
-        {"cont: first\n  second\n", "unexpected indentation"},
-        {"m:\n  a: 1\n   b: 2\n", "inconsistent indentation"},
-        {"m:\n  a:\n    b: 2\n", "inconsistent indentation"},
-        {"m:\n\ta: 1\n", "tabs"},
+        {"list: [1.5]\n", "YAML number"},
+        {"ref: &x a\n", "anchors (&x)"},
+        {"ref: *x\n", "aliases"},
+        {"m: &m {a: 1}\n", "anchors (&m)"},
+        {"tag: !!str x\n", "tags"},
+        {"tag: !local x\n", "tags (!local)"},
+        {"more: a: b\n", "mapping values are not allowed"},
+        {"m:\n\ta: 1\n", "cannot start any token"},
         {"dup: 1\ndup: 2\n", "duplicate key 'dup'"},
         {"m:\n  k: 1\n  k: 2\n", "duplicate key 'k'"},
-        {"q: \"open\n", "unterminated"},
-        {"q: 'a' b\n", "after the quoted value"},
-        {"q: \"\\x41\"\n", "escape '\\x'"},
-        {"q: \"\\u0000\"\n", "escape"},
-        {"q: \"\\ud800\"\n", "escape"},
-        {"\"quoted key\": 1\n", "expected 'key: value'"},
-        {"key:value\n", "expected 'key: value'"},
+        {"m: {a: 1, a: 2}\n", "duplicate key 'a'"},
+        {"q: \"open\n", "end of stream while scanning a quoted scalar"},
+        {"q: 'a' b\n", "did not find expected key"},
+        {"q: \"\\u0000\"\n", "NUL character"},
+        {"q: \"\\ud800\"\n", "invalid Unicode character escape"},
+        {"key:value\n", "could not find expected ':'"},
         {"true: 1\n", "not a string in YAML"},
-        {"- item\n", "expected 'key: value'"},
-        {"...\n", "expected 'key: value'"},
-        {"  indented: 1\n", "unexpected indentation"},
+        {"1: x\n", "not a string in YAML"},
+        {"[a]: 1\n", "map keys must be strings"},
+        {"- item\n", "did not find expected key"},
+        {"x: 1\n...\ny: 2\n", "expected <document start>"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char md[512];
@@ -356,6 +369,65 @@ TEST(frontmatter_refused)
                    cases[i][1]);
     }
     CHECK_CONTAINS(refusal("---\nname: a\ndescription: d\nx: 1.5\n---\n"), "line 4");
+    CHECK_CONTAINS(refusal("---\nname: a\ndescription: d\ndup: 1\ndup: 2\n---\n"), "line 5");
+    CHECK_CONTAINS(refusal("---\n- a\n---\n"), "must be a map");
+    CHECK_CONTAINS(refusal("---\n# only a comment\n---\n"), "name: required");
+    CHECK_CONTAINS(refusal("---\nname: 12\ndescription: d\n---\n"), "name: required");
+    done();
+}
+
+static void bputs(mcp_buf *b, const char *s)
+{
+    mcp_buf_append(b, s, strlen(s));
+}
+
+/* The limits: size of the block, depth, keys per map, values in all. */
+TEST(frontmatter_limits)
+{
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    /* nesting: 16 levels below the root are fine, 17 are not */
+    for (int depth = 16; depth <= 17; depth++) {
+        b.len = 0;
+        bputs(&b, "---\nname: a\ndescription: d\nx: ");
+        for (int i = 1; i < depth; i++) mcp_buf_putc(&b, '[');
+        mcp_buf_putc(&b, '1');
+        for (int i = 1; i < depth; i++) mcp_buf_putc(&b, ']');
+        bputs(&b, "\n---\n");
+        mcp_buf_putc(&b, '\0');
+        const char *err = refusal(b.data);
+        if (depth == 16) CHECK(err == NULL);
+        if (depth == 17) CHECK_CONTAINS(err, "nested more than 16 deep");
+    }
+    /* keys: 64 in a map, not 65 */
+    for (int keys = 64; keys <= 65; keys++) {
+        b.len = 0;
+        bputs(&b, "---\nname: a\ndescription: d\nm:\n");
+        for (int i = 0; i < keys; i++) {
+            char line[32];
+            mcp_buf_append(&b, line, (size_t)snprintf(line, sizeof line, "  k%d: %d\n", i, i));
+        }
+        bputs(&b, "---\n");
+        mcp_buf_putc(&b, '\0');
+        const char *err = refusal(b.data);
+        if (keys == 64) CHECK(err == NULL);
+        if (keys == 65) CHECK_CONTAINS(err, "more than 64 keys");
+    }
+    /* values in all */
+    b.len = 0;
+    bputs(&b, "---\nname: a\ndescription: d\nl: [");
+    for (int i = 0; i < 5000; i++) bputs(&b, "1,");
+    bputs(&b, "1]\n---\n");
+    mcp_buf_putc(&b, '\0');
+    CHECK_CONTAINS(refusal(b.data), "more than 4096 values");
+    /* size: the block over 64 KiB */
+    b.len = 0;
+    bputs(&b, "---\nname: a\ndescription: d\nx: \"");
+    for (int i = 0; i < 70000; i++) mcp_buf_putc(&b, 'x');
+    bputs(&b, "\"\n---\n");
+    mcp_buf_putc(&b, '\0');
+    CHECK_CONTAINS(refusal(b.data), "over 65536 bytes");
+    mcp_buf_free(&b);
     done();
 }
 
@@ -616,6 +688,7 @@ int main(void)
     RUN(register_conflicts_roll_back);
     RUN(frontmatter_accepted);
     RUN(frontmatter_refused);
+    RUN(frontmatter_limits);
     RUN(list_and_get);
     RUN(no_skills_no_methods);
     RUN(legacy_era_has_no_skills);

@@ -1,0 +1,238 @@
+/* http_internal.h - what the files of the Streamable HTTP transport share (private).
+ *
+ * The transport is split by job, one file each (docs/internals/transport-http.md):
+ *   http.c          the endpoint and lifecycle: start, stop, sweep, serve, signal watchdog
+ *   http_admit.c    the admission pipeline: Origin/Host guard, shutdown, media types
+ *   http_errors.c   the one table of error answers (HTTP status, JSON-RPC code, message)
+ *   http_session.c  the session table (legacy era)
+ *   http_stream.c   streams: the engine's sink, SSE events, replay, the pump, resumes
+ *   http_legacy.c   legacy-era rules (2024-11-05 .. 2025-11-25): sessions, GET, DELETE
+ *   http_modern.c   modern-era rules (2026-07-28): stateless POST
+ *
+ * Lock order: session handle lock, engine conn lock, session lock, stream lock. Nothing that
+ * holds a later lock takes an earlier one. The session table's rwlock is taken with none of
+ * them held. */
+#ifndef MCP_TRANSPORT_HTTP_INTERNAL_H
+#define MCP_TRANSPORT_HTTP_INTERNAL_H
+
+#include "base/buf.h"
+#include "http/server.h"
+#include "mcp/engine.h"
+#include "mcp/mcp.h"
+#include "rt/pool.h"
+#include "transport/errors.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define REPLAY_MAX_EVENTS   256
+#define REPLAY_MAX_BYTES    (1u << 20)
+#define SESSION_MAX_STREAMS 64 /* POST streams a session keeps for resumption */
+#define SSE_RETRY_MS        1000
+#define RESUME_WAIT_MS      2000
+#define MAX_ALLOWED         32
+#define NBUCKETS            14
+
+typedef struct hstream hstream;
+typedef struct session session;
+typedef struct wstate wstate;
+typedef struct resume_wait resume_wait;
+
+/* ---- per-worker state ---------------------------------------------------------------------- */
+
+/* Written only by the worker's loop thread (relaxed atomics so /metrics may read anywhere). */
+typedef struct wcounters {
+    _Atomic uint64_t requests, errors, shed, sse_open;
+    _Atomic uint64_t lat_count, lat_sum_ns, lat_bucket[NBUCKETS];
+} wcounters;
+
+struct wstate {
+    mcp_http *h;
+    rt_worker *w;
+    mcp_conn *modern;   /* the stateless conn of this worker */
+    hstream *sse;       /* SSE responses open on this worker (keep-alives, shutdown) */
+    resume_wait *waits; /* resumes waiting for their stream's old response to go */
+    uint64_t last_keepalive;
+    wcounters c __attribute__((aligned(64)));
+};
+
+/* ---- streams ------------------------------------------------------------------------------- */
+
+enum { MODE_UNDECIDED, MODE_JSON, MODE_SSE };
+
+typedef struct event {
+    struct event *next;
+    uint64_t seq;
+    size_t len;
+    char data[]; /* the whole SSE event, "id: ..\ndata: ..\n\n" */
+} event;
+
+/* One request's answer (or a standalone/listen stream). Refcounted: the request (until its
+ * response is complete or aborted), a pending wakeup, the session's list (legacy, while it may
+ * be resumed) each hold one. */
+struct hstream {
+    _Atomic unsigned refs;
+    pthread_mutex_t lock;
+    mcp_http *h;
+    session *sess; /* legacy: holds a reference; NULL in the modern era */
+    uint32_t num;  /* stream number within the session (0: the standalone GET stream) */
+    bool accept_json, accept_sse, batch, legacy, priming, standalone;
+    uint64_t t0_ns;
+    /* under lock */
+    int mode;
+    int expected;      /* responses this request will get; -1 until known (batches) */
+    int nresp, nend;   /* responses written; requests ended without one (cancelled) */
+    bool final;        /* every response is in */
+    bool close_req;    /* the handler closed the stream (SEP-1699) */
+    bool wake_pending; /* a pump is posted or scheduled */
+    bool counted;      /* counted in the session's active requests */
+    mcp_buf json;      /* MODE_JSON: the body */
+    int json_status;
+    event *ev_head, *ev_tail; /* SSE events, oldest first (legacy: kept for replay) */
+    size_t nev, ev_bytes;
+    uint64_t seq;      /* last event seq assigned */
+    uint64_t sent_seq; /* last seq written to the attached response */
+    http_response *res;
+    wstate *ws;                           /* the worker owning res (NULL: detached) */
+    bool started;                         /* res has its SSE head */
+    char extra_name[32], extra_value[48]; /* one header for the head (Mcp-Session-Id) */
+    /* loop thread of ws only */
+    hstream *wprev, *wnext; /* in ws->sse */
+    /* under the session's lock */
+    hstream *snext;
+};
+
+/* ---- sessions ------------------------------------------------------------------------------ */
+
+struct session {
+    _Atomic unsigned refs;
+    char id[33];
+    mcp_http *h;
+    mcp_conn *conn;
+    pthread_mutex_t handle_lock; /* one mcp_conn_handle at a time */
+    pthread_mutex_t lock;        /* the fields below */
+    hstream *streams;            /* POST streams that may be resumed */
+    unsigned nstreams;
+    uint32_t next_num;
+    hstream *get; /* the standalone stream, once a GET opened it */
+    bool ended;
+    _Atomic int active; /* requests in flight */
+    _Atomic uint64_t last_active;
+    session *hnext; /* hash chain */
+};
+
+struct mcp_http {
+    mcp_server *srv;
+    mcp_http_options o;
+    char *path;
+    char *origins[MAX_ALLOWED], *hosts[MAX_ALLOWED];
+    size_t norigins, nhosts;
+    bool any_origin, any_host, loopback;
+    http_server *hs;
+    rt_pool *pool;
+    unsigned nworkers;
+    wstate *ws; /* nworkers */
+    _Atomic bool draining;
+    pthread_rwlock_t sess_lock;
+    session **buckets;
+    size_t nbuckets;
+    _Atomic size_t nsessions;
+    _Atomic uint64_t sessions_total, sessions_expired;
+};
+
+/* One MCP request on its way through the pipeline (loop thread of ws). */
+typedef struct req_ctx {
+    mcp_http *h;
+    wstate *ws;
+    http_request *req;
+    http_response *res;
+    bool modern;
+} req_ctx;
+
+/* ---- http.c ---------------------------------------------------------------------------------- */
+
+/* The worker whose loop runs this thread (NULL on other threads until http_current_ws). */
+extern _Thread_local wstate *tl_ws;
+/* The per-worker state of the calling loop thread. */
+wstate *http_current_ws(mcp_http *h);
+/* The engine's executor: handler calls go to the transport's pool. */
+int http_exec(void *ud, void (*fn)(void *), void *arg);
+
+/* ---- http_errors.c --------------------------------------------------------------------------- */
+
+/* Answers res with e (its status, headers and JSON-RPC error body) and counts the error in ws
+ * (NULL: not counted). Loop thread of res. */
+void herr_send(wstate *ws, http_response *res, herr e, const char *id_json);
+/* The JSON-RPC id of a body, as JSON text, when the body parses; "null" otherwise. */
+void herr_body_id(const char *body, size_t len, char *out, size_t outsz);
+void http_count_error(wstate *ws);
+
+/* ---- http_admit.c ---------------------------------------------------------------------------- */
+
+/* True if the comma-separated media range list allows type ("application/json"). */
+bool http_accepts(const char *accept, const char *type);
+/* The Host guard alone (for /metrics). */
+bool http_host_ok(const mcp_http *h, const http_request *req);
+/* Runs the admission stages; returns true when one of them answered the request. Sets
+ * r->modern. */
+bool http_admit(req_ctx *r);
+/* Whether a bind address is loopback (the Host guard applies then). */
+bool http_bind_is_loopback(const char *host);
+
+/* ---- http_stream.c --------------------------------------------------------------------------- */
+
+hstream *hstream_new(mcp_http *h, session *sess, wstate *ws, http_response *res);
+void hstream_ref(hstream *st);
+void hstream_unref(hstream *st);
+/* The engine's sink for st (any thread, under the conn's lock). */
+void hstream_put(hstream *st, const mcp_out *out);
+/* Hands the request's body to conn with st as the tag and answers: 202 when nothing will come.
+ * With held, an answer ready at return is not written yet: *held says whether the caller must
+ * hstream_pump_now(st). Returns mcp_conn_handle's count. */
+int hstream_run(req_ctx *r, mcp_conn *conn, hstream *st, session *sess, bool *held);
+void hstream_pump_now(hstream *st);
+/* Attaches res to st (loop thread of ws); false when st is still attached elsewhere. */
+bool hstream_attach(wstate *ws, hstream *st, http_response *res, bool resume, uint64_t after);
+/* Detaches st from its response wherever it is (posted to the owning worker). */
+void hstream_end_async(hstream *st);
+/* Queues a resume of st that waits for its old response to go (loop thread of ws). */
+void hstream_wait_resume(wstate *ws, hstream *st, http_response *res, uint64_t after);
+/* Tries the waiting resumes of ws (its loop thread); with force, answers all. */
+void hstream_resume_waits(wstate *ws, uint64_t now, bool force);
+/* Ends every SSE response open on ws (its loop thread; shutdown). */
+void hstream_end_worker(wstate *ws);
+/* Writes a keep-alive comment on every SSE response of ws (its loop thread). */
+void hstream_keepalive(wstate *ws);
+/* Records a request's latency (from t0, rt_now_ns) in ws's histogram. */
+void http_record_latency(wstate *ws, uint64_t t0);
+/* The histogram's bucket bounds, seconds. */
+extern const double http_bucket_le[NBUCKETS];
+
+/* ---- http_session.c -------------------------------------------------------------------------- */
+
+session *session_find(mcp_http *h, const char *id);
+session *session_new(mcp_http *h);
+void session_ref(session *s);
+void session_unref(session *s);
+void session_insert(mcp_http *h, session *s);
+bool session_end(mcp_http *h, session *s);
+void session_drop_stream(session *s, hstream *st);
+void session_request_done(session *s);
+bool session_listening(session *s, uint64_t now);
+/* Adds a new POST stream to s's resumable list (evicting the oldest finished one past
+ * SESSION_MAX_STREAMS) and numbers it. */
+void session_add_stream(session *s, hstream *st);
+/* The stream numbered num (0: the standalone one), with a reference, or NULL. */
+hstream *session_stream(session *s, uint32_t num);
+/* The standalone GET stream, created on first use, with a reference; NULL once ended. */
+hstream *session_get_stream(session *s);
+
+/* ---- http_legacy.c / http_modern.c ----------------------------------------------------------- */
+
+void http_legacy(req_ctx *r);
+void http_modern(req_ctx *r);
+void http_modern_sink(void *ud, const mcp_out *out);
+
+#endif

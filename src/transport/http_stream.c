@@ -1,0 +1,629 @@
+/* http_stream.c - streams: one request's answer as JSON or SSE, kept for replay, pumped.
+ *
+ * Every request gets an hstream, which is the engine's tag for it. The engine's sink (called
+ * from any thread, under the conn's lock) turns outputs into the stream's state under the
+ * stream's own lock: the JSON answer, or SSE events with ids (kept in a bounded replay list in
+ * the legacy era), and then wakes the worker that owns the stream's HTTP response; that worker
+ * ("pump") writes what is new. When the sink runs on the owning loop inside the request's own
+ * mcp_conn_handle call (inline handlers, engine errors), no wakeup is posted: the request pumps
+ * right after the call, which is the whole fast path of a stateless tools/call.
+ *
+ * A resume (GET with Last-Event-ID) attaches a new response to a stream; one whose old
+ * response is still attached waits on its worker's list, checked every tick. */
+#include "http_internal.h"
+
+#include "base/alloc.h"
+#include "rt/clock.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const double http_bucket_le[NBUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                         0.025,  0.05,    0.1,    0.25,  0.5,    1,     5};
+
+_Thread_local hstream *tl_req;  /* the request being handled on this thread */
+_Thread_local bool tl_req_wake; /* its pump was asked for during the handle call */
+
+static void pump(hstream *st);
+
+void hstream_ref(hstream *st)
+{
+    atomic_fetch_add_explicit(&st->refs, 1, memory_order_relaxed);
+}
+
+static void events_free(event *e)
+{
+    while (e) {
+        event *n = e->next;
+        free(e);
+        e = n;
+    }
+}
+
+void hstream_unref(hstream *st)
+{
+    if (atomic_fetch_sub_explicit(&st->refs, 1, memory_order_acq_rel) != 1) return;
+    events_free(st->ev_head);
+    mcp_buf_free(&st->json);
+    pthread_mutex_destroy(&st->lock);
+    if (st->sess) session_unref(st->sess);
+    free(st);
+}
+
+hstream *hstream_new(mcp_http *h, session *sess, wstate *ws, http_response *res)
+{
+    hstream *st = mcp_xcalloc(1, sizeof *st);
+    atomic_init(&st->refs, 1);
+    pthread_mutex_init(&st->lock, NULL);
+    st->h = h;
+    st->sess = sess;
+    if (sess) session_ref(sess);
+    st->ws = ws;
+    st->res = res;
+    st->expected = 1;
+    mcp_buf_init(&st->json, NULL, 0, 0);
+    return st;
+}
+
+void http_record_latency(wstate *ws, uint64_t t0)
+{
+    uint64_t d = rt_now_ns() - t0;
+    double s = (double)d / 1e9;
+    int i = 0;
+    while (i < NBUCKETS && s > http_bucket_le[i]) i++;
+    if (i < NBUCKETS) atomic_fetch_add_explicit(&ws->c.lat_bucket[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&ws->c.lat_count, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&ws->c.lat_sum_ns, d, memory_order_relaxed);
+}
+
+/* ---- the sink: engine outputs into stream state (any thread, under the conn's lock) ---------- */
+
+static void event_add_locked(hstream *st, const char *data, size_t len)
+{
+    char head[64];
+    int hn = st->legacy ? snprintf(head, sizeof head, "id: %u-%llu\ndata: ", (unsigned)st->num,
+                                   (unsigned long long)(st->seq + 1))
+                        : snprintf(head, sizeof head, "data: ");
+    event *e = mcp_xmalloc(sizeof *e + (size_t)hn + len + 2);
+    e->next = NULL;
+    e->seq = ++st->seq;
+    memcpy(e->data, head, (size_t)hn);
+    memcpy(e->data + hn, data, len);
+    memcpy(e->data + hn + len, "\n\n", 2);
+    e->len = (size_t)hn + len + 2;
+    if (st->ev_tail)
+        st->ev_tail->next = e;
+    else
+        st->ev_head = e;
+    st->ev_tail = e;
+    st->nev++;
+    st->ev_bytes += e->len;
+    /* Bound the replay list; events already written go first, then the oldest. */
+    while (st->nev > 1 && (st->nev > REPLAY_MAX_EVENTS || st->ev_bytes > REPLAY_MAX_BYTES)) {
+        event *o = st->ev_head;
+        st->ev_head = o->next;
+        st->nev--;
+        st->ev_bytes -= o->len;
+        free(o);
+    }
+}
+
+/* Arranges for the owning worker to pump st. Called with st->lock held. */
+static void wake_locked(hstream *st)
+{
+    if (st->wake_pending || !st->ws) return;
+    if (tl_req == st && tl_ws == st->ws) { /* inside this request's handle call: pumped after */
+        tl_req_wake = true;
+        return;
+    }
+    st->wake_pending = true;
+    hstream_ref(st);
+    if (rt_worker_post(st->ws->w, (void (*)(void *))pump, st) < 0) {
+        st->wake_pending = false;
+        atomic_fetch_sub_explicit(&st->refs, 1, memory_order_relaxed); /* not the last one */
+    }
+}
+
+/* Marks st final once every response (or end) it expects is in. Called with st->lock held. */
+static void check_final_locked(hstream *st)
+{
+    if (st->nresp + st->nend >= st->expected && st->expected >= 0 && !st->final) {
+        st->final = true;
+        if (st->counted) session_request_done(st->sess);
+        st->counted = false;
+    }
+}
+
+static int json_status(mcp_out_status s)
+{
+    switch (s) {
+    case MCP_STATUS_BAD_REQUEST:
+        return 400;
+    case MCP_STATUS_NOT_FOUND:
+        return 404;
+    case MCP_STATUS_OVERLOADED:
+        return 503;
+    default:
+        return 200;
+    }
+}
+
+/* Picks JSON or SSE at the first output; false when the output is to be dropped (a client
+ * that takes only JSON loses what precedes the answer). Called with st->lock held. */
+static bool decide_mode_locked(hstream *st, const mcp_out *out)
+{
+    if (st->mode != MODE_UNDECIDED) return true;
+    if (out->kind == MCP_OUT_RESPONSE && st->accept_json)
+        st->mode = MODE_JSON;
+    else if (st->accept_sse)
+        st->mode = MODE_SSE;
+    else
+        return false;
+    return true;
+}
+
+/* Stores one message of st (a response, notification or request). Called with st->lock held;
+ * false when it was dropped. */
+static bool store_locked(hstream *st, const mcp_out *out)
+{
+    if (!decide_mode_locked(st, out)) return false;
+    if (out->whole && st->batch && !st->nresp) { /* a rejected batch: one error, no array */
+        st->batch = false;
+        st->expected = 1;
+    }
+    if (st->mode == MODE_JSON) {
+        if (out->kind != MCP_OUT_RESPONSE) return false;
+        if (st->batch) mcp_buf_putc(&st->json, st->nresp ? ',' : '[');
+        mcp_buf_append(&st->json, out->data, out->len);
+        if (!st->nresp) st->json_status = st->batch ? 200 : json_status(out->status);
+    } else {
+        event_add_locked(st, out->data, out->len);
+    }
+    if (out->kind == MCP_OUT_RESPONSE) st->nresp++;
+    return true;
+}
+
+void hstream_put(hstream *st, const mcp_out *out)
+{
+    pthread_mutex_lock(&st->lock);
+    if (out->kind == MCP_OUT_CLOSE_STREAM) {
+        if (st->legacy && st->accept_sse && !st->final) {
+            st->mode = MODE_SSE;
+            st->close_req = true;
+            wake_locked(st);
+        }
+    } else if (out->kind == MCP_OUT_END) { /* a cancelled request: no answer will come */
+        if (st->mode == MODE_UNDECIDED) st->mode = st->accept_sse ? MODE_SSE : MODE_JSON;
+        st->nend++;
+        check_final_locked(st);
+        wake_locked(st);
+    } else if (store_locked(st, out)) {
+        if (out->kind == MCP_OUT_RESPONSE) check_final_locked(st);
+        wake_locked(st);
+    }
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* ---- the pump: writes a stream's new output to its response (owning loop thread) ----------- */
+
+static void sse_link(wstate *ws, hstream *st)
+{
+    st->wprev = NULL;
+    st->wnext = ws->sse;
+    if (ws->sse) ws->sse->wprev = st;
+    ws->sse = st;
+    atomic_fetch_add_explicit(&ws->c.sse_open, 1, memory_order_relaxed);
+}
+
+static void sse_unlink(wstate *ws, hstream *st)
+{
+    if (st->wprev)
+        st->wprev->wnext = st->wnext;
+    else if (ws->sse == st)
+        ws->sse = st->wnext;
+    else
+        return; /* not linked */
+    if (st->wnext) st->wnext->wprev = st->wprev;
+    st->wprev = st->wnext = NULL;
+    atomic_fetch_sub_explicit(&ws->c.sse_open, 1, memory_order_relaxed);
+}
+
+/* Appends the events after sent_seq to out. */
+static void take_events_locked(hstream *st, mcp_buf *out)
+{
+    for (event *e = st->ev_head; e; e = e->next)
+        if (e->seq > st->sent_seq) mcp_buf_append(out, e->data, e->len);
+    st->sent_seq = st->seq;
+    if (!st->legacy || st->standalone) { /* nothing to replay: drop what was written */
+        events_free(st->ev_head);
+        st->ev_head = st->ev_tail = NULL;
+        st->nev = 0;
+        st->ev_bytes = 0;
+    }
+}
+
+/* What one pump writes, taken from the stream under its lock. */
+typedef struct pump_out {
+    http_response *res;
+    mcp_buf out;
+    char xname[32], xvalue[48];
+    int status;
+    bool end, start_sse, json, final, legacy_post;
+} pump_out;
+
+/* Takes what is new in st into po. Called with st->lock held, on the owning loop thread. */
+static void pump_take_locked(hstream *st, wstate *ws, pump_out *po)
+{
+    bool was_started = st->started;
+    memcpy(po->xname, st->extra_name, sizeof po->xname);
+    memcpy(po->xvalue, st->extra_value, sizeof po->xvalue);
+    if (st->mode == MODE_JSON && st->final) {
+        po->json = true;
+        if (!st->nresp)
+            po->status = 202; /* every request was cancelled: nothing to answer */
+        else if (st->batch)
+            mcp_buf_putc(&st->json, ']');
+        po->out = st->json; /* moved, not copied: the stream is final, nothing more is added */
+        mcp_buf_init(&st->json, NULL, 0, 0);
+        if (st->nresp) po->status = st->json_status;
+        po->end = true;
+    } else if (st->mode == MODE_SSE) {
+        if (!st->started) {
+            po->start_sse = true;
+            st->started = true;
+            if (st->priming)
+                mcp_buf_printf(&po->out, "id: %u-%llu\nretry: %u\ndata: \n\n", (unsigned)st->num,
+                               (unsigned long long)st->sent_seq, SSE_RETRY_MS);
+        }
+        take_events_locked(st, &po->out);
+        po->end = st->final || st->close_req;
+    }
+    if (po->end) {
+        if (was_started) sse_unlink(ws, st);
+        st->res = NULL;
+        st->ws = NULL;
+    }
+    po->final = st->final;
+    po->legacy_post = st->legacy && !st->standalone;
+}
+
+/* Writes po to its response (owning loop thread, no lock held). */
+static void pump_write(wstate *ws, hstream *st, pump_out *po)
+{
+    http_response *res = po->res;
+    if (po->json) {
+        if (po->xname[0]) http_response_header(res, po->xname, po->xvalue);
+        if (po->status == 503) {
+            http_response_header(res, "Retry-After", "1");
+            atomic_fetch_add_explicit(&ws->c.shed, 1, memory_order_relaxed);
+        }
+        if (po->status >= 400) http_count_error(ws);
+        http_response_send(res, po->status, po->out.len ? "application/json" : NULL, po->out.data,
+                           po->out.len);
+    } else if (po->start_sse || po->out.len || po->end) {
+        if (po->start_sse) {
+            if (po->xname[0]) http_response_header(res, po->xname, po->xvalue);
+            http_response_header(res, "Cache-Control", "no-cache");
+            http_response_start_stream(res, 200, "text/event-stream");
+            if (!po->end) sse_link(ws, st); /* still ours: only this thread lets res go */
+        }
+        if (po->out.len) http_response_write_chunk(res, po->out.data, po->out.len);
+        if (po->end) http_response_end(res);
+    }
+}
+
+static void pump(hstream *st)
+{
+    wstate *ws = http_current_ws(st->h);
+    pthread_mutex_lock(&st->lock);
+    st->wake_pending = false;
+    if (!st->res || st->ws != ws) { /* detached meanwhile, or moved to another worker */
+        if (st->res && st->ws) wake_locked(st);
+        pthread_mutex_unlock(&st->lock);
+        hstream_unref(st);
+        return;
+    }
+    pump_out po = {.res = st->res, .status = 200};
+    mcp_buf_init(&po.out, NULL, 0, 0);
+    pump_take_locked(st, ws, &po);
+    pthread_mutex_unlock(&st->lock);
+
+    if (po.end && po.final) http_record_latency(ws, st->t0_ns); /* before the bytes */
+    pump_write(ws, st, &po);
+    mcp_buf_free(&po.out);
+    if (po.end) {
+        /* the response's reference; a finished legacy POST stream leaves its session */
+        if (po.final && po.legacy_post) session_drop_stream(st->sess, st);
+        hstream_unref(st);
+    }
+    hstream_unref(st); /* the wakeup's reference */
+}
+
+void hstream_pump_now(hstream *st)
+{
+    hstream_ref(st);
+    pthread_mutex_lock(&st->lock);
+    bool busy = st->wake_pending;
+    pthread_mutex_unlock(&st->lock);
+    if (busy) { /* a posted pump will do it */
+        hstream_unref(st);
+        return;
+    }
+    pump(st);
+}
+
+/* The connection of st's response went away (loop thread of st->ws). */
+static void on_abort(http_response *res, void *ud)
+{
+    hstream *st = ud;
+    wstate *ws = http_current_ws(st->h);
+    pthread_mutex_lock(&st->lock);
+    bool mine = st->res == res;
+    if (mine) { /* unlinked before res goes: then another worker may attach and link st */
+        sse_unlink(ws, st);
+        st->res = NULL;
+        st->ws = NULL;
+    }
+    bool legacy = st->legacy, final = st->final;
+    pthread_mutex_unlock(&st->lock);
+    if (!mine) return;
+    /* stateless: a client that leaves cancels; also while draining, since st is freed below
+     * and the engine must never be handed it again (a listen stream ends at shutdown) */
+    if (!legacy && !final) mcp_conn_cancel_tag(ws->modern, st);
+    http_response_end(res);
+    if (legacy && final && !st->standalone) session_drop_stream(st->sess, st);
+    hstream_unref(st);
+}
+
+/* Detaches a stream from its response wherever it is (posted to the owning worker). */
+static void end_stream_msg(void *arg)
+{
+    hstream *st = arg;
+    wstate *ws = http_current_ws(st->h);
+    pthread_mutex_lock(&st->lock);
+    http_response *res = st->ws == ws ? st->res : NULL;
+    bool started = st->started;
+    if (res) {
+        sse_unlink(ws, st);
+        st->res = NULL;
+        st->ws = NULL;
+    }
+    pthread_mutex_unlock(&st->lock);
+    if (res) {
+        if (started)
+            http_response_end(res);
+        else
+            herr_send(NULL, res, HERR_SESSION_NOT_FOUND, NULL);
+        hstream_unref(st); /* the response's */
+    }
+    hstream_unref(st); /* the message's */
+}
+
+void hstream_end_async(hstream *st)
+{
+    pthread_mutex_lock(&st->lock);
+    wstate *ws = st->res ? st->ws : NULL;
+    pthread_mutex_unlock(&st->lock);
+    if (!ws) return;
+    hstream_ref(st);
+    if (rt_worker_post(ws->w, end_stream_msg, st) < 0) hstream_unref(st);
+}
+
+void hstream_end_worker(wstate *ws)
+{
+    hstream_resume_waits(ws, rt_now_ms(), true);
+    while (ws->sse) {
+        hstream *st = ws->sse;
+        pthread_mutex_lock(&st->lock);
+        http_response *res = st->ws == ws ? st->res : NULL;
+        sse_unlink(ws, st);
+        st->res = NULL;
+        st->ws = NULL;
+        pthread_mutex_unlock(&st->lock);
+        if (res) {
+            http_response_end(res);
+            hstream_unref(st);
+        }
+    }
+}
+
+void hstream_keepalive(wstate *ws)
+{
+    static const char ka[] = ": keep-alive\n\n";
+    for (hstream *st = ws->sse; st; st = st->wnext) {
+        pthread_mutex_lock(&st->lock);
+        http_response *res = st->ws == ws ? st->res : NULL;
+        pthread_mutex_unlock(&st->lock);
+        if (res) http_response_write_chunk(res, ka, sizeof ka - 1);
+    }
+}
+
+/* ---- running a request ----------------------------------------------------------------------- */
+
+static const char *req_get_header(const void *hctx, const char *name)
+{
+    return http_header_get(hctx, name);
+}
+
+/* A batch whose answers are not all in when its handle call returns goes out as SSE when the
+ * client accepts it, so that what its slow requests send before their answers (progress,
+ * requests to the client) is delivered: the answers already gathered as a JSON array (ours,
+ * well-formed) become one event each. Called with st->lock held. */
+static void batch_to_sse_locked(hstream *st)
+{
+    const char *p = st->json.data, *end = p + st->json.len;
+    if (p < end && *p == '[') p++;
+    while (p < end) {
+        const char *start = p;
+        int depth = 0;
+        bool str = false;
+        for (; p < end; p++) {
+            char ch = *p;
+            if (str) {
+                if (ch == '\\')
+                    p++;
+                else if (ch == '"')
+                    str = false;
+            } else if (ch == '"') {
+                str = true;
+            } else if (ch == '{' || ch == '[') {
+                depth++;
+            } else if ((ch == '}' || ch == ']') && --depth == 0) {
+                p++;
+                break;
+            }
+        }
+        if (p > start) event_add_locked(st, start, (size_t)(p - start));
+        if (p < end && *p == ',') p++;
+    }
+    st->json.len = 0;
+    st->mode = MODE_SSE;
+}
+
+/* Sets st up for req before the handle call. */
+static void prepare(hstream *st, const http_request *req, mcp_conn *conn, session *sess)
+{
+    const char *p = req->body;
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++;
+    st->batch = *p == '[';
+    if (st->batch) st->expected = -1;
+    st->accept_json = http_accepts(req->accept, "application/json");
+    st->accept_sse = http_accepts(req->accept, "text/event-stream");
+    st->t0_ns = rt_now_ns();
+    if (sess) {
+        atomic_fetch_add(&sess->active, 1);
+        st->counted = true;
+        const char *v = mcp_conn_protocol_version(conn);
+        st->priming = v && strcmp(v, "2025-11-25") >= 0;
+    }
+}
+
+/* Nothing will be sent for st (notifications or responses only): 202. */
+static void answer_accepted(req_ctx *r, hstream *st, session *sess)
+{
+    pthread_mutex_lock(&st->lock);
+    st->res = NULL;
+    st->ws = NULL;
+    if (st->counted) session_request_done(sess);
+    st->counted = false;
+    pthread_mutex_unlock(&st->lock);
+    http_response_send(r->res, 202, NULL, NULL, 0);
+    hstream_unref(st);
+}
+
+int hstream_run(req_ctx *r, mcp_conn *conn, hstream *st, session *sess, bool *held)
+{
+    http_request *req = r->req;
+    mcp_msg_info info = {.protocol_version_header = req->mcp_protocol_version,
+                         .method_header = req->mcp_method,
+                         .name_header = req->mcp_name,
+                         .get_header = req_get_header,
+                         .hctx = req};
+    prepare(st, req, conn, sess);
+    tl_req = st;
+    tl_req_wake = false;
+    if (sess) pthread_mutex_lock(&sess->handle_lock);
+    int n = mcp_conn_handle(conn, req->body, req->body_len, &info, st);
+    if (sess) pthread_mutex_unlock(&sess->handle_lock);
+    tl_req = NULL;
+    if (n <= 0) {
+        answer_accepted(r, st, sess);
+        return n;
+    }
+    pthread_mutex_lock(&st->lock);
+    if (st->batch) {
+        st->expected = n;
+        check_final_locked(st);
+    }
+    bool wake = tl_req_wake || (st->batch && st->final);
+    if (st->batch && st->mode == MODE_JSON && !st->final && st->accept_sse) {
+        batch_to_sse_locked(st); /* some answers come later: progress may come first */
+        wake = true;
+    }
+    pthread_mutex_unlock(&st->lock);
+    http_response_on_abort(r->res, on_abort, st);
+    if (held)
+        *held = wake;
+    else if (wake)
+        hstream_pump_now(st);
+    return n;
+}
+
+/* ---- resumption ------------------------------------------------------------------------------ */
+
+bool hstream_attach(wstate *ws, hstream *st, http_response *res, bool resume, uint64_t after)
+{
+    pthread_mutex_lock(&st->lock);
+    if (st->res) {
+        pthread_mutex_unlock(&st->lock);
+        return false;
+    }
+    st->res = res;
+    st->ws = ws;
+    st->started = false;
+    st->mode = MODE_SSE;
+    st->close_req = false;
+    st->t0_ns = rt_now_ns();
+    if (resume)
+        st->sent_seq = after < st->seq ? after : st->seq;
+    else
+        st->sent_seq = st->seq;
+    if (!st->standalone) st->priming = false; /* a resumed POST stream: events only */
+    pthread_mutex_unlock(&st->lock);
+    http_response_on_abort(res, on_abort, st);
+    hstream_ref(st); /* for pump's wakeup reference */
+    pump(st);        /* consumes the wakeup reference; st's own ref is the response's */
+    return true;
+}
+
+/* A resume (GET with Last-Event-ID) of a stream whose old response is still attached: a
+ * client that dropped a connection and reconnected at once can be faster than our sight of the
+ * old connection's end (it may live on another worker). It waits, up to RESUME_WAIT_MS, checked
+ * every tick; then 409. */
+struct resume_wait {
+    resume_wait *next;
+    hstream *st; /* referenced */
+    http_response *res;
+    uint64_t after, deadline;
+    bool aborted; /* res's connection went away */
+};
+
+static void on_wait_abort(http_response *res, void *ud)
+{
+    ((resume_wait *)ud)->aborted = true;
+}
+
+void hstream_wait_resume(wstate *ws, hstream *st, http_response *res, uint64_t after)
+{
+    resume_wait *rw = mcp_xcalloc(1, sizeof *rw);
+    rw->st = st; /* the caller's reference moves here */
+    rw->res = res;
+    rw->after = after;
+    rw->deadline = rt_now_ms() + RESUME_WAIT_MS;
+    rw->next = ws->waits;
+    ws->waits = rw;
+    http_response_on_abort(res, on_wait_abort, rw);
+}
+
+void hstream_resume_waits(wstate *ws, uint64_t now, bool force)
+{
+    for (resume_wait **p = &ws->waits; *p;) {
+        resume_wait *rw = *p;
+        bool done = rw->aborted;
+        if (!done && hstream_attach(ws, rw->st, rw->res, true, rw->after)) {
+            done = true;
+            rw->st = NULL; /* the reference went to the response */
+        } else if (!done && (force || now >= rw->deadline)) {
+            herr_send(ws, rw->res, HERR_STREAM_BUSY, NULL);
+            done = true;
+        }
+        if (!done) {
+            p = &rw->next;
+            continue;
+        }
+        *p = rw->next;
+        if (rw->st) hstream_unref(rw->st);
+        free(rw);
+    }
+}
