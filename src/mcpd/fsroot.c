@@ -63,7 +63,7 @@ static int walk_open(int rootfd, const char *rel, int flags)
         dir = next;
         seg = slash + 1;
     }
-    int fd = openat(dir, seg, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    int fd = openat(dir, seg, flags | O_NOFOLLOW | O_CLOEXEC | (flags & O_PATH ? 0 : O_NOCTTY));
     int e = errno;
     if (dir != rootfd) close(dir);
     return fd < 0 ? -e : fd;
@@ -73,7 +73,7 @@ int fsroot_open(int rootfd, const char *rel, int flags)
 {
     if (!atomic_load_explicit(&no_openat2, memory_order_relaxed)) {
         struct open_how how = {
-            .flags = (unsigned long long)(flags | O_CLOEXEC | O_NOCTTY),
+            .flags = (unsigned long long)(flags | O_CLOEXEC | (flags & O_PATH ? 0 : O_NOCTTY)),
             .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
         };
         long fd;
