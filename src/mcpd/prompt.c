@@ -187,6 +187,7 @@ prompt *prompt_new(mcp_server *s, const prompt_cfg *c, char *err, size_t errsize
 
 int prompt_activate(prompt *p, char *err, size_t errsize)
 {
+    if (!p->srv) return 0; /* checking a config only */
     mcp_prompt_arg pa[64];
     for (size_t i = 0; i < p->nargs; i++)
         pa[i] = (mcp_prompt_arg){p->args[i].name, p->args[i].title, p->args[i].description,

@@ -702,6 +702,9 @@ resdir *resdir_new(mcp_server *s, const resdir_config *c, char *err, size_t errs
         d->mime[i] = (resdir_mime){xstrdup(c->mime[i].ext), xstrdup(c->mime[i].mime)};
     pthread_mutex_init(&d->mu, NULL);
 
+    if (!s) { /* checking a config only (mcpd --check-config): nothing to serve */
+        return d;
+    }
     if (c->watch) {
         uv_loop_init(&d->loop);
         uv_async_init(&d->loop, &d->stop, on_stop);
@@ -748,7 +751,7 @@ resdir *resdir_new(mcp_server *s, const resdir_config *c, char *err, size_t errs
 
 void resdir_activate(resdir *d)
 {
-    mount_take(d->m, d);
+    if (d->srv) mount_take(d->m, d);
 }
 
 /* Removes what d registered, except what a newer resdir on the same mount serves too. */

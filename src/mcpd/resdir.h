@@ -43,7 +43,8 @@ typedef struct resdir_config {
 typedef struct resdir resdir;
 
 /* Opens the root, registers its files and the template in s, and (with watch) starts watching;
- * it answers reads once activated.
+ * it answers reads once activated. With s NULL (checking a config) it only checks cfg and the
+ * root, and registers nothing.
  * Returns the resdir, or NULL with the reason in err (e.g. "root: /srv/x: No such file or
  * directory", "uri_prefix: must end with '/'") and nothing registered. Free with resdir_free. */
 resdir *resdir_new(mcp_server *s, const resdir_config *cfg, char *err, size_t errsize);

@@ -474,6 +474,30 @@ TEST(prompt_config_mistakes)
     end_session();
 }
 
+TEST(check_only_registers_nothing)
+{
+    session();
+    mcpd_errs errs;
+    mcp_server *keep = srv;
+    srv = NULL; /* mcpd --check-config configures with no server */
+    void *r = section(mcpd_resources_configure, DOCS(""), &errs);
+    void *p = section(mcpd_prompts_configure, "[{\"name\":\"p\",\"text\":\"x\"}]", &errs);
+    srv = keep;
+    CHECK(r != NULL && p != NULL);
+    mcpd_resources_activate(r);
+    CHECK_INT(mcpd_prompts_activate(p, &errs), 0);
+    CHECK(!listed("file:///docs/a.md"));
+    CHECK(!strstr(req("prompts/list", "{}"), "\"name\":\"p\""));
+    mcpd_resources_free(r);
+    mcpd_prompts_free(p);
+    /* and a mistake is still found */
+    srv = NULL;
+    CHECK(section(mcpd_resources_configure, "[{\"name\":\"d\",\"path\":\"nope\"}]", &errs) == NULL);
+    srv = keep;
+    CHECK_CONTAINS(errs.text, "/resources/0/path: expected a directory");
+    end_session();
+}
+
 int main(void)
 {
     setup();
@@ -484,6 +508,7 @@ int main(void)
     RUN(resource_config_mistakes);
     RUN(prompts_rendered_and_completed);
     RUN(prompt_config_mistakes);
+    RUN(check_only_registers_nothing);
     sh("rm -rf %s", dir);
     return test_summary();
 }
