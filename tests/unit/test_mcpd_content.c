@@ -77,36 +77,49 @@ static void put(const char *rel, const char *text)
     fclose(f);
 }
 
-static const char *last_out(void)
+/* The response to request id (a static copy): the watcher thread may add notifications
+ * meanwhile, so the last output is not necessarily it. */
+static const char *response(int id)
 {
-    return nout ? outs[nout - 1].data : NULL;
+    static char copy[65536];
+    char needle[32];
+    snprintf(needle, sizeof needle, "\"id\":%d,", id);
+    copy[0] = '\0';
+    pthread_mutex_lock(&rec_mu);
+    for (int i = nout; i-- > 0;)
+        if (strstr(outs[i].data, needle)) {
+            snprintf(copy, sizeof copy, "%s", outs[i].data);
+            break;
+        }
+    pthread_mutex_unlock(&rec_mu);
+    return copy[0] ? copy : NULL;
 }
 
 /* Sends a legacy request; returns its response. */
 static const char *req(const char *method, const char *params)
 {
     char msg[4096];
-    snprintf(msg, sizeof msg, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\",\"params\":%s}",
-             next_id++, method, params);
+    int id = next_id++;
+    snprintf(msg, sizeof msg, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\",\"params\":%s}", id,
+             method, params);
     mcp_conn_handle(conn, msg, strlen(msg), NULL, NULL);
-    return last_out();
+    return response(id);
 }
 
 /* Sends a modern request on a fresh stdio conn; returns its response (static copy). */
 static const char *req_modern(const char *method, const char *members)
 {
-    static char copy[8192];
     mcp_conn *c = mcp_conn_new(srv, &(mcp_conn_options){.sink = {rec_send, NULL}});
     char msg[4096];
+    int id = next_id++;
     snprintf(msg, sizeof msg,
-             "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":{%s\"_meta\":{"
+             "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\",\"params\":{%s\"_meta\":{"
              "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","
              "\"io.modelcontextprotocol/clientCapabilities\":{}}}}",
-             method, members);
+             id, method, members);
     mcp_conn_handle(c, msg, strlen(msg), NULL, NULL);
-    snprintf(copy, sizeof copy, "%s", last_out());
     mcp_conn_close(c);
-    return copy;
+    return response(id);
 }
 
 static int64_t jlen_(const char *msg)
@@ -485,7 +498,7 @@ TEST(check_only_registers_nothing)
     srv = keep;
     CHECK(r != NULL && p != NULL);
     mcpd_resources_activate(r);
-    CHECK_INT(mcpd_prompts_activate(p, &errs), 0);
+    if (mcpd_prompts_activate(p, &errs)) T_FAIL("activate: %s", errs.text);
     CHECK(!listed("file:///docs/a.md"));
     CHECK(!strstr(req("prompts/list", "{}"), "\"name\":\"p\""));
     mcpd_resources_free(r);
