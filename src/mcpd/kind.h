@@ -28,11 +28,15 @@
  * A kind's instance is therefore never shared between generations and needs no locking
  * against reconfiguration.
  *
- * Threads. configure and free run on the main thread. call runs on a libmcp handler thread
- * (the work pool), and should return at once when the work is slow: post it to the event loop
- * (mcpd_loop_post) or a thread of the kind's own, and finish later. cancel runs on the event
- * loop thread, possibly at the same time as the work: the kind synchronises with itself.
- * health runs on the event loop thread and reports through its callback from any thread.
+ * Threads. configure runs on the main thread at start and on a reload thread later (never two
+ * at once); free runs on whichever thread drops the generation's last reference (the event
+ * loop thread after a call, or the reload thread), never while a call on the instance runs.
+ * call runs on a libmcp handler thread (the work pool), and should return at once when the
+ * work is slow: post it to the event loop (mcpd_loop_post) or a thread of the kind's own, and
+ * finish later. cancel runs on the event loop thread, possibly at the same time as the work:
+ * the kind synchronises with itself. health runs on the event loop thread and reports through
+ * its callback from any thread. configure must not touch the loop (it may not run yet:
+ * --check-config configures without serving).
  *
  * Includes only public libmcp headers and libuv. */
 #ifndef MCPD_KIND_H
@@ -55,7 +59,7 @@ typedef struct mcpd_errs mcpd_errs;
 /* Records a configuration mistake at JSON Pointer `pointer` (into the config file, e.g.
  * "/tools/3/argv/2"; NULL or "" for the whole file). The message says what was expected,
  * e.g. "expected a program path, got an empty string". The core adds FILE:LINE:COLUMN.
- * Main thread (configure). */
+ * The thread that runs configure. */
 void mcpd_err(mcpd_errs *e, const char *pointer, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void mcpd_verr(mcpd_errs *e, const char *pointer, const char *fmt, va_list ap);
@@ -101,7 +105,8 @@ typedef struct mcpd_tool_spec {
 } mcpd_tool_spec;
 
 /* Adds a tool. pointer locates it in the config for messages (NULL: the entry). Returns 0, or
- * -1 after recording the reason in errs (duplicate name, bad schema text). Main thread. */
+ * -1 after recording the reason in errs (duplicate name, bad schema text). The thread that runs
+ * configure. */
 int mcpd_tools_add(mcpd_tools *t, const mcpd_tool_spec *spec, const char *pointer, mcpd_errs *errs);
 
 /* ---- calls --------------------------------------------------------------------------------- */
@@ -158,7 +163,7 @@ typedef struct mcpd_kind {
     /* Reads one config entry (already valid against config_schema) and adds its tools to t.
      * Stores the kind's instance for this entry in *inst (freed with free). Returns 0, or -1
      * after recording every mistake found with mcpd_err (pointers below `pointer`). On -1
-     * the kind has freed what it allocated. Main thread. */
+     * the kind has freed what it allocated. */
     int (*configure)(const mcpd_env *env, const mcp_json *entry, const char *pointer, mcpd_tools *t,
                      mcpd_errs *errs, void **inst);
     /* Starts a call (see the header comment). Handler thread; returns at once if it can. */
@@ -169,7 +174,7 @@ typedef struct mcpd_kind {
     /* Optional periodic probe of the backend, on the event loop thread; reports through
      * done(done_ud, ...) exactly once, from any thread, without blocking the loop. */
     void (*health)(void *inst, mcpd_health_done done, void *done_ud);
-    /* Frees the instance; no call is running on it any more. Main thread. */
+    /* Frees the instance; no call is running on it any more (see Threads above). */
     void (*free)(void *inst);
 } mcpd_kind;
 

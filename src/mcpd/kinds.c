@@ -9,9 +9,11 @@
 #include <string.h>
 
 extern const mcpd_kind mcpd_kind_exec;
+extern const mcpd_kind mcpd_kind_plugin;
 
 static const mcpd_kind *const kinds[] = {
     &mcpd_kind_exec,
+    &mcpd_kind_plugin,
 };
 
 #define NKINDS (sizeof kinds / sizeof *kinds)

@@ -8,8 +8,7 @@
  * This file only reads the command line and drives the other modules: config.c reads and
  * checks the file, the serving part builds the registry from it and serves. mcpd includes only
  * libmcp's public headers. In stdio mode nothing but the transport writes to stdout. */
-#include <mcp/json.h>
-#include <mcp/mcp.h>
+#include "mcpd.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -93,11 +92,14 @@ int main(int argc, char **argv)
     cli o = {0};
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;
-    mcp_server_info info = {.name = "mcpd", .version = MCP_VERSION};
-    mcp_server *s = mcp_server_new(&info);
-    if (!s) return 1;
-    mcp_http_options http = {.host = "127.0.0.1", .port = 8080};
-    rc = o.stdio ? mcp_serve_stdio(s, NULL) : mcp_serve_http(s, &http);
-    mcp_server_free(s);
-    return rc == 0 ? 0 : 1;
+    if (o.print_default) {
+        fwrite(mcpd_default_config, 1, mcpd_default_config_len, stdout);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
+    if (o.check) return mcpd_check(o.check, stdout);
+    mcpd_serve_options so = {.config_path = o.config,
+                             .stdio = o.stdio,
+                             .listen = o.listen,
+                             .insecure_no_auth = o.insecure_no_auth};
+    return mcpd_serve(&so);
 }

@@ -80,7 +80,7 @@ static void logf_(const resdir *d, const char *level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%s mcpd resources %s: %s\n", level, d->name, msg);
+    fprintf(stderr, "mcpd: %s: resources %s: %s\n", level, d->name, msg);
 }
 
 static char *xstrdup(const char *s)
