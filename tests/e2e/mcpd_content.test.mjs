@@ -16,13 +16,13 @@
 //      node --test tests/e2e/mcpd_content.test.mjs
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as HttpV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { ResourceListChangedNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { PromptListChangedNotificationSchema, ResourceListChangedNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 
 // The shared server helper starts $MCPD_EVERYTHING; point it at mcpd before loading it.
@@ -283,6 +283,55 @@ describe('mcpd content, modern era (SDK v2, 2026-07-28)', () => {
     const { client } = await open();
     await checkPlugin(client);
   }, connectV2));
+});
+
+describe('mcpd content across reloads (SIGHUP)', () => {
+  it('a good reload swaps prompts and directories in, a bad one keeps what is served', T, () => {
+    const t = tree();
+    const cfg = JSON.parse(readFileSync(t.config, 'utf8'));
+    return withMcpd(t, async (srv, open) => {
+      const { client } = await open();
+      const promptsChanged = [];
+      client.setNotificationHandler(PromptListChangedNotificationSchema, () => promptsChanged.push(1));
+      // reads keep working while the server reloads again and again
+      let reads = 0;
+      const failures = [];
+      let stop = false;
+      const reader = (async () => {
+        while (!stop) {
+          try {
+            const r = await client.readResource({ uri: 'file:///docs/guide.md' });
+            if (!r.contents[0].text.startsWith('# Guide')) failures.push(r.contents[0].text);
+            reads++;
+          } catch (e) { failures.push(e.message); }
+        }
+      })();
+      mkdirSync(join(t.dir, 'more'));
+      writeFileSync(join(t.dir, 'more', 'extra.md'), 'extra');
+      cfg.resources.push({ name: 'more', path: 'more', uri_prefix: 'more://' + 'files/' });
+      cfg.prompts[0] = { name: 'code_review', text: 'v2: {{code}}', arguments: [{ name: 'code', required: true }] };
+      writeFileSync(t.config, JSON.stringify(cfg));
+      for (let i = 0; i < 5; i++) {
+        srv.proc.kill('SIGHUP');
+        await sleep(100);
+      }
+      await waitFor(async () => (await client.getPrompt({ name: 'code_review', arguments: { code: 'k' } })).messages[0].content.text === 'v2: k', 'the new prompt text');
+      await waitFor(() => promptsChanged.length > 0, 'prompts/list_changed');
+      const r = await client.readResource({ uri: 'more://files/extra.md' });
+      assert.equal(r.contents[0].text, 'extra');
+
+      // a bad reload: reported, nothing served changes
+      writeFileSync(t.config, JSON.stringify({ ...cfg, resources: [{ name: 'docs', path: 'gone' }] }));
+      srv.proc.kill('SIGHUP');
+      await waitFor(() => /reload failed, keeping the current config/.test(srv.stderr) && /\/resources\/0\/path: expected a directory/.test(srv.stderr), 'the failed reload in the log');
+      assert.equal((await client.readResource({ uri: 'more://files/extra.md' })).contents[0].text, 'extra');
+      assert.equal((await client.getPrompt({ name: 'code_review', arguments: { code: 'k' } })).messages[0].content.text, 'v2: k');
+      stop = true;
+      await reader;
+      assert.deepEqual(failures, []);
+      assert.ok(reads > 0);
+    }, connectV1);
+  });
 });
 
 describe('mcpd content over stdio (SDK v1)', () => {
