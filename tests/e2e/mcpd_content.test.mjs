@@ -373,4 +373,31 @@ describe('mcpd content config mistakes', () => {
     const ok = spawnSync(BIN, ['--check-config', t.config], { encoding: 'utf8' });
     assert.equal(ok.status, 0, ok.stderr + ok.stdout);
   });
+
+  it('--check-config refuses plugins that are missing, writable by others, or not plugins', { ...T, skip: !HELLO && 'MCPD_HELLO not set' }, async () => {
+    const { spawnSync } = await import('node:child_process');
+    const t = tree();
+    const open = join(t.dir, 'open.so');
+    writeFileSync(open, readFileSync(HELLO));
+    chmodSync(open, 0o666);
+    const cases = [
+      [join(t.dir, 'missing.so'), /\/tools\/0\/path: expected a shared object: .*missing\.so: No such file or directory/],
+      [open, /\/tools\/0\/path: .*open\.so is writable by everyone: refused \(chmod go-w it\)/],
+      ['/lib/x86_64-linux-gnu/libm.so.6', /\/tools\/0\/path: .*libm\.so\.6 does not export mcpd_plugin_init/],
+      [join(t.dir, 'mcpd.json'), /\/tools\/0\/path: cannot load the plugin: /],
+    ];
+    for (const [path, re] of cases) {
+      const bad = join(t.dir, 'plugin-bad.json');
+      writeFileSync(bad, JSON.stringify({ tools: [{ kind: 'plugin', name: 'p', path }] }));
+      const r = spawnSync(BIN, ['--check-config', bad], { encoding: 'utf8' });
+      assert.equal(r.status, 2, `${path}: ${r.stderr}${r.stdout}`);
+      assert.match(r.stderr + r.stdout, re);
+      assert.doesNotMatch(r.stderr + r.stdout, SANITIZER);
+    }
+    const badConfig = join(t.dir, 'plugin-badcfg.json');
+    writeFileSync(badConfig, JSON.stringify({ tools: [{ kind: 'plugin', name: 'p', path: HELLO, config: { greeting: 5 } }] }));
+    const r = spawnSync(BIN, ['--check-config', badConfig], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr + r.stdout, /\/tools\/0: plugin: config\.greeting: expected a string of 1 to 63 bytes/);
+  });
 });
