@@ -1,12 +1,13 @@
 # mcpd top-level driver. The build itself is CMake + Ninja; this file only names the jobs.
 #   make          build (RelWithDebInfo) into build/release
+#   make install PREFIX=/usr/local   install headers, libmcp.a, libmcp.so, mcp.pc, the CMake package
 #   make run      build and serve examples/everything over Streamable HTTP on 127.0.0.1:8080/mcp
 #   make test     install what is missing, build, run every test (ASan+UBSan, optimized, TSan)
 #   make tsan     the test suite under ThreadSanitizer
 #   make fuzz     build the libFuzzer targets (clang) and run each for FUZZ_TIME seconds; fails on a crash
 #   make bench    benchmarks (not part of make test)
 #   make format   clang-format every C file
-.PHONY: all build run deps test test-asan test-release tsan fuzz fuzz-build bench bench-json format clean
+.PHONY: all build install run deps test test-asan test-release tsan fuzz fuzz-build bench bench-json format clean
 
 JOBS     ?= $(shell nproc)
 FUZZ_TIME ?= 600
@@ -20,6 +21,11 @@ deps:
 build: deps
 	@cmake -S . -B build/release $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@ninja -C build/release
+
+PREFIX ?= /usr/local
+
+install: build
+	@cmake --install build/release --prefix $(PREFIX)
 
 HOST ?= 127.0.0.1
 PORT ?= 8080

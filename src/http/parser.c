@@ -119,22 +119,7 @@ static int on_url_complete(llhttp_t *ll)
  */
 
 /* The well-known headers; `multi` ones may repeat and are joined with ", ". */
-enum {
-    K_HOST,
-    K_CTYPE,
-    K_CLEN,
-    K_ACCEPT,
-    K_ORIGIN,
-    K_CONN,
-    K_EXPECT,
-    K_LEID,
-    K_MPV,
-    K_MSID,
-    K_MMETHOD,
-    K_MNAME,
-    K_TE,
-    K_COUNT
-};
+enum { K_HOST, K_CTYPE, K_CLEN, K_ACCEPT, K_ORIGIN, K_CONN, K_EXPECT, K_LEID, K_TE, K_COUNT };
 
 static const struct {
     const char *name;
@@ -149,10 +134,6 @@ static const struct {
     [K_CONN] = {"connection", 10, true},
     [K_EXPECT] = {"expect", 6, false},
     [K_LEID] = {"last-event-id", 13, false},
-    [K_MPV] = {"mcp-protocol-version", 20, false},
-    [K_MSID] = {"mcp-session-id", 14, false},
-    [K_MMETHOD] = {"mcp-method", 10, false},
-    [K_MNAME] = {"mcp-name", 8, false},
     [K_TE] = {"transfer-encoding", 17, true},
 };
 
@@ -176,14 +157,6 @@ static const char **known_slot(http_parser *p, int k)
         return &r->expect;
     case K_LEID:
         return &r->last_event_id;
-    case K_MPV:
-        return &r->mcp_protocol_version;
-    case K_MSID:
-        return &r->mcp_session_id;
-    case K_MMETHOD:
-        return &r->mcp_method;
-    case K_MNAME:
-        return &r->mcp_name;
     default:
         return &p->te_value;
     }
@@ -201,11 +174,8 @@ static int known_index(const char *name, size_t len)
     case 6:
         a = K_ACCEPT, b = lower((unsigned char)name[0]) == 'o' ? K_ORIGIN : K_EXPECT;
         break;
-    case 8:
-        a = K_MNAME;
-        break;
     case 10:
-        a = K_CONN, b = K_MMETHOD;
+        a = K_CONN;
         break;
     case 12:
         a = K_CTYPE;
@@ -214,13 +184,10 @@ static int known_index(const char *name, size_t len)
         a = K_LEID;
         break;
     case 14:
-        a = K_CLEN, b = K_MSID;
+        a = K_CLEN;
         break;
     case 17:
         a = K_TE;
-        break;
-    case 20:
-        a = K_MPV;
         break;
     default:
         return -1;
@@ -321,6 +288,23 @@ static int note_known(http_parser *p, int k, const char *v, size_t vlen)
     return 0;
 }
 
+/* A header the user named in lim.unique may appear once; h is the one just appended. */
+static int check_unique(http_parser *p, const http_header *h)
+{
+    const char *const *u = p->lim.unique;
+    size_t i = 0;
+    while (u && u[i] && !ieq(h->name, h->name_len, u[i], strlen(u[i]))) i++;
+    if (!u || !u[i]) return 0;
+    const http_header *all = (const http_header *)(void *)p->hdrs.data;
+    size_t n = p->hdrs.len / sizeof *all - 1;
+    for (size_t j = 0; j < n; j++)
+        if (ieq(all[j].name, all[j].name_len, h->name, h->name_len)) {
+            snprintf(p->err_text, sizeof p->err_text, "duplicate %.40s header", u[i]);
+            return fail(p, 400, p->err_text);
+        }
+    return 0;
+}
+
 static int on_header_value_complete(llhttp_t *ll)
 {
     http_parser *p = P(ll);
@@ -334,7 +318,7 @@ static int on_header_value_complete(llhttp_t *ll)
     mcp_buf_append(&p->hdrs, &h, sizeof h);
     if (p->hdrs.overflow) return fail(p, 431, "too many header fields");
     int k = known_index(h.name, h.name_len);
-    return k >= 0 ? note_known(p, k, h.value, n) : 0;
+    return k >= 0 ? note_known(p, k, h.value, n) : check_unique(p, &h);
 }
 
 /* ---- headers complete: the framing decisions --------------------------------------------------

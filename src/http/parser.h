@@ -29,6 +29,9 @@ typedef struct http_limits {
     size_t max_uri;          /* request target length; over: 414 */
     size_t max_body;         /* assembled body (Content-Length or chunked); over: 413 */
     size_t max_headers;      /* number of header fields (trailers included); over: 431 */
+    /* NULL-terminated list of header names (lowercase) that may appear at most once; a repeat
+     * is a 400. The list must outlive the parser. NULL: none beyond the well-known ones. */
+    const char *const *unique;
 } http_limits;
 
 #define HTTP_DEFAULT_MAX_HEADER_BYTES 16384
@@ -63,7 +66,7 @@ typedef struct http_request {
     /* Well-known headers, pre-extracted (NULL when absent). Accept and Connection may repeat and
      * are joined with ", "; the others must appear at most once or the request is rejected. */
     const char *host, *content_type, *content_length_str, *accept, *origin, *connection, *expect,
-        *last_event_id, *mcp_protocol_version, *mcp_session_id, *mcp_method, *mcp_name;
+        *last_event_id;
     bool chunked;         /* body came with Transfer-Encoding: chunked */
     bool keep_alive;      /* llhttp_should_keep_alive: the connection may carry another request */
     bool expect_continue; /* Expect: 100-continue on an HTTP/1.1 request */

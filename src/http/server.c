@@ -8,18 +8,25 @@
  * bytes of the queue head (and of the responses behind it once the head is complete) into one
  * uv_write with several iovecs, so replies leave in request order and pipelined ones coalesce.
  * When unsent bytes pass max_pending_output the connection stops reading until half has
- * drained. Timeouts need no timer per connection: the worker's tick walks its connection list
- * (a started request older than header_timeout gets 408 and close; an idle keep-alive
- * connection older than idle_timeout is closed). A connection that must close sends its last
- * response, shuts down its write side and discards input until EOF (or a short linger), so the
+ * drained; a write made while more than max_unsent_output bytes are still unsent marks the
+ * connection for closing (the client does not read). Timeouts need no timer per connection:
+ * the worker's tick walks its connection list and bounds every state a connection can sit
+ * in: receiving a request (from its first byte, blank lines included, to its end:
+ * header_timeout, then 408 and close), blocked on a write (no byte taken by the socket for
+ * write_timeout: closed), idle between requests (idle_timeout: closed). The number of
+ * connections is bounded by the fd limit (see conn_budget). A connection that must close sends its
+ * last response, shuts down its write side and discards input until EOF (or a short linger), so the
  * client reads the error instead of a reset. A connection is freed once its handle is closed
  * and no response of it is still with a handler. */
 #include "http/server.h"
 
 #include "base/alloc.h"
+#include "base/log.h"
 #include "rt/clock.h"
 
 #include <errno.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +34,8 @@
 #define READ_BUF_SIZE (64 * 1024)
 #define WRITE_IOVS    16
 #define LINGER_MS     2000
+#define MAX_BLANK     1024  /* bytes of empty lines allowed before a request line */
+#define LOG_EVERY_MS  10000 /* a repeated warning (connections refused) at most this often */
 
 typedef struct conn conn;
 
@@ -35,7 +44,9 @@ typedef struct sworker {
     rt_worker *w;
     conn *conns; /* every connection not yet freed (doubly linked) */
     size_t nconns;
-    uint64_t last_walk; /* when on_tick last looked at every connection */
+    uint64_t last_walk;      /* when on_tick last looked at every connection */
+    uint64_t refused_logged; /* when a refused connection was last logged */
+    uint64_t refused_quiet;  /* refused since then, not yet logged */
     char rbuf[READ_BUF_SIZE];
 } sworker;
 
@@ -68,6 +79,11 @@ struct conn {
     unsigned undone;      /* responses not yet completed by their handler */
     uint64_t req_start;   /* when the request being received began (ms) */
     uint64_t last_active; /* last read or write completion (ms) */
+    uint64_t write_since; /* last time the socket took bytes while a write was pending (ms) */
+    size_t last_wq;       /* libuv's write queue size at the last tick */
+    size_t blank;         /* bytes of empty lines before the current request line */
+    bool receiving;       /* a request (or empty lines before one) is arriving */
+    bool doomed;          /* over max_unsent_output: write nothing more, close at the tick */
     bool reading;         /* uv_read_start is in effect */
     bool paused;          /* reading stopped for backpressure */
     bool close_after;     /* parse no more: the connection closes after the queued replies */
@@ -135,6 +151,7 @@ static void conn_free(conn *c)
     if (c->spare) response_free(c->spare);
     http_parser_free(&c->parser);
     free(c);
+    rt_worker_resume_accept(sw->w); /* its fd is back: accepting may go on if it paused */
 }
 
 static void maybe_free(conn *c)
@@ -234,7 +251,7 @@ static void on_write(uv_write_t *req, int status)
         conn_close(c);
         return;
     }
-    c->last_active = rt_now_ms();
+    c->last_active = c->write_since = rt_now_ms();
     if (c->paused && c->inflight <= c->sw->s->cfg.max_pending_output / 2) read_resume(c);
     conn_flush(c);
 }
@@ -280,6 +297,7 @@ static void start_linger(conn *c)
 
 static void issue_write(conn *c, wreq *w)
 {
+    if (c->nwrites == 0) c->write_since = rt_now_ms(); /* the write clock starts */
     c->inflight += w->bytes;
     c->nwrites++;
     int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, w->bufs, w->n, on_write);
@@ -379,10 +397,23 @@ static void dispatch(conn *c, http_request *req)
     c->sw->s->cfg.on_request(req, r, c->sw->s->cfg.ud);
 }
 
+/* Empty lines before a request line are allowed (RFC 9112 2.2) but are no progress: they
+ * start the request clock like any first byte, and more than MAX_BLANK of them is an error. */
+static bool count_blank(conn *c, size_t n)
+{
+    c->blank += n;
+    if (c->blank <= MAX_BLANK) return true;
+    push_error(c, 400, "too many empty lines before the request line");
+    return false;
+}
+
 static void conn_feed(conn *c, const char *p, size_t len)
 {
     while (len && !c->close_after && !c->closing) {
-        if (!http_parser_busy(&c->parser)) c->req_start = rt_now_ms();
+        if (!c->receiving) {
+            c->receiving = true;
+            c->req_start = rt_now_ms();
+        }
         http_request *req = NULL;
         ssize_t n = http_parser_feed(&c->parser, p, len, &req);
         if (n < 0) {
@@ -393,10 +424,17 @@ static void conn_feed(conn *c, const char *p, size_t len)
         }
         p += n;
         len -= (size_t)n;
-        if (req)
+        if (req) {
+            c->receiving = false;
+            c->blank = 0;
+            c->last_active = rt_now_ms();
             dispatch(c, req);
-        else if (http_parser_take_continue(&c->parser))
-            push_continue(c);
+        } else if (!http_parser_busy(&c->parser)) {
+            if (!count_blank(c, (size_t)n)) return;
+        } else {
+            c->last_active = rt_now_ms();
+            if (http_parser_take_continue(&c->parser)) push_continue(c);
+        }
         if (!n && !req) break;
     }
 }
@@ -432,7 +470,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
         on_eof(c, n);
         return;
     }
-    c->last_active = rt_now_ms();
+    if (c->lingering) c->last_active = rt_now_ms();       /* else only a request's bytes count */
     if (c->close_after || c->lingering || n == 0) return; /* discarded */
     conn_feed(c, buf->base, (size_t)n);
 }
@@ -451,18 +489,35 @@ static void free_handle(uv_handle_t *h)
     free(h->data);
 }
 
-static void on_accept(rt_worker *w, uv_stream_t *listener, void *ud)
+/* Over max_conns: the connection is closed at once (the client sees it closed, not a hang in
+ * the backlog), counted, and logged at most once per LOG_EVERY_MS per worker. */
+static void refuse(sworker *sw, int fd)
+{
+    close(fd);
+    RT_COUNT_ADD(sw->w, conns_refused, 1);
+    sw->refused_quiet++;
+    uint64_t now = rt_now_ms();
+    if (sw->refused_logged && now - sw->refused_logged < LOG_EVERY_MS) return;
+    mcp_log(MCP_LOGL_WARN,
+            "http: worker %u: %zu connections open (the limit): %llu new connection(s) closed at "
+            "once",
+            rt_worker_index(sw->w), sw->nconns, (unsigned long long)sw->refused_quiet);
+    sw->refused_logged = now;
+    sw->refused_quiet = 0;
+}
+
+static void on_accept(rt_worker *w, int fd, void *ud)
 {
     sworker *sw = rt_worker_data(w);
+    if (sw->nconns >= sw->s->cfg.max_conns) {
+        refuse(sw, fd);
+        return;
+    }
     conn *c = mcp_xcalloc(1, sizeof *c);
     uv_tcp_init(rt_worker_loop(w), &c->tcp);
     c->tcp.data = c;
-    if (uv_accept(listener, (uv_stream_t *)&c->tcp)) {
-        uv_close((uv_handle_t *)&c->tcp, free_handle);
-        return;
-    }
-    if (sw->nconns >= sw->s->cfg.max_conns) {
-        RT_COUNT_ADD(w, conns_refused, 1);
+    if (uv_tcp_open(&c->tcp, fd)) {
+        close(fd);
         uv_close((uv_handle_t *)&c->tcp, free_handle);
         return;
     }
@@ -479,13 +534,38 @@ static void on_accept(rt_worker *w, uv_stream_t *listener, void *ud)
     read_resume(c);
 }
 
+/* True when the socket has taken no byte of a pending write for write_timeout_ms. libuv
+ * completes a write request only when all of it is sent, so progress is read from its write
+ * queue size, which shrinks as the socket takes bytes. */
+static bool write_stalled(conn *c, const http_server_config *cfg, uint64_t now)
+{
+    if (c->nwrites == 0) return false;
+    size_t q = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+    if (q < c->last_wq) c->write_since = now;
+    c->last_wq = q;
+    return now - c->write_since >= cfg->write_timeout_ms;
+}
+
+static void close_stalled(conn *c, const http_server_config *cfg)
+{
+    mcp_log(MCP_LOGL_WARN,
+            "http: closing a connection: the client took no byte for %u ms (%zu bytes unsent)",
+            cfg->write_timeout_ms, c->inflight);
+    RT_COUNT_ADD(c->sw->w, errors, 1);
+    conn_close(c);
+}
+
 static void tick_one(conn *c, const http_server_config *cfg, uint64_t now)
 {
     if (c->closing) return;
-    if (c->lingering) {
+    if (c->doomed) {
+        conn_close(c);
+    } else if (c->lingering) {
         if (now - c->last_active >= LINGER_MS) conn_close(c);
-    } else if (!c->close_after && !c->paused && http_parser_busy(&c->parser)) {
-        /* (paused: the client is slow to read, not to send; see "Not done yet" in the doc) */
+    } else if (write_stalled(c, cfg, now)) {
+        close_stalled(c, cfg);
+    } else if (!c->close_after && !c->paused && c->receiving) {
+        /* (paused: the client is slow to read, not to send; the write timeout covers it) */
         if (now - c->req_start >= cfg->header_timeout_ms) push_error(c, 408, "request timeout");
     } else if (!c->head && c->nwrites == 0 && now - c->last_active >= cfg->idle_timeout_ms) {
         conn_close(c);
@@ -499,6 +579,7 @@ static uint64_t walk_every(const http_server_config *cfg)
 {
     uint64_t t = cfg->header_timeout_ms < cfg->idle_timeout_ms ? cfg->header_timeout_ms
                                                                : cfg->idle_timeout_ms;
+    if (cfg->write_timeout_ms < t) t = cfg->write_timeout_ms;
     t /= 8;
     if (t > 1000) t = 1000;
     return t;
@@ -548,7 +629,43 @@ static void set_defaults(http_server_config *cfg)
     if (!cfg->max_conns) cfg->max_conns = 10000;
     if (!cfg->header_timeout_ms) cfg->header_timeout_ms = 10000;
     if (!cfg->idle_timeout_ms) cfg->idle_timeout_ms = 60000;
+    if (!cfg->write_timeout_ms) cfg->write_timeout_ms = 30000;
     if (!cfg->max_pending_output) cfg->max_pending_output = 1u << 20;
+    if (!cfg->max_unsent_output) cfg->max_unsent_output = 8u << 20;
+}
+
+/* File descriptors kept for everything but client connections: stdio, per worker its epoll,
+ * eventfd and listener, the work pool, and the application's own files, sockets and child
+ * processes' pipes (an eighth of the limit). */
+static uint64_t fd_headroom(uint64_t limit, unsigned workers)
+{
+    return 32 + 4 * (uint64_t)workers + limit / 8;
+}
+
+/* Connections per worker that the fd limit allows: (limit - headroom) / workers. The soft
+ * limit is first raised toward the hard one as far as max_conns needs (as nginx's
+ * worker_rlimit_nofile or Go's runtime do); max_conns is then lowered to the budget. */
+static void conn_budget(http_server_config *cfg, unsigned workers)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY) return;
+    uint64_t want = (uint64_t)cfg->max_conns * workers;
+    uint64_t need = (want + 32 + 4 * (uint64_t)workers) * 8 / 7 + 1;
+    if (rl.rlim_cur < need && rl.rlim_max > rl.rlim_cur) {
+        struct rlimit up = rl;
+        up.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0) rl = up;
+    }
+    uint64_t limit = rl.rlim_cur, head = fd_headroom(limit, workers);
+    uint64_t per = limit > head ? (limit - head) / workers : 0;
+    if (per < 1) per = 1;
+    if (per >= cfg->max_conns) return;
+    mcp_log(MCP_LOGL_WARN,
+            "http: %zu connections per worker asked, the fd limit %llu allows %llu (%llu fds kept "
+            "for the server's own files, sockets and child processes): using %llu",
+            cfg->max_conns, (unsigned long long)limit, (unsigned long long)per,
+            (unsigned long long)head, (unsigned long long)per);
+    cfg->max_conns = (size_t)per;
 }
 
 int http_server_start(http_server **out, const http_server_config *cfg)
@@ -556,6 +673,7 @@ int http_server_start(http_server **out, const http_server_config *cfg)
     http_server *s = mcp_xcalloc(1, sizeof *s);
     s->cfg = *cfg;
     set_defaults(&s->cfg);
+    conn_budget(&s->cfg, cfg->workers ? cfg->workers : (unsigned)uv_available_parallelism());
     rt_workers_config wc = {
         .nworkers = cfg->workers,
         .host = cfg->host,
@@ -592,6 +710,10 @@ void http_server_stop(http_server *s)
 int http_server_port(const http_server *s)
 {
     return rt_workers_port(s->ws);
+}
+size_t http_server_max_conns(const http_server *s)
+{
+    return s->cfg.max_conns;
 }
 rt_workers *http_server_workers(http_server *s)
 {
@@ -667,10 +789,41 @@ int http_response_start_stream(http_response *res, int status, const char *conte
     return rc;
 }
 
+/* Bytes the connection holds for the client: in write requests, and in response buffers. */
+static size_t unsent(const conn *c)
+{
+    size_t n = c->inflight;
+    for (const http_response *r = c->head; r; r = r->next) n += r->buf.len;
+    return n;
+}
+
+/* True (and the connection marked for closing at the next tick: closing here would call
+ * the caller's own abort handler under it) when more than max_unsent_output bytes are still
+ * unsent: the client does not read. One write of any size is taken when little is pending. */
+static bool over_unsent(conn *c)
+{
+    if (c->doomed) return true;
+    size_t n = unsent(c), cap = c->sw->s->cfg.max_unsent_output;
+    if (n <= cap) return false;
+    mcp_log(MCP_LOGL_WARN,
+            "http: closing a connection: %zu bytes of output unsent (limit %zu): the client does "
+            "not read",
+            n, cap);
+    RT_COUNT_ADD(c->sw->w, errors, 1);
+    c->doomed = true;
+    c->close_after = true; /* parse no more */
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+    return true;
+}
+
 int http_response_write_chunk(http_response *res, const void *data, size_t len)
 {
     if (res->c->closing || res->c->close_sent) return -1;
     if (res->head_only) return 0;
+    if (over_unsent(res->c)) return -1;
     http_write_chunk(&res->buf, data, len);
     if (res == res->c->head) conn_flush(res->c);
     return 0;

@@ -24,14 +24,22 @@ typedef struct http_response http_response;
 typedef void (*http_on_request)(http_request *req, http_response *res, void *ud);
 
 typedef struct http_server_config {
-    const char *host;           /* NULL: 127.0.0.1 */
-    int port;                   /* 0: any (see http_server_port) */
-    unsigned workers;           /* 0: number of cores */
-    size_t max_conns;           /* per worker; 0: 10000. Beyond it: closed at once, counted */
-    uint32_t header_timeout_ms; /* a started request must complete within it; 0: 10000 */
+    const char *host; /* NULL: 127.0.0.1 */
+    int port;         /* 0: any (see http_server_port) */
+    unsigned workers; /* 0: number of cores */
+    /* per worker; 0: 10000. Lowered to what the fd limit allows (RLIMIT_NOFILE, whose soft
+     * value is raised toward the hard one as needed; see docs/limits.md). Beyond it: closed at
+     * once, counted, logged */
+    size_t max_conns;
+    uint32_t header_timeout_ms; /* a request (blank lines before it too) must arrive whole
+                                   within it; 0: 10000. Then 408 and close */
     uint32_t idle_timeout_ms;   /* keep-alive idle time; 0: 60000 */
+    uint32_t write_timeout_ms;  /* a pending write that the client takes no byte of for this
+                                   long closes the connection; 0: 30000 */
     uint32_t tick_ms;           /* timeout resolution; 0: 250 */
     size_t max_pending_output;  /* unsent bytes before reading pauses; 0: 1 MiB */
+    size_t max_unsent_output;   /* a write while more than this is unsent closes the
+                                   connection (logged); 0: 8 MiB */
     http_limits limits;         /* parser limits; zero fields: parser defaults */
     http_on_request on_request;
     /* Optional: called on each worker's loop thread every tick_ms, after the timeouts. */
@@ -53,6 +61,10 @@ void http_server_stop_accepting(http_server *s);
 
 /* Returns the listening port. Any thread. */
 int http_server_port(const http_server *s);
+
+/* Returns the connections allowed per worker: max_conns, lowered to the fd budget. Any
+ * thread. */
+size_t http_server_max_conns(const http_server *s);
 
 /* Returns the worker group (for stats and posting). Any thread. */
 rt_workers *http_server_workers(http_server *s);
@@ -86,7 +98,9 @@ int http_response_send(http_response *res, int status, const char *content_type,
 int http_response_start_stream(http_response *res, int status, const char *content_type);
 
 /* Appends one chunk (len 0: nothing) to a started stream; data is copied. Returns 0, or -1 if
- * the connection is gone (the caller should end the stream). Loop thread of res. */
+ * the connection is gone or is closing because more than max_unsent_output bytes are unsent
+ * (nothing is appended; the caller should end the stream; its abort handler runs at the
+ * next tick). Loop thread of res. */
 int http_response_write_chunk(http_response *res, const void *data, size_t len);
 
 /* Ends a stream with the last chunk and completes res (it must not be used again). Loop thread

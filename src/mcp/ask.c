@@ -7,6 +7,10 @@
  * executor) with the answers in mcp_ctx_input(). A JSON-RPC error from the client, or no
  * answer within client_request_timeout_ms (counted by mcp_conn_tick), ends the call: an
  * isError result for tools/call, -32603 for the other methods, saying what went unanswered.
+ * Waiting requests are bounded per conn (max_client_requests) and per server
+ * (max_client_requests_total): a round that would pass either is not sent and the call
+ * fails with -32000 "server overloaded" (status hint 503), since what runs out is the
+ * server's capacity, not the call's input. Closing the conn frees every waiting ctx.
  *
  * Modern era: mcp_ctx_ask() answers at once with resultType "input_required", the questions
  * in inputRequests and a sealed requestState carrying the method, the tool/prompt name or
@@ -14,7 +18,9 @@
  * client's retry brings requestState and inputResponses back; ask_restore() verifies and
  * merges them before the handler runs again. A tampered, expired or foreign state is
  * refused with -32602 and a precise message. */
-#include "mcp/internal.h"
+#include "mcp/ask.h"
+#include "mcp/feature.h"
+#include "mcp/token.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +50,9 @@ void ctx_add_answer(mcp_ctx *c, const char *key, const json_value *v)
 
 /* ---- legacy: real requests --------------------------------------------------------------- */
 
-/* Writes the request; a task's requests carry _meta.related-task (2025-11-25). */
-static void write_request(mcp_buf *b, int64_t id, const question *q, const char *task_id)
+/* Writes the request; a held ctx's requests carry its holder's _meta (e.g. related-task of a
+ * 2025-11-25 task), unless the params have a _meta of their own. */
+static void write_request(mcp_buf *b, int64_t id, const question *q, const char *meta)
 {
     char tmp[64];
     int n =
@@ -54,31 +61,81 @@ static void write_request(mcp_buf *b, int64_t id, const question *q, const char 
     rpc_write_str(b, q->method, strlen(q->method));
     LIT(b, ",\"params\":");
     size_t plen = q->params_len;
-    bool add = task_id && plen >= 2 && q->params[plen - 1] == '}' &&
-               !memmem(q->params, plen, "\"_meta\"", 7);
+    bool add =
+        meta && plen >= 2 && q->params[plen - 1] == '}' && !memmem(q->params, plen, "\"_meta\"", 7);
     if (!add) {
         mcp_buf_append(b, q->params, plen);
     } else {
         mcp_buf_append(b, q->params, plen - 1);
         if (plen > 2) mcp_buf_putc(b, ',');
-        LIT(b, "\"_meta\":{\"io.modelcontextprotocol/related-task\":{\"taskId\":");
-        rpc_write_str(b, task_id, strlen(task_id));
-        LIT(b, "}}}");
+        LIT(b, "\"_meta\":");
+        mcp_buf_puts(b, meta);
+        mcp_buf_putc(b, '}');
     }
     mcp_buf_putc(b, '}');
+}
+
+/* Tells ctx's holder that asking started or ended (before the conn's lock: lock order). */
+static void holder_asking(mcp_ctx *ctx, bool on)
+{
+    if (ctx->holder && ctx->holder->asking) ctx->holder->asking(ctx, on);
+}
+
+/* Counts n more waiting requests on c and its server, or refuses (false) past a bound. */
+static bool asks_reserve_locked(mcp_conn *c, uint32_t n)
+{
+    mcp_server *s = c->srv;
+    size_t mine = atomic_load_explicit(&c->npending, memory_order_relaxed);
+    size_t total = atomic_fetch_add(&s->asks_pending, n) + n;
+    if (mine + n <= c->opts.max_client_requests && total <= atomic_load(&s->asks_max)) return true;
+    atomic_fetch_sub(&s->asks_pending, n);
+    atomic_fetch_add_explicit(&s->asks_refused, 1, memory_order_relaxed);
+    return false;
+}
+
+static void asks_release_locked(mcp_conn *c, uint32_t n)
+{
+    atomic_fetch_sub_explicit(&c->npending, n, memory_order_relaxed);
+    atomic_fetch_sub(&c->srv->asks_pending, n);
+}
+
+void mcp_server_client_requests(mcp_server *s, uint64_t *pending, uint64_t *refused)
+{
+    *pending = atomic_load(&s->asks_pending);
+    *refused = atomic_load_explicit(&s->asks_refused, memory_order_relaxed);
+}
+
+static void ask_refuse(mcp_ctx *ctx, size_t mine, size_t limit, size_t total_limit)
+{
+    char msg[240];
+    snprintf(msg, sizeof(msg),
+             "server overloaded: too many requests to the client awaiting an answer (%zu in "
+             "this session, at most %zu; at most %zu in the server); retry later",
+             mine, limit, total_limit);
+    ctx_fail_with(ctx, F_OVERLOADED, 0, NULL, msg);
 }
 
 int ask_legacy(mcp_ctx *ctx)
 {
     mcp_conn *c = ctx->conn;
-    if (ctx->task) task_legacy_asking(ctx, true); /* before the conn's lock: lock order */
+    holder_asking(ctx, true);
+    const char *meta =
+        ctx->holder && ctx->holder->message_meta ? ctx->holder->message_meta(ctx) : NULL;
     pthread_mutex_lock(&c->lock);
     if (c->closed || atomic_load(&ctx->cancelled)) { /* nobody is there to answer */
         pthread_mutex_unlock(&c->lock);
         ctx_free(ctx);
         return 0;
     }
+    if (!asks_reserve_locked(c, ctx->nq)) {
+        size_t mine = atomic_load_explicit(&c->npending, memory_order_relaxed);
+        pthread_mutex_unlock(&c->lock);
+        holder_asking(ctx, false);
+        ask_refuse(ctx, mine, c->opts.max_client_requests, atomic_load(&c->srv->asks_max));
+        return 0;
+    }
     ctx->waiting = ctx->nq;
+    ctx->deadline_ms = 0; /* the client's answer has its own timeout */
     ctx->ask_error = NULL;
     ctx->rounds++;
     for (uint32_t i = 0; i < ctx->nq; i++) {
@@ -93,7 +150,7 @@ int ask_legacy(mcp_ctx *ctx)
         char stack[1024];
         mcp_buf b;
         mcp_buf_init(&b, stack, sizeof(stack), 0);
-        write_request(&b, p->id, &ctx->qs[i], ctx->task ? task_id(ctx->task) : NULL);
+        write_request(&b, p->id, &ctx->qs[i], meta);
         mcp_out out = {b.data, b.len, MCP_OUT_REQUEST, MCP_STATUS_OK, ctx->tag, false, false};
         c->opts.sink.send(c->opts.sink.ud, &out);
         mcp_buf_free(&b);
@@ -108,7 +165,7 @@ void ask_forget_locked(mcp_conn *c, mcp_ctx *ctx)
         pending_out *p = *pp;
         if (p->ctx == ctx) {
             *pp = p->next;
-            atomic_fetch_sub_explicit(&c->npending, 1, memory_order_relaxed);
+            asks_release_locked(c, 1);
             free(p);
         } else {
             pp = &p->next;
@@ -120,7 +177,7 @@ void ask_forget_locked(mcp_conn *c, mcp_ctx *ctx)
 /* All answers are in (or one failed): run the handler again, or end the call. */
 static void resume(mcp_ctx *ctx)
 {
-    if (ctx->task) task_legacy_asking(ctx, false);
+    holder_asking(ctx, false);
     if (atomic_load(&ctx->cancelled)) {
         ctx_free(ctx);
     } else if (ctx->ask_error) {
@@ -160,7 +217,7 @@ void ask_on_response(mcp_conn *c, const rpc_msg *m)
         return;
     }
     *pp = p->next;
-    atomic_fetch_sub_explicit(&c->npending, 1, memory_order_relaxed);
+    asks_release_locked(c, 1);
     mcp_ctx *ctx = p->ctx;
     if (m->kind == RPC_RESULT)
         ctx_add_answer(ctx, p->key, json_clone(m->result, &ctx->arena));

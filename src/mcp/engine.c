@@ -5,7 +5,8 @@
  * asynchronous handler at no extra cost. The envelope is decoded (rpc/), then the era is
  * chosen: a modern request carries io.modelcontextprotocol/protocolVersion in _meta and is
  * checked statelessly (headers, version, capabilities); a legacy request follows the
- * initialize lifecycle of the conn. methods.c then answers or starts a handler.
+ * initialize lifecycle of the conn. The method is looked up in the one table of every
+ * feature (feature.c) and its handler answers or starts a handler; methods.c holds the core's.
  *
  * Threads: handle() is called by one thread at a time per conn; ctxs finish from any
  * thread. conn->lock guards the conn's mutable state and every call of the sink, which is
@@ -14,7 +15,9 @@
  *
  * Errors: every failure the engine itself reports is an eng_fail, mapped to a JSON-RPC code
  * (per era) and an HTTP status hint in fail_map below, the one place that does so. */
-#include "mcp/internal.h"
+#include "mcp/ask.h"
+#include "mcp/feature.h"
+#include "mcp/token.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -23,6 +26,8 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/log.h"
+#include "rt/clock.h"
 
 #define CTX_ALLOC 8192
 #define LIT(b, s) mcp_buf_append((b), (s), sizeof(s) - 1)
@@ -93,6 +98,10 @@ mcp_conn *mcp_conn_new(mcp_server *s, const mcp_conn_options *opts)
     c->opts = *opts;
     if (!c->opts.client_request_timeout_ms) c->opts.client_request_timeout_ms = 60000;
     if (!c->opts.max_message) c->opts.max_message = 4u << 20;
+    if (!c->opts.max_client_requests) c->opts.max_client_requests = 64;
+    size_t none = 0,
+           total = opts->max_client_requests_total ? opts->max_client_requests_total : 4096;
+    atomic_compare_exchange_strong(&s->asks_max, &none, total);
     pthread_mutex_init(&c->lock, NULL);
     mcp_arena_init(&c->arena, NULL, 0);
     c->arena.next_size = 256; /* session data is small (client capabilities): keep it so */
@@ -148,7 +157,7 @@ void mcp_conn_close(mcp_conn *c)
     size_t n;
     pthread_mutex_lock(&c->lock);
     c->closed = true;
-    for (mcp_ctx *x = c->inflight; x; x = x->next) atomic_store(&x->cancelled, true);
+    for (mcp_ctx *x = c->inflight; x; x = x->next) ctx_cancel(x);
     while (c->listeners) {
         listener *l = c->listeners;
         c->listeners = l->next;
@@ -216,10 +225,60 @@ const char *mcp_conn_protocol_version(const mcp_conn *c)
     return c->state >= LEGACY_INITIALIZED ? c->version : NULL;
 }
 
+/* What kind of handler ctx runs, for the timeout's log line and message. */
+static const char *handler_kind(const mcp_ctx *ctx)
+{
+    switch (ctx->method) {
+    case M_TOOLS_CALL:
+        return "tool";
+    case M_PROMPTS_GET:
+        return "prompt";
+    case M_COMPLETE:
+        return "completion of";
+    default:
+        return "resource";
+    }
+}
+
+/* Answers a request whose handler ran past its deadline with -32603, cancels the ctx (the
+ * handler is woken; its finish later sends nothing) and forgets the tag (the request is over
+ * for the transport). The handler still owns ctx. Conn lock held. */
+static void ctx_expire_locked(mcp_ctx *x)
+{
+    char msg[256], data[48];
+    snprintf(msg, sizeof msg, "%s '%.128s' did not finish within %u ms", handler_kind(x),
+             x->name ? x->name : "", x->timeout_ms);
+    snprintf(data, sizeof data, "{\"timeoutMs\":%u}", x->timeout_ms);
+    mcp_log(MCP_LOGL_WARN, "%s", msg);
+    char stack[512];
+    mcp_buf b;
+    mcp_buf_init(&b, stack, sizeof stack, 0);
+    mcp_out_status st = write_fail(&b, &x->id, x->era, F_INTERNAL, 0, data, msg);
+    mcp_out out = {b.data, b.len, MCP_OUT_RESPONSE, st, x->tag, true, x->whole};
+    mcp_conn *c = x->conn;
+    if (!c->closed && !atomic_load(&x->cancelled) && !x->tag_gone)
+        c->opts.sink.send(c->opts.sink.ud, &out);
+    mcp_buf_free(&b);
+    x->deadline_ms = 0;
+    x->tag_gone = true; /* answered: no MCP_OUT_END for it later */
+    ctx_cancel(x);
+}
+
+static void expire_handlers(mcp_conn *c, uint64_t now_ms)
+{
+    pthread_mutex_lock(&c->lock);
+    for (mcp_ctx *x = c->inflight; x; x = x->next)
+        if (x->deadline_ms && now_ms >= x->deadline_ms && !x->detached && !x->waiting &&
+            !atomic_load(&x->cancelled))
+            ctx_expire_locked(x);
+    pthread_mutex_unlock(&c->lock);
+}
+
 void mcp_conn_tick(mcp_conn *c, uint64_t now_ms)
 {
+    expire_handlers(c, now_ms);
     ask_tick(c, now_ms);
-    tasks_reap(c->srv, now_ms);
+    features_tick(c->srv, now_ms);
 }
 
 void mcp_conn_cancel_tag(mcp_conn *c, void *tag)
@@ -227,7 +286,7 @@ void mcp_conn_cancel_tag(mcp_conn *c, void *tag)
     pthread_mutex_lock(&c->lock);
     for (mcp_ctx *x = c->inflight; x; x = x->next)
         if (x->tag == tag) {
-            atomic_store(&x->cancelled, true);
+            ctx_cancel(x);
             x->tag_gone = true; /* the transport forgets tag: no MCP_OUT_END for it */
         }
     for (listener **pl = &c->listeners; *pl;) {
@@ -256,6 +315,7 @@ mcp_ctx *ctx_new(mcp_conn *c, void *tag)
     ctx->tag = tag;
     ctx->log_level = -1;
     atomic_init(&ctx->cancelled, false);
+    ctx_wake_init(ctx);
     return ctx;
 }
 
@@ -275,7 +335,7 @@ static void ctx_unlink_locked(mcp_ctx *ctx)
 void ctx_free(mcp_ctx *ctx)
 {
     mcp_conn *c = ctx->conn;
-    if (ctx->task) task_ctx_gone(ctx);
+    if (ctx->holder && ctx->holder->ctx_finished) ctx->holder->ctx_finished(ctx);
     if (ctx->linked || ctx->waiting) {
         pthread_mutex_lock(&c->lock);
         if (ctx->linked && ctx->tag && !ctx->tag_gone && !c->closed &&
@@ -291,6 +351,7 @@ void ctx_free(mcp_ctx *ctx)
     reg_release(ctx->entry);
     mcp_buf_free(&ctx->body);
     mcp_arena_free(&ctx->arena);
+    ctx_wake_free(ctx);
     free(ctx);
     conn_unref(c);
 }
@@ -299,7 +360,8 @@ void ctx_send_final(mcp_ctx *ctx, mcp_buf *b, mcp_out_status status)
 {
     mcp_conn *c = ctx->conn;
     mcp_out out = {b->data, b->len, MCP_OUT_RESPONSE, status, ctx->tag, true, ctx->whole};
-    bool kept = ctx->task && task_take_final(ctx, b->data, b->len);
+    bool kept =
+        ctx->holder && ctx->holder->final_result && ctx->holder->final_result(ctx, b->data, b->len);
     pthread_mutex_lock(&c->lock);
     if (!kept && !c->closed && !atomic_load(&ctx->cancelled))
         c->opts.sink.send(c->opts.sink.ud, &out);
@@ -363,10 +425,24 @@ void ctx_answer_detach(mcp_ctx *ctx, mcp_buf *b)
     pthread_mutex_unlock(&c->lock);
 }
 
+/* Links ctx (cancellation, drain) and arms its handler's deadline. */
+static void ctx_arm(mcp_ctx *ctx)
+{
+    mcp_conn *c = ctx->conn;
+    uint32_t ms = ctx->entry->timeout_ms;
+    if (!ms) ms = atomic_load_explicit(&c->srv->timeout_ms, memory_order_relaxed);
+    uint64_t deadline = ms == MCP_TIMEOUT_NONE || ctx->detached ? 0 : rt_now_ms() + ms;
+    ctx_link(ctx);
+    pthread_mutex_lock(&c->lock);
+    ctx->timeout_ms = ms;
+    ctx->deadline_ms = deadline;
+    pthread_mutex_unlock(&c->lock);
+}
+
 void ctx_run_handler(mcp_ctx *ctx)
 {
     mcp_conn *c = ctx->conn;
-    if (!ctx->linked) ctx_link(ctx);
+    ctx_arm(ctx);
     if ((ctx->entry->flags & MCP_INLINE) || !c->opts.exec) {
         invoke(ctx);
         return;
@@ -470,6 +546,12 @@ void conns_broadcast_updated(mcp_server *s, const char *uri)
 
 /* ---- versions, levels -------------------------------------------------------------------- */
 
+mcp_era mcp_version_era(const char *v)
+{
+    if (!strcmp(v, MODERN_VERSION)) return MCP_ERA_MODERN;
+    return legacy_version_supported(v, strlen(v)) ? MCP_ERA_LEGACY : MCP_ERA_UNKNOWN;
+}
+
 bool legacy_version_supported(const char *v, size_t len)
 {
     for (int i = 1; i < 5; i++)
@@ -485,84 +567,6 @@ int log_level_from_name(const char *s, size_t len)
     return -1;
 }
 
-/* ---- methods ------------------------------------------------------------------------------- */
-
-enum { ERA_L = 1, ERA_M = 2 };
-
-static const struct method_def {
-    const char *name;
-    uint8_t id, eras;
-} method_defs[] = {
-    {"ping", M_PING, ERA_L},
-    {"tools/list", M_TOOLS_LIST, ERA_L | ERA_M},
-    {"tools/call", M_TOOLS_CALL, ERA_L | ERA_M},
-    {"initialize", M_INITIALIZE, ERA_L},
-    {"prompts/get", M_PROMPTS_GET, ERA_L | ERA_M},
-    {"prompts/list", M_PROMPTS_LIST, ERA_L | ERA_M},
-    {"resources/list", M_RES_LIST, ERA_L | ERA_M},
-    {"resources/read", M_RES_READ, ERA_L | ERA_M},
-    {"server/discover", M_DISCOVER, ERA_M},
-    {"logging/setLevel", M_SET_LEVEL, ERA_L},
-    {"completion/complete", M_COMPLETE, ERA_L | ERA_M},
-    {"resources/subscribe", M_SUBSCRIBE, ERA_L},
-    {"subscriptions/listen", M_LISTEN, ERA_M},
-    {"resources/unsubscribe", M_UNSUBSCRIBE, ERA_L},
-    {"resources/templates/list", M_TMPL_LIST, ERA_L | ERA_M},
-    {"notifications/cancelled", M_N_CANCELLED, ERA_L | ERA_M},
-    {"notifications/initialized", M_N_INITIALIZED, ERA_L},
-};
-
-/* Method lookup: switch on the length, then one or two memcmp. */
-static const struct method_def *method_find(const char *s, size_t n)
-{
-    int a = -1, b = -1;
-    switch (n) {
-    case 4:
-        a = 0;
-        break;
-    case 10:
-        a = 1, b = 2;
-        break;
-    case 11:
-        a = 4;
-        break;
-    case 12:
-        a = 5;
-        break;
-    case 14:
-        a = 6, b = 7;
-        break;
-    case 15:
-        a = 8;
-        break;
-    case 16:
-        a = 9;
-        break;
-    case 19:
-        a = 10, b = 11;
-        break;
-    case 20:
-        a = 12;
-        break;
-    case 21:
-        a = 13;
-        break;
-    case 23:
-        a = 15;
-        break;
-    case 24:
-        a = 14;
-        break;
-    case 25:
-        a = 16;
-        break;
-    }
-    if (a >= 0 && !memcmp(s, method_defs[a].name, n)) return &method_defs[a];
-    if (b >= 0 && !memcmp(s, method_defs[b].name, n)) return &method_defs[b];
-    if (n == 10 && !memcmp(s, method_defs[3].name, n)) return &method_defs[3];
-    return NULL;
-}
-
 /* ---- preludes: era rules before dispatch -------------------------------------------------- */
 
 static bool is_modern_request(const json_value *params)
@@ -571,13 +575,23 @@ static bool is_modern_request(const json_value *params)
     return meta && meta->type == JSON_OBJECT && json_get(meta, META_PV) != NULL;
 }
 
-/* Trims optional whitespace; decodes a strict "=?base64?<padded RFC 4648>?=" value (anything
- * else is taken literally). The result is in a, or points into h; *len is its length. */
-static const char *header_value(const char *h, mcp_arena *a, size_t *len)
+/* Trims optional whitespace: the value as sent, in *len bytes (pointing into h). */
+static const char *header_trim(const char *h, size_t *len)
 {
     while (*h == ' ' || *h == '\t') h++;
     size_t n = strlen(h);
     while (n && (h[n - 1] == ' ' || h[n - 1] == '\t')) n--;
+    *len = n;
+    return h;
+}
+
+/* Trims optional whitespace; decodes a strict "=?base64?<padded RFC 4648>?=" value (anything
+ * else is taken literally). The result is in a, or points into h; *len is its length. Only
+ * Mcp-Name and Mcp-Param-* may be encoded (2026-07-28, "Value Encoding"). */
+static const char *header_value(const char *h, mcp_arena *a, size_t *len)
+{
+    size_t n;
+    h = header_trim(h, &n);
     *len = n;
     if (n < 11 || memcmp(h, "=?base64?", 9) || memcmp(h + n - 2, "?=", 2)) return h;
     char *out = mcp_arena_alloc_unaligned(a, n);
@@ -587,12 +601,22 @@ static const char *header_value(const char *h, mcp_arena *a, size_t *len)
     return out;
 }
 
-/* True if the header value (decoded, trimmed) equals body. */
-static bool header_eq(mcp_ctx *ctx, const char *h, const char *body)
+/* True if the header value, taken literally (trimmed, never decoded), is the len bytes of
+ * body: Mcp-Method and MCP-Protocol-Version, which a proxy may route on as sent. */
+static bool header_is(const char *h, const char *body, size_t len)
+{
+    size_t n;
+    const char *v = header_trim(h, &n);
+    return body && n == len && !memcmp(v, body, n);
+}
+
+/* True if the header value (decoded, trimmed) is the len bytes of body: every byte counts, so
+ * a body value with a NUL inside never matches a header holding its prefix. */
+static bool header_eq(mcp_ctx *ctx, const char *h, const char *body, size_t len)
 {
     size_t n;
     const char *v = header_value(h, &ctx->arena, &n);
-    return body && strlen(body) == n && !memcmp(v, body, n);
+    return body && len == n && !memcmp(v, body, n);
 }
 
 static int header_fail(mcp_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -613,26 +637,20 @@ static int check_name_headers(mcp_ctx *ctx, const mcp_msg_info *info)
     bool http = ctx->conn->opts.mode == MCP_CONN_HTTP_MODERN;
     if (!info->method_header) {
         if (http) return header_fail(ctx, "Header mismatch: missing Mcp-Method header");
-    } else if (!header_eq(ctx, info->method_header, ctx->method_name)) {
+    } else if (!header_is(info->method_header, ctx->method_name, ctx->method_name_len)) {
         return header_fail(ctx,
                            "Header mismatch: Mcp-Method header value '%.100s' does not match body "
                            "value '%.100s'",
                            info->method_header, ctx->method_name);
     }
-    bool task_m = ctx->method == M_TASKS_GET || ctx->method == M_TASKS_UPDATE ||
-                  ctx->method == M_TASKS_CANCEL;
-    if (ctx->method != M_TOOLS_CALL && ctx->method != M_RES_READ && ctx->method != M_PROMPTS_GET &&
-        !task_m)
-        return 0;
+    const char *key = ctx->fmethod ? ctx->fmethod->name_param : NULL;
+    if (!key) return 0;
     const char *body = NULL;
-    json_get_str(ctx->params,
-                 ctx->method == M_RES_READ ? "uri"
-                 : task_m                  ? "taskId"
-                                           : "name",
-                 &body, NULL, NULL, NULL, 0);
+    size_t body_len = 0;
+    json_get_str(ctx->params, key, &body, &body_len, NULL, NULL, 0);
     if (!info->name_header)
         return http && body ? header_fail(ctx, "Header mismatch: missing Mcp-Name header") : 0;
-    if (!header_eq(ctx, info->name_header, body))
+    if (!header_eq(ctx, info->name_header, body, body_len))
         return header_fail(ctx,
                            "Header mismatch: Mcp-Name header value '%.200s' does not match body "
                            "value '%.200s'",
@@ -736,6 +754,7 @@ static int modern_meta(mcp_ctx *ctx)
     if (!json_is_string(pv))
         return meta_fail(ctx, "invalid params: _meta." META_PV " is required (a string)");
     ctx->version = pv->u.str;
+    ctx->version_len = pv->len;
     if (!json_is_object(caps))
         return meta_fail(ctx, "invalid params: _meta." META_CAPS " is required (an object)");
     ctx->caps = caps;
@@ -759,12 +778,13 @@ static int modern_prelude(mcp_ctx *ctx, const mcp_msg_info *info)
     if (info && http && !pvh)
         return header_fail(ctx, "Header mismatch: missing MCP-Protocol-Version header");
     if (modern_meta(ctx)) return -1;
-    if (pvh && !header_eq(ctx, pvh, ctx->version))
+    if (pvh && !header_is(pvh, ctx->version, ctx->version_len))
         return header_fail(ctx,
                            "Header mismatch: MCP-Protocol-Version header value '%.64s' does not "
                            "match body value '%.64s'",
                            pvh, ctx->version);
-    if (strcmp(ctx->version, MODERN_VERSION)) return unsupported_version(ctx, ctx->version);
+    if (ctx->version_len != sizeof MODERN_VERSION - 1 || strcmp(ctx->version, MODERN_VERSION))
+        return unsupported_version(ctx, ctx->version);
     return info ? check_name_headers(ctx, info) : 0;
 }
 
@@ -806,38 +826,63 @@ static int legacy_prelude(mcp_ctx *ctx, const mcp_msg_info *info)
     return 0;
 }
 
+/* Whether params carry a _meta protocol version that the MCP-Protocol-Version header
+ * contradicts; *body is then the body's version ("" when not a string). */
+static bool version_mismatch(mcp_ctx *ctx, const json_value *params, const mcp_msg_info *info,
+                             const char **body)
+{
+    const char *pvh = info ? info->protocol_version_header : NULL;
+    if (!pvh || !json_is_object(params) || !is_modern_request(params)) return false;
+    const json_value *pv = json_get(json_get(params, "_meta"), META_PV);
+    *body = json_is_string(pv) ? pv->u.str : "";
+    return !header_eq(ctx, pvh, *body, json_is_string(pv) ? pv->len : 0);
+}
+
+/* A request on a legacy HTTP conn whose body is a modern request (_meta carries a protocol
+ * version) and whose MCP-Protocol-Version header says another version: the body is the source
+ * of truth and the transport page requires a HeaderMismatch (400, -32020) rather than serving
+ * it by the header. True after answering. */
+static bool legacy_body_mismatch(mcp_ctx *ctx, const mcp_msg_info *info)
+{
+    const char *body;
+    if (!version_mismatch(ctx, ctx->params, info, &body)) return false;
+    ctx->era = ERA_MODERN;
+    header_fail(ctx,
+                "Header mismatch: MCP-Protocol-Version header value '%.64s' does not match "
+                "body value '%.64s'",
+                info->protocol_version_header, body);
+    return true;
+}
+
 /* ---- message handling --------------------------------------------------------------------- */
+
+static void method_not_found(mcp_ctx *ctx, const char *method)
+{
+    char msg[160];
+    snprintf(msg, sizeof(msg), "Method not found: %.100s", method);
+    ctx_fail_with(ctx, F_METHOD_NOT_FOUND, 0, NULL, msg);
+}
 
 static void handle_request(mcp_ctx *ctx, const rpc_msg *m, const mcp_msg_info *info)
 {
-    const struct method_def *d = method_find(m->method, m->method_len);
+    const feature *f = NULL;
+    const feature_method *d = feature_find_method(m->method, m->method_len, &f);
     static const json_value no_params = {.type = JSON_OBJECT};
     ctx->id = m->id;
     ctx->params = m->params ? m->params : &no_params;
     ctx->method_name = m->method;
+    ctx->method_name_len = m->method_len;
     ctx->method = d ? d->id : M_UNKNOWN;
-    if (!d) ctx->method = tasks_method(m->method, m->method_len);
-    if (!d && ctx->method == M_UNKNOWN) ctx->method = skills_method(m->method, m->method_len);
+    ctx->fmethod = d;
     mcp_conn_mode mode = ctx->conn->opts.mode;
+    if (mode == MCP_CONN_HTTP_LEGACY && legacy_body_mismatch(ctx, info)) return;
     bool modern = mode != MCP_CONN_HTTP_LEGACY && is_modern_request(ctx->params);
     if (mode == MCP_CONN_HTTP_MODERN && ctx->method != M_INITIALIZE) modern = true;
     if (modern ? modern_prelude(ctx, info) : legacy_prelude(ctx, info)) return;
-    if (ctx->method >= M_TASKS_GET && ctx->method <= M_TASKS_LIST) {
-        ctx->era = modern ? ERA_MODERN : ERA_LEGACY;
-        tasks_dispatch(ctx);
-        return;
-    }
-    if (ctx->method >= M_SKILLS_LIST && ctx->method <= M_DIR_READ) {
-        skills_dispatch(ctx);
-        return;
-    }
-    if (!d || !(d->eras & (modern ? ERA_M : ERA_L)) || d->id >= M_N_INITIALIZED) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "Method not found: %.100s", m->method);
-        ctx_fail_with(ctx, F_METHOD_NOT_FOUND, 0, NULL, msg);
-        return;
-    }
-    methods_dispatch(ctx, info);
+    if (!d || !d->fn || !(d->eras & (modern ? ERAS_MODERN : ERAS_LEGACY)) ||
+        !feature_available(ctx->conn->srv, f))
+        return method_not_found(ctx, m->method);
+    d->fn(ctx, info);
 }
 
 static void cancel_request(mcp_conn *c, const json_value *params)
@@ -847,7 +892,7 @@ static void cancel_request(mcp_conn *c, const json_value *params)
     if (!rid || rpc_id_from_json(rid, &id) < 0) return;
     pthread_mutex_lock(&c->lock);
     for (mcp_ctx *x = c->inflight; x; x = x->next) /* a task is cancelled by tasks/cancel */
-        if (!x->detached && rpc_id_equal(&x->id, &id)) atomic_store(&x->cancelled, true);
+        if (!x->detached && rpc_id_equal(&x->id, &id)) ctx_cancel(x);
     for (listener **pl = &c->listeners; *pl;) {
         listener *l = *pl;
         if (rpc_id_equal(&l->id, &id)) {
@@ -862,7 +907,7 @@ static void cancel_request(mcp_conn *c, const json_value *params)
 
 static void handle_notification(mcp_conn *c, const rpc_msg *m)
 {
-    const struct method_def *d = method_find(m->method, m->method_len);
+    const feature_method *d = feature_find_method(m->method, m->method_len, NULL);
     if (!d) return; /* unknown notifications are ignored */
     if (d->id == M_N_INITIALIZED) {
         pthread_mutex_lock(&c->lock);
@@ -931,7 +976,33 @@ static int handle_batch(mcp_conn *c, const json_value *arr, const mcp_msg_info *
     return n;
 }
 
-int mcp_conn_handle(mcp_conn *c, const char *msg, size_t len, const mcp_msg_info *info, void *tag)
+/* Whether info's admission lets v through (see mcp_msg_info.admit); writes v's id into
+ * info->id when it does not. */
+static bool admitted(mcp_ctx *ctx, const json_value *v, mcp_msg_info *info)
+{
+    const json_value *m = json_is_object(v) ? json_get(v, "method") : NULL;
+    const json_value *params = json_is_object(v) ? json_get(v, "params") : NULL;
+    const char *body;
+    if (info->admit == MCP_ADMIT_INITIALIZE &&
+        ((json_is_string(m) && m->len == 10 && !memcmp(m->u.str, "initialize", 10)) ||
+         version_mismatch(ctx, params, info, &body)))
+        return true;
+    rpc_id id = {0};
+    const json_value *jid = json_is_object(v) ? json_get(v, "id") : NULL;
+    if (jid) rpc_id_from_json(jid, &id);
+    mcp_buf b;
+    mcp_buf_init(&b, info->id, sizeof info->id, sizeof info->id - 1);
+    rpc_write_id(&b, &id);
+    size_t n = b.overflow || b.data != info->id ? 0 : b.len;
+    mcp_buf_free(&b);
+    if (n)
+        info->id[n] = '\0';
+    else
+        snprintf(info->id, sizeof info->id, "null");
+    return false;
+}
+
+int mcp_conn_handle(mcp_conn *c, const char *msg, size_t len, mcp_msg_info *info, void *tag)
 {
     if (len > c->opts.max_message)
         return fail_message(c, tag, F_INVALID_REQUEST, "invalid request: message too large");
@@ -940,6 +1011,10 @@ int mcp_conn_handle(mcp_conn *c, const char *msg, size_t len, const mcp_msg_info
     lim.max_size = c->opts.max_message;
     json_error je;
     json_value *v = json_parse(msg, len, &ctx->arena, &lim, &je);
+    if (info && info->admit && (v || info->admit == MCP_ADMIT_NONE) && !admitted(ctx, v, info)) {
+        ctx_free(ctx);
+        return MCP_NOT_ADMITTED;
+    }
     if (!v) {
         char where[160], full[200];
         snprintf(full, sizeof(full), "Parse error: %s", json_error_str(&je, where, sizeof(where)));

@@ -78,6 +78,13 @@ typedef struct mcp_conn_options {
     void *exec_ud;
     uint32_t client_request_timeout_ms; /* server-to-client requests; default 60000 */
     size_t max_message;                 /* bytes of one incoming message; default 4 MiB */
+    /* Server-to-client requests (legacy elicitation, sampling, roots) awaiting an answer: at
+     * most this many on this conn (default 64) and max_client_requests_total on the whole
+     * server (default 4096; the first conn's value counts). A round of mcp_ctx_ask that would
+     * pass either fails its call with -32000 "server overloaded" (HTTP 503 when answered as
+     * JSON); see docs/limits.md. */
+    size_t max_client_requests;
+    size_t max_client_requests_total;
 } mcp_conn_options;
 
 /* Returns a new conn for server s (refcounted; the transport holds one reference). */
@@ -93,13 +100,35 @@ typedef struct mcp_msg_info {
      * only during mcp_conn_handle(). */
     const char *(*get_header)(const void *hctx, const char *name);
     const void *hctx;
+    /* What the transport lets through (legacy HTTP, before a session exists or when the one
+     * named is unknown): MCP_ADMIT_ALL handles the message; MCP_ADMIT_INITIALIZE only a single
+     * initialize request (a message that does not parse, or a request whose _meta protocol
+     * version disagrees with the header, is answered as usual); MCP_ADMIT_NONE nothing. A
+     * message not let through gets no output: mcp_conn_handle returns MCP_NOT_ADMITTED and
+     * writes the message's id as JSON text into id (null when it has none or does not parse),
+     * so the transport can answer it from the one parse the engine made. */
+    int admit;
+    char id[80]; /* out */
 } mcp_msg_info;
+
+enum { MCP_ADMIT_ALL = 0, MCP_ADMIT_INITIALIZE, MCP_ADMIT_NONE };
+#define MCP_NOT_ADMITTED (-1)
+
+/* The era of a protocol version string: which rules a transport applies to a request that
+ * names it (MCP-Protocol-Version). Any thread. */
+typedef enum mcp_era {
+    MCP_ERA_UNKNOWN = 0, /* not a version this server knows */
+    MCP_ERA_LEGACY,      /* 2024-11-05 .. 2025-11-25: initialize and sessions */
+    MCP_ERA_MODERN,      /* 2026-07-28: stateless, per-request _meta */
+} mcp_era;
+mcp_era mcp_version_era(const char *version);
 
 /* Handles one message (msg[0..len), not NUL-terminated). tag identifies it in outputs.
  * info may be NULL. Returns the number of responses that will be sent for it (0 for a
  * notification or a client's response, so HTTP can answer 202 at once; the batch size for a
- * batch). Any thread, but one at a time per conn. */
-int mcp_conn_handle(mcp_conn *c, const char *msg, size_t len, const mcp_msg_info *info, void *tag);
+ * batch), or MCP_NOT_ADMITTED (see mcp_msg_info.admit). Any thread, but one at a time per
+ * conn. */
+int mcp_conn_handle(mcp_conn *c, const char *msg, size_t len, mcp_msg_info *info, void *tag);
 
 /* The transport's tag is going away (client disconnected): requests under it are cancelled
  * and, once this returns, the sink is never called with that tag again (the sink runs under
@@ -108,6 +137,10 @@ void mcp_conn_cancel_tag(mcp_conn *c, void *tag);
 
 /* Expires unanswered server-to-client requests. now_ms: monotonic milliseconds. */
 void mcp_conn_tick(mcp_conn *c, uint64_t now_ms);
+
+/* Server-to-client requests of s awaiting an answer now, and rounds refused since start for
+ * being past a bound (max_client_requests, max_client_requests_total). Any thread. */
+void mcp_server_client_requests(mcp_server *s, uint64_t *pending, uint64_t *refused);
 
 /* Number of requests in flight (handlers not yet finished). */
 unsigned mcp_conn_inflight(const mcp_conn *c);

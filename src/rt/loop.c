@@ -4,8 +4,14 @@
  * it creates one listening socket per worker by hand (socket, SO_REUSEPORT, bind, listen;
  * libuv 1.44 has no UV_TCP_REUSEPORT), binds the first to the requested port (0: the kernel
  * picks) and the others to the port the first got, then initializes each loop with the socket
- * (uv_tcp_open + uv_listen), an async handle and a repeating timer, and only then starts the
- * threads; thread creation orders all of that before the loops run. Cross-thread messages go
+ * (watched with a uv_poll_t), an async handle and a repeating timer, and only then starts the
+ * threads; thread creation orders all of that before the loops run. Accepting is ours, not
+ * libuv's: libuv's uv_listen retries accept in a loop when the process is out of file
+ * descriptors (EMFILE), which never returns to the loop, so connections are never closed and
+ * fds never come back. Here a readable listener is drained with accept4 (at most ACCEPT_BURST
+ * per wakeup); on EMFILE, ENFILE, ENOBUFS or ENOMEM the listener is unwatched (accepting is
+ * paused, the backlog waits in the kernel) and watched again on the next tick or when the
+ * layer above frees a connection (rt_worker_resume_accept). Cross-thread messages go
  * through a mutex-protected intrusive queue drained by the async callback. Stopping posts a
  * stop flag the same way: the async callback marks the queue closed (later posts fail), runs
  * what was queued, lets the layer above close its handles, and closes its own; uv_run then
@@ -13,7 +19,9 @@
 #include "rt/loop.h"
 
 #include "base/alloc.h"
+#include "base/log.h"
 #include "rt/clock.h"
+#include "rt/signals.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,6 +35,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#define ACCEPT_BURST 64 /* accepts per wakeup: other work on the loop is not starved */
+
 typedef struct rt_msg {
     struct rt_msg *next;
     void (*fn)(void *arg);
@@ -36,7 +46,11 @@ typedef struct rt_msg {
 struct rt_worker {
     alignas(64) rt_counters counters; /* own cache line: written by this thread only */
     alignas(64) uv_loop_t loop;
-    uv_tcp_t listener;
+    uv_poll_t listener;
+    int lfd;               /* the listening socket; -1 once closed */
+    bool accept_paused;    /* out of fds (or memory): the listener is not watched */
+    bool starved;          /* accept failed and has not succeeded since (logged once) */
+    uint64_t paused_since; /* when the first pause of this spell began (ms), for the log */
     uv_async_t async;
     uv_timer_t timer;
     uv_thread_t thread;
@@ -96,19 +110,69 @@ static int bound_port(int fd)
 
 /* --- loop callbacks --------------------------------------------------------------------- */
 
-static void on_connection(uv_stream_t *listener, int status)
+static bool accept_again_later(int err)
 {
-    rt_worker *w = listener->data;
-    if (status < 0) {
-        RT_COUNT_ADD(w, errors, 1);
-        return;
+    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+static void pause_accept(rt_worker *w, int err)
+{
+    uv_poll_stop(&w->listener);
+    w->accept_paused = true;
+    RT_COUNT_ADD(w, accept_pauses, 1);
+    if (w->starved) return; /* one line per spell, however often it pauses and retries */
+    w->starved = true;
+    w->paused_since = rt_now_ms();
+    mcp_log(
+        MCP_LOGL_WARN,
+        "rt: worker %u: accept failed (%s): accepting paused until fds come back (%llu "
+        "connections open on this worker)",
+        w->index, strerror(err),
+        (unsigned long long)atomic_load_explicit(&w->counters.conns_open, memory_order_relaxed));
+}
+
+static void accepted(rt_worker *w, int fd)
+{
+    if (w->starved) {
+        w->starved = false;
+        mcp_log(MCP_LOGL_INFO, "rt: worker %u: accepting again after %llu ms", w->index,
+                (unsigned long long)(rt_now_ms() - w->paused_since));
     }
-    w->ws->cfg.on_accept(w, listener, w->ws->cfg.ud);
+    w->ws->cfg.on_accept(w, fd, w->ws->cfg.ud);
+}
+
+static void on_listener(uv_poll_t *p, int status, int events)
+{
+    rt_worker *w = p->data;
+    for (int i = 0; i < ACCEPT_BURST && w->lfd >= 0 && !w->accept_paused; i++) {
+        int fd = accept4(w->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            accepted(w, fd);
+            continue;
+        }
+        int err = errno;
+        if (err == EAGAIN) return;
+        if (err == EINTR || err == ECONNABORTED || err == EPROTO || err == EPERM) continue;
+        RT_COUNT_ADD(w, errors, 1);
+        if (accept_again_later(err)) {
+            pause_accept(w, err);
+            return;
+        }
+        mcp_log(MCP_LOGL_ERROR, "rt: worker %u: accept: %s", w->index, strerror(err));
+        return; /* level-triggered: the next loop iteration tries again */
+    }
+}
+
+void rt_worker_resume_accept(rt_worker *w)
+{
+    if (!w->accept_paused || w->lfd < 0 || uv_is_closing((uv_handle_t *)&w->listener)) return;
+    if (uv_poll_start(&w->listener, UV_READABLE, on_listener) == 0) w->accept_paused = false;
 }
 
 static void on_timer(uv_timer_t *t)
 {
     rt_worker *w = t->data;
+    rt_worker_resume_accept(w); /* fds may have come back in another worker or module */
     if (w->ws->cfg.on_tick) w->ws->cfg.on_tick(w, rt_now_ms(), w->ws->cfg.ud);
 }
 
@@ -122,9 +186,17 @@ static void run_msgs(rt_msg *m)
     }
 }
 
+static void on_listener_closed(uv_handle_t *h)
+{
+    rt_worker *w = h->data;
+    close(w->lfd);
+    w->lfd = -1;
+}
+
 static void close_listener(rt_worker *w)
 {
-    if (!uv_is_closing((uv_handle_t *)&w->listener)) uv_close((uv_handle_t *)&w->listener, NULL);
+    if (!uv_is_closing((uv_handle_t *)&w->listener))
+        uv_close((uv_handle_t *)&w->listener, on_listener_closed);
 }
 
 static void stop_accepting_msg(void *arg)
@@ -183,13 +255,13 @@ static void thread_main(void *arg)
 static int worker_init(rt_worker *w, int fd, unsigned tick_ms)
 {
     if (uv_loop_init(&w->loop) || uv_mutex_init(&w->mu)) abort(); /* out of fds or memory */
-    uv_tcp_init(&w->loop, &w->listener);
+    w->lfd = fd;
+    int rc = uv_poll_init_socket(&w->loop, &w->listener, fd);
+    if (rc) abort(); /* a fresh socket on a fresh loop: only out of memory */
     uv_async_init(&w->loop, &w->async, on_async);
     uv_timer_init(&w->loop, &w->timer);
     w->listener.data = w->async.data = w->timer.data = w;
-    int rc = uv_tcp_open(&w->listener, fd);
-    if (rc) close(fd);
-    if (!rc) rc = uv_listen((uv_stream_t *)&w->listener, w->ws->cfg.backlog, on_connection);
+    rc = uv_poll_start(&w->listener, UV_READABLE, on_listener);
     if (!rc) uv_timer_start(&w->timer, on_timer, tick_ms, tick_ms);
     return rc;
 }
@@ -203,15 +275,41 @@ static void worker_free(rt_worker *w)
         uv_run(&w->loop, UV_RUN_DEFAULT);
     }
     run_msgs(w->head);
-    if (uv_loop_close(&w->loop)) fprintf(stderr, "mcpd: rt: worker loop still has handles\n");
+    if (uv_loop_close(&w->loop)) fprintf(stderr, "libmcp: rt: worker loop still has handles\n");
     uv_mutex_destroy(&w->mu);
     free(w);
+}
+
+/* SO_REUSEPORT would let us bind beside another process that serves host:port (the kernel
+ * then splits connections between the two). A bind without it fails with EADDRINUSE when a
+ * socket listens there; SO_REUSEADDR keeps connections in TIME_WAIT from our own previous run
+ * from failing it. Returns 0 or a negative errno. */
+static int probe_free(const char *host, int port)
+{
+    struct sockaddr_storage ss;
+    int rc = make_addr(host, port, &ss);
+    if (rc) return rc;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    int one = 1;
+    socklen_t len =
+        ss.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    rc = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+                 bind(fd, (struct sockaddr *)&ss, len)
+             ? -errno
+             : 0;
+    close(fd);
+    return rc;
 }
 
 static int open_sockets(rt_workers *ws, int *fds)
 {
     const char *host = ws->cfg.host ? ws->cfg.host : "127.0.0.1";
     int port = ws->cfg.port;
+    if (port) {
+        int rc = probe_free(host, port);
+        if (rc) return rc;
+    }
     for (unsigned i = 0; i < ws->n; i++) {
         fds[i] = listen_socket(host, port, ws->cfg.backlog);
         if (fds[i] < 0) return fds[i];
@@ -239,16 +337,18 @@ static int start_threads(rt_workers *ws, int *fds)
         if (rc) return rc;
         if (ws->cfg.on_start) ws->cfg.on_start(w, ws->cfg.ud);
     }
+    sigset_t old; /* loop threads block async signals: a peer's reset is EPIPE, not SIGPIPE */
+    rt_quiet_begin(&old);
     for (unsigned i = 0; i < ws->n; i++) {
         /* Running loops cannot be unwound from here; a process out of threads is dying. */
         if (uv_thread_create(&ws->w[i]->thread, thread_main, ws->w[i])) abort();
     }
+    rt_quiet_end(&old);
     return 0;
 }
 
 int rt_workers_start(rt_workers **out, const rt_workers_config *cfg)
 {
-    signal(SIGPIPE, SIG_IGN);
     rt_workers *ws = mcp_xcalloc(1, sizeof *ws);
     ws->cfg = *cfg;
     if (!ws->cfg.backlog) ws->cfg.backlog = 511;
@@ -370,5 +470,6 @@ void rt_workers_stats(const rt_workers *ws, rt_stats *out)
         out->conns_refused += load(&c->conns_refused);
         out->requests += load(&c->requests);
         out->errors += load(&c->errors);
+        out->accept_pauses += load(&c->accept_pauses);
     }
 }

@@ -1,7 +1,8 @@
 /* loop.h - worker threads, one libuv loop each, with one SO_REUSEPORT listener per worker.
  *
  * rt_workers runs N threads; each owns a uv_loop_t, a listening socket bound to the same
- * address with SO_REUSEPORT (the kernel spreads incoming connections across them), a uv_async_t
+ * address with SO_REUSEPORT (the kernel spreads incoming connections across them; accepting
+ * pauses, instead of spinning, while the process is out of file descriptors), a uv_async_t
  * that carries messages from other threads (rt_worker_post) and a repeating timer that drives
  * the connection timeouts of the layer above. The loop knows nothing of HTTP: the layer above
  * plugs in through rt_workers_config callbacks. Counters live in a cache-line-aligned struct per
@@ -25,11 +26,12 @@ typedef struct rt_counters {
     _Atomic uint64_t conns_refused;  /* connections closed at once: max connections reached */
     _Atomic uint64_t requests;       /* requests handed to the handler */
     _Atomic uint64_t errors;         /* protocol errors, timeouts, I/O errors */
+    _Atomic uint64_t accept_pauses;  /* times accepting paused: out of fds (EMFILE) or memory */
 } rt_counters;
 
 /* A plain snapshot of the counters, summed over workers. */
 typedef struct rt_stats {
-    uint64_t conns_open, conns_accepted, conns_refused, requests, errors;
+    uint64_t conns_open, conns_accepted, conns_refused, requests, errors, accept_pauses;
 } rt_stats;
 
 #define RT_COUNT_ADD(w, field, n)                                                                  \
@@ -46,8 +48,9 @@ typedef struct rt_workers_config {
     /* Called on the starting thread for each worker before any loop runs (set up per-worker
      * state here with rt_worker_set_data). */
     void (*on_start)(rt_worker *w, void *ud);
-    /* Called on the loop thread when listener has a connection to accept. */
-    void (*on_accept)(rt_worker *w, uv_stream_t *listener, void *ud);
+    /* Called on the loop thread with each accepted connection: fd is a non-blocking,
+     * close-on-exec socket that the callee now owns (uv_tcp_open it, or close it). */
+    void (*on_accept)(rt_worker *w, int fd, void *ud);
     /* Called on the loop thread every tick_ms with the monotonic time in ms. */
     void (*on_tick)(rt_worker *w, uint64_t now_ms, void *ud);
     /* Called on the loop thread when stopping: close every handle you opened on the loop. */
@@ -69,6 +72,10 @@ void rt_workers_stop(rt_workers *ws);
 /* Closes every worker's listener (new connections are refused by the kernel); connections
  * already accepted go on. Asynchronous: each loop closes its own. Any thread but a worker's. */
 void rt_workers_stop_accepting(rt_workers *ws);
+
+/* Watches w's listener again if accepting was paused for lack of fds or memory (call it when
+ * a connection is freed; the worker's tick also retries). No-op otherwise. Loop thread of w. */
+void rt_worker_resume_accept(rt_worker *w);
 
 /* Returns the port the listeners are bound to. Any thread. */
 int rt_workers_port(const rt_workers *ws);

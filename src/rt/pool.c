@@ -1,10 +1,18 @@
-/* pool.c - the bounded work pool: a mutex, a condition variable, two intrusive FIFOs.
+/* pool.c - the bounded, elastic work pool: a mutex, condition variables, two intrusive FIFOs.
  *
  * rt_pool_submit links the caller's job onto the tail of the high or normal FIFO under the
  * mutex and wakes one idle worker; a full queue is refused right there, so submit never
  * allocates and never waits for space. Workers sleep on the condition variable, take the head
  * of the high FIFO (else the normal one), drop the lock, and call run then done: no lock is
  * held while user code runs, so a job may submit more work or take its own locks.
+ *
+ * Elastic: handlers may block (sleep, wait on a socket or a database), so a pool of one thread
+ * per core would let a few slow calls hold up every quick one. Submit counts the jobs queued
+ * against the workers idle or starting; when they outnumber them and fewer than `threads`
+ * workers live, it reserves one more under the lock and starts it with pthread_create after
+ * unlocking. Workers above min_threads wait with a deadline and retire after idle_ms without
+ * work. Workers are joinable: one that ends (retiring or at shutdown) puts itself on a list of
+ * finished workers; the next one to end, or the shutdown, joins it, so no stack is left behind.
  *
  * Why not lock-free: a job is a whole handler call (microseconds to seconds), so the
  * critical section (a few pointer moves) is never the bottleneck, and the mutex gives us for
@@ -15,7 +23,9 @@
  * so rt_pool_stats_get can read them from any thread without the lock. */
 #include "rt/pool.h"
 #include "base/alloc.h"
+#include "base/log.h"
 #include "rt/clock.h"
+#include "rt/signals.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -25,11 +35,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_QUEUE_MAX 1024u
 #define DEFAULT_STACK     (1024u * 1024u)
 #define MAX_THREADS       1024u
+#define DEFAULT_MAX_FLOOR 64u /* default `threads`: max(64, 8 x cores) */
+#define DEFAULT_PER_CORE  8u
+#define DEFAULT_IDLE_MS   10000u
 
 /* Sanitizers inflate stack frames (redzones, shadow bookkeeping) two to three times. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -47,27 +61,36 @@ typedef struct fifo {
     rt_job *head, *tail;
 } fifo;
 
-typedef struct worker {
+typedef struct worker worker;
+struct worker {
     rt_pool *pool;
     pthread_t thread;
     unsigned index;
-} worker;
+    worker *prev, *next; /* in p->live, or (next only) in p->ended */
+};
 
 struct rt_pool {
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* signalled when work arrives or shutdown begins */
-    fifo high, normal; /* guarded by mu */
-    unsigned nqueued;  /* guarded by mu: the real count the bound is checked against */
-    unsigned idle;     /* guarded by mu: workers waiting on cv */
-    bool stopping;     /* guarded by mu: submit refuses, workers exit when queue is empty */
-    bool joined;       /* owner thread only */
+    pthread_cond_t cv;      /* signalled when work arrives or shutdown begins */
+    pthread_cond_t gone_cv; /* signalled when a worker ends (shutdown waits for nlive == 0) */
+    fifo high, normal;      /* guarded by mu */
+    unsigned nqueued;       /* guarded by mu: the real count the bound is checked against */
+    unsigned idle;          /* guarded by mu: workers waiting on cv */
+    unsigned starting;      /* guarded by mu: reserved workers not yet waiting for work */
+    unsigned nlive;         /* guarded by mu: workers reserved or running, not yet ended */
+    unsigned next_index;    /* guarded by mu: thread name numbers */
+    worker *live;           /* guarded by mu: workers started and not ended */
+    worker *ended;          /* guarded by mu: ended workers nobody joined yet */
+    bool stopping;          /* guarded by mu: submit refuses, workers exit when queue is empty */
+    bool closed;            /* owner thread only: the queue was closed by a shutdown */
+    bool joined;            /* owner thread only */
     unsigned queue_max;
-    unsigned nthreads;
-    worker *workers;
+    unsigned nthreads, min_threads, idle_ms;
+    size_t stack;
     char name[16];
 
     _Atomic uint64_t queued, running, max_queued, submitted, rejected, completed, cancelled;
-    _Atomic uint64_t wait_ns, run_ns;
+    _Atomic uint64_t wait_ns, run_ns, live_now, peak, started, retired;
 };
 
 /* --- counters ------------------------------------------------------------------------------ */
@@ -145,17 +168,70 @@ static void set_thread_name(rt_pool *p, unsigned index)
     pthread_setname_np(pthread_self(), name);
 }
 
+/* Waits on cv; false when a worker above min_threads waited idle_ms for nothing (retire). */
+static bool idle_wait(rt_pool *p)
+{
+    if (p->nlive <= p->min_threads) {
+        pthread_cond_wait(&p->cv, &p->mu);
+        return true;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += p->idle_ms / 1000;
+    until.tv_nsec += (long)(p->idle_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    return pthread_cond_timedwait(&p->cv, &p->mu, &until) != ETIMEDOUT;
+}
+
 /* Returns the next job, sleeping while there is none; NULL when the pool stops and the queue
- * is empty. Called and returns with p->mu held. */
+ * is empty, or when this worker retires. Called and returns with p->mu held. */
 static rt_job *wait_for_job(rt_pool *p)
 {
     for (;;) {
         rt_job *job = take_locked(p);
         if (job || p->stopping) return job;
         p->idle++;
-        pthread_cond_wait(&p->cv, &p->mu);
+        bool woken = idle_wait(p);
         p->idle--;
+        if (!woken && !p->nqueued && !p->stopping && p->nlive > p->min_threads) {
+            ctr_add(&p->retired, 1);
+            return NULL;
+        }
     }
+}
+
+/* Joins and frees a list of ended workers (not the caller). */
+static void join_ended(worker *w)
+{
+    while (w) {
+        worker *next = w->next;
+        pthread_join(w->thread, NULL);
+        free(w);
+        w = next;
+    }
+}
+
+/* The worker leaves the live list and becomes the one ended worker left to join; it joins
+ * those that ended before it. Called with p->mu held; returns with it released. */
+static void worker_end(worker *w)
+{
+    rt_pool *p = w->pool;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        p->live = w->next;
+    if (w->next) w->next->prev = w->prev;
+    worker *before = p->ended;
+    w->next = NULL;
+    p->ended = w;
+    p->nlive--;
+    ctr_sub(&p->live_now, 1);
+    pthread_cond_broadcast(&p->gone_cv);
+    pthread_mutex_unlock(&p->mu);
+    join_ended(before);
 }
 
 static void *worker_main(void *arg)
@@ -164,6 +240,7 @@ static void *worker_main(void *arg)
     rt_pool *p = w->pool;
     set_thread_name(p, w->index);
     pthread_mutex_lock(&p->mu);
+    p->starting--;
     rt_job *job;
     while ((job = wait_for_job(p))) {
         ctr_add(&p->running, 1); /* before unlock: queued+running never misses the job */
@@ -171,13 +248,13 @@ static void *worker_main(void *arg)
         run_job(p, job);
         pthread_mutex_lock(&p->mu);
     }
-    pthread_mutex_unlock(&p->mu);
+    worker_end(w);
     return NULL;
 }
 
 /* --- configuration ------------------------------------------------------------------------- */
 
-static unsigned default_threads(void)
+static unsigned ncpus(void)
 {
     /* The affinity mask, not the machine: a container pinned to 2 CPUs wants 2 workers. */
     cpu_set_t set;
@@ -198,35 +275,58 @@ static size_t stack_bytes(size_t want)
 
 static void apply_config(rt_pool *p, const rt_pool_config *cfg)
 {
-    unsigned threads = cfg && cfg->threads ? cfg->threads : default_threads();
+    unsigned cpus = ncpus();
+    unsigned dflt =
+        cpus * DEFAULT_PER_CORE > DEFAULT_MAX_FLOOR ? cpus * DEFAULT_PER_CORE : DEFAULT_MAX_FLOOR;
+    unsigned threads = cfg && cfg->threads ? cfg->threads : dflt;
     p->nthreads = threads > MAX_THREADS ? MAX_THREADS : threads;
+    unsigned min = cfg && cfg->min_threads ? cfg->min_threads : cpus;
+    p->min_threads = min > p->nthreads ? p->nthreads : min;
+    p->idle_ms = cfg && cfg->idle_ms ? cfg->idle_ms : DEFAULT_IDLE_MS;
     p->queue_max = cfg && cfg->queue_max ? cfg->queue_max : DEFAULT_QUEUE_MAX;
+    p->stack = stack_bytes(cfg ? cfg->stack_size : 0);
     const char *name = cfg && cfg->name ? cfg->name : "mcp-pool";
     snprintf(p->name, sizeof p->name, "%s", name);
 }
 
-/* Starts the workers. Returns 0, or an errno after stopping the ones already started. */
-static int start_workers(rt_pool *p, size_t stack)
+/* Reserves a worker slot (counted live and starting, so no other submit starts one for the
+ * same jobs). Called with p->mu held. */
+static worker *reserve_locked(rt_pool *p)
+{
+    worker *w = mcp_xcalloc(1, sizeof *w);
+    w->pool = p;
+    w->index = p->next_index++;
+    p->nlive++;
+    p->starting++;
+    uint64_t live = ctr_get(&p->live_now) + 1;
+    atomic_store_explicit(&p->live_now, live, memory_order_relaxed);
+    if (live > ctr_get(&p->peak)) atomic_store_explicit(&p->peak, live, memory_order_relaxed);
+    return w;
+}
+
+/* Starts a reserved worker; called without p->mu. Returns 0 or an errno (the slot is given
+ * back). The worker is linked into p->live before it can end, under the lock. */
+static int start_worker(rt_pool *p, worker *w)
 {
     pthread_attr_t attr;
     int rc = pthread_attr_init(&attr);
-    if (rc) return rc;
-    rc = pthread_attr_setstacksize(&attr, stack);
-    unsigned started = 0;
-    for (; !rc && started < p->nthreads; started++) {
-        worker *w = &p->workers[started];
-        w->pool = p;
-        w->index = started;
-        rc = pthread_create(&w->thread, &attr, worker_main, w);
-        if (rc) break;
+    if (!rc) rc = pthread_attr_setstacksize(&attr, p->stack);
+    pthread_mutex_lock(&p->mu); /* the new thread waits for it before touching anything */
+    if (!rc) rc = rt_thread_create_quiet(&w->thread, &attr, worker_main, w);
+    if (!rc) {
+        w->next = p->live;
+        if (p->live) p->live->prev = w;
+        p->live = w;
+        ctr_add(&p->started, 1);
+    } else {
+        p->nlive--;
+        p->starting--;
+        ctr_sub(&p->live_now, 1);
+        pthread_cond_broadcast(&p->gone_cv);
     }
-    pthread_attr_destroy(&attr);
-    if (!rc) return 0;
-    pthread_mutex_lock(&p->mu);
-    p->stopping = true;
-    pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    for (unsigned i = 0; i < started; i++) pthread_join(p->workers[i].thread, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc) free(w);
     return rc;
 }
 
@@ -237,16 +337,22 @@ rt_pool *rt_pool_new(const rt_pool_config *cfg)
     rt_pool *p = mcp_xcalloc(1, sizeof *p);
     apply_config(p, cfg);
     pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
-    p->workers = mcp_xcalloc(p->nthreads, sizeof *p->workers);
-    int rc = start_workers(p, stack_bytes(cfg ? cfg->stack_size : 0));
-    if (rc) {
-        pthread_cond_destroy(&p->cv);
-        pthread_mutex_destroy(&p->mu);
-        free(p->workers);
-        free(p);
-        errno = rc;
-        return NULL;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* idle deadlines ignore clock changes */
+    pthread_cond_init(&p->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&p->gone_cv, NULL);
+    for (unsigned i = 0; i < p->min_threads; i++) {
+        pthread_mutex_lock(&p->mu);
+        worker *w = reserve_locked(p);
+        pthread_mutex_unlock(&p->mu);
+        int rc = start_worker(p, w);
+        if (rc) {
+            rt_pool_free(p); /* nothing queued: joins the ones started */
+            errno = rc;
+            return NULL;
+        }
     }
     return p;
 }
@@ -278,10 +384,18 @@ int rt_pool_submit(rt_pool *p, rt_job *job)
     ctr_add(&p->submitted, 1);
     note_depth_locked(p);
     bool wake = p->idle > 0;
+    /* Jobs waiting beyond the workers about to take them: one more worker, if allowed. */
+    worker *w =
+        p->nqueued > p->idle + p->starting && p->nlive < p->nthreads ? reserve_locked(p) : NULL;
     pthread_mutex_unlock(&p->mu);
     /* Signal after unlocking so the woken worker does not block on mu at once. Safe: a worker
      * that starts waiting after our unlock re-checks the queue first and sees the job. */
     if (wake) pthread_cond_signal(&p->cv);
+    if (w) {
+        int rc = start_worker(p, w);
+        if (rc) /* the job stays queued for a busy worker */
+            mcp_log(MCP_LOGL_WARN, "%s: cannot start a worker thread: %s", p->name, strerror(rc));
+    }
     return 0;
 }
 
@@ -298,18 +412,25 @@ void rt_pool_stats_get(rt_pool *p, rt_pool_stats *out)
     out->cancelled = ctr_get(&p->cancelled);
     out->wait_ns = ctr_get(&p->wait_ns);
     out->run_ns = ctr_get(&p->run_ns);
+    out->min_threads = p->min_threads;
+    out->live = ctr_get(&p->live_now);
+    out->peak = ctr_get(&p->peak);
+    out->started = ctr_get(&p->started);
+    out->retired = ctr_get(&p->retired);
 }
 
 static void refuse_from_worker(rt_pool *p)
 {
     pthread_t self = pthread_self();
-    for (unsigned i = 0; i < p->nthreads; i++) {
-        if (pthread_equal(self, p->workers[i].thread)) {
-            fprintf(stderr, "mcpd: fatal: %s: rt_pool_shutdown called from its own worker\n",
+    pthread_mutex_lock(&p->mu);
+    for (worker *w = p->live; w; w = w->next) {
+        if (pthread_equal(self, w->thread)) {
+            fprintf(stderr, "libmcp: fatal: %s: rt_pool_shutdown called from its own worker\n",
                     p->name);
             abort();
         }
     }
+    pthread_mutex_unlock(&p->mu);
 }
 
 /* Closes the queue. With drain=false, also empties it and returns the jobs (high first). */
@@ -340,15 +461,52 @@ static void cancel_jobs(rt_pool *p, rt_job *job)
     }
 }
 
-void rt_pool_shutdown(rt_pool *p, bool drain)
+/* Waits for every worker to end, up to deadline_ms (0: for ever) or *hurry. True if all did.
+ * Called and returns with p->mu held. gone_cv uses the default (realtime) clock, so the wait
+ * is cut into 100 ms slices measured on the monotonic clock. */
+static bool wait_workers_locked(rt_pool *p, uint64_t deadline_ms, const _Atomic bool *hurry)
 {
-    if (p->joined) return;
+    while (p->nlive > 0) {
+        if (!deadline_ms && !hurry) {
+            pthread_cond_wait(&p->gone_cv, &p->mu);
+            continue;
+        }
+        if ((deadline_ms && rt_now_ms() >= deadline_ms) || (hurry && atomic_load(hurry)))
+            return false;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 100000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&p->gone_cv, &p->mu, &until);
+    }
+    return true;
+}
+
+int rt_pool_shutdown_until(rt_pool *p, bool drain, uint64_t deadline_ms, const _Atomic bool *hurry)
+{
+    if (p->joined) return 0;
     refuse_from_worker(p);
     /* Cancel before joining: queued requests get their answer without waiting for the
      * longest running handler to finish. */
-    cancel_jobs(p, close_queue(p, drain));
-    for (unsigned i = 0; i < p->nthreads; i++) pthread_join(p->workers[i].thread, NULL);
+    if (!p->closed) cancel_jobs(p, close_queue(p, drain));
+    p->closed = true;
+    pthread_mutex_lock(&p->mu);
+    bool all = wait_workers_locked(p, deadline_ms, hurry);
+    worker *ended = p->ended;
+    p->ended = NULL;
+    pthread_mutex_unlock(&p->mu);
+    join_ended(ended);
+    if (!all) return -ETIMEDOUT;
     p->joined = true;
+    return 0;
+}
+
+void rt_pool_shutdown(rt_pool *p, bool drain)
+{
+    rt_pool_shutdown_until(p, drain, 0, NULL);
 }
 
 void rt_pool_free(rt_pool *p)
@@ -356,8 +514,8 @@ void rt_pool_free(rt_pool *p)
     if (!p) return;
     rt_pool_shutdown(p, true);
     pthread_cond_destroy(&p->cv);
+    pthread_cond_destroy(&p->gone_cv);
     pthread_mutex_destroy(&p->mu);
-    free(p->workers);
     free(p);
 }
 

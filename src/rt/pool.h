@@ -1,7 +1,12 @@
 /* pool.h - the bounded work pool: runs blocking or long handlers off the I/O threads.
  *
  * A transport that must call something slow (a tool handler, a file read, a subprocess) hands
- * it to the pool as an rt_job and goes back to its loop. The queue is bounded: when it is
+ * it to the pool as an rt_job and goes back to its loop. The pool is elastic, sized for work
+ * that blocks: it keeps min_threads workers (the core count) and starts another whenever a job
+ * arrives with no idle worker to take it, up to `threads` (default max(64, 8 x cores)); a
+ * worker above min_threads that stays idle for idle_ms retires. So a handler sleeping on a
+ * socket occupies one thread, not a core's share of the pool, and quick jobs queued behind it
+ * get a thread of their own. The queue is bounded: when it is
  * full, submit fails at once with -EAGAIN and the caller sheds the request (the HTTP layer
  * answers 503 with Retry-After); nothing already accepted is ever dropped. Two priorities:
  * high jobs (cancellation, cleanup: short work that frees resources) are taken before any
@@ -18,6 +23,7 @@
 #ifndef MCP_RT_POOL_H
 #define MCP_RT_POOL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,7 +48,7 @@ struct rt_job {
 };
 
 typedef struct rt_pool_config {
-    /* worker threads; 0: the CPUs this process may run on (min 1, max 1024) */
+    /* most worker threads; 0: max(64, 8 x the CPUs this process may run on); at most 1024 */
     unsigned threads;
     /* jobs waiting (both priorities together); 0: 1024 */
     unsigned queue_max;
@@ -52,10 +58,15 @@ typedef struct rt_pool_config {
     size_t stack_size;
     /* prefix for thread names ("<name>-N", cut to 15 chars); NULL: "mcp-pool" */
     const char *name;
+    /* workers kept even when idle, started with the pool; 0: the CPUs this process may run on,
+     * at most `threads` */
+    unsigned min_threads;
+    /* a worker above min_threads idle this long retires; 0: 10000 ms */
+    unsigned idle_ms;
 } rt_pool_config;
 
 typedef struct rt_pool_stats {
-    unsigned threads;
+    unsigned threads; /* the most workers (rt_pool_config.threads after defaults) */
     unsigned queue_max;
     uint64_t queued;     /* waiting now */
     uint64_t running;    /* in run or done now */
@@ -66,17 +77,24 @@ typedef struct rt_pool_stats {
     uint64_t cancelled;  /* dropped by rt_pool_shutdown(p, false) */
     uint64_t wait_ns;    /* total time completed jobs spent queued */
     uint64_t run_ns;     /* total time completed jobs spent in run */
+    unsigned min_threads;
+    uint64_t live;    /* workers alive now (running, idle or starting) */
+    uint64_t peak;    /* most workers alive at once */
+    uint64_t started; /* workers started, the first min_threads included */
+    uint64_t retired; /* workers that ended after idle_ms without work */
 } rt_pool_stats;
 
-/* Starts a pool with cfg (NULL: all defaults). Returns the pool, or NULL with errno set when a
- * thread could not be started (EAGAIN: process or memory limits). Free with rt_pool_free. Any
- * thread may call it. */
+/* Starts a pool with cfg (NULL: all defaults) and its min_threads workers. Returns the pool, or
+ * NULL with errno set when one of those could not be started (EAGAIN: process or memory limits;
+ * a worker that cannot be started later, on demand, is logged and its job waits instead). Free with
+ * rt_pool_free. Any thread may call it. */
 rt_pool *rt_pool_new(const rt_pool_config *cfg);
 
 /* Queues job (run set; priority, done as wanted). Returns 0; -EAGAIN when the queue is full
  * (shed the load; the job was not taken and still belongs to the caller); -ESHUTDOWN once
  * shutdown has begun; -EINVAL when job or job->run is NULL. Never allocates or blocks on
- * anything but the pool's short critical section. Any thread may call it, pool threads
+ * anything but the pool's short critical section (it may start a worker thread, outside the lock,
+ * when no idle one is there). Any thread may call it, pool threads
  * included (a running job may submit follow-up work). */
 int rt_pool_submit(rt_pool *p, rt_job *job);
 
@@ -96,6 +114,13 @@ void rt_pool_stats_get(rt_pool *p, rt_pool_stats *out);
  * returns no callback is running or will run. Call it from the owning thread, never from a
  * pool thread (that would wait for itself: it aborts instead). A second call does nothing. */
 void rt_pool_shutdown(rt_pool *p, bool drain);
+
+/* rt_pool_shutdown that gives up waiting for running jobs at deadline_ms (monotonic, rt_now_ms)
+ * or as soon as *hurry (may be NULL) becomes true, checked every 100 ms. Returns 0 when every
+ * worker was joined (as rt_pool_shutdown), or -ETIMEDOUT when some still run a job: the pool is
+ * then closed but alive, and must not be freed while they may still touch it (a process that
+ * gives up on them exits). Same threads as rt_pool_shutdown. */
+int rt_pool_shutdown_until(rt_pool *p, bool drain, uint64_t deadline_ms, const _Atomic bool *hurry);
 
 /* Frees the pool; p may be NULL. If rt_pool_shutdown was not called, it first shuts down with
  * drain=true (accepted work is never lost silently). Same threads as rt_pool_shutdown. */

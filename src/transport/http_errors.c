@@ -8,8 +8,6 @@
  * the table. */
 #include "http_internal.h"
 
-#include "base/arena.h"
-#include "json/json.h"
 #include "rpc/rpc.h"
 
 #include <stdio.h>
@@ -74,9 +72,14 @@ void herr_json(mcp_buf *b, herr e, const char *id_json, const char *detail)
     mcp_buf_puts(b, "}}");
 }
 
+void http_metric(wstate *ws, int id, int64_t delta)
+{
+    rt_metrics_add(ws->h->metrics, ws->idx, id, delta);
+}
+
 void http_count_error(wstate *ws)
 {
-    if (ws) atomic_fetch_add_explicit(&ws->c.errors, 1, memory_order_relaxed);
+    if (ws) http_metric(ws, ws->h->mid.errors, 1);
 }
 
 /* Errors are counted before they are sent: a client may read /metrics right after. */
@@ -87,34 +90,9 @@ void herr_send(wstate *ws, http_response *res, herr e, const char *id_json)
     mcp_buf b;
     mcp_buf_init(&b, body, sizeof body, 0);
     herr_json(&b, e, id_json, NULL);
-    if (e == HERR_TOO_MANY_SESSIONS && ws)
-        atomic_fetch_add_explicit(&ws->c.shed, 1, memory_order_relaxed);
+    if (e == HERR_TOO_MANY_SESSIONS && ws) http_metric(ws, ws->h->mid.shed, 1);
     http_count_error(ws);
     if (row->xname) http_response_header(res, row->xname, row->xvalue);
     http_response_send(res, row->status, "application/json", b.data, b.len);
     mcp_buf_free(&b);
-}
-
-void herr_body_id(const char *body, size_t len, char *out, size_t outsz)
-{
-    snprintf(out, outsz, "null");
-    if (!body || !len) return;
-    char stack[4096];
-    mcp_arena a;
-    mcp_arena_init(&a, stack, sizeof stack);
-    json_value *v = json_parse(body, len, &a, NULL, NULL);
-    const json_value *id = v && v->type == JSON_OBJECT ? json_get(v, "id") : NULL;
-    if (id && id->type == JSON_INT)
-        snprintf(out, outsz, "%lld", (long long)id->u.num.i);
-    else if (id && id->type == JSON_STRING && id->len < outsz - 3) {
-        mcp_buf b;
-        mcp_buf_init(&b, out, outsz, outsz);
-        rpc_write_str(&b, id->u.str, id->len);
-        if (b.overflow || b.data != out)
-            snprintf(out, outsz, "null");
-        else
-            out[b.len < outsz ? b.len : outsz - 1] = '\0';
-        mcp_buf_free(&b);
-    }
-    mcp_arena_free(&a);
 }

@@ -19,6 +19,7 @@
 #include "http/server.h"
 #include "mcp/engine.h"
 #include "mcp/mcp.h"
+#include "rt/metrics.h"
 #include "rt/pool.h"
 #include "transport/errors.h"
 
@@ -33,7 +34,6 @@
 #define SSE_RETRY_MS        1000
 #define RESUME_WAIT_MS      2000
 #define MAX_ALLOWED         32
-#define NBUCKETS            14
 
 typedef struct hstream hstream;
 typedef struct session session;
@@ -42,11 +42,10 @@ typedef struct resume_wait resume_wait;
 
 /* ---- per-worker state ---------------------------------------------------------------------- */
 
-/* Written only by the worker's loop thread (relaxed atomics so /metrics may read anywhere). */
-typedef struct wcounters {
-    _Atomic uint64_t requests, errors, shed, sse_open;
-    _Atomic uint64_t lat_count, lat_sum_ns, lat_bucket[NBUCKETS];
-} wcounters;
+/* The transport's series in its rt_metrics set (src/rt/metrics.h); one shard per worker. */
+typedef struct http_metric_ids {
+    int requests, errors, shed, sse_open, latency;
+} http_metric_ids;
 
 struct wstate {
     mcp_http *h;
@@ -55,7 +54,7 @@ struct wstate {
     hstream *sse;       /* SSE responses open on this worker (keep-alives, shutdown) */
     resume_wait *waits; /* resumes waiting for their stream's old response to go */
     uint64_t last_keepalive;
-    wcounters c __attribute__((aligned(64)));
+    unsigned idx; /* worker index: its metrics shard */
 };
 
 /* ---- streams ------------------------------------------------------------------------------- */
@@ -140,6 +139,14 @@ struct mcp_http {
     size_t nbuckets;
     _Atomic size_t nsessions;
     _Atomic uint64_t sessions_total, sessions_expired;
+    rt_metrics *metrics;
+    http_metric_ids mid;
+    /* the sweeper thread (http.c): mcp_http_sweep once a second, on the transport's own time */
+    pthread_t sweeper;
+    pthread_mutex_t sweep_mu; /* sweep_stop, sweep_cv; and one sweep at a time */
+    pthread_cond_t sweep_cv;
+    bool sweep_stop;
+    pthread_mutex_t sweep_run_mu; /* held during a sweep: the thread's and an embedder's */
 };
 
 /* One MCP request on its way through the pipeline (loop thread of ws). */
@@ -148,7 +155,11 @@ typedef struct req_ctx {
     wstate *ws;
     http_request *req;
     http_response *res;
+    const char *pv;  /* MCP-Protocol-Version, or NULL */
+    const char *sid; /* Mcp-Session-Id, or NULL */
     bool modern;
+    int admit;   /* mcp_msg_info.admit for the handle call */
+    char id[80]; /* after MCP_NOT_ADMITTED: the body's id as JSON text */
 } req_ctx;
 
 /* ---- http.c ---------------------------------------------------------------------------------- */
@@ -165,16 +176,18 @@ int http_exec(void *ud, void (*fn)(void *), void *arg);
 /* Answers res with e (its status, headers and JSON-RPC error body) and counts the error in ws
  * (NULL: not counted). Loop thread of res. */
 void herr_send(wstate *ws, http_response *res, herr e, const char *id_json);
-/* The JSON-RPC id of a body, as JSON text, when the body parses; "null" otherwise. */
-void herr_body_id(const char *body, size_t len, char *out, size_t outsz);
+/* Counts one error answer (ws NULL: nothing). */
 void http_count_error(wstate *ws);
+/* Adds delta to the transport's series id in ws's shard. Loop thread of ws. */
+void http_metric(wstate *ws, int id, int64_t delta);
 
 /* ---- http_admit.c ---------------------------------------------------------------------------- */
 
 /* True if the comma-separated media range list allows type ("application/json"). */
 bool http_accepts(const char *accept, const char *type);
-/* The Host guard alone (for /metrics). */
-bool http_host_ok(const mcp_http *h, const http_request *req);
+/* The Origin/Host guard (DNS rebinding), for the endpoint and /metrics alike: answers 403
+ * and returns true when the request is refused. */
+bool http_guard(req_ctx *r);
 /* Runs the admission stages; returns true when one of them answered the request. Sets
  * r->modern. */
 bool http_admit(req_ctx *r);
@@ -190,7 +203,8 @@ void hstream_unref(hstream *st);
 void hstream_put(hstream *st, const mcp_out *out);
 /* Hands the request's body to conn with st as the tag and answers: 202 when nothing will come.
  * With held, an answer ready at return is not written yet: *held says whether the caller must
- * hstream_pump_now(st). Returns mcp_conn_handle's count. */
+ * hstream_pump_now(st). Returns mcp_conn_handle's count; on MCP_NOT_ADMITTED (r->admit) the
+ * request's reference to st is gone, nothing is answered and r->id holds the body's id. */
 int hstream_run(req_ctx *r, mcp_conn *conn, hstream *st, session *sess, bool *held);
 void hstream_pump_now(hstream *st);
 /* Attaches res to st (loop thread of ws); false when st is still attached elsewhere. */
@@ -207,8 +221,6 @@ void hstream_end_worker(wstate *ws);
 void hstream_keepalive(wstate *ws);
 /* Records a request's latency (from t0, rt_now_ns) in ws's histogram. */
 void http_record_latency(wstate *ws, uint64_t t0);
-/* The histogram's bucket bounds, seconds. */
-extern const double http_bucket_le[NBUCKETS];
 
 /* ---- http_session.c -------------------------------------------------------------------------- */
 

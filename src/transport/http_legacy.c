@@ -7,9 +7,7 @@
  * session. Loop thread of the request. */
 #include "http_internal.h"
 
-#include "base/arena.h"
 #include "base/log.h"
-#include "json/json.h"
 #include "rt/clock.h"
 
 #include <stdio.h>
@@ -50,12 +48,27 @@ static void legacy_post(req_ctx *r, session *s)
     hstream_unref(st);
 }
 
+/* The id of a request the transport refuses, as JSON text, from the engine's parse (the
+ * message is handled no further: the worker's stateless conn admits nothing). */
+static void refused_id(req_ctx *r, char *out, size_t outsz)
+{
+    snprintf(out, outsz, "null");
+    if (r->req->method != HTTP_POST || !r->req->body_len) return;
+    mcp_msg_info info = {.admit = MCP_ADMIT_NONE};
+    if (mcp_conn_handle(r->ws->modern, r->req->body, r->req->body_len, &info, NULL) ==
+        MCP_NOT_ADMITTED)
+        snprintf(out, outsz, "%s", info.id);
+}
+
+/* A session-less POST: a new session's conn gets it, admitting only initialize (the engine
+ * also answers a body that does not parse, or whose _meta version contradicts the header).
+ * The session is kept when initialize succeeded. */
 static void legacy_initialize(req_ctx *r)
 {
     mcp_http *h = r->h;
     if (atomic_load(&h->nsessions) >= h->o.max_sessions) {
-        char id[64];
-        herr_body_id(r->req->body, r->req->body_len, id, sizeof id);
+        char id[80];
+        refused_id(r, id, sizeof id);
         herr_send(r->ws, r->res, HERR_TOO_MANY_SESSIONS, id);
         return;
     }
@@ -64,7 +77,9 @@ static void legacy_initialize(req_ctx *r)
                            .sink = {.send = session_sink, .ud = s},
                            .exec = http_exec,
                            .exec_ud = h,
-                           .max_message = h->o.max_body};
+                           .max_message = h->o.max_body,
+                           .max_client_requests = h->o.max_client_requests,
+                           .max_client_requests_total = h->o.max_client_requests_total};
     s->conn = mcp_conn_new(h->srv, &co);
     atomic_fetch_add(&h->nsessions, 1);
     hstream *st = hstream_new(h, s, r->ws, r->res);
@@ -77,7 +92,8 @@ static void legacy_initialize(req_ctx *r)
      * or, when initialize failed, until the id is taken off the answer */
     hstream_ref(st);
     bool held = false;
-    hstream_run(r, s->conn, st, NULL, &held);
+    r->admit = MCP_ADMIT_INITIALIZE;
+    int n = hstream_run(r, s->conn, st, NULL, &held);
     if (mcp_conn_initialized(s->conn)) {
         session_insert(h, s);
         mcp_log(MCP_LOGL_DEBUG, "http: session %.8s... created", s->id);
@@ -88,6 +104,7 @@ static void legacy_initialize(req_ctx *r)
         atomic_fetch_sub(&h->nsessions, 1);
         mcp_conn_close(s->conn);
     }
+    if (n == MCP_NOT_ADMITTED) herr_send(r->ws, r->res, HERR_SESSION_REQUIRED, r->id);
     if (held) hstream_pump_now(st);
     hstream_unref(st);
     session_unref(s); /* the creator's */
@@ -136,36 +153,18 @@ static void legacy_get(req_ctx *r, session *s)
     herr_send(r->ws, r->res, HERR_STREAM_OPEN, NULL);
 }
 
-/* Whether a session-less legacy POST is an initialize request (a single JSON-RPC object whose
- * method is "initialize"). Parsed properly: an argument that says "initialize" is not one. */
-static bool is_initialize(const char *body, size_t len)
-{
-    if (!body || !len) return false;
-    /* "initialize" appears literally unless escapes spell it: otherwise no parse is needed */
-    if (!memmem(body, len, "initialize", 10) && !memchr(body, '\\', len)) return false;
-    char buf[2048];
-    mcp_arena a;
-    mcp_arena_init(&a, buf, sizeof buf);
-    json_error je;
-    json_value *v = json_parse(body, len, &a, &json_default_limits, &je);
-    const json_value *m = v && v->type == JSON_OBJECT ? json_get(v, "method") : NULL;
-    bool yes = m && m->type == JSON_STRING && m->len == 10 && !memcmp(m->u.str, "initialize", 10);
-    mcp_arena_free(&a);
-    return yes;
-}
-
 void http_legacy(req_ctx *r)
 {
     http_request *req = r->req;
-    const char *sid = req->mcp_session_id;
-    if (!sid && req->method == HTTP_POST && is_initialize(req->body, req->body_len)) {
+    const char *sid = r->sid;
+    if (!sid && req->method == HTTP_POST) {
         legacy_initialize(r);
         return;
     }
     session *s = sid ? session_find(r->h, sid) : NULL;
     if (!s) {
-        char id[64];
-        herr_body_id(req->body, req->body_len, id, sizeof id);
+        char id[80];
+        refused_id(r, id, sizeof id);
         herr_send(r->ws, r->res, sid ? HERR_SESSION_NOT_FOUND : HERR_SESSION_REQUIRED, id);
         return;
     }

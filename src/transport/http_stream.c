@@ -19,9 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const double http_bucket_le[NBUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                         0.025,  0.05,    0.1,    0.25,  0.5,    1,     5};
-
 _Thread_local hstream *tl_req;  /* the request being handled on this thread */
 _Thread_local bool tl_req_wake; /* its pump was asked for during the handle call */
 
@@ -68,13 +65,7 @@ hstream *hstream_new(mcp_http *h, session *sess, wstate *ws, http_response *res)
 
 void http_record_latency(wstate *ws, uint64_t t0)
 {
-    uint64_t d = rt_now_ns() - t0;
-    double s = (double)d / 1e9;
-    int i = 0;
-    while (i < NBUCKETS && s > http_bucket_le[i]) i++;
-    if (i < NBUCKETS) atomic_fetch_add_explicit(&ws->c.lat_bucket[i], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&ws->c.lat_count, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&ws->c.lat_sum_ns, d, memory_order_relaxed);
+    rt_metrics_observe(ws->h->metrics, ws->idx, ws->h->mid.latency, rt_now_ns() - t0);
 }
 
 /* ---- the sink: engine outputs into stream state (any thread, under the conn's lock) ---------- */
@@ -213,7 +204,7 @@ static void sse_link(wstate *ws, hstream *st)
     st->wnext = ws->sse;
     if (ws->sse) ws->sse->wprev = st;
     ws->sse = st;
-    atomic_fetch_add_explicit(&ws->c.sse_open, 1, memory_order_relaxed);
+    http_metric(ws, ws->h->mid.sse_open, 1);
 }
 
 static void sse_unlink(wstate *ws, hstream *st)
@@ -226,7 +217,7 @@ static void sse_unlink(wstate *ws, hstream *st)
         return; /* not linked */
     if (st->wnext) st->wnext->wprev = st->wprev;
     st->wprev = st->wnext = NULL;
-    atomic_fetch_sub_explicit(&ws->c.sse_open, 1, memory_order_relaxed);
+    http_metric(ws, ws->h->mid.sse_open, -1);
 }
 
 /* Appends the events after sent_seq to out. */
@@ -296,7 +287,7 @@ static void pump_write(wstate *ws, hstream *st, pump_out *po)
         if (po->xname[0]) http_response_header(res, po->xname, po->xvalue);
         if (po->status == 503) {
             http_response_header(res, "Retry-After", "1");
-            atomic_fetch_add_explicit(&ws->c.shed, 1, memory_order_relaxed);
+            http_metric(ws, ws->h->mid.shed, 1);
         }
         if (po->status >= 400) http_count_error(ws);
         http_response_send(res, po->status, po->out.len ? "application/json" : NULL, po->out.data,
@@ -499,8 +490,9 @@ static void prepare(hstream *st, const http_request *req, mcp_conn *conn, sessio
     }
 }
 
-/* Nothing will be sent for st (notifications or responses only): 202. */
-static void answer_accepted(req_ctx *r, hstream *st, session *sess)
+/* Nothing will be sent for st: 202 (notifications or responses only), or no answer at all
+ * (not admitted: the caller answers). */
+static void answer_nothing(req_ctx *r, hstream *st, session *sess, bool accepted)
 {
     pthread_mutex_lock(&st->lock);
     st->res = NULL;
@@ -508,18 +500,19 @@ static void answer_accepted(req_ctx *r, hstream *st, session *sess)
     if (st->counted) session_request_done(sess);
     st->counted = false;
     pthread_mutex_unlock(&st->lock);
-    http_response_send(r->res, 202, NULL, NULL, 0);
+    if (accepted) http_response_send(r->res, 202, NULL, NULL, 0);
     hstream_unref(st);
 }
 
 int hstream_run(req_ctx *r, mcp_conn *conn, hstream *st, session *sess, bool *held)
 {
     http_request *req = r->req;
-    mcp_msg_info info = {.protocol_version_header = req->mcp_protocol_version,
-                         .method_header = req->mcp_method,
-                         .name_header = req->mcp_name,
+    mcp_msg_info info = {.protocol_version_header = r->pv,
+                         .method_header = http_header_get(req, "Mcp-Method"),
+                         .name_header = http_header_get(req, "Mcp-Name"),
                          .get_header = req_get_header,
-                         .hctx = req};
+                         .hctx = req,
+                         .admit = r->admit};
     prepare(st, req, conn, sess);
     tl_req = st;
     tl_req_wake = false;
@@ -528,7 +521,8 @@ int hstream_run(req_ctx *r, mcp_conn *conn, hstream *st, session *sess, bool *he
     if (sess) pthread_mutex_unlock(&sess->handle_lock);
     tl_req = NULL;
     if (n <= 0) {
-        answer_accepted(r, st, sess);
+        if (n == MCP_NOT_ADMITTED) memcpy(r->id, info.id, sizeof r->id);
+        answer_nothing(r, st, sess, n == 0);
         return n;
     }
     pthread_mutex_lock(&st->lock);

@@ -658,6 +658,35 @@ describe('http raw: routing and request checks', () => {
     assert.equal(sneaky.header('mcp-session-id'), undefined, sneaky.describe());
   }));
 
+  it('legacy: invalid JSON without Mcp-Session-Id gets the parse error (400/-32700), and no session', () => withServer([], async (srv) => {
+    for (const body of ['{"jsonrpc":"2.0","id":1,"method":', 'not json', '\u00ff\u00fe', '', '{"jsonrpc":"2.0","id":"x","method":"initialize",}']) {
+      const r = await once(srv, legacyPost(srv, body));
+      const m = expectRpcError(r, 400, -32700);
+      assert.equal(m.id, null, r.describe());
+      assert.equal(r.header('mcp-session-id'), undefined, `a parse error must create no session\n${r.describe()}`);
+    }
+    // valid JSON that is not initialize still needs a session, and its id is echoed
+    const r = await once(srv, legacyPost(srv, rpc('nj', 'tools/list', {})));
+    expectRpcError(r, 400, -32000, { id: 'nj', message: /Mcp-Session-Id/ });
+    const ms = parseMetrics((await once(srv, httpReq('GET', '/metrics', { host: srv.hostHeader }))).text);
+    assert.equal(metricSum(ms, 'mcpd_sessions'), 0, 'no session may be left behind');
+  }));
+
+  it('400/-32020 when MCP-Protocol-Version disagrees with the body\'s _meta version (with and without a session)', () => withServer([], async (srv) => {
+    const body = rpc('mm', 'tools/call', { name: 'echo', arguments: { message: 'hi' }, _meta: meta() });
+    const noSession = await once(srv, legacyPost(srv, body, { headers: { 'MCP-Protocol-Version': LEGACY } }));
+    expectRpcError(noSession, 400, -32020, { id: 'mm', message: /MCP-Protocol-Version.*2025-11-25.*2026-07-28/ });
+    assert.equal(noSession.header('mcp-session-id'), undefined, noSession.describe());
+    const sid = await openSession(srv);
+    const inSession = await once(srv, legacyPost(srv, body, { sid }));
+    expectRpcError(inSession, 400, -32020, { id: 'mm', message: /Header mismatch/ });
+    // the session is unharmed, and a legacy request without _meta is still served
+    expectResult(await once(srv, legacyPost(srv, rpc('ok', 'tools/list', {}), { sid })), 'ok');
+    // the modern era: header says a legacy version... is routed legacy; header modern, body legacy
+    const modernHdr = await once(srv, modernPost(srv, rpc('m2', 'tools/call', { name: 'echo', arguments: { message: 'x' }, _meta: meta({}, {}, LEGACY) })));
+    expectRpcError(modernHdr, 400, -32020, { id: 'm2' });
+  }));
+
   it('legacy: the session exists as soon as the initialize answer arrives (600 tries)', () => withServer([], async (srv) => {
     let lost = 0, first = null;
     const N = 600;
@@ -1611,7 +1640,8 @@ describe('http raw: timers, metrics and shutdown (concurrent)', { concurrency: t
   });
 
   // A handler that ignores cancellation cannot hold the process: --drain-ms, then 5 s for the
-  // rest of the stop, then exit 0 without it; a second signal exits at once.
+  // rest of the stop, then mcp_serve_http returns MCP_SERVE_ABANDONED and everything exits 0
+  // without it; a second signal cuts the wait short.
   for (const second of [false, true]) {
     it(second ? 'a second SIGTERM during a stuck stop exits at once (0)'
       : 'a handler that ignores cancellation: exit 0 about 5 s after --drain-ms', { timeout: 30000 }, async () => {
@@ -1634,10 +1664,10 @@ describe('http raw: timers, metrics and shutdown (concurrent)', { concurrency: t
         assert.deepEqual({ code: ex.code, signal: ex.signal }, { code: 0, signal: null }, srv.stderr.slice(-3000));
         if (second) {
           assert.ok(ms < 3000, `${ms} ms: the second signal must end the stop at once`);
-          assert.match(srv.stderr, /second signal: exiting now/);
+          assert.match(srv.stderr, /second signal: not waiting for handlers any longer/);
         } else {
           assert.ok(ms >= 4500 && ms < 12000, `${ms} ms: expected about 300 + 5000`);
-          assert.match(srv.stderr, /handlers still running \d+ ms after the stop began; exiting without them/);
+          assert.match(srv.stderr, /handlers still running \d+ ms after the stop began; leaving them/);
         }
         assert.doesNotMatch(srv.stderr, SANITIZER, srv.stderr.slice(-3000));
       } finally {

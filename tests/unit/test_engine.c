@@ -179,7 +179,6 @@ static void h_content(mcp_ctx *c, void *ud)
     mcp_ctx_resource_text(c, "file:///b", "text/plain", "bee");
     mcp_ctx_resource_blob(c, "file:///c", "application/octet-stream", "\x01\x02", 2);
     CHECK_INT(mcp_ctx_content_json(c, "{\"type\":\"text\",\"text\":\"raw\"}"), 0);
-    CHECK_INT(mcp_ctx_content_json(c, "[1]"), MCP_EINVAL);
     mcp_ctx_finish(c);
 }
 
@@ -533,6 +532,34 @@ TEST(header_checks)
     rec_clear();
     feed_info(c, call, NULL, "tools/call", "echo");
     CHECK_CODE(last(), -32020);
+    rec_clear();
+    /* Mcp-Method is literal only: the encoded form is for Mcp-Name and Mcp-Param-* */
+    feed_info(c, call, "2026-07-28", "=?base64?dG9vbHMvY2FsbA==?=", "echo");
+    CHECK_CODE(last(), -32020);
+    rec_clear();
+    feed_info(c, call, "=?base64?MjAyNi0wNy0yOA==?=", "tools/call", "echo");
+    CHECK_CODE(last(), -32020);
+    rec_clear();
+    /* every byte of the body value counts: a NUL inside does not end it */
+    const char *nul = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{"
+                      "\"name\":\"echo\\u0000evil\"," META "}}";
+    feed_info(c, nul, "2026-07-28", "tools/call", "echo");
+    CHECK_CODE(last(), -32020);
+    CHECK_INT(outs[0].status, MCP_STATUS_BAD_REQUEST);
+    rec_clear();
+    const char *nulm = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\\u0000x\","
+                       "\"params\":{\"name\":\"echo\"," META "}}";
+    feed_info(c, nulm, "2026-07-28", "tools/call", "echo");
+    CHECK_CODE(last(), -32020);
+    rec_clear();
+    const char *nulv = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{"
+                       "\"name\":\"echo\",\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":"
+                       "\"2026-07-28\\u0000\",\"io.modelcontextprotocol/clientCapabilities\":{}}}}";
+    feed_info(c, nulv, "2026-07-28", "tools/call", "echo");
+    CHECK_CODE(last(), -32020);
+    rec_clear();
+    feed(c, nulv); /* no headers (stdio-like): the version itself is unsupported */
+    CHECK_CODE(last(), -32022);
     mcp_conn_close(c);
 }
 
@@ -692,7 +719,7 @@ TEST(cancellation)
               0);
     CHECK(mcp_ctx_cancelled(parked));
     mcp_ctx_text(parked, "late");
-    CHECK_INT(mcp_ctx_finish(parked), -1);
+    CHECK_INT(mcp_ctx_finish(parked), MCP_ECANCELED);
     CHECK_INT(nout, 0);
     CHECK_INT(nend, 1); /* no answer, but the transport learns the request is over */
     CHECK_INT(mcp_conn_inflight(c), 0);
@@ -1056,6 +1083,41 @@ TEST(ask_legacy)
     mcp_conn_close(c);
 }
 
+/* Waiting server-to-client requests are bounded per session: past 64 the call fails with
+ * -32000 (HTTP 503), nothing more is sent to the client; closing frees every waiting one. */
+TEST(ask_legacy_bounded)
+{
+    uint64_t pending, refused0, refused;
+    mcp_server_client_requests(srv, &pending, &refused0);
+    CHECK_INT(pending, 0);
+    mcp_conn *c = legacy_session("2025-11-25", CAPS_ELICIT);
+    char msg[256];
+    for (int i = 1; i <= 64; i++) {
+        snprintf(msg, sizeof(msg),
+                 "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":{"
+                 "\"name\":\"ask\"}}",
+                 i);
+        feed(c, msg);
+    }
+    mcp_server_client_requests(srv, &pending, &refused);
+    CHECK_INT(pending, 64);
+    CHECK_INT(mcp_conn_inflight(c), 64);
+    rec_clear();
+    feed(c, "{\"jsonrpc\":\"2.0\",\"id\":65,\"method\":\"tools/call\",\"params\":{"
+            "\"name\":\"ask\"}}");
+    CHECK_INT(nout, 1);
+    CHECK_INT(jint(last(), "id"), 65);
+    CHECK_CODE(last(), -32000);
+    CHECK_CONTAINS(jstr(last(), "error.message"), "awaiting an answer");
+    CHECK_INT(outs[0].status, MCP_STATUS_OVERLOADED);
+    mcp_server_client_requests(srv, &pending, &refused);
+    CHECK_INT(pending, 64);
+    CHECK_INT(refused, refused0 + 1);
+    mcp_conn_close(c);
+    mcp_server_client_requests(srv, &pending, &refused);
+    CHECK_INT(pending, 0);
+}
+
 /* ---- executors ------------------------------------------------------------------------------ */
 
 TEST(overloaded)
@@ -1286,9 +1348,34 @@ TEST(batches)
     mcp_conn_close(c);
 }
 
+/* The one method table: every feature's methods, found by exact name, with their eras. */
+TEST(feature_method_table)
+{
+    const feature *f = NULL;
+    const feature_method *m = feature_find_method("tools/call", 10, &f);
+    CHECK(m != NULL);
+    CHECK_STR(f->name, "core");
+    CHECK_INT(m->id, M_TOOLS_CALL);
+    CHECK_STR(m->name_param, "name");
+    m = feature_find_method("tasks/update", 12, &f);
+    CHECK(m != NULL);
+    CHECK_STR(f->name, "tasks");
+    CHECK_INT(m->id, M_EXT);
+    CHECK_INT(m->eras, ERAS_MODERN);
+    m = feature_find_method("resources/directory/read", 24, &f);
+    CHECK(m != NULL);
+    CHECK_STR(f->name, "skills");
+    m = feature_find_method("notifications/cancelled", 23, NULL);
+    CHECK(m != NULL && m->fn == NULL);
+    CHECK(feature_find_method("tools/cal", 9, NULL) == NULL);
+    CHECK(feature_find_method("tools/call ", 11, NULL) == NULL);
+    CHECK(feature_find_method("", 0, NULL) == NULL);
+}
+
 int main(void)
 {
     setup_server();
+    RUN(feature_method_table);
     RUN(modern_tools_list_and_call);
     RUN(legacy_tools_list_and_call);
     RUN(version_negotiation);
@@ -1297,6 +1384,7 @@ int main(void)
     RUN(unknown_methods);
     RUN(modern_meta_errors);
     RUN(header_checks);
+    RUN(ask_legacy_bounded);
     RUN(param_headers);
     RUN(pagination);
     RUN(cancellation);

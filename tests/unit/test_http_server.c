@@ -14,6 +14,8 @@
 #include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <dirent.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -23,6 +25,7 @@
 static http_server *srv;
 static _Atomic int marks;               /* /mark requests the handler has seen */
 static _Atomic(http_response *) parked; /* a response the test thread completes (/park) */
+static _Atomic int flood_refused;       /* /flood: chunks refused (over max_unsent_output) */
 
 /* --- the handler ----------------------------------------------------------------------------- */
 
@@ -48,6 +51,15 @@ static void handler(http_request *req, http_response *res, void *ud)
         for (size_t i = 0; i < n; i++) body[i] = (char)('a' + i % 26);
         http_response_send(res, 200, "application/octet-stream", body, n);
         free(body);
+    } else if (strcmp(req->path, "/flood") == 0) {
+        static char chunk[64 << 10];
+        http_response_start_stream(res, 200, "text/event-stream");
+        for (int i = 0; i < 256; i++)
+            if (http_response_write_chunk(res, chunk, sizeof chunk)) {
+                atomic_fetch_add(&flood_refused, 1);
+                break;
+            }
+        http_response_end(res);
     } else if (strcmp(req->path, "/mark") == 0) {
         atomic_fetch_add(&marks, 1);
         http_response_send(res, 200, NULL, "mark", 4);
@@ -423,6 +435,143 @@ TEST(backpressure_pauses_reading)
     CHECK_INT(atomic_load(&marks), 1);
 }
 
+/* Sends one CRLF every 100 ms: empty lines are no progress, so the request timeout (300 ms)
+ * cuts the connection with 408 (it used to stay open for as long as the lines came). */
+TEST(blank_line_slowloris_408)
+{
+    tconn *t = t_open();
+    struct timeval tv = {.tv_usec = 100 * 1000};
+    setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ssize_t got = -1;
+    for (int i = 0; i < 100 && got < 0; i++) { /* 10 s at most */
+        t_send(t->fd, "\r\n");
+        got = t_fill(t);
+    }
+    CHECK(got > 0);
+    CHECK(t->len > 12 && !memcmp(t->buf, "HTTP/1.1 408", 12));
+    t_close(t);
+}
+
+TEST(too_many_blank_lines_400)
+{
+    tconn *t = t_open();
+    char lines[2100];
+    for (size_t i = 0; i + 1 < sizeof lines; i += 2) memcpy(lines + i, "\r\n", 2);
+    lines[sizeof lines - 1] = '\0';
+    t_send(t->fd, lines);
+    tresp r;
+    bool got = t_read(t, &r);
+    t_close(t);
+    CHECK(got);
+    CHECK_INT(r.status, 400);
+    CHECK_BODY(r, "too many empty lines before the request line\n");
+}
+
+/* Opens a client socket with a small receive buffer (so unread output backs up quickly). */
+static tconn *t_open_small(int port)
+{
+    tconn *t = calloc(1, sizeof *t);
+    t->fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 16384;
+    setsockopt(t->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(t->fd, (struct sockaddr *)&a, sizeof a)) t->fd = -1;
+    return t;
+}
+
+/* Reads until EOF or error; returns the bytes read. */
+static size_t t_drain(tconn *t)
+{
+    size_t total = 0;
+    for (;;) {
+        t->len = 0;
+        ssize_t n = t_fill(t);
+        if (n <= 0) return total;
+        total += (size_t)n;
+    }
+}
+
+/* A client that stops reading: a write the socket takes nothing of for write_timeout_ms ends
+ * the connection; a stream that piles up more than max_unsent_output is refused and closed. */
+TEST(write_timeout_and_unsent_cap)
+{
+    http_server *s3;
+    http_server_config cfg = {.workers = 1,
+                              .write_timeout_ms = 300,
+                              .max_unsent_output = 1u << 20,
+                              .tick_ms = 50,
+                              .on_request = handler};
+    CHECK_INT(http_server_start(&s3, &cfg), 0);
+    int port = http_server_port(s3);
+    tconn *a = t_open_small(port);
+    t_send(a->fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    tconn *b = t_open_small(port);
+    t_send(b->fd, "GET /flood HTTP/1.1\r\nHost: x\r\n\r\n");
+    usleep(1500 * 1000); /* neither reads; the server gives up on both meanwhile */
+    size_t got_a = t_drain(a), got_b = t_drain(b);
+    rt_stats st;
+    rt_workers_stats(http_server_workers(s3), &st);
+    http_server_stop(s3);
+    t_close(a);
+    t_close(b);
+    CHECK(got_a < BIG_LEN);           /* cut before the end */
+    CHECK(got_b < 256 * (64u << 10)); /* likewise */
+    CHECK_INT(atomic_load(&flood_refused), 1);
+    CHECK_INT(st.conns_open, 0);
+}
+
+static int count_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return -1;
+    while (readdir(d)) n++;
+    closedir(d);
+    return n - 3; /* ".", ".." and the directory's own fd */
+}
+
+/* Out of file descriptors: accepting pauses (it used to spin in accept forever, and the loop
+ * never ran again), and goes on once connections close and fds come back. */
+TEST(emfile_pauses_and_resumes)
+{
+    http_server *s4;
+    http_server_config cfg = {.workers = 1, .tick_ms = 50, .on_request = handler};
+    CHECK_INT(http_server_start(&s4, &cfg), 0);
+    int port = http_server_port(s4);
+    enum { N = 40 };
+    int fds[N];
+    for (int i = 0; i < N; i++) fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+    struct rlimit saved, low;
+    getrlimit(RLIMIT_NOFILE, &saved);
+    low = saved;
+    low.rlim_cur = (rlim_t)count_fds() + 8; /* room for a few accepted connections only */
+    CHECK_INT(setrlimit(RLIMIT_NOFILE, &low), 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < N; i++) connect(fds[i], (struct sockaddr *)&a, sizeof a);
+    rt_stats st = {0};
+    for (int i = 0; i < 500 && !st.accept_pauses; i++) {
+        usleep(10 * 1000);
+        rt_workers_stats(http_server_workers(s4), &st);
+    }
+    CHECK(st.accept_pauses >= 1);
+    for (int i = 0; i < N; i++) close(fds[i]);
+    setrlimit(RLIMIT_NOFILE, &saved);
+    int fd = t_connect_to(port);
+    tconn *t = calloc(1, sizeof *t);
+    t->fd = fd;
+    tresp r;
+    t_send(fd, "GET /again HTTP/1.1\r\nHost: x\r\n\r\n");
+    bool ok = t_read(t, &r);
+    t_close(t);
+    http_server_stop(s4);
+    CHECK(ok);
+    CHECK_BODY(r, "/again");
+}
+
 TEST(counters)
 {
     rt_stats st;
@@ -452,6 +601,10 @@ int main(void)
     RUN(completed_from_other_thread);
     RUN(idle_timeout_and_max_conns);
     RUN(backpressure_pauses_reading);
+    RUN(blank_line_slowloris_408);
+    RUN(too_many_blank_lines_400);
+    RUN(write_timeout_and_unsent_cap);
+    RUN(emfile_pauses_and_resumes);
     RUN(counters);
     http_server_stop(srv);
     return test_summary();

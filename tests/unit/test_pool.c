@@ -1,5 +1,6 @@
 /* test_pool.c - the bounded work pool: exactly-once execution, the bound, priorities, both
- * shutdowns, counters, thread names, and many producers at once (run it under TSan too).
+ * shutdowns, counters, thread names, many producers at once (run it under TSan too), and the
+ * elastic sizing: blocking jobs get threads of their own up to the limit, idle ones retire.
  *
  * Assertions (which longjmp) are made only on the main thread; jobs and helper threads record
  * what happened in atomics that the test checks after the pool is joined. */
@@ -415,6 +416,89 @@ TEST(threads_are_named_and_defaults_apply)
     rt_pool_free(NULL);
 }
 
+/* --- elastic: blocking jobs get threads of their own, idle ones retire ----------------------- */
+
+/* Polls cond (an expression) for up to 60 s; the machine may be loaded, so no tight bound. */
+#define WAIT_FOR(cond)                                                                             \
+    do {                                                                                           \
+        for (int w_ = 0; w_ < 12000 && !(cond); w_++) sleep_us(5000);                              \
+    } while (0)
+
+TEST(pool_grows_for_blocking_jobs_and_retires_idle_ones)
+{
+    enum { SLOW = 6 };
+    gate g;
+    gate_init(&g);
+    rt_pool_config cfg = {.threads = 8, .min_threads = 1, .idle_ms = 50, .name = "grow"};
+    rt_pool *p = rt_pool_new(&cfg);
+    CHECK(p != NULL);
+    rt_pool_stats s;
+    rt_pool_stats_get(p, &s);
+    CHECK_INT(s.live, 1);
+    CHECK_INT(s.min_threads, 1);
+    tjob slow[SLOW], fast;
+    for (int i = 0; i < SLOW; i++) {
+        tjob_init(&slow[i], i, RT_JOB_NORMAL);
+        slow[i].gate = &g;
+        CHECK_INT(rt_pool_submit(p, &slow[i].job), 0);
+    }
+    gate_wait_for(&g, SLOW); /* all six block at once: six threads */
+    /* a quick job submitted behind six blocked ones runs while they still block */
+    tjob_init(&fast, 99, RT_JOB_NORMAL);
+    CHECK_INT(rt_pool_submit(p, &fast.job), 0);
+    WAIT_FOR(atomic_load(&fast.dones) == 1);
+    CHECK_INT(atomic_load(&fast.runs), 1);
+    for (int i = 0; i < SLOW; i++) CHECK_INT(atomic_load(&slow[i].runs), 0);
+    rt_pool_stats_get(p, &s);
+    CHECK(s.live >= SLOW + 1 && s.live <= 8);
+    CHECK(s.peak >= SLOW + 1);
+    gate_open(&g);
+    /* once idle for idle_ms, every worker above min_threads retires (and is joined) */
+    WAIT_FOR((rt_pool_stats_get(p, &s), s.live == 1));
+    CHECK_INT(s.live, 1);
+    CHECK_INT(s.retired, s.started - 1);
+    for (int i = 0; i < SLOW; i++) CHECK_INT(atomic_load(&slow[i].dones), 1);
+    /* and the pool grows again after that */
+    gate g2;
+    gate_init(&g2);
+    for (int i = 0; i < 3; i++) {
+        tjob_init(&slow[i], i, RT_JOB_NORMAL);
+        slow[i].gate = &g2;
+        CHECK_INT(rt_pool_submit(p, &slow[i].job), 0);
+    }
+    gate_wait_for(&g2, 3);
+    gate_open(&g2);
+    rt_pool_free(p);
+    gate_destroy(&g);
+    gate_destroy(&g2);
+}
+
+TEST(pool_growth_stops_at_threads)
+{
+    gate g;
+    gate_init(&g);
+    rt_pool_config cfg = {.threads = 2, .min_threads = 1, .name = "cap"};
+    rt_pool *p = rt_pool_new(&cfg);
+    tjob jobs[4];
+    for (int i = 0; i < 4; i++) {
+        tjob_init(&jobs[i], i, RT_JOB_NORMAL);
+        jobs[i].gate = &g;
+        CHECK_INT(rt_pool_submit(p, &jobs[i].job), 0);
+    }
+    gate_wait_for(&g, 2);
+    rt_pool_stats s;
+    rt_pool_stats_get(p, &s);
+    CHECK_INT(s.live, 2);
+    CHECK_INT(s.queued, 2); /* the other two wait for a thread */
+    gate_open(&g);
+    rt_pool_shutdown(p, true);
+    for (int i = 0; i < 4; i++) CHECK_INT(atomic_load(&jobs[i].runs), 1);
+    rt_pool_stats_get(p, &s);
+    CHECK_INT(s.live, 0);
+    rt_pool_free(p);
+    gate_destroy(&g);
+}
+
 /* --- many producers against a small queue, with a stats reader (the TSan test) -------------- */
 
 enum { PRODUCERS = 8, PER_PRODUCER = 4000 };
@@ -503,5 +587,7 @@ int main(void)
     RUN(job_may_resubmit_itself);
     RUN(threads_are_named_and_defaults_apply);
     RUN(concurrent_submitters);
+    RUN(pool_grows_for_blocking_jobs_and_retires_idle_ones);
+    RUN(pool_growth_stops_at_threads);
     return test_summary();
 }
