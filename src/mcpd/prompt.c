@@ -185,9 +185,38 @@ prompt *prompt_new(mcp_server *s, const prompt_cfg *c, char *err, size_t errsize
     return p;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+/* True if a and b look the same in prompts/list (what libmcp's registration holds). */
+static bool same_listing(const prompt *a, const prompt *b)
+{
+    if (!same_str(a->title, b->title) || !same_str(a->description, b->description) ||
+        a->nargs != b->nargs)
+        return false;
+    for (size_t i = 0; i < a->nargs; i++) {
+        const prompt_arg_cfg *x = &a->args[i], *y = &b->args[i];
+        if (strcmp(x->name, y->name) || !same_str(x->title, y->title) ||
+            !same_str(x->description, y->description) || x->required != y->required)
+            return false;
+    }
+    return true;
+}
+
 int prompt_activate(prompt *p, char *err, size_t errsize)
 {
     if (!p->srv) return 0; /* checking a config only */
+    /* The template and completion values live here, not in libmcp: when only they changed,
+     * the registration stays and the prompt is never missing for a moment. */
+    prompt *prev = mount_enter(p->m);
+    bool same = prev && same_listing(prev, p);
+    mount_leave(p->m);
+    if (same) {
+        mount_take(p->m, p);
+        return 0;
+    }
     mcp_prompt_arg pa[64];
     for (size_t i = 0; i < p->nargs; i++)
         pa[i] = (mcp_prompt_arg){p->args[i].name, p->args[i].title, p->args[i].description,
@@ -202,7 +231,7 @@ int prompt_activate(prompt *p, char *err, size_t errsize)
                           .ud = p->m};
     char terr[256];
     int rc = mcp_server_add_prompt(p->srv, &def, terr, sizeof terr);
-    if (rc == MCP_EEXIST) { /* a reload: the new definition replaces the old one */
+    if (rc == MCP_EEXIST) { /* a reload that changed the listing: replaced (a brief gap) */
         mcp_server_remove_prompt(p->srv, p->name);
         rc = mcp_server_add_prompt(p->srv, &def, terr, sizeof terr);
     }

@@ -12,8 +12,10 @@
  *
  * The watcher is a libuv loop on a thread of its own: one uv_fs_event per directory (inotify is
  * not recursive), created for the directories found by the walk and for those created later.
- * An event names a directory entry; we look at what is there now (fstatat, no follow) and add,
- * update or remove registrations to match, which also makes bursts of events idempotent. The
+ * An event names a directory entry; it is noted, and FLUSH_MS later each noted path is looked at
+ * once (what is there now, through fsroot without following a final symlink) and registrations
+ * are added, updated or removed to match: a burst of events for one file (an editor's save, a
+ * large file written in many pieces) is one notification, and reordered events converge. The
  * loop is stopped through a uv_async from resdir_free. */
 #include "resdir.h"
 
@@ -36,6 +38,8 @@
 #include <uv.h>
 
 #define MAX_WATCHED_DIRS 4096
+#define FLUSH_MS         50   /* events for one path within this are looked at once */
+#define MAX_PENDING      4096 /* paths waiting for the flush */
 
 typedef struct watch {
     uv_fs_event_t ev;
@@ -65,6 +69,9 @@ struct resdir {
     bool watching;
     uv_loop_t loop;
     uv_async_t stop;
+    uv_timer_t flush; /* coalesces events: see note_change */
+    char **pending;   /* relative paths changed since the flush timer started */
+    size_t npending, pcap;
     pthread_t thread;
     bool thread_started;
     watch **watches;
@@ -515,6 +522,7 @@ static void unwatch_tree(resdir *d, const char *rel)
 }
 
 static void on_fs_event(uv_fs_event_t *h, const char *filename, int events, int status);
+static void note_change(resdir *d, const char *rel);
 
 static void watch_dir(resdir *d, const char *rel)
 {
@@ -549,13 +557,9 @@ static unsigned depth_of(const char *rel)
     return n;
 }
 
-/* Something happened to dir/name: make the registry match what is there now. */
-static void sync_entry(resdir *d, const char *dir, const char *name, int events)
+/* Something happened to rel: make the registry match what is there now. */
+static void sync_entry(resdir *d, const char *rel)
 {
-    char rel[FSROOT_PATH_MAX + 2];
-    if (name[0] == '.' && !d->include_hidden) return;
-    join_rel(rel, sizeof rel, dir, name);
-    if (fsroot_check_path(rel, strlen(rel))) return;
     char kind = entry_kind(d, rel);
     if (kind == 'f') {
         if (!file_add(d, rel)) return;
@@ -588,13 +592,55 @@ static void on_fs_event(uv_fs_event_t *h, const char *filename, int events, int 
         logf_(w->d, "warning", "watching %s: %s", *w->rel ? w->rel : ".", uv_strerror(status));
         return;
     }
-    if (filename) sync_entry(w->d, w->rel, filename, events);
+    if (!filename || (filename[0] == '.' && !w->d->include_hidden)) return;
+    char rel[FSROOT_PATH_MAX + 2];
+    join_rel(rel, sizeof rel, w->rel, filename);
+    if (!fsroot_check_path(rel, strlen(rel))) note_change(w->d, rel);
+}
+
+/* The changes noted since the timer started, each looked at once. */
+static void on_flush(uv_timer_t *t)
+{
+    resdir *d = t->data;
+    char **todo = d->pending;
+    size_t n = d->npending;
+    d->pending = NULL;
+    d->npending = d->pcap = 0;
+    for (size_t i = 0; i < n; i++) {
+        sync_entry(d, todo[i]);
+        free(todo[i]);
+    }
+    free(todo);
+}
+
+/* Notes that rel changed; the flush timer looks at it FLUSH_MS later, once however many events
+ * came for it meanwhile (an editor's save, a large file written in many pieces). */
+static void note_change(resdir *d, const char *rel)
+{
+    for (size_t i = 0; i < d->npending; i++)
+        if (!strcmp(d->pending[i], rel)) return;
+    if (d->npending == MAX_PENDING) { /* a storm: look at what we have now, then go on */
+        uv_timer_stop(&d->flush);
+        on_flush(&d->flush);
+    }
+    if (d->npending == d->pcap) {
+        d->pcap = d->pcap ? d->pcap * 2 : 16;
+        d->pending = xrealloc(d->pending, d->pcap * sizeof(*d->pending));
+    }
+    d->pending[d->npending++] = xstrdup(rel);
+    if (!uv_is_active((uv_handle_t *)&d->flush)) uv_timer_start(&d->flush, on_flush, FLUSH_MS, 0);
 }
 
 static void on_stop(uv_async_t *a)
 {
     resdir *d = a->data;
     while (d->nwatches) unwatch_at(d, d->nwatches - 1);
+    uv_timer_stop(&d->flush);
+    for (size_t i = 0; i < d->npending; i++) free(d->pending[i]);
+    free(d->pending);
+    d->pending = NULL;
+    d->npending = 0;
+    uv_close((uv_handle_t *)&d->flush, NULL);
     uv_close((uv_handle_t *)&d->stop, NULL);
 }
 
@@ -709,6 +755,8 @@ resdir *resdir_new(mcp_server *s, const resdir_config *c, char *err, size_t errs
         uv_loop_init(&d->loop);
         uv_async_init(&d->loop, &d->stop, on_stop);
         d->stop.data = d;
+        uv_timer_init(&d->loop, &d->flush);
+        d->flush.data = d;
         d->watching = true;
     }
     walk(d, "", 0); /* the loop does not run yet: this thread may touch its handles */

@@ -308,6 +308,26 @@ TEST(watcher_follows_changes)
                          "\"docs://files/a.md\"}"));
     CHECK_STR(jstr(read_uri("docs://files/a.md"), "result.contents.0.text"), "# A changed\n");
 
+    /* a file written in many pieces: the events are coalesced, not one notification each */
+    from = rec_count();
+    char path[512];
+    snprintf(path, sizeof path, "%s/docs/a.md", dir);
+    FILE *f = fopen(path, "w");
+    for (int i = 0; i < 200; i++) {
+        fputs("line\n", f);
+        fflush(f);
+    }
+    fclose(f);
+    const char *upd = "\"method\":\"notifications/resources/updated\",\"params\":{\"uri\":"
+                      "\"docs://files/a.md\"}";
+    CHECK(wait_for(from, upd));
+    nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
+    int updates = 0;
+    pthread_mutex_lock(&rec_mu);
+    for (int k = from; k < nout; k++) updates += strstr(outs[k].data, upd) != NULL;
+    pthread_mutex_unlock(&rec_mu);
+    if (updates >= 200) T_FAIL("%d updates for 200 writes: not coalesced", updates);
+
     from = rec_count();
     put("new.md", "new");
     CHECK(wait_for(from, "notifications/resources/list_changed"));
@@ -444,6 +464,24 @@ TEST(prompts_rendered_and_completed)
     mcpd_prompts_free(ps);
     o = req("prompts/get", "{\"name\":\"review\",\"arguments\":{\"code\":\"k\"}}");
     CHECK_STR(jstr(o, "result.messages.0.content.text"), "v2 k");
+    /* only the text changes: the registration stays (no list_changed, never missing) */
+    int from = rec_count();
+    void *ps3 = section(mcpd_prompts_configure,
+                        "[{\"name\":\"review\",\"text\":\"v3 {{code}}\",\"arguments\":["
+                        "{\"name\":\"code\",\"required\":true}]}]",
+                        &errs);
+    CHECK_INT(mcpd_prompts_activate(ps3, &errs), 0);
+    mcpd_prompts_free(ps2);
+    o = req("prompts/get", "{\"name\":\"review\",\"arguments\":{\"code\":\"k\"}}");
+    CHECK_STR(jstr(o, "result.messages.0.content.text"), "v3 k");
+    pthread_mutex_lock(&rec_mu);
+    for (int k = from; k < nout; k++)
+        if (strstr(outs[k].data, "prompts/list_changed")) {
+            pthread_mutex_unlock(&rec_mu);
+            T_FAIL("list_changed sent for a text-only change");
+        }
+    pthread_mutex_unlock(&rec_mu);
+    ps2 = ps3;
     mcpd_prompts_free(ps2);
     o = req("prompts/list", "{}");
     CHECK_INT(jlen_(o), 0);
