@@ -90,6 +90,16 @@ size_t mcpd_err_count(const mcpd_errs *e)
 {
     return e->n + e->dropped;
 }
+
+bool mcpd_errs_under(const mcpd_errs *e, const char *pointer)
+{
+    size_t n = strlen(pointer);
+    for (size_t i = 0; i < e->n; i++)
+        if (!strncmp(e->e[i].pointer, pointer, n) &&
+            (e->e[i].pointer[n] == '\0' || e->e[i].pointer[n] == '/'))
+            return true;
+    return false;
+}
 const char *mcpd_errs_message(const mcpd_errs *e, size_t i)
 {
     return i < e->n ? e->e[i].msg : NULL;
@@ -99,8 +109,10 @@ const char *mcpd_errs_pointer(const mcpd_errs *e, size_t i)
     return i < e->n ? e->e[i].pointer : NULL;
 }
 
-void mcpd_errs_print(const mcpd_errs *e, FILE *out, const char *file, const char *text, size_t len)
+void mcpd_errs_print(const mcpd_errs *e, FILE *out, const char *prefix, const char *file,
+                     const char *text, size_t len)
 {
+    if (!prefix) prefix = "";
     for (size_t i = 0; i < e->n; i++) {
         const err_entry *x = &e->e[i];
         bool seen = false;
@@ -111,13 +123,13 @@ void mcpd_errs_print(const mcpd_errs *e, FILE *out, const char *file, const char
         bool located = pos.line > 0 ||
                        (text && mcp_json_locate(text, len, MCP_JSON_RELAXED, x->pointer, &pos));
         if (located)
-            fprintf(out, "%s:%u:%u: ", file, pos.line, pos.column);
+            fprintf(out, "%s%s:%u:%u: ", prefix, file, pos.line, pos.column);
         else
-            fprintf(out, "%s: ", file);
+            fprintf(out, "%s%s: ", prefix, file);
         if (x->pointer[0]) fprintf(out, "%s: ", x->pointer);
         fprintf(out, "%s\n", x->msg);
     }
-    if (e->dropped) fprintf(out, "%s: %zu more mistakes not shown\n", file, e->dropped);
+    if (e->dropped) fprintf(out, "%s%s: %zu more mistakes not shown\n", prefix, file, e->dropped);
 }
 
 /* ---- suggestions ------------------------------------------------------------------------- */
@@ -502,7 +514,9 @@ void mcpd_config_free(mcpd_config *c)
     free(c);
 }
 
-mcpd_config *mcpd_config_parse(const char *path, const char *text, size_t len, mcpd_errs *errs)
+/* Parses and checks text; returns NULL only when it does not parse (syntax, ${ENV}); a config
+ * that fails the schema comes back with `invalid` set, so its tool entries can be checked too. */
+static mcpd_config *parse_config(const char *path, const char *text, size_t len, mcpd_errs *errs)
 {
     size_t before = mcpd_err_count(errs);
     mcp_json_error perr;
@@ -540,8 +554,16 @@ mcpd_config *mcpd_config_parse(const char *path, const char *text, size_t len, m
     c->len = len;
     mcp_schema *schema = get_schema();
     vstate vs = {.errs = errs, .schema_doc = mcp_json_root(config_schema_doc), .prefix = ""};
-    if (mcp_schema_validate(schema, c->root, on_schema_error, &vs)) read_settings(c, errs);
-    if (mcpd_err_count(errs) != before) {
+    mcp_schema_validate(schema, c->root, on_schema_error, &vs);
+    read_settings(c, errs); /* tolerant of wrong types: the schema said what was wrong */
+    c->invalid = mcpd_err_count(errs) != before;
+    return c;
+}
+
+mcpd_config *mcpd_config_parse(const char *path, const char *text, size_t len, mcpd_errs *errs)
+{
+    mcpd_config *c = parse_config(path, text, len, errs);
+    if (c && c->invalid) {
         mcpd_config_free(c);
         return NULL;
     }
@@ -552,7 +574,7 @@ mcpd_config *mcpd_config_load(const char *path, mcpd_errs *errs, char **text_out
 {
     *text_out = NULL;
     *len_out = 0;
-    if (!path) return mcpd_config_parse(NULL, mcpd_default_config, mcpd_default_config_len, errs);
+    if (!path) return parse_config(NULL, mcpd_default_config, mcpd_default_config_len, errs);
     FILE *f = fopen(path, "rb");
     if (!f) {
         mcpd_err(errs, "", "cannot open the file: %s", strerror(errno));
@@ -584,5 +606,5 @@ mcpd_config *mcpd_config_load(const char *path, mcpd_errs *errs, char **text_out
     }
     *text_out = text;
     *len_out = len;
-    return mcpd_config_parse(path, text, len, errs);
+    return parse_config(path, text, len, errs);
 }

@@ -13,10 +13,14 @@
 /* Returns an empty list of mistakes. Free with mcpd_errs_free(). */
 mcpd_errs *mcpd_errs_new(void);
 void mcpd_errs_free(mcpd_errs *e);
-/* Prints each mistake on one line to out: "FILE:LINE:COLUMN: POINTER: message", located in
+/* Prints each mistake on one line to out: "PREFIXFILE:LINE:COLUMN: POINTER: message" (prefix may
+ * be NULL, e.g. "mcpd: error: " for log lines), located in
  * text[0..len) (the file as read; parsed relaxed) when the pointer is found there, else
  * "FILE: POINTER: message". Mistakes whose pointer is the same are printed once. */
-void mcpd_errs_print(const mcpd_errs *e, FILE *out, const char *file, const char *text, size_t len);
+void mcpd_errs_print(const mcpd_errs *e, FILE *out, const char *prefix, const char *file,
+                     const char *text, size_t len);
+/* True if a mistake was recorded at pointer or below it. */
+bool mcpd_errs_under(const mcpd_errs *e, const char *pointer);
 /* The message of mistake i (for tests), or NULL. */
 const char *mcpd_errs_message(const mcpd_errs *e, size_t i);
 const char *mcpd_errs_pointer(const mcpd_errs *e, size_t i);
@@ -49,6 +53,7 @@ typedef struct mcpd_config {
     uint32_t max_children; /* global */
     mcpd_token *tokens;    /* auth; ntokens == 0: no auth */
     size_t ntokens;
+    bool invalid; /* mcpd_config_load: it failed the schema (the mistakes are in errs) */
 } mcpd_config;
 
 /* The default config text (src/mcpd/default.jsonc, embedded at build time). */
@@ -58,10 +63,12 @@ extern const size_t mcpd_default_config_len;
 extern const char mcpd_config_schema[];
 extern const size_t mcpd_config_schema_len;
 
-/* Reads and checks the file at path (NULL: the default config). Returns the config, or NULL
- * with every mistake in errs (the file's text for locating them is then in *text_out, malloc'd,
- * for mcpd_errs_print; the caller frees it). Tool entries are only checked for the common keys
- * here; their kinds check the rest when the registry is built (registry.c). */
+/* Reads and checks the file at path (NULL: the default config). Returns the config (with
+ * `invalid` set if it failed the schema: free it, but configure its tools first to report
+ * their mistakes too), or NULL when it cannot be read or parsed, with every mistake in errs (the
+ * file's text for locating them is then in *text_out, malloc'd, for mcpd_errs_print; the caller
+ * frees it). Tool entries are only checked for the common keys here; their kinds check the rest
+ * when the registry is built (registry.c). */
 mcpd_config *mcpd_config_load(const char *path, mcpd_errs *errs, char **text_out, size_t *len_out);
 /* The same from text in memory (copied). */
 mcpd_config *mcpd_config_parse(const char *path, const char *text, size_t len, mcpd_errs *errs);

@@ -219,8 +219,6 @@ static void call_end_finish(mcpd_call *c, mcpd_outcome outcome)
     (void)outcome; /* the breaker counts it (next step) */
     if (c->child) slots_release(&children);
     slots_release(&c->tool->guard->limit);
-    /* c->timer is the loop's (start_timer set its data, and ran before end_on_loop will): a
-     * call that ends at once on its handler thread must not touch it here (a data race). */
     if (mcpd_loop_post(end_on_loop, c) != 0) { /* no loop: the timer never started */
         mcpd_gen_unref(c->gen);
         pthread_mutex_destroy(&c->mu);

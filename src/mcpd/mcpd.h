@@ -49,8 +49,21 @@ void mcpd_guard_set_max_children(uint32_t n);
 void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx);
 
 /* ---- registry.c -------------------------------------------------------------------------- */
-/* Drops a reference to a generation; the last one frees it (kinds' free included). */
+/* Drops a reference to a generation; the last one frees it (kinds' free included). NULL is
+ * fine. */
 void mcpd_gen_unref(mcpd_gen *g);
+/* A reference to the generation served now (NULL when none); drop it with mcpd_gen_unref. */
+mcpd_gen *mcpd_gen_current(void);
+/* Its config (NULL for NULL). */
+const mcpd_config *mcpd_gen_config(const mcpd_gen *g);
+
+/* ---- auth.c ------------------------------------------------------------------------------ */
+/* libmcp's HTTP auth callback: the principal for an Authorization header, or NULL (401). */
+const void *mcpd_auth_check(void *ud, const char *authorization);
+/* libmcp's tool filter: whether principal may see and call tool name. */
+bool mcpd_tool_allowed(void *ud, const void *principal, const char *name);
+/* Frees the interned principal names (at exit). */
+void mcpd_auth_free_names(void);
 
 /* --check-config: loads the file at path and configures every tool entry through its kind
  * without serving; prints every mistake to out. Returns the exit status: 0 if the file is

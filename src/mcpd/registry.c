@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define BACKSTOP_MS 5000
+
 struct mcpd_gen {
     atomic_int refs;
     mcpd_config *cfg;
@@ -271,7 +273,7 @@ static int content_activate(mcpd_gen *g, mcp_server *server)
     mcpd_resources_activate(g->resources);
     mcpd_prompts_activate(g->prompts, errs);
     int rc = mcpd_err_count(errs) ? -1 : 0;
-    if (rc) mcpd_errs_print(errs, stderr, g->cfg->path, NULL, 0);
+    if (rc) mcpd_errs_print(errs, stderr, "mcpd: error: ", g->cfg->path, NULL, 0);
     mcpd_errs_free(errs);
     return rc;
 }
@@ -293,10 +295,13 @@ static mcpd_gen *gen_build(mcpd_config *cfg, mcp_server *server, bool reload, mc
                     .reload = reload};
     g->insts = calloc(mcp_json_len(tools) + 1, sizeof *g->insts);
     if (!g->insts) abort();
-    for (size_t i = 0; i < mcp_json_len(tools); i++) {
+    size_t ntools = mcp_json_typeof(tools) == MCP_JSON_ARRAY ? mcp_json_len(tools) : 0;
+    for (size_t i = 0; i < ntools; i++) {
         const mcp_json *e = mcp_json_at(tools, i);
         char ptr[64];
         snprintf(ptr, sizeof ptr, "/tools/%zu", i);
+        /* the config schema already found this entry wrong (a failed load reports it all) */
+        if (mcp_json_typeof(e) != MCP_JSON_OBJECT || mcpd_errs_under(errs, ptr)) continue;
         bool enabled = true;
         if (mcp_json_bool(mcp_json_get(e, "enabled"), &enabled) && !enabled) continue;
         const char *kname = entry_str(e, "kind");
@@ -339,8 +344,9 @@ static mcpd_gen *gen_build(mcpd_config *cfg, mcp_server *server, bool reload, mc
     return g;
 }
 
-/* Loads path (NULL: the default) into a generation, or prints every mistake to out with
- * prefix and returns NULL. */
+/* Loads path (NULL: the default) into a generation, or prints every mistake to out (each line
+ * starting with prefix: NULL for --check-config's plain lines, "mcpd: error: " for the log) and
+ * returns NULL. */
 static mcpd_gen *load_gen(const char *path, mcp_server *server, bool reload, FILE *out,
                           const char *prefix)
 {
@@ -348,12 +354,16 @@ static mcpd_gen *load_gen(const char *path, mcp_server *server, bool reload, FIL
     char *text = NULL;
     size_t len = 0;
     mcpd_config *cfg = mcpd_config_load(path, errs, &text, &len);
+    bool invalid = cfg && cfg->invalid;
     mcpd_gen *g = cfg ? gen_build(cfg, server, reload, errs) : NULL;
+    if (g && invalid) { /* built only to report the tools' mistakes too */
+        mcpd_gen_unref(g);
+        g = NULL;
+    }
     if (!g) {
-        if (prefix) fputs(prefix, out);
         const char *src = path ? text : mcpd_default_config;
         size_t srclen = path ? len : mcpd_default_config_len;
-        mcpd_errs_print(errs, out, path ? path : "(default config)", src, srclen);
+        mcpd_errs_print(errs, out, prefix, path ? path : "(default config)", src, srclen);
     }
     free(text);
     mcpd_errs_free(errs);
@@ -379,9 +389,15 @@ static struct served {
     uv_work_t reload_work;
     bool reloading, reload_again;
     bool reload_ok;
+    bool needs_auth; /* serving a non-loopback address without --insecure-no-auth */
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static mcpd_gen *gen_acquire(void)
+const mcpd_config *mcpd_gen_config(const mcpd_gen *g)
+{
+    return g ? g->cfg : NULL;
+}
+
+mcpd_gen *mcpd_gen_current(void)
 {
     pthread_mutex_lock(&S.mu);
     mcpd_gen *g = S.current;
@@ -393,7 +409,7 @@ static mcpd_gen *gen_acquire(void)
 /* The one handler of every tool. */
 static void on_tool_call(mcp_ctx *ctx, void *ud)
 {
-    mcpd_gen *g = gen_acquire();
+    mcpd_gen *g = mcpd_gen_current();
     const char *name = mcp_ctx_name(ctx);
     for (size_t i = 0; g && i < g->ntools; i++) {
         if (strcmp(g->tools[i].name, name) == 0) {
@@ -445,7 +461,10 @@ static int sync_tools(const mcpd_gen *prev, const mcpd_gen *next)
                           .input_schema = t->input_schema,
                           .output_schema = t->output_schema,
                           .annotations = t->annotations,
-                          .handler = on_tool_call};
+                          .handler = on_tool_call,
+                          /* a backstop: mcpd's guard answers at timeout_ms and stops the work;
+                           * libmcp answers for it only if a kind never ends its call */
+                          .timeout_ms = t->timeout_ms + BACKSTOP_MS};
         char err[256];
         if (mcp_server_add_tool(S.server, &d, err, sizeof err) != 0) {
             fprintf(stderr, "mcpd: error: %s (%s): %s\n", t->name, t->pointer, err);
@@ -459,10 +478,21 @@ static int sync_tools(const mcpd_gen *prev, const mcpd_gen *next)
 static void reload_run(uv_work_t *w)
 {
     fprintf(stderr, "mcpd: info: SIGHUP: reloading %s\n", S.path ? S.path : "the default config");
-    mcpd_gen *g = load_gen(S.path, S.server, true, stderr,
-                           "mcpd: error: reload failed, keeping the current config:\n");
+    mcpd_gen *g = load_gen(S.path, S.server, true, stderr, "mcpd: error: ");
+    if (g && S.needs_auth && g->cfg->ntokens == 0) {
+        fprintf(stderr,
+                "mcpd: error: %s: the new config has no auth tokens, but mcpd serves a "
+                "non-loopback address\n",
+                g->cfg->path);
+        mcpd_gen_unref(g);
+        g = NULL;
+    }
     S.reload_ok = g != NULL;
-    if (!g) return;
+    if (!g) {
+        fprintf(stderr, "mcpd: error: reload failed, keeping the current config\n");
+        return;
+    }
+    atomic_fetch_add(&g->refs, 1); /* ours until the log line below: serving may end meanwhile */
     pthread_mutex_lock(&S.mu);
     mcpd_gen *old = S.current;
     S.current = g;
@@ -473,6 +503,7 @@ static void reload_run(uv_work_t *w)
     fprintf(stderr, "mcpd: info: reloaded %s: %zu tools, %d registrations changed\n", g->cfg->path,
             g->ntools, changes);
     mcpd_gen_unref(old);
+    mcpd_gen_unref(g);
 }
 
 static void on_hup(uv_signal_t *h, int sig);
@@ -523,6 +554,7 @@ static int serve_http(const mcpd_config *c)
     for (size_t i = 0; i < h.n_allowed_hosts; i++) hosts[i] = dup_or_null(c->hosts[i]);
     h.allowed_origins = (const char *const *)origins;
     h.allowed_hosts = (const char *const *)hosts;
+    h.auth = mcpd_auth_check;
     int rc = mcp_serve_http(S.server, &h) ? 1 : 0;
     for (size_t i = 0; i < 32; i++) free(origins[i]), free(hosts[i]);
     free(path);
@@ -532,7 +564,7 @@ static int serve_http(const mcpd_config *c)
 int mcpd_serve(const mcpd_serve_options *o)
 {
     S.path = o->config_path;
-    mcpd_gen *g = load_gen(o->config_path, NULL, false, stderr, NULL);
+    mcpd_gen *g = load_gen(o->config_path, NULL, false, stderr, "mcpd: error: ");
     if (!g) return 2;
     mcpd_config *c = g->cfg;
     bool stdio = o->stdio || (c->stdio && !o->listen);
@@ -550,8 +582,10 @@ int mcpd_serve(const mcpd_serve_options *o)
         mcpd_gen_unref(g);
         return 2;
     }
+    S.needs_auth = !stdio && !mcpd_host_is_loopback(c->host) && !o->insecure_no_auth;
     S.server = mcp_server_new(&c->info);
     if (c->page_size) mcp_server_set_page_size(S.server, c->page_size);
+    mcp_server_set_tool_filter(S.server, mcpd_tool_allowed, NULL);
     mcpd_guard_set_max_children(c->max_children);
     if (mcpd_loop_start(loop_started, NULL) != 0) {
         fprintf(stderr, "mcpd: cannot start the event loop thread\n");
@@ -569,12 +603,13 @@ int mcpd_serve(const mcpd_serve_options *o)
             rc = serve_http(c);
         }
     }
+    mcpd_loop_stop(loop_stopping, NULL); /* waits for a reload in progress and every call */
     pthread_mutex_lock(&S.mu);
     g = S.current;
     S.current = NULL;
     pthread_mutex_unlock(&S.mu);
     mcpd_gen_unref(g);
-    mcpd_loop_stop(loop_stopping, NULL);
     mcp_server_free(S.server);
+    mcpd_auth_free_names();
     return rc;
 }

@@ -160,6 +160,24 @@ TEST(bad_configs)
     CHECK(n >= 30);
 }
 
+TEST(every_mistake_reported)
+{
+    int rc;
+    const char *out = check(
+        "{\"limits\": {\"timeout_ms\": 0},\n"
+        " \"tools\": [{\"kind\": \"exec\", \"name\": \"x\", \"command\": [\"ls\", \"{p}\"]},\n"
+        "           {\"kind\": \"exec\", \"nam\": \"y\", \"command\": [\"ls\"]}]}",
+        &rc);
+    CHECK_INT(rc, 2);
+    /* the schema's mistakes, then the exec kind's in an entry the schema found fine */
+    CHECK(strstr(out, ":1:27: /limits/timeout_ms: number must be >= 1\n") != NULL);
+    CHECK(strstr(out,
+                 ":3:36: /tools/1/nam: unknown key \"nam\" for a tool of kind exec (did you mean "
+                 "\"name\"?)\n") != NULL);
+    CHECK(strstr(out, ":2:60: /tools/0/command/1: \"{p}\" names no argument") != NULL);
+    CHECK(strstr(out, ":3:12: /tools/1: missing required property \"name\"\n") != NULL);
+}
+
 TEST(good_configs)
 {
     int rc;
@@ -200,6 +218,7 @@ int main(void)
     snprintf(dir, sizeof dir, "/tmp/mcpd-test-%d", (int)getpid());
     mkdir(dir, 0700);
     RUN(bad_configs);
+    RUN(every_mistake_reported);
     RUN(good_configs);
     RUN(env_substitution_values);
     char path[128];
