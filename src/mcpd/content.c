@@ -190,7 +190,8 @@ static void read_resdir(const mcpd_env *env, const mcp_json *e, reader *r, resdi
 {
     static const char *const keys[] = {
         "name",      "path",           "uri_prefix", "description", "max_file_bytes", "max_files",
-        "max_depth", "include_hidden", "watch",      "template",    "mime",           NULL};
+        "max_depth", "include_hidden", "watch",      "template",    "mime",           "optional",
+        NULL};
     only_keys(r, e, keys);
     const char *path = str_at(r, e, "path", true);
     *cfg = (resdir_config){
@@ -241,11 +242,15 @@ int mcpd_resources_configure(const mcpd_env *env, const mcp_json *section, const
         resdir_config cfg;
         resdir_mime *mime = NULL;
         read_resdir(env, e, &r, &cfg, &mime);
+        bool optional = bool_at(&r, e, "optional", false);
         if (mcpd_err_count(errs) == r.before) {
             char err[400], p[300];
             struct stat st;
             sub(p, sizeof p, ptr, "path");
-            if (stat(cfg.root, &st))
+            if (stat(cfg.root, &st) && errno == ENOENT && optional)
+                fprintf(stderr, "mcpd: warning: %s: %s does not exist: not served (optional)\n",
+                        ptr, cfg.root);
+            else if (stat(cfg.root, &st))
                 mcpd_err(errs, p, "expected a directory: %s: %s", cfg.root, strerror(errno));
             else if (!S_ISDIR(st.st_mode))
                 mcpd_err(errs, p, "expected a directory: %s is not one", cfg.root);

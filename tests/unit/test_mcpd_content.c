@@ -351,6 +351,20 @@ TEST(watcher_follows_changes)
     end_session();
 }
 
+TEST(optional_directory_may_be_missing)
+{
+    session();
+    mcpd_errs errs;
+    void *r = resources("[{\"name\":\"gone\",\"path\":\"nope\",\"optional\":true},"
+                        "{\"name\":\"docs\",\"path\":\"docs\",\"watch\":false}]",
+                        &errs);
+    CHECK_STR(errs.text, "");
+    CHECK(r != NULL);
+    CHECK(listed("file:///docs/a.md"));
+    mcpd_resources_free(r);
+    end_session();
+}
+
 TEST(reload_keeps_serving)
 {
     session();
@@ -399,6 +413,10 @@ TEST(resource_config_mistakes)
         {"[{\"name\":\"d\",\"path\":\"docs\",\"uri_prefix\":\"docs\"}]",
          "/resources/0: uri_prefix: expected an absolute URI ending in '/'"},
         {"[{\"name\":\"d\",\"path\":\"docs/a.md\"}]", "/resources/0/path: expected a directory:"},
+        {"[{\"name\":\"d\",\"path\":\"docs/a.md\",\"optional\":true}]",
+         "/resources/0/path: expected a directory:"},
+        {"[{\"name\":\"d\",\"path\":\"docs\",\"optional\":1}]",
+         "/resources/0/optional: expected true or false, got integer"},
         {"[{\"name\":\"d\",\"path\":\"docs\",\"mime\":{\"x\":1}}]",
          "/resources/0/mime/x: expected a MIME type string"},
         {"[{\"name\":\"d\",\"path\":\"docs\",\"mime\":{\"x\":\"nope\"}}]",
@@ -555,6 +573,7 @@ int main(void)
     RUN(directory_listed);
     RUN(reads_and_refusals);
     RUN(watcher_follows_changes);
+    RUN(optional_directory_may_be_missing);
     RUN(reload_keeps_serving);
     RUN(resource_config_mistakes);
     RUN(prompts_rendered_and_completed);
