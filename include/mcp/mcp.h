@@ -615,6 +615,19 @@ typedef struct mcp_http_options {
      * NULL: no authentication. */
     const void *(*auth)(void *auth_ud, const char *authorization);
     void *auth_ud;
+    /* Admin endpoints (/metrics, /health, /ready, /status, /status.json; docs/metrics.md).
+     * They are served on the MCP listener when host is a loopback address, and on a listener
+     * of their own at admin_host:admin_port (port 0: the kernel picks; mcp_http_admin_port
+     * tells) when admin_host is set. On a non-loopback admin listener, /status and
+     * /status.json need `auth` to accept the request's Authorization (403 without auth set)
+     * unless status_public. ready: NULL, or called for each /ready and /status read (any
+     * thread, quick): false turns /ready to 503 with the reason it wrote (a raised alert,
+     * say). /ready is 503 while the server drains in any case. */
+    const char *admin_host;
+    int admin_port;
+    bool status_public;
+    bool (*ready)(void *ready_ud, char *reason, size_t reason_size);
+    void *ready_ud;
 } mcp_http_options;
 
 typedef struct mcp_http mcp_http;
@@ -632,6 +645,10 @@ mcp_http *mcp_http_start_sz(mcp_server *s, size_t opts_size, const mcp_http_opti
 
 /* Returns the port it listens on. Any thread. */
 int mcp_http_port(const mcp_http *h);
+
+/* Returns the admin listener's port, or 0 when there is none (admin_host unset). Any
+ * thread. */
+int mcp_http_admin_port(const mcp_http *h);
 
 /* Ends idle sessions and expires unanswered server-to-client requests and handler timeouts.
  * The transport's own sweeper thread does this once a second: calling it is never needed (it

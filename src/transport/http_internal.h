@@ -42,6 +42,7 @@ typedef struct hstream hstream;
 typedef struct session session;
 typedef struct wstate wstate;
 typedef struct resume_wait resume_wait;
+typedef struct http_admin http_admin;
 
 /* ---- per-worker state ---------------------------------------------------------------------- */
 
@@ -147,6 +148,7 @@ struct mcp_http {
     _Atomic uint64_t sessions_total, sessions_expired;
     rt_metrics *metrics;
     http_metric_ids mid;
+    http_admin *admin; /* http_admin.c: per-request series, admin listener */
     /* the sweeper thread (http.c): mcp_http_sweep once a second, on the transport's own time */
     pthread_t sweeper;
     pthread_mutex_t sweep_mu; /* sweep_stop, sweep_cv; and one sweep at a time */
@@ -236,6 +238,22 @@ void hstream_end_worker(wstate *ws);
 void hstream_keepalive(wstate *ws);
 /* Records a request's latency (from t0, rt_now_ns) in ws's histogram. */
 void http_record_latency(wstate *ws, uint64_t t0);
+
+/* ---- http_admin.c ----------------------------------------------------------------------------- */
+
+/* Registers the per-method and per-tool series and becomes the server's observer. */
+void http_admin_setup(mcp_http *h);
+/* Starts the admin listener if admin_host is set. Returns 0 or a negative errno (err set). */
+int http_admin_listen(mcp_http *h, char *err, size_t errsize);
+/* Stops the admin listener (before the transport's state goes). */
+void http_admin_stop(mcp_http *h);
+void http_admin_free(mcp_http *h);
+/* Serves /metrics, /health, /ready, /status(.json) on the MCP listener (loopback only);
+ * returns true when it answered. Loop thread of r. */
+bool http_admin_route(req_ctx *r);
+/* Every series in Prometheus text; the status as JSON. Any thread. */
+void http_admin_render(mcp_http *h, mcp_buf *b);
+void http_admin_status_json(mcp_http *h, mcp_buf *b);
 
 /* ---- http_session.c -------------------------------------------------------------------------- */
 
