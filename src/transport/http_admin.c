@@ -19,6 +19,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "mcp/metrics.h"
 #include "rt/clock.h"
 #include "rt/pool.h"
 
@@ -27,10 +28,10 @@
 #include <string.h>
 #include <time.h>
 
-#define ADMIN_SHARDS 16
+#define ADMIN_SHARDS    16
 #define MAX_TOOL_LABELS 256
-#define RECENT_ERRORS 16
-#define OTHER "_other"
+#define RECENT_ERRORS   16
+#define OTHER           "_other"
 
 /* A fixed set of label values, looked up by name without a lock (built once at start). */
 typedef struct label_table {
@@ -120,7 +121,8 @@ static void register_rows(http_admin *a, const label_table *t, const char *label
         for (int o = 0; o < MCP_OUTCOME_COUNT; o++) {
             snprintf(labels, sizeof labels, "%s=\"%s\",outcome=\"%s\"", label, lt_name(t, i),
                      mcp_outcome_names[o]);
-            (*req)[i * MCP_OUTCOME_COUNT + (size_t)o] = rt_metrics_counter(a->m, cname, labels, chelp);
+            (*req)[i * MCP_OUTCOME_COUNT + (size_t)o] =
+                rt_metrics_counter(a->m, cname, labels, chelp);
         }
     for (size_t i = 0; i <= t->n; i++) {
         snprintf(labels, sizeof labels, "%s=\"%s\"", label, lt_name(t, i));
@@ -199,8 +201,9 @@ void http_admin_setup(mcp_http *h)
     register_rows(a, &a->tools, "tool", "mcpd_tool_calls_total",
                   "tools/call requests answered, by tool and outcome (_other: not registered at "
                   "start).",
-                  "mcpd_tool_call_seconds", "Time from a tools/call's arrival to its answer, by tool.",
-                  &a->t_req, &a->t_hist);
+                  "mcpd_tool_call_seconds",
+                  "Time from a tools/call's arrival to its answer, by tool.", &a->t_req,
+                  &a->t_hist);
     mcp_server_set_observer(h->srv, on_event, a);
 }
 
@@ -279,8 +282,9 @@ static void row_json(mcp_buf *b, const char *name, const row_stats *r)
 {
     mcp_buf_append(b, "{\"name\":", 8);
     json_str(b, name);
-    mcp_buf_printf(b, ",\"requests\":%llu,\"errors\":%llu,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
-                      "\"p99_ms\":%.3f",
+    mcp_buf_printf(b,
+                   ",\"requests\":%llu,\"errors\":%llu,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
+                   "\"p99_ms\":%.3f",
                    (unsigned long long)r->n, (unsigned long long)r->errors, ms(r->p50), ms(r->p90),
                    ms(r->p99));
 }
@@ -350,8 +354,8 @@ static void recent_errors_json(http_admin *a, mcp_buf *b)
     uint64_t next = atomic_load(&a->err_next);
     bool first = true;
     for (uint64_t k = 0; k < RECENT_ERRORS && k < next; k++) {
-        uint64_t rec = atomic_load_explicit(&a->errs[(next - 1 - k) % RECENT_ERRORS],
-                                            memory_order_relaxed);
+        uint64_t rec =
+            atomic_load_explicit(&a->errs[(next - 1 - k) % RECENT_ERRORS], memory_order_relaxed);
         if (!rec) continue;
         time_t t = (time_t)(rec >> 24);
         struct tm tm;
@@ -406,8 +410,7 @@ void http_admin_status_json(mcp_http *h, mcp_buf *b)
     rt_pool_stats_get(h->pool, &ps);
     rt_stats rs = {0};
     if (h->hs) rt_workers_stats(http_server_workers(h->hs), &rs);
-    mcp_buf_printf(b,
-                   "{\"started\":\"%s\",\"uptime_s\":%.1f,\"ready\":%s,\"not_ready_reason\":",
+    mcp_buf_printf(b, "{\"started\":\"%s\",\"uptime_s\":%.1f,\"ready\":%s,\"not_ready_reason\":",
                    started, (double)(now - a->start_ns) / 1e9, ready ? "true" : "false");
     if (ready)
         mcp_buf_append(b, "null", 4);
@@ -440,7 +443,9 @@ void http_admin_status_json(mcp_http *h, mcp_buf *b)
         int64_t st;
         if (mcp_server_metrics_find(h->srv, "mcpd_breaker_state", key, &st))
             mcp_buf_printf(b, ",\"breaker\":\"%s\"",
-                           st == 0 ? "closed" : st == 1 ? "half-open" : "open");
+                           st == 0   ? "closed"
+                           : st == 1 ? "half-open"
+                                     : "open");
         mcp_buf_append(b, "}", 1);
     }
     mcp_buf_append(b, "]", 1);
@@ -570,4 +575,12 @@ void http_admin_stop(mcp_http *h)
 int mcp_http_admin_port(const mcp_http *h)
 {
     return h->admin && h->admin->hs ? http_server_port(h->admin->hs) : 0;
+}
+
+char *mcp_http_metrics_text(mcp_http *h, size_t *len)
+{
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    http_admin_render(h, &b);
+    return mcp_buf_steal(&b, len);
 }
