@@ -400,7 +400,8 @@ void http_admin_status_json(mcp_http *h, mcp_buf *b)
     }
     pthread_mutex_lock(&a->rate_mu);
     if (!a->rate_t || now - a->rate_t >= 1000000000ull) {
-        if (a->rate_t) a->rate = (double)(all.n - a->rate_n) * 1e9 / (double)(now - a->rate_t);
+        uint64_t t0 = a->rate_t ? a->rate_t : a->start_ns; /* first read: since start */
+        if (now > t0) a->rate = (double)(all.n - a->rate_n) * 1e9 / (double)(now - t0);
         a->rate_t = now;
         a->rate_n = all.n;
     }

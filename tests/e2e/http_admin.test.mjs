@@ -203,3 +203,46 @@ test('/ready turns 503 while the server drains; /health stays 200', async () => 
     assert.doesNotMatch(r.stderr, /AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:/);
   }
 });
+
+// The status page in headless Debian chromium: its script must fetch status.json and fill the
+// page. With STATUS_PNG=path the test also keeps a screenshot there (docs/status.png is made
+// so: `STATUS_PNG=$PWD/docs/status.png ctest -R e2e_http_admin`).
+test('the /status page renders in headless chromium', async (t) => {
+  if (spawnSync('chromium', ['--version']).error?.code === 'ENOENT') {
+    t.skip('chromium is not installed (scripts/deps.sh installs it)');
+    return;
+  }
+  await withServerChecked(async (srv) => {
+    const ap = adminPort(srv);
+    for (let i = 0; i < 20; i++) await exchange(srv.port, modernPost(srv, call(i + 1, 'echo', { message: 'x' })));
+    await exchange(srv.port, modernPost(srv, call(99, 'test_error_handling')));
+    const { mkdtempSync, rmSync, statSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(`${tmpdir()}/chromium-`);
+    const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      `--user-data-dir=${dir}`, '--virtual-time-budget=5000', '--hide-scrollbars'];
+    const url = `http://127.0.0.1:${ap}/status`;
+    try {
+      const dom = spawnSync('chromium', [...flags, '--dump-dom', url], { encoding: 'utf8', timeout: 120000 });
+      assert.equal(dom.status, 0, dom.stderr);
+      const html = dom.stdout;
+      assert.match(html, /<span id="ready" class="ok">ready<\/span>/, 'the script filled in readiness');
+      assert.match(html, /<b>21<\/b><span>requests<\/span>/);
+      assert.match(html, /<b>1<\/b><span>errors<\/span>/);
+      assert.match(html, /<td>echo<\/td><td>-<\/td><td class="n">20<\/td><td class="n">0<\/td>/);
+      assert.match(html, /<td>test_error_handling<\/td><td>-<\/td><td class="n">1<\/td><td class="n">1<\/td>/);
+      assert.match(html, /<td>tools\/call<\/td><td class="n">21<\/td>/);
+      assert.match(html, /<td>tool_error<\/td>/, 'recent errors are listed');
+      assert.match(html, /<span id="err"><\/span>/, "no fetch error shown");
+      if (process.env.STATUS_PNG) {
+        const shot = spawnSync('chromium', [...flags, `--screenshot=${process.env.STATUS_PNG}`,
+          '--window-size=1200,900', url], { encoding: 'utf8', timeout: 120000 });
+        assert.equal(shot.status, 0, shot.stderr);
+        assert.ok(statSync(process.env.STATUS_PNG).size > 10000);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, ['--admin-listen', '127.0.0.1:0']);
+});
