@@ -24,7 +24,8 @@ typedef struct series {
     char *name, *labels, *help;
     int kind;
     bool func_counter;
-    size_t slot; /* first slot in each shard */
+    bool func_ns; /* rendered as seconds */
+    size_t slot;  /* first slot in each shard */
     uint64_t (*fn)(void *ud, unsigned key);
     void *ud;
     unsigned key;
@@ -132,6 +133,11 @@ int rt_metrics_func(rt_metrics *m, const char *name, const char *labels, const c
     m->s[id].ud = ud;
     m->s[id].key = key;
     return id;
+}
+
+void rt_metrics_func_ns(rt_metrics *m, int id)
+{
+    m->s[id].func_ns = true;
 }
 
 /* ---- recording ------------------------------------------------------------------------------ */
@@ -275,7 +281,10 @@ static void render_series(rt_metrics *m, const series *s, mcp_buf *b, rt_hist_sn
         return;
     }
     series_name(b, s, "", NULL);
-    mcp_buf_printf(b, " %lld\n", (long long)rt_metrics_get(m, (int)(s - m->s)));
+    if (s->func_ns)
+        mcp_buf_printf(b, " %.9f\n", (double)s->fn(s->ud, s->key) / 1e9);
+    else
+        mcp_buf_printf(b, " %lld\n", (long long)rt_metrics_get(m, (int)(s - m->s)));
 }
 
 void rt_metrics_render(rt_metrics *m, mcp_buf *b)

@@ -52,6 +52,10 @@ int rt_metrics_histogram(rt_metrics *m, const char *name, const char *labels, co
 int rt_metrics_func(rt_metrics *m, const char *name, const char *labels, const char *help,
                     bool counter, uint64_t (*fn)(void *ud, unsigned key), void *ud, unsigned key);
 
+/* Marks func series id as nanoseconds: rendered in seconds (value / 1e9), for a total of
+ * durations kept elsewhere (`..._seconds_total`). Registration time only. */
+void rt_metrics_func_ns(rt_metrics *m, int id);
+
 /* Adds delta to counter or gauge id in shard (taken modulo the shard count). Any thread;
  * lock-free. */
 void rt_metrics_add(rt_metrics *m, unsigned shard, int id, int64_t delta);

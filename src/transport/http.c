@@ -75,7 +75,10 @@ enum {
     K_ACCEPT_PAUSES,
     K_ASKS,
     K_ASKS_REFUSED,
-    K_POOL_THREADS
+    K_POOL_THREADS,
+    K_POOL_THREADS_MAX,
+    K_POOL_COMPLETED,
+    K_POOL_WAIT_NS
 };
 
 /* Server-to-client requests awaiting answers, and calls refused for having too many. */
@@ -94,9 +97,12 @@ static uint64_t read_stat(void *ud, unsigned key)
     rt_pool_stats ps = {0};
     if (key == K_CONNS_LIMIT) return h->hs ? http_server_max_conns(h->hs) * h->nworkers : 0;
     if (key == K_ASKS || key == K_ASKS_REFUSED) return read_asks(h, key);
-    if (key == K_POOL_THREADS) {
+    if (key >= K_POOL_THREADS) {
         rt_pool_stats_get(h->pool, &ps);
-        return ps.live;
+        return key == K_POOL_THREADS       ? ps.live
+               : key == K_POOL_THREADS_MAX ? ps.threads
+               : key == K_POOL_COMPLETED   ? ps.completed
+                                           : ps.wait_ns;
     }
     if ((key <= K_PROTO_ERRORS || key == K_ACCEPT_PAUSES) && h->hs)
         rt_workers_stats(http_server_workers(h->hs), &rs);
@@ -177,6 +183,17 @@ static void metrics_setup(mcp_http *h)
                 K_POOL_THREADS);
     h->mid.latency = rt_metrics_histogram(m, "mcpd_request_duration_seconds", NULL,
                                           "Time from request to complete answer.");
+    /* utilisation: mcpd_pool_running / mcpd_pool_threads_max; mean queue wait:
+     * rate(mcpd_pool_queue_wait_seconds_total) / rate(mcpd_pool_jobs_completed_total) */
+    stat_series(h, "mcpd_pool_threads_max", "Most handler threads the pool may start.", false,
+                K_POOL_THREADS_MAX);
+    stat_series(h, "mcpd_pool_jobs_completed_total", "Handler calls the pool ran.", true,
+                K_POOL_COMPLETED);
+    rt_metrics_func_ns(m, rt_metrics_func(m, "mcpd_pool_queue_wait_seconds_total", NULL,
+                                          "Time handler calls spent queued, all together.", true,
+                                          read_stat, h, K_POOL_WAIT_NS));
+    h->mid.bytes_in = rt_metrics_counter(m, "mcpd_http_request_body_bytes_total", NULL,
+                                         "Request body bytes received at the MCP endpoint.");
 }
 
 /* ---- HTTP server callbacks ------------------------------------------------------------------ */
@@ -197,6 +214,7 @@ static void on_request(http_request *req, http_response *res, void *ud)
         return;
     }
     http_metric(ws, h->mid.requests, 1);
+    http_metric(ws, h->mid.bytes_in, (int64_t)req->body_len);
     if (http_admit(&r)) return;
     if (r.modern)
         http_modern(&r);

@@ -48,7 +48,7 @@ typedef struct http_admin http_admin;
 
 /* The transport's series in its rt_metrics set (src/rt/metrics.h); one shard per worker. */
 typedef struct http_metric_ids {
-    int requests, errors, shed, sse_open, latency;
+    int requests, errors, shed, sse_open, latency, bytes_in;
 } http_metric_ids;
 
 struct wstate {

@@ -36,7 +36,9 @@ function parseProm(text) {
 
 const call = (id, name, args = {}) => rpc(id, 'tools/call', { name, arguments: args, _meta: meta() });
 
+let bodyBytes = 0;
 async function timed(srv, body) {
+  bodyBytes += Buffer.byteLength(JSON.stringify(body));
   const t0 = process.hrtime.bigint();
   const r = await exchange(srv.port, modernPost(srv, body));
   return { r, ms: Number(process.hrtime.bigint() - t0) / 1e6 };
@@ -103,6 +105,10 @@ test('a scrape during a known load counts what the client sent; promtool accepts
     }
     assert.equal(v('mcpd_request_seconds_count{method="tools/call"}'), ECHO + TOOL_ERRORS + UNKNOWN);
     assert.equal(v('mcpd_request_seconds_count{method="tools/list"}'), LISTS);
+    assert.equal(v('mcpd_http_request_body_bytes_total'), bodyBytes);
+    assert.equal(v('mcpd_http_requests_total'), ECHO + TOOL_ERRORS + UNKNOWN + LISTS);
+    assert.ok(v('mcpd_pool_threads_max') >= v('mcpd_pool_threads'));
+    assert.ok(v('mcpd_pool_queue_wait_seconds_total') >= 0);
     // promtool
     const pt = spawnSync('promtool', ['check', 'metrics'], { input: res.text, encoding: 'utf8' });
     if (pt.error?.code === 'ENOENT') {
