@@ -14,7 +14,7 @@
  * served on the MCP listener when it is a loopback address, and on the admin listener
  * (mcp_http_options.admin_host/admin_port) whatever it is; on a non-loopback admin listener
  * /status and /status.json need the program's auth (or status_public). Every admin request
- * passes the same Origin/Host guard as the endpoint. See docs/internals/metrics.md. */
+ * passes the same Origin/Host guard as the endpoint. See docs/metrics.md. */
 #include "http_internal.h"
 
 #include "base/alloc.h"
