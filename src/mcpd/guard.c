@@ -17,6 +17,7 @@
  * its reference to the generation, so the kind instance outlives every call on it. */
 #include "mcpd.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,8 +57,10 @@ static void slots_destroy(slots *s)
     pthread_cond_destroy(&s->cv);
 }
 
-/* Takes a slot, waiting at most wait_ms. Returns true with the slot held. */
-static bool slots_acquire(slots *s, uint32_t wait_ms)
+/* Takes a slot, waiting at most wait_ms, or until ctx is cancelled (checked every 100 ms: a
+ * client that leaves, or a server that stops, frees the waiting thread). Returns true with the
+ * slot held. */
+static bool slots_acquire(slots *s, uint32_t wait_ms, const mcp_ctx *ctx)
 {
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
@@ -66,7 +69,17 @@ static bool slots_acquire(slots *s, uint32_t wait_ms)
     if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
     pthread_mutex_lock(&s->mu);
     int rc = 0;
-    while (s->in_use >= s->max && rc == 0) rc = pthread_cond_timedwait(&s->cv, &s->mu, &until);
+    while (s->in_use >= s->max && rc == 0 && !mcp_ctx_cancelled(ctx)) {
+        struct timespec now, slice;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        slice = now;
+        slice.tv_nsec += TICK_MS * 1000000L;
+        if (slice.tv_nsec >= 1000000000L) slice.tv_sec++, slice.tv_nsec -= 1000000000L;
+        bool last = slice.tv_sec > until.tv_sec ||
+                    (slice.tv_sec == until.tv_sec && slice.tv_nsec >= until.tv_nsec);
+        rc = pthread_cond_timedwait(&s->cv, &s->mu, last ? &until : &slice);
+        if (rc == ETIMEDOUT && !last) rc = 0;
+    }
     bool ok = s->in_use < s->max;
     if (ok) s->in_use++;
     pthread_mutex_unlock(&s->mu);
@@ -258,7 +271,7 @@ void mcpd_call_fail(mcpd_call *c, mcpd_outcome outcome, const char *fmt, ...)
 
 void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
 {
-    if (!slots_acquire(&t->guard->limit, t->queue_wait_ms)) {
+    if (!slots_acquire(&t->guard->limit, t->queue_wait_ms, ctx)) {
         mcp_ctx_tool_error(ctx,
                            "tool %s is busy: %u calls are running (its concurrency limit) and "
                            "none ended within %u ms; try again later",
@@ -266,7 +279,7 @@ void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
         mcpd_gen_unref(g);
         return;
     }
-    if (t->spawns && !slots_acquire(&children, t->queue_wait_ms)) {
+    if (t->spawns && !slots_acquire(&children, t->queue_wait_ms, ctx)) {
         slots_release(&t->guard->limit);
         mcp_ctx_tool_error(ctx,
                            "tool %s cannot start: %u child processes are running (mcpd's "
