@@ -208,6 +208,30 @@ for (const era of ['legacy', 'modern']) {
   });
 }
 
+describe("a tool's own circuit breaker", () => {
+  it('opens after failures and answers at once with when to retry', T, async () => {
+    const srv = await startMcpd({ tools: [
+      { kind: 'exec', name: 'broken', command: ['/nonexistent/program'],
+        breaker: { min_calls: 2, failure_ratio: 0.5, cooldown_ms: 60000 } },
+      { kind: 'exec', name: 'fine', command: ['echo', 'ok'] },
+    ] });
+    try {
+      const c = await connectClient(srv.url, 'legacy');
+      for (let i = 0; i < 2; i++) {
+        const r = await c.callTool({ name: 'broken', arguments: {} });
+        assert.equal(textOf(r), 'cannot run /nonexistent/program: no such file or directory');
+      }
+      const r = await c.callTool({ name: 'broken', arguments: {} });
+      assert.equal(r.isError, true);
+      assert.match(textOf(r), /^tool broken is unavailable: .*retry in \d/);
+      assert.equal(textOf(await c.callTool({ name: 'fine', arguments: {} })), 'ok\n');
+      await c.close();
+    } finally {
+      await stopChecked(srv);
+    }
+  });
+});
+
 describe('reload on SIGHUP', () => {
   const base = (extra = []) => ({ tools: [
     { kind: 'exec', name: 'say', command: ['printf', '%s', '{text}'], arguments: { text: { type: 'string' } } },
