@@ -70,6 +70,31 @@ describe('mcpd command line', () => {
     tmp.cleanup();
   });
 
+  it('with no config it serves the default one: sample database, docs, exec tools, prompts', T, async () => {
+    const tmp = tempDir(); // the sample database goes to $XDG_RUNTIME_DIR
+    const srv = await startMcpd(null, { env: { XDG_RUNTIME_DIR: tmp.dir }, cwd: new URL('../..', import.meta.url).pathname });
+    try {
+      const c = await connectClient(srv.url, 'modern');
+      const names = (await c.listTools()).tools.map((t) => t.name).sort();
+      assert.deepEqual(names, ['books_per_decade', 'disk_usage', 'find_books', 'uptime']);
+      let r = await c.callTool({ name: 'find_books', arguments: { text: 'Knuth', limit: 5 } });
+      assert.equal(r.structuredContent.rows[0].title, 'The Art of Computer Programming, Vol. 1');
+      r = await c.callTool({ name: 'find_books', arguments: { text: "' OR 1=1 --", limit: 50 } });
+      assert.equal(r.structuredContent.row_count, 0);
+      r = await c.callTool({ name: 'books_per_decade', arguments: {} });
+      assert.ok(r.structuredContent.rows.length >= 3);
+      r = await c.callTool({ name: 'disk_usage', arguments: { path: '/' } });
+      assert.match(textOf(r), /Filesystem/);
+      assert.deepEqual((await c.listPrompts()).prompts.map((p) => p.name).sort(), ['code_review', 'explain_error']);
+      const res = (await c.listResources()).resources.map((x) => x.uri);
+      assert.ok(res.includes('file:///docs/mcpd.md'), res.join(' '));
+      await c.close();
+    } finally {
+      await stopChecked(srv);
+      tmp.cleanup();
+    }
+  });
+
   it('--check-config explains every mistake with line:column and exits 2', T, async () => {
     const tmp = tempDir();
     writeFileSync(tmp.path('bad.jsonc'), `{
