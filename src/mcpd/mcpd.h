@@ -11,7 +11,8 @@
 #include <pthread.h>
 
 /* ---- loop.c ------------------------------------------------------------------------------ */
-/* Starts the loop thread; on_start(loop, ud) runs first on it. Returns 0 or -1. */
+/* Starts the loop thread; on_start(loop, ud) runs first on it, and has run when this returns.
+ * Returns 0 or -1. */
 int mcpd_loop_start(void (*on_start)(uv_loop_t *, void *), void *ud);
 /* Runs on_stop on the loop (it closes the handles it owns), then waits until every handle is
  * closed and joins the thread. Main thread. */
