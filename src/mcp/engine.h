@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "mcp/mcp.h"
 
 typedef struct mcp_conn mcp_conn;
@@ -53,6 +54,11 @@ typedef struct mcp_out {
     bool final; /* this response ends the request identified by tag */
     bool whole; /* answers the whole message (a parse error, a rejected batch): never an element
                  * of a batch reply, even when the message began with '[' */
+    /* When not NULL: the buffer holding data[0..len), which the sink may take during the
+     * call instead of copying the bytes (move the struct out and mcp_buf_init it, or
+     * mcp_buf_steal); the engine frees whatever is left in it. Large results go from the
+     * handler to the socket this way. */
+    mcp_buf *buf;
 } mcp_out;
 
 typedef struct mcp_sink {

@@ -1,13 +1,14 @@
 /* feature.c - the list of features, the one method table, and the hooks over all features.
  *
  * The list below is the only place that names features. The method table is built once per
- * process from their method tables (open addressing on an FNV-1a hash of the name; a name
- * given twice is a programming error and aborts). Each server keeps one state pointer per
- * feature, in list order. Hooks that concern every feature (capabilities, registrations,
- * tools/call, the tick) are called in list order; hooks on a ctx go to the one feature that
- * holds it (ctx->holder, engine.c). */
+ * process from their method tables (open addressing on a hash of the name's length and three
+ * of its bytes; a name given twice is a programming error and aborts). Each server keeps one state
+ * pointer per feature, in list order. Hooks that concern every feature (capabilities,
+ * registrations, tools/call, the tick) are called in list order; hooks on a ctx go to the one
+ * feature that holds it (ctx->holder, engine.c). */
 #include "mcp/feature.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,11 +29,15 @@ static struct slot {
 } table[TABLE_SIZE];
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
+static atomic_bool table_built;
+
+/* Cheap and good enough for a few dozen names of different shapes: the length and three
+ * bytes (the method names differ there), so a lookup costs about one memcmp. */
 static uint32_t hash(const char *s, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
-    return h;
+    if (!n) return 0;
+    return (uint32_t)n * 2654435761u ^ (uint32_t)(unsigned char)s[0] * 31u ^
+           (uint32_t)(unsigned char)s[n - 1] * 131u ^ (uint32_t)(unsigned char)s[n / 2] * 7u;
 }
 
 static void table_build(void)
@@ -54,11 +59,13 @@ static void table_build(void)
             if (++used > TABLE_SIZE / 2) abort(); /* raise TABLE_SIZE */
             table[k] = (struct slot){m, features[i], n};
         }
+    atomic_store_explicit(&table_built, true, memory_order_release);
 }
 
 const feature_method *feature_find_method(const char *name, size_t len, const feature **owner)
 {
-    pthread_once(&table_once, table_build);
+    if (!atomic_load_explicit(&table_built, memory_order_acquire))
+        pthread_once(&table_once, table_build);
     for (uint32_t k = hash(name, len) & (TABLE_SIZE - 1); table[k].m;
          k = (k + 1) & (TABLE_SIZE - 1))
         if (table[k].len == len && !memcmp(table[k].m->name, name, len)) {

@@ -20,7 +20,7 @@
  * in "required". A default is an annotation for clients; the handler's getter default is what
  * applies when the argument is absent. Anything the grammar cannot say takes a full
  * input_schema instead. Errors name the byte offset and what was expected. */
-#include "mcp/internal.h"
+#include "mcp/ctx.h"
 
 #include <stdio.h>
 #include <stdlib.h>

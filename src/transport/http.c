@@ -17,6 +17,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "base/sized.h"
 #include "rt/clock.h"
 #include "rt/pool.h"
 #include "rt/signals.h"
@@ -246,6 +247,9 @@ static bool options_check(mcp_http_options *o, char *err, size_t errsize)
     if (!o->sse_keepalive_ms) o->sse_keepalive_ms = DEFAULT_KEEPALIVE_MS;
     if (!o->max_body) o->max_body = HTTP_DEFAULT_MAX_BODY;
     if (!o->drain_ms) o->drain_ms = DEFAULT_DRAIN_MS;
+    if (!o->replay_events) o->replay_events = REPLAY_EVENTS;
+    if (!o->replay_bytes) o->replay_bytes = REPLAY_BYTES;
+    if (!o->replay_ttl_ms) o->replay_ttl_ms = REPLAY_TTL_MS;
     if (o->path[0] != '/') {
         snprintf(err, errsize, "path must start with '/': %s", o->path);
         return false;
@@ -375,9 +379,15 @@ static void sweeper_stop(mcp_http *h)
     pthread_mutex_destroy(&h->sweep_mu);
 }
 
-mcp_http *mcp_http_start(mcp_server *srv, const mcp_http_options *opts, char *err, size_t errsize)
+mcp_http *mcp_http_start_sz(mcp_server *srv, size_t opts_size, const mcp_http_options *opts,
+                            char *err, size_t errsize)
 {
-    mcp_http_options o = opts ? *opts : (mcp_http_options){0};
+    mcp_http_options o;
+    if (copy_sized(&o, sizeof o, opts, opts_size)) {
+        if (err) snprintf(err, errsize, "%s", SIZED_TOO_NEW("mcp_http_options"));
+        errno = EINVAL;
+        return NULL;
+    }
     if (!options_check(&o, err, errsize)) return NULL;
     rt_pool_config pc = {
         .threads = o.threads, .queue_max = (unsigned)o.queue_max, .name = "mcp-http"};
@@ -437,6 +447,7 @@ static void http_sweep(mcp_http *h)
     for (size_t b = 0; b < h->nbuckets; b++)
         for (session *s = h->buckets[b]; s; s = s->hnext) {
             mcp_conn_tick(s->conn, now);
+            session_prune(h, s, now);
             uint64_t last = atomic_load_explicit(&s->last_active, memory_order_relaxed);
             if (atomic_load(&s->active) <= 0 && now > last && now - last >= h->o.session_idle_ms &&
                 !session_listening(s, now)) {
@@ -555,12 +566,12 @@ static void *stop_watch_main(void *arg)
     return NULL;
 }
 
-int mcp_serve_http(mcp_server *s, const mcp_http_options *opts)
+int mcp_serve_http_sz(mcp_server *s, size_t opts_size, const mcp_http_options *opts)
 {
     rt_signals sig;
     if (rt_signals_open(&sig) < 0) return MCP_SERVE_FAILED;
     char err[256] = "";
-    mcp_http *h = mcp_http_start(s, opts, err, sizeof err);
+    mcp_http *h = mcp_http_start_sz(s, opts_size, opts, err, sizeof err);
     if (!h) {
         int rc = errno == EADDRINUSE ? MCP_SERVE_ADDRINUSE : MCP_SERVE_FAILED;
         mcp_log(MCP_LOGL_ERROR, "http: %s", err);

@@ -48,7 +48,7 @@ typedef struct task task;
 
 /* The store: every task of a server (this feature's state). */
 typedef struct task_store {
-    bool has_tools; /* a tool with MCP_TASK_*: the capability is declared, methods answer */
+    atomic_bool has_tools; /* a tool with MCP_TASK_*: the capability is declared, methods answer */
     mcp_task_limits limits;
     pthread_mutex_t lock; /* everything below */
     task **buckets;
@@ -874,13 +874,13 @@ static const feature_method tasks_methods[] = {
 
 static bool tasks_available(mcp_server *s, void *st)
 {
-    return ((task_store *)st)->has_tools;
+    return atomic_load(&((task_store *)st)->has_tools);
 }
 
 /* 2025-11-25: the tasks capability; 2026-07-28: the extension (both once a tool can be one). */
 static void tasks_capabilities(mcp_server *s, void *st, int era, mcp_buf *caps, mcp_buf *exts)
 {
-    if (!((task_store *)st)->has_tools) return;
+    if (!atomic_load(&((task_store *)st)->has_tools)) return;
     if (era == ERA_MODERN)
         LIT(exts, ",\"" META_TASKS "\":{}");
     else
@@ -890,7 +890,7 @@ static void tasks_capabilities(mcp_server *s, void *st, int era, mcp_buf *caps, 
 static void tasks_registered(mcp_server *s, void *st, reg_kind kind, unsigned flags)
 {
     if (kind == REG_TOOL && (flags & (MCP_TASK_OPTIONAL | MCP_TASK_REQUIRED)))
-        ((task_store *)st)->has_tools = true;
+        atomic_store(&((task_store *)st)->has_tools, true);
 }
 
 /* A tools/call of a tool that runs as a task: start it (the call goes on under the task). */
@@ -909,7 +909,7 @@ static int tasks_before_call(mcp_ctx *ctx, void *st)
             return -1;
         }
     } else if (ctx->era == ERA_LEGACY && json_is_object(json_get(ctx->params, "task")) &&
-               ((task_store *)st)->has_tools) {
+               atomic_load(&((task_store *)st)->has_tools)) {
         ctx_fail_with(ctx, F_METHOD_NOT_FOUND, 0, NULL,
                       "Method not found: this tool does not run as a task");
         return -1;
