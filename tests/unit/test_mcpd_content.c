@@ -351,6 +351,18 @@ TEST(watcher_follows_changes)
     end_session();
 }
 
+TEST(max_depth_zero_serves_the_top_only)
+{
+    session();
+    mcpd_errs errs;
+    void *r = resources(DOCS(",\"watch\":false,\"max_depth\":0"), &errs);
+    CHECK_STR(errs.text, "");
+    CHECK(listed("file:///docs/a.md"));
+    CHECK(!listed("file:///docs/sub/b.txt"));
+    mcpd_resources_free(r);
+    end_session();
+}
+
 TEST(optional_directory_may_be_missing)
 {
     session();
@@ -573,6 +585,7 @@ int main(void)
     RUN(directory_listed);
     RUN(reads_and_refusals);
     RUN(watcher_follows_changes);
+    RUN(max_depth_zero_serves_the_top_only);
     RUN(optional_directory_may_be_missing);
     RUN(reload_keeps_serving);
     RUN(resource_config_mistakes);
