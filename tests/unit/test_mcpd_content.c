@@ -250,6 +250,31 @@ TEST(directory_listed)
     end_session();
 }
 
+TEST(listing_is_paged)
+{
+    session();
+    mcp_server_set_page_size(srv, 2);
+    mcpd_errs errs;
+    void *r = resources(DOCS(",\"watch\":false"), &errs);
+    int pages = 0, seen = 0;
+    char params[4200] = "{}";
+    for (;;) {
+        const char *o = req("resources/list", params);
+        const json_value *v = jpath(o, "result.resources");
+        CHECK(v != NULL && v->len <= 2);
+        seen += (int)v->len;
+        pages++;
+        const char *next = jstr(o, "result.nextCursor");
+        if (!next) break;
+        snprintf(params, sizeof params, "{\"cursor\":\"%s\"}", next);
+        CHECK(pages < 10);
+    }
+    CHECK_INT(seen, 6); /* a.md, alias.md, big.txt, blob.png, nul.dat, sub/b.txt */
+    CHECK(pages >= 3);
+    mcpd_resources_free(r);
+    end_session();
+}
+
 TEST(reads_and_refusals)
 {
     session();
@@ -583,6 +608,7 @@ int main(void)
 {
     setup();
     RUN(directory_listed);
+    RUN(listing_is_paged);
     RUN(reads_and_refusals);
     RUN(watcher_follows_changes);
     RUN(max_depth_zero_serves_the_top_only);
