@@ -316,6 +316,14 @@ static void join_rel(char *out, size_t size, const char *dir, const char *name)
 
 static void watch_dir(resdir *d, const char *rel);
 
+/* True if rel may become a resource: a path fsroot accepts, and UTF-8 (a URI, a name and a
+ * completion value are made of it; a file whose name is not text is left out of the list). */
+static bool servable_name(const char *rel)
+{
+    size_t n = strlen(rel);
+    return !fsroot_check_path(rel, n) && mime_utf8_text(rel, n);
+}
+
 /* What rel is now, seen from the root without following a final symlink: 'f' a regular file
  * (or a symlink to one that stays beneath the root), 'd' a directory, 0 anything else. */
 static char entry_kind(resdir *d, const char *rel)
@@ -355,7 +363,7 @@ static void walk(resdir *d, const char *rel, unsigned depth)
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
         if (de->d_name[0] == '.' && !d->include_hidden) continue;
         join_rel(path, sizeof path, rel, de->d_name);
-        if (fsroot_check_path(path, strlen(path))) continue;
+        if (!servable_name(path)) continue;
         char kind = entry_kind(d, path);
         if (kind == 'f')
             file_add(d, path);
@@ -619,7 +627,7 @@ static void on_fs_event(uv_fs_event_t *h, const char *filename, int events, int 
     if (!filename || (filename[0] == '.' && !w->d->include_hidden)) return;
     char rel[FSROOT_PATH_MAX + 2];
     join_rel(rel, sizeof rel, w->rel, filename);
-    if (!fsroot_check_path(rel, strlen(rel))) note_change(w->d, rel);
+    if (servable_name(rel)) note_change(w->d, rel);
 }
 
 /* The changes noted since the timer started, each looked at once. */

@@ -224,6 +224,7 @@ static void setup(void)
     sh("echo secret > %s/outside/secret && ln -s ../outside/secret %s/docs/out.txt", dir, dir);
     sh("ln -s a.md %s/docs/alias.md && ln -s ../outside %s/docs/outdir", dir, dir);
     sh("mkfifo %s/docs/fifo.txt", dir);
+    sh("printf x > %s/docs/$(printf 'bad\\377name.txt')", dir); /* a name that is not UTF-8 */
 }
 
 /* ---- resources ------------------------------------------------------------------------------ */
@@ -243,6 +244,7 @@ TEST(directory_listed)
     CHECK(!listed("file:///docs/out.txt"));
     CHECK(!listed("file:///docs/outdir/secret"));
     CHECK(!listed("file:///docs/fifo.txt"));
+    CHECK(!listed("file:///docs/bad%FFname.txt"));
     const char *t = req("resources/templates/list", "{}");
     CHECK_STR(jstr(t, "result.resourceTemplates.0.uriTemplate"), "file:///docs/{path}");
     mcpd_resources_free(r);
