@@ -18,10 +18,12 @@
  *      saying what happened (mcpd_outcome) so that breakers and limiters see it;
  *   5. on cancellation (the client cancelled, went away, or the tool's timeout passed) calls
  *      `cancel`: the kind stops the work (kills the process group, aborts the transfer) and
- *      still ends the call with mcpd_call_finish/fail (the guard has then already answered the
- *      client, so what the kind adds is dropped, but the end releases the slot);
- *   6. calls `health` periodically if the kind has it (upstream checks that open and close
- *      breakers), and `free` when a reload replaced the config and the last call on it ended.
+ *      still ends the call with mcpd_call_finish/fail; after a timeout the guard then answers
+ *      "tool X did not finish within N ms" whatever the kind added (libmcp's own per-tool
+ *      timeout, 5 s later, answers for a kind that never ends its call);
+ *   6. calls `free` when a reload replaced the config and the last call on it ended.
+ *      (`health` is reserved for periodic probes: the core does not call it yet; the http
+ *      kind runs its upstream checks itself with health.c.)
  *
  * Reload. Every reload configures every kind afresh into a new generation; the old one keeps
  * serving the calls that started on it and is freed (kind `free`) after the last of them.
@@ -172,7 +174,8 @@ typedef struct mcpd_kind {
      * loop thread. The kind still ends the call. */
     void (*cancel)(void *inst, mcpd_call *c);
     /* Optional periodic probe of the backend, on the event loop thread; reports through
-     * done(done_ud, ...) exactly once, from any thread, without blocking the loop. */
+     * done(done_ud, ...) exactly once, from any thread, without blocking the loop. Reserved:
+     * not called by the core yet (see 6 above). */
     void (*health)(void *inst, mcpd_health_done done, void *done_ud);
     /* Frees the instance; no call is running on it any more (see Threads above). */
     void (*free)(void *inst);
