@@ -13,7 +13,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import {
   connectClient, runMcpd, sleep, startMcpd, stopChecked, tempDir, textOf, waitFor,
 } from './lib/mcpd.mjs';
@@ -253,6 +253,37 @@ describe("a tool's own circuit breaker", () => {
       await c.close();
     } finally {
       await stopChecked(srv);
+    }
+  });
+});
+
+describe('health probes of exec tools', () => {
+  it('a failing health command opens the tool\'s breaker, a passing one closes it', T, async () => {
+    const tmp = tempDir();
+    const flag = tmp.path('up');
+    writeFileSync(flag, '');
+    const srv = await startMcpd({ tools: [
+      { kind: 'exec', name: 'backend', command: ['echo', 'served'],
+        health: { command: ['test', '-e', flag], interval_ms: 200, timeout_ms: 2000, unhealthy_after: 1, healthy_after: 1 } },
+      { kind: 'exec', name: 'other', command: ['echo', 'other'] },
+    ] });
+    try {
+      const c = await connectClient(srv.url, 'legacy');
+      assert.equal(textOf(await c.callTool({ name: 'backend', arguments: {} })), 'served\n');
+      rmSync(flag);
+      const down = await waitFor(async () => {
+        const r = await c.callTool({ name: 'backend', arguments: {} });
+        return r.isError ? r : null;
+      }, 'the breaker to open after the failed probe');
+      assert.match(textOf(down), /^tool backend is unavailable: .*health command test exited with status 1/);
+      assert.equal(textOf(await c.callTool({ name: 'other', arguments: {} })), 'other\n');
+      writeFileSync(flag, '');
+      await waitFor(async () => !(await c.callTool({ name: 'backend', arguments: {} })).isError,
+        'the breaker to close after a good probe');
+      await c.close();
+    } finally {
+      await stopChecked(srv);
+      tmp.cleanup();
     }
   });
 });
