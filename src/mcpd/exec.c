@@ -703,6 +703,28 @@ static void on_written(uv_write_t *w, int status)
     close_handle(j, (uv_handle_t *)&j->inp); /* EOF for the child */
 }
 
+/* Spawns argv (looked up in mcpd's PATH) with env in a session of its own, fa's file actions
+ * and cwd (may be NULL), every signal at its default and none blocked; destroys fa. Returns 0
+ * with *pid set, or the errno. */
+static int spawn_session(pid_t *pid, posix_spawn_file_actions_t *fa, const char *cwd,
+                         char *const argv[], char *const env[])
+{
+    if (cwd) posix_spawn_file_actions_addchdir_np(fa, cwd);
+    posix_spawnattr_t at;
+    posix_spawnattr_init(&at);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setflags(&at,
+                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    int rc = posix_spawnp(pid, argv[0], fa, &at, argv, env);
+    posix_spawn_file_actions_destroy(fa);
+    posix_spawnattr_destroy(&at);
+    return rc;
+}
+
 /* Starts the child with posix_spawn (a vfork-like clone in glibc: far cheaper than the fork of
  * a large multi-threaded process that uv_spawn makes) in a new session, its stdout and stderr on
  * pipes, stdin on a pipe or /dev/null, and watches its pidfd for the exit. Returns 0 or a
@@ -738,20 +760,8 @@ static int start_child(job *j, int fds[3])
         posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-    if (j->t->cwd) posix_spawn_file_actions_addchdir_np(&fa, j->t->cwd);
-    posix_spawnattr_t at;
-    posix_spawnattr_init(&at);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &all);
-    posix_spawnattr_setflags(&at,
-                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid;
-    int rc = posix_spawnp(&pid, j->argv.v[0], &fa, &at, j->argv.v, j->t->env);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
+    int rc = spawn_session(&pid, &fa, j->t->cwd, j->argv.v, j->t->env);
     close(out[1]), close(err[1]);
     if (in[0] >= 0) close(in[0]);
     if (rc != 0) {
@@ -923,20 +933,8 @@ static void probe_on_loop(uv_loop_t *loop, void *ud)
     posix_spawn_file_actions_init(&fa);
     for (int fd = 0; fd < 3; fd++)
         posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", fd ? O_WRONLY : O_RDONLY, 0);
-    if (p->cwd) posix_spawn_file_actions_addchdir_np(&fa, p->cwd);
-    posix_spawnattr_t at;
-    posix_spawnattr_init(&at);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &all);
-    posix_spawnattr_setflags(&at,
-                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid = 0;
-    int rc = posix_spawnp(&pid, p->argv.v[0], &fa, &at, p->argv.v, p->env.v);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
+    int rc = spawn_session(&pid, &fa, p->cwd, p->argv.v, p->env.v);
     p->pidfd = rc ? -1 : (int)syscall(SYS_pidfd_open, pid, 0);
     if (rc || p->pidfd < 0) {
         char why[160];
