@@ -24,6 +24,13 @@
  * send list-changed notifications. mcp_ctx functions may be called from any thread, by one
  * thread at a time for a given ctx.
  *
+ * The process. libmcp starts threads of its own (handler threads, sized for handlers that
+ * block; HTTP event loops; a sweeper; the stdio reader), all with asynchronous signals
+ * blocked, so signals reach the program's threads. It changes no signal disposition (SIGPIPE
+ * included: writes to a closed peer fail with EPIPE) except SIGTERM/SIGINT while
+ * mcp_serve_stdio or mcp_serve_http runs, and never ends the process. See README.md, "What
+ * libmcp does in your process".
+ *
  * Strings passed in are copied; nothing the caller passes needs to outlive the call, except
  * `ud` pointers, which are the caller's. JSON given as text ("schema", "annotations", ...) is
  * parsed and checked at registration; a mistake there is reported by the registration call.
@@ -594,6 +601,13 @@ typedef struct mcp_http_options {
     size_t max_unsent_output;
     size_t max_client_requests;
     size_t max_client_requests_total;
+    /* The replay window of legacy SSE streams (resumption with Last-Event-ID): each stream
+     * keeps its last replay_events events (256) and replay_bytes bytes (1 MiB), none older
+     * than replay_ttl_ms (300000); a session keeps its 64 latest finished streams and 4 MiB
+     * of events. A resume from before the window gets 400. */
+    uint32_t replay_events;
+    size_t replay_bytes;
+    uint32_t replay_ttl_ms;
 } mcp_http_options;
 
 typedef struct mcp_http mcp_http;
@@ -625,8 +639,9 @@ void mcp_http_sweep(mcp_http *h);
 #define MCP_SERVE_ADDRINUSE MCP_EADDRINUSE /* could not start: the address is in use (logged) */
 /* Stopped, but handlers still ran drain_ms + 5 s after the stop began (they ignore
  * cancellation), or a second signal cut the wait short: their threads and everything they may
- * touch were left allocated, the server s included. Don't free s; end the process (exit or
- * _exit) when you are ready. libmcp never ends the process itself. */
+ * touch were left allocated, the server s included (mcp_server_free(s) then logs and leaves
+ * it). End the process when you are ready (_exit skips leak checkers and atexit handlers that
+ * might touch what the handlers use). libmcp never ends the process itself. */
 #define MCP_SERVE_ABANDONED MCP_ETIMEDOUT
 
 /* Stops gracefully: new requests get 503, in-flight ones finish (up to drain_ms), streams end

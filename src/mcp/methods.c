@@ -303,7 +303,8 @@ static void do_listen(mcp_ctx *ctx)
     mcp_buf b;
     mcp_buf_init(&b, NULL, 0, 0);
     write_ack(l, &b);
-    mcp_out out = {b.data, b.len, MCP_OUT_NOTIFICATION, MCP_STATUS_OK, ctx->tag, false, false};
+    mcp_out out = {b.data, b.len, MCP_OUT_NOTIFICATION, MCP_STATUS_OK, ctx->tag, false,
+                   false,  NULL};
     pthread_mutex_lock(&c->lock);
     if (!c->closed) {
         l->next = c->listeners;

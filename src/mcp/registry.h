@@ -86,6 +86,7 @@ struct mcp_server {
     _Atomic size_t asks_max; /* set by the first conn that names it; 0: default */
     _Atomic uint64_t asks_refused;
     _Atomic uint32_t timeout_ms; /* handlers without their own; MCP_TIMEOUT_NONE: none */
+    _Atomic bool abandoned;      /* a transport left handlers running on it: never freed */
 };
 
 /* Finds an item and takes a reference (release with reg_release). NULL if absent. */

@@ -74,7 +74,8 @@ enum {
     K_CONNS_LIMIT,
     K_ACCEPT_PAUSES,
     K_ASKS,
-    K_ASKS_REFUSED
+    K_ASKS_REFUSED,
+    K_POOL_THREADS
 };
 
 /* Server-to-client requests awaiting answers, and calls refused for having too many. */
@@ -93,6 +94,10 @@ static uint64_t read_stat(void *ud, unsigned key)
     rt_pool_stats ps = {0};
     if (key == K_CONNS_LIMIT) return h->hs ? http_server_max_conns(h->hs) * h->nworkers : 0;
     if (key == K_ASKS || key == K_ASKS_REFUSED) return read_asks(h, key);
+    if (key == K_POOL_THREADS) {
+        rt_pool_stats_get(h->pool, &ps);
+        return ps.live;
+    }
     if ((key <= K_PROTO_ERRORS || key == K_ACCEPT_PAUSES) && h->hs)
         rt_workers_stats(http_server_workers(h->hs), &rs);
     if (key >= K_POOL_QUEUED && key <= K_POOL_REJECTED) rt_pool_stats_get(h->pool, &ps);
@@ -144,10 +149,11 @@ static void metrics_setup(mcp_http *h)
                 "Most connections open at once (all workers; the fd limit may lower --max-conns).",
                 false, K_CONNS_LIMIT);
     stat_series(h, "mcpd_accept_pauses_total",
-                "Times accepting paused: out of file descriptors or memory.", true, K_ACCEPT_PAUSES);
+                "Times accepting paused: out of file descriptors or memory.", true,
+                K_ACCEPT_PAUSES);
     stat_series(h, "mcpd_client_requests_pending",
-                "Server-to-client requests (elicitation, sampling, roots) awaiting an answer.", false,
-                K_ASKS);
+                "Server-to-client requests (elicitation, sampling, roots) awaiting an answer.",
+                false, K_ASKS);
     stat_series(h, "mcpd_client_requests_refused_total",
                 "Calls failed with 503: too many server-to-client requests awaiting answers.", true,
                 K_ASKS_REFUSED);
@@ -167,6 +173,8 @@ static void metrics_setup(mcp_http *h)
                 K_POOL_RUNNING);
     stat_series(h, "mcpd_pool_rejected_total", "Handler calls refused: queue full.", true,
                 K_POOL_REJECTED);
+    stat_series(h, "mcpd_pool_threads", "Handler threads alive (they start on demand).", false,
+                K_POOL_THREADS);
     h->mid.latency = rt_metrics_histogram(m, "mcpd_request_duration_seconds", NULL,
                                           "Time from request to complete answer.");
 }
@@ -239,6 +247,9 @@ static bool options_check(mcp_http_options *o, char *err, size_t errsize)
     if (!o->sse_keepalive_ms) o->sse_keepalive_ms = DEFAULT_KEEPALIVE_MS;
     if (!o->max_body) o->max_body = HTTP_DEFAULT_MAX_BODY;
     if (!o->drain_ms) o->drain_ms = DEFAULT_DRAIN_MS;
+    if (!o->replay_events) o->replay_events = REPLAY_EVENTS;
+    if (!o->replay_bytes) o->replay_bytes = REPLAY_BYTES;
+    if (!o->replay_ttl_ms) o->replay_ttl_ms = REPLAY_TTL_MS;
     if (o->path[0] != '/') {
         snprintf(err, errsize, "path must start with '/': %s", o->path);
         return false;
@@ -387,16 +398,18 @@ mcp_http *mcp_http_start_sz(mcp_server *srv, size_t opts_size, const mcp_http_op
     }
     mcp_http *h = http_new(srv, &o);
     h->pool = pool;
-    int rc = http_listen(h);
-    if (rc == -EADDRINUSE) { /* also when another process serves it (rt/loop.c probes) */
+    int rc = sweeper_start(h); /* it needs no listener: sessions and conns only */
+    if (rc) {
+        snprintf(err, errsize, "cannot start the sweeper thread");
+    } else if ((rc = http_listen(h)) != 0) {
+        sweeper_stop(h);
         bool v6 = strchr(o.host, ':') != NULL;
-        snprintf(err, errsize, "address %s%s%s:%d is already in use", v6 ? "[" : "", o.host,
-                 v6 ? "]" : "", o.port);
-    } else if (rc) {
-        snprintf(err, errsize, "cannot listen on %s:%d: %s", o.host, o.port, strerror(-rc));
+        if (rc == -EADDRINUSE) /* also when another process serves it (rt/loop.c probes) */
+            snprintf(err, errsize, "address %s%s%s:%d is already in use", v6 ? "[" : "", o.host,
+                     v6 ? "]" : "", o.port);
+        else
+            snprintf(err, errsize, "cannot listen on %s:%d: %s", o.host, o.port, strerror(-rc));
     }
-    if (!rc) rc = sweeper_start(h);
-    if (rc == -EAGAIN) snprintf(err, errsize, "cannot start the sweeper thread");
     if (rc) {
         for (unsigned i = 0; i < h->nworkers; i++) mcp_conn_close(h->ws[i].modern);
         rt_pool_free(h->pool);
@@ -434,6 +447,7 @@ static void http_sweep(mcp_http *h)
     for (size_t b = 0; b < h->nbuckets; b++)
         for (session *s = h->buckets[b]; s; s = s->hnext) {
             mcp_conn_tick(s->conn, now);
+            session_prune(h, s, now);
             uint64_t last = atomic_load_explicit(&s->last_active, memory_order_relaxed);
             if (atomic_load(&s->active) <= 0 && now > last && now - last >= h->o.session_idle_ms &&
                 !session_listening(s, now)) {
@@ -512,6 +526,7 @@ static int http_stop(mcp_http *h, const _Atomic bool *hurry)
                 "http: handlers still running %llu ms after the stop began; leaving them (what "
                 "they use is not freed)",
                 (unsigned long long)(rt_now_ms() - began));
+        mcp_server_abandon(h->srv); /* and s: mcp_server_free leaves it too */
         return MCP_SERVE_ABANDONED; /* h and its pool stay: a handler may still touch them */
     }
     rt_pool_free(h->pool);

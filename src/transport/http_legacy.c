@@ -121,9 +121,10 @@ static hstream *resume_target(req_ctx *r, session *s, uint64_t *after)
         herr_send(r->ws, r->res, HERR_BAD_LAST_EVENT_ID, NULL);
         return NULL;
     }
-    hstream *st = session_stream(s, num);
+    bool expired;
+    hstream *st = session_stream(s, num, &expired);
     if (!st) {
-        herr_send(r->ws, r->res, HERR_NO_STREAM, NULL);
+        herr_send(r->ws, r->res, expired ? HERR_REPLAY_EXPIRED : HERR_NO_STREAM, NULL);
         return NULL;
     }
     *after = seq;
@@ -144,13 +145,15 @@ static void legacy_get(req_ctx *r, session *s)
         if (!resume) herr_send(NULL, r->res, HERR_SESSION_NOT_FOUND, NULL);
         return;
     }
-    if (hstream_attach(r->ws, st, r->res, resume, after)) return;
-    if (resume) { /* most likely the client's old connection is gone and we have not seen it */
+    int rc = hstream_attach(r->ws, st, r->res, resume, after);
+    if (rc == 0) return;
+    if (rc == ATTACH_BUSY && resume) { /* most likely the client's old connection is gone and
+                                          we have not seen it yet */
         hstream_wait_resume(r->ws, st, r->res, after);
         return;
     }
     hstream_unref(st);
-    herr_send(r->ws, r->res, HERR_STREAM_OPEN, NULL);
+    herr_send(r->ws, r->res, rc == ATTACH_EXPIRED ? HERR_REPLAY_EXPIRED : HERR_STREAM_OPEN, NULL);
 }
 
 void http_legacy(req_ctx *r)

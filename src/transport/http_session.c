@@ -126,7 +126,7 @@ void session_add_stream(session *s, hstream *st)
     if (evict) hstream_unref(evict);
 }
 
-hstream *session_stream(session *s, uint32_t num)
+hstream *session_stream(session *s, uint32_t num, bool *expired)
 {
     hstream *st = NULL;
     pthread_mutex_lock(&s->lock);
@@ -136,8 +136,38 @@ hstream *session_stream(session *s, uint32_t num)
         for (hstream *x = s->streams; x; x = x->snext)
             if (x->num == num) st = x;
     if (st) hstream_ref(st);
+    *expired = !st && num > 0 && num < s->next_num; /* handed out, since forgotten */
     pthread_mutex_unlock(&s->lock);
     return st;
+}
+
+/* Drops the oldest event of the session's stream whose oldest event is oldest. Returns false
+ * when no stream keeps any. s->lock held. */
+static bool drop_session_oldest(session *s)
+{
+    hstream *pick = NULL;
+    uint64_t t = UINT64_MAX;
+    for (hstream *x = s->streams; x; x = x->snext) {
+        uint64_t o = hstream_oldest(x);
+        if (o < t) t = o, pick = x;
+    }
+    if (s->get && hstream_oldest(s->get) < t) pick = s->get;
+    return pick && hstream_prune(pick, 0, true) > 0;
+}
+
+void session_prune(mcp_http *h, session *s, uint64_t now)
+{
+    size_t kept = atomic_load_explicit(&s->retained, memory_order_relaxed);
+    if (!kept || (kept <= SESSION_REPLAY_BYTES && now < s->next_prune)) return;
+    s->next_prune = now + PRUNE_PERIOD_MS;
+    uint64_t ttl = h->o.replay_ttl_ms, cutoff = now > ttl ? now - ttl : 0;
+    pthread_mutex_lock(&s->lock);
+    for (hstream *x = s->streams; x; x = x->snext) hstream_prune(x, cutoff, false);
+    if (s->get) hstream_prune(s->get, cutoff, false);
+    while (atomic_load_explicit(&s->retained, memory_order_relaxed) > SESSION_REPLAY_BYTES &&
+           drop_session_oldest(s)) {
+    }
+    pthread_mutex_unlock(&s->lock);
 }
 
 hstream *session_get_stream(session *s)

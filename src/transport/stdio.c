@@ -314,6 +314,7 @@ int mcp_stdio_stop(mcp_stdio *h)
                 "stdio: handlers still running %u ms after the stop began; "
                 "leaving them (what they use is not freed)",
                 DRAIN_MS + STOP_GRACE_MS);
+        mcp_server_abandon(h->srv); /* and s: mcp_server_free leaves it too */
         return MCP_SERVE_ABANDONED; /* h and its pool stay: a handler may still touch them */
     }
     int rc = h->read_rc || atomic_load(&h->st.out_broken) ? MCP_SERVE_FAILED : MCP_SERVE_OK;
