@@ -608,6 +608,13 @@ typedef struct mcp_http_options {
     uint32_t replay_events;
     size_t replay_bytes;
     uint32_t replay_ttl_ms;
+    /* Authentication (optional): called for every request to the MCP endpoint with its
+     * Authorization header (NULL when absent); returns the principal to serve it as (any
+     * non-NULL pointer, the caller's; see mcp_ctx_principal), or NULL to answer 401 with
+     * WWW-Authenticate: Bearer. Runs on an I/O thread for each request: quick, no blocking.
+     * NULL: no authentication. */
+    const void *(*auth)(void *auth_ud, const char *authorization);
+    void *auth_ud;
 } mcp_http_options;
 
 typedef struct mcp_http mcp_http;
@@ -657,6 +664,20 @@ int mcp_http_stop(mcp_http *h);
  * MCP_SERVE_ABANDONED. Blocks the calling thread. opts may be NULL. */
 #define mcp_serve_http(s, ...) mcp_serve_http_sz((s), sizeof(mcp_http_options), __VA_ARGS__)
 int mcp_serve_http_sz(mcp_server *s, size_t opts_size, const mcp_http_options *opts);
+
+/* ---- principals and tool visibility ------------------------------------------------------ */
+/* Who the transport authenticated the request as (the pointer mcp_http_options.auth returned),
+ * or NULL (stdio, or HTTP without auth). Any thread. */
+const void *mcp_ctx_principal(const mcp_ctx *c);
+
+/* Decides whether principal (NULL when unauthenticated) may see and call tool `name`. */
+typedef bool (*mcp_tool_visible_fn)(void *ud, const void *principal, const char *name);
+
+/* Sets a filter applied to tools/list (hidden tools are left out of the page) and tools/call (a
+ * hidden tool is answered as unknown, so its existence does not leak). fn runs on request
+ * threads with the registry read-locked: quick, no mcp_* calls. NULL removes it. Call before
+ * serving. */
+void mcp_server_set_tool_filter(mcp_server *s, mcp_tool_visible_fn fn, void *ud);
 
 /* ---- skills (extension io.modelcontextprotocol/skills, SEP-2640) --------------------------- */
 /* A skill is a directory of files served as resources under

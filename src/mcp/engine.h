@@ -115,6 +115,7 @@ typedef struct mcp_msg_info {
      * so the transport can answer it from the one parse the engine made. */
     int admit;
     char id[80]; /* out */
+    const void *principal; /* who the transport authenticated the message as, or NULL */
 } mcp_msg_info;
 
 enum { MCP_ADMIT_ALL = 0, MCP_ADMIT_INITIALIZE, MCP_ADMIT_NONE };

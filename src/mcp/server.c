@@ -230,7 +230,7 @@ static size_t first_after(const reg_table *t, uint64_t after)
     return lo;
 }
 
-void reg_write_page(mcp_server *s, reg_kind k, uint64_t after, mcp_buf *b)
+void reg_write_page(mcp_server *s, reg_kind k, uint64_t after, const void *principal, mcp_buf *b)
 {
     pthread_rwlock_rdlock(&s->reg_lock);
     const reg_table *t = &s->tables[k];
@@ -239,8 +239,11 @@ void reg_write_page(mcp_server *s, reg_kind k, uint64_t after, mcp_buf *b)
     mcp_buf_putc(b, '"');
     mcp_buf_puts(b, reg_list_name[k]);
     LIT(b, "\":[");
+    bool first = true;
     for (size_t j = i; j < end; j++) {
-        if (j > i) mcp_buf_putc(b, ',');
+        if (k == REG_TOOL && !tool_visible(s, principal, t->items[j]->key)) continue;
+        if (!first) mcp_buf_putc(b, ',');
+        first = false;
         mcp_buf_append(b, t->items[j]->json, t->items[j]->json_len);
     }
     mcp_buf_putc(b, ']');

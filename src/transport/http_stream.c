@@ -551,7 +551,8 @@ int hstream_run(req_ctx *r, mcp_conn *conn, hstream *st, session *sess, bool *he
                          .name_header = http_header_get(req, "Mcp-Name"),
                          .get_header = req_get_header,
                          .hctx = req,
-                         .admit = r->admit};
+                         .admit = r->admit,
+                         .principal = r->principal};
     prepare(st, req, conn, sess);
     tl_req = st;
     tl_req_wake = false;
