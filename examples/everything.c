@@ -13,15 +13,16 @@
  * (Streamable HTTP, the default, on 127.0.0.1:8080), the HTTP limits, --help, --version. In stdio
  * mode nothing but the transport writes to stdout. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-#include "base/buf.h"
-#include "json/json.h"
-#include "mcp/mcp.h"
+#include <mcp/json.h>
+#include <mcp/mcp.h>
 
 #define PNG_B64                                                                                    \
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJg" \
@@ -47,34 +48,91 @@ static void sleep_ms(long ms)
     }
 }
 
-/* Appends s as a quoted JSON string. */
-static void put_jstr(mcp_buf *b, const char *s)
+/* A growing text buffer (the answers below are built piecewise). Aborts on out-of-memory. */
+typedef struct sbuf {
+    char *data;
+    size_t len, cap;
+} sbuf;
+
+static void sb_init(sbuf *b)
 {
-    mcp_buf_putc(b, '"');
-    json_escape_into(b, s, strlen(s));
-    mcp_buf_putc(b, '"');
+    *b = (sbuf){NULL, 0, 0};
+}
+
+static void sb_append(sbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        b->cap = (b->len + n + 1) * 2;
+        b->data = realloc(b->data, b->cap);
+        if (!b->data) abort();
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+static void sb_puts(sbuf *b, const char *s)
+{
+    sb_append(b, s, strlen(s));
+}
+
+static void sb_putc(sbuf *b, char c)
+{
+    sb_append(b, &c, 1);
+}
+
+__attribute__((format(printf, 2, 3))) static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0) sb_append(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+static void sb_free(sbuf *b)
+{
+    free(b->data);
+}
+
+/* Appends s as a quoted JSON string (escaped by libmcp's writer). */
+static void put_jstr(sbuf *b, const char *s)
+{
+    mcp_jw *w = mcp_jw_new();
+    mcp_jw_string(w, s);
+    const char *t = mcp_jw_text(w, NULL);
+    sb_puts(b, t ? t : "\"\"");
+    mcp_jw_free(w);
 }
 
 /* Finishes c with one text block made of b's bytes, and frees b. */
-static void finish_text_buf(mcp_ctx *c, mcp_buf *b)
+static void finish_text_buf(mcp_ctx *c, sbuf *b)
 {
-    mcp_ctx_textn(c, b->data, b->len);
+    mcp_ctx_textn(c, b->data ? b->data : "", b->len);
     mcp_ctx_finish(c);
-    mcp_buf_free(b);
+    sb_free(b);
 }
 
 /* Appends v as compact JSON ("null" when absent). */
-static void put_json(mcp_buf *b, const json_value *v)
+static void put_json(sbuf *b, const mcp_json *v)
 {
-    if (!v || json_serialize(b, v, false) != 0) mcp_buf_puts(b, "null");
+    char *t = mcp_json_text(v, NULL);
+    sb_puts(b, t ? t : "null");
+    free(t);
+}
+
+/* The string v, or dflt if v is absent or not a string. */
+static const char *str_or(const mcp_json *v, const char *dflt)
+{
+    const char *s = mcp_json_str(v, NULL);
+    return s ? s : dflt;
 }
 
 /* The text of a sampling answer (result.content.text), or "" if it has none. */
-static const char *sampled_text(const json_value *answer)
+static const char *sampled_text(const mcp_json *answer)
 {
-    const json_value *content = json_get(answer, "content");
-    const json_value *text = json_get(content, "text");
-    return json_is_string(text) ? text->u.str : "";
+    return str_or(mcp_json_get(mcp_json_get(answer, "content"), "text"), "");
 }
 
 /* Queues one question (via ask_fn) under key and ends the round; a client without the
@@ -90,14 +148,13 @@ static void ask_one(mcp_ctx *c, int (*ask_fn)(mcp_ctx *, const char *, const cha
 }
 
 /* Ends c with "<label>: action=<a>, content=<json>" from an elicitation answer. */
-static void finish_elicited(mcp_ctx *c, const char *label, const json_value *answer)
+static void finish_elicited(mcp_ctx *c, const char *label, const mcp_json *answer)
 {
-    mcp_buf b;
-    const json_value *action = json_get(answer, "action");
-    mcp_buf_init(&b, NULL, 0, 0);
-    mcp_buf_printf(&b, "%s: action=%s, content=", label,
-                   json_is_string(action) ? action->u.str : "unknown");
-    put_json(&b, json_get(answer, "content"));
+    sbuf b;
+    const mcp_json *action = mcp_json_get(answer, "action");
+    sb_init(&b);
+    sb_printf(&b, "%s: action=%s, content=", label, str_or(action, "unknown"));
+    put_json(&b, mcp_json_get(answer, "content"));
     finish_text_buf(c, &b);
 }
 
@@ -188,44 +245,42 @@ static void tool_reconnection(mcp_ctx *c, void *ud)
 
 static void tool_sampling(mcp_ctx *c, void *ud)
 {
-    const json_value *answer = mcp_ctx_input(c, "llm");
+    const mcp_json *answer = mcp_ctx_input(c, "llm");
     if (answer) {
-        mcp_buf b;
-        mcp_buf_init(&b, NULL, 0, 0);
-        mcp_buf_printf(&b, "LLM response: %s", sampled_text(answer));
+        sbuf b;
+        sb_init(&b);
+        sb_printf(&b, "LLM response: %s", sampled_text(answer));
         finish_text_buf(c, &b);
         return;
     }
     const char *prompt = mcp_ctx_arg_str(c, "prompt");
-    mcp_buf p;
-    mcp_buf_init(&p, NULL, 0, 0);
-    mcp_buf_puts(&p, "{\"messages\":[{\"role\":\"user\",\"content\":{\"type\":\"text\",\"text\":");
+    sbuf p;
+    sb_init(&p);
+    sb_puts(&p, "{\"messages\":[{\"role\":\"user\",\"content\":{\"type\":\"text\",\"text\":");
     put_jstr(&p, prompt ? prompt : "");
-    mcp_buf_puts(&p, "}}],\"maxTokens\":100}");
-    mcp_buf_putc(&p, '\0');
+    sb_puts(&p, "}}],\"maxTokens\":100}");
     ask_one(c, mcp_ctx_sample, "llm", p.data);
-    mcp_buf_free(&p);
+    sb_free(&p);
 }
 
 static void tool_elicitation(mcp_ctx *c, void *ud)
 {
-    const json_value *answer = mcp_ctx_input(c, "user_info");
+    const mcp_json *answer = mcp_ctx_input(c, "user_info");
     if (answer) {
         finish_elicited(c, "User response", answer);
         return;
     }
     const char *message = mcp_ctx_arg_str(c, "message");
-    mcp_buf p;
-    mcp_buf_init(&p, NULL, 0, 0);
-    mcp_buf_puts(&p, "{\"message\":");
+    sbuf p;
+    sb_init(&p);
+    sb_puts(&p, "{\"message\":");
     put_jstr(&p, message ? message : "");
-    mcp_buf_puts(&p, ",\"requestedSchema\":{\"type\":\"object\",\"properties\":{"
-                     "\"username\":{\"type\":\"string\",\"description\":\"User's response\"},"
-                     "\"email\":{\"type\":\"string\",\"description\":\"User's email address\"}},"
-                     "\"required\":[\"username\",\"email\"]}}");
-    mcp_buf_putc(&p, '\0');
+    sb_puts(&p, ",\"requestedSchema\":{\"type\":\"object\",\"properties\":{"
+                "\"username\":{\"type\":\"string\",\"description\":\"User's response\"},"
+                "\"email\":{\"type\":\"string\",\"description\":\"User's email address\"}},"
+                "\"required\":[\"username\",\"email\"]}}");
     ask_one(c, mcp_ctx_elicit, "user_info", p.data);
-    mcp_buf_free(&p);
+    sb_free(&p);
 }
 
 static const char sep1034_params[] =
@@ -241,7 +296,7 @@ static const char sep1034_params[] =
 
 static void tool_sep1034(mcp_ctx *c, void *ud)
 {
-    const json_value *answer = mcp_ctx_input(c, "defaults");
+    const mcp_json *answer = mcp_ctx_input(c, "defaults");
     if (answer)
         finish_elicited(c, "Elicitation completed", answer);
     else
@@ -272,7 +327,7 @@ static const char sep1330_params[] =
 
 static void tool_sep1330(mcp_ctx *c, void *ud)
 {
-    const json_value *answer = mcp_ctx_input(c, "enums");
+    const mcp_json *answer = mcp_ctx_input(c, "enums");
     if (answer)
         finish_elicited(c, "Elicitation completed", answer);
     else
@@ -294,7 +349,7 @@ static void tool_sep1330(mcp_ctx *c, void *ud)
 /* Without sampling declared, nothing is queued and the engine answers -32021 naming it. */
 static void tool_missing_capability(mcp_ctx *c, void *ud)
 {
-    const json_value *answer = mcp_ctx_input(c, "needs_sampling");
+    const mcp_json *answer = mcp_ctx_input(c, "needs_sampling");
     if (answer) {
         mcp_ctx_text(c, "sampling is available");
         mcp_ctx_finish(c);
@@ -306,7 +361,7 @@ static void tool_missing_capability(mcp_ctx *c, void *ud)
 
 static void tool_streaming_elicitation(mcp_ctx *c, void *ud)
 {
-    const json_value *answer = mcp_ctx_input(c, "user_name");
+    const mcp_json *answer = mcp_ctx_input(c, "user_name");
     if (answer)
         finish_elicited(c, "Elicitation completed", answer);
     else
@@ -337,16 +392,16 @@ static void tool_trigger_prompt_change(mcp_ctx *c, void *ud)
 
 /* The name from an elicitation answer {action:"accept", content:{name:string}}, NULL if the
  * answer is not of that shape. */
-static const char *answered_name(const json_value *answer, const char *field)
+static const char *answered_name(const mcp_json *answer, const char *field)
 {
-    const json_value *v = json_get(json_get(answer, "content"), field);
-    if (!json_is_object(answer) || !json_is_string(json_get(answer, "action"))) return NULL;
-    return json_is_string(v) ? v->u.str : NULL;
+    const mcp_json *v = mcp_json_get(mcp_json_get(answer, "content"), field);
+    if (!mcp_json_str(mcp_json_get(answer, "action"), NULL)) return NULL;
+    return mcp_json_str(v, NULL);
 }
 
 static void tool_mrtr_elicitation(mcp_ctx *c, void *ud)
 {
-    const json_value *answer = mcp_ctx_input(c, "user_name");
+    const mcp_json *answer = mcp_ctx_input(c, "user_name");
     if (!answer) {
         ask_one(c, mcp_ctx_elicit, "user_name", ASK_NAME);
         return;
@@ -358,28 +413,28 @@ static void tool_mrtr_elicitation(mcp_ctx *c, void *ud)
                      "elicitation result with content.name");
         return;
     }
-    mcp_buf b;
-    mcp_buf_init(&b, NULL, 0, 0);
-    mcp_buf_printf(&b, "Hello, %s!", name);
+    sbuf b;
+    sb_init(&b);
+    sb_printf(&b, "Hello, %s!", name);
     finish_text_buf(c, &b);
 }
 
 static void tool_mrtr_sampling(mcp_ctx *c, void *ud)
 {
-    const json_value *answer = mcp_ctx_input(c, "capital_question");
+    const mcp_json *answer = mcp_ctx_input(c, "capital_question");
     if (!answer) {
         ask_one(c, mcp_ctx_sample, "capital_question", ASK_CAPITAL);
         return;
     }
-    mcp_buf b;
-    mcp_buf_init(&b, NULL, 0, 0);
-    mcp_buf_printf(&b, "The model answered: %s", sampled_text(answer));
+    sbuf b;
+    sb_init(&b);
+    sb_printf(&b, "The model answered: %s", sampled_text(answer));
     finish_text_buf(c, &b);
 }
 
 static void tool_mrtr_roots(mcp_ctx *c, void *ud)
 {
-    const json_value *answer = mcp_ctx_input(c, "client_roots");
+    const mcp_json *answer = mcp_ctx_input(c, "client_roots");
     if (!answer) {
         if (mcp_ctx_list_roots(c, "client_roots") != 0)
             mcp_ctx_tool_error(c, "the client cannot list roots");
@@ -387,10 +442,10 @@ static void tool_mrtr_roots(mcp_ctx *c, void *ud)
             mcp_ctx_ask(c);
         return;
     }
-    mcp_buf b;
-    mcp_buf_init(&b, NULL, 0, 0);
-    mcp_buf_puts(&b, "Client roots: ");
-    put_json(&b, json_get(answer, "roots"));
+    sbuf b;
+    sb_init(&b);
+    sb_puts(&b, "Client roots: ");
+    put_json(&b, mcp_json_get(answer, "roots"));
     finish_text_buf(c, &b);
 }
 
@@ -398,7 +453,7 @@ static void tool_mrtr_request_state(mcp_ctx *c, void *ud)
 {
     size_t len = 0;
     const void *state = mcp_ctx_state(c, &len);
-    const json_value *answer = mcp_ctx_input(c, "confirm");
+    const mcp_json *answer = mcp_ctx_input(c, "confirm");
     if (!answer) {
         mcp_ctx_set_state(c, "state-ok", 8);
         ask_one(c, mcp_ctx_elicit, "confirm",
@@ -406,26 +461,26 @@ static void tool_mrtr_request_state(mcp_ctx *c, void *ud)
                 "\"properties\":{\"ok\":{\"type\":\"boolean\"}},\"required\":[\"ok\"]}}");
         return;
     }
-    mcp_buf b;
-    mcp_buf_init(&b, NULL, 0, 0);
+    sbuf b;
+    sb_init(&b);
     if (state && len == 8 && memcmp(state, "state-ok", 8) == 0)
-        mcp_buf_puts(&b, "state-ok: confirmed");
+        sb_puts(&b, "state-ok: confirmed");
     else
-        mcp_buf_puts(&b, "confirmed (no request state came back)");
+        sb_puts(&b, "confirmed (no request state came back)");
     finish_text_buf(c, &b);
 }
 
 static void tool_mrtr_multiple(mcp_ctx *c, void *ud)
 {
-    const json_value *name = mcp_ctx_input(c, "user_name");
-    const json_value *greeting = mcp_ctx_input(c, "greeting");
-    const json_value *roots = mcp_ctx_input(c, "client_roots");
+    const mcp_json *name = mcp_ctx_input(c, "user_name");
+    const mcp_json *greeting = mcp_ctx_input(c, "greeting");
+    const mcp_json *roots = mcp_ctx_input(c, "client_roots");
     if (name && greeting && roots) {
-        mcp_buf b;
-        mcp_buf_init(&b, NULL, 0, 0);
+        sbuf b;
+        sb_init(&b);
         const char *n = answered_name(name, "name");
-        mcp_buf_printf(&b, "name=%s, greeting=%s, roots=", n ? n : "?", sampled_text(greeting));
-        put_json(&b, json_get(roots, "roots"));
+        sb_printf(&b, "name=%s, greeting=%s, roots=", n ? n : "?", sampled_text(greeting));
+        put_json(&b, mcp_json_get(roots, "roots"));
         finish_text_buf(c, &b);
         return;
     }
@@ -441,8 +496,8 @@ static void tool_mrtr_multiple(mcp_ctx *c, void *ud)
 
 static void tool_mrtr_multi_round(mcp_ctx *c, void *ud)
 {
-    const json_value *step1 = mcp_ctx_input(c, "step1");
-    const json_value *step2 = mcp_ctx_input(c, "step2");
+    const mcp_json *step1 = mcp_ctx_input(c, "step1");
+    const mcp_json *step2 = mcp_ctx_input(c, "step2");
     if (!step1) {
         ask_one(c, mcp_ctx_elicit, "step1",
                 "{\"message\":\"Step 1: What is your name?\",\"requestedSchema\":{\"type\":"
@@ -459,15 +514,15 @@ static void tool_mrtr_multi_round(mcp_ctx *c, void *ud)
         return;
     }
     const char *n = answered_name(step1, "name"), *col = answered_name(step2, "color");
-    mcp_buf b;
-    mcp_buf_init(&b, NULL, 0, 0);
-    mcp_buf_printf(&b, "%s likes %s", n ? n : "?", col ? col : "?");
+    sbuf b;
+    sb_init(&b);
+    sb_printf(&b, "%s likes %s", n ? n : "?", col ? col : "?");
     finish_text_buf(c, &b);
 }
 
 static void tool_mrtr_tampered(mcp_ctx *c, void *ud)
 {
-    const json_value *answer = mcp_ctx_input(c, "confirm");
+    const mcp_json *answer = mcp_ctx_input(c, "confirm");
     if (!answer) {
         mcp_ctx_set_state(c, "sealed", 6);
         ask_one(c, mcp_ctx_elicit, "confirm",
@@ -506,10 +561,7 @@ static void tool_mrtr_capabilities(mcp_ctx *c, void *ud)
 
 static double num_arg(const mcp_ctx *c, const char *name, double dflt)
 {
-    const json_value *v = json_get(mcp_ctx_arguments(c), name);
-    if (v && v->type == JSON_INT) return (double)v->u.num.i;
-    if (v && v->type == JSON_DOUBLE) return v->u.num.d;
-    return dflt;
+    return mcp_ctx_arg_double(c, name, dflt);
 }
 
 /* Sleeps ms in small steps; returns false if the call was cancelled meanwhile. */
@@ -525,9 +577,9 @@ static bool sleep_unless_cancelled(mcp_ctx *c, long ms)
 static void tool_greet(mcp_ctx *c, void *ud)
 {
     const char *name = mcp_ctx_arg_str(c, "name");
-    mcp_buf b;
-    mcp_buf_init(&b, NULL, 0, 0);
-    mcp_buf_printf(&b, "Hello, %s!", name ? name : "world");
+    sbuf b;
+    sb_init(&b);
+    sb_printf(&b, "Hello, %s!", name ? name : "world");
     finish_text_buf(c, &b);
 }
 
@@ -541,9 +593,9 @@ static void tool_slow_compute(mcp_ctx *c, void *ud)
         mcp_ctx_finish(c); /* cancelled: nothing to say */
         return;
     }
-    mcp_buf b;
-    mcp_buf_init(&b, NULL, 0, 0);
-    mcp_buf_printf(&b, "Computed %s in %g s", label ? label : "result", secs);
+    sbuf b;
+    sb_init(&b);
+    sb_printf(&b, "Computed %s in %g s", label ? label : "result", secs);
     finish_text_buf(c, &b);
 }
 
@@ -571,19 +623,19 @@ static void tool_protocol_error_job(mcp_ctx *c, void *ud)
 
 static void tool_confirm_delete(mcp_ctx *c, void *ud)
 {
-    const json_value *a = mcp_ctx_input(c, "confirm");
+    const mcp_json *a = mcp_ctx_input(c, "confirm");
     const char *file = mcp_ctx_arg_str(c, "filename");
     if (!a) {
         ask_one(c, mcp_ctx_elicit, "confirm", ASK_CONFIRM);
         return;
     }
-    const json_value *action = json_get(a, "action");
-    const json_value *yes = json_get(json_get(a, "content"), "confirm");
-    bool ok = json_is_string(action) && !strcmp(action->u.str, "accept") && yes &&
-              yes->type == JSON_BOOL && yes->b;
-    mcp_buf b;
-    mcp_buf_init(&b, NULL, 0, 0);
-    mcp_buf_printf(&b, "%s %s", ok ? "Deleted" : "Kept", file ? file : "the file");
+    const mcp_json *action = mcp_json_get(a, "action");
+    const mcp_json *yes = mcp_json_get(mcp_json_get(a, "content"), "confirm");
+    bool yes_b = false;
+    bool ok = !strcmp(str_or(action, ""), "accept") && mcp_json_bool(yes, &yes_b) && yes_b;
+    sbuf b;
+    sb_init(&b);
+    sb_printf(&b, "%s %s", ok ? "Deleted" : "Kept", file ? file : "the file");
     finish_text_buf(c, &b);
 }
 
@@ -593,7 +645,7 @@ static void tool_confirm_delete(mcp_ctx *c, void *ud)
 
 static void tool_multi_input(mcp_ctx *c, void *ud)
 {
-    const json_value *first = mcp_ctx_input(c, "first"), *second = mcp_ctx_input(c, "second");
+    const mcp_json *first = mcp_ctx_input(c, "first"), *second = mcp_ctx_input(c, "second");
     if (!first || !second) {
         if (mcp_ctx_elicit(c, "first", ASK_FIELD("first name")) ||
             mcp_ctx_elicit(c, "second", ASK_FIELD("last name"))) {
@@ -603,19 +655,19 @@ static void tool_multi_input(mcp_ctx *c, void *ud)
         mcp_ctx_ask(c);
         return;
     }
-    mcp_buf b;
-    mcp_buf_init(&b, NULL, 0, 0);
-    mcp_buf_puts(&b, "Got both answers: ");
-    put_json(&b, json_get(first, "content"));
-    mcp_buf_puts(&b, " and ");
-    put_json(&b, json_get(second, "content"));
+    sbuf b;
+    sb_init(&b);
+    sb_puts(&b, "Got both answers: ");
+    put_json(&b, mcp_json_get(first, "content"));
+    sb_puts(&b, " and ");
+    put_json(&b, mcp_json_get(second, "content"));
     finish_text_buf(c, &b);
 }
 
 /* Round 1 asks synchronously (input_required); round 2 turns into a task and answers from it. */
 static void tool_with_task(mcp_ctx *c, void *ud)
 {
-    const json_value *answer = mcp_ctx_input(c, "user_name");
+    const mcp_json *answer = mcp_ctx_input(c, "user_name");
     if (!answer) {
         ask_one(c, mcp_ctx_elicit, "user_name", ASK_NAME);
         return;
@@ -623,9 +675,9 @@ static void tool_with_task(mcp_ctx *c, void *ud)
     mcp_ctx_start_task(c);
     const char *name = answered_name(answer, "name");
     sleep_ms(200);
-    mcp_buf b;
-    mcp_buf_init(&b, NULL, 0, 0);
-    mcp_buf_printf(&b, "Hello, %s! (from a task)", name ? name : "stranger");
+    sbuf b;
+    sb_init(&b);
+    sb_printf(&b, "Hello, %s! (from a task)", name ? name : "stranger");
     finish_text_buf(c, &b);
 }
 
@@ -647,15 +699,13 @@ static void tool_echo_region(mcp_ctx *c, void *ud)
 
 static int64_t int_arg(const mcp_ctx *c, const char *name, int64_t dflt)
 {
-    const json_value *v = json_get(mcp_ctx_arguments(c), name);
-    return v && v->type == JSON_INT ? v->u.num.i : dflt;
+    return mcp_ctx_arg_int(c, name, dflt);
 }
 
 static void tool_slow(mcp_ctx *c, void *ud)
 {
     int64_t steps = int_arg(c, "steps", 10), ms = int_arg(c, "ms", 100);
-    const json_value *sv = json_get(mcp_ctx_arguments(c), "stubborn");
-    bool stubborn = sv && sv->type == JSON_BOOL && sv->b;
+    bool stubborn = mcp_ctx_arg_bool(c, "stubborn", false);
     for (int64_t i = 0; i < steps; i++) {
         if (!stubborn && mcp_ctx_cancelled(c)) {
             mcp_ctx_finish(c); /* accepted, sends nothing */
@@ -692,18 +742,20 @@ static void res_watched(mcp_ctx *c, void *ud)
 static void res_template(mcp_ctx *c, void *ud)
 {
     const char *id = mcp_ctx_arg_str(c, "id");
-    mcp_buf b;
-    mcp_buf_init(&b, NULL, 0, 0);
-    mcp_buf_puts(&b, "{\"id\":");
+    sbuf b;
+    sb_init(&b);
+    sb_puts(&b, "{\"id\":");
     put_jstr(&b, id ? id : "");
-    mcp_buf_puts(&b, ",\"templateTest\":true,\"data\":");
-    mcp_buf_printf(&b, "\"Data for ID: ");
-    json_escape_into(&b, id ? id : "", id ? strlen(id) : 0);
-    mcp_buf_puts(&b, "\"}");
-    mcp_buf_putc(&b, '\0');
+    sb_puts(&b, ",\"templateTest\":true,\"data\":");
+    sbuf d;
+    sb_init(&d);
+    sb_printf(&d, "Data for ID: %s", id ? id : "");
+    put_jstr(&b, d.data);
+    sb_free(&d);
+    sb_putc(&b, '}');
     mcp_ctx_resource_text(c, mcp_ctx_name(c), "application/json", b.data);
     mcp_ctx_finish(c);
-    mcp_buf_free(&b);
+    sb_free(&b);
 }
 
 /* ---- prompts -------------------------------------------------------------------------------- */
@@ -718,9 +770,9 @@ static void prompt_simple(mcp_ctx *c, void *ud)
 static void prompt_with_args(mcp_ctx *c, void *ud)
 {
     const char *a1 = mcp_ctx_arg_str(c, "arg1"), *a2 = mcp_ctx_arg_str(c, "arg2");
-    mcp_buf b;
-    mcp_buf_init(&b, NULL, 0, 0);
-    mcp_buf_printf(&b, "Prompt with arguments: arg1='%s', arg2='%s'", a1 ? a1 : "", a2 ? a2 : "");
+    sbuf b;
+    sb_init(&b);
+    sb_printf(&b, "Prompt with arguments: arg1='%s', arg2='%s'", a1 ? a1 : "", a2 ? a2 : "");
     mcp_ctx_message(c, "user");
     finish_text_buf(c, &b);
 }
@@ -745,7 +797,7 @@ static void prompt_with_image(mcp_ctx *c, void *ud)
 
 static void prompt_mrtr(mcp_ctx *c, void *ud)
 {
-    const json_value *answer = mcp_ctx_input(c, "user_context");
+    const mcp_json *answer = mcp_ctx_input(c, "user_context");
     if (!answer) {
         /* Without elicitation nothing is queued and the engine fails the request naming it. */
         mcp_ctx_elicit(c, "user_context",
@@ -756,9 +808,9 @@ static void prompt_mrtr(mcp_ctx *c, void *ud)
         return;
     }
     const char *ctxt = answered_name(answer, "context");
-    mcp_buf b;
-    mcp_buf_init(&b, NULL, 0, 0);
-    mcp_buf_printf(&b, "Use this context: %s", ctxt ? ctxt : "(none)");
+    sbuf b;
+    sb_init(&b);
+    sb_printf(&b, "Use this context: %s", ctxt ? ctxt : "(none)");
     mcp_ctx_message(c, "user");
     finish_text_buf(c, &b);
 }
@@ -768,9 +820,9 @@ static void prompt_mrtr(mcp_ctx *c, void *ud)
 /* Offers the candidates that start with the argument's value. */
 static void complete_from(mcp_ctx *c, const char *const *candidates)
 {
-    const json_value *arg = json_get(mcp_ctx_arguments(c), "argument");
-    const json_value *value = json_get(arg, "value");
-    const char *prefix = json_is_string(value) ? value->u.str : "";
+    const mcp_json *arg = mcp_json_get(mcp_ctx_arguments(c), "argument");
+    const mcp_json *value = mcp_json_get(arg, "value");
+    const char *prefix = str_or(value, "");
     for (; *candidates; candidates++)
         if (strncmp(*candidates, prefix, strlen(prefix)) == 0)
             mcp_ctx_complete_value(c, *candidates);
@@ -1203,6 +1255,10 @@ static const char usage_text[] =
     "  --max-conns N             connections per worker (default 10000)\n"
     "  --header-timeout-ms MS    time to receive a request (default 10000)\n"
     "  --idle-timeout-ms MS      keep-alive idle time (default 60000)\n"
+    "  --write-timeout-ms MS     drop a client that reads nothing for this long (default 30000)\n"
+    "  --max-unsent-output BYTES output held for one connection (default 8388608)\n"
+    "  --max-client-requests N   elicitation/sampling/roots awaiting answers per session (64)\n"
+    "  --max-client-requests-total N   the same over all sessions (default 4096)\n"
     "  --allow-origin ORIGIN     allow this Origin (repeatable; * for any)\n"
     "  --allow-host HOST         allow this Host name (repeatable; * for any)\n"
     "  --max-line BYTES          longest accepted stdio line (default 4 MiB)\n"
@@ -1281,6 +1337,10 @@ static const num_flag num_flags[] = {
     {"--max-conns", 1u << 24, 1, HOPT(max_conns)},
     {"--header-timeout-ms", 1u << 31, 2, HOPT(header_timeout_ms)},
     {"--idle-timeout-ms", 1u << 31, 2, HOPT(idle_timeout_ms)},
+    {"--write-timeout-ms", 1u << 31, 2, HOPT(write_timeout_ms)},
+    {"--max-unsent-output", 1u << 30, 1, HOPT(max_unsent_output)},
+    {"--max-client-requests", 1u << 24, 1, HOPT(max_client_requests)},
+    {"--max-client-requests-total", 1u << 24, 1, HOPT(max_client_requests_total)},
     {"--replay-events", 1u << 20, 2, HOPT(replay_events)},
     {"--replay-bytes", 1u << 30, 1, HOPT(replay_bytes)},
     {"--replay-ttl-ms", 1u << 31, 2, HOPT(replay_ttl_ms)},
@@ -1357,6 +1417,8 @@ int main(int argc, char **argv)
     mcp_server *s = build_server();
     if (!s) return 1;
     rc = o.stdio ? mcp_serve_stdio(s, &o.opts) : mcp_serve_http(s, &o.http);
+    if (rc == MCP_SERVE_ABANDONED) /* handlers ignore the stop: leave them, and s, to the exit */
+        _exit(0);
     mcp_server_free(s);
-    return rc == 0 ? 0 : 1;
+    return rc == MCP_SERVE_OK ? 0 : rc == MCP_SERVE_ADDRINUSE ? 2 : 1; /* 2: address in use */
 }

@@ -26,7 +26,19 @@
  *
  * Strings passed in are copied; nothing the caller passes needs to outlive the call, except
  * `ud` pointers, which are the caller's. JSON given as text ("schema", "annotations", ...) is
- * parsed and checked at registration; a mistake there is reported by the registration call. */
+ * parsed and checked at registration; a mistake there is reported by the registration call.
+ *
+ * Errors. Functions that can fail return 0 or a negative mcp_err (mcp_strerror() names it);
+ * the few that return a pointer or a bool say what NULL or false means. Registration calls
+ * also fill a caller's err[errsize] buffer with the reason.
+ *
+ * ABI. Definition and option structs grow only by fields appended at the end, and a zero field
+ * always means "the default". The functions that take them are macros that pass the struct's
+ * size as the caller's compiler saw it (e.g. mcp_server_add_tool(s, ...) calls
+ * mcp_server_add_tool_sz(s, sizeof(mcp_tool_def), ...)), so a program built against an older
+ * header keeps working with a newer libmcp, and one built against a newer header gets
+ * MCP_EINVAL from an older libmcp only if it sets a field that libmcp does not know. Element
+ * structs of arrays (mcp_prompt_arg, mcp_skill_file) never change. See docs/abi.md. */
 #ifndef MCP_MCP_H
 #define MCP_MCP_H
 
@@ -42,14 +54,40 @@ extern "C" {
 
 #define MCP_PROTOCOL_LATEST "2026-07-28"
 
+/* ---- version ------------------------------------------------------------------------------- */
+/* The version of the header (compile time); mcp_version() tells the library's (run time). */
+#define MCP_VERSION_MAJOR  0
+#define MCP_VERSION_MINOR  1
+#define MCP_VERSION_PATCH  0
+#define MCP_VERSION_STRING "0.1.0"
+/* MAJOR * 10000 + MINOR * 100 + PATCH, for #if comparisons. */
+#define MCP_VERSION_NUMBER (MCP_VERSION_MAJOR * 10000 + MCP_VERSION_MINOR * 100 + MCP_VERSION_PATCH)
+
+/* The running libmcp's version, e.g. "0.1.0" (a static string). Any thread. */
+const char *mcp_version(void);
+
 typedef struct mcp_server mcp_server;
 typedef struct mcp_ctx mcp_ctx;
 
 /* ---- errors ------------------------------------------------------------------------------- */
-#define MCP_OK     0
-#define MCP_EINVAL (-22) /* a bad definition: the err text says what */
-#define MCP_EEXIST (-17) /* a name or URI already registered */
-#define MCP_ENOENT (-2)  /* nothing registered under that name or URI */
+/* What a failing function returns: negative values named after the errno they resemble (and
+ * equal to it on Linux), so that a caller can print them with mcp_strerror(). */
+typedef enum mcp_err {
+    MCP_OK = 0,
+    MCP_ENOENT = -2,      /* nothing registered under that name or URI */
+    MCP_EIO = -5,         /* an I/O error on the transport (stdin, stdout, a socket) */
+    MCP_EBUSY = -16,      /* in use: already started, or serving */
+    MCP_EEXIST = -17,     /* a name or URI already registered */
+    MCP_EINVAL = -22,     /* a bad argument or definition: the err text, if any, says what */
+    MCP_ERANGE = -34,     /* a number outside its allowed range */
+    MCP_ENOTSUP = -95,    /* not supported by this libmcp or by the client */
+    MCP_EADDRINUSE = -98, /* the address is already served by another process */
+    MCP_ECANCELED = -125, /* the request was cancelled or its client went away */
+} mcp_err;
+
+/* A short English description of err (an mcp_err value), e.g. "invalid argument"; "success"
+ * for 0 and "unknown error" for anything else. A static string. Any thread. */
+const char *mcp_strerror(int err);
 
 /* JSON-RPC error codes a handler may use with mcp_ctx_fail(). */
 #define MCP_ERR_PARSE            (-32700)
@@ -69,9 +107,14 @@ typedef struct mcp_server_info {
     const char *icons;        /* optional JSON array of Icon objects */
 } mcp_server_info;
 
-/* Returns a new server, or NULL if info lacks name or version. Free with mcp_server_free()
- * once no transport uses it. Any thread. */
-mcp_server *mcp_server_new(const mcp_server_info *info);
+/* Returns a new server, or NULL with the reason in err[errsize] (err may be NULL): info is
+ * NULL, lacks name or version, or its icons are not a JSON array. mcp_server_new() is the
+ * same without a reason. Free with mcp_server_free() (NULL is fine) once no transport uses it.
+ * Any thread. */
+#define mcp_server_new(...)     mcp_server_new_sz(sizeof(mcp_server_info), __VA_ARGS__, NULL, 0)
+#define mcp_server_new_err(...) mcp_server_new_sz(sizeof(mcp_server_info), __VA_ARGS__)
+mcp_server *mcp_server_new_sz(size_t info_size, const mcp_server_info *info, char *err,
+                              size_t errsize);
 void mcp_server_free(mcp_server *s);
 
 /* Sets the secret from which the key that seals `requestState` and cursors is derived, so
@@ -80,8 +123,9 @@ void mcp_server_free(mcp_server *s);
 int mcp_server_set_secret(mcp_server *s, const void *secret, size_t len);
 
 /* Page size of tools/list, resources/list, resources/templates/list, prompts/list, skills/list
- * and resources/directory/read (default 100, 1..10000). */
-void mcp_server_set_page_size(mcp_server *s, unsigned n);
+ * and resources/directory/read (default 100). Returns 0, or MCP_ERANGE outside 1..10000 (the
+ * size is then unchanged). Any thread. */
+int mcp_server_set_page_size(mcp_server *s, unsigned n);
 
 /* Bounds of the task store (tools that run as tasks). Zero fields keep the defaults shown. */
 typedef struct mcp_task_limits {
@@ -91,8 +135,12 @@ typedef struct mcp_task_limits {
     uint32_t poll_interval_ms; /* the poll interval suggested to clients; 500 */
 } mcp_task_limits;
 
-/* Sets the task store's bounds. Call before serving. */
-void mcp_server_set_task_limits(mcp_server *s, const mcp_task_limits *lim);
+/* Sets the task store's bounds. Returns 0; MCP_EINVAL if lim is NULL; MCP_ERANGE (nothing
+ * changed) if a ttl is negative or default_ttl_ms exceeds max_ttl_ms (both given). Call
+ * before serving. */
+#define mcp_server_set_task_limits(s, ...)                                                         \
+    mcp_server_set_task_limits_sz((s), sizeof(mcp_task_limits), __VA_ARGS__)
+int mcp_server_set_task_limits_sz(mcp_server *s, size_t lim_size, const mcp_task_limits *lim);
 
 /* ---- handlers ------------------------------------------------------------------------------ */
 typedef void (*mcp_handler_fn)(mcp_ctx *ctx, void *ud);
@@ -131,12 +179,26 @@ typedef struct mcp_tool_def {
      * second. 0: the server's default (mcp_server_set_timeout: 5 minutes unless set);
      * MCP_TIMEOUT_NONE: no limit. A call running as a task is bounded by its ttl instead. */
     uint32_t timeout_ms;
+    /* Optional, instead of input_schema: the parameters in a compact form that libmcp turns
+     * into the JSON Schema, e.g.
+     *     "city: string 'City name', days?: integer(1..7) = 3, units?: string(metric|imperial)"
+     * Grammar (docs/guide.md): parameters separated by ',' ';' or newlines, each
+     *     name['?'] ':' type ['=' default] ['\'' description '\'']
+     * '?' marks an optional parameter (the others are required); type is string, integer,
+     * number, boolean or object, optionally with (a|b|c) choices for string, (min..max) for
+     * integer and number, and [] for an array of it; a description in single quotes ('' for
+     * a quote). Setting both params and input_schema is an error. */
+    const char *params;
 } mcp_tool_def;
 
 /* Registers a tool. Returns 0, MCP_EEXIST, or MCP_EINVAL with a reason in err[errsize] (err
- * may be NULL), e.g. "input_schema: /properties/a/minimum: expected a number". */
-int mcp_server_add_tool(mcp_server *s, const mcp_tool_def *def, char *err, size_t errsize);
-/* Removes a tool; calls already running finish. Returns 0 or MCP_ENOENT. */
+ * may be NULL), e.g. "input_schema: /properties/a/minimum: expected a number". The input and
+ * output schemas must be JSON objects with "type": "object" (the tool definition of both
+ * protocol eras; structured content is an object). Any thread, also while serving. */
+#define mcp_server_add_tool(s, ...) mcp_server_add_tool_sz((s), sizeof(mcp_tool_def), __VA_ARGS__)
+int mcp_server_add_tool_sz(mcp_server *s, size_t def_size, const mcp_tool_def *def, char *err,
+                           size_t errsize);
+/* Removes a tool; calls already running finish. Returns 0 or MCP_ENOENT. Any thread. */
 int mcp_server_remove_tool(mcp_server *s, const char *name);
 
 typedef struct mcp_resource_def {
@@ -145,15 +207,22 @@ typedef struct mcp_resource_def {
     const char *title;
     const char *description;
     const char *mime_type;
-    int64_t size;            /* bytes, or -1 if unknown */
+    int64_t size;            /* bytes; 0 (left out) or -1: unknown, not listed; see has_size */
     const char *annotations; /* optional JSON object */
     const char *icons;       /* optional JSON array */
     mcp_handler_fn handler;  /* required: answers resources/read */
     void *ud;
     unsigned flags;
+    bool has_size; /* true: size is known even when 0 (an empty resource lists "size":0) */
 } mcp_resource_def;
 
-int mcp_server_add_resource(mcp_server *s, const mcp_resource_def *def, char *err, size_t errsize);
+/* Registers a resource. Returns 0, MCP_EEXIST, or MCP_EINVAL with a reason in err[errsize].
+ * Any thread. */
+#define mcp_server_add_resource(s, ...)                                                            \
+    mcp_server_add_resource_sz((s), sizeof(mcp_resource_def), __VA_ARGS__)
+int mcp_server_add_resource_sz(mcp_server *s, size_t def_size, const mcp_resource_def *def,
+                               char *err, size_t errsize);
+/* Removes a resource. Returns 0 or MCP_ENOENT. Any thread. */
 int mcp_server_remove_resource(mcp_server *s, const char *uri);
 
 /* A resource template: uri is an RFC 6570 level-1 template such as "file:///logs/{name}".
@@ -173,9 +242,16 @@ typedef struct mcp_template_def {
     unsigned flags;
 } mcp_template_def;
 
-int mcp_server_add_template(mcp_server *s, const mcp_template_def *def, char *err, size_t errsize);
+/* Registers a resource template. Returns 0, MCP_EEXIST, or MCP_EINVAL with a reason in
+ * err[errsize]. Any thread. */
+#define mcp_server_add_template(s, ...)                                                            \
+    mcp_server_add_template_sz((s), sizeof(mcp_template_def), __VA_ARGS__)
+int mcp_server_add_template_sz(mcp_server *s, size_t def_size, const mcp_template_def *def,
+                               char *err, size_t errsize);
+/* Removes a template. Returns 0 or MCP_ENOENT. Any thread. */
 int mcp_server_remove_template(mcp_server *s, const char *uri_template);
 
+/* One argument of a prompt. An array element: this struct never changes (see docs/abi.md). */
 typedef struct mcp_prompt_arg {
     const char *name; /* required */
     const char *title;
@@ -196,7 +272,13 @@ typedef struct mcp_prompt_def {
     unsigned flags;
 } mcp_prompt_def;
 
-int mcp_server_add_prompt(mcp_server *s, const mcp_prompt_def *def, char *err, size_t errsize);
+/* Registers a prompt. Returns 0, MCP_EEXIST, or MCP_EINVAL with a reason in err[errsize].
+ * Any thread. */
+#define mcp_server_add_prompt(s, ...)                                                              \
+    mcp_server_add_prompt_sz((s), sizeof(mcp_prompt_def), __VA_ARGS__)
+int mcp_server_add_prompt_sz(mcp_server *s, size_t def_size, const mcp_prompt_def *def, char *err,
+                             size_t errsize);
+/* Removes a prompt. Returns 0 or MCP_ENOENT. Any thread. */
 int mcp_server_remove_prompt(mcp_server *s, const char *name);
 
 /* Which list changed, for mcp_server_list_changed(). */
@@ -204,24 +286,53 @@ typedef enum mcp_list_kind { MCP_LIST_TOOLS, MCP_LIST_RESOURCES, MCP_LIST_PROMPT
 
 /* Sends the list-changed notification for kind to every client that wants it, without
  * changing the registry: for servers whose lists depend on state outside libmcp (adding and
- * removing entries sends it by itself). Any thread. */
-void mcp_server_list_changed(mcp_server *s, mcp_list_kind kind);
+ * removing entries sends it by itself). Returns 0, or MCP_EINVAL for an unknown kind. Any
+ * thread. */
+int mcp_server_list_changed(mcp_server *s, mcp_list_kind kind);
 
 /* Tells subscribed clients that the resource at uri changed (notifications/resources/updated
- * in legacy sessions that subscribed, and modern subscriptions/listen streams). Any thread. */
-void mcp_server_resource_updated(mcp_server *s, const char *uri);
+ * in legacy sessions that subscribed, and modern subscriptions/listen streams). Returns 0, or
+ * MCP_EINVAL if uri is NULL. Any thread. */
+int mcp_server_resource_updated(mcp_server *s, const char *uri);
 
 /* ---- the request: what a handler can read -------------------------------------------------- */
+/* Every pointer returned here lives as long as the ctx (until it is finished); copy what must
+ * outlive it. All of them may be called from the thread that holds the ctx. */
+
+/* The server the request came to (to register or remove items, notify, ...). */
+mcp_server *mcp_ctx_server(const mcp_ctx *c);
 /* The method being answered: "tools/call", "resources/read", "prompts/get",
  * "completion/complete". */
 const char *mcp_ctx_method(const mcp_ctx *c);
-/* The tool or prompt name; the resource URI for resources/read. */
+/* The tool or prompt name; the resource URI for resources/read; for completion the prompt
+ * name or the template's URI. */
 const char *mcp_ctx_name(const mcp_ctx *c);
 /* Arguments: tools/call and prompts/get arguments (an object, possibly empty); for a resource
- * template the matched variables; for completion {"ref":..,"argument":..,"context":..}. */
+ * template the matched variables (strings); for completion {"ref":..,"argument":..,
+ * "context":..}. Read them with <mcp/json.h> or the typed getters below. */
 const mcp_json *mcp_ctx_arguments(const mcp_ctx *c);
-/* A string argument, or NULL if absent or not a string. */
+
+/* One argument by name (NULL if absent). For tools/call and prompts/get an argument, for a
+ * template read a matched variable, for completion an argument already given in
+ * context.arguments. Tool arguments were validated against the input schema before the
+ * handler runs, so a getter with the schema's type only falls back for optional ones. */
+const mcp_json *mcp_ctx_arg(const mcp_ctx *c, const char *name);
+/* The argument as a string (NUL-terminated; its length in *len if len is not NULL), or dflt
+ * if it is absent or not a string (*len then strlen(dflt), or 0 for NULL). */
+const char *mcp_ctx_arg_strn(const mcp_ctx *c, const char *name, const char *dflt, size_t *len);
+/* The argument as a string, or NULL if absent or not a string. */
 const char *mcp_ctx_arg_str(const mcp_ctx *c, const char *name);
+/* The argument as an int64 (an integral number: 3 and 3.0), or dflt. */
+int64_t mcp_ctx_arg_int(const mcp_ctx *c, const char *name, int64_t dflt);
+/* The argument as a double (any number), or dflt. */
+double mcp_ctx_arg_double(const mcp_ctx *c, const char *name, double dflt);
+/* The argument as a bool (true or false), or dflt. */
+bool mcp_ctx_arg_bool(const mcp_ctx *c, const char *name, bool dflt);
+
+/* completion/complete: the name of the argument being completed, and its partial value in
+ * *value (if value is not NULL). NULL for other methods. */
+const char *mcp_ctx_completing(const mcp_ctx *c, const char **value);
+
 /* The negotiated protocol version, e.g. "2025-11-25" or "2026-07-28". */
 const char *mcp_ctx_protocol_version(const mcp_ctx *c);
 /* The client's declared capabilities object (never NULL; may be empty). */
@@ -232,12 +343,17 @@ bool mcp_ctx_client_supports(const mcp_ctx *c, const char *path);
 /* The request's params._meta object, or NULL. */
 const mcp_json *mcp_ctx_meta(const mcp_ctx *c);
 /* True once the client cancelled the request or went away. The handler should stop soon; its
- * finish call is then accepted and nothing is sent. */
+ * finish call is then accepted and nothing is sent. Any thread. */
 bool mcp_ctx_cancelled(const mcp_ctx *c);
 
 /* ---- the answer ---------------------------------------------------------------------------- */
 /* Content blocks, in order, for tools/call results and prompt messages. Text is UTF-8; binary
- * data is given raw and base64-encoded for you. */
+ * data is given raw and base64-encoded for you. The ctx copies what it is given.
+ *
+ * Handler mistakes are not silent: a call given bad input (JSON text that does not parse or
+ * is not an object where one is needed, a failed writer, a NULL text) fails and marks the
+ * answer as broken; the request then ends with -32603 "tool 'x': ..." (also logged, with the
+ * tool's name) instead of a result, whatever the handler does next (finish, tool_error). */
 void mcp_ctx_text(mcp_ctx *c, const char *text);
 void mcp_ctx_textn(mcp_ctx *c, const char *text, size_t len);
 void mcp_ctx_image(mcp_ctx *c, const void *data, size_t len, const char *mime_type);
@@ -251,26 +367,38 @@ void mcp_ctx_resource_link(mcp_ctx *c, const char *uri, const char *name, const 
 void mcp_ctx_resource_text(mcp_ctx *c, const char *uri, const char *mime_type, const char *text);
 void mcp_ctx_resource_blob(mcp_ctx *c, const char *uri, const char *mime_type, const void *data,
                            size_t len);
-/* Any content block given as JSON text (checked to be an object); for fields not covered. */
+/* Any content block given as JSON text (checked to be an object); for fields not covered.
+ * Returns 0 or MCP_EINVAL (a handler mistake, see above). */
 int mcp_ctx_content_json(mcp_ctx *c, const char *json);
 /* Prompts: starts a new message with role "user" or "assistant"; content added after it
  * belongs to it. prompts/get may also set a description. */
 void mcp_ctx_message(mcp_ctx *c, const char *role);
 void mcp_ctx_description(mcp_ctx *c, const char *description);
-/* Tools: structured content as JSON text; validated against the output schema at finish. */
+/* Tools: structured content as JSON text (an object); validated against the output schema at
+ * finish. Returns 0 or MCP_EINVAL (a handler mistake, see above). */
 int mcp_ctx_structured(mcp_ctx *c, const char *json);
+/* The same from a writer (<mcp/json.h>) holding a complete object; the text is copied, w
+ * stays the caller's. A failed or incomplete writer is a handler mistake (MCP_EINVAL). */
+int mcp_ctx_structured_jw(mcp_ctx *c, const mcp_jw *w);
 /* Completion: a suggested value (at most 100 are sent), and optionally the total count. */
 void mcp_ctx_complete_value(mcp_ctx *c, const char *value);
 void mcp_ctx_complete_total(mcp_ctx *c, int64_t total, bool has_more);
 
-/* Sends the result built so far and ends the ctx. Returns 0; -1 if the request was cancelled
- * (nothing sent) or a structured result failed the output schema (an error was sent). */
+/* Sends the result built so far and ends the ctx. Returns 0; MCP_ECANCELED if the request
+ * was cancelled (nothing sent); MCP_EINVAL if the answer was broken by a handler mistake or a
+ * structured result failed the output schema (-32603 was sent and logged). */
 int mcp_ctx_finish(mcp_ctx *c);
 /* Ends a tools/call with isError: true and the formatted text as its content (content
  * added before is discarded). For failures the model should see and may correct. */
 void mcp_ctx_tool_error(mcp_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Ends the ctx with a JSON-RPC error (protocol failure, e.g. MCP_ERR_INVALID_PARAMS). */
 void mcp_ctx_fail(mcp_ctx *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Ends the ctx saying that what was asked for does not exist, in the words of the request's
+ * protocol era, exactly as the engine says it for what is not registered: for resources/read
+ * "Resource not found" with data {"uri":...} and code -32002 (2025-11-25 and earlier) or
+ * -32602 (2026-07-28); for tools/call a tool error (isError) with the message; for prompts/get
+ * and completion -32602. fmt may be NULL for the standard message. */
+void mcp_ctx_not_found(mcp_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- progress, logging --------------------------------------------------------------------- */
 /* Sends notifications/progress if the client gave a progressToken; progress must increase
@@ -304,9 +432,31 @@ typedef enum mcp_log_level {
 } mcp_log_level;
 
 /* Sends notifications/message to the client if its log level admits it (legacy:
- * logging/setLevel; modern: the request's _meta log level; none set: nothing is sent).
- * data is JSON text (a string must be quoted) or NULL for the message text `msg`. */
+ * logging/setLevel; modern: the request's _meta log level; none set: nothing is sent). Its
+ * data is the string msg (NULL: ""); logger (may be NULL) names the source. Nothing goes to
+ * the server's own log. The handler's thread. */
 void mcp_ctx_log(mcp_ctx *c, mcp_log_level level, const char *logger, const char *msg);
+
+/* ---- the library's own log ------------------------------------------------------------------- */
+/* libmcp logs what happens to it (listening, stopping, a handler past its timeout, input it
+ * dropped) one line per event, never to stdout. By default each line goes to stderr as
+ * "<name>: <level>: <message>", name being the program's (program_invocation_short_name) and
+ * levels debug, info, warn, error; the minimum is info, or MCPD_LOG=debug|info|warn|error.
+ * These settings are process-wide (the log is the library's, not a server's); any thread, also
+ * while serving. Each returns 0. */
+
+/* Sets the name that starts every stderr line (copied, at most 63 bytes; NULL: the program's
+ * own name). */
+int mcp_log_set_name(const char *name);
+/* Drops events below level (MCP_LOG_NOTICE counts as info; CRITICAL and above as error). */
+int mcp_log_set_level(mcp_log_level level);
+
+/* Receives each event instead of stderr: level is MCP_LOG_DEBUG, _INFO, _WARNING or _ERROR,
+ * msg the message alone (no name, level or newline; valid during the call). Called from any
+ * libmcp thread, possibly from several at once; it must not call back into libmcp. */
+typedef void (*mcp_log_fn)(mcp_log_level level, const char *msg, void *ud);
+/* Sets the callback (fn NULL: back to stderr). */
+int mcp_log_set_callback(mcp_log_fn fn, void *ud);
 
 /* ---- asking the client --------------------------------------------------------------------- */
 /* The client's answer to the question asked under key in an earlier round, or NULL. */
@@ -368,10 +518,29 @@ typedef struct mcp_stdio_options {
  * handler that blocks holds one thread, and quick calls get their own. Calls beyond `threads`
  * wait in the queue (queue_max; beyond it: overloaded). See docs/internals/pool.md. */
 
-/* Serves s on stdin/stdout until EOF or SIGTERM/SIGINT, finishing in-flight work first.
- * Logs go to stderr. Returns 0 on a clean end, non-zero on an I/O error. Blocks the calling
- * thread. opts may be NULL. */
+/* Serves s on stdin/stdout until EOF or SIGTERM/SIGINT, finishing in-flight work first:
+ * mcp_stdio_start, a wait for the end of input or a signal, mcp_stdio_stop. For the signals it
+ * installs SIGTERM and SIGINT handlers while it runs and puts the previous ones back (use the
+ * start/stop pair to keep your own). Logs go to stderr. Returns what mcp_stdio_stop returns,
+ * or MCP_SERVE_FAILED if it could not start. Blocks the calling thread. opts may be NULL. */
 int mcp_serve_stdio(mcp_server *s, const mcp_stdio_options *opts);
+
+typedef struct mcp_stdio mcp_stdio;
+
+/* Starts serving s on stdin/stdout and returns at once: a reader thread of the library's own
+ * reads stdin, handlers run on the pool, answers go to stdout. Touches no signal disposition.
+ * Returns the transport, or NULL with a reason in err (err may be NULL). s must outlive it.
+ * One per process (there is one stdin). Any thread. */
+mcp_stdio *mcp_stdio_start(mcp_server *s, const mcp_stdio_options *opts, char *err,
+                           size_t errsize);
+/* Waits up to timeout_ms (-1: for ever) for the input to end (EOF, a read error, a broken
+ * stdout). Returns 1 if it has ended, 0 on timeout. Any thread. */
+int mcp_stdio_wait(mcp_stdio *h, int timeout_ms);
+/* Stops reading (if the input has not ended), cancels running tasks, waits up to 10 s for
+ * requests in flight, then frees h. Returns MCP_SERVE_OK, MCP_SERVE_FAILED if reading or
+ * writing failed, or MCP_SERVE_ABANDONED (h not freed; see below) if handlers still run 5 s
+ * after that. Blocks; call it once, from a thread that is not a handler's. */
+int mcp_stdio_stop(mcp_stdio *h);
 
 /* ---- Streamable HTTP ------------------------------------------------------------------------ */
 /* Zero fields take the defaults shown. See docs/internals/transport-http.md. */
@@ -396,6 +565,17 @@ typedef struct mcp_http_options {
     size_t n_allowed_origins;
     const char *const *allowed_hosts;
     size_t n_allowed_hosts;
+    /* Bounds on what one client can make the server hold (docs/limits.md); 0: the default.
+     * write_timeout_ms: a client that takes no byte of pending output for this long is
+     * disconnected; 30000. max_unsent_output: output bytes held for one connection (one SSE
+     * stream); a write past it disconnects the client (a legacy stream can be resumed); 8 MiB.
+     * max_client_requests: server-to-client requests (elicitation, sampling, roots) awaiting an
+     * answer per legacy session; 64. max_client_requests_total: the same over all sessions;
+     * 4096. Past either, the asking call fails with 503 / -32000. */
+    uint32_t write_timeout_ms;
+    size_t max_unsent_output;
+    size_t max_client_requests;
+    size_t max_client_requests_total;
     /* The replay window of legacy SSE streams (resumption with Last-Event-ID): each stream
      * keeps its last replay_events events (256) and replay_bytes bytes (1 MiB), none older
      * than replay_ttl_ms (300000); a session keeps its 64 latest finished streams and 4 MiB
@@ -407,27 +587,44 @@ typedef struct mcp_http_options {
 
 typedef struct mcp_http mcp_http;
 
-/* Starts serving s over Streamable HTTP (worker loops, work pool) and returns at once. Returns
- * the server, or NULL with a reason in err (e.g. the port is in use). Logs the listening URL.
- * Call from a thread that is not one of its workers; s must outlive it. */
+/* Starts serving s over Streamable HTTP (worker loops, work pool, and a sweeper thread that
+ * ends idle sessions and enforces handler timeouts once a second) and returns at once. Touches
+ * no signal disposition. Returns the server, or NULL with a reason in err and errno set: when
+ * another process (or socket) already serves host:port, EADDRINUSE and "address
+ * 127.0.0.1:8080 is already in use" (the workers' SO_REUSEPORT would otherwise let the two
+ * share it silently). Logs the listening URL. Call from a thread that is not one of its
+ * workers; s must outlive it. */
 mcp_http *mcp_http_start(mcp_server *s, const mcp_http_options *opts, char *err, size_t errsize);
 
 /* Returns the port it listens on. Any thread. */
 int mcp_http_port(const mcp_http *h);
 
-/* Ends idle sessions and expires unanswered server-to-client requests. mcp_serve_http calls it
- * every second; call it yourself when you use mcp_http_start. Any non-worker thread. */
+/* Ends idle sessions and expires unanswered server-to-client requests and handler timeouts.
+ * The transport's own sweeper thread does this once a second: calling it is never needed (it
+ * stays for programs written when it was). Any non-worker thread. */
 void mcp_http_sweep(mcp_http *h);
 
-/* Stops gracefully: new requests get 503, in-flight ones finish (up to drain_ms), streams end
- * with their final events, then every connection closes and h is freed. Blocks. Call from the
- * thread that started it. */
-void mcp_http_stop(mcp_http *h);
+/* What mcp_serve_http, mcp_http_stop and mcp_stdio_stop return. */
+#define MCP_SERVE_OK        0 /* served, stopped, everything freed */
+#define MCP_SERVE_FAILED    1 /* could not start, or an I/O error ended it (logged) */
+#define MCP_SERVE_ADDRINUSE 2 /* could not start: the address is already in use (logged) */
+/* Stopped, but handlers still ran drain_ms + 5 s after the stop began (they ignore
+ * cancellation), or a second signal cut the wait short: their threads and everything they may
+ * touch were left allocated, the server s included. Don't free s; end the process (exit or
+ * _exit) when you are ready. libmcp never ends the process itself. */
+#define MCP_SERVE_ABANDONED 3
 
-/* Serves s over Streamable HTTP until SIGTERM or SIGINT, then stops gracefully. Returns 0, or
- * 1 if it could not start (logged). Blocks the calling thread. opts may be NULL. If handlers
- * still run 5 s after drain_ms (they ignore mcp_ctx_cancelled), or a second signal arrives
- * during the stop, it ends the process with _exit(0) after a log line. */
+/* Stops gracefully: new requests get 503, in-flight ones finish (up to drain_ms), streams end
+ * with their final events, then every connection closes and h is freed. Returns MCP_SERVE_OK,
+ * or MCP_SERVE_ABANDONED (h not freed, see above) when handlers still run 5 s after drain_ms.
+ * Blocks at most drain_ms + 5 s and a little. Call once, from the thread that started it. */
+int mcp_http_stop(mcp_http *h);
+
+/* Serves s over Streamable HTTP until SIGTERM or SIGINT, then stops as mcp_http_stop does; a
+ * second signal during the stop stops the wait for handlers at once. It installs handlers for
+ * SIGTERM and SIGINT while it runs and puts the previous ones back (use mcp_http_start/stop to
+ * keep your own). Returns MCP_SERVE_OK, MCP_SERVE_FAILED, MCP_SERVE_ADDRINUSE or
+ * MCP_SERVE_ABANDONED. Blocks the calling thread. opts may be NULL. */
 int mcp_serve_http(mcp_server *s, const mcp_http_options *opts);
 
 /* ---- skills (extension io.modelcontextprotocol/skills, SEP-2640) --------------------------- */
@@ -438,7 +635,7 @@ int mcp_serve_http(mcp_server *s, const mcp_http_options *opts);
  * resources/directory/read; in legacy sessions those methods stay -32601. Every file is also an
  * ordinary resource (resources/list, resources/read). See docs/internals/skills.md. */
 
-/* One file of a skill besides SKILL.md. */
+/* One file of a skill besides SKILL.md. An array element: this struct never changes. */
 typedef struct mcp_skill_file {
     const char *path;      /* required: relative, '/'-separated segments of [A-Za-z0-9._~-],
                             * none "." or "..", not "SKILL.md"; e.g. "scripts/lint.sh" */
@@ -470,7 +667,10 @@ typedef struct mcp_skill_def {
  * resource; MCP_EINVAL with a reason in err[errsize] (err may be NULL), e.g. "SKILL.md: line
  * 3: unterminated quoted value", or when a skill exceeds 512 files or 16 MiB. Skills are never
  * removed (they live as long as s). Any thread. */
-int mcp_server_add_skill(mcp_server *s, const mcp_skill_def *def, char *err, size_t errsize);
+#define mcp_server_add_skill(s, ...)                                                               \
+    mcp_server_add_skill_sz((s), sizeof(mcp_skill_def), __VA_ARGS__)
+int mcp_server_add_skill_sz(mcp_server *s, size_t def_size, const mcp_skill_def *def, char *err,
+                            size_t errsize);
 
 /* Sets the authority used by skills registered later without one (NULL: none). Returns 0 or
  * MCP_EINVAL (not a reg-name). Any thread. */

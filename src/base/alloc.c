@@ -7,7 +7,7 @@
 
 _Noreturn void mcp_oom(size_t n)
 {
-    fprintf(stderr, "mcpd: fatal: out of memory allocating %zu bytes\n", n);
+    fprintf(stderr, "libmcp: fatal: out of memory allocating %zu bytes\n", n);
     abort();
 }
 

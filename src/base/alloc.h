@@ -17,7 +17,7 @@ void *mcp_xcalloc(size_t n, size_t size);
 void *mcp_xrealloc(void *p, size_t n);
 /* Returns a malloc'd NUL-terminated copy of the n bytes at s. Free with free(). */
 char *mcp_xstrndup(const char *s, size_t n);
-/* Prints "mcpd: out of memory" with the size to stderr and aborts. */
+/* Prints "libmcp: fatal: out of memory" with the size to stderr and aborts. */
 _Noreturn void mcp_oom(size_t n);
 
 #endif

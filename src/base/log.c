@@ -1,6 +1,15 @@
-/* log.c - stderr logging: a level filter, one write(2) per line so threads never interleave. */
+/* log.c - the library's log: a level filter, then one write(2) per line to stderr (so threads
+ * never interleave) or one call of the embedder's callback.
+ *
+ * Four internal levels (debug, info, warn, error) map onto the public mcp_log_level (debug,
+ * info, warning, error). The name and the callback are process-wide settings guarded by one
+ * mutex, held only to copy them: events are rare (start, stop, a timeout, dropped input), so a
+ * lock costs nothing measurable and keeps a name change or a callback swap safe while other
+ * threads log. The callback is called without the lock. */
 #include "base/log.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -9,17 +18,39 @@
 #include <unistd.h>
 
 static atomic_int min_level = -1;
-static const char *prog = "mcpd";
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static char prog[64];       /* under mu; empty: the program's own name */
+static mcp_log_fn callback; /* under mu */
+static void *callback_ud;   /* under mu */
 static const char *const names[] = {"debug", "info", "warn", "error"};
+static const mcp_log_level public_level[] = {MCP_LOG_DEBUG, MCP_LOG_INFO, MCP_LOG_WARNING,
+                                             MCP_LOG_ERROR};
 
-void mcp_log_set_level(int level)
+int mcp_log_set_level(mcp_log_level level)
 {
-    atomic_store(&min_level, level);
+    int l = level <= MCP_LOG_DEBUG     ? MCP_LOGL_DEBUG
+            : level <= MCP_LOG_NOTICE  ? MCP_LOGL_INFO
+            : level <= MCP_LOG_WARNING ? MCP_LOGL_WARN
+                                       : MCP_LOGL_ERROR;
+    atomic_store(&min_level, l);
+    return 0;
 }
 
-void mcp_log_set_name(const char *name)
+int mcp_log_set_name(const char *name)
 {
-    prog = name;
+    pthread_mutex_lock(&mu);
+    snprintf(prog, sizeof prog, "%s", name ? name : "");
+    pthread_mutex_unlock(&mu);
+    return 0;
+}
+
+int mcp_log_set_callback(mcp_log_fn fn, void *ud)
+{
+    pthread_mutex_lock(&mu);
+    callback = fn;
+    callback_ud = ud;
+    pthread_mutex_unlock(&mu);
+    return 0;
 }
 
 static int current_level(void)
@@ -39,7 +70,13 @@ void mcp_log(int level, const char *fmt, ...)
     if (level < current_level()) return;
     if (level < 0 || level > MCP_LOGL_ERROR) level = MCP_LOGL_ERROR;
     char line[1024];
-    int n = snprintf(line, sizeof line, "%s: %s: ", prog, names[level]);
+    pthread_mutex_lock(&mu);
+    mcp_log_fn fn = callback;
+    void *ud = callback_ud;
+    int n = fn ? 0
+               : snprintf(line, sizeof line,
+                          "%s: %s: ", prog[0] ? prog : program_invocation_short_name, names[level]);
+    pthread_mutex_unlock(&mu);
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
@@ -48,6 +85,11 @@ void mcp_log(int level, const char *fmt, ...)
     if (len > sizeof line - 2) len = sizeof line - 2; /* truncated message */
     for (size_t i = (size_t)n; i < len; i++)
         if (line[i] == '\n' || line[i] == '\r') line[i] = ' '; /* one event, one line */
+    if (fn) {
+        line[len] = '\0';
+        fn(public_level[level], line, ud);
+        return;
+    }
     line[len++] = '\n';
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;

@@ -71,7 +71,7 @@ void mcp_random_token(char *out, size_t nbytes)
     unsigned char small[64];
     unsigned char *raw = nbytes <= sizeof small ? small : mcp_xmalloc(nbytes);
     if (mcp_random_small(raw, nbytes) < 0) {
-        fprintf(stderr, "mcpd: fatal: no random bytes for a token\n");
+        fprintf(stderr, "libmcp: fatal: no random bytes for a token\n");
         abort();
     }
     size_t size = MCP_RANDOM_TOKEN_SIZE(nbytes);

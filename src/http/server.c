@@ -741,6 +741,10 @@ int http_server_port(const http_server *s)
 {
     return rt_workers_port(s->ws);
 }
+size_t http_server_max_conns(const http_server *s)
+{
+    return s->cfg.max_conns;
+}
 rt_workers *http_server_workers(http_server *s)
 {
     return s->ws;

@@ -62,6 +62,10 @@ void http_server_stop_accepting(http_server *s);
 /* Returns the listening port. Any thread. */
 int http_server_port(const http_server *s);
 
+/* Returns the connections allowed per worker: max_conns, lowered to the fd budget. Any
+ * thread. */
+size_t http_server_max_conns(const http_server *s);
+
 /* Returns the worker group (for stats and posting). Any thread. */
 rt_workers *http_server_workers(http_server *s);
 

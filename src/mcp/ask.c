@@ -18,7 +18,9 @@
  * client's retry brings requestState and inputResponses back; ask_restore() verifies and
  * merges them before the handler runs again. A tampered, expired or foreign state is
  * refused with -32602 and a precise message. */
-#include "mcp/internal.h"
+#include "mcp/ask.h"
+#include "mcp/feature.h"
+#include "mcp/token.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,8 +50,9 @@ void ctx_add_answer(mcp_ctx *c, const char *key, const json_value *v)
 
 /* ---- legacy: real requests --------------------------------------------------------------- */
 
-/* Writes the request; a task's requests carry _meta.related-task (2025-11-25). */
-static void write_request(mcp_buf *b, int64_t id, const question *q, const char *task_id)
+/* Writes the request; a held ctx's requests carry its holder's _meta (e.g. related-task of a
+ * 2025-11-25 task), unless the params have a _meta of their own. */
+static void write_request(mcp_buf *b, int64_t id, const question *q, const char *meta)
 {
     char tmp[64];
     int n =
@@ -58,18 +61,24 @@ static void write_request(mcp_buf *b, int64_t id, const question *q, const char 
     rpc_write_str(b, q->method, strlen(q->method));
     LIT(b, ",\"params\":");
     size_t plen = q->params_len;
-    bool add = task_id && plen >= 2 && q->params[plen - 1] == '}' &&
-               !memmem(q->params, plen, "\"_meta\"", 7);
+    bool add =
+        meta && plen >= 2 && q->params[plen - 1] == '}' && !memmem(q->params, plen, "\"_meta\"", 7);
     if (!add) {
         mcp_buf_append(b, q->params, plen);
     } else {
         mcp_buf_append(b, q->params, plen - 1);
         if (plen > 2) mcp_buf_putc(b, ',');
-        LIT(b, "\"_meta\":{\"io.modelcontextprotocol/related-task\":{\"taskId\":");
-        rpc_write_str(b, task_id, strlen(task_id));
-        LIT(b, "}}}");
+        LIT(b, "\"_meta\":");
+        mcp_buf_puts(b, meta);
+        mcp_buf_putc(b, '}');
     }
     mcp_buf_putc(b, '}');
+}
+
+/* Tells ctx's holder that asking started or ended (before the conn's lock: lock order). */
+static void holder_asking(mcp_ctx *ctx, bool on)
+{
+    if (ctx->holder && ctx->holder->asking) ctx->holder->asking(ctx, on);
 }
 
 /* Counts n more waiting requests on c and its server, or refuses (false) past a bound. */
@@ -109,7 +118,9 @@ static void ask_refuse(mcp_ctx *ctx, size_t mine, size_t limit, size_t total_lim
 int ask_legacy(mcp_ctx *ctx)
 {
     mcp_conn *c = ctx->conn;
-    if (ctx->task) task_legacy_asking(ctx, true); /* before the conn's lock: lock order */
+    holder_asking(ctx, true);
+    const char *meta =
+        ctx->holder && ctx->holder->message_meta ? ctx->holder->message_meta(ctx) : NULL;
     pthread_mutex_lock(&c->lock);
     if (c->closed || atomic_load(&ctx->cancelled)) { /* nobody is there to answer */
         pthread_mutex_unlock(&c->lock);
@@ -119,7 +130,7 @@ int ask_legacy(mcp_ctx *ctx)
     if (!asks_reserve_locked(c, ctx->nq)) {
         size_t mine = atomic_load_explicit(&c->npending, memory_order_relaxed);
         pthread_mutex_unlock(&c->lock);
-        if (ctx->task) task_legacy_asking(ctx, false);
+        holder_asking(ctx, false);
         ask_refuse(ctx, mine, c->opts.max_client_requests, atomic_load(&c->srv->asks_max));
         return 0;
     }
@@ -139,7 +150,7 @@ int ask_legacy(mcp_ctx *ctx)
         char stack[1024];
         mcp_buf b;
         mcp_buf_init(&b, stack, sizeof(stack), 0);
-        write_request(&b, p->id, &ctx->qs[i], ctx->task ? task_id(ctx->task) : NULL);
+        write_request(&b, p->id, &ctx->qs[i], meta);
         mcp_out out = {b.data, b.len, MCP_OUT_REQUEST, MCP_STATUS_OK, ctx->tag, false, false, NULL};
         c->opts.sink.send(c->opts.sink.ud, &out);
         mcp_buf_free(&b);
@@ -166,7 +177,7 @@ void ask_forget_locked(mcp_conn *c, mcp_ctx *ctx)
 /* All answers are in (or one failed): run the handler again, or end the call. */
 static void resume(mcp_ctx *ctx)
 {
-    if (ctx->task) task_legacy_asking(ctx, false);
+    holder_asking(ctx, false);
     if (atomic_load(&ctx->cancelled)) {
         ctx_free(ctx);
     } else if (ctx->ask_error) {

@@ -9,7 +9,9 @@
  * A ctx is used by one thread at a time: first the thread that decoded the request, then
  * the handler's thread; the executor hand-off orders the two. Finishing frees the ctx (see
  * ctx_send_final in engine.c), and with it the request's arena. */
-#include "mcp/internal.h"
+#include "base/log.h"
+#include "mcp/ask.h"
+#include "mcp/feature.h"
 #include "rt/wake.h"
 
 #include <errno.h>
@@ -38,12 +40,6 @@ const char *mcp_ctx_name(const mcp_ctx *c)
 const json_value *mcp_ctx_arguments(const mcp_ctx *c)
 {
     return c->args;
-}
-
-const char *mcp_ctx_arg_str(const mcp_ctx *c, const char *name)
-{
-    const json_value *v = json_get(c->args, name);
-    return json_is_string(v) ? v->u.str : NULL;
 }
 
 const char *mcp_ctx_protocol_version(const mcp_ctx *c)
@@ -210,6 +206,10 @@ void mcp_ctx_textn(mcp_ctx *c, const char *text, size_t len)
 
 void mcp_ctx_text(mcp_ctx *c, const char *text)
 {
+    if (!text) {
+        ctx_mistake(c, "mcp_ctx_text: NULL text");
+        return;
+    }
     mcp_ctx_textn(c, text, strlen(text));
 }
 
@@ -303,10 +303,28 @@ void mcp_ctx_resource_blob(mcp_ctx *c, const char *uri, const char *mime_type, c
     embedded(c, uri, mime_type, NULL, data, len);
 }
 
+/* Parses JSON text a handler gave to `fn`; NULL after recording the mistake (not an object,
+ * or not JSON: with the parser's line and column). */
+static json_value *handler_json(mcp_ctx *c, const char *json, const char *fn)
+{
+    json_error je;
+    json_value *v = json ? json_parse(json, strlen(json), &c->arena, NULL, &je) : NULL;
+    if (!json) {
+        ctx_mistake(c, "%s: no JSON text", fn);
+    } else if (!v) {
+        char where[200];
+        ctx_mistake(c, "%s: invalid JSON: %s", fn, json_error_str(&je, where, sizeof where));
+    } else if (v->type != JSON_OBJECT) {
+        ctx_mistake(c, "%s: expected a JSON object, got %s", fn, json_type_name(v));
+        v = NULL;
+    }
+    return v;
+}
+
 int mcp_ctx_content_json(mcp_ctx *c, const char *json)
 {
-    json_value *v = json ? json_parse(json, strlen(json), &c->arena, NULL, NULL) : NULL;
-    if (!v || v->type != JSON_OBJECT) return MCP_EINVAL;
+    json_value *v = handler_json(c, json, "mcp_ctx_content_json");
+    if (!v) return MCP_EINVAL;
     json_writer w;
     item_begin(c, &w);
     json_write_value(&w, v);
@@ -327,9 +345,9 @@ void mcp_ctx_description(mcp_ctx *c, const char *description)
 
 int mcp_ctx_structured(mcp_ctx *c, const char *json)
 {
-    size_t n = json ? strlen(json) : 0;
-    json_value *v = json ? json_parse(json, n, &c->arena, NULL, NULL) : NULL;
+    json_value *v = handler_json(c, json, "mcp_ctx_structured");
     if (!v) return MCP_EINVAL;
+    size_t n = strlen(json);
     c->structured_v = v;
     c->structured = mcp_arena_strndup(&c->arena, json, n);
     c->structured_len = n;
@@ -338,6 +356,10 @@ int mcp_ctx_structured(mcp_ctx *c, const char *json)
 
 void mcp_ctx_complete_value(mcp_ctx *c, const char *value)
 {
+    if (!value) {
+        ctx_mistake(c, "mcp_ctx_complete_value: NULL value");
+        return;
+    }
     c->total++;
     if (c->nitems >= MAX_VALUES) {
         c->has_more = true;
@@ -441,17 +463,45 @@ static void write_method_result(mcp_ctx *c, mcp_buf *b)
     }
 }
 
+/* A handler mistake ends the call with -32603 naming the tool (or prompt, or URI), logged. */
+static int report_mistake(mcp_ctx *c)
+{
+    char msg[600];
+    snprintf(msg, sizeof msg, "%s '%.128s': %s",
+             c->method == M_TOOLS_CALL    ? "tool"
+             : c->method == M_RES_READ    ? "resource"
+             : c->method == M_PROMPTS_GET ? "prompt"
+                                          : "completion for",
+             c->name ? c->name : "?", c->mistake);
+    mcp_log(MCP_LOGL_ERROR, "handler mistake: %s", msg);
+    ctx_fail_with(c, F_INTERNAL, 0, NULL, msg);
+    return MCP_EINVAL;
+}
+
+int ctx_mistake(mcp_ctx *c, const char *fmt, ...)
+{
+    if (c->mistake) return MCP_EINVAL;
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    c->mistake = mcp_arena_strndup(&c->arena, msg, strlen(msg));
+    return MCP_EINVAL;
+}
+
 int mcp_ctx_finish(mcp_ctx *c)
 {
     if (atomic_load(&c->cancelled)) {
         ctx_free(c);
-        return -1;
+        return MCP_ECANCELED;
     }
+    if (c->mistake) return report_mistake(c);
     if (c->body.overflow) {
         ctx_fail_with(c, F_INTERNAL, 0, NULL, "result too large");
-        return -1;
+        return MCP_EINVAL;
     }
-    if (check_output(c)) return -1;
+    if (check_output(c)) return MCP_EINVAL;
     char stack[4096];
     mcp_buf b;
     mcp_buf_init(&b, stack, sizeof(stack), 0);
@@ -478,6 +528,10 @@ void mcp_ctx_tool_error(mcp_ctx *c, const char *fmt, ...)
     va_end(ap);
     if (c->method != M_TOOLS_CALL) {
         ctx_fail_with(c, F_INTERNAL, 0, NULL, msg);
+        return;
+    }
+    if (c->mistake && !atomic_load(&c->cancelled)) {
+        report_mistake(c);
         return;
     }
     ctx_reset_answer(c);
@@ -519,15 +573,10 @@ void mcp_ctx_progress(mcp_ctx *c, double progress, double total, const char *mes
         json_write_double(&w, total);
     }
     w_str(&w, "message", message);
-    if (c->task) { /* 2025-11-25: everything about a task says which */
+    const char *meta = c->holder && c->holder->message_meta ? c->holder->message_meta(c) : NULL;
+    if (meta) { /* e.g. a 2025-11-25 task: everything about it says which */
         json_write_keyz(&w, "_meta");
-        json_write_obj_begin(&w);
-        json_write_keyz(&w, "io.modelcontextprotocol/related-task");
-        json_write_obj_begin(&w);
-        json_write_keyz(&w, "taskId");
-        json_write_strz(&w, task_id(c->task));
-        json_write_obj_end(&w);
-        json_write_obj_end(&w);
+        json_write_raw(&w, meta, strlen(meta));
     }
     json_write_obj_end(&w);
     char ostack[640];
@@ -666,6 +715,6 @@ int mcp_ctx_ask(mcp_ctx *c)
         ctx_free(c);
         return 0;
     }
-    if (c->task && c->era == ERA_MODERN) return task_park(c);
+    if (c->era == ERA_MODERN && c->holder && c->holder->ask) return c->holder->ask(c);
     return c->era == ERA_MODERN ? ask_modern(c) : ask_legacy(c);
 }

@@ -5,7 +5,8 @@
  * asynchronous handler at no extra cost. The envelope is decoded (rpc/), then the era is
  * chosen: a modern request carries io.modelcontextprotocol/protocolVersion in _meta and is
  * checked statelessly (headers, version, capabilities); a legacy request follows the
- * initialize lifecycle of the conn. methods.c then answers or starts a handler.
+ * initialize lifecycle of the conn. The method is looked up in the one table of every
+ * feature (feature.c) and its handler answers or starts a handler; methods.c holds the core's.
  *
  * Threads: handle() is called by one thread at a time per conn; ctxs finish from any
  * thread. conn->lock guards the conn's mutable state and every call of the sink, which is
@@ -14,7 +15,9 @@
  *
  * Errors: every failure the engine itself reports is an eng_fail, mapped to a JSON-RPC code
  * (per era) and an HTTP status hint in fail_map below, the one place that does so. */
-#include "mcp/internal.h"
+#include "mcp/ask.h"
+#include "mcp/feature.h"
+#include "mcp/token.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -275,7 +278,7 @@ void mcp_conn_tick(mcp_conn *c, uint64_t now_ms)
 {
     expire_handlers(c, now_ms);
     ask_tick(c, now_ms);
-    tasks_reap(c->srv, now_ms);
+    features_tick(c->srv, now_ms);
 }
 
 void mcp_conn_cancel_tag(mcp_conn *c, void *tag)
@@ -332,7 +335,7 @@ static void ctx_unlink_locked(mcp_ctx *ctx)
 void ctx_free(mcp_ctx *ctx)
 {
     mcp_conn *c = ctx->conn;
-    if (ctx->task) task_ctx_gone(ctx);
+    if (ctx->holder && ctx->holder->ctx_finished) ctx->holder->ctx_finished(ctx);
     if (ctx->linked || ctx->waiting) {
         pthread_mutex_lock(&c->lock);
         if (ctx->linked && ctx->tag && !ctx->tag_gone && !c->closed &&
@@ -357,7 +360,8 @@ void ctx_send_final(mcp_ctx *ctx, mcp_buf *b, mcp_out_status status)
 {
     mcp_conn *c = ctx->conn;
     mcp_out out = {b->data, b->len, MCP_OUT_RESPONSE, status, ctx->tag, true, ctx->whole, b};
-    bool kept = ctx->task && task_take_final(ctx, b->data, b->len);
+    bool kept =
+        ctx->holder && ctx->holder->final_result && ctx->holder->final_result(ctx, b->data, b->len);
     pthread_mutex_lock(&c->lock);
     if (!kept && !c->closed && !atomic_load(&ctx->cancelled))
         c->opts.sink.send(c->opts.sink.ud, &out);
@@ -565,84 +569,6 @@ int log_level_from_name(const char *s, size_t len)
     return -1;
 }
 
-/* ---- methods ------------------------------------------------------------------------------- */
-
-enum { ERA_L = 1, ERA_M = 2 };
-
-static const struct method_def {
-    const char *name;
-    uint8_t id, eras;
-} method_defs[] = {
-    {"ping", M_PING, ERA_L},
-    {"tools/list", M_TOOLS_LIST, ERA_L | ERA_M},
-    {"tools/call", M_TOOLS_CALL, ERA_L | ERA_M},
-    {"initialize", M_INITIALIZE, ERA_L},
-    {"prompts/get", M_PROMPTS_GET, ERA_L | ERA_M},
-    {"prompts/list", M_PROMPTS_LIST, ERA_L | ERA_M},
-    {"resources/list", M_RES_LIST, ERA_L | ERA_M},
-    {"resources/read", M_RES_READ, ERA_L | ERA_M},
-    {"server/discover", M_DISCOVER, ERA_M},
-    {"logging/setLevel", M_SET_LEVEL, ERA_L},
-    {"completion/complete", M_COMPLETE, ERA_L | ERA_M},
-    {"resources/subscribe", M_SUBSCRIBE, ERA_L},
-    {"subscriptions/listen", M_LISTEN, ERA_M},
-    {"resources/unsubscribe", M_UNSUBSCRIBE, ERA_L},
-    {"resources/templates/list", M_TMPL_LIST, ERA_L | ERA_M},
-    {"notifications/cancelled", M_N_CANCELLED, ERA_L | ERA_M},
-    {"notifications/initialized", M_N_INITIALIZED, ERA_L},
-};
-
-/* Method lookup: switch on the length, then one or two memcmp. */
-static const struct method_def *method_find(const char *s, size_t n)
-{
-    int a = -1, b = -1;
-    switch (n) {
-    case 4:
-        a = 0;
-        break;
-    case 10:
-        a = 1, b = 2;
-        break;
-    case 11:
-        a = 4;
-        break;
-    case 12:
-        a = 5;
-        break;
-    case 14:
-        a = 6, b = 7;
-        break;
-    case 15:
-        a = 8;
-        break;
-    case 16:
-        a = 9;
-        break;
-    case 19:
-        a = 10, b = 11;
-        break;
-    case 20:
-        a = 12;
-        break;
-    case 21:
-        a = 13;
-        break;
-    case 23:
-        a = 15;
-        break;
-    case 24:
-        a = 14;
-        break;
-    case 25:
-        a = 16;
-        break;
-    }
-    if (a >= 0 && !memcmp(s, method_defs[a].name, n)) return &method_defs[a];
-    if (b >= 0 && !memcmp(s, method_defs[b].name, n)) return &method_defs[b];
-    if (n == 10 && !memcmp(s, method_defs[3].name, n)) return &method_defs[3];
-    return NULL;
-}
-
 /* ---- preludes: era rules before dispatch -------------------------------------------------- */
 
 static bool is_modern_request(const json_value *params)
@@ -719,18 +645,11 @@ static int check_name_headers(mcp_ctx *ctx, const mcp_msg_info *info)
                            "value '%.100s'",
                            info->method_header, ctx->method_name);
     }
-    bool task_m = ctx->method == M_TASKS_GET || ctx->method == M_TASKS_UPDATE ||
-                  ctx->method == M_TASKS_CANCEL;
-    if (ctx->method != M_TOOLS_CALL && ctx->method != M_RES_READ && ctx->method != M_PROMPTS_GET &&
-        !task_m)
-        return 0;
+    const char *key = ctx->fmethod ? ctx->fmethod->name_param : NULL;
+    if (!key) return 0;
     const char *body = NULL;
     size_t body_len = 0;
-    json_get_str(ctx->params,
-                 ctx->method == M_RES_READ ? "uri"
-                 : task_m                  ? "taskId"
-                                           : "name",
-                 &body, &body_len, NULL, NULL, 0);
+    json_get_str(ctx->params, key, &body, &body_len, NULL, NULL, 0);
     if (!info->name_header)
         return http && body ? header_fail(ctx, "Header mismatch: missing Mcp-Name header") : 0;
     if (!header_eq(ctx, info->name_header, body, body_len))
@@ -939,38 +858,33 @@ static bool legacy_body_mismatch(mcp_ctx *ctx, const mcp_msg_info *info)
 
 /* ---- message handling --------------------------------------------------------------------- */
 
+static void method_not_found(mcp_ctx *ctx, const char *method)
+{
+    char msg[160];
+    snprintf(msg, sizeof(msg), "Method not found: %.100s", method);
+    ctx_fail_with(ctx, F_METHOD_NOT_FOUND, 0, NULL, msg);
+}
+
 static void handle_request(mcp_ctx *ctx, const rpc_msg *m, const mcp_msg_info *info)
 {
-    const struct method_def *d = method_find(m->method, m->method_len);
+    const feature *f = NULL;
+    const feature_method *d = feature_find_method(m->method, m->method_len, &f);
     static const json_value no_params = {.type = JSON_OBJECT};
     ctx->id = m->id;
     ctx->params = m->params ? m->params : &no_params;
     ctx->method_name = m->method;
     ctx->method_name_len = m->method_len;
     ctx->method = d ? d->id : M_UNKNOWN;
-    if (!d) ctx->method = tasks_method(m->method, m->method_len);
-    if (!d && ctx->method == M_UNKNOWN) ctx->method = skills_method(m->method, m->method_len);
+    ctx->fmethod = d;
     mcp_conn_mode mode = ctx->conn->opts.mode;
     if (mode == MCP_CONN_HTTP_LEGACY && legacy_body_mismatch(ctx, info)) return;
     bool modern = mode != MCP_CONN_HTTP_LEGACY && is_modern_request(ctx->params);
     if (mode == MCP_CONN_HTTP_MODERN && ctx->method != M_INITIALIZE) modern = true;
     if (modern ? modern_prelude(ctx, info) : legacy_prelude(ctx, info)) return;
-    if (ctx->method >= M_TASKS_GET && ctx->method <= M_TASKS_LIST) {
-        ctx->era = modern ? ERA_MODERN : ERA_LEGACY;
-        tasks_dispatch(ctx);
-        return;
-    }
-    if (ctx->method >= M_SKILLS_LIST && ctx->method <= M_DIR_READ) {
-        skills_dispatch(ctx);
-        return;
-    }
-    if (!d || !(d->eras & (modern ? ERA_M : ERA_L)) || d->id >= M_N_INITIALIZED) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "Method not found: %.100s", m->method);
-        ctx_fail_with(ctx, F_METHOD_NOT_FOUND, 0, NULL, msg);
-        return;
-    }
-    methods_dispatch(ctx, info);
+    if (!d || !d->fn || !(d->eras & (modern ? ERAS_MODERN : ERAS_LEGACY)) ||
+        !feature_available(ctx->conn->srv, f))
+        return method_not_found(ctx, m->method);
+    d->fn(ctx, info);
 }
 
 static void cancel_request(mcp_conn *c, const json_value *params)
@@ -995,7 +909,7 @@ static void cancel_request(mcp_conn *c, const json_value *params)
 
 static void handle_notification(mcp_conn *c, const rpc_msg *m)
 {
-    const struct method_def *d = method_find(m->method, m->method_len);
+    const feature_method *d = feature_find_method(m->method, m->method_len, NULL);
     if (!d) return; /* unknown notifications are ignored */
     if (d->id == M_N_INITIALIZED) {
         pthread_mutex_lock(&c->lock);

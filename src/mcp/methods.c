@@ -1,7 +1,8 @@
 /* methods.c - the methods the engine answers itself, and the set-up of handler calls.
  *
- * After the preludes in engine.c have fixed the era and checked the envelope, dispatch is one
- * switch on the method id. Methods the engine can answer alone (initialize, ping, discover,
+ * These are the core feature (feature.h): its method table is at the end of the file. After
+ * the preludes in engine.c have fixed the era and checked the envelope, the engine calls the
+ * method's handler from the table. Methods the engine can answer alone (initialize, ping, discover,
  * the lists, logging/setLevel, subscriptions) write their result at once into a stack buffer
  * and send it. Methods served by handlers (tools/call, resources/read, prompts/get,
  * completion/complete) find the registry entry, check the params (input schema, required
@@ -10,7 +11,8 @@
  *
  * Results end with write_result_tail(): nothing more in legacy eras; in the modern era the
  * resultType, cache hints where the spec requires them, and the server's identity in _meta. */
-#include "mcp/internal.h"
+#include "mcp/ask.h"
+#include "mcp/feature.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -110,21 +112,20 @@ void ctx_reset_answer(mcp_ctx *ctx)
 
 /* ---- lifecycle, discovery --------------------------------------------------------------- */
 
-/* The server's capabilities for ctx's era: tasks are a capability in 2025-11-25 and an
- * extension in 2026-07-28; skills are an extension of 2026-07-28 only. */
+/* The server's capabilities for ctx's era: the core's, then what each feature adds (tasks are
+ * a capability in 2025-11-25 and an extension in 2026-07-28; skills an extension only). */
 static void write_capabilities(mcp_ctx *ctx, mcp_buf *b)
 {
     mcp_buf_append(b, capabilities_json, sizeof(capabilities_json) - 2); /* without the '}' */
-    bool tasks = ctx->conn->srv->has_task_tools, skills = skills_any(ctx->conn->srv);
-    if (ctx->era == ERA_MODERN && (tasks || skills)) {
+    mcp_buf exts;
+    mcp_buf_init(&exts, NULL, 0, 0);
+    features_capabilities(ctx->conn->srv, ctx->era, b, &exts);
+    if (exts.len) {
         LIT(b, ",\"extensions\":{");
-        if (tasks) LIT(b, "\"io.modelcontextprotocol/tasks\":{}");
-        if (tasks && skills) mcp_buf_putc(b, ',');
-        if (skills) LIT(b, "\"io.modelcontextprotocol/skills\":{\"directoryRead\":true}");
+        mcp_buf_append(b, exts.data + 1, exts.len - 1); /* without the leading comma */
         mcp_buf_putc(b, '}');
-    } else if (tasks && ctx->era != ERA_MODERN) {
-        LIT(b, ",\"tasks\":{\"list\":{},\"cancel\":{},\"requests\":{\"tools\":{\"call\":{}}}}");
     }
+    mcp_buf_free(&exts);
     mcp_buf_putc(b, '}');
 }
 
@@ -189,37 +190,10 @@ static void do_empty(mcp_ctx *ctx)
 
 /* ---- lists ------------------------------------------------------------------------------- */
 
-/* Decodes params.cursor into the position after which the page starts. -1: answered. */
-static int read_cursor(mcp_ctx *ctx, reg_kind k, uint64_t *after)
-{
-    *after = 0;
-    const json_value *cur = json_get(ctx->params, "cursor");
-    if (!cur || cur->type == JSON_NULL) return 0;
-    char err[128] = "not a string";
-    size_t n = 0;
-    const char *p = json_is_string(cur) ? token_open(ctx->conn->srv, "cursor", cur->u.str, cur->len,
-                                                     &ctx->arena, &n, err, sizeof(err))
-                                        : NULL;
-    if (p && n >= 2 && n < 24 && p[0] == 'a' + (int)k) {
-        char digits[24];
-        memcpy(digits, p + 1, n - 1);
-        digits[n - 1] = '\0';
-        char *end;
-        unsigned long long v = strtoull(digits, &end, 10);
-        if (*end == '\0') {
-            *after = v;
-            return 0;
-        }
-    }
-    if (p) snprintf(err, sizeof(err), "it belongs to another list");
-    ctx_invalid(ctx, "invalid params: invalid cursor (%s)", err);
-    return -1;
-}
-
 static void do_list(mcp_ctx *ctx, reg_kind k)
 {
     uint64_t after;
-    if (read_cursor(ctx, k, &after)) return;
+    if (cursor_read(ctx, reg_list_name[k], NULL, 0, &after)) return;
     char stack[8192];
     mcp_buf b;
     begin(ctx, &b, stack, sizeof(stack));
@@ -403,29 +377,23 @@ static void do_call(mcp_ctx *ctx, const mcp_msg_info *info)
         json_schema_validate(ctx->entry->in_schema, ctx->args, &r);
         return args_error(ctx, &r);
     }
-    unsigned f = ctx->entry->flags;
-    if (f & (MCP_TASK_OPTIONAL | MCP_TASK_REQUIRED)) {
-        bool can = task_client_can(ctx);
-        if (!can && (f & MCP_TASK_REQUIRED)) return task_write_missing(ctx);
-        if (can && !(f & MCP_TASK_DEFERRED) && !mcp_ctx_start_task(ctx) && (f & MCP_TASK_REQUIRED))
-            return ctx_fail_with(ctx, F_OVERLOADED, 0, NULL, "too many tasks; retry later");
-    } else if (ctx->era == ERA_LEGACY && json_is_object(json_get(ctx->params, "task")) &&
-               ctx->conn->srv->has_task_tools) {
-        return ctx_fail_with(ctx, F_METHOD_NOT_FOUND, 0, NULL,
-                             "Method not found: this tool does not run as a task");
-    }
+    if (features_before_call(ctx)) return;
     ctx_run_handler(ctx);
 }
 
-static void resource_not_found(mcp_ctx *ctx, const char *uri, size_t n)
+void ctx_not_found(mcp_ctx *ctx, const char *msg)
 {
+    if (ctx->method == M_TOOLS_CALL) /* something the tool looked for: the model may retry */
+        return mcp_ctx_tool_error(ctx, "%s", msg ? msg : "Not found");
+    if (ctx->method != M_RES_READ)
+        return ctx_fail_with(ctx, F_INVALID_PARAMS, 0, NULL, msg ? msg : "Not found");
     mcp_buf d;
     mcp_buf_init(&d, NULL, 0, 0);
     LIT(&d, "{\"uri\":");
-    rpc_write_str(&d, uri, n);
+    rpc_write_str(&d, ctx->name ? ctx->name : "", ctx->name ? strlen(ctx->name) : 0);
     mcp_buf_putc(&d, '}');
     mcp_buf_putc(&d, '\0');
-    ctx_fail_with(ctx, F_RESOURCE_NOT_FOUND, 0, d.data, "Resource not found");
+    ctx_fail_with(ctx, F_RESOURCE_NOT_FOUND, 0, d.data, msg ? msg : "Resource not found");
     mcp_buf_free(&d);
 }
 
@@ -443,7 +411,7 @@ static void do_read(mcp_ctx *ctx)
         ctx->entry = reg_match_template(ctx->conn->srv, uri, n, &ctx->arena, &vars);
         ctx->args = vars;
     }
-    if (!ctx->entry) return resource_not_found(ctx, uri, n);
+    if (!ctx->entry) return ctx_not_found(ctx, NULL);
     set_meta(ctx);
     if (ctx->era == ERA_MODERN && ask_restore(ctx)) return;
     ctx_run_handler(ctx);
@@ -506,40 +474,52 @@ static void do_complete(mcp_ctx *ctx)
     ctx_run_handler(ctx);
 }
 
-void methods_dispatch(mcp_ctx *ctx, const mcp_msg_info *info)
-{
-    switch ((method_id)ctx->method) {
-    case M_INITIALIZE:
-        return do_initialize(ctx);
-    case M_PING:
-        return do_empty(ctx);
-    case M_DISCOVER:
-        return do_discover(ctx);
-    case M_TOOLS_LIST:
-        return do_list(ctx, REG_TOOL);
-    case M_RES_LIST:
-        return do_list(ctx, REG_RESOURCE);
-    case M_TMPL_LIST:
-        return do_list(ctx, REG_TEMPLATE);
-    case M_PROMPTS_LIST:
-        return do_list(ctx, REG_PROMPT);
-    case M_TOOLS_CALL:
-        return do_call(ctx, info);
-    case M_RES_READ:
-        return do_read(ctx);
-    case M_PROMPTS_GET:
-        return do_get(ctx);
-    case M_COMPLETE:
-        return do_complete(ctx);
-    case M_SET_LEVEL:
-        return do_set_level(ctx);
-    case M_SUBSCRIBE:
-        return do_subscribe(ctx, true);
-    case M_UNSUBSCRIBE:
-        return do_subscribe(ctx, false);
-    case M_LISTEN:
-        return do_listen(ctx);
-    default:
-        ctx_fail_with(ctx, F_METHOD_NOT_FOUND, 0, NULL, "Method not found");
+/* ---- the core feature -------------------------------------------------------------------- */
+
+#define WRAP(name, call)                                                                           \
+    static void name(mcp_ctx *ctx, const mcp_msg_info *info)                                       \
+    {                                                                                              \
+        (void)info;                                                                                \
+        call;                                                                                      \
     }
-}
+WRAP(m_initialize, do_initialize(ctx))
+WRAP(m_ping, do_empty(ctx))
+WRAP(m_discover, do_discover(ctx))
+WRAP(m_tools_list, do_list(ctx, REG_TOOL))
+WRAP(m_res_list, do_list(ctx, REG_RESOURCE))
+WRAP(m_tmpl_list, do_list(ctx, REG_TEMPLATE))
+WRAP(m_prompts_list, do_list(ctx, REG_PROMPT))
+WRAP(m_read, do_read(ctx))
+WRAP(m_get, do_get(ctx))
+WRAP(m_complete, do_complete(ctx))
+WRAP(m_set_level, do_set_level(ctx))
+WRAP(m_subscribe, do_subscribe(ctx, true))
+WRAP(m_unsubscribe, do_subscribe(ctx, false))
+WRAP(m_listen, do_listen(ctx))
+
+static const feature_method core_methods[] = {
+    {"initialize", ERAS_LEGACY, M_INITIALIZE, NULL, m_initialize},
+    {"ping", ERAS_LEGACY, M_PING, NULL, m_ping},
+    {"server/discover", ERAS_MODERN, M_DISCOVER, NULL, m_discover},
+    {"tools/list", ERAS_BOTH, M_TOOLS_LIST, NULL, m_tools_list},
+    {"tools/call", ERAS_BOTH, M_TOOLS_CALL, "name", do_call},
+    {"resources/list", ERAS_BOTH, M_RES_LIST, NULL, m_res_list},
+    {"resources/read", ERAS_BOTH, M_RES_READ, "uri", m_read},
+    {"resources/templates/list", ERAS_BOTH, M_TMPL_LIST, NULL, m_tmpl_list},
+    {"prompts/list", ERAS_BOTH, M_PROMPTS_LIST, NULL, m_prompts_list},
+    {"prompts/get", ERAS_BOTH, M_PROMPTS_GET, "name", m_get},
+    {"completion/complete", ERAS_BOTH, M_COMPLETE, NULL, m_complete},
+    {"logging/setLevel", ERAS_LEGACY, M_SET_LEVEL, NULL, m_set_level},
+    {"resources/subscribe", ERAS_LEGACY, M_SUBSCRIBE, NULL, m_subscribe},
+    {"resources/unsubscribe", ERAS_LEGACY, M_UNSUBSCRIBE, NULL, m_unsubscribe},
+    {"subscriptions/listen", ERAS_MODERN, M_LISTEN, NULL, m_listen},
+    /* notifications: engine.c handles them (no handler here) */
+    {"notifications/initialized", ERAS_LEGACY, M_N_INITIALIZED, NULL, NULL},
+    {"notifications/cancelled", ERAS_BOTH, M_N_CANCELLED, NULL, NULL},
+};
+
+const feature core_feature = {
+    .name = "core",
+    .methods = core_methods,
+    .nmethods = sizeof core_methods / sizeof *core_methods,
+};

@@ -8,7 +8,8 @@
  * reading and leave with a reference on the entry, so a removal never frees an entry under a
  * running handler. After a change, list_changed notifications go to the conns that want them
  * (engine.c), outside the registry lock. */
-#include "mcp/internal.h"
+#include "mcp/feature.h"
+#include "mcp/token.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -211,8 +212,8 @@ reg_entry *reg_find(mcp_server *s, reg_kind k, const char *key, size_t len)
     return e;
 }
 
-static const char *const page_field[REG_NKINDS] = {"tools", "resources", "resourceTemplates",
-                                                   "prompts"};
+const char *const reg_list_name[REG_NKINDS] = {"tools", "resources", "resourceTemplates",
+                                               "prompts"};
 
 /* Index of the first item with seq > after (items are sorted by seq). */
 static size_t first_after(const reg_table *t, uint64_t after)
@@ -235,27 +236,20 @@ void reg_write_page(mcp_server *s, reg_kind k, uint64_t after, mcp_buf *b)
     size_t i = first_after(t, after), end = i + s->page_size;
     if (end > t->n) end = t->n;
     mcp_buf_putc(b, '"');
-    mcp_buf_puts(b, page_field[k]);
+    mcp_buf_puts(b, reg_list_name[k]);
     LIT(b, "\":[");
     for (size_t j = i; j < end; j++) {
         if (j > i) mcp_buf_putc(b, ',');
         mcp_buf_append(b, t->items[j]->json, t->items[j]->json_len);
     }
     mcp_buf_putc(b, ']');
-    if (end < t->n) {
-        char pos[32];
-        int n = snprintf(pos, sizeof(pos), "%c%llu", 'a' + (int)k,
-                         (unsigned long long)t->items[end - 1]->seq);
-        LIT(b, ",\"nextCursor\":\"");
-        token_seal(s, "cursor", pos, (size_t)n, 0, b);
-        mcp_buf_putc(b, '"');
-    }
+    if (end < t->n) cursor_write(s, b, reg_list_name[k], t->items[end - 1]->seq, NULL, 0);
     pthread_rwlock_unlock(&s->reg_lock);
 }
 
 /* ---- the server --------------------------------------------------------------------------- */
 
-static char *info_json(const mcp_server_info *info, size_t *len)
+static char *info_json(const mcp_server_info *info, size_t *len, char *err, size_t errsize)
 {
     char stack[4096];
     mcp_arena a;
@@ -270,7 +264,7 @@ static char *info_json(const mcp_server_info *info, size_t *len)
     w_opt_str(&w, "version", info->version);
     w_opt_str(&w, "description", info->description);
     w_opt_str(&w, "websiteUrl", info->website_url);
-    int rc = w_opt_json(&w, "icons", info->icons, JSON_ARRAY, "icons", &a, NULL, 0);
+    int rc = w_opt_json(&w, "icons", info->icons, JSON_ARRAY, "icons", &a, err, errsize);
     json_write_obj_end(&w);
     mcp_arena_free(&a);
     if (rc) {
@@ -280,11 +274,14 @@ static char *info_json(const mcp_server_info *info, size_t *len)
     return mcp_buf_steal(&b, len);
 }
 
-mcp_server *mcp_server_new(const mcp_server_info *info)
+mcp_server *srv_new(const mcp_server_info *info, char *err, size_t errsize)
 {
-    if (!info || !info->name || !info->version) return NULL;
+    if (!info) return srv_seterr(err, errsize, "no server info"), NULL;
+    if (!info->name || !*info->name) return srv_seterr(err, errsize, "name: required"), NULL;
+    if (!info->version || !*info->version)
+        return srv_seterr(err, errsize, "version: required"), NULL;
     mcp_server *s = mcp_xcalloc(1, sizeof(*s));
-    s->info_json = info_json(info, &s->info_len);
+    s->info_json = info_json(info, &s->info_len, err, errsize);
     if (!s->info_json) {
         free(s);
         return NULL;
@@ -296,17 +293,15 @@ mcp_server *mcp_server_new(const mcp_server_info *info)
     atomic_init(&s->timeout_ms, DEFAULT_TIMEOUT_MS);
     pthread_rwlock_init(&s->reg_lock, NULL);
     pthread_mutex_init(&s->conns_lock, NULL);
-    tasks_init(s);
-    skills_init(s);
     token_random_key(s->key);
+    features_init(s);
     return s;
 }
 
 void mcp_server_free(mcp_server *s)
 {
     if (!s) return;
-    tasks_free(s);
-    skills_free(s);
+    features_free(s);
     for (int k = 0; k < REG_NKINDS; k++) {
         reg_table *t = &s->tables[k];
         for (size_t i = 0; i < t->n; i++) reg_release(t->items[i]);
@@ -322,26 +317,18 @@ void mcp_server_free(mcp_server *s)
     free(s);
 }
 
-void mcp_server_set_task_limits(mcp_server *s, const mcp_task_limits *lim)
-{
-    if (!s || !lim) return;
-    if (lim->max_tasks) s->task_limits.max_tasks = lim->max_tasks;
-    if (lim->default_ttl_ms > 0) s->task_limits.default_ttl_ms = lim->default_ttl_ms;
-    if (lim->max_ttl_ms > 0) s->task_limits.max_ttl_ms = lim->max_ttl_ms;
-    if (lim->poll_interval_ms) s->task_limits.poll_interval_ms = lim->poll_interval_ms;
-}
-
 int mcp_server_set_secret(mcp_server *s, const void *secret, size_t len)
 {
     if (!secret || len < 16) return MCP_EINVAL;
     return token_derive_key(secret, len, s->key) < 0 ? MCP_EINVAL : 0;
 }
 
-void mcp_server_set_page_size(mcp_server *s, unsigned n)
+int mcp_server_set_page_size(mcp_server *s, unsigned n)
 {
-    if (n < 1) n = 1;
-    if (n > 10000) n = 10000;
+    if (!s) return MCP_EINVAL;
+    if (n < 1 || n > 10000) return MCP_ERANGE;
     s->page_size = n;
+    return 0;
 }
 
 int mcp_server_set_timeout(mcp_server *s, uint32_t ms)
@@ -350,18 +337,21 @@ int mcp_server_set_timeout(mcp_server *s, uint32_t ms)
     return 0;
 }
 
-void mcp_server_list_changed(mcp_server *s, mcp_list_kind kind)
+int mcp_server_list_changed(mcp_server *s, mcp_list_kind kind)
 {
     static const reg_kind map[] = {[MCP_LIST_TOOLS] = REG_TOOL,
                                    [MCP_LIST_RESOURCES] = REG_RESOURCE,
                                    [MCP_LIST_PROMPTS] = REG_PROMPT};
-    if (s && (unsigned)kind < sizeof map / sizeof map[0])
-        conns_broadcast_list_changed(s, map[kind]);
+    if (!s || (unsigned)kind >= sizeof map / sizeof map[0]) return MCP_EINVAL;
+    conns_broadcast_list_changed(s, map[kind]);
+    return 0;
 }
 
-void mcp_server_resource_updated(mcp_server *s, const char *uri)
+int mcp_server_resource_updated(mcp_server *s, const char *uri)
 {
-    if (s && uri) conns_broadcast_updated(s, uri);
+    if (!s || !uri) return MCP_EINVAL;
+    conns_broadcast_updated(s, uri);
+    return 0;
 }
 
 /* ---- tools -------------------------------------------------------------------------------- */
@@ -453,12 +443,19 @@ static int collect_hdr_params(reg_entry *e, const json_value *v, const char **pa
     return 0;
 }
 
-/* Parses and compiles a schema text, writes it as member key. */
+/* Parses and compiles a schema text, writes it as member key. Both eras define a tool's input
+ * schema (and 2025-11-25 its output schema, since structuredContent is an object there) as an
+ * object schema: "type": "object" is required, so a mistake shows at registration rather than
+ * as a client that cannot call the tool. */
 static int tool_schema(json_writer *w, const char *key, const char *text, const char *field,
                        json_schema **out, mcp_arena *a, char *err, size_t errsize)
 {
     json_value *v = parse_field(text, JSON_OBJECT, field, a, err, errsize);
     if (!v) return MCP_EINVAL;
+    const json_value *type = json_get(v, "type");
+    if (!json_is_string(type) || strcmp(type->u.str, "object"))
+        return srv_seterr(err, errsize, "%s: must be an object schema with \"type\": \"object\"",
+                          field);
     json_schema_error se;
     *out = json_schema_compile(v, NULL, &se);
     if (!*out) return srv_seterr(err, errsize, "%s: %s: %s", field, se.schema_path, se.msg);
@@ -537,16 +534,27 @@ static int render_tool(reg_entry *e, const void *def, mcp_arena *a, mcp_buf *b, 
     return tool_render(e, def, a, b, err, errsize);
 }
 
-int mcp_server_add_tool(mcp_server *s, const mcp_tool_def *d, char *err, size_t errsize)
+int srv_add_tool(mcp_server *s, const mcp_tool_def *d, char *err, size_t errsize)
 {
     if (!s || !d) return srv_seterr(err, errsize, "no definition");
     if (!tool_name_ok(d->name))
         return srv_seterr(err, errsize, "name: must be 1-128 characters of [A-Za-z0-9_.-]");
     if (!d->handler) return srv_seterr(err, errsize, "handler: required");
+    if (d->params) { /* the compact form: libmcp writes the schema */
+        if (d->input_schema) return srv_seterr(err, errsize, "params and input_schema: set one");
+        char *schema = params_to_schema(d->params, err, errsize);
+        if (!schema) return MCP_EINVAL;
+        mcp_tool_def full = *d;
+        full.params = NULL;
+        full.input_schema = schema;
+        int rc = srv_add_tool(s, &full, err, errsize);
+        free(schema);
+        return rc;
+    }
     reg_entry *e = entry_new(REG_TOOL, d->name, d->handler, d->ud, d->flags);
     e->timeout_ms = d->timeout_ms;
     int rc = add_entry(s, e, render_tool, d, err, errsize);
-    if (!rc && (d->flags & (MCP_TASK_OPTIONAL | MCP_TASK_REQUIRED))) s->has_task_tools = true;
+    if (!rc) features_registered(s, REG_TOOL, d->flags);
     return rc;
 }
 
@@ -581,7 +589,8 @@ static int render_resource(reg_entry *e, const void *def, mcp_arena *a, mcp_buf 
     w_opt_str(&w, "title", d->title);
     w_opt_str(&w, "description", d->description);
     w_opt_str(&w, "mimeType", d->mime_type);
-    if (d->size >= 0) {
+    if (d->has_size && d->size < 0) return srv_seterr(err, errsize, "size: negative");
+    if (d->size > 0 || d->has_size) {
         json_write_keyz(&w, "size");
         json_write_int(&w, d->size);
     }
@@ -592,7 +601,7 @@ static int render_resource(reg_entry *e, const void *def, mcp_arena *a, mcp_buf 
     return rc;
 }
 
-int mcp_server_add_resource(mcp_server *s, const mcp_resource_def *d, char *err, size_t errsize)
+int srv_add_resource(mcp_server *s, const mcp_resource_def *d, char *err, size_t errsize)
 {
     if (!s || !d) return srv_seterr(err, errsize, "no definition");
     if (!uri_absolute(d->uri)) return srv_seterr(err, errsize, "uri: must be an absolute URI");
@@ -661,7 +670,7 @@ static int render_template(reg_entry *e, const void *def, mcp_arena *a, mcp_buf 
     return rc;
 }
 
-int mcp_server_add_template(mcp_server *s, const mcp_template_def *d, char *err, size_t errsize)
+int srv_add_template(mcp_server *s, const mcp_template_def *d, char *err, size_t errsize)
 {
     if (!s || !d) return srv_seterr(err, errsize, "no definition");
     if (!uri_absolute(d->uri_template))
@@ -798,7 +807,7 @@ static int render_prompt(reg_entry *e, const void *def, mcp_arena *a, mcp_buf *b
     return rc;
 }
 
-int mcp_server_add_prompt(mcp_server *s, const mcp_prompt_def *d, char *err, size_t errsize)
+int srv_add_prompt(mcp_server *s, const mcp_prompt_def *d, char *err, size_t errsize)
 {
     if (!s || !d) return srv_seterr(err, errsize, "no definition");
     if (!d->name || !*d->name) return srv_seterr(err, errsize, "name: required");

@@ -5,7 +5,9 @@
  * another, and an expiry on the wall clock (tokens cross processes). The key comes from the
  * server's secret (HKDF-SHA256) or is random per process. Opening says which check failed.
  * Any thread. */
-#include "mcp/internal.h"
+#include "mcp/token.h"
+
+#include "mcp/registry.h"
 
 #include <openssl/sha.h>
 #include <stdio.h>

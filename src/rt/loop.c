@@ -21,6 +21,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "rt/clock.h"
+#include "rt/signals.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -274,15 +275,41 @@ static void worker_free(rt_worker *w)
         uv_run(&w->loop, UV_RUN_DEFAULT);
     }
     run_msgs(w->head);
-    if (uv_loop_close(&w->loop)) fprintf(stderr, "mcpd: rt: worker loop still has handles\n");
+    if (uv_loop_close(&w->loop)) fprintf(stderr, "libmcp: rt: worker loop still has handles\n");
     uv_mutex_destroy(&w->mu);
     free(w);
+}
+
+/* SO_REUSEPORT would let us bind beside another process that serves host:port (the kernel
+ * then splits connections between the two). A bind without it fails with EADDRINUSE when a
+ * socket listens there; SO_REUSEADDR keeps connections in TIME_WAIT from our own previous run
+ * from failing it. Returns 0 or a negative errno. */
+static int probe_free(const char *host, int port)
+{
+    struct sockaddr_storage ss;
+    int rc = make_addr(host, port, &ss);
+    if (rc) return rc;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    int one = 1;
+    socklen_t len =
+        ss.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    rc = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+                 bind(fd, (struct sockaddr *)&ss, len)
+             ? -errno
+             : 0;
+    close(fd);
+    return rc;
 }
 
 static int open_sockets(rt_workers *ws, int *fds)
 {
     const char *host = ws->cfg.host ? ws->cfg.host : "127.0.0.1";
     int port = ws->cfg.port;
+    if (port) {
+        int rc = probe_free(host, port);
+        if (rc) return rc;
+    }
     for (unsigned i = 0; i < ws->n; i++) {
         fds[i] = listen_socket(host, port, ws->cfg.backlog);
         if (fds[i] < 0) return fds[i];
@@ -310,16 +337,18 @@ static int start_threads(rt_workers *ws, int *fds)
         if (rc) return rc;
         if (ws->cfg.on_start) ws->cfg.on_start(w, ws->cfg.ud);
     }
+    sigset_t old; /* loop threads block async signals: a peer's reset is EPIPE, not SIGPIPE */
+    rt_quiet_begin(&old);
     for (unsigned i = 0; i < ws->n; i++) {
         /* Running loops cannot be unwound from here; a process out of threads is dying. */
         if (uv_thread_create(&ws->w[i]->thread, thread_main, ws->w[i])) abort();
     }
+    rt_quiet_end(&old);
     return 0;
 }
 
 int rt_workers_start(rt_workers **out, const rt_workers_config *cfg)
 {
-    signal(SIGPIPE, SIG_IGN);
     rt_workers *ws = mcp_xcalloc(1, sizeof *ws);
     ws->cfg = *cfg;
     if (!ws->cfg.backlog) ws->cfg.backlog = 511;

@@ -25,6 +25,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "rt/clock.h"
+#include "rt/signals.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -34,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_QUEUE_MAX 1024u
@@ -80,6 +82,7 @@ struct rt_pool {
     worker *live;           /* guarded by mu: workers started and not ended */
     worker *ended;          /* guarded by mu: ended workers nobody joined yet */
     bool stopping;          /* guarded by mu: submit refuses, workers exit when queue is empty */
+    bool closed;            /* owner thread only: the queue was closed by a shutdown */
     bool joined;            /* owner thread only */
     unsigned queue_max;
     unsigned nthreads, min_threads, idle_ms;
@@ -309,7 +312,7 @@ static int start_worker(rt_pool *p, worker *w)
     int rc = pthread_attr_init(&attr);
     if (!rc) rc = pthread_attr_setstacksize(&attr, p->stack);
     pthread_mutex_lock(&p->mu); /* the new thread waits for it before touching anything */
-    if (!rc) rc = pthread_create(&w->thread, &attr, worker_main, w);
+    if (!rc) rc = rt_thread_create_quiet(&w->thread, &attr, worker_main, w);
     if (!rc) {
         w->next = p->live;
         if (p->live) p->live->prev = w;
@@ -458,20 +461,52 @@ static void cancel_jobs(rt_pool *p, rt_job *job)
     }
 }
 
-void rt_pool_shutdown(rt_pool *p, bool drain)
+/* Waits for every worker to end, up to deadline_ms (0: for ever) or *hurry. True if all did.
+ * Called and returns with p->mu held. gone_cv uses the default (realtime) clock, so the wait
+ * is cut into 100 ms slices measured on the monotonic clock. */
+static bool wait_workers_locked(rt_pool *p, uint64_t deadline_ms, const _Atomic bool *hurry)
 {
-    if (p->joined) return;
+    while (p->nlive > 0) {
+        if (!deadline_ms && !hurry) {
+            pthread_cond_wait(&p->gone_cv, &p->mu);
+            continue;
+        }
+        if ((deadline_ms && rt_now_ms() >= deadline_ms) || (hurry && atomic_load(hurry)))
+            return false;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 100000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&p->gone_cv, &p->mu, &until);
+    }
+    return true;
+}
+
+int rt_pool_shutdown_until(rt_pool *p, bool drain, uint64_t deadline_ms, const _Atomic bool *hurry)
+{
+    if (p->joined) return 0;
     refuse_from_worker(p);
     /* Cancel before joining: queued requests get their answer without waiting for the
      * longest running handler to finish. */
-    cancel_jobs(p, close_queue(p, drain));
+    if (!p->closed) cancel_jobs(p, close_queue(p, drain));
+    p->closed = true;
     pthread_mutex_lock(&p->mu);
-    while (p->nlive > 0) pthread_cond_wait(&p->gone_cv, &p->mu);
+    bool all = wait_workers_locked(p, deadline_ms, hurry);
     worker *ended = p->ended;
     p->ended = NULL;
     pthread_mutex_unlock(&p->mu);
     join_ended(ended);
+    if (!all) return -ETIMEDOUT;
     p->joined = true;
+    return 0;
+}
+
+void rt_pool_shutdown(rt_pool *p, bool drain)
+{
+    rt_pool_shutdown_until(p, drain, 0, NULL);
 }
 
 void rt_pool_free(rt_pool *p)

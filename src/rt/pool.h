@@ -23,6 +23,7 @@
 #ifndef MCP_RT_POOL_H
 #define MCP_RT_POOL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -113,6 +114,13 @@ void rt_pool_stats_get(rt_pool *p, rt_pool_stats *out);
  * returns no callback is running or will run. Call it from the owning thread, never from a
  * pool thread (that would wait for itself: it aborts instead). A second call does nothing. */
 void rt_pool_shutdown(rt_pool *p, bool drain);
+
+/* rt_pool_shutdown that gives up waiting for running jobs at deadline_ms (monotonic, rt_now_ms)
+ * or as soon as *hurry (may be NULL) becomes true, checked every 100 ms. Returns 0 when every
+ * worker was joined (as rt_pool_shutdown), or -ETIMEDOUT when some still run a job: the pool is
+ * then closed but alive, and must not be freed while they may still touch it (a process that
+ * gives up on them exits). Same threads as rt_pool_shutdown. */
+int rt_pool_shutdown_until(rt_pool *p, bool drain, uint64_t deadline_ms, const _Atomic bool *hurry);
 
 /* Frees the pool; p may be NULL. If rt_pool_shutdown was not called, it first shuts down with
  * drain=true (accepted work is never lost silently). Same threads as rt_pool_shutdown. */

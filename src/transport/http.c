@@ -5,8 +5,12 @@
  * the admission pipeline (http_admit.c) and hands them to the rules of their era
  * (http_legacy.c, http_modern.c), which answer through streams (http_stream.c). This file
  * owns the rest of the transport's life: mcp_http_start builds the per-worker state and the
- * work pool, mcp_http_sweep ends idle sessions once a second, mcp_http_stop drains and tears
- * down, and mcp_serve_http waits for signals with a watchdog that bounds the stop. The other
+ * work pool and starts a sweeper thread of its own that ends idle sessions and ticks the
+ * engine (handler timeouts, unanswered server-to-client requests) once a second; mcp_http_stop
+ * drains and tears down, giving up on handlers that ignore cancellation after drain_ms + 5 s
+ * (it then returns MCP_SERVE_ABANDONED and frees nothing they might touch); mcp_serve_http
+ * waits for SIGTERM/SIGINT and stops, a second signal cutting the wait short. The library never
+ * ends the process: the program decides what an abandoned stop means. The other
  * files and the lock order are listed in http_internal.h; behaviour, statuses and limits in
  * docs/internals/transport-http.md. */
 #include "http_internal.h"
@@ -32,6 +36,7 @@
 #define DEFAULT_SESSION_IDLE (30u * 60u * 1000u)
 #define DEFAULT_KEEPALIVE_MS 15000
 #define DEFAULT_DRAIN_MS     10000
+#define STOP_GRACE_MS        5000 /* after drain_ms: streams end, sessions close, the pool joins */
 
 _Thread_local wstate *tl_ws;
 
@@ -64,8 +69,20 @@ enum {
     K_SESSIONS_EXPIRED,
     K_POOL_QUEUED,
     K_POOL_RUNNING,
-    K_POOL_REJECTED
+    K_POOL_REJECTED,
+    K_CONNS_LIMIT,
+    K_ACCEPT_PAUSES,
+    K_ASKS,
+    K_ASKS_REFUSED
 };
+
+/* Server-to-client requests awaiting answers, and calls refused for having too many. */
+static uint64_t read_asks(mcp_http *h, unsigned key)
+{
+    uint64_t asks = 0, refused = 0;
+    mcp_server_client_requests(h->srv, &asks, &refused);
+    return key == K_ASKS ? asks : refused;
+}
 
 /* The series read from elsewhere when /metrics is rendered. Any thread. */
 static uint64_t read_stat(void *ud, unsigned key)
@@ -73,9 +90,14 @@ static uint64_t read_stat(void *ud, unsigned key)
     mcp_http *h = ud;
     rt_stats rs = {0};
     rt_pool_stats ps = {0};
-    if (key <= K_PROTO_ERRORS && h->hs) rt_workers_stats(http_server_workers(h->hs), &rs);
-    if (key >= K_POOL_QUEUED) rt_pool_stats_get(h->pool, &ps);
+    if (key == K_CONNS_LIMIT) return h->hs ? http_server_max_conns(h->hs) * h->nworkers : 0;
+    if (key == K_ASKS || key == K_ASKS_REFUSED) return read_asks(h, key);
+    if ((key <= K_PROTO_ERRORS || key == K_ACCEPT_PAUSES) && h->hs)
+        rt_workers_stats(http_server_workers(h->hs), &rs);
+    if (key >= K_POOL_QUEUED && key <= K_POOL_REJECTED) rt_pool_stats_get(h->pool, &ps);
     switch (key) {
+    case K_ACCEPT_PAUSES:
+        return rs.accept_pauses;
     case K_CONNS_OPEN:
         return rs.conns_open;
     case K_CONNS_ACCEPTED:
@@ -117,6 +139,17 @@ static void metrics_setup(mcp_http *h)
                 K_CONNS_ACCEPTED);
     stat_series(h, "mcpd_connections_refused_total", "Connections closed at once (limit).", true,
                 K_CONNS_REFUSED);
+    stat_series(h, "mcpd_connections_limit",
+                "Most connections open at once (all workers; the fd limit may lower --max-conns).",
+                false, K_CONNS_LIMIT);
+    stat_series(h, "mcpd_accept_pauses_total",
+                "Times accepting paused: out of file descriptors or memory.", true, K_ACCEPT_PAUSES);
+    stat_series(h, "mcpd_client_requests_pending",
+                "Server-to-client requests (elicitation, sampling, roots) awaiting an answer.", false,
+                K_ASKS);
+    stat_series(h, "mcpd_client_requests_refused_total",
+                "Calls failed with 503: too many server-to-client requests awaiting answers.", true,
+                K_ASKS_REFUSED);
     stat_series(h, "mcpd_http_protocol_errors_total", "Malformed requests, timeouts, I/O errors.",
                 true, K_PROTO_ERRORS);
     stat_series(h, "mcpd_sessions", "Live legacy sessions.", false, K_SESSIONS);
@@ -143,8 +176,15 @@ static void on_request(http_request *req, http_response *res, void *ud)
 {
     mcp_http *h = ud;
     wstate *ws = http_current_ws(h);
+    req_ctx r = {.h = h,
+                 .ws = ws,
+                 .req = req,
+                 .res = res,
+                 .pv = http_header_get(req, "MCP-Protocol-Version"),
+                 .sid = http_header_get(req, "Mcp-Session-Id")};
     if (strcmp(req->path, h->path)) {
-        if (!strcmp(req->path, "/metrics") && req->method == HTTP_GET && http_host_ok(h, req)) {
+        if (!strcmp(req->path, "/metrics") && req->method == HTTP_GET) {
+            if (http_guard(&r)) return; /* the same Origin/Host guard as the endpoint */
             mcp_buf b;
             mcp_buf_init(&b, NULL, 0, 0);
             rt_metrics_render(h->metrics, &b);
@@ -156,12 +196,6 @@ static void on_request(http_request *req, http_response *res, void *ud)
         return;
     }
     http_metric(ws, h->mid.requests, 1);
-    req_ctx r = {.h = h,
-                 .ws = ws,
-                 .req = req,
-                 .res = res,
-                 .pv = http_header_get(req, "MCP-Protocol-Version"),
-                 .sid = http_header_get(req, "Mcp-Session-Id")};
     if (http_admit(&r)) return;
     if (r.modern)
         http_modern(&r);
@@ -219,6 +253,8 @@ static bool options_check(mcp_http_options *o, char *err, size_t errsize)
 }
 
 /* A new transport with o's configuration copied (no threads yet). */
+static void http_sweep(mcp_http *h);
+
 static mcp_http *http_new(mcp_server *srv, const mcp_http_options *o)
 {
     mcp_http *h = mcp_xcalloc(1, sizeof *h);
@@ -252,7 +288,9 @@ static mcp_http *http_new(mcp_server *srv, const mcp_http_options *o)
                                .sink = {.send = http_modern_sink, .ud = &h->ws[i]},
                                .exec = http_exec,
                                .exec_ud = h,
-                               .max_message = o->max_body};
+                               .max_message = o->max_body,
+                               .max_client_requests = o->max_client_requests,
+                               .max_client_requests_total = o->max_client_requests_total};
         h->ws[i].modern = mcp_conn_new(srv, &co);
     }
     return h;
@@ -272,12 +310,64 @@ static int http_listen(mcp_http *h)
         .max_conns = o->max_conns,
         .header_timeout_ms = o->header_timeout_ms,
         .idle_timeout_ms = o->idle_timeout_ms,
+        .write_timeout_ms = o->write_timeout_ms,
+        .max_unsent_output = o->max_unsent_output,
         .limits = {.max_body = o->max_body, .unique = unique_headers},
         .on_request = on_request,
         .on_tick = keepalive_tick,
         .ud = h,
     };
     return http_server_start(&h->hs, &hc);
+}
+
+/* ---- the sweeper: the transport's own timer ----------------------------------------------------
+ */
+
+static void *sweeper_main(void *arg)
+{
+    mcp_http *h = arg;
+    pthread_mutex_lock(&h->sweep_mu);
+    while (!h->sweep_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += 1;
+        pthread_cond_timedwait(&h->sweep_cv, &h->sweep_mu, &until);
+        if (h->sweep_stop) break;
+        pthread_mutex_unlock(&h->sweep_mu);
+        mcp_http_sweep(h);
+        pthread_mutex_lock(&h->sweep_mu);
+    }
+    pthread_mutex_unlock(&h->sweep_mu);
+    return NULL;
+}
+
+/* Starts the sweeper. Returns 0 or -EAGAIN. */
+static int sweeper_start(mcp_http *h)
+{
+    pthread_mutex_init(&h->sweep_mu, NULL);
+    pthread_mutex_init(&h->sweep_run_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&h->sweep_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rt_thread_create_quiet(&h->sweeper, NULL, sweeper_main, h) == 0) return 0;
+    pthread_cond_destroy(&h->sweep_cv);
+    pthread_mutex_destroy(&h->sweep_run_mu);
+    pthread_mutex_destroy(&h->sweep_mu);
+    return -EAGAIN;
+}
+
+static void sweeper_stop(mcp_http *h)
+{
+    pthread_mutex_lock(&h->sweep_mu);
+    h->sweep_stop = true;
+    pthread_cond_signal(&h->sweep_cv);
+    pthread_mutex_unlock(&h->sweep_mu);
+    pthread_join(h->sweeper, NULL);
+    pthread_cond_destroy(&h->sweep_cv);
+    pthread_mutex_destroy(&h->sweep_run_mu);
+    pthread_mutex_destroy(&h->sweep_mu);
 }
 
 mcp_http *mcp_http_start(mcp_server *srv, const mcp_http_options *opts, char *err, size_t errsize)
@@ -294,11 +384,20 @@ mcp_http *mcp_http_start(mcp_server *srv, const mcp_http_options *opts, char *er
     mcp_http *h = http_new(srv, &o);
     h->pool = pool;
     int rc = http_listen(h);
-    if (rc) {
+    if (rc == -EADDRINUSE) { /* also when another process serves it (rt/loop.c probes) */
+        bool v6 = strchr(o.host, ':') != NULL;
+        snprintf(err, errsize, "address %s%s%s:%d is already in use", v6 ? "[" : "", o.host,
+                 v6 ? "]" : "", o.port);
+    } else if (rc) {
         snprintf(err, errsize, "cannot listen on %s:%d: %s", o.host, o.port, strerror(-rc));
+    }
+    if (!rc) rc = sweeper_start(h);
+    if (rc == -EAGAIN) snprintf(err, errsize, "cannot start the sweeper thread");
+    if (rc) {
         for (unsigned i = 0; i < h->nworkers; i++) mcp_conn_close(h->ws[i].modern);
         rt_pool_free(h->pool);
         free_http(h);
+        errno = -rc;
         return NULL;
     }
     bool v6 = strchr(o.host, ':') != NULL;
@@ -312,8 +411,16 @@ int mcp_http_port(const mcp_http *h)
     return http_server_port(h->hs);
 }
 
-/* Ends idle sessions; expires unanswered server-to-client requests. Any non-worker thread. */
+/* Ends idle sessions; ticks every conn (handler timeouts, unanswered server-to-client
+ * requests). The sweeper thread calls it once a second; an embedder's call is harmless. */
 void mcp_http_sweep(mcp_http *h)
+{
+    pthread_mutex_lock(&h->sweep_run_mu);
+    http_sweep(h);
+    pthread_mutex_unlock(&h->sweep_run_mu);
+}
+
+static void http_sweep(mcp_http *h)
 {
     uint64_t now = rt_now_ms();
     size_t cap = 64, n = 0;
@@ -359,15 +466,18 @@ static void end_worker_streams(void *arg)
     hstream_end_worker(arg);
 }
 
-void mcp_http_stop(mcp_http *h)
+/* Stops h; gives up on running handlers at drain_ms + STOP_GRACE_MS or once *hurry. */
+static int http_stop(mcp_http *h, const _Atomic bool *hurry)
 {
-    if (!h) return;
+    uint64_t began = rt_now_ms();
+    sweeper_stop(h);
     atomic_store(&h->draining, true);
     http_server_stop_accepting(h->hs);
     mcp_server_cancel_tasks(h->srv); /* tasks are not requests: nobody waits on them here */
-    uint64_t deadline = rt_now_ms() + h->o.drain_ms;
+    uint64_t deadline = began + h->o.drain_ms;
     unsigned n;
-    while ((n = inflight(h)) > 0 && rt_now_ms() < deadline) usleep(5000);
+    while ((n = inflight(h)) > 0 && rt_now_ms() < deadline && !(hurry && atomic_load(hurry)))
+        usleep(5000);
     if (n)
         mcp_log(MCP_LOGL_WARN, "http: %u requests still in flight after %u ms; abandoning them", n,
                 h->o.drain_ms);
@@ -394,45 +504,45 @@ void mcp_http_stop(mcp_http *h)
     }
     for (unsigned i = 0; i < h->nworkers; i++) mcp_conn_close(h->ws[i].modern);
     http_server_stop(h->hs);
-    rt_pool_shutdown(h->pool, true);
+    if (rt_pool_shutdown_until(h->pool, true, began + h->o.drain_ms + STOP_GRACE_MS, hurry)) {
+        mcp_log(MCP_LOGL_ERROR,
+                "http: handlers still running %llu ms after the stop began; leaving them (what "
+                "they use is not freed)",
+                (unsigned long long)(rt_now_ms() - began));
+        return MCP_SERVE_ABANDONED; /* h and its pool stay: a handler may still touch them */
+    }
     rt_pool_free(h->pool);
     free_http(h);
     mcp_log(MCP_LOGL_INFO, "http: stopped");
+    return MCP_SERVE_OK;
 }
 
-/* ---- mcp_serve_http: signals and the sweeper ------------------------------------------------- */
+int mcp_http_stop(mcp_http *h)
+{
+    return h ? http_stop(h, NULL) : MCP_SERVE_OK;
+}
 
-/* Watches a stop: a handler that ignores cancellation must not keep the process alive past
- * the drain deadline, and a second signal means "now". Either ends the process with _exit(0)
- * after a log line: nothing can be freed while a handler may still run on it. */
+/* ---- mcp_serve_http: signals ------------------------------------------------------------------
+ */
+
+/* During the stop, a second SIGTERM/SIGINT means "now": the stop stops waiting for handlers. */
 typedef struct stop_watch {
     int sigfd;
-    uint32_t grace_ms;
-    atomic_bool done;
+    _Atomic bool hurry, done;
 } stop_watch;
 
-#define STOP_GRACE_MS 5000 /* after drain_ms: streams end, sessions close, the pool joins */
-
-static void *stop_watchdog(void *arg)
+static void *stop_watch_main(void *arg)
 {
     stop_watch *sw = arg;
     char drain[64];
     while (read(sw->sigfd, drain, sizeof drain) > 0) { /* the signal that started the stop */
     }
-    uint64_t end = rt_now_ms() + sw->grace_ms;
     while (!atomic_load(&sw->done)) {
-        uint64_t now = rt_now_ms();
-        if (now >= end) {
-            mcp_log(MCP_LOGL_ERROR,
-                    "http: handlers still running %u ms after the stop began; exiting without them",
-                    sw->grace_ms);
-            _exit(0);
-        }
         struct pollfd p = {.fd = sw->sigfd, .events = POLLIN};
-        int t = (int)(end - now < 100 ? end - now : 100);
-        if (poll(&p, 1, t) > 0 && !atomic_load(&sw->done)) {
-            mcp_log(MCP_LOGL_WARN, "http: second signal: exiting now");
-            _exit(0);
+        if (poll(&p, 1, 100) > 0 && !atomic_load(&sw->done)) {
+            mcp_log(MCP_LOGL_WARN, "http: second signal: not waiting for handlers any longer");
+            atomic_store(&sw->hurry, true);
+            break;
         }
     }
     return NULL;
@@ -441,28 +551,30 @@ static void *stop_watchdog(void *arg)
 int mcp_serve_http(mcp_server *s, const mcp_http_options *opts)
 {
     rt_signals sig;
-    if (rt_signals_open(&sig) < 0) return 1;
+    if (rt_signals_open(&sig) < 0) return MCP_SERVE_FAILED;
     char err[256] = "";
     mcp_http *h = mcp_http_start(s, opts, err, sizeof err);
-    int rc = 0;
     if (!h) {
+        int rc = errno == EADDRINUSE ? MCP_SERVE_ADDRINUSE : MCP_SERVE_FAILED;
         mcp_log(MCP_LOGL_ERROR, "http: %s", err);
-        rc = 1;
-    } else {
-        struct pollfd p = {.fd = sig.fd, .events = POLLIN};
-        while (poll(&p, 1, 1000) <= 0) mcp_http_sweep(h); /* once a second, and on EINTR */
-        mcp_log(MCP_LOGL_INFO, "http: signal received, finishing in-flight work");
-        uint32_t drain_ms = opts && opts->drain_ms ? opts->drain_ms : DEFAULT_DRAIN_MS;
-        stop_watch sw = {.sigfd = sig.fd, .grace_ms = drain_ms + STOP_GRACE_MS};
-        atomic_init(&sw.done, false);
-        int fl = fcntl(sig.fd, F_GETFL);
-        if (fl >= 0) fcntl(sig.fd, F_SETFL, fl | O_NONBLOCK);
-        pthread_t wt;
-        bool watching = pthread_create(&wt, NULL, stop_watchdog, &sw) == 0;
-        mcp_http_stop(h);
-        atomic_store(&sw.done, true);
-        if (watching) pthread_join(wt, NULL);
+        rt_signals_close(&sig);
+        return rc;
     }
+    struct pollfd p = {.fd = sig.fd, .events = POLLIN};
+    while (poll(&p, 1, -1) <= 0) { /* EINTR: the signal's byte is in the pipe */
+    }
+    mcp_log(MCP_LOGL_INFO, "http: signal received, finishing in-flight work");
+    stop_watch sw;
+    sw.sigfd = sig.fd;
+    atomic_init(&sw.hurry, false);
+    atomic_init(&sw.done, false);
+    int fl = fcntl(sig.fd, F_GETFL);
+    if (fl >= 0) fcntl(sig.fd, F_SETFL, fl | O_NONBLOCK);
+    pthread_t wt;
+    bool watching = rt_thread_create_quiet(&wt, NULL, stop_watch_main, &sw) == 0;
+    int rc = http_stop(h, &sw.hurry);
+    atomic_store(&sw.done, true);
+    if (watching) pthread_join(wt, NULL);
     rt_signals_close(&sig);
     return rc;
 }

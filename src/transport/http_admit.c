@@ -8,6 +8,9 @@
  * request; touches nothing but the request and the transport's read-only configuration. */
 #include "http_internal.h"
 
+#include "http/authority.h"
+
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -36,42 +39,9 @@ bool http_accepts(const char *accept, const char *type)
     return false;
 }
 
-/* localhost, [::1], or a dotted-decimal 127.x.y.z (not a DNS name such as 127.evil.example). */
-static bool host_is_loopback(const char *host, size_t n)
-{
-    if ((n == 9 && !strncasecmp(host, "localhost", 9)) || (n == 5 && !strncmp(host, "[::1]", 5)) ||
-        (n == 3 && !strncmp(host, "::1", 3)))
-        return true;
-    if (n < 7 || n > 15 || strncmp(host, "127.", 4)) return false;
-    int dots = 0, digits = 0;
-    for (size_t i = 4; i < n; i++) {
-        if (host[i] == '.') {
-            if (!digits) return false;
-            dots++;
-            digits = 0;
-        } else if (host[i] >= '0' && host[i] <= '9') {
-            if (++digits > 3) return false;
-        } else {
-            return false;
-        }
-    }
-    return dots == 2 && digits;
-}
-
 bool http_bind_is_loopback(const char *host)
 {
     return !strncmp(host, "127.", 4) || !strcmp(host, "::1") || !strcmp(host, "localhost");
-}
-
-/* Splits "host[:port]" / "[v6]:port": returns the host's length. */
-static size_t host_part(const char *hp)
-{
-    if (hp[0] == '[') {
-        const char *e = strchr(hp, ']');
-        return e ? (size_t)(e - hp) + 1 : strlen(hp);
-    }
-    const char *c = strchr(hp, ':');
-    return c ? (size_t)(c - hp) : strlen(hp);
 }
 
 static bool listed(char *const *list, size_t n, const char *v, size_t len)
@@ -81,45 +51,55 @@ static bool listed(char *const *list, size_t n, const char *v, size_t len)
     return false;
 }
 
+/* A host named with --allow-host (port ignored); an IPv6 one is listed with its brackets. */
+static bool host_listed(const mcp_http *h, const http_authority *a)
+{
+    if (a->kind != HTTP_HOST_IPV6) return listed(h->hosts, h->nhosts, a->host, a->host_len);
+    char v6[64];
+    if (a->host_len + 3 > sizeof v6) return false;
+    snprintf(v6, sizeof v6, "[%.*s]", (int)a->host_len, a->host);
+    return listed(h->hosts, h->nhosts, v6, a->host_len + 2);
+}
+
+/* Origin is parsed as scheme://host[:port] and nothing else (src/http/authority.c): a value
+ * that is not exactly that (a path, userinfo, "127.0.0.1:80.evil.com") is never loopback. */
 static bool origin_ok(const mcp_http *h, const http_request *req)
 {
     const char *o = req->origin;
     if (!o || h->any_origin) return true;
     if (listed(h->origins, h->norigins, o, strlen(o))) return true;
-    const char *hp = NULL;
-    if (!strncasecmp(o, "http://", 7))
-        hp = o + 7;
-    else if (!strncasecmp(o, "https://", 8))
-        hp = o + 8;
-    if (!hp || strchr(hp, '/')) return false;
-    if (host_is_loopback(hp, host_part(hp)))
-        return h->loopback || listed(h->hosts, h->nhosts, hp, host_part(hp));
-    /* same origin as the Host the client addressed */
-    return !h->loopback && req->host && !strcasecmp(hp, req->host);
+    http_origin org;
+    if (http_parse_origin(o, strlen(o), &org) || !http_origin_is_web(&org)) return false;
+    if (http_host_is_loopback(&org.a)) return h->loopback || host_listed(h, &org.a);
+    /* same origin as the Host the client addressed (default ports: the scheme's, and 80) */
+    http_authority host;
+    int dflt = org.scheme_len == 5 ? 443 : 80;
+    return !h->loopback && req->host && !http_parse_host(req->host, strlen(req->host), &host) &&
+           http_authority_same(&org.a, dflt, &host, dflt);
 }
 
-bool http_host_ok(const mcp_http *h, const http_request *req)
+/* On a loopback bind, Host must parse as an authority whose host is loopback or listed. */
+static bool host_ok(const mcp_http *h, const http_request *req)
 {
     if (h->any_host || !h->loopback) return true;
-    const char *hp = req->host;
-    if (!hp) return false;
-    size_t n = host_part(hp);
-    return host_is_loopback(hp, n) || listed(h->hosts, h->nhosts, hp, n);
+    http_authority a;
+    if (!req->host || http_parse_host(req->host, strlen(req->host), &a)) return false;
+    return http_host_is_loopback(&a) || host_listed(h, &a);
 }
 
-/* Each stage returns true when it answered the request (the pipeline stops there). */
-typedef bool (*stage_fn)(req_ctx *r);
-
-static bool stage_guard(req_ctx *r)
+bool http_guard(req_ctx *r)
 {
     if (!origin_ok(r->h, r->req))
         herr_send(r->ws, r->res, HERR_ORIGIN, NULL);
-    else if (!http_host_ok(r->h, r->req))
+    else if (!host_ok(r->h, r->req))
         herr_send(r->ws, r->res, HERR_HOST, NULL);
     else
         return false;
     return true;
 }
+
+/* Each stage returns true when it answered the request (the pipeline stops there). */
+typedef bool (*stage_fn)(req_ctx *r);
 
 static bool stage_admit(req_ctx *r)
 {
@@ -154,7 +134,7 @@ static bool stage_validate(req_ctx *r)
     return true;
 }
 
-static const stage_fn pipeline[] = {stage_guard, stage_admit, stage_validate};
+static const stage_fn pipeline[] = {http_guard, stage_admit, stage_validate};
 
 bool http_admit(req_ctx *r)
 {

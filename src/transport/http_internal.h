@@ -147,6 +147,12 @@ struct mcp_http {
     _Atomic uint64_t sessions_total, sessions_expired;
     rt_metrics *metrics;
     http_metric_ids mid;
+    /* the sweeper thread (http.c): mcp_http_sweep once a second, on the transport's own time */
+    pthread_t sweeper;
+    pthread_mutex_t sweep_mu; /* sweep_stop, sweep_cv; and one sweep at a time */
+    pthread_cond_t sweep_cv;
+    bool sweep_stop;
+    pthread_mutex_t sweep_run_mu; /* held during a sweep: the thread's and an embedder's */
 };
 
 /* One MCP request on its way through the pipeline (loop thread of ws). */
@@ -185,8 +191,9 @@ void http_metric(wstate *ws, int id, int64_t delta);
 
 /* True if the comma-separated media range list allows type ("application/json"). */
 bool http_accepts(const char *accept, const char *type);
-/* The Host guard alone (for /metrics). */
-bool http_host_ok(const mcp_http *h, const http_request *req);
+/* The Origin/Host guard (DNS rebinding), for the endpoint and /metrics alike: answers 403
+ * and returns true when the request is refused. */
+bool http_guard(req_ctx *r);
 /* Runs the admission stages; returns true when one of them answered the request. Sets
  * r->modern. */
 bool http_admit(req_ctx *r);

@@ -77,7 +77,9 @@ static void legacy_initialize(req_ctx *r)
                            .sink = {.send = session_sink, .ud = s},
                            .exec = http_exec,
                            .exec_ud = h,
-                           .max_message = h->o.max_body};
+                           .max_message = h->o.max_body,
+                           .max_client_requests = h->o.max_client_requests,
+                           .max_client_requests_total = h->o.max_client_requests_total};
     s->conn = mcp_conn_new(h->srv, &co);
     atomic_fetch_add(&h->nsessions, 1);
     hstream *st = hstream_new(h, s, r->ws, r->res);

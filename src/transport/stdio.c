@@ -1,13 +1,15 @@
 /* stdio.c - the stdio transport: newline-delimited JSON-RPC on stdin/stdout.
  *
- * This is how local clients (desktop apps, IDEs, agents) start an MCP server. The calling
- * thread is the reader: it poll()s stdin together with a self-pipe that the SIGTERM/SIGINT
- * handler writes to, splits what it reads into lines and hands each line to one engine conn
+ * This is how local clients (desktop apps, IDEs, agents) start an MCP server. mcp_stdio_start
+ * starts a reader thread of the library's own (async signals blocked): it poll()s stdin together
+ * with a stop pipe, splits what it reads into lines and hands each line to one engine conn
  * (MCP_CONN_STDIO, so both protocol eras are accepted). Handlers run on a bounded work pool
- * (rt_pool); the engine's sink may be called from any of its threads, so writes to stdout are
- * serialized by a mutex and done with writev() of the message and its newline, retried on
- * partial writes. The poll timeout doubles as the engine's tick (expiry of unanswered
- * server-to-client requests).
+ * (rt_pool); the engine's sink may be called from any thread (an embedder's too), so writes to
+ * stdout are serialized by a mutex and done with writev() of the message and its newline,
+ * retried on partial writes, with SIGPIPE held back (a client that closed its end is an error
+ * code, not a death). The poll timeout doubles as the engine's tick (handler timeouts, expiry
+ * of unanswered server-to-client requests). mcp_stdio_stop stops reading, drains and frees;
+ * mcp_serve_stdio is start, a wait for EOF or SIGTERM/SIGINT, and stop.
  *
  * Bounds: a line longer than max_line is not buffered: the reader answers one JSON-RPC error
  * (id null) and discards bytes up to the next newline, then goes on. At EOF or on a signal it
@@ -20,6 +22,7 @@
 #include "rt/clock.h"
 #include "rt/pool.h"
 #include "rt/signals.h"
+#include "rt/wake.h"
 #include "transport/errors.h"
 
 #include <errno.h>
@@ -27,6 +30,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,15 +40,26 @@
 #define DEFAULT_MAX_LINE (4u << 20)
 #define READ_CHUNK       (64u * 1024u)
 #define DRAIN_MS         10000u
+#define STOP_GRACE_MS    5000u /* after the drain: then handlers that ignore it are left */
 #define TICK_MS          1000
 
 typedef struct stdio_state {
     pthread_mutex_t out_lock;
     int out_fd;
-    bool out_broken; /* EPIPE or another write error: stop writing, stop reading */
+    atomic_bool out_broken; /* EPIPE or another write error: stop writing, stop reading */
     rt_pool *pool;
     mcp_conn *conn;
 } stdio_state;
+
+struct mcp_stdio {
+    stdio_state st;
+    mcp_server *srv;
+    size_t max_line;
+    int stop_pipe[2]; /* mcp_stdio_stop writes; the reader polls the read end */
+    int ended_fd;     /* readable once the reader has ended (EOF, error, stop) */
+    pthread_t reader;
+    int read_rc; /* the reader's: 0, or -1 on a read error */
+};
 
 /* Writes all iov bytes to fd; returns 0 or -1 (errno set). */
 static int write_all(int fd, struct iovec *iov, int n)
@@ -81,9 +96,16 @@ static void stdio_send(void *ud, const mcp_out *out)
     static char nl[1] = {'\n'};
     struct iovec iov[2] = {{(void *)out->data, out->len}, {nl, 1}};
     pthread_mutex_lock(&st->out_lock);
-    if (!st->out_broken && write_all(st->out_fd, iov, 2) < 0) {
-        st->out_broken = true;
-        mcp_log(MCP_LOGL_ERROR, "stdio: writing stdout failed: %s", strerror(errno));
+    if (!atomic_load(&st->out_broken)) {
+        rt_sigpipe sp; /* the sink may run on an embedder's thread: no SIGPIPE there either */
+        rt_sigpipe_hold(&sp);
+        int rc = write_all(st->out_fd, iov, 2);
+        int e = errno;
+        rt_sigpipe_release(&sp, rc < 0 && e == EPIPE);
+        if (rc < 0) {
+            atomic_store(&st->out_broken, true);
+            mcp_log(MCP_LOGL_ERROR, "stdio: writing stdout failed: %s", strerror(e));
+        }
     }
     pthread_mutex_unlock(&st->out_lock);
 }
@@ -150,23 +172,20 @@ static void feed(stdio_state *st, line_reader *r, size_t start)
     r->len = rest;
 }
 
-/* Reads stdin until EOF, a signal or a broken stdout. Returns 0, or -1 on a read error. */
-static int read_loop(stdio_state *st, size_t max_line, int sig_fd)
+/* Reads stdin until EOF, a stop request or a broken stdout. Returns 0, or -1 on a read error. */
+static int read_loop(stdio_state *st, size_t max_line, int stop_fd)
 {
     line_reader r = {.max = max_line, .cap = READ_CHUNK * 2};
     r.buf = mcp_xmalloc(r.cap);
     int rc = 0;
     struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
-                            {.fd = sig_fd, .events = POLLIN}};
-    while (!st->out_broken) {
+                            {.fd = stop_fd, .events = POLLIN}};
+    while (!atomic_load(&st->out_broken)) {
         int n = poll(fds, 2, TICK_MS);
         mcp_conn_tick(st->conn, rt_now_ms());
         if (n < 0 && errno != EINTR) break;
         if (n <= 0) continue;
-        if (fds[1].revents) {
-            mcp_log(MCP_LOGL_INFO, "stdio: signal received, finishing in-flight work");
-            break;
-        }
+        if (fds[1].revents) break; /* mcp_stdio_stop */
         if (r.cap - r.len < READ_CHUNK) {
             r.cap = r.len + READ_CHUNK * 2;
             r.buf = mcp_xrealloc(r.buf, r.cap);
@@ -203,40 +222,115 @@ static void drain(stdio_state *st)
                 mcp_conn_inflight(st->conn), DRAIN_MS);
 }
 
-int mcp_serve_stdio(mcp_server *s, const mcp_stdio_options *opts)
+static void *reader_main(void *arg)
 {
-    size_t max_line = opts && opts->max_line ? opts->max_line : DEFAULT_MAX_LINE;
-    stdio_state st = {.out_fd = STDOUT_FILENO};
-    pthread_mutex_init(&st.out_lock, NULL);
+    mcp_stdio *h = arg;
+    h->read_rc = read_loop(&h->st, h->max_line, h->stop_pipe[0]);
+    rt_wake_signal(h->ended_fd);
+    return NULL;
+}
+
+static void stdio_free(mcp_stdio *h)
+{
+    for (int i = 0; i < 2; i++)
+        if (h->stop_pipe[i] >= 0) close(h->stop_pipe[i]);
+    rt_wake_close(h->ended_fd);
+    if (h->st.pool) rt_pool_free(h->st.pool);
+    pthread_mutex_destroy(&h->st.out_lock);
+    free(h);
+}
+
+mcp_stdio *mcp_stdio_start(mcp_server *s, const mcp_stdio_options *opts, char *err, size_t errsize)
+{
+    mcp_stdio *h = mcp_xcalloc(1, sizeof *h);
+    h->srv = s;
+    h->max_line = opts && opts->max_line ? opts->max_line : DEFAULT_MAX_LINE;
+    h->st.out_fd = STDOUT_FILENO;
+    atomic_init(&h->st.out_broken, false);
+    pthread_mutex_init(&h->st.out_lock, NULL);
+    h->stop_pipe[0] = h->stop_pipe[1] = -1;
+    h->ended_fd = rt_wake_open();
+    if (h->ended_fd < 0 || pipe2(h->stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+        if (err) snprintf(err, errsize, "stdio: no pipe: %s", strerror(errno));
+        stdio_free(h);
+        return NULL;
+    }
     rt_pool_config pc = {.threads = opts ? opts->threads : 0,
                          .queue_max = opts ? opts->queue_max : 0,
                          .name = "mcp-stdio"};
-    st.pool = rt_pool_new(&pc);
-    if (!st.pool) {
-        mcp_log(MCP_LOGL_ERROR, "stdio: cannot start the work pool: %s", strerror(errno));
-        return 1;
-    }
-    rt_signals sig;
-    if (rt_signals_open(&sig) < 0) {
-        rt_pool_free(st.pool);
-        return 1;
+    h->st.pool = rt_pool_new(&pc);
+    if (!h->st.pool) {
+        if (err) snprintf(err, errsize, "stdio: cannot start the work pool: %s", strerror(errno));
+        stdio_free(h);
+        return NULL;
     }
     mcp_conn_options co = {.mode = MCP_CONN_STDIO,
-                           .sink = {.send = stdio_send, .ud = &st},
+                           .sink = {.send = stdio_send, .ud = &h->st},
                            .exec = stdio_exec,
-                           .exec_ud = &st,
-                           .max_message = max_line};
-    st.conn = mcp_conn_new(s, &co);
+                           .exec_ud = &h->st,
+                           .max_message = h->max_line};
+    h->st.conn = mcp_conn_new(s, &co);
+    int rc = rt_thread_create_quiet(&h->reader, NULL, reader_main, h);
+    if (rc) {
+        if (err) snprintf(err, errsize, "stdio: cannot start the reader: %s", strerror(rc));
+        mcp_conn_close(h->st.conn);
+        stdio_free(h);
+        return NULL;
+    }
     mcp_log(MCP_LOGL_INFO, "stdio: serving");
-    int rc = read_loop(&st, max_line, sig.fd);
-    mcp_server_cancel_tasks(s);
-    drain(&st);
-    mcp_conn_shutdown(st.conn);
-    mcp_conn_close(st.conn);
-    rt_pool_shutdown(st.pool, true);
-    rt_pool_free(st.pool);
-    rt_signals_close(&sig);
-    pthread_mutex_destroy(&st.out_lock);
+    return h;
+}
+
+int mcp_stdio_wait(mcp_stdio *h, int timeout_ms)
+{
+    struct pollfd p = {.fd = h->ended_fd, .events = POLLIN};
+    int n;
+    while ((n = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) {
+    }
+    return n > 0 ? 1 : 0;
+}
+
+int mcp_stdio_stop(mcp_stdio *h)
+{
+    char c = 's';
+    ssize_t w = write(h->stop_pipe[1], &c, 1); /* the reader may have ended already */
+    (void)w;
+    uint64_t began = rt_now_ms();
+    pthread_join(h->reader, NULL);
+    mcp_server_cancel_tasks(h->srv);
+    drain(&h->st);
+    mcp_conn_shutdown(h->st.conn);
+    mcp_conn_close(h->st.conn);
+    if (rt_pool_shutdown_until(h->st.pool, true, began + DRAIN_MS + STOP_GRACE_MS, NULL)) {
+        mcp_log(MCP_LOGL_ERROR,
+                "stdio: handlers still running %u ms after the stop began; "
+                "leaving them (what they use is not freed)",
+                DRAIN_MS + STOP_GRACE_MS);
+        return MCP_SERVE_ABANDONED; /* h and its pool stay: a handler may still touch them */
+    }
+    int rc = h->read_rc || atomic_load(&h->st.out_broken) ? MCP_SERVE_FAILED : MCP_SERVE_OK;
+    stdio_free(h);
     mcp_log(MCP_LOGL_INFO, "stdio: stopped");
-    return rc || st.out_broken ? 1 : 0;
+    return rc;
+}
+
+int mcp_serve_stdio(mcp_server *s, const mcp_stdio_options *opts)
+{
+    rt_signals sig;
+    if (rt_signals_open(&sig) < 0) return 1;
+    char err[256] = "";
+    mcp_stdio *h = mcp_stdio_start(s, opts, err, sizeof err);
+    if (!h) {
+        mcp_log(MCP_LOGL_ERROR, "%s", err);
+        rt_signals_close(&sig);
+        return 1;
+    }
+    struct pollfd fds[2] = {{.fd = h->ended_fd, .events = POLLIN},
+                            {.fd = sig.fd, .events = POLLIN}};
+    while (poll(fds, 2, -1) <= 0) { /* EINTR: the signal's byte is in the pipe */
+    }
+    if (!fds[0].revents) mcp_log(MCP_LOGL_INFO, "stdio: signal received, finishing in-flight work");
+    int rc = mcp_stdio_stop(h);
+    rt_signals_close(&sig);
+    return rc;
 }

@@ -69,10 +69,10 @@ subdir) flags="" cmake_consumer subdir -DMCP_SOURCE_DIR="$src" ;; # plain build:
 symbols)
     bad=$(nm -D --defined-only "$build/libmcp.so" | awk '{print $3}' | grep -v '^mcp_' || true)
     [ -z "$bad" ] || fail "libmcp.so exports non-mcp_ symbols: $(echo $bad | head -c 600)"
-    nm -D --defined-only "$build/libmcp.so" | grep -q ' mcp_server_new$' || fail "no mcp_server_new"
+    nm -D --defined-only "$build/libmcp.so" | grep -q ' mcp_server_new_sz$' || fail "no mcp_server_new_sz"
     bad=$(nm -g --defined-only "$build/libmcp.a" | awk 'NF==3 {print $3}' | grep -v '^mcp_' || true)
     [ -z "$bad" ] || fail "libmcp.a defines global non-mcp_ symbols: $(echo $bad | head -c 600)"
-    nm -g --defined-only "$build/libmcp.a" | grep -q ' mcp_server_new$' || fail "no mcp_server_new"
+    nm -g --defined-only "$build/libmcp.a" | grep -q ' mcp_server_new_sz$' || fail "no mcp_server_new_sz"
     echo "consumer(symbols): ok"
     ;;
 *) fail "unknown mode" ;;

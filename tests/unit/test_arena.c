@@ -129,7 +129,7 @@ TEST(log_one_line_per_event_and_level_filter)
 {
     char out[2048];
     mcp_log_set_name("t");
-    mcp_log_set_level(MCP_LOGL_INFO);
+    mcp_log_set_level(MCP_LOG_INFO);
     capture_log(MCP_LOGL_WARN, "two\nlines\r", out, sizeof out);
     CHECK_STR(out, "t: warn: two lines \n");
     CHECK_INT(capture_log(MCP_LOGL_DEBUG, "dropped", out, sizeof out), 0);
@@ -139,6 +139,40 @@ TEST(log_one_line_per_event_and_level_filter)
     size_t n = capture_log(MCP_LOGL_ERROR, big, out, sizeof out);
     CHECK(n <= 1024 && n > 100); /* truncated to one bounded line */
     CHECK(out[n - 1] == '\n');
+    /* no name set: the program's own */
+    mcp_log_set_name(NULL);
+    capture_log(MCP_LOGL_INFO, "hi", out, sizeof out);
+    CHECK_STR(out, "test_arena: info: hi\n");
+    mcp_log_set_level(MCP_LOG_WARNING);
+    CHECK_INT(capture_log(MCP_LOGL_INFO, "dropped", out, sizeof out), 0);
+    mcp_log_set_level(MCP_LOG_INFO);
+}
+
+static char cb_msg[128];
+static mcp_log_level cb_level;
+static void *cb_ud;
+
+static void log_cb(mcp_log_level level, const char *msg, void *ud)
+{
+    snprintf(cb_msg, sizeof cb_msg, "%s", msg);
+    cb_level = level;
+    cb_ud = ud;
+}
+
+TEST(log_callback_gets_the_message_and_its_level)
+{
+    char out[256];
+    CHECK_INT(mcp_log_set_callback(log_cb, out), 0);
+    CHECK_INT(capture_log(MCP_LOGL_WARN, "a\nb", out, sizeof out), 0); /* not on stderr */
+    CHECK_STR(cb_msg, "a b");
+    CHECK_INT(cb_level, MCP_LOG_WARNING);
+    CHECK(cb_ud == out);
+    capture_log(MCP_LOGL_ERROR, "e", out, sizeof out);
+    CHECK_INT(cb_level, MCP_LOG_ERROR);
+    CHECK_INT(mcp_log_set_callback(NULL, NULL), 0);
+    mcp_log_set_name("t");
+    capture_log(MCP_LOGL_INFO, "back", out, sizeof out);
+    CHECK_STR(out, "t: info: back\n");
 }
 
 int main(void)
@@ -150,5 +184,6 @@ int main(void)
     RUN(buf_steal_at_cap_is_terminated);
     RUN(buf_put_numbers);
     RUN(log_one_line_per_event_and_level_filter);
+    RUN(log_callback_gets_the_message_and_its_level);
     return test_summary();
 }

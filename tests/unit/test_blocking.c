@@ -97,7 +97,7 @@ TEST(cancel_callback_and_fd_wake_the_handler)
     CHECK_INT(mcp_ctx_on_cancel(x, on_cancel, NULL), 0);
     CHECK_INT(atomic_load(&woken), 2);
     CHECK(woken_ud == NULL);
-    CHECK_INT(mcp_ctx_finish(x), -1); /* accepted, nothing sent */
+    CHECK_INT(mcp_ctx_finish(x), MCP_ECANCELED); /* accepted, nothing sent */
     CHECK_INT(rec_count(), 0);
 
     /* a descriptor asked for after the cancellation is readable from the start */
@@ -142,7 +142,7 @@ TEST(a_tool_past_its_timeout_is_answered_and_cancelled)
     CHECK_INT(rec_count(), 1);
     CHECK_INT(mcp_conn_inflight(c), 1); /* the handler still runs */
     mcp_ctx_text(x, "late");
-    CHECK_INT(mcp_ctx_finish(x), -1); /* the late finish is dropped */
+    CHECK_INT(mcp_ctx_finish(x), MCP_ECANCELED); /* the late finish is dropped */
     CHECK_INT(rec_count(), 1);
     CHECK_INT(nend, 0); /* the request was answered: no end-without-answer either */
     CHECK_INT(mcp_conn_inflight(c), 0);

@@ -179,7 +179,6 @@ static void h_content(mcp_ctx *c, void *ud)
     mcp_ctx_resource_text(c, "file:///b", "text/plain", "bee");
     mcp_ctx_resource_blob(c, "file:///c", "application/octet-stream", "\x01\x02", 2);
     CHECK_INT(mcp_ctx_content_json(c, "{\"type\":\"text\",\"text\":\"raw\"}"), 0);
-    CHECK_INT(mcp_ctx_content_json(c, "[1]"), MCP_EINVAL);
     mcp_ctx_finish(c);
 }
 
@@ -720,7 +719,7 @@ TEST(cancellation)
               0);
     CHECK(mcp_ctx_cancelled(parked));
     mcp_ctx_text(parked, "late");
-    CHECK_INT(mcp_ctx_finish(parked), -1);
+    CHECK_INT(mcp_ctx_finish(parked), MCP_ECANCELED);
     CHECK_INT(nout, 0);
     CHECK_INT(nend, 1); /* no answer, but the transport learns the request is over */
     CHECK_INT(mcp_conn_inflight(c), 0);
@@ -1349,9 +1348,34 @@ TEST(batches)
     mcp_conn_close(c);
 }
 
+/* The one method table: every feature's methods, found by exact name, with their eras. */
+TEST(feature_method_table)
+{
+    const feature *f = NULL;
+    const feature_method *m = feature_find_method("tools/call", 10, &f);
+    CHECK(m != NULL);
+    CHECK_STR(f->name, "core");
+    CHECK_INT(m->id, M_TOOLS_CALL);
+    CHECK_STR(m->name_param, "name");
+    m = feature_find_method("tasks/update", 12, &f);
+    CHECK(m != NULL);
+    CHECK_STR(f->name, "tasks");
+    CHECK_INT(m->id, M_EXT);
+    CHECK_INT(m->eras, ERAS_MODERN);
+    m = feature_find_method("resources/directory/read", 24, &f);
+    CHECK(m != NULL);
+    CHECK_STR(f->name, "skills");
+    m = feature_find_method("notifications/cancelled", 23, NULL);
+    CHECK(m != NULL && m->fn == NULL);
+    CHECK(feature_find_method("tools/cal", 9, NULL) == NULL);
+    CHECK(feature_find_method("tools/call ", 11, NULL) == NULL);
+    CHECK(feature_find_method("", 0, NULL) == NULL);
+}
+
 int main(void)
 {
     setup_server();
+    RUN(feature_method_table);
     RUN(modern_tools_list_and_call);
     RUN(legacy_tools_list_and_call);
     RUN(version_negotiation);

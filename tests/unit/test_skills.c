@@ -677,7 +677,12 @@ TEST(directory_pagination)
     /* a cursor is good for its directory only, and for no list */
     CHECK_CODE(req_cursor("resources/directory/read", "\"uri\":\"skill://basic/sub\",", first),
                -32602);
+    CHECK_CONTAINS(jstr(last(), "error.message"),
+                   "invalid cursor (it belongs to another directory)");
     CHECK_CODE(req_cursor("skills/list", "", first), -32602);
+    CHECK_CONTAINS(jstr(last(), "error.message"), "invalid cursor (it belongs to another list)");
+    CHECK_CODE(req_cursor("tools/list", "", first), -32602);
+    CHECK_CONTAINS(jstr(last(), "error.message"), "another list");
     done();
 }
 

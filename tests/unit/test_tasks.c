@@ -689,7 +689,7 @@ TEST(legacy_cancel)
     /* the handler finishes anyway: nothing is sent, the task stays cancelled */
     rec_clear();
     mcp_ctx_text(p, "too late");
-    CHECK_INT(mcp_ctx_finish(p), -1);
+    CHECK_INT(mcp_ctx_finish(p), MCP_ECANCELED);
     CHECK_INT(rec_count(), 0);
     r = ltask(c, "tasks/get", id);
     CHECK_STR(jstr(r, "result.status"), "cancelled");
@@ -969,7 +969,7 @@ TEST(modern_lifecycle)
     CHECK_STR(jstr(r, "result.status"), "cancelled");
     rec_clear();
     mcp_ctx_text(p, "ignored");
-    CHECK_INT(mcp_ctx_finish(p), -1);
+    CHECK_INT(mcp_ctx_finish(p), MCP_ECANCELED);
     CHECK_INT(rec_count(), 0);
     r = mtask(c, "tasks/get", id, M_TASKS);
     CHECK_STR(jstr(r, "result.status"), "cancelled");

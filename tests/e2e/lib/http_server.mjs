@@ -1,6 +1,7 @@
 // http_server.mjs - starts the everything binary on Streamable HTTP for end-to-end tests.
 //
-// startServer(args) spawns $MCPD_EVERYTHING --listen 127.0.0.1:0 ...args, waits for the log line
+// startServer(args) spawns $MCPD_EVERYTHING --listen 127.0.0.1:0 ...args (through a wrapper
+// command when given `via`, e.g. ['prlimit', '--nofile=256:256', '--']), waits for the log line
 // "http: listening on http://HOST:PORT/PATH" on stderr and resolves to a handle with the URL.
 // stop() sends SIGTERM and resolves to { code, signal, stderr }; callers assert a clean exit
 // (code 0) and no sanitizer report in stderr.
@@ -10,9 +11,10 @@ import assert from 'node:assert/strict';
 export const BIN = process.env.MCPD_EVERYTHING;
 export const SANITIZER = /AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:/;
 
-export async function startServer(args = [], { listen = '127.0.0.1:0', timeoutMs = 15000, env } = {}) {
+export async function startServer(args = [], { listen = '127.0.0.1:0', timeoutMs = 15000, env, via = [] } = {}) {
   assert.ok(BIN, 'MCPD_EVERYTHING must name the everything binary');
-  const proc = spawn(BIN, ['--listen', listen, ...args],
+  const cmd = [...via, BIN, '--listen', listen, ...args];
+  const proc = spawn(cmd[0], cmd.slice(1),
     { stdio: ['ignore', 'pipe', 'pipe'], env: env ? { ...process.env, ...env } : process.env });
   let stderr = '';
   let stdout = '';
@@ -56,10 +58,10 @@ process.on('exit', () => { for (const p of live) p.kill('SIGKILL'); });
 // Runs fn(srv, open) against a fresh server started with args; open(opts) calls
 // connect(srv, opts) (when given) and closes what it returned before the server stops. Then
 // SIGTERM: the server must exit 0 within stopMs with no sanitizer report; a failure of fn gets
-// the server's stderr (whole if it holds a report, else its tail) appended. Returns how long
-// the stop took (ms).
-export async function withServerChecked(fn, args = [], { connect, stopMs = 12000 } = {}) {
-  const srv = await startServer(args);
+// the server's stderr (whole if it holds a report, else its tail) appended. start: options for
+// startServer (env, via). Returns how long the stop took (ms).
+export async function withServerChecked(fn, args = [], { connect, stopMs = 12000, start } = {}) {
+  const srv = await startServer(args, start);
   live.add(srv.proc);
   srv.exited.then(() => live.delete(srv.proc));
   const clients = [];

@@ -18,8 +18,15 @@
  * dropped once its ttl has passed, a task parked for input is cancelled then). Ids are 128
  * random bits (base64url), so they cannot be guessed; a legacy task is visible only to the
  * session that created it. Lock order: a conn's lock may be held when taking tasks_lock only
- * through ctx_free; nothing here calls into a conn with tasks_lock held. */
-#include "mcp/internal.h"
+ * through ctx_free; nothing here calls into a conn with tasks_lock held.
+ *
+ * This is a feature (feature.h): its methods are in tasks_methods at the end, its state (the
+ * store) is private to this file, and the engine reaches it only through the hooks: a call's
+ * start (before_call), the final answer and the end of a task's ctx (the ctx hooks, since a
+ * task holds its ctx), asking inside a task, capabilities, registrations and the tick. */
+#include "mcp/ask.h"
+#include "mcp/feature.h"
+#include "mcp/token.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +44,45 @@
 #define REAP_EVERY_MS     1000
 #define TERMINAL_GRACE_MS 5000 /* a terminal task stays readable at least this long */
 
+typedef struct task task;
+
+/* The store: every task of a server (this feature's state). */
+typedef struct task_store {
+    atomic_bool has_tools; /* a tool with MCP_TASK_*: the capability is declared, methods answer */
+    mcp_task_limits limits;
+    pthread_mutex_t lock; /* everything below */
+    task **buckets;
+    task *head, *tail;
+    size_t n;
+    uint64_t seq;
+    _Atomic uint64_t reaped_ms;
+} task_store;
+
+extern const feature tasks_feature;
+
+static task_store *store(mcp_server *s)
+{
+    return feature_state(s, &tasks_feature);
+}
+
+/* The task ctx runs as, or NULL. */
+static task *ctx_task(const mcp_ctx *ctx)
+{
+    return ctx->holder == &tasks_feature ? ctx->held : NULL;
+}
+
+static void hold(mcp_ctx *ctx, task *t)
+{
+    ctx->holder = &tasks_feature;
+    ctx->held = t;
+}
+
+static void release(mcp_ctx *ctx)
+{
+    ctx->holder = NULL;
+    ctx->held = NULL;
+}
+
 enum { T_WORKING, T_INPUT_REQUIRED, T_COMPLETED, T_FAILED, T_CANCELLED };
 static const char *const status_names[] = {"working", "input_required", "completed", "failed",
                                            "cancelled"};
@@ -45,6 +91,7 @@ struct task {
     task *hnext;       /* hash chain */
     task *prev, *next; /* creation order */
     char id[MCP_RANDOM_TOKEN_SIZE(16)];
+    char *meta; /* {"<related-task>":{"taskId":id}}: the _meta of messages about the task */
     uint8_t era;
     uint8_t status;
     bool parked;                    /* modern: the handler waits for tasks/update */
@@ -64,14 +111,30 @@ struct task {
 
 /* ---- store ------------------------------------------------------------------------------- */
 
-void tasks_init(mcp_server *s)
+static void *tasks_init(mcp_server *s)
 {
-    pthread_mutex_init(&s->tasks_lock, NULL);
-    s->task_buckets = mcp_xcalloc(TASK_BUCKETS, sizeof(task *));
-    if (!s->task_limits.max_tasks) s->task_limits.max_tasks = 10000;
-    if (!s->task_limits.default_ttl_ms) s->task_limits.default_ttl_ms = 300000;
-    if (!s->task_limits.max_ttl_ms) s->task_limits.max_ttl_ms = 3600000;
-    if (!s->task_limits.poll_interval_ms) s->task_limits.poll_interval_ms = 500;
+    task_store *ts = mcp_xcalloc(1, sizeof *ts);
+    pthread_mutex_init(&ts->lock, NULL);
+    ts->buckets = mcp_xcalloc(TASK_BUCKETS, sizeof(task *));
+    ts->limits.max_tasks = 10000;
+    ts->limits.default_ttl_ms = 300000;
+    ts->limits.max_ttl_ms = 3600000;
+    ts->limits.poll_interval_ms = 500;
+    return ts;
+}
+
+int srv_set_task_limits(mcp_server *s, const mcp_task_limits *lim)
+{
+    if (!s || !lim) return MCP_EINVAL;
+    if (lim->default_ttl_ms < 0 || lim->max_ttl_ms < 0 ||
+        (lim->default_ttl_ms > 0 && lim->max_ttl_ms > 0 && lim->default_ttl_ms > lim->max_ttl_ms))
+        return MCP_ERANGE;
+    task_store *ts = store(s);
+    if (lim->max_tasks) ts->limits.max_tasks = lim->max_tasks;
+    if (lim->default_ttl_ms > 0) ts->limits.default_ttl_ms = lim->default_ttl_ms;
+    if (lim->max_ttl_ms > 0) ts->limits.max_ttl_ms = lim->max_ttl_ms;
+    if (lim->poll_interval_ms) ts->limits.poll_interval_ms = lim->poll_interval_ms;
+    return 0;
 }
 
 static size_t bucket_of(const char *id)
@@ -81,20 +144,20 @@ static size_t bucket_of(const char *id)
     return (size_t)(h & (TASK_BUCKETS - 1));
 }
 
-static task *find_locked(mcp_server *s, const char *id, size_t len)
+static task *find_locked(task_store *ts, const char *id, size_t len)
 {
     if (len >= sizeof(((task *)0)->id)) return NULL;
     char key[sizeof(((task *)0)->id)];
     memcpy(key, id, len);
     key[len] = '\0';
-    for (task *t = s->task_buckets[bucket_of(key)]; t; t = t->hnext)
+    for (task *t = ts->buckets[bucket_of(key)]; t; t = t->hnext)
         if (!strcmp(t->id, key)) return t;
     return NULL;
 }
 
-static void unlink_locked(mcp_server *s, task *t)
+static void unlink_locked(task_store *ts, task *t)
 {
-    for (task **p = &s->task_buckets[bucket_of(t->id)]; *p; p = &(*p)->hnext)
+    for (task **p = &ts->buckets[bucket_of(t->id)]; *p; p = &(*p)->hnext)
         if (*p == t) {
             *p = t->hnext;
             break;
@@ -102,16 +165,17 @@ static void unlink_locked(mcp_server *s, task *t)
     if (t->prev)
         t->prev->next = t->next;
     else
-        s->task_head = t->next;
+        ts->head = t->next;
     if (t->next)
         t->next->prev = t->prev;
     else
-        s->task_tail = t->prev;
-    s->ntasks--;
+        ts->tail = t->prev;
+    ts->n--;
 }
 
 static void task_free(task *t)
 {
+    free(t->meta);
     free(t->payload);
     free(t->waiters);
     free(t);
@@ -132,11 +196,11 @@ static void set_status_locked(task *t, int st)
 
 /* Collects what must be freed outside the lock: dropped tasks, and the ctxs of parked tasks
  * whose ttl passed (those tasks end cancelled and stay readable for the grace period). */
-static size_t reap_locked(mcp_server *s, uint64_t mono, int64_t unix_ms, task **dead,
+static size_t reap_locked(task_store *ts, uint64_t mono, int64_t unix_ms, task **dead,
                           mcp_ctx **ctxs, size_t *nctx, size_t max)
 {
     size_t n = 0;
-    for (task *t = s->task_head, *next; t && n < max && *nctx < max; t = next) {
+    for (task *t = ts->head, *next; t && n < max && *nctx < max; t = next) {
         next = t->next;
         if (unix_ms < t->created_ms + t->ttl_ms) continue;
         if (t->parked) { /* nobody answered in time: the task ends cancelled */
@@ -148,27 +212,28 @@ static size_t reap_locked(mcp_server *s, uint64_t mono, int64_t unix_ms, task **
         }
         if (!terminal(t) || t->ctx || mono < t->terminal_mono + TERMINAL_GRACE_MS || t->nwaiters)
             continue;
-        unlink_locked(s, t);
+        unlink_locked(ts, t);
         dead[n++] = t;
     }
     return n;
 }
 
-void tasks_reap(mcp_server *s, uint64_t now_ms)
+static void tasks_reap(mcp_server *s, uint64_t now_ms)
 {
-    uint64_t last = atomic_load_explicit(&s->tasks_reaped_ms, memory_order_relaxed);
+    task_store *ts = store(s);
+    uint64_t last = atomic_load_explicit(&ts->reaped_ms, memory_order_relaxed);
     if (now_ms - last < REAP_EVERY_MS && last) return;
-    if (!atomic_compare_exchange_strong(&s->tasks_reaped_ms, &last, now_ms)) return;
+    if (!atomic_compare_exchange_strong(&ts->reaped_ms, &last, now_ms)) return;
     task *dead[64];
     mcp_ctx *ctxs[64];
     size_t n, nctx;
     do {
         nctx = 0;
-        pthread_mutex_lock(&s->tasks_lock);
-        n = reap_locked(s, now_ms, (int64_t)rt_now_unix_ms(), dead, ctxs, &nctx, 64);
-        pthread_mutex_unlock(&s->tasks_lock);
+        pthread_mutex_lock(&ts->lock);
+        n = reap_locked(ts, now_ms, (int64_t)rt_now_unix_ms(), dead, ctxs, &nctx, 64);
+        pthread_mutex_unlock(&ts->lock);
         for (size_t i = 0; i < nctx; i++) {
-            ctxs[i]->task = NULL;
+            release(ctxs[i]);
             ctx_free(ctxs[i]);
         }
         for (size_t i = 0; i < n; i++) task_free(dead[i]);
@@ -177,22 +242,13 @@ void tasks_reap(mcp_server *s, uint64_t now_ms)
 
 void mcp_server_cancel_tasks(mcp_server *s)
 {
-    tasks_cancel_all(s);
-}
-
-const char *task_id(const task *t)
-{
-    return t->id;
-}
-
-void tasks_cancel_all(mcp_server *s)
-{
+    task_store *ts = store(s);
     mcp_ctx *parked[64];
     size_t n;
     do {
         n = 0;
-        pthread_mutex_lock(&s->tasks_lock);
-        for (task *t = s->task_head; t && n < 64; t = t->next) {
+        pthread_mutex_lock(&ts->lock);
+        for (task *t = ts->head; t && n < 64; t = t->next) {
             if (terminal(t)) continue;
             set_status_locked(t, T_CANCELLED);
             if (t->parked && t->ctx) {
@@ -203,28 +259,30 @@ void tasks_cancel_all(mcp_server *s)
                 ctx_cancel(t->ctx);
             }
         }
-        pthread_mutex_unlock(&s->tasks_lock);
+        pthread_mutex_unlock(&ts->lock);
         for (size_t i = 0; i < n; i++) {
-            parked[i]->task = NULL;
+            release(parked[i]);
             ctx_free(parked[i]);
         }
     } while (n == 64);
 }
 
-void tasks_free(mcp_server *s)
+static void tasks_free(mcp_server *s, void *st)
 {
-    while (s->task_head) {
-        task *t = s->task_head;
-        unlink_locked(s, t);
+    task_store *ts = st;
+    while (ts->head) {
+        task *t = ts->head;
+        unlink_locked(ts, t);
         if (t->ctx) {
-            t->ctx->task = NULL;
+            release(t->ctx);
             ctx_free(t->ctx);
         }
         for (size_t i = 0; i < t->nwaiters; i++) ctx_free(t->waiters[i]);
         task_free(t);
     }
-    free(s->task_buckets);
-    pthread_mutex_destroy(&s->tasks_lock);
+    free(ts->buckets);
+    pthread_mutex_destroy(&ts->lock);
+    free(ts);
 }
 
 /* ---- writing tasks ----------------------------------------------------------------------- */
@@ -239,7 +297,7 @@ static void write_iso(mcp_buf *b, int64_t ms)
 }
 
 /* The Task fields (no braces): taskId, status, timestamps, ttl, poll interval. */
-static void write_task_fields(mcp_server *s, const task *t, mcp_buf *b)
+static void write_task_fields(task_store *ts, const task *t, mcp_buf *b)
 {
     bool modern = t->era == ERA_MODERN;
     LIT(b, "\"taskId\":");
@@ -252,7 +310,7 @@ static void write_task_fields(mcp_server *s, const task *t, mcp_buf *b)
     write_iso(b, t->updated_ms);
     mcp_buf_printf(
         b, modern ? ",\"ttlMs\":%lld,\"pollIntervalMs\":%u" : ",\"ttl\":%lld,\"pollInterval\":%u",
-        (long long)t->ttl_ms, s->task_limits.poll_interval_ms);
+        (long long)t->ttl_ms, ts->limits.poll_interval_ms);
 }
 
 /* Modern inputRequests of a parked task: the questions not yet answered. */
@@ -282,7 +340,7 @@ static void notify_status(mcp_ctx *ctx, mcp_server *s, const task *snapshot)
     mcp_buf p, b;
     mcp_buf_init(&p, NULL, 0, 0);
     mcp_buf_putc(&p, '{');
-    write_task_fields(s, snapshot, &p);
+    write_task_fields(store(s), snapshot, &p);
     mcp_buf_putc(&p, '}');
     mcp_buf_init(&b, NULL, 0, 0);
     rpc_write_notification(&b, "notifications/tasks/status", p.data, p.len);
@@ -293,7 +351,9 @@ static void notify_status(mcp_ctx *ctx, mcp_server *s, const task *snapshot)
 
 /* ---- starting a task --------------------------------------------------------------------- */
 
-bool task_client_can(const mcp_ctx *ctx)
+static bool tasks_in_version(const char *v);
+
+static bool task_client_can(const mcp_ctx *ctx)
 {
     if (ctx->era == ERA_MODERN) {
         const json_value *ext = json_get(ctx->caps, "extensions");
@@ -303,12 +363,12 @@ bool task_client_can(const mcp_ctx *ctx)
     return json_is_object(t) && tasks_in_version(ctx->conn->version);
 }
 
-bool tasks_in_version(const char *v)
+static bool tasks_in_version(const char *v)
 {
     return strcmp(v, "2025-11-25") >= 0; /* tasks came with 2025-11-25 */
 }
 
-void task_write_missing(mcp_ctx *ctx)
+static void task_write_missing(mcp_ctx *ctx)
 {
     if (ctx->era == ERA_MODERN)
         ctx_fail_with(ctx, F_MISSING_CAPABILITY, 0,
@@ -322,19 +382,26 @@ void task_write_missing(mcp_ctx *ctx)
 bool mcp_ctx_start_task(mcp_ctx *ctx)
 {
     mcp_server *s = ctx->conn->srv;
-    if (ctx->task) return true;
+    task_store *ts = store(s);
+    if (ctx_task(ctx)) return true;
     if (ctx->method != M_TOOLS_CALL || !ctx->entry ||
         !(ctx->entry->flags & (MCP_TASK_OPTIONAL | MCP_TASK_REQUIRED)) || !task_client_can(ctx))
         return false;
-    int64_t ttl = s->task_limits.default_ttl_ms;
+    int64_t ttl = ts->limits.default_ttl_ms;
     int64_t want;
     if (ctx->era == ERA_LEGACY &&
         json_get_int(json_get(ctx->params, "task"), "ttl", &want, NULL, NULL, 0) == 1 && want > 0)
         ttl = want;
-    if (ttl > s->task_limits.max_ttl_ms) ttl = s->task_limits.max_ttl_ms;
+    if (ttl > ts->limits.max_ttl_ms) ttl = ts->limits.max_ttl_ms;
     tasks_reap(s, rt_now_ms());
     task *t = mcp_xcalloc(1, sizeof *t);
     mcp_random_token(t->id, 16);
+    mcp_buf m;
+    mcp_buf_init(&m, NULL, 0, 0);
+    LIT(&m, "{\"" META_RELATED "\":{\"taskId\":");
+    rpc_write_str(&m, t->id, strlen(t->id));
+    LIT(&m, "}}");
+    t->meta = mcp_buf_steal(&m, NULL);
     t->era = ctx->era;
     t->owner = ctx->era == ERA_LEGACY ? ctx->conn->serial : 0;
     t->created_ms = t->updated_ms = (int64_t)rt_now_unix_ms();
@@ -347,36 +414,36 @@ bool mcp_ctx_start_task(mcp_ctx *ctx)
     rpc_begin_result(&b, &ctx->id);
     if (ctx->era == ERA_MODERN) {
         LIT(&b, "{\"resultType\":\"task\",");
-        write_task_fields(s, t, &b);
+        write_task_fields(ts, t, &b);
         LIT(&b, ",\"_meta\":{\"" META_SERVER "\":");
         mcp_buf_append(&b, s->info_json, s->info_len);
         LIT(&b, "}}");
     } else {
         LIT(&b, "{\"task\":{");
-        write_task_fields(s, t, &b);
+        write_task_fields(ts, t, &b);
         LIT(&b, "}}");
     }
     rpc_end_result(&b);
 
-    pthread_mutex_lock(&s->tasks_lock);
-    bool full = s->ntasks >= s->task_limits.max_tasks;
+    pthread_mutex_lock(&ts->lock);
+    bool full = ts->n >= ts->limits.max_tasks;
     if (!full) {
-        t->seq = ++s->task_seq;
+        t->seq = ++ts->seq;
         size_t k = bucket_of(t->id);
-        t->hnext = s->task_buckets[k];
-        s->task_buckets[k] = t;
-        t->prev = s->task_tail;
-        if (s->task_tail)
-            s->task_tail->next = t;
+        t->hnext = ts->buckets[k];
+        ts->buckets[k] = t;
+        t->prev = ts->tail;
+        if (ts->tail)
+            ts->tail->next = t;
         else
-            s->task_head = t;
-        s->task_tail = t;
-        s->ntasks++;
-        ctx->task = t;
+            ts->head = t;
+        ts->tail = t;
+        ts->n++;
+        hold(ctx, t);
     }
-    pthread_mutex_unlock(&s->tasks_lock);
+    pthread_mutex_unlock(&ts->lock);
     if (full) {
-        free(t);
+        task_free(t);
         mcp_buf_free(&b);
         return false;
     }
@@ -388,7 +455,7 @@ bool mcp_ctx_start_task(mcp_ctx *ctx)
 
 bool mcp_ctx_is_task(const mcp_ctx *ctx)
 {
-    return ctx->task != NULL;
+    return ctx_task(ctx) != NULL;
 }
 
 /* ---- the end of a task's handler ----------------------------------------------------------- */
@@ -454,11 +521,12 @@ static void answer_waiters(mcp_ctx **ws, size_t n, const char *id, int status, b
     free(ws);
 }
 
-bool task_take_final(mcp_ctx *ctx, const char *msg, size_t len)
+static bool task_take_final(mcp_ctx *ctx, const char *msg, size_t len)
 {
-    task *t = ctx->task;
+    task *t = ctx_task(ctx);
     if (!t) return false;
     mcp_server *s = ctx->conn->srv;
+    task_store *ts = store(s);
     /* split the response into result or error */
     mcp_arena a;
     mcp_arena_init(&a, NULL, 0);
@@ -474,7 +542,7 @@ bool task_take_final(mcp_ctx *ctx, const char *msg, size_t len)
         json_serialize(&p, err, false);
     mcp_arena_free(&a);
 
-    pthread_mutex_lock(&s->tasks_lock);
+    pthread_mutex_lock(&ts->lock);
     if (atomic_load(&ctx->cancelled)) set_status_locked(t, T_CANCELLED);
     if (!terminal(t)) {
         /* a tool error is "completed" in 2026-07-28 and "failed" in 2025-11-25 */
@@ -484,7 +552,7 @@ bool task_take_final(mcp_ctx *ctx, const char *msg, size_t len)
     }
     t->ctx = NULL;
     t->parked = false;
-    ctx->task = NULL;
+    release(ctx);
     mcp_ctx **ws = t->waiters;
     size_t nw = t->nwaiters;
     t->waiters = NULL;
@@ -493,7 +561,7 @@ bool task_take_final(mcp_ctx *ctx, const char *msg, size_t len)
     char id[sizeof t->id];
     memcpy(id, t->id, sizeof id);
     char *payload = t->payload ? mcp_xstrndup(t->payload, t->payload_len) : NULL;
-    pthread_mutex_unlock(&s->tasks_lock);
+    pthread_mutex_unlock(&ts->lock);
     mcp_buf_free(&p);
     notify_status(ctx, s, &snap);
     answer_waiters(ws, nw, id, snap.status, snap.payload_error, payload, snap.payload_len);
@@ -501,12 +569,13 @@ bool task_take_final(mcp_ctx *ctx, const char *msg, size_t len)
     return true;
 }
 
-void task_ctx_gone(mcp_ctx *ctx)
+static void task_ctx_gone(mcp_ctx *ctx)
 {
-    task *t = ctx->task;
+    task *t = ctx_task(ctx);
     if (!t) return;
     mcp_server *s = ctx->conn->srv;
-    pthread_mutex_lock(&s->tasks_lock);
+    task_store *ts = store(s);
+    pthread_mutex_lock(&ts->lock);
     if (t->ctx == ctx) {
         t->ctx = NULL;
         t->parked = false;
@@ -528,66 +597,53 @@ void task_ctx_gone(mcp_ctx *ctx)
     memcpy(id, t->id, sizeof id);
     char *payload = t->payload ? mcp_xstrndup(t->payload, t->payload_len) : NULL;
     size_t plen = t->payload_len;
-    pthread_mutex_unlock(&s->tasks_lock);
-    ctx->task = NULL;
+    pthread_mutex_unlock(&ts->lock);
+    release(ctx);
     answer_waiters(ws, nw, id, st, perr, payload, plen);
     free(payload);
 }
 
 /* ---- asking inside a task ------------------------------------------------------------------- */
 
-int task_park(mcp_ctx *ctx)
+static int task_park(mcp_ctx *ctx)
 {
-    task *t = ctx->task;
+    task *t = ctx_task(ctx);
     mcp_server *s = ctx->conn->srv;
+    task_store *ts = store(s);
     bool *answered = mcp_arena_alloc(&ctx->arena, ctx->nq * sizeof(bool));
     memset(answered, 0, ctx->nq * sizeof(bool));
     ctx_unlink(ctx); /* parked: not in flight (a shutdown need not wait for the user) */
-    pthread_mutex_lock(&s->tasks_lock);
+    pthread_mutex_lock(&ts->lock);
     bool cancelled = t->status == T_CANCELLED;
     if (!cancelled) {
         t->answered = answered;
         t->parked = true;
         set_status_locked(t, T_INPUT_REQUIRED);
     }
-    pthread_mutex_unlock(&s->tasks_lock);
+    pthread_mutex_unlock(&ts->lock);
     if (cancelled) {
-        ctx->task = NULL;
-        pthread_mutex_lock(&s->tasks_lock);
+        release(ctx);
+        pthread_mutex_lock(&ts->lock);
         t->ctx = NULL;
-        pthread_mutex_unlock(&s->tasks_lock);
+        pthread_mutex_unlock(&ts->lock);
         ctx_free(ctx);
     }
     return 0;
 }
 
-void task_legacy_asking(mcp_ctx *ctx, bool asking)
+static void task_legacy_asking(mcp_ctx *ctx, bool asking)
 {
-    task *t = ctx->task;
+    task *t = ctx_task(ctx);
     if (!t) return;
     mcp_server *s = ctx->conn->srv;
-    pthread_mutex_lock(&s->tasks_lock);
+    task_store *ts = store(s);
+    pthread_mutex_lock(&ts->lock);
     if (t->status == (asking ? T_WORKING : T_INPUT_REQUIRED))
         set_status_locked(t, asking ? T_INPUT_REQUIRED : T_WORKING);
-    pthread_mutex_unlock(&s->tasks_lock);
+    pthread_mutex_unlock(&ts->lock);
 }
 
 /* ---- the tasks/ methods --------------------------------------------------------------------- */
-
-method_id tasks_method(const char *name, size_t n)
-{
-    static const struct {
-        const char *name;
-        method_id id;
-    } m[] = {{"tasks/get", M_TASKS_GET},
-             {"tasks/update", M_TASKS_UPDATE},
-             {"tasks/cancel", M_TASKS_CANCEL},
-             {"tasks/result", M_TASKS_RESULT},
-             {"tasks/list", M_TASKS_LIST}};
-    for (size_t i = 0; i < sizeof m / sizeof *m; i++)
-        if (strlen(m[i].name) == n && !memcmp(m[i].name, name, n)) return m[i].id;
-    return M_UNKNOWN;
-}
 
 static void fail_unknown(mcp_ctx *ctx, const char *id)
 {
@@ -600,6 +656,7 @@ static void fail_unknown(mcp_ctx *ctx, const char *id)
 static task *lookup(mcp_ctx *ctx)
 {
     mcp_server *s = ctx->conn->srv;
+    task_store *ts = store(s);
     const char *id = NULL;
     size_t n = 0;
     char err[160];
@@ -611,11 +668,11 @@ static task *lookup(mcp_ctx *ctx)
         ctx_fail_with(ctx, F_INVALID_PARAMS, 0, NULL, msg);
         return NULL;
     }
-    pthread_mutex_lock(&s->tasks_lock);
-    task *t = find_locked(s, id, n);
+    pthread_mutex_lock(&ts->lock);
+    task *t = find_locked(ts, id, n);
     if (t && (t->era != ctx->era || (t->owner && t->owner != ctx->conn->serial))) t = NULL;
     if (!t) {
-        pthread_mutex_unlock(&s->tasks_lock);
+        pthread_mutex_unlock(&ts->lock);
         fail_unknown(ctx, id);
     }
     return t;
@@ -624,11 +681,12 @@ static task *lookup(mcp_ctx *ctx)
 static void do_get(mcp_ctx *ctx)
 {
     mcp_server *s = ctx->conn->srv;
+    task_store *ts = store(s);
     task *t = lookup(ctx);
     if (!t) return;
     mcp_buf b;
     result_begin(ctx, &b);
-    write_task_fields(s, t, &b);
+    write_task_fields(ts, t, &b);
     if (t->status == T_INPUT_REQUIRED && t->parked) write_input_requests(t, &b);
     if (ctx->era == ERA_MODERN && t->payload) {
         if (!t->payload_error)
@@ -637,18 +695,19 @@ static void do_get(mcp_ctx *ctx)
             LIT(&b, ",\"error\":");
         mcp_buf_append(&b, t->payload, t->payload_len);
     }
-    pthread_mutex_unlock(&s->tasks_lock);
+    pthread_mutex_unlock(&ts->lock);
     result_end_send(ctx, &b);
 }
 
 static void do_cancel(mcp_ctx *ctx)
 {
     mcp_server *s = ctx->conn->srv;
+    task_store *ts = store(s);
     task *t = lookup(ctx);
     if (!t) return;
     if (ctx->era == ERA_LEGACY && terminal(t)) {
         int st = t->status;
-        pthread_mutex_unlock(&s->tasks_lock);
+        pthread_mutex_unlock(&ts->lock);
         char msg[160];
         snprintf(msg, sizeof msg, "invalid params: the task is already %s", status_names[st]);
         ctx_fail_with(ctx, F_INVALID_PARAMS, 0, NULL, msg);
@@ -671,10 +730,10 @@ static void do_cancel(mcp_ctx *ctx)
     memcpy(id, t->id, sizeof id);
     mcp_buf b;
     result_begin(ctx, &b);
-    if (ctx->era == ERA_LEGACY) write_task_fields(s, t, &b);
-    pthread_mutex_unlock(&s->tasks_lock);
+    if (ctx->era == ERA_LEGACY) write_task_fields(ts, t, &b);
+    pthread_mutex_unlock(&ts->lock);
     if (parked) {
-        parked->task = NULL;
+        release(parked);
         ctx_free(parked);
     }
     answer_waiters(ws, nw, id, T_CANCELLED, false, NULL, 0);
@@ -684,6 +743,7 @@ static void do_cancel(mcp_ctx *ctx)
 static void do_update(mcp_ctx *ctx)
 {
     mcp_server *s = ctx->conn->srv;
+    task_store *ts = store(s);
     const json_value *resp = json_get(ctx->params, "inputResponses");
     if (resp && !json_is_object(resp)) {
         ctx_fail_with(ctx, F_INVALID_PARAMS, 0, NULL,
@@ -712,7 +772,7 @@ static void do_update(mcp_ctx *ctx)
             resume = c;
         }
     }
-    pthread_mutex_unlock(&s->tasks_lock);
+    pthread_mutex_unlock(&ts->lock);
     mcp_buf b;
     result_begin(ctx, &b);
     result_end_send(ctx, &b);
@@ -725,13 +785,14 @@ static void do_update(mcp_ctx *ctx)
 static void do_result(mcp_ctx *ctx)
 {
     mcp_server *s = ctx->conn->srv;
+    task_store *ts = store(s);
     task *t = lookup(ctx);
     if (!t) return;
     if (!terminal(t)) { /* blocks: answered when the task ends */
         t->waiters = mcp_xrealloc(t->waiters, (t->nwaiters + 1) * sizeof *t->waiters);
         t->waiters[t->nwaiters++] = ctx;
         ctx_link(ctx);
-        pthread_mutex_unlock(&s->tasks_lock);
+        pthread_mutex_unlock(&ts->lock);
         return;
     }
     int st = t->status;
@@ -740,7 +801,7 @@ static void do_result(mcp_ctx *ctx)
     memcpy(id, t->id, sizeof id);
     char *payload = t->payload ? mcp_xstrndup(t->payload, t->payload_len) : NULL;
     size_t plen = t->payload_len;
-    pthread_mutex_unlock(&s->tasks_lock);
+    pthread_mutex_unlock(&ts->lock);
     mcp_ctx **one = mcp_xmalloc(sizeof *one);
     one[0] = ctx;
     answer_waiters(one, 1, id, st, perr, payload, plen);
@@ -750,33 +811,17 @@ static void do_result(mcp_ctx *ctx)
 static void do_list(mcp_ctx *ctx)
 {
     mcp_server *s = ctx->conn->srv;
-    uint64_t after = 0;
-    const json_value *cur = json_get(ctx->params, "cursor");
-    if (cur && cur->type != JSON_NULL) {
-        char err[128] = "not a string";
-        size_t n = 0;
-        const char *p = json_is_string(cur) ? token_open(s, "tasks-cursor", cur->u.str, cur->len,
-                                                         &ctx->arena, &n, err, sizeof err)
-                                            : NULL;
-        char digits[24];
-        if (!p || n == 0 || n >= sizeof digits) {
-            char msg[200];
-            snprintf(msg, sizeof msg, "invalid params: invalid cursor (%s)", p ? "bad" : err);
-            ctx_fail_with(ctx, F_INVALID_PARAMS, 0, NULL, msg);
-            return;
-        }
-        memcpy(digits, p, n);
-        digits[n] = '\0';
-        after = strtoull(digits, NULL, 10);
-    }
+    task_store *ts = store(s);
+    uint64_t after;
+    if (cursor_read(ctx, "tasks", NULL, 0, &after)) return;
     mcp_buf b;
     result_begin(ctx, &b);
     LIT(&b, "\"tasks\":[");
     unsigned page = s->page_size ? s->page_size : 100, count = 0;
     uint64_t last = 0;
     bool more = false;
-    pthread_mutex_lock(&s->tasks_lock);
-    for (task *t = s->task_head; t; t = t->next) {
+    pthread_mutex_lock(&ts->lock);
+    for (task *t = ts->head; t; t = t->next) {
         if (t->seq <= after || t->era != ERA_LEGACY || t->owner != ctx->conn->serial) continue;
         if (count == page) {
             more = true;
@@ -784,51 +829,119 @@ static void do_list(mcp_ctx *ctx)
         }
         if (count++) mcp_buf_putc(&b, ',');
         mcp_buf_putc(&b, '{');
-        write_task_fields(s, t, &b);
+        write_task_fields(ts, t, &b);
         mcp_buf_putc(&b, '}');
         last = t->seq;
     }
-    pthread_mutex_unlock(&s->tasks_lock);
+    pthread_mutex_unlock(&ts->lock);
     mcp_buf_putc(&b, ']');
-    if (more) {
-        char digits[24];
-        int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)last);
-        LIT(&b, ",\"nextCursor\":\"");
-        token_seal(s, "tasks-cursor", digits, (size_t)n, 3600, &b);
-        mcp_buf_putc(&b, '"');
-    }
+    if (more) cursor_write(s, &b, "tasks", last, NULL, 0);
     result_end_send(ctx, &b);
 }
 
-void tasks_dispatch(mcp_ctx *ctx)
+/* ---- the feature --------------------------------------------------------------------------- */
+
+/* Modern: the tasks/ methods need the extension in the client's capabilities. */
+static bool gate(mcp_ctx *ctx)
 {
-    bool modern = ctx->era == ERA_MODERN;
-    if (!ctx->conn->srv->has_task_tools ||
-        (modern && (ctx->method == M_TASKS_RESULT || ctx->method == M_TASKS_LIST)) ||
-        (!modern && ctx->method == M_TASKS_UPDATE)) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "Method not found: %.100s", ctx->method_name);
-        ctx_fail_with(ctx, F_METHOD_NOT_FOUND, 0, NULL, msg);
-        return;
-    }
-    if (modern && !task_client_can(ctx)) {
-        ctx_fail_with(ctx, F_MISSING_CAPABILITY, 0,
-                      "{\"requiredCapabilities\":{\"extensions\":{\"" META_TASKS "\":{}}}}",
-                      "Missing required client capability: extensions." META_TASKS);
-        return;
-    }
-    switch ((method_id)ctx->method) {
-    case M_TASKS_GET:
-        return do_get(ctx);
-    case M_TASKS_UPDATE:
-        return do_update(ctx);
-    case M_TASKS_CANCEL:
-        return do_cancel(ctx);
-    case M_TASKS_RESULT:
-        return do_result(ctx);
-    case M_TASKS_LIST:
-        return do_list(ctx);
-    default:
-        ctx_fail_with(ctx, F_METHOD_NOT_FOUND, 0, NULL, "Method not found");
-    }
+    if (ctx->era != ERA_MODERN || task_client_can(ctx)) return true;
+    ctx_fail_with(ctx, F_MISSING_CAPABILITY, 0,
+                  "{\"requiredCapabilities\":{\"extensions\":{\"" META_TASKS "\":{}}}}",
+                  "Missing required client capability: extensions." META_TASKS);
+    return false;
 }
+
+#define GATED(name, call)                                                                          \
+    static void name(mcp_ctx *ctx, const mcp_msg_info *info)                                       \
+    {                                                                                              \
+        (void)info;                                                                                \
+        if (gate(ctx)) call(ctx);                                                                  \
+    }
+GATED(m_get, do_get)
+GATED(m_update, do_update)
+GATED(m_cancel, do_cancel)
+GATED(m_result, do_result)
+GATED(m_list, do_list)
+
+/* tasks/result and tasks/list exist in 2025-11-25 only, tasks/update in 2026-07-28 only. */
+static const feature_method tasks_methods[] = {
+    {"tasks/get", ERAS_BOTH, M_EXT, "taskId", m_get},
+    {"tasks/update", ERAS_MODERN, M_EXT, "taskId", m_update},
+    {"tasks/cancel", ERAS_BOTH, M_EXT, "taskId", m_cancel},
+    {"tasks/result", ERAS_LEGACY, M_EXT, NULL, m_result},
+    {"tasks/list", ERAS_LEGACY, M_EXT, NULL, m_list},
+};
+
+static bool tasks_available(mcp_server *s, void *st)
+{
+    return atomic_load(&((task_store *)st)->has_tools);
+}
+
+/* 2025-11-25: the tasks capability; 2026-07-28: the extension (both once a tool can be one). */
+static void tasks_capabilities(mcp_server *s, void *st, int era, mcp_buf *caps, mcp_buf *exts)
+{
+    if (!atomic_load(&((task_store *)st)->has_tools)) return;
+    if (era == ERA_MODERN)
+        LIT(exts, ",\"" META_TASKS "\":{}");
+    else
+        LIT(caps, ",\"tasks\":{\"list\":{},\"cancel\":{},\"requests\":{\"tools\":{\"call\":{}}}}");
+}
+
+static void tasks_registered(mcp_server *s, void *st, reg_kind kind, unsigned flags)
+{
+    if (kind == REG_TOOL && (flags & (MCP_TASK_OPTIONAL | MCP_TASK_REQUIRED)))
+        atomic_store(&((task_store *)st)->has_tools, true);
+}
+
+/* A tools/call of a tool that runs as a task: start it (the call goes on under the task). */
+static int tasks_before_call(mcp_ctx *ctx, void *st)
+{
+    unsigned f = ctx->entry->flags;
+    if (f & (MCP_TASK_OPTIONAL | MCP_TASK_REQUIRED)) {
+        bool can = task_client_can(ctx);
+        if (!can && (f & MCP_TASK_REQUIRED)) {
+            task_write_missing(ctx);
+            return -1;
+        }
+        if (can && !(f & MCP_TASK_DEFERRED) && !mcp_ctx_start_task(ctx) &&
+            (f & MCP_TASK_REQUIRED)) {
+            ctx_fail_with(ctx, F_OVERLOADED, 0, NULL, "too many tasks; retry later");
+            return -1;
+        }
+    } else if (ctx->era == ERA_LEGACY && json_is_object(json_get(ctx->params, "task")) &&
+               atomic_load(&((task_store *)st)->has_tools)) {
+        ctx_fail_with(ctx, F_METHOD_NOT_FOUND, 0, NULL,
+                      "Method not found: this tool does not run as a task");
+        return -1;
+    }
+    return 0;
+}
+
+static void tasks_tick(mcp_server *s, void *st, uint64_t now_ms)
+{
+    tasks_reap(s, now_ms);
+}
+
+static const char *task_meta(const mcp_ctx *ctx)
+{
+    const task *t = ctx_task(ctx);
+    return t ? t->meta : NULL;
+}
+
+const feature tasks_feature = {
+    .name = "tasks",
+    .methods = tasks_methods,
+    .nmethods = sizeof tasks_methods / sizeof *tasks_methods,
+    .init = tasks_init,
+    .free = tasks_free,
+    .available = tasks_available,
+    .capabilities = tasks_capabilities,
+    .registered = tasks_registered,
+    .before_call = tasks_before_call,
+    .tick = tasks_tick,
+    .final_result = task_take_final,
+    .ctx_finished = task_ctx_gone,
+    .ask = task_park,
+    .asking = task_legacy_asking,
+    .message_meta = task_meta,
+};

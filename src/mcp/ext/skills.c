@@ -11,8 +11,10 @@
  * other lists), skills/get {uri}, resources/directory/read {uri, cursor?}. All three exist in
  * the modern era only and only once a skill is registered; otherwise they are -32601. Skills
  * are never removed, so the set only grows; a rwlock guards it against registration while
- * serving. See docs/internals/skills.md. */
-#include "mcp/internal.h"
+ * serving. This is a feature (feature.h): the set is its private state, its methods are in
+ * skills_methods at the end. See docs/internals/skills.md. */
+#include "mcp/feature.h"
+#include "mcp/token.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -70,6 +72,13 @@ typedef struct skill_set {
     char *authority; /* default for skills registered without one */
     atomic_bool any;
 } skill_set;
+
+extern const feature skills_feature;
+
+static skill_set *skills_of(mcp_server *s)
+{
+    return feature_state(s, &skills_feature);
+}
 
 /* ---- checks -------------------------------------------------------------------------------- */
 
@@ -415,10 +424,10 @@ static int add_resources(mcp_server *s, skill *k, char *err, size_t errsize)
     return 0;
 }
 
-int mcp_server_add_skill(mcp_server *s, const mcp_skill_def *def, char *err, size_t errsize)
+int srv_add_skill(mcp_server *s, const mcp_skill_def *def, char *err, size_t errsize)
 {
     if (!s || !def) return srv_seterr(err, errsize, "no definition");
-    skill_set *set = s->skills;
+    skill_set *set = skills_of(s);
     if (def->authority && !reg_name_ok(def->authority))
         return srv_seterr(err, errsize,
                           "authority: must be an RFC 3986 reg-name (unreserved "
@@ -453,50 +462,37 @@ int mcp_server_set_skill_authority(mcp_server *s, const char *authority)
 {
     if (!s || (authority && !reg_name_ok(authority))) return MCP_EINVAL;
     char *a = authority ? mcp_xstrndup(authority, strlen(authority)) : NULL;
-    pthread_rwlock_wrlock(&s->skills->lock);
-    free(s->skills->authority);
-    s->skills->authority = a;
-    pthread_rwlock_unlock(&s->skills->lock);
+    pthread_rwlock_wrlock(&skills_of(s)->lock);
+    free(skills_of(s)->authority);
+    skills_of(s)->authority = a;
+    pthread_rwlock_unlock(&skills_of(s)->lock);
     return 0;
 }
 
-void skills_init(mcp_server *s)
+static void *skills_init(mcp_server *s)
 {
-    s->skills = mcp_xcalloc(1, sizeof *s->skills);
-    pthread_rwlock_init(&s->skills->lock, NULL);
+    skill_set *set = mcp_xcalloc(1, sizeof *set);
+    pthread_rwlock_init(&set->lock, NULL);
+    return set;
 }
 
-void skills_free(mcp_server *s)
+static void skills_free(mcp_server *s, void *st)
 {
-    skill_set *set = s->skills;
-    if (!set) return;
+    skill_set *set = st;
     for (size_t i = 0; i < set->n; i++) skill_free(set->items[i]);
     free(set->items);
     free(set->authority);
     pthread_rwlock_destroy(&set->lock);
     free(set);
-    s->skills = NULL;
 }
 
-bool skills_any(mcp_server *s)
+/* True once a skill is registered: the extension is declared, its methods answer. */
+static bool skills_any(mcp_server *s, void *st)
 {
-    return s->skills && atomic_load(&s->skills->any);
+    return atomic_load(&((skill_set *)st)->any);
 }
 
 /* ---- requests ------------------------------------------------------------------------------ */
-
-method_id skills_method(const char *name, size_t n)
-{
-    static const struct {
-        const char *name;
-        method_id id;
-    } m[] = {{"skills/list", M_SKILLS_LIST},
-             {"skills/get", M_SKILLS_GET},
-             {"resources/directory/read", M_DIR_READ}};
-    for (size_t i = 0; i < sizeof m / sizeof *m; i++)
-        if (strlen(m[i].name) == n && !memcmp(m[i].name, name, n)) return m[i].id;
-    return M_UNKNOWN;
-}
 
 static void begin(mcp_ctx *ctx, mcp_buf *b, char *stack, size_t size)
 {
@@ -505,54 +501,17 @@ static void begin(mcp_ctx *ctx, mcp_buf *b, char *stack, size_t size)
     mcp_buf_putc(b, '{');
 }
 
-/* Opens params.cursor (a sealed "<letter><payload>") into its payload. NULL: no cursor (*bad
- * false) or answered -32602 (*bad true). */
-static const char *open_cursor(mcp_ctx *ctx, char letter, size_t *len, bool *bad)
-{
-    *bad = false;
-    const json_value *cur = json_get(ctx->params, "cursor");
-    if (!cur || cur->type == JSON_NULL) return NULL;
-    char err[128] = "not a string";
-    size_t n = 0;
-    const char *p = json_is_string(cur) ? token_open(ctx->conn->srv, "cursor", cur->u.str, cur->len,
-                                                     &ctx->arena, &n, err, sizeof(err))
-                                        : NULL;
-    if (p && n >= 2 && p[0] == letter) {
-        *len = n - 1;
-        return p + 1;
-    }
-    if (p) snprintf(err, sizeof(err), "it belongs to another list");
-    ctx_invalid(ctx, "invalid params: invalid cursor (%s)", err);
-    *bad = true;
-    return NULL;
-}
-
-static void write_cursor(mcp_ctx *ctx, mcp_buf *b, const char *payload, size_t n)
-{
-    LIT(b, ",\"nextCursor\":\"");
-    token_seal(ctx->conn->srv, "cursor", payload, n, 0, b);
-    mcp_buf_putc(b, '"');
-}
-
 static void do_list(mcp_ctx *ctx)
 {
-    size_t n = 0;
-    bool bad;
-    const char *cur = open_cursor(ctx, 's', &n, &bad);
-    if (bad) return;
-    uint64_t after = 0;
-    if (cur) {
-        char *end;
-        after = strtoull(cur, &end, 10);
-        if (end != cur + n) return ctx_invalid(ctx, "invalid params: invalid cursor (malformed)");
-    }
+    uint64_t after;
+    if (cursor_read(ctx, "skills", NULL, 0, &after)) return;
     mcp_server *s = ctx->conn->srv;
     char stack[8192];
     mcp_buf b;
     begin(ctx, &b, stack, sizeof stack);
     LIT(&b, "\"skills\":[");
-    pthread_rwlock_rdlock(&s->skills->lock);
-    skill_set *set = s->skills;
+    pthread_rwlock_rdlock(&skills_of(s)->lock);
+    skill_set *set = skills_of(s);
     size_t i = 0, shown = 0;
     while (i < set->n && set->items[i]->seq <= after) i++;
     for (; i < set->n && shown < s->page_size; i++, shown++) {
@@ -560,12 +519,8 @@ static void do_list(mcp_ctx *ctx)
         mcp_buf_append(&b, set->items[i]->json, set->items[i]->json_len);
     }
     mcp_buf_putc(&b, ']');
-    if (i < set->n) {
-        char pos[32];
-        int pn = snprintf(pos, sizeof pos, "s%llu", (unsigned long long)set->items[i - 1]->seq);
-        write_cursor(ctx, &b, pos, (size_t)pn);
-    }
-    pthread_rwlock_unlock(&s->skills->lock);
+    if (i < set->n) cursor_write(s, &b, "skills", set->items[i - 1]->seq, NULL, 0);
+    pthread_rwlock_unlock(&skills_of(s)->lock);
     result_finish(ctx, &b, true, false);
 }
 
@@ -586,7 +541,7 @@ static void do_get(mcp_ctx *ctx)
     size_t n;
     const char *uri = need_uri(ctx, &n);
     if (!uri) return;
-    skill_set *set = ctx->conn->srv->skills;
+    skill_set *set = skills_of(ctx->conn->srv);
     char stack[8192];
     mcp_buf b;
     begin(ctx, &b, stack, sizeof stack);
@@ -611,22 +566,10 @@ static void do_dir_read(mcp_ctx *ctx)
     const char *uri = need_uri(ctx, &n);
     if (!uri) return;
     if (n > 1 && uri[n - 1] == '/') n--;
-    size_t clen = 0;
-    bool bad;
-    const char *cur = open_cursor(ctx, 'r', &clen, &bad);
-    if (bad) return;
-    size_t from = 0;
-    if (cur) {
-        /* "<offset> <directory uri>": a cursor is good for the directory it came from only */
-        char *end;
-        from = strtoull(cur, &end, 10);
-        if (end == cur || *end != ' ' || (size_t)(cur + clen - end - 1) != n ||
-            memcmp(end + 1, uri, n))
-            return ctx_invalid(ctx,
-                               "invalid params: invalid cursor (it belongs to another directory)");
-    }
+    uint64_t from; /* a cursor is good for the directory it came from only */
+    if (cursor_read(ctx, "directory", uri, n, &from)) return;
     mcp_server *s = ctx->conn->srv;
-    skill_set *set = s->skills;
+    skill_set *set = skills_of(s);
     char stack[8192];
     mcp_buf b;
     begin(ctx, &b, stack, sizeof stack);
@@ -646,11 +589,7 @@ static void do_dir_read(mcp_ctx *ctx)
             mcp_buf_append(&b, d->kids[i].json, d->kids[i].len);
         }
         mcp_buf_putc(&b, ']');
-        if (end < d->nkids) {
-            char *pos = str_printf("r%zu %.*s", end, (int)n, uri);
-            write_cursor(ctx, &b, pos, strlen(pos));
-            free(pos);
-        }
+        if (end < d->nkids) cursor_write(s, &b, "directory", end, uri, n);
     }
     pthread_rwlock_unlock(&set->lock);
     if (d) return result_finish(ctx, &b, true, false);
@@ -658,22 +597,37 @@ static void do_dir_read(mcp_ctx *ctx)
     ctx_invalid(ctx, "invalid params: '%.200s' is not a directory of a skill", uri);
 }
 
-void skills_dispatch(mcp_ctx *ctx)
+/* ---- the feature --------------------------------------------------------------------------- */
+
+#define METHOD(name, call)                                                                         \
+    static void name(mcp_ctx *ctx, const mcp_msg_info *info)                                       \
+    {                                                                                              \
+        (void)info;                                                                                \
+        call(ctx);                                                                                 \
+    }
+METHOD(m_list, do_list)
+METHOD(m_get, do_get)
+METHOD(m_dir_read, do_dir_read)
+
+/* The extension exists in 2026-07-28 only (no legacy spec defines it). */
+static const feature_method skills_methods[] = {
+    {"skills/list", ERAS_MODERN, M_EXT, NULL, m_list},
+    {"skills/get", ERAS_MODERN, M_EXT, NULL, m_get},
+    {"resources/directory/read", ERAS_MODERN, M_EXT, NULL, m_dir_read},
+};
+
+static void skills_capabilities(mcp_server *s, void *st, int era, mcp_buf *caps, mcp_buf *exts)
 {
-    if (ctx->era != ERA_MODERN || !skills_any(ctx->conn->srv)) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "Method not found: %.100s", ctx->method_name);
-        ctx_fail_with(ctx, F_METHOD_NOT_FOUND, 0, NULL, msg);
-        return;
-    }
-    switch ((method_id)ctx->method) {
-    case M_SKILLS_LIST:
-        return do_list(ctx);
-    case M_SKILLS_GET:
-        return do_get(ctx);
-    case M_DIR_READ:
-        return do_dir_read(ctx);
-    default:
-        ctx_fail_with(ctx, F_METHOD_NOT_FOUND, 0, NULL, "Method not found");
-    }
+    if (era == ERA_MODERN && skills_any(s, st))
+        LIT(exts, ",\"io.modelcontextprotocol/skills\":{\"directoryRead\":true}");
 }
+
+const feature skills_feature = {
+    .name = "skills",
+    .methods = skills_methods,
+    .nmethods = sizeof skills_methods / sizeof *skills_methods,
+    .init = skills_init,
+    .free = skills_free,
+    .available = skills_any,
+    .capabilities = skills_capabilities,
+};
