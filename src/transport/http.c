@@ -143,10 +143,11 @@ static void metrics_setup(mcp_http *h)
                 "Most connections open at once (all workers; the fd limit may lower --max-conns).",
                 false, K_CONNS_LIMIT);
     stat_series(h, "mcpd_accept_pauses_total",
-                "Times accepting paused: out of file descriptors or memory.", true, K_ACCEPT_PAUSES);
+                "Times accepting paused: out of file descriptors or memory.", true,
+                K_ACCEPT_PAUSES);
     stat_series(h, "mcpd_client_requests_pending",
-                "Server-to-client requests (elicitation, sampling, roots) awaiting an answer.", false,
-                K_ASKS);
+                "Server-to-client requests (elicitation, sampling, roots) awaiting an answer.",
+                false, K_ASKS);
     stat_series(h, "mcpd_client_requests_refused_total",
                 "Calls failed with 503: too many server-to-client requests awaiting answers.", true,
                 K_ASKS_REFUSED);
@@ -180,8 +181,7 @@ static void on_request(http_request *req, http_response *res, void *ud)
                  .ws = ws,
                  .req = req,
                  .res = res,
-                 .pv = http_header_get(req, "MCP-Protocol-Version"),
-                 .sid = http_header_get(req, "Mcp-Session-Id")};
+                 .pv = http_header_get(req, "MCP-Protocol-Version")};
     if (strcmp(req->path, h->path)) {
         if (!strcmp(req->path, "/metrics") && req->method == HTTP_GET) {
             if (http_guard(&r)) return; /* the same Origin/Host guard as the endpoint */
