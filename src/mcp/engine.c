@@ -871,6 +871,7 @@ static void handle_request(mcp_ctx *ctx, const rpc_msg *m, const mcp_msg_info *i
     const feature_method *d = feature_find_method(m->method, m->method_len, &f);
     static const json_value no_params = {.type = JSON_OBJECT};
     ctx->id = m->id;
+    ctx->principal = info ? info->principal : NULL;
     ctx->params = m->params ? m->params : &no_params;
     ctx->method_name = m->method;
     ctx->method_name_len = m->method_len;

@@ -115,6 +115,7 @@ typedef struct mcp_msg_info {
      * so the transport can answer it from the one parse the engine made. */
     int admit;
     char id[80]; /* out */
+    const void *principal; /* who the transport authenticated the message as, or NULL */
 } mcp_msg_info;
 
 enum { MCP_ADMIT_ALL = 0, MCP_ADMIT_INITIALIZE, MCP_ADMIT_NONE };
@@ -163,6 +164,10 @@ void mcp_conn_shutdown(mcp_conn *c);
 /* Cancels every task of server s that is still running or waiting for input (they end
  * "cancelled"): a shutting-down server keeps no work that no request waits for. Any thread. */
 void mcp_server_cancel_tasks(mcp_server *s);
+
+/* A transport stopped with handlers still running on s (they ignored cancellation): from now
+ * on mcp_server_free(s) leaves s allocated, since they may still use it. Any thread. */
+void mcp_server_abandon(mcp_server *s);
 
 /* Detaches the sink (nothing more is sent), cancels in-flight requests, and drops the
  * transport's reference; memory goes when the last handler finishes. */

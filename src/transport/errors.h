@@ -29,6 +29,7 @@ typedef enum herr {
     HERR_STREAM_OPEN,       /* a second standalone GET */
     HERR_STREAM_BUSY,       /* a resume whose stream stayed on another connection */
     HERR_TOO_LARGE,         /* a message over the size limit (stdio line) */
+    HERR_UNAUTHORIZED,      /* the auth callback refused the request's Authorization */
     HERR_COUNT
 } herr;
 

@@ -56,6 +56,9 @@ static const herr_row rows[HERR_COUNT] = {
     [HERR_STREAM_BUSY] = {409, -32000, "Conflict: this stream is still open on another connection",
                           NULL, NULL},
     [HERR_TOO_LARGE] = {413, -32600, "message larger than the limit", NULL, NULL},
+    [HERR_UNAUTHORIZED] = {401, -32000,
+                           "Unauthorized: send a valid token as Authorization: Bearer <token>",
+                           "WWW-Authenticate", "Bearer"},
 };
 
 int herr_status(herr e)

@@ -166,6 +166,7 @@ typedef struct req_ctx {
     bool modern;
     int admit;   /* mcp_msg_info.admit for the handle call */
     char id[80]; /* after MCP_NOT_ADMITTED: the body's id as JSON text */
+    const void *principal; /* what mcp_http_options.auth returned, or NULL */
 } req_ctx;
 
 /* ---- http.c ---------------------------------------------------------------------------------- */

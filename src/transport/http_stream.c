@@ -552,7 +552,8 @@ int hstream_run(req_ctx *r, mcp_conn *conn, hstream *st, session *sess, bool *he
                          .name_header = r->modern ? http_header_get(req, "Mcp-Name") : NULL,
                          .get_header = req_get_header,
                          .hctx = req,
-                         .admit = r->admit};
+                         .admit = r->admit,
+                         .principal = r->principal};
     prepare(st, req, conn, sess);
     tl_req = st;
     tl_req_wake = false;
