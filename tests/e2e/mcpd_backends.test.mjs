@@ -338,6 +338,31 @@ for (const era of ['legacy', 'modern']) {
   });
 }
 
+describe('http upstreams across a reload', () => {
+  it('a reload keeps an upstream and its open breaker', T, async () => {
+    const up = await startUpstream();
+    // a long cooldown: the breaker must still be open after the reload, however slow the machine
+    const tools = httpTools(up.base).map((t) => (t.name === 'flaky_get'
+      ? { ...t, upstream: { name: 'flaky', breaker: { ...t.upstream.breaker, cooldown_ms: 600000 } } } : t));
+    const srv = await startMcpd({ tools });
+    try {
+      const c = await connectClient(srv.url, 'legacy');
+      up.mode = 'fail';
+      for (let i = 0; i < 3; i++) await c.callTool({ name: 'flaky_get', arguments: { id: `r${i}` } });
+      let r = await c.callTool({ name: 'flaky_get', arguments: { id: 'x' } });
+      assert.match(textOf(r), /upstream flaky is unavailable: circuit open/);
+      srv.writeConfig({ tools: [...tools, { kind: 'http', name: 'extra', url: `${up.base}/list`, upstream: { name: 'flaky' } }] });
+      assert.equal(await srv.reload(), 'ok');
+      r = await c.callTool({ name: 'extra', arguments: {} });
+      assert.match(textOf(r), /upstream flaky is unavailable: circuit open/, 'the new generation shares the open breaker');
+      await c.close();
+    } finally {
+      await stopChecked(srv);
+      await up.close();
+    }
+  });
+});
+
 describe('http upstream health checks', () => {
   it('a failing health check opens the breaker before any call fails; recovery closes it', T, async () => {
     const up = await startUpstream();
