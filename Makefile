@@ -6,8 +6,10 @@
 #   make tsan     the test suite under ThreadSanitizer
 #   make fuzz     build the libFuzzer targets (clang) and run each for FUZZ_TIME seconds; fails on a crash
 #   make bench    benchmarks (not part of make test)
+#   make soak     SOAK_TIME seconds (default 600) of mixed valid, malformed and hostile clients;
+#                 fails if a valid call goes unanswered or RSS / fds grow (not part of make test)
 #   make format   clang-format every C file
-.PHONY: all build install run run-everything deps test test-asan test-release tsan fuzz fuzz-build bench bench-json format clean
+.PHONY: all build install run run-everything deps test test-asan test-release tsan fuzz fuzz-build bench bench-json soak format clean
 
 JOBS     ?= $(shell nproc)
 FUZZ_TIME ?= 600
@@ -110,6 +112,12 @@ bench-json:
 	@cmake -S . -B build/bench $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DMCP_BENCH=ON >/dev/null
 	@ninja -C build/bench bench_json
 	@./build/bench/bench_json
+
+# The soak (tests/soak/soak.mjs) against the optimized build; figures in docs/limits.md.
+SOAK_TIME ?= 600
+soak: build
+	@bash scripts/e2e-deps.sh
+	@SOAK_TIME=$(SOAK_TIME) node tests/soak/soak.mjs build/release/everything
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

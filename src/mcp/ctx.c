@@ -334,7 +334,11 @@ int mcp_ctx_content_json(mcp_ctx *c, const char *json)
 
 void mcp_ctx_message(mcp_ctx *c, const char *role)
 {
-    c->role = role && !strcmp(role, "assistant") ? "assistant" : "user";
+    if (!role || (strcmp(role, "user") && strcmp(role, "assistant"))) {
+        ctx_mistake(c, "mcp_ctx_message: role must be \"user\" or \"assistant\"");
+        return;
+    }
+    c->role = role[0] == 'a' ? "assistant" : "user";
 }
 
 void mcp_ctx_description(mcp_ctx *c, const char *description)

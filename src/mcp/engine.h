@@ -165,6 +165,10 @@ void mcp_conn_shutdown(mcp_conn *c);
  * "cancelled"): a shutting-down server keeps no work that no request waits for. Any thread. */
 void mcp_server_cancel_tasks(mcp_server *s);
 
+/* A transport stopped with handlers still running on s (they ignored cancellation): from now
+ * on mcp_server_free(s) leaves s allocated, since they may still use it. Any thread. */
+void mcp_server_abandon(mcp_server *s);
+
 /* Detaches the sink (nothing more is sent), cancels in-flight requests, and drops the
  * transport's reference; memory goes when the last handler finishes. */
 void mcp_conn_close(mcp_conn *c);

@@ -85,7 +85,8 @@ struct mcp_server {
     _Atomic size_t asks_pending;
     _Atomic size_t asks_max; /* set by the first conn that names it; 0: default */
     _Atomic uint64_t asks_refused;
-    _Atomic uint32_t timeout_ms;     /* handlers without their own; MCP_TIMEOUT_NONE: none */
+    _Atomic uint32_t timeout_ms; /* handlers without their own; MCP_TIMEOUT_NONE: none */
+    _Atomic bool abandoned;      /* a transport left handlers running on it: never freed */
     mcp_tool_visible_fn tool_filter; /* auth.c; NULL: every tool is visible */
     void *tool_filter_ud;
 };

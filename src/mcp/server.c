@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "base/alloc.h"
+#include "base/log.h"
 
 #define LIT(b, s) mcp_buf_append((b), (s), sizeof(s) - 1)
 
@@ -301,9 +302,19 @@ mcp_server *srv_new(const mcp_server_info *info, char *err, size_t errsize)
     return s;
 }
 
+void mcp_server_abandon(mcp_server *s)
+{
+    atomic_store(&s->abandoned, true);
+}
+
 void mcp_server_free(mcp_server *s)
 {
     if (!s) return;
+    if (atomic_load(&s->abandoned)) { /* handlers a stop gave up on may still use it */
+        mcp_log(MCP_LOGL_WARN, "server %s: not freed: handlers left running by a stop use it",
+                s->name);
+        return;
+    }
     features_free(s);
     for (int k = 0; k < REG_NKINDS; k++) {
         reg_table *t = &s->tables[k];

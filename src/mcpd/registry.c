@@ -17,6 +17,7 @@
  *
  * Reloads run on libuv's thread pool (uv_queue_work from the SIGHUP handler on mcpd's loop),
  * one at a time: a SIGHUP during a reload schedules one more. */
+#include "content.h"
 #include "mcpd.h"
 
 #include <stdio.h>
@@ -35,6 +36,10 @@ struct mcpd_gen {
         void *inst;
     } * insts;
     size_t ninsts;
+    /* the "resources" and "prompts" sections (content.h), configured for `server` (NULL: only
+     * checked) and made the ones serving by content_activate */
+    void *resources, *prompts;
+    mcp_server *content_server;
 };
 
 struct mcpd_tools {
@@ -218,6 +223,8 @@ static bool check_entry(const mcpd_kind *k, const mcp_json *entry, const char *p
 /* ---- generations ------------------------------------------------------------------------- */
 static void gen_free(mcpd_gen *g)
 {
+    mcpd_resources_free(g->resources);
+    mcpd_prompts_free(g->prompts);
     for (size_t i = 0; i < g->ntools; i++) {
         mcpd_tool *t = &g->tools[i];
         mcpd_guard_free(t);
@@ -235,6 +242,40 @@ static void gen_free(mcpd_gen *g)
 void mcpd_gen_unref(mcpd_gen *g)
 {
     if (g && atomic_fetch_sub(&g->refs, 1) == 1) gen_free(g);
+}
+
+/* Configures the "resources" and "prompts" sections of g's config for server (NULL: only
+ * checks them). Mistakes go to errs. */
+static void content_build(mcpd_gen *g, mcp_server *server, const mcpd_env *env, mcpd_errs *errs)
+{
+    const mcp_json *res = mcp_json_get(g->cfg->root, "resources");
+    const mcp_json *pr = mcp_json_get(g->cfg->root, "prompts");
+    g->content_server = server;
+    if (res) mcpd_resources_configure(env, res, "/resources", errs, &g->resources);
+    if (pr) mcpd_prompts_configure(env, pr, "/prompts", errs, &g->prompts);
+}
+
+/* Makes g's resources and prompts the ones served by server (configuring them afresh if g was
+ * built without it, as at start-up). Returns 0, or -1 after logging why. */
+static int content_activate(mcpd_gen *g, mcp_server *server)
+{
+    mcpd_errs *errs = mcpd_errs_new();
+    if (g->content_server != server) {
+        mcpd_resources_free(g->resources);
+        mcpd_prompts_free(g->prompts);
+        g->resources = g->prompts = NULL;
+        mcpd_env env = {.server = server,
+                        .config_path = g->cfg->path,
+                        .config_dir = g->cfg->dir,
+                        .loop = mcpd_loop()};
+        content_build(g, server, &env, errs);
+    }
+    mcpd_resources_activate(g->resources);
+    mcpd_prompts_activate(g->prompts, errs);
+    int rc = mcpd_err_count(errs) ? -1 : 0;
+    if (rc) mcpd_errs_print(errs, stderr, "mcpd: error: ", g->cfg->path, NULL, 0);
+    mcpd_errs_free(errs);
+    return rc;
 }
 
 /* Configures every tool entry of cfg into a new generation (taking cfg). Returns it, or NULL
@@ -294,6 +335,7 @@ static mcpd_gen *gen_build(mcpd_config *cfg, mcp_server *server, bool reload, mc
             g->tools[j].inst = inst;
         }
     }
+    content_build(g, server, &env, errs);
     if (mcpd_err_count(errs) != before) {
         gen_free(g);
         return NULL;
@@ -456,6 +498,7 @@ static void reload_run(uv_work_t *w)
     S.current = g;
     pthread_mutex_unlock(&S.mu);
     int changes = sync_tools(old, g);
+    content_activate(g, S.server);
     mcp_server_list_changed(S.server, MCP_LIST_TOOLS);
     fprintf(stderr, "mcpd: info: reloaded %s: %zu tools, %d registrations changed\n", g->cfg->path,
             g->ntools, changes);
@@ -551,7 +594,7 @@ int mcpd_serve(const mcpd_serve_options *o)
         return 1;
     }
     S.current = g;
-    int rc = sync_tools(NULL, g) < 0 ? 2 : 0;
+    int rc = sync_tools(NULL, g) < 0 || content_activate(g, S.server) ? 2 : 0;
     if (rc == 0) {
         fprintf(stderr, "mcpd: info: serving %s: %zu tools\n", c->path, g->ntools);
         if (stdio) {
