@@ -197,12 +197,7 @@ static bool read_shape(sqle *e, sqlite3_stmt *st, char *err, size_t errsize)
 static void write_output_schema(sqle *e)
 {
     static const char *const tnames[] = {NULL, "integer", "number", "string", "string"};
-    mcp_jw *w = mcp_jw_new();
-    mcp_jw_object(w);
-    mcp_jw_key(w, "type");
-    mcp_jw_string(w, "object");
-    mcp_jw_key(w, "properties");
-    mcp_jw_object(w);
+    mcp_jw *w = mcpd_jw_object_schema();
     mcp_jw_key(w, "columns");
     mcp_jw_raw(w, "{\"type\":\"array\",\"items\":{\"type\":\"string\"}}", 42);
     mcp_jw_key(w, "rows");
