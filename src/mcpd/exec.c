@@ -793,7 +793,7 @@ static void spawn_on_loop(uv_loop_t *loop, void *ud)
     j->out.data = j->err.data = j->inp.data = j->kill_timer.data = j->exitw.data = j;
     j->handles = 4;
     j->pidfd = -1;
-    int fds[3];
+    int fds[3] = {-1, -1, -1};
     int rc = start_child(j, fds);
     if (rc != 0) {
         j->spawn_error = rc;
