@@ -565,7 +565,9 @@ static int serve_http(const mcpd_config *c)
     h.allowed_origins = (const char *const *)origins;
     h.allowed_hosts = (const char *const *)hosts;
     h.auth = mcpd_auth_check;
-    int rc = mcp_serve_http(S.server, &h) ? 1 : 0;
+    int rc = mcp_serve_http(S.server, &h);
+    /* exit status: 0 served, 2 the address is already served by another process, 1 otherwise */
+    rc = rc == MCP_SERVE_OK ? 0 : rc == MCP_SERVE_ADDRINUSE ? 2 : 1;
     for (size_t i = 0; i < 32; i++) free(origins[i]), free(hosts[i]);
     free(path);
     return rc;
