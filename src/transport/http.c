@@ -206,8 +206,7 @@ static void on_request(http_request *req, http_response *res, void *ud)
                  .ws = ws,
                  .req = req,
                  .res = res,
-                 .pv = http_header_get(req, "MCP-Protocol-Version"),
-                 .sid = http_header_get(req, "Mcp-Session-Id")};
+                 .pv = http_header_get(req, "MCP-Protocol-Version")};
     if (strcmp(req->path, h->path)) {
         if (http_admin_route(&r)) return; /* /metrics, /health, /ready, /status(.json) */
         herr_send(NULL, res, HERR_NOT_FOUND, NULL);

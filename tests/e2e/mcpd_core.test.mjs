@@ -13,7 +13,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import {
   connectClient, runMcpd, sleep, startMcpd, stopChecked, tempDir, textOf, waitFor,
 } from './lib/mcpd.mjs';
@@ -29,6 +29,7 @@ const execTools = (dir) => [
   { kind: 'exec', name: 'count', command: ['seq', '{n}'], arguments: { n: { type: 'integer', minimum: 1, maximum: 1000000 } },
     max_output: 1000 },
   { kind: 'exec', name: 'fail', command: ['sh', '-c', 'echo oops >&2; echo detail >&2; exit 3'] },
+  { kind: 'exec', name: 'missing', command: ['/nonexistent/program'] },
   { kind: 'exec', name: 'upper', command: ['tr', 'a-z', 'A-Z'], arguments: { text: { type: 'string' } }, stdin: 'text' },
   { kind: 'exec', name: 'hang', command: ['sh', '-c', 'sleep 300 & echo $! > "$1"; wait', 'sh', `${dir}/{id}.pid`],
     arguments: { id: { type: 'string', pattern: '^[a-z0-9]+$' } }, timeout_ms: 1500, kill_grace_ms: 200 },
@@ -69,6 +70,31 @@ describe('mcpd command line', () => {
     tmp.cleanup();
   });
 
+  it('with no config it serves the default one: sample database, docs, exec tools, prompts', T, async () => {
+    const tmp = tempDir(); // the sample database goes to $XDG_RUNTIME_DIR
+    const srv = await startMcpd(null, { env: { XDG_RUNTIME_DIR: tmp.dir }, cwd: new URL('../..', import.meta.url).pathname });
+    try {
+      const c = await connectClient(srv.url, 'modern');
+      const names = (await c.listTools()).tools.map((t) => t.name).sort();
+      assert.deepEqual(names, ['books_per_decade', 'disk_usage', 'find_books', 'uptime']);
+      let r = await c.callTool({ name: 'find_books', arguments: { text: 'Knuth', limit: 5 } });
+      assert.equal(r.structuredContent.rows[0].title, 'The Art of Computer Programming, Vol. 1');
+      r = await c.callTool({ name: 'find_books', arguments: { text: "' OR 1=1 --", limit: 50 } });
+      assert.equal(r.structuredContent.row_count, 0);
+      r = await c.callTool({ name: 'books_per_decade', arguments: {} });
+      assert.ok(r.structuredContent.rows.length >= 3);
+      r = await c.callTool({ name: 'disk_usage', arguments: { path: '/' } });
+      assert.match(textOf(r), /Filesystem/);
+      assert.deepEqual((await c.listPrompts()).prompts.map((p) => p.name).sort(), ['code_review', 'explain_error']);
+      const res = (await c.listResources()).resources.map((x) => x.uri);
+      assert.ok(res.includes('file:///docs/mcpd.md'), res.join(' '));
+      await c.close();
+    } finally {
+      await stopChecked(srv);
+      tmp.cleanup();
+    }
+  });
+
   it('--check-config explains every mistake with line:column and exits 2', T, async () => {
     const tmp = tempDir();
     writeFileSync(tmp.path('bad.jsonc'), `{
@@ -106,7 +132,7 @@ for (const era of ['legacy', 'modern']) {
       try {
         const c = await connectClient(srv.url, era);
         const { tools } = await c.listTools();
-        assert.deepEqual(tools.map((t) => t.name).sort(), ['count', 'echo', 'fail', 'hang', 'say', 'upper']);
+        assert.deepEqual(tools.map((t) => t.name).sort(), ['count', 'echo', 'fail', 'hang', 'missing', 'say', 'upper']);
         const echo = tools.find((t) => t.name === 'echo');
         assert.equal(echo.description, 'Prints its words.');
         assert.deepEqual(echo.inputSchema.required, ['words']);
@@ -150,6 +176,9 @@ for (const era of ['legacy', 'modern']) {
         r = await c.callTool({ name: 'fail', arguments: {} });
         assert.equal(r.isError, true);
         assert.match(textOf(r), /^sh exited with status 3; stderr:\noops\ndetail\n$/);
+        r = await c.callTool({ name: 'missing', arguments: {} });
+        assert.equal(r.isError, true);
+        assert.equal(textOf(r), 'cannot run /nonexistent/program: no such file or directory');
         await c.close();
       } finally {
         await stopChecked(srv);
@@ -203,6 +232,61 @@ for (const era of ['legacy', 'modern']) {
     });
   });
 }
+
+describe("a tool's own circuit breaker", () => {
+  it('opens after failures and answers at once with when to retry', T, async () => {
+    const srv = await startMcpd({ tools: [
+      { kind: 'exec', name: 'broken', command: ['/nonexistent/program'],
+        breaker: { min_calls: 2, failure_ratio: 0.5, cooldown_ms: 60000 } },
+      { kind: 'exec', name: 'fine', command: ['echo', 'ok'] },
+    ] });
+    try {
+      const c = await connectClient(srv.url, 'legacy');
+      for (let i = 0; i < 2; i++) {
+        const r = await c.callTool({ name: 'broken', arguments: {} });
+        assert.equal(textOf(r), 'cannot run /nonexistent/program: no such file or directory');
+      }
+      const r = await c.callTool({ name: 'broken', arguments: {} });
+      assert.equal(r.isError, true);
+      assert.match(textOf(r), /^tool broken is unavailable: .*retry in \d/);
+      assert.equal(textOf(await c.callTool({ name: 'fine', arguments: {} })), 'ok\n');
+      await c.close();
+    } finally {
+      await stopChecked(srv);
+    }
+  });
+});
+
+describe('health probes of exec tools', () => {
+  it('a failing health command opens the tool\'s breaker, a passing one closes it', T, async () => {
+    const tmp = tempDir();
+    const flag = tmp.path('up');
+    writeFileSync(flag, '');
+    const srv = await startMcpd({ tools: [
+      { kind: 'exec', name: 'backend', command: ['echo', 'served'],
+        health: { command: ['test', '-e', flag], interval_ms: 200, timeout_ms: 2000, unhealthy_after: 1, healthy_after: 1 } },
+      { kind: 'exec', name: 'other', command: ['echo', 'other'] },
+    ] });
+    try {
+      const c = await connectClient(srv.url, 'legacy');
+      assert.equal(textOf(await c.callTool({ name: 'backend', arguments: {} })), 'served\n');
+      rmSync(flag);
+      const down = await waitFor(async () => {
+        const r = await c.callTool({ name: 'backend', arguments: {} });
+        return r.isError ? r : null;
+      }, 'the breaker to open after the failed probe');
+      assert.match(textOf(down), /^tool backend is unavailable: .*health command test exited with status 1/);
+      assert.equal(textOf(await c.callTool({ name: 'other', arguments: {} })), 'other\n');
+      writeFileSync(flag, '');
+      await waitFor(async () => !(await c.callTool({ name: 'backend', arguments: {} })).isError,
+        'the breaker to close after a good probe');
+      await c.close();
+    } finally {
+      await stopChecked(srv);
+      tmp.cleanup();
+    }
+  });
+});
 
 describe('reload on SIGHUP', () => {
   const base = (extra = []) => ({ tools: [
