@@ -1264,6 +1264,7 @@ static const char usage_text[] =
     "  --admin-listen HOST:PORT  serve /metrics, /health, /ready, /status there too (always\n"
     "                            on a loopback --listen; only there otherwise)\n"
     "  --status-public           /status on a non-loopback admin listener without auth\n"
+    "  --no-request-metrics      no per-method/per-tool series (to measure their cost)\n"
     "  --max-line BYTES          longest accepted stdio line (default 4 MiB)\n"
     "  --help                    show this help\n"
     "  --version                 print the version\n";
@@ -1393,6 +1394,9 @@ static int parse_args(int argc, char **argv, cli *o)
             o->http.admin_host = o->admin_host;
             http_flag = true;
             i++;
+        } else if (strcmp(a, "--no-request-metrics") == 0) {
+            o->http.no_request_metrics = true;
+            http_flag = true;
         } else if (strcmp(a, "--status-public") == 0) {
             o->http.status_public = true;
             http_flag = true;
@@ -1432,6 +1436,7 @@ int main(int argc, char **argv)
     cli o = {0};
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;
+    if (getenv("EVERYTHING_NO_REQUEST_METRICS")) o.http.no_request_metrics = true; /* benches */
     mcp_server *s = build_server();
     if (!s) return 1;
     rc = o.stdio ? mcp_serve_stdio(s, &o.opts) : mcp_serve_http(s, &o.http);

@@ -628,6 +628,9 @@ typedef struct mcp_http_options {
     bool status_public;
     bool (*ready)(void *ready_ud, char *reason, size_t reason_size);
     void *ready_ud;
+    /* true: no per-method and per-tool series (the transport's own stay), for measuring
+     * what they cost; the status page then lists no methods or tools. */
+    bool no_request_metrics;
 } mcp_http_options;
 
 typedef struct mcp_http mcp_http;

@@ -204,7 +204,7 @@ void http_admin_setup(mcp_http *h)
                   "mcpd_tool_call_seconds",
                   "Time from a tools/call's arrival to its answer, by tool.", &a->t_req,
                   &a->t_hist);
-    mcp_server_set_observer(h->srv, on_event, a);
+    if (!h->o.no_request_metrics) mcp_server_set_observer(h->srv, on_event, a);
 }
 
 void http_admin_free(mcp_http *h)
