@@ -8,6 +8,8 @@
  *   http_stream.c   streams: the engine's sink, SSE events, replay, the pump, resumes
  *   http_legacy.c   legacy-era rules (2024-11-05 .. 2025-11-25): sessions, GET, DELETE
  *   http_modern.c   modern-era rules (2026-07-28): stateless POST
+ *   http_admin.c    /metrics, /health, /ready, /status(.json), the admin listener, and the
+ *                   per-method and per-tool series fed by the engine's observer
  *
  * Lock order: session handle lock, engine conn lock, session lock, stream lock. Nothing that
  * holds a later lock takes an earlier one. The session table's rwlock comes before them all
