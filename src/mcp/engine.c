@@ -306,13 +306,18 @@ void mcp_conn_cancel_tag(mcp_conn *c, void *tag)
 
 /* ---- the observer -------------------------------------------------------------------------- */
 
-const char *const mcp_outcome_names[MCP_OUTCOME_COUNT] = {"ok",      "error",     "tool_error",
-                                                          "timeout", "shed",      "cancelled"};
+const char *const mcp_outcome_names[MCP_OUTCOME_COUNT] = {"ok",      "error", "tool_error",
+                                                          "timeout", "shed",  "cancelled"};
 
 void mcp_server_set_observer(mcp_server *s, mcp_observer_fn fn, void *ud)
 {
     s->observer = fn;
     s->observer_ud = ud;
+}
+
+void mcp_server_unset_observer(mcp_server *s, void *ud)
+{
+    if (s->observer_ud == ud) mcp_server_set_observer(s, NULL, NULL);
 }
 
 size_t mcp_server_each_tool(mcp_server *s, void (*fn)(void *ud, const char *name), void *ud)

@@ -186,6 +186,8 @@ typedef void (*mcp_observer_fn)(void *ud, const mcp_req_event *e);
 /* Sets s's observer (NULL removes it). Call before serving: the field is read without a
  * lock. One observer per server: a second transport replaces the first's. */
 void mcp_server_set_observer(mcp_server *s, mcp_observer_fn fn, void *ud);
+/* Removes s's observer if its ud is ud (a transport going away leaves another's in place). */
+void mcp_server_unset_observer(mcp_server *s, void *ud);
 
 /* Calls fn(ud, name) for every registered tool, in registration order, under the registry's
  * read lock (fn must not call mcp_*). Returns how many. Any thread. */

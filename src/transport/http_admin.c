@@ -211,7 +211,7 @@ void http_admin_free(mcp_http *h)
 {
     http_admin *a = h->admin;
     if (!a) return;
-    mcp_server_set_observer(h->srv, NULL, NULL);
+    mcp_server_unset_observer(h->srv, a);
     lt_free(&a->methods);
     lt_free(&a->tools);
     free(a->m_req);
