@@ -252,3 +252,25 @@ test('the /status page renders in headless chromium', async (t) => {
     }
   }, ['--admin-listen', '127.0.0.1:0']);
 });
+
+// mcpd takes the same flag (--admin-listen) and serves the same endpoints.
+test('mcpd --admin-listen serves the admin endpoints', async (t) => {
+  if (!process.env.MCPD_BIN) {
+    t.skip('MCPD_BIN is not set');
+    return;
+  }
+  const { startMcpd, stopChecked } = await import('./lib/mcpd.mjs');
+  const srv = await startMcpd(null, { args: ['--admin-listen', '127.0.0.1:0'], cwd: process.env.TMPDIR ?? '/tmp' });
+  try {
+    const ap = adminPort(srv);
+    assert.equal((await get(ap, '/health')).status, 200);
+    assert.equal((await get(ap, '/ready')).text, 'ready\n');
+    const m = await get(ap, '/metrics');
+    assert.equal(m.status, 200);
+    assert.match(m.text, /^# TYPE mcpd_requests_total counter$/m);
+    const s = JSON.parse((await get(ap, '/status.json')).text);
+    assert.equal(s.ready, true);
+  } finally {
+    await stopChecked(srv);
+  }
+});
