@@ -21,6 +21,7 @@
 #include "mcp/mcp.h"
 #include "rt/metrics.h"
 #include "rt/pool.h"
+#include "rt/timer.h"
 #include "transport/errors.h"
 
 #include <pthread.h>
@@ -34,6 +35,7 @@
 #define SSE_RETRY_MS        1000
 #define RESUME_WAIT_MS      2000
 #define MAX_ALLOWED         32
+#define SESSION_TICK_MS     1000 /* a session with requests in flight: engine timeouts */
 
 typedef struct hstream hstream;
 typedef struct session session;
@@ -51,6 +53,7 @@ struct wstate {
     mcp_http *h;
     rt_worker *w;
     mcp_conn *modern;   /* the stateless conn of this worker */
+    bool modern_closed; /* closed by the stop (its tick stops) */
     hstream *sse;       /* SSE responses open on this worker (keep-alives, shutdown) */
     resume_wait *waits; /* resumes waiting for their stream's old response to go */
     uint64_t last_keepalive;
@@ -120,6 +123,16 @@ struct session {
     _Atomic int active; /* requests in flight */
     _Atomic uint64_t last_active;
     session *hnext; /* hash chain */
+    /* Timers (http_session.c). The expiry entry lives in the home worker's heap (the worker
+     * that created the session) and holds a reference while armed; it is re-armed lazily
+     * (activity only stores last_active). The tick entry runs mcp_conn_tick once a second
+     * while the session has requests in flight, in the heap of the worker that set ticking
+     * (then the only one to touch it until it clears ticking); it holds a reference too. */
+    wstate *home;
+    rt_timer expiry;
+    rt_timer tick;
+    wstate *tick_ws;
+    _Atomic bool ticking;
 };
 
 struct mcp_http {
@@ -141,12 +154,7 @@ struct mcp_http {
     _Atomic uint64_t sessions_total, sessions_expired;
     rt_metrics *metrics;
     http_metric_ids mid;
-    /* the sweeper thread (http.c): mcp_http_sweep once a second, on the transport's own time */
-    pthread_t sweeper;
-    pthread_mutex_t sweep_mu; /* sweep_stop, sweep_cv; and one sweep at a time */
-    pthread_cond_t sweep_cv;
-    bool sweep_stop;
-    pthread_mutex_t sweep_run_mu; /* held during a sweep: the thread's and an embedder's */
+    pthread_mutex_t sweep_run_mu; /* held during an embedder's mcp_http_sweep */
 };
 
 /* One MCP request on its way through the pipeline (loop thread of ws). */
@@ -233,6 +241,12 @@ bool session_end(mcp_http *h, session *s);
 void session_drop_stream(session *s, hstream *st);
 void session_request_done(session *s);
 bool session_listening(session *s, uint64_t now);
+/* Starts s's idle timer on ws (its home from now on); s is about to enter the table. Loop
+ * thread of ws. */
+void session_start_expiry(wstate *ws, session *s);
+/* A request of s was handed to its conn on ws: until nothing is in flight, s's conn is ticked
+ * once a second (handler timeouts, unanswered server-to-client requests). Loop thread of ws. */
+void session_watch(wstate *ws, session *s);
 /* Adds a new POST stream to s's resumable list (evicting the oldest finished one past
  * SESSION_MAX_STREAMS) and numbers it. */
 void session_add_stream(session *s, hstream *st);
