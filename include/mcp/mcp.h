@@ -580,8 +580,9 @@ typedef struct mcp_http_options {
 
 typedef struct mcp_http mcp_http;
 
-/* Starts serving s over Streamable HTTP (worker loops, work pool, and a sweeper thread that
- * ends idle sessions and enforces handler timeouts once a second) and returns at once. Touches
+/* Starts serving s over Streamable HTTP (worker loops and a work pool; idle sessions end and
+ * handler timeouts fire on the loops' own deadline timers, no extra thread) and returns at
+ * once. Touches
  * no signal disposition. Returns the server, or NULL with a reason in err and errno set: when
  * another process (or socket) already serves host:port, EADDRINUSE and "address
  * 127.0.0.1:8080 is already in use" (the workers' SO_REUSEPORT would otherwise let the two
@@ -592,9 +593,9 @@ mcp_http *mcp_http_start(mcp_server *s, const mcp_http_options *opts, char *err,
 /* Returns the port it listens on. Any thread. */
 int mcp_http_port(const mcp_http *h);
 
-/* Ends idle sessions and expires unanswered server-to-client requests and handler timeouts.
- * The transport's own sweeper thread does this once a second: calling it is never needed (it
- * stays for programs written when it was). Any non-worker thread. */
+/* Ends idle sessions and expires unanswered server-to-client requests and handler timeouts,
+ * walking every session. The transport's deadline timers do all of this on time: calling it
+ * is never needed (it stays for programs written when it was). Any non-worker thread. */
 void mcp_http_sweep(mcp_http *h);
 
 /* What mcp_serve_http, mcp_http_stop and mcp_stdio_stop return. */

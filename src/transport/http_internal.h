@@ -1,10 +1,10 @@
 /* http_internal.h - what the files of the Streamable HTTP transport share (private).
  *
  * The transport is split by job, one file each (docs/internals/transport-http.md):
- *   http.c          the endpoint and lifecycle: start, stop, sweep, serve, signal watchdog
+ *   http.c          the endpoint and lifecycle: start, stop, serve, signal watchdog
  *   http_admit.c    the admission pipeline: Origin/Host guard, shutdown, media types
  *   http_errors.c   the one table of error answers (HTTP status, JSON-RPC code, message)
- *   http_session.c  the session table (legacy era)
+ *   http_session.c  the session table (legacy era), its expiry and tick timers
  *   http_stream.c   streams: the engine's sink, SSE events, replay, the pump, resumes
  *   http_legacy.c   legacy-era rules (2024-11-05 .. 2025-11-25): sessions, GET, DELETE
  *   http_modern.c   modern-era rules (2026-07-28): stateless POST
