@@ -1,13 +1,15 @@
 # mcpd top-level driver. The build itself is CMake + Ninja; this file only names the jobs.
 #   make          build (RelWithDebInfo) into build/release
 #   make install PREFIX=/usr/local   install headers, libmcp.a, libmcp.so, mcp.pc, the CMake package
-#   make run      build and serve examples/everything over Streamable HTTP on 127.0.0.1:8080/mcp
+#   make run      build and serve mcpd (its default config) over Streamable HTTP on 127.0.0.1:8080/mcp
 #   make test     install what is missing, build, run every test (ASan+UBSan, optimized, TSan)
 #   make tsan     the test suite under ThreadSanitizer
 #   make fuzz     build the libFuzzer targets (clang) and run each for FUZZ_TIME seconds; fails on a crash
 #   make bench    benchmarks (not part of make test)
+#   make soak     SOAK_TIME seconds (default 600) of mixed valid, malformed and hostile clients;
+#                 fails if a valid call goes unanswered or RSS / fds grow (not part of make test)
 #   make format   clang-format every C file
-.PHONY: all build install run deps test test-asan test-release tsan fuzz fuzz-build bench bench-json format clean
+.PHONY: all build install run run-everything deps test test-asan test-release tsan fuzz fuzz-build bench bench-json soak format clean
 
 JOBS     ?= $(shell nproc)
 FUZZ_TIME ?= 600
@@ -30,7 +32,13 @@ install: build
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
+# make run serves mcpd with its default config (CONFIG=file for another one); make
+# run-everything serves the conformance fixtures server.
 run: build
+	@echo "mcpd: serving MCP at http://$(HOST):$(PORT)/mcp (Ctrl-C to stop; SIGHUP reloads)" >&2
+	@./build/release/mcpd $(if $(CONFIG),--config $(CONFIG)) --listen $(HOST):$(PORT)
+
+run-everything: build
 	@echo "everything: serving MCP at http://$(HOST):$(PORT)/mcp (Ctrl-C to stop)" >&2
 	@./build/release/everything --listen $(HOST):$(PORT)
 
@@ -104,6 +112,12 @@ bench-json:
 	@cmake -S . -B build/bench $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DMCP_BENCH=ON >/dev/null
 	@ninja -C build/bench bench_json
 	@./build/bench/bench_json
+
+# The soak (tests/soak/soak.mjs) against the optimized build; figures in docs/limits.md.
+SOAK_TIME ?= 600
+soak: build
+	@bash scripts/e2e-deps.sh
+	@SOAK_TIME=$(SOAK_TIME) node tests/soak/soak.mjs build/release/everything
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

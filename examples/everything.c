@@ -1246,6 +1246,9 @@ static const char usage_text[] =
     "  --max-sessions N          legacy sessions (default 10000)\n"
     "  --session-idle-ms MS      idle session time-out (default 1800000)\n"
     "  --sse-keepalive-ms MS     SSE keep-alive period (default 15000)\n"
+    "  --replay-events N         events each SSE stream keeps for a resume (default 256)\n"
+    "  --replay-bytes BYTES      bytes each SSE stream keeps for a resume (default 1048576)\n"
+    "  --replay-ttl-ms MS        how long an event stays resumable (default 300000)\n"
     "  --drain-ms MS             on SIGTERM/SIGINT, time for in-flight work (default 10000);\n"
     "                            5 s after it, or at a second signal, the process exits\n"
     "  --max-body BYTES          request body limit (default 4194304)\n"
@@ -1338,6 +1341,9 @@ static const num_flag num_flags[] = {
     {"--max-unsent-output", 1u << 30, 1, HOPT(max_unsent_output)},
     {"--max-client-requests", 1u << 24, 1, HOPT(max_client_requests)},
     {"--max-client-requests-total", 1u << 24, 1, HOPT(max_client_requests_total)},
+    {"--replay-events", 1u << 20, 2, HOPT(replay_events)},
+    {"--replay-bytes", 1u << 30, 1, HOPT(replay_bytes)},
+    {"--replay-ttl-ms", 1u << 31, 2, HOPT(replay_ttl_ms)},
 };
 
 /* Parses argv into o. Returns -1 to go on, or the exit code (0 after --help/--version). */

@@ -38,6 +38,7 @@ int main(int argc, char **argv)
         rc = mcp_serve_http(s, &(mcp_http_options){.host = host, .port = port});
     else
         rc = mcp_serve_stdio(s, NULL);
+    if (rc == MCP_SERVE_ABANDONED) return 1; /* handlers still run: leave s to the exit */
     mcp_server_free(s);
-    return rc;
+    return rc == MCP_OK ? 0 : 1;
 }

@@ -82,6 +82,8 @@ static void slow_report(mcp_ctx *c, void *ud)
     struct pollfd p = {.fd = mcp_ctx_cancel_fd(c), .events = POLLIN};
     if (poll(&p, 1, (int)mcp_ctx_arg_int(c, "seconds", 2) * 1000) == 0)
         mcp_ctx_text(c, "report ready");
+    else
+        fprintf(stderr, "realistic: slow_report cancelled\n");
     mcp_ctx_finish(c); /* if cancelled meanwhile: accepted, nothing is sent */
 }
 
@@ -135,8 +137,7 @@ static const mcp_tool_def tools[] = {
      .params = "seconds?: integer(1..30) = 2",
      .handler = slow_report},
 };
-static const mcp_prompt_arg summarize_args[] = {{.name = "id", .required = true},
-                                                {.name = "words"}};
+static const mcp_prompt_arg prompt_args[] = {{.name = "id", .required = true}, {.name = "words"}};
 
 static int add_all(mcp_server *s, char *err, size_t n)
 {
@@ -149,7 +150,7 @@ static int add_all(mcp_server *s, char *err, size_t n)
                              .complete = complete_id};
     mcp_prompt_def prompt = {.name = "summarize",
                              .description = "Summarize a note",
-                             .args = summarize_args,
+                             .args = prompt_args,
                              .nargs = 2,
                              .handler = summarize,
                              .complete = complete_id};
@@ -184,6 +185,7 @@ int main(int argc, char **argv)
         rc = mcp_serve_stdio(s, NULL);
         if (h) mcp_http_stop(h);
     }
+    if (rc == MCP_SERVE_ABANDONED) return 1; /* handlers still run: leave s to the exit */
     mcp_server_free(s);
-    return rc;
+    return rc == MCP_OK ? 0 : 1;
 }

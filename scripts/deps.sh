@@ -3,7 +3,8 @@
 # Idempotent: a second run makes no change and asks no registry.
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
-      libuv1-dev libpcre2-dev libssl-dev libyaml-dev node-llhttp)
+      libuv1-dev libpcre2-dev libssl-dev libyaml-dev node-llhttp
+      libsqlite3-dev libcurl4-openssl-dev)
 if [ "${1:-}" = "--bench" ]; then
     # bench/run.sh: load generator, the nginx peer, plots, profiles, ports, pinning
     pkgs+=(libcjson-dev libjansson-dev wrk nginx-light gnuplot-nox linux-perf curl iproute2

@@ -50,7 +50,9 @@ function makeServer() {
   }, async ({ seconds }, extra) => {
     await new Promise((resolve) => {
       const t = setTimeout(resolve, seconds * 1000);
-      extra.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); });
+      extra.signal.addEventListener('abort', () => {
+        clearTimeout(t); console.error('realistic: slow_report cancelled'); resolve();
+      });
     });
     return { content: [{ type: 'text', text: 'report ready' }] };
   });

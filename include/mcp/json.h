@@ -94,8 +94,8 @@ typedef struct mcp_json_error {
 } mcp_json_error;
 
 /* Parse flags. */
-/* Also accept // and block comments and trailing commas (config files). Until the parser
- * supports them, a parse with this flag fails with "... not supported yet". */
+/* Also accept // and block comments wherever whitespace may stand, and one trailing comma
+ * before a closing ']' or '}' (config files). */
 #define MCP_JSON_RELAXED 0x1u
 #define MCP_JSON_DUPLICATE_KEYS 0x2u /* accept duplicate member names (the last one wins in get) */
 

@@ -24,6 +24,13 @@
  * send list-changed notifications. mcp_ctx functions may be called from any thread, by one
  * thread at a time for a given ctx.
  *
+ * The process. libmcp starts threads of its own (handler threads, sized for handlers that
+ * block; HTTP event loops; the stdio reader), all with asynchronous signals
+ * blocked, so signals reach the program's threads. It changes no signal disposition (SIGPIPE
+ * included: writes to a closed peer fail with EPIPE) except SIGTERM/SIGINT while
+ * mcp_serve_stdio or mcp_serve_http runs, and never ends the process. See README.md, "What
+ * libmcp does in your process".
+ *
  * Strings passed in are copied; nothing the caller passes needs to outlive the call, except
  * `ud` pointers, which are the caller's. JSON given as text ("schema", "annotations", ...) is
  * parsed and checked at registration; a mistake there is reported by the registration call.
@@ -82,6 +89,7 @@ typedef enum mcp_err {
     MCP_ERANGE = -34,     /* a number outside its allowed range */
     MCP_ENOTSUP = -95,    /* not supported by this libmcp or by the client */
     MCP_EADDRINUSE = -98, /* the address is already served by another process */
+    MCP_ETIMEDOUT = -110, /* handlers did not stop in time (a stop left them running) */
     MCP_ECANCELED = -125, /* the request was cancelled or its client went away */
 } mcp_err;
 
@@ -115,11 +123,14 @@ typedef struct mcp_server_info {
 #define mcp_server_new_err(...) mcp_server_new_sz(sizeof(mcp_server_info), __VA_ARGS__)
 mcp_server *mcp_server_new_sz(size_t info_size, const mcp_server_info *info, char *err,
                               size_t errsize);
+/* Frees s and everything registered in it (NULL is fine). Call after every transport serving
+ * it has stopped; handlers' ud pointers are the caller's to free afterwards. */
 void mcp_server_free(mcp_server *s);
 
 /* Sets the secret from which the key that seals `requestState` and cursors is derived, so
  * that several server processes behind one balancer accept each other's tokens. Without it a
- * random key is made per process. Returns 0 or MCP_EINVAL (shorter than 16 bytes). */
+ * random key is made per process. Returns 0 or MCP_EINVAL (shorter than 16 bytes). Call
+ * before serving: tokens sealed under the previous key stop being accepted. Any thread. */
 int mcp_server_set_secret(mcp_server *s, const void *secret, size_t len);
 
 /* Page size of tools/list, resources/list, resources/templates/list, prompts/list, skills/list
@@ -348,7 +359,8 @@ bool mcp_ctx_cancelled(const mcp_ctx *c);
 
 /* ---- the answer ---------------------------------------------------------------------------- */
 /* Content blocks, in order, for tools/call results and prompt messages. Text is UTF-8; binary
- * data is given raw and base64-encoded for you. The ctx copies what it is given.
+ * data is given raw and base64-encoded for you. The ctx copies what it is given. Everything
+ * in this section is called by the thread that holds the ctx.
  *
  * Handler mistakes are not silent: a call given bad input (JSON text that does not parse or
  * is not an object where one is needed, a failed writer, a NULL text) fails and marks the
@@ -370,8 +382,9 @@ void mcp_ctx_resource_blob(mcp_ctx *c, const char *uri, const char *mime_type, c
 /* Any content block given as JSON text (checked to be an object); for fields not covered.
  * Returns 0 or MCP_EINVAL (a handler mistake, see above). */
 int mcp_ctx_content_json(mcp_ctx *c, const char *json);
-/* Prompts: starts a new message with role "user" or "assistant"; content added after it
- * belongs to it. prompts/get may also set a description. */
+/* Prompts: starts a new message with role "user" or "assistant" (anything else is a handler
+ * mistake); content added after it belongs to it; before any, the role is "user". prompts/get
+ * may also set a description. */
 void mcp_ctx_message(mcp_ctx *c, const char *role);
 void mcp_ctx_description(mcp_ctx *c, const char *description);
 /* Tools: structured content as JSON text (an object); validated against the output schema at
@@ -384,12 +397,15 @@ int mcp_ctx_structured_jw(mcp_ctx *c, const mcp_jw *w);
 void mcp_ctx_complete_value(mcp_ctx *c, const char *value);
 void mcp_ctx_complete_total(mcp_ctx *c, int64_t total, bool has_more);
 
+/* The calls that end the ctx (exactly one of these, or mcp_ctx_ask, per ctx; afterwards the
+ * ctx and every pointer it gave out are gone). */
 /* Sends the result built so far and ends the ctx. Returns 0; MCP_ECANCELED if the request
  * was cancelled (nothing sent); MCP_EINVAL if the answer was broken by a handler mistake or a
  * structured result failed the output schema (-32603 was sent and logged). */
 int mcp_ctx_finish(mcp_ctx *c);
 /* Ends a tools/call with isError: true and the formatted text as its content (content
- * added before is discarded). For failures the model should see and may correct. */
+ * added before is discarded). For failures the model should see and may correct. Other
+ * methods have no tool errors: they get -32603 with the text. */
 void mcp_ctx_tool_error(mcp_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Ends the ctx with a JSON-RPC error (protocol failure, e.g. MCP_ERR_INVALID_PARAMS). */
 void mcp_ctx_fail(mcp_ctx *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -402,7 +418,8 @@ void mcp_ctx_not_found(mcp_ctx *c, const char *fmt, ...) __attribute__((format(p
 
 /* ---- progress, logging --------------------------------------------------------------------- */
 /* Sends notifications/progress if the client gave a progressToken; progress must increase
- * (a non-increasing value is dropped). total < 0 means unknown; message may be NULL. */
+ * (a non-increasing value is dropped). total < 0 means unknown; message may be NULL. The
+ * thread holding the ctx. */
 void mcp_ctx_progress(mcp_ctx *c, double progress, double total, const char *message);
 
 /* Makes the running tools/call a task now (tools with MCP_TASK_*): the request is answered at
@@ -411,7 +428,7 @@ void mcp_ctx_progress(mcp_ctx *c, double progress, double total, const char *mes
  * no MCP_TASK_* flag, the client cannot take a task, the store is full): the call goes on as
  * an ordinary one. Handler's thread. */
 bool mcp_ctx_start_task(mcp_ctx *c);
-/* True if the call runs as a task. */
+/* True if the call runs as a task. The thread holding the ctx. */
 bool mcp_ctx_is_task(const mcp_ctx *c);
 
 /* Asks the transport to close this request's response stream now, without ending the request
@@ -459,16 +476,22 @@ typedef void (*mcp_log_fn)(mcp_log_level level, const char *msg, void *ud);
 int mcp_log_set_callback(mcp_log_fn fn, void *ud);
 
 /* ---- asking the client --------------------------------------------------------------------- */
-/* The client's answer to the question asked under key in an earlier round, or NULL. */
+/* Everything here is called by the thread that holds the ctx. */
+/* The client's answer to the question asked under key in an earlier round, or NULL; it lives
+ * as long as the ctx. */
 const mcp_json *mcp_ctx_input(const mcp_ctx *c, const char *key);
-/* Queues a question: params is the JSON text of the request's params. Returns 0, or
- * MCP_EINVAL if the client did not declare the capability (elicitation, sampling, roots) or
- * params is not a JSON object. */
+/* Queues a question: params is the JSON text of the request's params (copied). Returns 0, or
+ * MCP_EINVAL if the client did not declare the capability (elicitation, sampling, roots),
+ * params is not a JSON object, or the method cannot ask (completion). A second question
+ * under the same key replaces the first. */
 int mcp_ctx_elicit(mcp_ctx *c, const char *key, const char *params);
 int mcp_ctx_sample(mcp_ctx *c, const char *key, const char *params);
 int mcp_ctx_list_roots(mcp_ctx *c, const char *key);
-/* Opaque handler state carried to the next round (sealed; at most 16 KiB). */
+/* Opaque handler state carried to the next round (copied, sealed on the way out). Returns 0,
+ * or MCP_EINVAL if len exceeds 16 KiB or data is NULL with a length. */
 int mcp_ctx_set_state(mcp_ctx *c, const void *data, size_t len);
+/* The state the previous round set, its length in *len (NULL and 0 if none); it lives as long
+ * as the ctx. */
 const void *mcp_ctx_state(const mcp_ctx *c, size_t *len);
 /* Ends this round: the questions queued go to the client and the handler runs again with
  * the answers. Returns 0, or MCP_EINVAL if nothing was queued (the ctx then fails with an
@@ -523,7 +546,8 @@ typedef struct mcp_stdio_options {
  * installs SIGTERM and SIGINT handlers while it runs and puts the previous ones back (use the
  * start/stop pair to keep your own). Logs go to stderr. Returns what mcp_stdio_stop returns,
  * or MCP_SERVE_FAILED if it could not start. Blocks the calling thread. opts may be NULL. */
-int mcp_serve_stdio(mcp_server *s, const mcp_stdio_options *opts);
+#define mcp_serve_stdio(s, ...) mcp_serve_stdio_sz((s), sizeof(mcp_stdio_options), __VA_ARGS__)
+int mcp_serve_stdio_sz(mcp_server *s, size_t opts_size, const mcp_stdio_options *opts);
 
 typedef struct mcp_stdio mcp_stdio;
 
@@ -531,8 +555,9 @@ typedef struct mcp_stdio mcp_stdio;
  * reads stdin, handlers run on the pool, answers go to stdout. Touches no signal disposition.
  * Returns the transport, or NULL with a reason in err (err may be NULL). s must outlive it.
  * One per process (there is one stdin). Any thread. */
-mcp_stdio *mcp_stdio_start(mcp_server *s, const mcp_stdio_options *opts, char *err,
-                           size_t errsize);
+#define mcp_stdio_start(s, ...) mcp_stdio_start_sz((s), sizeof(mcp_stdio_options), __VA_ARGS__)
+mcp_stdio *mcp_stdio_start_sz(mcp_server *s, size_t opts_size, const mcp_stdio_options *opts,
+                              char *err, size_t errsize);
 /* Waits up to timeout_ms (-1: for ever) for the input to end (EOF, a read error, a broken
  * stdout). Returns 1 if it has ended, 0 on timeout. Any thread. */
 int mcp_stdio_wait(mcp_stdio *h, int timeout_ms);
@@ -576,6 +601,20 @@ typedef struct mcp_http_options {
     size_t max_unsent_output;
     size_t max_client_requests;
     size_t max_client_requests_total;
+    /* The replay window of legacy SSE streams (resumption with Last-Event-ID): each stream
+     * keeps its last replay_events events (256) and replay_bytes bytes (1 MiB), none older
+     * than replay_ttl_ms (300000); a session keeps its 64 latest finished streams and 4 MiB
+     * of events. A resume from before the window gets 400. */
+    uint32_t replay_events;
+    size_t replay_bytes;
+    uint32_t replay_ttl_ms;
+    /* Authentication (optional): called for every request to the MCP endpoint with its
+     * Authorization header (NULL when absent); returns the principal to serve it as (any
+     * non-NULL pointer, the caller's; see mcp_ctx_principal), or NULL to answer 401 with
+     * WWW-Authenticate: Bearer. Runs on an I/O thread for each request: quick, no blocking.
+     * NULL: no authentication. */
+    const void *(*auth)(void *auth_ud, const char *authorization);
+    void *auth_ud;
 } mcp_http_options;
 
 typedef struct mcp_http mcp_http;
@@ -588,7 +627,9 @@ typedef struct mcp_http mcp_http;
  * 127.0.0.1:8080 is already in use" (the workers' SO_REUSEPORT would otherwise let the two
  * share it silently). Logs the listening URL. Call from a thread that is not one of its
  * workers; s must outlive it. */
-mcp_http *mcp_http_start(mcp_server *s, const mcp_http_options *opts, char *err, size_t errsize);
+#define mcp_http_start(s, ...) mcp_http_start_sz((s), sizeof(mcp_http_options), __VA_ARGS__)
+mcp_http *mcp_http_start_sz(mcp_server *s, size_t opts_size, const mcp_http_options *opts,
+                            char *err, size_t errsize);
 
 /* Returns the port it listens on. Any thread. */
 int mcp_http_port(const mcp_http *h);
@@ -598,15 +639,18 @@ int mcp_http_port(const mcp_http *h);
  * is never needed (it stays for programs written when it was). Any non-worker thread. */
 void mcp_http_sweep(mcp_http *h);
 
-/* What mcp_serve_http, mcp_http_stop and mcp_stdio_stop return. */
-#define MCP_SERVE_OK        0 /* served, stopped, everything freed */
-#define MCP_SERVE_FAILED    1 /* could not start, or an I/O error ended it (logged) */
-#define MCP_SERVE_ADDRINUSE 2 /* could not start: the address is already in use (logged) */
+/* What mcp_serve_stdio, mcp_serve_http, mcp_http_stop and mcp_stdio_stop return: mcp_err
+ * values under the names of the outcomes (map them to an exit status yourself, e.g. 0, 1,
+ * and 2 for an address in use). */
+#define MCP_SERVE_OK        MCP_OK         /* served, stopped, everything freed */
+#define MCP_SERVE_FAILED    MCP_EIO        /* could not start, or an I/O error ended it (logged) */
+#define MCP_SERVE_ADDRINUSE MCP_EADDRINUSE /* could not start: the address is in use (logged) */
 /* Stopped, but handlers still ran drain_ms + 5 s after the stop began (they ignore
  * cancellation), or a second signal cut the wait short: their threads and everything they may
- * touch were left allocated, the server s included. Don't free s; end the process (exit or
- * _exit) when you are ready. libmcp never ends the process itself. */
-#define MCP_SERVE_ABANDONED 3
+ * touch were left allocated, the server s included (mcp_server_free(s) then logs and leaves
+ * it). End the process when you are ready (_exit skips leak checkers and atexit handlers that
+ * might touch what the handlers use). libmcp never ends the process itself. */
+#define MCP_SERVE_ABANDONED MCP_ETIMEDOUT
 
 /* Stops gracefully: new requests get 503, in-flight ones finish (up to drain_ms), streams end
  * with their final events, then every connection closes and h is freed. Returns MCP_SERVE_OK,
@@ -619,7 +663,22 @@ int mcp_http_stop(mcp_http *h);
  * SIGTERM and SIGINT while it runs and puts the previous ones back (use mcp_http_start/stop to
  * keep your own). Returns MCP_SERVE_OK, MCP_SERVE_FAILED, MCP_SERVE_ADDRINUSE or
  * MCP_SERVE_ABANDONED. Blocks the calling thread. opts may be NULL. */
-int mcp_serve_http(mcp_server *s, const mcp_http_options *opts);
+#define mcp_serve_http(s, ...) mcp_serve_http_sz((s), sizeof(mcp_http_options), __VA_ARGS__)
+int mcp_serve_http_sz(mcp_server *s, size_t opts_size, const mcp_http_options *opts);
+
+/* ---- principals and tool visibility ------------------------------------------------------ */
+/* Who the transport authenticated the request as (the pointer mcp_http_options.auth returned),
+ * or NULL (stdio, or HTTP without auth). Any thread. */
+const void *mcp_ctx_principal(const mcp_ctx *c);
+
+/* Decides whether principal (NULL when unauthenticated) may see and call tool `name`. */
+typedef bool (*mcp_tool_visible_fn)(void *ud, const void *principal, const char *name);
+
+/* Sets a filter applied to tools/list (hidden tools are left out of the page) and tools/call (a
+ * hidden tool is answered as unknown, so its existence does not leak). fn runs on request
+ * threads with the registry read-locked: quick, no mcp_* calls. NULL removes it. Call before
+ * serving. */
+void mcp_server_set_tool_filter(mcp_server *s, mcp_tool_visible_fn fn, void *ud);
 
 /* ---- skills (extension io.modelcontextprotocol/skills, SEP-2640) --------------------------- */
 /* A skill is a directory of files served as resources under

@@ -37,6 +37,7 @@
 
 #define READ_BUF_SIZE (64 * 1024)
 #define WRITE_IOVS    16
+#define TAIL_MIN      (16u << 10) /* a smaller body is copied after the head: one iovec */
 #define LINGER_MS     2000
 #define MAX_BLANK     1024  /* bytes of empty lines allowed before a request line */
 #define LOG_EVERY_MS  10000 /* a repeated warning (connections refused) at most this often */
@@ -58,10 +59,12 @@ typedef struct sworker {
 struct http_response {
     http_response *next;
     conn *c;
-    mcp_buf buf;    /* bytes not yet handed to uv_write */
-    bool done;      /* complete: no more bytes will come */
-    bool close;     /* the connection closes after this response */
-    bool headed;    /* the status line and headers were written */
+    mcp_buf buf;               /* bytes not yet handed to uv_write */
+    char *tail;                /* a body handed over (http_response_send_buf): goes out after buf */
+    size_t tail_len, tail_off; /* its size, and how much of it was written */
+    bool done;                 /* complete: no more bytes will come */
+    bool close;                /* the connection closes after this response */
+    bool headed;               /* the status line and headers were written */
     bool head_only; /* a HEAD request: the head goes out, the body never (RFC 9110 9.3.2) */
     uint8_t nextra;
     char *extra[MAX_EXTRA_HEADERS * 2]; /* name, value pairs (malloc'd) */
@@ -103,6 +106,7 @@ typedef struct wreq {
     size_t bytes;
     unsigned n;
     uv_buf_t bufs[WRITE_IOVS];
+    void *frees[WRITE_IOVS]; /* what to free when the write completes (bufs may point inside) */
 } wreq;
 
 struct http_server {
@@ -118,7 +122,14 @@ static void response_free(http_response *r)
 {
     for (unsigned i = 0; i < (unsigned)r->nextra * 2; i++) free(r->extra[i]);
     mcp_buf_free(&r->buf);
+    free(r->tail);
     free(r);
+}
+
+/* Bytes of r not yet handed to the socket or a write request. */
+static size_t resp_pending(const http_response *r)
+{
+    return r->buf.len + (r->tail_len - r->tail_off);
 }
 
 #define SPARE_MAX_BUF (64u << 10) /* a bigger buffer is not kept for the next response */
@@ -132,6 +143,7 @@ static void response_recycle(conn *c, http_response *r)
         return;
     }
     for (unsigned i = 0; i < (unsigned)r->nextra * 2; i++) free(r->extra[i]);
+    free(r->tail);
     mcp_buf keep = r->buf;
     keep.len = 0;
     keep.overflow = false;
@@ -248,7 +260,7 @@ static void on_write(uv_write_t *req, int status)
 {
     wreq *w = (wreq *)req;
     conn *c = w->c;
-    for (unsigned i = 0; i < w->n; i++) free(w->bufs[i].base);
+    for (unsigned i = 0; i < w->n; i++) free(w->frees[i]);
     c->inflight -= w->bytes;
     c->nwrites--;
     free(w);
@@ -266,12 +278,23 @@ static void on_write(uv_write_t *req, int status)
 /* Moves the bytes of r into w; returns false when w has no iovec left. */
 static bool take_bytes(wreq *w, http_response *r)
 {
-    if (!r->buf.len) return true;
-    if (w->n == WRITE_IOVS) return false;
-    size_t len;
-    char *data = mcp_buf_steal(&r->buf, &len);
-    w->bufs[w->n++] = uv_buf_init(data, (unsigned)len);
-    w->bytes += len;
+    if (!resp_pending(r)) return true;
+    if (w->n + 2 > WRITE_IOVS) return false;
+    if (r->buf.len) {
+        size_t len;
+        char *data = mcp_buf_steal(&r->buf, &len);
+        w->frees[w->n] = data;
+        w->bufs[w->n++] = uv_buf_init(data, (unsigned)len);
+        w->bytes += len;
+    }
+    if (r->tail) { /* handed over as it is: no copy */
+        size_t len = r->tail_len - r->tail_off;
+        w->frees[w->n] = r->tail;
+        w->bufs[w->n++] = uv_buf_init(r->tail + r->tail_off, (unsigned)len);
+        w->bytes += len;
+        r->tail = NULL;
+        r->tail_len = r->tail_off = 0;
+    }
     return true;
 }
 
@@ -314,7 +337,7 @@ static void issue_write(conn *c, wreq *w)
     if (rc) { /* synchronous failure: no callback comes */
         c->inflight -= w->bytes;
         c->nwrites--;
-        for (unsigned i = 0; i < w->n; i++) free(w->bufs[i].base);
+        for (unsigned i = 0; i < w->n; i++) free(w->frees[i]);
         free(w);
         conn_close(c);
     }
@@ -344,9 +367,13 @@ static void try_write_now(conn *c)
     uv_buf_t bufs[WRITE_IOVS];
     http_response *rs[WRITE_IOVS];
     unsigned n = 0;
-    for (http_response *r = c->head; r && n < WRITE_IOVS; r = r->next) {
+    for (http_response *r = c->head; r && n + 2 <= WRITE_IOVS; r = r->next) {
         if (r->buf.len) {
             bufs[n] = uv_buf_init(r->buf.data, (unsigned)r->buf.len);
+            rs[n++] = r;
+        }
+        if (r->tail_len > r->tail_off) {
+            bufs[n] = uv_buf_init(r->tail + r->tail_off, (unsigned)(r->tail_len - r->tail_off));
             rs[n++] = r;
         }
         if (!r->done || r->close) break; /* in order; nothing after a closing response */
@@ -356,12 +383,15 @@ static void try_write_now(conn *c)
     if (wr <= 0) return; /* EAGAIN, or an error the uv_write path will report */
     size_t left = (size_t)wr;
     for (unsigned i = 0; i < n && left; i++) {
-        size_t k = left < rs[i]->buf.len ? left : rs[i]->buf.len;
-        buf_consume(&rs[i]->buf, k);
+        size_t k = left < bufs[i].len ? left : bufs[i].len;
+        if (bufs[i].base == rs[i]->buf.data)
+            buf_consume(&rs[i]->buf, k);
+        else
+            rs[i]->tail_off += k; /* the tail: no memmove of what is left */
         left -= k;
     }
     c->last_active = rt_now_ms();
-    while (c->head && c->head->done && !c->head->buf.len && !c->close_sent) pop_head(c);
+    while (c->head && c->head->done && !resp_pending(c->head) && !c->close_sent) pop_head(c);
 }
 
 /* Writes what the queue head (and the complete responses behind it) hold, in order. */
@@ -371,14 +401,14 @@ static void conn_flush(conn *c)
     if (c->nwrites == 0 && !c->close_sent) try_write_now(c);
     bool pending = false;
     for (http_response *r = c->head; r && !c->close_sent; r = r->next) {
-        if (r->buf.len) {
+        if (resp_pending(r)) {
             pending = true;
             break;
         }
         if (!r->done) break;
     }
     if (!pending) {
-        while (c->head && c->head->done && !c->head->buf.len && !c->close_sent) pop_head(c);
+        while (c->head && c->head->done && !resp_pending(c->head) && !c->close_sent) pop_head(c);
         backpressure(c);
         bool last = c->close_sent || (c->close_after && !c->head);
         if (last && c->nwrites == 0) start_linger(c);
@@ -825,6 +855,25 @@ int http_response_send(http_response *res, int status, const char *content_type,
     return rc;
 }
 
+int http_response_send_buf(http_response *res, int status, const char *content_type, mcp_buf *body)
+{
+    if (body->len < TAIL_MIN || !body->owned || res->c->closing || res->head_only) {
+        int rc = http_response_send(res, status, content_type, body->data, body->len);
+        mcp_buf_free(body);
+        return rc;
+    }
+    int rc = write_head(res, status, content_type, (long long)body->len);
+    if (rc) {
+        fail_500(res);
+        mcp_buf_free(body);
+    } else {
+        res->tail_len = body->len;
+        res->tail = mcp_buf_steal(body, NULL); /* the heap block itself when it has room */
+    }
+    response_complete(res);
+    return rc;
+}
+
 int http_response_start_stream(http_response *res, int status, const char *content_type)
 {
     if (res->c->closing) return 0;
@@ -838,7 +887,7 @@ int http_response_start_stream(http_response *res, int status, const char *conte
 static size_t unsent(const conn *c)
 {
     size_t n = c->inflight;
-    for (const http_response *r = c->head; r; r = r->next) n += r->buf.len;
+    for (const http_response *r = c->head; r; r = r->next) n += resp_pending(r);
     return n;
 }
 

@@ -94,6 +94,11 @@ void http_response_close_after(http_response *res);
 int http_response_send(http_response *res, int status, const char *content_type, const void *body,
                        size_t len);
 
+/* Like http_response_send, but takes the body instead of copying it: a large heap body goes to
+ * the socket from its own memory (b is left empty; the caller still calls mcp_buf_free on it,
+ * which then frees nothing). Loop thread of res. */
+int http_response_send_buf(http_response *res, int status, const char *content_type, mcp_buf *body);
+
 /* Starts a chunked response. Returns 0 or -1 (invalid status/type). Loop thread of res. */
 int http_response_start_stream(http_response *res, int status, const char *content_type);
 

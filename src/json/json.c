@@ -802,6 +802,37 @@ static inline const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
+/* Relaxed mode: skips whitespace, // line comments and block comments at p. Returns the next
+ * significant byte, or NULL (error filled) for an unterminated block comment. A '/' that
+ * starts no comment is left for the caller to reject. */
+static const char *skip_comments(parser *ps, const char *p)
+{
+    const char *end = ps->end;
+    while (p + 1 < end && *p == '/' && (p[1] == '/' || p[1] == '*')) {
+        if (p[1] == '/') {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            p = nl ? nl + 1 : end;
+        } else {
+            const char *q = p + 2;
+            while (q + 1 < end && !(q[0] == '*' && q[1] == '/')) q++;
+            if (q + 1 >= end) return fail(ps, p, "unterminated block comment");
+            p = q + 2;
+        }
+        p = skip_ws(p, end);
+    }
+    return p;
+}
+
+/* Skips whitespace and, in relaxed mode, comments; returns NULL from the caller on an
+ * unterminated comment. The strict path costs one predictable branch. */
+#define SKIP_WS(p)                                                                                 \
+    do {                                                                                           \
+        (p) = skip_ws((p), ps->end);                                                               \
+        if (unlikely(ps->lim.relaxed) && (p) < ps->end && *(p) == '/' &&                           \
+            !((p) = skip_comments(ps, (p))))                                                       \
+            return NULL;                                                                           \
+    } while (0)
+
 static inline const char *literal(parser *ps, const char *p, const char *word, size_t n)
 {
     uint32_t a, b; /* "true", "null", "fals" + 'e': fixed-size compares, no memcmp call */
@@ -854,7 +885,7 @@ static const char *parse_key(parser *ps, const char *p, frame *f)
     if (!ps->lim.allow_duplicate_keys && is_duplicate(ps, f, name, kl))
         return fail_dup(ps, at, k, kl);
     push_member(ps, k, kl);
-    p = skip_ws(p, ps->end);
+    SKIP_WS(p);
     if (unlikely(p == ps->end)) return fail(ps, p, "unexpected end of input in object");
     if (unlikely(*p != ':')) return fail(ps, p, "expected ':' after member name");
     return p + 1;
@@ -902,18 +933,25 @@ static json_value *parse_doc(parser *ps)
     json_value *slot;
 
 value:
-    p = skip_ws(p, end);
+    SKIP_WS(p);
     if (unlikely(p == end)) return bad_value(ps, p, f);
+    if (unlikely(*p == ']') && ps->lim.relaxed && f && !f->is_obj) {
+        f = close_array(ps); /* a trailing comma: '[' then ']' was handled when it opened */
+        p++;
+        goto next;
+    }
     slot = new_slot(ps, f);
     if (*p == '[') {
         if (unlikely(!(f = open_container(ps, p, false)))) return NULL;
-        p = skip_ws(p + 1, end);
+        p++;
+        SKIP_WS(p);
         if (p == end || *p != ']') goto value;
         f = close_array(ps);
         p++;
     } else if (*p == '{') {
         if (unlikely(!(f = open_container(ps, p, true)))) return NULL;
-        p = skip_ws(p + 1, end);
+        p++;
+        SKIP_WS(p);
         if (p == end || *p != '}') goto key;
         f = close_object(ps);
         p++;
@@ -923,7 +961,7 @@ value:
 
 next: /* a value is complete; look at what follows it */
     if (!f) goto finish;
-    p = skip_ws(p, end);
+    SKIP_WS(p);
     if (!f->is_obj) {
         if (p < end && *p == ',') {
             if (unlikely(ps->nitems - f->start >= ps->lim.max_members))
@@ -935,7 +973,8 @@ next: /* a value is complete; look at what follows it */
         f = close_array(ps);
     } else {
         if (p < end && *p == ',') {
-            p = skip_ws(p + 1, end);
+            p++;
+            SKIP_WS(p);
             goto key;
         }
         if (unlikely(p == end || *p != '}')) return bad_after(ps, p, true);
@@ -945,12 +984,17 @@ next: /* a value is complete; look at what follows it */
     goto next;
 
 key:
+    if (unlikely(p < end && *p == '}') && ps->lim.relaxed) {
+        f = close_object(ps); /* a trailing comma ('{' then '}' was handled when it opened) */
+        p++;
+        goto next;
+    }
     if (unlikely(p == end || *p != '"')) return bad_key(ps, p);
     if (unlikely(!(p = parse_key(ps, p, f)))) return NULL;
     goto value;
 
 finish:
-    p = skip_ws(p, end);
+    SKIP_WS(p);
     if (p != end) {
         char c[8];
         return fail(ps, p, "unexpected character %s after document",
@@ -983,8 +1027,6 @@ json_value *json_parse(const char *buf, size_t len, mcp_arena *arena, const json
     ps.lim = effective_limits(limits);
     if (len > ps.lim.max_size)
         return fail(&ps, buf, "document larger than %zu bytes", ps.lim.max_size);
-    if (ps.lim.relaxed)
-        return fail(&ps, buf, "relaxed JSON (comments, trailing commas) is not supported yet");
     if (len >= 3 && buf[0] == '\xEF' && buf[1] == '\xBB' && buf[2] == '\xBF')
         return fail(&ps, buf, "byte order mark (U+FEFF) is not allowed");
     ps.items = ps.items0;

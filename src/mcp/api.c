@@ -11,6 +11,7 @@
  * be zero (fields this libmcp would ignore are refused rather than dropped). The registration
  * code (server.c, skills.c) then sees only current-size structs. docs/abi.md has the policy. */
 #include "mcp/ctx.h"
+#include "base/sized.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,6 +47,8 @@ const char *mcp_strerror(int err)
         return "address already in use";
     case MCP_ECANCELED:
         return "cancelled";
+    case MCP_ETIMEDOUT:
+        return "timed out";
     default:
         return "unknown error";
     }
@@ -53,42 +56,31 @@ const char *mcp_strerror(int err)
 
 /* ---- sized entry points -------------------------------------------------------------------- */
 
-/* Copies the caller's src (src_size bytes) into dst (dst_size, this libmcp's size). Returns 0,
- * or MCP_EINVAL with a reason if src sets bytes beyond what this libmcp knows. */
-static int copy_sized(void *dst, size_t dst_size, const void *src, size_t src_size,
-                      const char *what, char *err, size_t errsize)
-{
-    memset(dst, 0, dst_size);
-    if (!src) return 0;
-    memcpy(dst, src, src_size < dst_size ? src_size : dst_size);
-    for (size_t i = dst_size; i < src_size; i++)
-        if (((const unsigned char *)src)[i])
-            return srv_seterr(err, errsize,
-                              "%s: sets a field this libmcp %s does not know (built against a "
-                              "newer <mcp/mcp.h>)",
-                              what, MCP_VERSION_STRING);
-    return 0;
-}
+/* copy_sized (base/sized.h) with the reason in err: 0 or MCP_EINVAL. */
+#define COPY_SIZED(dst, src, src_size, type, err, errsize)                                         \
+    (copy_sized((dst), sizeof *(dst), (src), (src_size))                                           \
+         ? srv_seterr((err), (errsize), "%s", SIZED_TOO_NEW(type))                                 \
+         : 0)
 
 mcp_server *mcp_server_new_sz(size_t info_size, const mcp_server_info *info, char *err,
                               size_t errsize)
 {
     mcp_server_info i;
-    if (copy_sized(&i, sizeof i, info, info_size, "mcp_server_info", err, errsize)) return NULL;
+    if (COPY_SIZED(&i, info, info_size, "mcp_server_info", err, errsize)) return NULL;
     return srv_new(info ? &i : NULL, err, errsize);
 }
 
 int mcp_server_set_task_limits_sz(mcp_server *s, size_t lim_size, const mcp_task_limits *lim)
 {
     mcp_task_limits l;
-    if (copy_sized(&l, sizeof l, lim, lim_size, "mcp_task_limits", NULL, 0)) return MCP_EINVAL;
+    if (COPY_SIZED(&l, lim, lim_size, "mcp_task_limits", NULL, 0)) return MCP_EINVAL;
     return srv_set_task_limits(s, lim ? &l : NULL);
 }
 
 /* The body of every mcp_server_add_*_sz: copy, then register the current-size definition. */
 #define ADD_SIZED(type, fn)                                                                        \
     type d;                                                                                        \
-    if (copy_sized(&d, sizeof d, def, def_size, #type, err, errsize)) return MCP_EINVAL;           \
+    if (COPY_SIZED(&d, def, def_size, #type, err, errsize)) return MCP_EINVAL;                     \
     return fn(s, def ? &d : NULL, err, errsize)
 
 int mcp_server_add_tool_sz(mcp_server *s, size_t def_size, const mcp_tool_def *def, char *err,

@@ -151,7 +151,7 @@ int ask_legacy(mcp_ctx *ctx)
         mcp_buf b;
         mcp_buf_init(&b, stack, sizeof(stack), 0);
         write_request(&b, p->id, &ctx->qs[i], meta);
-        mcp_out out = {b.data, b.len, MCP_OUT_REQUEST, MCP_STATUS_OK, ctx->tag, false, false};
+        mcp_out out = {b.data, b.len, MCP_OUT_REQUEST, MCP_STATUS_OK, ctx->tag, false, false, NULL};
         c->opts.sink.send(c->opts.sink.ud, &out);
         mcp_buf_free(&b);
     }

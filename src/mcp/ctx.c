@@ -334,7 +334,11 @@ int mcp_ctx_content_json(mcp_ctx *c, const char *json)
 
 void mcp_ctx_message(mcp_ctx *c, const char *role)
 {
-    c->role = role && !strcmp(role, "assistant") ? "assistant" : "user";
+    if (!role || (strcmp(role, "user") && strcmp(role, "assistant"))) {
+        ctx_mistake(c, "mcp_ctx_message: role must be \"user\" or \"assistant\"");
+        return;
+    }
+    c->role = role[0] == 'a' ? "assistant" : "user";
 }
 
 void mcp_ctx_description(mcp_ctx *c, const char *description)
@@ -505,6 +509,10 @@ int mcp_ctx_finish(mcp_ctx *c)
     char stack[4096];
     mcp_buf b;
     mcp_buf_init(&b, stack, sizeof(stack), 0);
+    /* one allocation of the final size for a large result (no growth, and a buffer the
+     * transport can take as it is): the body, structured content twice, the envelope */
+    size_t need = c->body.len + (c->structured ? 2 * c->structured_len + 64 : 0) + 1024;
+    if (need > sizeof stack) mcp_buf_reserve(&b, need);
     rpc_begin_result(&b, &c->id);
     mcp_buf_putc(&b, '{');
     write_method_result(c, &b);

@@ -158,6 +158,7 @@ struct mcp_ctx {
     void *on_cancel_ud;          /* under wake_mu */
     bool woken;                  /* under wake_mu: the cancellation was delivered */
     const char *mistake; /* a handler mistake (bad JSON given, ...): the answer is -32603 */
+    const void *principal; /* who the transport authenticated the request as (auth.c) */
 };
 
 /* ctx.c: cancellation. Marks ctx cancelled and, the first time, wakes its handler (cancel fd,

@@ -190,7 +190,7 @@ void mcp_conn_shutdown(mcp_conn *c)
         mcp_buf_append(&b, c->srv->info_json, c->srv->info_len);
         LIT(&b, "}}");
         rpc_end_result(&b);
-        mcp_out out = {b.data, b.len, MCP_OUT_RESPONSE, MCP_STATUS_OK, l->tag, true, false};
+        mcp_out out = {b.data, b.len, MCP_OUT_RESPONSE, MCP_STATUS_OK, l->tag, true, false, NULL};
         if (!c->closed && !b.overflow) c->opts.sink.send(c->opts.sink.ud, &out);
         mcp_buf_free(&b);
         listener_free(l);
@@ -201,7 +201,7 @@ void mcp_conn_shutdown(mcp_conn *c)
 void ctx_send(mcp_ctx *ctx, const char *data, size_t len, mcp_out_kind kind)
 {
     mcp_conn *c = ctx->conn;
-    mcp_out out = {data, len, kind, MCP_STATUS_OK, ctx->tag, false, false};
+    mcp_out out = {data, len, kind, MCP_STATUS_OK, ctx->tag, false, false, NULL};
     pthread_mutex_lock(&c->lock);
     if (!c->closed && !atomic_load(&ctx->cancelled)) c->opts.sink.send(c->opts.sink.ud, &out);
     pthread_mutex_unlock(&c->lock);
@@ -254,7 +254,7 @@ static void ctx_expire_locked(mcp_ctx *x)
     mcp_buf b;
     mcp_buf_init(&b, stack, sizeof stack, 0);
     mcp_out_status st = write_fail(&b, &x->id, x->era, F_INTERNAL, 0, data, msg);
-    mcp_out out = {b.data, b.len, MCP_OUT_RESPONSE, st, x->tag, true, x->whole};
+    mcp_out out = {b.data, b.len, MCP_OUT_RESPONSE, st, x->tag, true, x->whole, NULL};
     mcp_conn *c = x->conn;
     if (!c->closed && !atomic_load(&x->cancelled) && !x->tag_gone)
         c->opts.sink.send(c->opts.sink.ud, &out);
@@ -341,7 +341,7 @@ void ctx_free(mcp_ctx *ctx)
         if (ctx->linked && ctx->tag && !ctx->tag_gone && !c->closed &&
             atomic_load(&ctx->cancelled)) {
             /* a cancelled request that ends unanswered: the transport may end its stream */
-            mcp_out end = {NULL, 0, MCP_OUT_END, MCP_STATUS_OK, ctx->tag, true, false};
+            mcp_out end = {NULL, 0, MCP_OUT_END, MCP_STATUS_OK, ctx->tag, true, false, NULL};
             c->opts.sink.send(c->opts.sink.ud, &end);
         }
         ctx_unlink_locked(ctx);
@@ -359,7 +359,7 @@ void ctx_free(mcp_ctx *ctx)
 void ctx_send_final(mcp_ctx *ctx, mcp_buf *b, mcp_out_status status)
 {
     mcp_conn *c = ctx->conn;
-    mcp_out out = {b->data, b->len, MCP_OUT_RESPONSE, status, ctx->tag, true, ctx->whole};
+    mcp_out out = {b->data, b->len, MCP_OUT_RESPONSE, status, ctx->tag, true, ctx->whole, b};
     bool kept =
         ctx->holder && ctx->holder->final_result && ctx->holder->final_result(ctx, b->data, b->len);
     pthread_mutex_lock(&c->lock);
@@ -417,7 +417,7 @@ void ctx_unlink(mcp_ctx *ctx)
 void ctx_answer_detach(mcp_ctx *ctx, mcp_buf *b)
 {
     mcp_conn *c = ctx->conn;
-    mcp_out out = {b->data, b->len, MCP_OUT_RESPONSE, MCP_STATUS_OK, ctx->tag, true, false};
+    mcp_out out = {b->data, b->len, MCP_OUT_RESPONSE, MCP_STATUS_OK, ctx->tag, true, false, NULL};
     pthread_mutex_lock(&c->lock);
     if (!c->closed && !atomic_load(&ctx->cancelled)) c->opts.sink.send(c->opts.sink.ud, &out);
     ctx->tag = NULL; /* a client that leaves the request no longer cancels the call */
@@ -485,7 +485,8 @@ static void notify_listeners_locked(mcp_conn *c, const char *method, reg_kind k,
         mcp_buf o;
         mcp_buf_init(&o, ostack, sizeof(ostack), 0);
         rpc_write_notification(&o, method, b.data, b.len);
-        mcp_out out = {o.data, o.len, MCP_OUT_NOTIFICATION, MCP_STATUS_OK, l->tag, false, false};
+        mcp_out out = {o.data, o.len, MCP_OUT_NOTIFICATION, MCP_STATUS_OK, l->tag, false,
+                       false,  NULL};
         c->opts.sink.send(c->opts.sink.ud, &out);
         mcp_buf_free(&b);
         mcp_buf_free(&o);
@@ -523,8 +524,9 @@ static void broadcast(mcp_server *s, const char *method, reg_kind k, const char 
         bool want =
             !c->closed && c->state >= LEGACY_INITIALIZED && (!uri || subscribed_locked(c, uri));
         if (want) {
-            mcp_out out = {legacy.data, legacy.len, MCP_OUT_NOTIFICATION, MCP_STATUS_OK, NULL,
-                           false,       false};
+            mcp_out out = {legacy.data,   legacy.len, MCP_OUT_NOTIFICATION,
+                           MCP_STATUS_OK, NULL,       false,
+                           false,         NULL};
             c->opts.sink.send(c->opts.sink.ud, &out);
         }
         if (!c->closed) notify_listeners_locked(c, method, k, uri);
@@ -869,6 +871,7 @@ static void handle_request(mcp_ctx *ctx, const rpc_msg *m, const mcp_msg_info *i
     const feature_method *d = feature_find_method(m->method, m->method_len, &f);
     static const json_value no_params = {.type = JSON_OBJECT};
     ctx->id = m->id;
+    ctx->principal = info ? info->principal : NULL;
     ctx->params = m->params ? m->params : &no_params;
     ctx->method_name = m->method;
     ctx->method_name_len = m->method_len;

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "mcp/mcp.h"
 
 typedef struct mcp_conn mcp_conn;
@@ -53,6 +54,11 @@ typedef struct mcp_out {
     bool final; /* this response ends the request identified by tag */
     bool whole; /* answers the whole message (a parse error, a rejected batch): never an element
                  * of a batch reply, even when the message began with '[' */
+    /* When not NULL: the buffer holding data[0..len), which the sink may take during the
+     * call instead of copying the bytes (move the struct out and mcp_buf_init it, or
+     * mcp_buf_steal); the engine frees whatever is left in it. Large results go from the
+     * handler to the socket this way. */
+    mcp_buf *buf;
 } mcp_out;
 
 typedef struct mcp_sink {
@@ -109,6 +115,7 @@ typedef struct mcp_msg_info {
      * so the transport can answer it from the one parse the engine made. */
     int admit;
     char id[80]; /* out */
+    const void *principal; /* who the transport authenticated the message as, or NULL */
 } mcp_msg_info;
 
 enum { MCP_ADMIT_ALL = 0, MCP_ADMIT_INITIALIZE, MCP_ADMIT_NONE };
@@ -157,6 +164,10 @@ void mcp_conn_shutdown(mcp_conn *c);
 /* Cancels every task of server s that is still running or waiting for input (they end
  * "cancelled"): a shutting-down server keeps no work that no request waits for. Any thread. */
 void mcp_server_cancel_tasks(mcp_server *s);
+
+/* A transport stopped with handlers still running on s (they ignored cancellation): from now
+ * on mcp_server_free(s) leaves s allocated, since they may still use it. Any thread. */
+void mcp_server_abandon(mcp_server *s);
 
 /* Detaches the sink (nothing more is sent), cancels in-flight requests, and drops the
  * transport's reference; memory goes when the last handler finishes. */

@@ -197,7 +197,7 @@ static void do_list(mcp_ctx *ctx, reg_kind k)
     char stack[8192];
     mcp_buf b;
     begin(ctx, &b, stack, sizeof(stack));
-    reg_write_page(ctx->conn->srv, k, after, &b);
+    reg_write_page(ctx->conn->srv, k, after, ctx->principal, &b);
     result_finish(ctx, &b, true, false);
 }
 
@@ -303,7 +303,8 @@ static void do_listen(mcp_ctx *ctx)
     mcp_buf b;
     mcp_buf_init(&b, NULL, 0, 0);
     write_ack(l, &b);
-    mcp_out out = {b.data, b.len, MCP_OUT_NOTIFICATION, MCP_STATUS_OK, ctx->tag, false, false};
+    mcp_out out = {b.data, b.len, MCP_OUT_NOTIFICATION, MCP_STATUS_OK, ctx->tag, false,
+                   false,  NULL};
     pthread_mutex_lock(&c->lock);
     if (!c->closed) {
         l->next = c->listeners;
@@ -363,6 +364,8 @@ static void do_call(mcp_ctx *ctx, const mcp_msg_info *info)
     const char *name = need_str(ctx, "name", &n);
     if (!name) return;
     ctx->name = name;
+    if (!tool_visible(ctx->conn->srv, ctx->principal, name))
+        return ctx_invalid(ctx, "Unknown tool: %.200s", name);
     ctx->entry = reg_find(ctx->conn->srv, REG_TOOL, name, n);
     if (!ctx->entry) return ctx_invalid(ctx, "Unknown tool: %.200s", name);
     const json_value *args = need_args(ctx);

@@ -86,6 +86,9 @@ struct mcp_server {
     _Atomic size_t asks_max; /* set by the first conn that names it; 0: default */
     _Atomic uint64_t asks_refused;
     _Atomic uint32_t timeout_ms; /* handlers without their own; MCP_TIMEOUT_NONE: none */
+    _Atomic bool abandoned;      /* a transport left handlers running on it: never freed */
+    mcp_tool_visible_fn tool_filter; /* auth.c; NULL: every tool is visible */
+    void *tool_filter_ud;
 };
 
 /* Finds an item and takes a reference (release with reg_release). NULL if absent. */
@@ -95,8 +98,11 @@ void reg_release(reg_entry *e);
 reg_entry *reg_match_template(mcp_server *s, const char *uri, size_t len, mcp_arena *a,
                               json_value **vars);
 /* Writes the page of kind k after cursor position `after` (0: first page) as the members
- * `"<field>":[...]` and, if more remain, `,"nextCursor":"..."` into b. */
-void reg_write_page(mcp_server *s, reg_kind k, uint64_t after, mcp_buf *b);
+ * `"<field>":[...]` and, if more remain, `,"nextCursor":"..."` into b. Tools principal may not
+ * see (the server's tool filter) are left out; a page may then hold fewer items. */
+void reg_write_page(mcp_server *s, reg_kind k, uint64_t after, const void *principal, mcp_buf *b);
+/* True if principal may see and call tool name (no filter: true). auth.c. */
+bool tool_visible(mcp_server *s, const void *principal, const char *name);
 
 /* The name of each kind's list: its field in a page ("tools", ...) and its cursors' list. */
 extern const char *const reg_list_name[REG_NKINDS];

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "base/alloc.h"
+#include "base/log.h"
 
 #define LIT(b, s) mcp_buf_append((b), (s), sizeof(s) - 1)
 
@@ -229,7 +230,7 @@ static size_t first_after(const reg_table *t, uint64_t after)
     return lo;
 }
 
-void reg_write_page(mcp_server *s, reg_kind k, uint64_t after, mcp_buf *b)
+void reg_write_page(mcp_server *s, reg_kind k, uint64_t after, const void *principal, mcp_buf *b)
 {
     pthread_rwlock_rdlock(&s->reg_lock);
     const reg_table *t = &s->tables[k];
@@ -238,8 +239,11 @@ void reg_write_page(mcp_server *s, reg_kind k, uint64_t after, mcp_buf *b)
     mcp_buf_putc(b, '"');
     mcp_buf_puts(b, reg_list_name[k]);
     LIT(b, "\":[");
+    bool first = true;
     for (size_t j = i; j < end; j++) {
-        if (j > i) mcp_buf_putc(b, ',');
+        if (k == REG_TOOL && !tool_visible(s, principal, t->items[j]->key)) continue;
+        if (!first) mcp_buf_putc(b, ',');
+        first = false;
         mcp_buf_append(b, t->items[j]->json, t->items[j]->json_len);
     }
     mcp_buf_putc(b, ']');
@@ -298,9 +302,19 @@ mcp_server *srv_new(const mcp_server_info *info, char *err, size_t errsize)
     return s;
 }
 
+void mcp_server_abandon(mcp_server *s)
+{
+    atomic_store(&s->abandoned, true);
+}
+
 void mcp_server_free(mcp_server *s)
 {
     if (!s) return;
+    if (atomic_load(&s->abandoned)) { /* handlers a stop gave up on may still use it */
+        mcp_log(MCP_LOGL_WARN, "server %s: not freed: handlers left running by a stop use it",
+                s->name);
+        return;
+    }
     features_free(s);
     for (int k = 0; k < REG_NKINDS; k++) {
         reg_table *t = &s->tables[k];

@@ -25,9 +25,11 @@ typedef enum herr {
     HERR_TOO_MANY_SESSIONS, /* --max-sessions reached */
     HERR_BAD_LAST_EVENT_ID, /* Last-Event-ID that is not <stream>-<seq> */
     HERR_NO_STREAM,         /* Last-Event-ID of no stream of the session */
+    HERR_REPLAY_EXPIRED,    /* Last-Event-ID from before the replay window */
     HERR_STREAM_OPEN,       /* a second standalone GET */
     HERR_STREAM_BUSY,       /* a resume whose stream stayed on another connection */
     HERR_TOO_LARGE,         /* a message over the size limit (stdio line) */
+    HERR_UNAUTHORIZED,      /* the auth callback refused the request's Authorization */
     HERR_COUNT
 } herr;
 

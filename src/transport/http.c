@@ -17,6 +17,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "base/sized.h"
 #include "rt/clock.h"
 #include "rt/pool.h"
 #include "rt/signals.h"
@@ -73,7 +74,8 @@ enum {
     K_CONNS_LIMIT,
     K_ACCEPT_PAUSES,
     K_ASKS,
-    K_ASKS_REFUSED
+    K_ASKS_REFUSED,
+    K_POOL_THREADS
 };
 
 /* Server-to-client requests awaiting answers, and calls refused for having too many. */
@@ -92,6 +94,10 @@ static uint64_t read_stat(void *ud, unsigned key)
     rt_pool_stats ps = {0};
     if (key == K_CONNS_LIMIT) return h->hs ? http_server_max_conns(h->hs) * h->nworkers : 0;
     if (key == K_ASKS || key == K_ASKS_REFUSED) return read_asks(h, key);
+    if (key == K_POOL_THREADS) {
+        rt_pool_stats_get(h->pool, &ps);
+        return ps.live;
+    }
     if ((key <= K_PROTO_ERRORS || key == K_ACCEPT_PAUSES) && h->hs)
         rt_workers_stats(http_server_workers(h->hs), &rs);
     if (key >= K_POOL_QUEUED && key <= K_POOL_REJECTED) rt_pool_stats_get(h->pool, &ps);
@@ -167,6 +173,8 @@ static void metrics_setup(mcp_http *h)
                 K_POOL_RUNNING);
     stat_series(h, "mcpd_pool_rejected_total", "Handler calls refused: queue full.", true,
                 K_POOL_REJECTED);
+    stat_series(h, "mcpd_pool_threads", "Handler threads alive (they start on demand).", false,
+                K_POOL_THREADS);
     h->mid.latency = rt_metrics_histogram(m, "mcpd_request_duration_seconds", NULL,
                                           "Time from request to complete answer.");
 }
@@ -241,6 +249,9 @@ static bool options_check(mcp_http_options *o, char *err, size_t errsize)
     if (!o->sse_keepalive_ms) o->sse_keepalive_ms = DEFAULT_KEEPALIVE_MS;
     if (!o->max_body) o->max_body = HTTP_DEFAULT_MAX_BODY;
     if (!o->drain_ms) o->drain_ms = DEFAULT_DRAIN_MS;
+    if (!o->replay_events) o->replay_events = REPLAY_EVENTS;
+    if (!o->replay_bytes) o->replay_bytes = REPLAY_BYTES;
+    if (!o->replay_ttl_ms) o->replay_ttl_ms = REPLAY_TTL_MS;
     if (o->path[0] != '/') {
         snprintf(err, errsize, "path must start with '/': %s", o->path);
         return false;
@@ -321,9 +332,15 @@ static int http_listen(mcp_http *h)
     return http_server_start(&h->hs, &hc);
 }
 
-mcp_http *mcp_http_start(mcp_server *srv, const mcp_http_options *opts, char *err, size_t errsize)
+mcp_http *mcp_http_start_sz(mcp_server *srv, size_t opts_size, const mcp_http_options *opts,
+                            char *err, size_t errsize)
 {
-    mcp_http_options o = opts ? *opts : (mcp_http_options){0};
+    mcp_http_options o;
+    if (copy_sized(&o, sizeof o, opts, opts_size)) {
+        if (err) snprintf(err, errsize, "%s", SIZED_TOO_NEW("mcp_http_options"));
+        errno = EINVAL;
+        return NULL;
+    }
     if (!options_check(&o, err, errsize)) return NULL;
     rt_pool_config pc = {
         .threads = o.threads, .queue_max = (unsigned)o.queue_max, .name = "mcp-http"};
@@ -335,12 +352,13 @@ mcp_http *mcp_http_start(mcp_server *srv, const mcp_http_options *opts, char *er
     mcp_http *h = http_new(srv, &o);
     h->pool = pool;
     int rc = http_listen(h);
-    if (rc == -EADDRINUSE) { /* also when another process serves it (rt/loop.c probes) */
+    if (rc) {
         bool v6 = strchr(o.host, ':') != NULL;
-        snprintf(err, errsize, "address %s%s%s:%d is already in use", v6 ? "[" : "", o.host,
-                 v6 ? "]" : "", o.port);
-    } else if (rc) {
-        snprintf(err, errsize, "cannot listen on %s:%d: %s", o.host, o.port, strerror(-rc));
+        if (rc == -EADDRINUSE) /* also when another process serves it (rt/loop.c probes) */
+            snprintf(err, errsize, "address %s%s%s:%d is already in use", v6 ? "[" : "", o.host,
+                     v6 ? "]" : "", o.port);
+        else
+            snprintf(err, errsize, "cannot listen on %s:%d: %s", o.host, o.port, strerror(-rc));
     }
     if (rc) {
         for (unsigned i = 0; i < h->nworkers; i++) mcp_conn_close(h->ws[i].modern);
@@ -379,7 +397,7 @@ static void http_sweep(mcp_http *h)
     pthread_rwlock_rdlock(&h->sess_lock);
     for (size_t b = 0; b < h->nbuckets; b++)
         for (session *s = h->buckets[b]; s; s = s->hnext) {
-            mcp_conn_tick(s->conn, now);
+            mcp_conn_tick(s->conn, now); /* (replay pruning stays with the tick entries) */
             uint64_t last = atomic_load_explicit(&s->last_active, memory_order_relaxed);
             if (atomic_load(&s->active) <= 0 && now > last && now - last >= h->o.session_idle_ms &&
                 !session_listening(s, now)) {
@@ -468,6 +486,7 @@ static int http_stop(mcp_http *h, const _Atomic bool *hurry)
                 "http: handlers still running %llu ms after the stop began; leaving them (what "
                 "they use is not freed)",
                 (unsigned long long)(rt_now_ms() - began));
+        mcp_server_abandon(h->srv); /* and s: mcp_server_free leaves it too */
         return MCP_SERVE_ABANDONED; /* h and its pool stay: a handler may still touch them */
     }
     rt_pool_free(h->pool);
@@ -507,12 +526,12 @@ static void *stop_watch_main(void *arg)
     return NULL;
 }
 
-int mcp_serve_http(mcp_server *s, const mcp_http_options *opts)
+int mcp_serve_http_sz(mcp_server *s, size_t opts_size, const mcp_http_options *opts)
 {
     rt_signals sig;
     if (rt_signals_open(&sig) < 0) return MCP_SERVE_FAILED;
     char err[256] = "";
-    mcp_http *h = mcp_http_start(s, opts, err, sizeof err);
+    mcp_http *h = mcp_http_start_sz(s, opts_size, opts, err, sizeof err);
     if (!h) {
         int rc = errno == EADDRINUSE ? MCP_SERVE_ADDRINUSE : MCP_SERVE_FAILED;
         mcp_log(MCP_LOGL_ERROR, "http: %s", err);

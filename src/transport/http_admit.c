@@ -109,6 +109,16 @@ static bool stage_admit(req_ctx *r)
     return true;
 }
 
+/* Authentication: the program's callback decides from the Authorization header. */
+static bool stage_auth(req_ctx *r)
+{
+    if (!r->h->o.auth) return false;
+    r->principal = r->h->o.auth(r->h->o.auth_ud, http_header_get(r->req, "authorization"));
+    if (r->principal) return false;
+    herr_send(r->ws, r->res, HERR_UNAUTHORIZED, NULL);
+    return true;
+}
+
 static bool content_type_ok(const char *ct)
 {
     return ct && ieq_prefix(ct, "application/json") && (!ct[16] || ct[16] == ';' || ct[16] == ' ');
@@ -134,7 +144,7 @@ static bool stage_validate(req_ctx *r)
     return true;
 }
 
-static const stage_fn pipeline[] = {http_guard, stage_admit, stage_validate};
+static const stage_fn pipeline[] = {http_guard, stage_auth, stage_admit, stage_validate};
 
 bool http_admit(req_ctx *r)
 {

@@ -44,13 +44,21 @@ static const herr_row rows[HERR_COUNT] = {
     [HERR_SESSION_NOT_FOUND] = {404, -32001, "Session not found", NULL, NULL},
     [HERR_TOO_MANY_SESSIONS] = {503, -32000, "Too many sessions; retry later", "Retry-After", "1"},
     [HERR_BAD_LAST_EVENT_ID] = {400, -32000, "Bad Request: malformed Last-Event-ID", NULL, NULL},
-    [HERR_NO_STREAM] = {404, -32000, "Not Found: no stream to resume for that Last-Event-ID", NULL,
+    [HERR_NO_STREAM] = {400, -32000,
+                        "Bad Request: no stream of this session has that Last-Event-ID", NULL,
                         NULL},
+    [HERR_REPLAY_EXPIRED] = {400, -32000,
+                             "Bad Request: the events after that Last-Event-ID have left the "
+                             "replay window; the session goes on",
+                             NULL, NULL},
     [HERR_STREAM_OPEN] = {409, -32000, "Conflict: this stream is already open on another request",
                           NULL, NULL},
     [HERR_STREAM_BUSY] = {409, -32000, "Conflict: this stream is still open on another connection",
                           NULL, NULL},
     [HERR_TOO_LARGE] = {413, -32600, "message larger than the limit", NULL, NULL},
+    [HERR_UNAUTHORIZED] = {401, -32000,
+                           "Unauthorized: send a valid token as Authorization: Bearer <token>",
+                           "WWW-Authenticate", "Bearer"},
 };
 
 int herr_status(herr e)

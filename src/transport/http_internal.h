@@ -29,13 +29,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define REPLAY_MAX_EVENTS   256
-#define REPLAY_MAX_BYTES    (1u << 20)
-#define SESSION_MAX_STREAMS 64 /* POST streams a session keeps for resumption */
-#define SSE_RETRY_MS        1000
-#define RESUME_WAIT_MS      2000
-#define MAX_ALLOWED         32
-#define SESSION_TICK_MS     1000 /* a session with requests in flight: engine timeouts */
+#define REPLAY_EVENTS        256        /* default mcp_http_options.replay_events */
+#define REPLAY_BYTES         (1u << 20) /* default mcp_http_options.replay_bytes */
+#define REPLAY_TTL_MS        300000     /* default mcp_http_options.replay_ttl_ms */
+#define SESSION_REPLAY_BYTES (4u << 20) /* events a session keeps, all streams together */
+#define SESSION_MAX_STREAMS  64         /* finished POST streams a session keeps */
+#define PRUNE_PERIOD_MS      5000       /* a session's tick drops expired events this often */
+#define SSE_RETRY_MS         1000
+#define RESUME_WAIT_MS       2000
+#define MAX_ALLOWED          32
+#define SESSION_TICK_MS      1000 /* a session with requests in flight or events kept */
 
 typedef struct hstream hstream;
 typedef struct session session;
@@ -67,6 +70,7 @@ enum { MODE_UNDECIDED, MODE_JSON, MODE_SSE };
 typedef struct event {
     struct event *next;
     uint64_t seq;
+    uint64_t t_ms; /* when it was made (the replay window's time bound) */
     size_t len;
     char data[]; /* the whole SSE event, "id: ..\ndata: ..\n\n" */
 } event;
@@ -122,12 +126,15 @@ struct session {
     bool ended;
     _Atomic int active; /* requests in flight */
     _Atomic uint64_t last_active;
-    session *hnext; /* hash chain */
+    _Atomic size_t retained; /* bytes of events its streams keep for replay */
+    uint64_t next_prune;     /* its tick entry's thread only */
+    session *hnext;          /* hash chain */
     /* Timers (http_session.c). The expiry entry lives in the home worker's heap (the worker
      * that created the session) and holds a reference while armed; it is re-armed lazily
      * (activity only stores last_active). The tick entry runs mcp_conn_tick once a second
-     * while the session has requests in flight, in the heap of the worker that set ticking
-     * (then the only one to touch it until it clears ticking); it holds a reference too. */
+     * (and prunes its replay window) while it has requests in flight or events kept, in the
+     * heap of the worker that set ticking (then the only one to touch it until it clears
+     * ticking); it holds a reference too. */
     wstate *home;
     rt_timer expiry;
     rt_timer tick;
@@ -166,8 +173,9 @@ typedef struct req_ctx {
     const char *pv;  /* MCP-Protocol-Version, or NULL */
     const char *sid; /* Mcp-Session-Id, or NULL */
     bool modern;
-    int admit;   /* mcp_msg_info.admit for the handle call */
-    char id[80]; /* after MCP_NOT_ADMITTED: the body's id as JSON text */
+    int admit;             /* mcp_msg_info.admit for the handle call */
+    char id[80];           /* after MCP_NOT_ADMITTED: the body's id as JSON text */
+    const void *principal; /* what mcp_http_options.auth returned, or NULL */
 } req_ctx;
 
 /* ---- http.c ---------------------------------------------------------------------------------- */
@@ -215,8 +223,16 @@ void hstream_put(hstream *st, const mcp_out *out);
  * request's reference to st is gone, nothing is answered and r->id holds the body's id. */
 int hstream_run(req_ctx *r, mcp_conn *conn, hstream *st, session *sess, bool *held);
 void hstream_pump_now(hstream *st);
-/* Attaches res to st (loop thread of ws); false when st is still attached elsewhere. */
-bool hstream_attach(wstate *ws, hstream *st, http_response *res, bool resume, uint64_t after);
+/* Attaches res to st (loop thread of ws) and sends what follows event seq after (resume) or
+ * what comes next. Returns 0, ATTACH_BUSY when st is still attached elsewhere, or
+ * ATTACH_EXPIRED when events after `after` have left the replay window (nothing done). */
+enum { ATTACH_BUSY = -1, ATTACH_EXPIRED = -2 };
+int hstream_attach(wstate *ws, hstream *st, http_response *res, bool resume, uint64_t after);
+/* Drops st's events older than cutoff_ms (and, with force_one, its oldest). Returns the bytes
+ * freed. Called with st's session lock held (lock order: session, stream). */
+size_t hstream_prune(hstream *st, uint64_t cutoff_ms, bool force_one);
+/* The creation time of st's oldest stored event, UINT64_MAX when none. Session lock held. */
+uint64_t hstream_oldest(hstream *st);
 /* Detaches st from its response wherever it is (posted to the owning worker). */
 void hstream_end_async(hstream *st);
 /* Queues a resume of st that waits for its old response to go (loop thread of ws). */
@@ -241,17 +257,24 @@ bool session_end(mcp_http *h, session *s);
 void session_drop_stream(session *s, hstream *st);
 void session_request_done(session *s);
 bool session_listening(session *s, uint64_t now);
+/* Applies the replay window's time and session byte bounds to s (its tick entry, once a second;
+ * does nothing more often than PRUNE_PERIOD_MS unless s is over its byte bound). */
+void session_prune(mcp_http *h, session *s, uint64_t now);
 /* Starts s's idle timer on ws (its home from now on); s is about to enter the table. Loop
  * thread of ws. */
 void session_start_expiry(wstate *ws, session *s);
 /* A request of s was handed to its conn on ws: until nothing is in flight, s's conn is ticked
  * once a second (handler timeouts, unanswered server-to-client requests). Loop thread of ws. */
 void session_watch(wstate *ws, session *s);
+/* Events were kept for replay in s: its tick entry (which prunes them: session_prune) is
+ * armed if it is not, through s's home loop. Any thread; a relaxed load when it is armed. */
+void session_watch_any(session *s);
 /* Adds a new POST stream to s's resumable list (evicting the oldest finished one past
  * SESSION_MAX_STREAMS) and numbers it. */
 void session_add_stream(session *s, hstream *st);
-/* The stream numbered num (0: the standalone one), with a reference, or NULL. */
-hstream *session_stream(session *s, uint32_t num);
+/* The stream numbered num (0: the standalone one), with a reference, or NULL; *expired says
+ * whether that number was handed out and its stream has since been forgotten. */
+hstream *session_stream(session *s, uint32_t num, bool *expired);
 /* The standalone GET stream, created on first use, with a reference; NULL once ended. */
 hstream *session_get_stream(session *s);
 

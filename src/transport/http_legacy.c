@@ -40,7 +40,7 @@ static void legacy_post(req_ctx *r, session *s)
     atomic_store_explicit(&s->last_active, rt_now_ms(), memory_order_relaxed);
     hstream_ref(st); /* ours, to look at it after the call */
     int n = hstream_run(r, s->conn, st, s, NULL);
-    if (n > 0) session_watch(r->ws, s); /* its handler timeouts and asks, while in flight */
+    session_watch(r->ws, s); /* handler timeouts, asks and replay pruning, while any remain */
     /* a request that produced nothing, or whose answer went out as JSON, needs no replay */
     pthread_mutex_lock(&st->lock);
     bool drop = n <= 0 || (st->final && st->mode != MODE_SSE);
@@ -123,9 +123,10 @@ static hstream *resume_target(req_ctx *r, session *s, uint64_t *after)
         herr_send(r->ws, r->res, HERR_BAD_LAST_EVENT_ID, NULL);
         return NULL;
     }
-    hstream *st = session_stream(s, num);
+    bool expired;
+    hstream *st = session_stream(s, num, &expired);
     if (!st) {
-        herr_send(r->ws, r->res, HERR_NO_STREAM, NULL);
+        herr_send(r->ws, r->res, expired ? HERR_REPLAY_EXPIRED : HERR_NO_STREAM, NULL);
         return NULL;
     }
     *after = seq;
@@ -146,13 +147,15 @@ static void legacy_get(req_ctx *r, session *s)
         if (!resume) herr_send(NULL, r->res, HERR_SESSION_NOT_FOUND, NULL);
         return;
     }
-    if (hstream_attach(r->ws, st, r->res, resume, after)) return;
-    if (resume) { /* most likely the client's old connection is gone and we have not seen it */
+    int rc = hstream_attach(r->ws, st, r->res, resume, after);
+    if (rc == 0) return;
+    if (rc == ATTACH_BUSY && resume) { /* most likely the client's old connection is gone and
+                                          we have not seen it yet */
         hstream_wait_resume(r->ws, st, r->res, after);
         return;
     }
     hstream_unref(st);
-    herr_send(r->ws, r->res, HERR_STREAM_OPEN, NULL);
+    herr_send(r->ws, r->res, rc == ATTACH_EXPIRED ? HERR_REPLAY_EXPIRED : HERR_STREAM_OPEN, NULL);
 }
 
 void http_legacy(req_ctx *r)

@@ -142,7 +142,7 @@ void session_add_stream(session *s, hstream *st)
     if (evict) hstream_unref(evict);
 }
 
-hstream *session_stream(session *s, uint32_t num)
+hstream *session_stream(session *s, uint32_t num, bool *expired)
 {
     hstream *st = NULL;
     pthread_mutex_lock(&s->lock);
@@ -152,8 +152,38 @@ hstream *session_stream(session *s, uint32_t num)
         for (hstream *x = s->streams; x; x = x->snext)
             if (x->num == num) st = x;
     if (st) hstream_ref(st);
+    *expired = !st && num > 0 && num < s->next_num; /* handed out, since forgotten */
     pthread_mutex_unlock(&s->lock);
     return st;
+}
+
+/* Drops the oldest event of the session's stream whose oldest event is oldest. Returns false
+ * when no stream keeps any. s->lock held. */
+static bool drop_session_oldest(session *s)
+{
+    hstream *pick = NULL;
+    uint64_t t = UINT64_MAX;
+    for (hstream *x = s->streams; x; x = x->snext) {
+        uint64_t o = hstream_oldest(x);
+        if (o < t) t = o, pick = x;
+    }
+    if (s->get && hstream_oldest(s->get) < t) pick = s->get;
+    return pick && hstream_prune(pick, 0, true) > 0;
+}
+
+void session_prune(mcp_http *h, session *s, uint64_t now)
+{
+    size_t kept = atomic_load_explicit(&s->retained, memory_order_relaxed);
+    if (!kept || (kept <= SESSION_REPLAY_BYTES && now < s->next_prune)) return;
+    s->next_prune = now + PRUNE_PERIOD_MS;
+    uint64_t ttl = h->o.replay_ttl_ms, cutoff = now > ttl ? now - ttl : 0;
+    pthread_mutex_lock(&s->lock);
+    for (hstream *x = s->streams; x; x = x->snext) hstream_prune(x, cutoff, false);
+    if (s->get) hstream_prune(s->get, cutoff, false);
+    while (atomic_load_explicit(&s->retained, memory_order_relaxed) > SESSION_REPLAY_BYTES &&
+           drop_session_oldest(s)) {
+    }
+    pthread_mutex_unlock(&s->lock);
 }
 
 hstream *session_get_stream(session *s)
@@ -210,6 +240,7 @@ void session_start_expiry(wstate *ws, session *s)
     session_ref(s); /* the armed entry's */
     uint64_t last = atomic_load_explicit(&s->last_active, memory_order_relaxed);
     rt_worker_timer_arm(ws->w, &s->expiry, last + s->h->o.session_idle_ms);
+    if (atomic_load_explicit(&s->retained, memory_order_relaxed)) session_watch(ws, s);
 }
 
 /* The idle deadline passed, or so it seemed when the entry was armed: ends s if it has been
@@ -282,8 +313,12 @@ static bool tick_live(session *s, uint64_t now, bool tick)
     session *x = h->buckets[sess_hash(h, s->id)];
     while (x && x != s) x = x->hnext;
     if (x) {
-        if (tick) mcp_conn_tick(s->conn, now);
-        busy = mcp_conn_inflight(s->conn) > 0;
+        if (tick) {
+            mcp_conn_tick(s->conn, now);
+            session_prune(h, s, now);
+        }
+        busy = mcp_conn_inflight(s->conn) > 0 ||
+               atomic_load_explicit(&s->retained, memory_order_relaxed) > 0;
     }
     pthread_rwlock_unlock(&h->sess_lock);
     return busy;
@@ -302,6 +337,23 @@ void session_watch(wstate *ws, session *s)
         return;     /* another worker's entry runs (or is about to) */
     session_ref(s); /* the entry's */
     arm_tick(ws, s, rt_now_ms());
+}
+
+static void arm_tick_msg(void *arg)
+{
+    session *s = arg;
+    arm_tick(s->home, s, rt_now_ms()); /* the message's reference is now the entry's */
+}
+
+void session_watch_any(session *s)
+{
+    if (atomic_load_explicit(&s->ticking, memory_order_relaxed)) return;
+    if (!s->home || atomic_exchange(&s->ticking, true)) return;
+    session_ref(s);
+    if (rt_worker_post(s->home->w, arm_tick_msg, s)) { /* stopping: nothing to prune for */
+        atomic_store(&s->ticking, false);
+        session_unref(s);
+    }
 }
 
 /* Runs the engine's timeouts of a session with requests in flight and re-arms while some

@@ -38,9 +38,29 @@ static void events_free(event *e)
     }
 }
 
+/* Unlinks st's oldest event (st->lock or the only reference held); returns its size. */
+static size_t drop_oldest(hstream *st)
+{
+    event *o = st->ev_head;
+    st->ev_head = o->next;
+    if (!st->ev_head) st->ev_tail = NULL;
+    st->nev--;
+    st->ev_bytes -= o->len;
+    size_t n = o->len;
+    free(o);
+    return n;
+}
+
+/* Tells st's session that n bytes of events left its replay window. */
+static void unretain(hstream *st, size_t n)
+{
+    if (st->sess && n) atomic_fetch_sub_explicit(&st->sess->retained, n, memory_order_relaxed);
+}
+
 void hstream_unref(hstream *st)
 {
     if (atomic_fetch_sub_explicit(&st->refs, 1, memory_order_acq_rel) != 1) return;
+    unretain(st, st->ev_bytes);
     events_free(st->ev_head);
     mcp_buf_free(&st->json);
     pthread_mutex_destroy(&st->lock);
@@ -79,6 +99,7 @@ static void event_add_locked(hstream *st, const char *data, size_t len)
     event *e = mcp_xmalloc(sizeof *e + (size_t)hn + len + 2);
     e->next = NULL;
     e->seq = ++st->seq;
+    e->t_ms = rt_now_ms();
     memcpy(e->data, head, (size_t)hn);
     memcpy(e->data + hn, data, len);
     memcpy(e->data + hn + len, "\n\n", 2);
@@ -90,14 +111,35 @@ static void event_add_locked(hstream *st, const char *data, size_t len)
     st->ev_tail = e;
     st->nev++;
     st->ev_bytes += e->len;
-    /* Bound the replay list; events already written go first, then the oldest. */
-    while (st->nev > 1 && (st->nev > REPLAY_MAX_EVENTS || st->ev_bytes > REPLAY_MAX_BYTES)) {
-        event *o = st->ev_head;
-        st->ev_head = o->next;
-        st->nev--;
-        st->ev_bytes -= o->len;
-        free(o);
+    if (st->sess) {
+        atomic_fetch_add_explicit(&st->sess->retained, e->len, memory_order_relaxed);
+        session_watch_any(st->sess); /* its tick prunes the replay window */
     }
+    /* The replay window's count and byte bounds: the oldest events go first. */
+    const mcp_http_options *o = &st->h->o;
+    size_t freed = 0;
+    while (st->nev > 1 && (st->nev > o->replay_events || st->ev_bytes > o->replay_bytes))
+        freed += drop_oldest(st);
+    unretain(st, freed);
+}
+
+size_t hstream_prune(hstream *st, uint64_t cutoff_ms, bool force_one)
+{
+    size_t freed = 0;
+    pthread_mutex_lock(&st->lock);
+    if (force_one && st->ev_head) freed += drop_oldest(st);
+    while (st->ev_head && st->ev_head->t_ms < cutoff_ms) freed += drop_oldest(st);
+    pthread_mutex_unlock(&st->lock);
+    unretain(st, freed);
+    return freed;
+}
+
+uint64_t hstream_oldest(hstream *st)
+{
+    pthread_mutex_lock(&st->lock);
+    uint64_t t = st->ev_head ? st->ev_head->t_ms : UINT64_MAX;
+    pthread_mutex_unlock(&st->lock);
+    return t;
 }
 
 /* Arranges for the owning worker to pump st. Called with st->lock held. */
@@ -166,7 +208,13 @@ static bool store_locked(hstream *st, const mcp_out *out)
     if (st->mode == MODE_JSON) {
         if (out->kind != MCP_OUT_RESPONSE) return false;
         if (st->batch) mcp_buf_putc(&st->json, st->nresp ? ',' : '[');
-        mcp_buf_append(&st->json, out->data, out->len);
+        if (!st->json.len && out->buf && out->buf->owned) { /* taken, not copied */
+            mcp_buf_free(&st->json);
+            st->json = *out->buf;
+            mcp_buf_init(out->buf, NULL, 0, 0);
+        } else {
+            mcp_buf_append(&st->json, out->data, out->len);
+        }
         if (!st->nresp) st->json_status = st->batch ? 200 : json_status(out->status);
     } else {
         event_add_locked(st, out->data, out->len);
@@ -226,7 +274,7 @@ static void take_events_locked(hstream *st, mcp_buf *out)
     for (event *e = st->ev_head; e; e = e->next)
         if (e->seq > st->sent_seq) mcp_buf_append(out, e->data, e->len);
     st->sent_seq = st->seq;
-    if (!st->legacy || st->standalone) { /* nothing to replay: drop what was written */
+    if (!st->legacy) { /* nothing to replay: drop what was written */
         events_free(st->ev_head);
         st->ev_head = st->ev_tail = NULL;
         st->nev = 0;
@@ -240,7 +288,7 @@ typedef struct pump_out {
     mcp_buf out;
     char xname[32], xvalue[48];
     int status;
-    bool end, start_sse, json, final, legacy_post;
+    bool end, start_sse, json, final;
 } pump_out;
 
 /* Takes what is new in st into po. Called with st->lock held, on the owning loop thread. */
@@ -276,7 +324,6 @@ static void pump_take_locked(hstream *st, wstate *ws, pump_out *po)
         st->ws = NULL;
     }
     po->final = st->final;
-    po->legacy_post = st->legacy && !st->standalone;
 }
 
 /* Writes po to its response (owning loop thread, no lock held). */
@@ -290,8 +337,8 @@ static void pump_write(wstate *ws, hstream *st, pump_out *po)
             http_metric(ws, ws->h->mid.shed, 1);
         }
         if (po->status >= 400) http_count_error(ws);
-        http_response_send(res, po->status, po->out.len ? "application/json" : NULL, po->out.data,
-                           po->out.len);
+        /* the answer's buffer goes to the socket as it is (from the handler's result on) */
+        http_response_send_buf(res, po->status, po->out.len ? "application/json" : NULL, &po->out);
     } else if (po->start_sse || po->out.len || po->end) {
         if (po->start_sse) {
             if (po->xname[0]) http_response_header(res, po->xname, po->xvalue);
@@ -323,12 +370,8 @@ static void pump(hstream *st)
     if (po.end && po.final) http_record_latency(ws, st->t0_ns); /* before the bytes */
     pump_write(ws, st, &po);
     mcp_buf_free(&po.out);
-    if (po.end) {
-        /* the response's reference; a finished legacy POST stream leaves its session */
-        if (po.final && po.legacy_post) session_drop_stream(st->sess, st);
-        hstream_unref(st);
-    }
-    hstream_unref(st); /* the wakeup's reference */
+    if (po.end) hstream_unref(st); /* the response's (a legacy stream stays for replay) */
+    hstream_unref(st);             /* the wakeup's reference */
 }
 
 void hstream_pump_now(hstream *st)
@@ -363,8 +406,7 @@ static void on_abort(http_response *res, void *ud)
      * and the engine must never be handed it again (a listen stream ends at shutdown) */
     if (!legacy && !final) mcp_conn_cancel_tag(ws->modern, st);
     http_response_end(res);
-    if (legacy && final && !st->standalone) session_drop_stream(st->sess, st);
-    hstream_unref(st);
+    hstream_unref(st); /* the response's (a legacy stream stays for replay) */
 }
 
 /* Detaches a stream from its response wherever it is (posted to the owning worker). */
@@ -512,7 +554,8 @@ int hstream_run(req_ctx *r, mcp_conn *conn, hstream *st, session *sess, bool *he
                          .name_header = http_header_get(req, "Mcp-Name"),
                          .get_header = req_get_header,
                          .hctx = req,
-                         .admit = r->admit};
+                         .admit = r->admit,
+                         .principal = r->principal};
     prepare(st, req, conn, sess);
     tl_req = st;
     tl_req_wake = false;
@@ -546,12 +589,14 @@ int hstream_run(req_ctx *r, mcp_conn *conn, hstream *st, session *sess, bool *he
 
 /* ---- resumption ------------------------------------------------------------------------------ */
 
-bool hstream_attach(wstate *ws, hstream *st, http_response *res, bool resume, uint64_t after)
+int hstream_attach(wstate *ws, hstream *st, http_response *res, bool resume, uint64_t after)
 {
     pthread_mutex_lock(&st->lock);
-    if (st->res) {
+    uint64_t first = st->ev_head ? st->ev_head->seq : st->seq + 1; /* oldest kept */
+    int rc = st->res ? ATTACH_BUSY : resume && after + 1 < first ? ATTACH_EXPIRED : 0;
+    if (rc) {
         pthread_mutex_unlock(&st->lock);
-        return false;
+        return rc;
     }
     st->res = res;
     st->ws = ws;
@@ -568,7 +613,7 @@ bool hstream_attach(wstate *ws, hstream *st, http_response *res, bool resume, ui
     http_response_on_abort(res, on_abort, st);
     hstream_ref(st); /* for pump's wakeup reference */
     pump(st);        /* consumes the wakeup reference; st's own ref is the response's */
-    return true;
+    return 0;
 }
 
 /* A resume (GET with Last-Event-ID) of a stream whose old response is still attached: a
@@ -605,9 +650,13 @@ void hstream_resume_waits(wstate *ws, uint64_t now, bool force)
     for (resume_wait **p = &ws->waits; *p;) {
         resume_wait *rw = *p;
         bool done = rw->aborted;
-        if (!done && hstream_attach(ws, rw->st, rw->res, true, rw->after)) {
+        int rc = done ? ATTACH_BUSY : hstream_attach(ws, rw->st, rw->res, true, rw->after);
+        if (!done && rc == 0) {
             done = true;
             rw->st = NULL; /* the reference went to the response */
+        } else if (!done && rc == ATTACH_EXPIRED) {
+            herr_send(ws, rw->res, HERR_REPLAY_EXPIRED, NULL);
+            done = true;
         } else if (!done && (force || now >= rw->deadline)) {
             herr_send(ws, rw->res, HERR_STREAM_BUSY, NULL);
             done = true;

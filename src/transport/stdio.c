@@ -17,6 +17,7 @@
  * A plain poll() loop is enough here: one fd, one stream, no timers but the tick. */
 #include "base/alloc.h"
 #include "base/log.h"
+#include "base/sized.h"
 #include "mcp/engine.h"
 #include "mcp/mcp.h"
 #include "rt/clock.h"
@@ -240,8 +241,15 @@ static void stdio_free(mcp_stdio *h)
     free(h);
 }
 
-mcp_stdio *mcp_stdio_start(mcp_server *s, const mcp_stdio_options *opts, char *err, size_t errsize)
+mcp_stdio *mcp_stdio_start_sz(mcp_server *s, size_t opts_size, const mcp_stdio_options *opts_in,
+                              char *err, size_t errsize)
 {
+    mcp_stdio_options o;
+    if (copy_sized(&o, sizeof o, opts_in, opts_size)) {
+        if (err) snprintf(err, errsize, "%s", SIZED_TOO_NEW("mcp_stdio_options"));
+        return NULL;
+    }
+    const mcp_stdio_options *opts = &o;
     mcp_stdio *h = mcp_xcalloc(1, sizeof *h);
     h->srv = s;
     h->max_line = opts && opts->max_line ? opts->max_line : DEFAULT_MAX_LINE;
@@ -306,6 +314,7 @@ int mcp_stdio_stop(mcp_stdio *h)
                 "stdio: handlers still running %u ms after the stop began; "
                 "leaving them (what they use is not freed)",
                 DRAIN_MS + STOP_GRACE_MS);
+        mcp_server_abandon(h->srv); /* and s: mcp_server_free leaves it too */
         return MCP_SERVE_ABANDONED; /* h and its pool stay: a handler may still touch them */
     }
     int rc = h->read_rc || atomic_load(&h->st.out_broken) ? MCP_SERVE_FAILED : MCP_SERVE_OK;
@@ -314,16 +323,16 @@ int mcp_stdio_stop(mcp_stdio *h)
     return rc;
 }
 
-int mcp_serve_stdio(mcp_server *s, const mcp_stdio_options *opts)
+int mcp_serve_stdio_sz(mcp_server *s, size_t opts_size, const mcp_stdio_options *opts)
 {
     rt_signals sig;
-    if (rt_signals_open(&sig) < 0) return 1;
+    if (rt_signals_open(&sig) < 0) return MCP_SERVE_FAILED;
     char err[256] = "";
-    mcp_stdio *h = mcp_stdio_start(s, opts, err, sizeof err);
+    mcp_stdio *h = mcp_stdio_start_sz(s, opts_size, opts, err, sizeof err);
     if (!h) {
         mcp_log(MCP_LOGL_ERROR, "%s", err);
         rt_signals_close(&sig);
-        return 1;
+        return MCP_SERVE_FAILED;
     }
     struct pollfd fds[2] = {{.fd = h->ended_fd, .events = POLLIN},
                             {.fd = sig.fd, .events = POLLIN}};

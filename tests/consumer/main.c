@@ -35,5 +35,5 @@ int main(void)
     }
     int rc = mcp_serve_stdio(s, NULL);
     mcp_server_free(s);
-    return rc;
+    return rc == MCP_OK ? 0 : 1;
 }

@@ -61,7 +61,8 @@ pkgconfig)
     # shellcheck disable=SC2046,SC2086
     cc -std=c11 -Wall -Werror $flags -o "$work/consumer-pc" "$src/tests/consumer/main.c" \
         $(pkg-config --cflags --libs mcp) -Wl,-rpath,"$prefix/lib"
-    ldd "$work/consumer-pc" | grep -q "$prefix/lib/libmcp.so" || fail "not linked to libmcp.so"
+    libs=$(ldd "$work/consumer-pc") # not piped into grep -q: pipefail and SIGPIPE
+    grep -q "$prefix/lib/libmcp.so" <<<"$libs" || fail "not linked to libmcp.so: $libs"
     talk "$work/consumer-pc"
     ;;
 package) cmake_consumer package -DCMAKE_PREFIX_PATH="$prefix" ;;

@@ -186,9 +186,15 @@ describe('realistic over Streamable HTTP', () => {
     assert.equal(slowDone, false, 'the quick call was answered while the slow one still blocks');
     ac.abort('test cancels');
     await rejection(slow);
-    // the handler woke on its cancel fd: the server stops without waiting for the 30 s
+    // the cancellation reaches the server (a separate notification) and wakes the handler
+    for (let i = 0; i < 400 && !/slow_report cancelled/.test(srv.stderr()); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.match(srv.stderr(), /realistic: slow_report cancelled/);
+    // the handler woke on its cancel fd and finished: nothing is left in flight at the stop
+    // (a handler that ignored it would be reported "still in flight ... abandoning them")
     await client.close();
     await srv.stop();
+    assert.doesNotMatch(srv.stderr(), /still in flight/);
   });
 });
 

@@ -400,6 +400,12 @@ async function openSession(srv, { version = LEGACY, caps = {} } = {}) {
   return sid;
 }
 
+// Calls test_trigger_tool_change in session sid: a list_changed on its standalone stream.
+async function triggerToolChange(srv, sid, id) {
+  const t = await once(srv, legacyPost(srv, rpc(id, 'tools/call', { name: 'test_trigger_tool_change', arguments: {} }), { sid }));
+  assert.ok(responseIn(t, id)?.result, t.describe());
+}
+
 // GET of the standalone stream (or a resume with lastEventId).
 function getStream(srv, sid, { version = LEGACY, lastEventId, accept = 'text/event-stream', headers = {} } = {}) {
   return httpReq('GET', srv.path, {
@@ -1058,12 +1064,13 @@ describe('http raw: SSE', () => {
     assert.equal(results.length, 1, rest.describe());
     assert.match(contentText(results[0].result), /done/);
     // Last-Event-ID naming an unknown stream
+    // (400, not 404: a 404 tells a 2025-11-25 client that its session is gone)
     const unknown = await once(srv, getStream(srv, sid, { lastEventId: '999-1' }));
-    expectRpcError(unknown, 404, -32000);
+    expectRpcError(unknown, 400, -32000, { message: /no stream/ });
     // another session's stream: never replayed across sessions
     const other = await openSession(srv);
     const cross = await once(srv, getStream(srv, other, { lastEventId: `${stream + 5}-1` }));
-    expectRpcError(cross, 404, -32000);
+    expectRpcError(cross, 400, -32000);
   }));
 
   it('legacy: a resume of a stream still held by a live connection waits ~2 s, then 409', () => withServer([], async (srv) => {
@@ -1101,10 +1108,7 @@ describe('http raw: SSE', () => {
 
   it('legacy: the standalone stream resumes with Last-Event-ID after a disconnect', () => withServer([], async (srv) => {
     const sid = await openSession(srv);
-    const trigger = async (id) => {
-      const t = await once(srv, legacyPost(srv, rpc(id, 'tools/call', { name: 'test_trigger_tool_change', arguments: {} }), { sid }));
-      assert.ok(responseIn(t, id)?.result, t.describe());
-    };
+    const trigger = (id) => triggerToolChange(srv, sid, id);
     const g = await srv.conn();
     g.write(getStream(srv, sid));
     const s1 = await g.next();
@@ -1123,6 +1127,112 @@ describe('http raw: SSE', () => {
     const seqs = s2.messages.map((e) => { const m = EVENT_ID.exec(e.id ?? ''); assert.equal(m?.[1], '0', JSON.stringify(e)); return Number(m[2]); });
     assert.deepEqual(seqs, [seq1 + 1, seq1 + 2], s2.describe());
     assert.ok(s2.messages.every((e) => e.msg.method === 'notifications/tools/list_changed'), s2.describe());
+  }));
+
+  // Resumes stream `num` of the session from each id in ids, one after the other; returns, per
+  // id, the events received until `enough(events)` (the stream's end for a POST stream).
+  async function resumeEach(srv, sid, ids, enough) {
+    const out = [];
+    for (const id of ids) {
+      const g = await srv.conn();
+      g.write(getStream(srv, sid, { lastEventId: id }));
+      const r = await g.next();
+      assert.equal(r.status, 200, `resume from ${id}\n${r.describe()}`);
+      const j = out.length;
+      await g.signal.wait(() => enough(r, j) || r.complete || r.aborted, `the events after ${id}`, 10000, () => r.describe());
+      assert.ok(enough(r, j), `resume from ${id}: the stream ended early\n${r.describe()}`);
+      out.push(r.events.slice());
+      g.destroy();
+    }
+    return out;
+  }
+  const seqOf = (e) => { const m = EVENT_ID.exec(e.id ?? ''); assert.ok(m, `event without an id: ${JSON.stringify(e)}`); return [Number(m[1]), Number(m[2])]; };
+
+  it('legacy: a POST stream cut after every event resumes from every id received: nothing lost or repeated', () => withServer([], async (srv) => {
+    const S = 3; // progress events: the stream is priming, S progress, the result
+    const sid = await openSession(srv);
+    for (let cut = 1; cut <= S + 2; cut++) {
+      const rid = `cut${cut}`;
+      const c = await srv.conn();
+      c.write(legacyPost(srv, slowCall(rid, { steps: S, ms: 30 }, { progressToken: rid }), { sid, accept: 'text/event-stream' }));
+      const first = await c.next();
+      await first.waitEvents(cut);
+      const kept = first.events.slice(0, cut); // what the client saw before its connection died
+      c.destroy();
+      const [num] = seqOf(kept[0]);
+      const resumed = await resumeEach(srv, sid, kept.map((e) => e.id), (r) => r.complete);
+      resumed.forEach((events, j) => {
+        const what = `cut after ${cut} events, resumed from ${kept[j].id}: ${JSON.stringify(events)}`;
+        const seqs = events.map(seqOf);
+        assert.ok(seqs.every(([n]) => n === num), `only stream ${num}: ${what}`);
+        assert.deepEqual(seqs.map(([, q]) => q), Array.from({ length: S + 1 - j }, (_, i) => seqOf(kept[j])[1] + 1 + i), `the next ids, each once: ${what}`);
+        const msgs = [...kept.slice(0, j + 1), ...events].filter((e) => e.data !== '').map((e) => JSON.parse(e.data));
+        assert.deepEqual(msgs.filter((m) => m.method).map((m) => m.params.progress), Array.from({ length: S }, (_, i) => i + 1), what);
+        assert.deepEqual(msgs.filter((m) => !m.method).map((m) => m.id), [rid], `the result exactly once: ${what}`);
+      });
+    }
+    expectResult(await once(srv, legacyPost(srv, rpc('alive', 'tools/list', {}), { sid })), 'alive');
+  }));
+
+  it('legacy: the standalone GET stream cut after every event resumes from every id received: nothing lost or repeated', () => withServer([], async (srv) => {
+    const M = 3; // notifications before the cut, one more after it
+    for (let cut = 1; cut <= M + 1; cut++) {
+      const sid = await openSession(srv);
+      const trigger = (id) => triggerToolChange(srv, sid, id);
+      const g = await srv.conn();
+      g.write(getStream(srv, sid));
+      const s = await g.next();
+      await s.waitEvents(1); // the priming event 0-0
+      for (let i = 0; i < M; i++) await trigger(`t${i}`);
+      await s.waitEvents(M + 1);
+      const kept = s.events.slice(0, cut);
+      g.destroy();
+      await trigger('after'); // written while nobody listens
+      assert.deepEqual(kept.map(seqOf), Array.from({ length: cut }, (_, i) => [0, i]), JSON.stringify(kept));
+      const total = M + 1; // notifications in all: ids 0-1 .. 0-total
+      const resumed = await resumeEach(srv, sid, kept.map((e) => e.id), (r, j) => r.messages.length >= total - seqOf(kept[j])[1]);
+      resumed.forEach((events, j) => {
+        const from = seqOf(kept[j])[1];
+        const what = `cut after ${cut} events, resumed from ${kept[j].id}: ${JSON.stringify(events)}`;
+        const msgs = events.filter((e) => e.data !== '');
+        assert.deepEqual(msgs.slice(0, total - from).map(seqOf), Array.from({ length: total - from }, (_, i) => [0, from + 1 + i]), `the next ids, each once: ${what}`);
+        assert.ok(msgs.every((e) => JSON.parse(e.data).method === 'notifications/tools/list_changed'), what);
+      });
+    }
+  }));
+
+  it('legacy: a resume from before the replay window (count) gets 400 and the session goes on', () => withServer(['--replay-events', '4'], async (srv) => {
+    const sid = await openSession(srv);
+    const c = await srv.conn();
+    c.write(legacyPost(srv, slowCall('w', { steps: 10, ms: 1 }, { progressToken: 'w' }), { sid, accept: 'text/event-stream' }));
+    const first = await c.next();
+    await first.waitEvents(1);
+    const [num] = seqOf(first.events[0]);
+    c.destroy();
+    await waitPoolIdle(srv); // 10 progress events and the result: 1..11, the last 4 kept
+    const old = await once(srv, getStream(srv, sid, { lastEventId: `${num}-0` }));
+    expectRpcError(old, 400, -32000, { message: /replay window/ });
+    const [tail] = await resumeEach(srv, sid, [`${num}-7`], (r) => r.complete);
+    assert.deepEqual(tail.map((e) => seqOf(e)[1]), [8, 9, 10, 11], JSON.stringify(tail));
+    expectResult(await once(srv, legacyPost(srv, rpc('alive', 'tools/list', {}), { sid })), 'alive');
+  }));
+
+  it('legacy: a resume from before the replay window (time) gets 400 and the session goes on', () => withServer(['--replay-ttl-ms', '300'], async (srv) => {
+    const sid = await openSession(srv);
+    const c = await srv.conn();
+    c.write(legacyPost(srv, slowCall('w', { steps: 2, ms: 1 }, { progressToken: 'w' }), { sid, accept: 'text/event-stream' }));
+    const first = await c.next();
+    await first.done(10000);
+    const [num] = seqOf(first.events[0]);
+    // once the events are older than --replay-ttl-ms, the sweeper drops them (within seconds)
+    let r = null;
+    for (let i = 0; i < 100; i++) {
+      r = await once(srv, getStream(srv, sid, { lastEventId: `${num}-0` }));
+      if (r.status === 400) break;
+      await sleep(200);
+    }
+    expectRpcError(r, 400, -32000, { message: /replay window/ });
+    expectResult(await once(srv, legacyPost(srv, rpc('alive', 'tools/list', {}), { sid })), 'alive');
   }));
 
   it('legacy: concurrent SSE requests of one session get distinct streams; ids are unique in the session', () => withServer([], async (srv) => {
@@ -1275,8 +1385,11 @@ describe('http raw: SSE', () => {
     c.destroy();
     // the call goes on (a legacy disconnect does not cancel); let it finish: 300 events + result
     await waitPoolIdle(srv);
+    // a resume from before the window: 400 (the session goes on), never a silent gap
+    const old = await once(srv, getStream(srv, sid, { lastEventId: `${num}-1` }));
+    expectRpcError(old, 400, -32000, { message: /replay window/ });
     const g = await srv.conn();
-    g.write(getStream(srv, sid, { lastEventId: `${num}-1` }));
+    g.write(getStream(srv, sid, { lastEventId: `${num}-45` }));
     const s = await g.next();
     assert.equal(s.status, 200, s.describe());
     await s.done(10000);
@@ -1493,6 +1606,24 @@ describe('http raw: HTTP/1.1', () => {
     const r = await once(srv, modernPost(srv, echoCall('big', big)), 20000);
     const res = expectResult(r, 'big');
     assert.equal(contentText(res), big, 'the echo must come back intact');
+  }));
+
+  it('large answers handed to the socket as they are: pipelined in order, and to a client that reads late', () => withServer([], async (srv) => {
+    const big = 'ABCDEFGHIJ'.repeat(100000), mid = 'k'.repeat(200000);
+    const c = await srv.conn();
+    c.write(Buffer.concat([modernPost(srv, echoCall('b1', big)), modernPost(srv, echoCall('s1', 'small')), modernPost(srv, echoCall('m1', mid))]));
+    const rs = [];
+    for (let i = 0; i < 3; i++) rs.push(await (await c.next(20000)).done(20000));
+    assert.equal(contentText(expectResult(rs[0], 'b1')), big, 'the 1 MB answer, intact and first');
+    assert.equal(contentText(expectResult(rs[1], 's1')), 'small');
+    assert.equal(contentText(expectResult(rs[2], 'm1')), mid);
+    // a client that does not read while the answer is written: partial writes, then the rest
+    const slow = await srv.conn();
+    slow.socket.pause();
+    slow.write(modernPost(srv, echoCall('late', big)));
+    await sleep(300);
+    slow.socket.resume();
+    assert.equal(contentText(expectResult(await (await slow.next(20000)).done(20000), 'late')), big);
   }));
 
   it('repeated Accept headers are joined; a duplicate Mcp-Session-Id is refused', () => withServer([], async (srv) => {

@@ -106,6 +106,8 @@ static void h_mistake(mcp_ctx *c, void *ud)
         CHECK_INT(mcp_ctx_content_json(c, "[1]"), MCP_EINVAL);
     else if (!strcmp(kind, "null_text"))
         mcp_ctx_text(c, NULL);
+    else if (!strcmp(kind, "role"))
+        mcp_ctx_message(c, "robot");
     else if (!strcmp(kind, "writer")) {
         mcp_jw *w = mcp_jw_new();
         mcp_jw_object(w); /* never closed */
@@ -174,8 +176,9 @@ static void setup(void)
                           .handler = h_typed,
                           .flags = MCP_INLINE};
     CHECK_INT(mcp_server_add_tool(srv, &typed, err, sizeof err), 0);
-    static const char *const kinds[] = {"structured", "array", "content", "writer", "null_text"};
-    for (size_t i = 0; i < 5; i++) {
+    static const char *const kinds[] = {"structured", "array",     "content",
+                                        "writer",     "null_text", "role"};
+    for (size_t i = 0; i < 6; i++) {
         char name[32];
         snprintf(name, sizeof name, "mistake_%s", kinds[i]);
         mcp_tool_def d = {
@@ -232,6 +235,10 @@ TEST(version_and_errors)
     CHECK_STR(mcp_strerror(MCP_EINVAL), "invalid argument");
     CHECK_STR(mcp_strerror(MCP_ERANGE), "out of range");
     CHECK_STR(mcp_strerror(MCP_ECANCELED), "cancelled");
+    CHECK_STR(mcp_strerror(MCP_SERVE_ABANDONED), "timed out");
+    CHECK_STR(mcp_strerror(MCP_SERVE_ADDRINUSE), "address already in use");
+    CHECK_INT(MCP_SERVE_OK, MCP_OK);
+    CHECK(MCP_SERVE_FAILED < 0);
     CHECK_STR(mcp_strerror(12345), "unknown error");
     CHECK_STR(mcp_strerror(-1), "unknown error");
 }
@@ -288,6 +295,31 @@ TEST(sized_entry_points)
     CHECK_INT(mcp_server_remove_tool(srv, "old_caller"), 0);
     CHECK_INT(mcp_server_remove_tool(srv, "new_caller"), 0);
     CHECK_INT(mcp_server_remove_tool(srv, "new_caller"), MCP_ENOENT);
+}
+
+/* The transports' option structs travel with their size too. */
+TEST(sized_transport_options)
+{
+    char err[200] = "";
+    struct {
+        mcp_http_options o;
+        uint64_t future;
+    } newer = {{.host = "127.0.0.1"}, 7};
+    CHECK(mcp_http_start_sz(srv, sizeof newer, &newer.o, err, sizeof err) == NULL);
+    CHECK_CONTAINS(err, "mcp_http_options: sets a field this libmcp");
+    struct {
+        mcp_stdio_options o;
+        uint64_t future;
+    } snewer = {{.max_line = 0}, 7};
+    CHECK(mcp_stdio_start_sz(srv, sizeof snewer, &snewer.o, err, sizeof err) == NULL);
+    CHECK_CONTAINS(err, "mcp_stdio_options: sets a field");
+    /* an older caller's struct ends before `workers`: the rest takes the defaults */
+    mcp_http_options old = {.host = "127.0.0.1", .port = 0};
+    mcp_http *h =
+        mcp_http_start_sz(srv, offsetof(mcp_http_options, workers), &old, err, sizeof err);
+    if (!h) T_FAIL("start: %s", err);
+    CHECK(mcp_http_port(h) > 0);
+    CHECK_INT(mcp_http_stop(h), MCP_SERVE_OK);
 }
 
 TEST(schemas_must_be_objects)
@@ -406,14 +438,16 @@ TEST(typed_getters_and_structured_writer)
 
 TEST(handler_mistakes)
 {
-    static const char *const kinds[] = {"structured", "array", "content", "writer", "null_text"};
+    static const char *const kinds[] = {"structured", "array",     "content",
+                                        "writer",     "null_text", "role"};
     static const char *const why[] = {"mcp_ctx_structured: invalid JSON: line 1",
                                       "mcp_ctx_structured: expected a JSON object, got array",
                                       "mcp_ctx_content_json: expected a JSON object",
                                       "mcp_ctx_structured_jw: the writer's text is not complete",
-                                      "mcp_ctx_text: NULL text"};
+                                      "mcp_ctx_text: NULL text",
+                                      "mcp_ctx_message: role must be"};
     mcp_conn *c = modern();
-    for (size_t i = 0; i < 5; i++) {
+    for (size_t i = 0; i < 6; i++) {
         char name[32], want[200];
         snprintf(name, sizeof name, "mistake_%s", kinds[i]);
         const char *l = call(c, name, "{}");
@@ -520,6 +554,7 @@ int main(void)
     RUN(server_new_reasons);
     RUN(setters_refuse);
     RUN(sized_entry_points);
+    RUN(sized_transport_options);
     RUN(schemas_must_be_objects);
     RUN(compact_params);
     RUN(compact_params_errors);

@@ -170,6 +170,19 @@ TEST(locate)
     CHECK(!mcp_json_locate(t, strlen(t), 0, "/a~2b", &pos));
     CHECK(!mcp_json_locate(t, strlen(t), 0, "/tools/0/name/x", &pos));
     CHECK(!mcp_json_locate("{", 1, 0, "", &pos));
+    /* relaxed text: comments are skipped on the way (once the parser accepts the flag) */
+    const char *r = "{ // tools\n  \"a\": /* one */ 1,\n  \"b\": [2, /* x */ 3,],\n}";
+    mcp_json_doc *d = mcp_json_parse(r, strlen(r), MCP_JSON_RELAXED, NULL);
+    if (d) {
+        CHECK(mcp_json_locate(r, strlen(r), MCP_JSON_RELAXED, "/b/1", &pos));
+        CHECK(r[pos.offset] == '3');
+        CHECK_INT(pos.line, 3);
+        CHECK(mcp_json_locate(r, strlen(r), MCP_JSON_RELAXED, "/a", &pos));
+        CHECK(r[pos.offset] == '1');
+        mcp_json_doc_free(d);
+    } else {
+        CHECK(!mcp_json_locate(r, strlen(r), MCP_JSON_RELAXED, "/a", &pos));
+    }
 }
 
 /* Builds w's text and compares; frees nothing (the writer is reused). */

@@ -510,10 +510,13 @@ TEST(write_timeout_and_unsent_cap)
     t_send(a->fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
     tconn *b = t_open_small(port);
     t_send(b->fd, "GET /flood HTTP/1.1\r\nHost: x\r\n\r\n");
-    usleep(1500 * 1000); /* neither reads; the server gives up on both meanwhile */
+    rt_stats st; /* neither reads: wait (20 s at most) for the server to give up on both */
+    for (int i = 0; i < 2000; i++) {
+        usleep(10 * 1000);
+        rt_workers_stats(http_server_workers(s3), &st);
+        if (st.conns_open == 0 && atomic_load(&flood_refused)) break;
+    }
     size_t got_a = t_drain(a), got_b = t_drain(b);
-    rt_stats st;
-    rt_workers_stats(http_server_workers(s3), &st);
     http_server_stop(s3);
     t_close(a);
     t_close(b);
@@ -581,6 +584,16 @@ TEST(counters)
     CHECK(st.errors >= 3);
 }
 
+/* SO_REUSEPORT would let a second server share the port silently: the probe bind refuses it. */
+TEST(address_in_use_is_refused)
+{
+    http_server_config cfg = {
+        .workers = 2, .port = http_server_port(srv), .tick_ms = 50, .on_request = handler};
+    http_server *dup = NULL;
+    CHECK_INT(http_server_start(&dup, &cfg), -EADDRINUSE);
+    CHECK(dup == NULL);
+}
+
 int main(void)
 {
     http_server_config cfg = {
@@ -606,6 +619,7 @@ int main(void)
     RUN(write_timeout_and_unsent_cap);
     RUN(emfile_pauses_and_resumes);
     RUN(counters);
+    RUN(address_in_use_is_refused);
     http_server_stop(srv);
     return test_summary();
 }

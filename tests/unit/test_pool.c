@@ -394,7 +394,9 @@ TEST(threads_are_named_and_defaults_apply)
     CHECK(p != NULL);
     rt_pool_stats s;
     rt_pool_stats_get(p, &s);
-    CHECK(s.threads >= 1);
+    CHECK(s.threads >= 64); /* sized for blocking work: max(64, 8 x cores) */
+    CHECK(s.min_threads >= 1 && s.min_threads < s.threads);
+    CHECK_INT(s.live, s.min_threads); /* the rest start on demand */
     CHECK_INT(s.queue_max, 1024);
     name_job n = {.job = {.run = name_run}};
     CHECK_INT(rt_pool_submit(p, &n.job), 0);

@@ -117,7 +117,7 @@ TEST(start_serve_and_stop_while_stdin_is_open)
     CHECK(!sigismember(&pending, SIGPIPE)); /* consumed, not left pending on our thread */
     /* the broken stdout ends the input side too */
     CHECK_INT(mcp_stdio_wait(h, 60000), 1);
-    CHECK_INT(mcp_stdio_stop(h), 1); /* 1: writing failed */
+    CHECK_INT(mcp_stdio_stop(h), MCP_SERVE_FAILED); /* writing failed */
     close(in_w);
     restore_stdio(si, so);
     mcp_server_free(s);

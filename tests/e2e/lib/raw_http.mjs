@@ -34,39 +34,39 @@ export function open(port) {
   return c;
 }
 
-// Splits a complete response (Content-Length or chunked) off c.data; null if not complete yet.
+// Parses the complete response at the start of buf (Content-Length or chunked; no trailers);
+// null if it is not complete yet. length: the bytes it takes, for keep-alive connections.
 export function parseResponse(buf) {
-  const s = buf.toString('latin1');
-  const he = s.indexOf('\r\n\r\n');
+  const he = buf.indexOf('\r\n\r\n');
   if (he < 0) return null;
-  const head = s.slice(0, he);
+  const head = buf.subarray(0, he).toString('latin1');
   const status = Number(head.slice(9, 12));
   const headers = new Map();
   for (const line of head.split('\r\n').slice(1)) {
     const i = line.indexOf(':');
     headers.set(line.slice(0, i).toLowerCase(), line.slice(i + 1).trim());
   }
-  let rest = buf.subarray(he + 4);
+  let at = he + 4;
   let body;
   if (headers.get('transfer-encoding') === 'chunked') {
     const parts = [];
     for (;;) {
-      const t = rest.toString('latin1');
-      const le = t.indexOf('\r\n');
+      const le = buf.indexOf('\r\n', at);
       if (le < 0) return null;
-      const n = parseInt(t.slice(0, le), 16);
-      if (rest.length < le + 2 + n + 2) return null;
+      const n = parseInt(buf.subarray(at, le).toString('latin1'), 16);
+      if (buf.length < le + 2 + n + 2) return null;
+      if (n) parts.push(buf.subarray(le + 2, le + 2 + n));
+      at = le + 2 + n + 2;
       if (n === 0) break;
-      parts.push(rest.subarray(le + 2, le + 2 + n));
-      rest = rest.subarray(le + 2 + n + 2);
     }
     body = Buffer.concat(parts);
   } else {
     const n = Number(headers.get('content-length') ?? 0);
-    if (rest.length < n) return null;
-    body = rest.subarray(0, n);
+    if (buf.length < at + n) return null;
+    body = buf.subarray(at, at + n);
+    at += n;
   }
-  return { status, headers, body, text: body.toString('utf8') };
+  return { status, headers, body, text: body.toString('utf8'), length: at };
 }
 
 // Sends bytes on a fresh connection and resolves to its one response (then closes it).

@@ -1,0 +1,296 @@
+/* guard.c - the guard around every tool call: concurrency limit with a bounded wait, the global
+ * child-process limit, the time limit, cancellation, and the call's end.
+ *
+ * A call passes, in order: the tool's concurrency limit (a semaphore: at most `concurrency`
+ * calls run, a call beyond waits at most queue_wait_ms on its handler thread, then gets an
+ * isError result that says the tool is busy), the global child-process limit for kinds that
+ * spawn, and then runs (kind->call). While it runs, a timer on mcpd's loop ticks every 100 ms:
+ * past the tool's timeout, or once the client cancelled (mcp_ctx_cancelled), it marks the call
+ * cancelled and calls kind->cancel, which stops the work (exec kills the process group). The
+ * kind still ends the call; a call that timed out is answered "tool X did not finish within
+ * N ms" whatever the kind added, and counted as a timeout.
+ *
+ * The ctx belongs to the kind until the call ends; the timer reads it (mcp_ctx_cancelled) only
+ * under the call's mutex while the call has not ended, and the end sets `ended` under the same
+ * mutex before finishing the ctx. The call is freed on the loop thread after its timer closed
+ * (loop posts run in order, so the timer always starts before the end arrives); that also drops
+ * its reference to the generation, so the kind instance outlives every call on it. */
+#include "mcpd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TICK_MS 100
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- a counting semaphore with a bounded wait --------------------------------------------- */
+typedef struct slots {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint32_t in_use, max;
+} slots;
+
+static void slots_init(slots *s, uint32_t max)
+{
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &a);
+    pthread_condattr_destroy(&a);
+    s->in_use = 0;
+    s->max = max;
+}
+
+static void slots_destroy(slots *s)
+{
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+}
+
+/* Takes a slot, waiting at most wait_ms. Returns true with the slot held. */
+static bool slots_acquire(slots *s, uint32_t wait_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&s->mu);
+    int rc = 0;
+    while (s->in_use >= s->max && rc == 0) rc = pthread_cond_timedwait(&s->cv, &s->mu, &until);
+    bool ok = s->in_use < s->max;
+    if (ok) s->in_use++;
+    pthread_mutex_unlock(&s->mu);
+    return ok;
+}
+
+static void slots_release(slots *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->in_use--;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- guards ------------------------------------------------------------------------------ */
+struct mcpd_guard {
+    slots limit;
+};
+
+static slots children;
+static uint32_t max_children;
+
+void mcpd_guard_set_max_children(uint32_t n)
+{
+    max_children = n;
+    slots_init(&children, n ? n : UINT32_MAX);
+}
+
+void mcpd_guard_new(mcpd_tool *t)
+{
+    t->guard = calloc(1, sizeof *t->guard);
+    if (!t->guard) abort();
+    slots_init(&t->guard->limit, t->concurrency ? t->concurrency : UINT32_MAX);
+}
+
+void mcpd_guard_free(mcpd_tool *t)
+{
+    if (!t->guard) return;
+    slots_destroy(&t->guard->limit);
+    free(t->guard);
+    t->guard = NULL;
+}
+
+/* ---- calls ------------------------------------------------------------------------------- */
+struct mcpd_call {
+    mcp_ctx *ctx;
+    mcpd_gen *gen;
+    mcpd_tool *tool;
+    uint64_t deadline_ms;
+    void *data;
+    pthread_mutex_t mu;
+    bool ended;
+    atomic_bool cancelled, timed_out;
+    bool child;
+    uv_timer_t timer;
+};
+
+mcp_ctx *mcpd_call_ctx(mcpd_call *c)
+{
+    return c->ctx;
+}
+const mcp_json *mcpd_call_args(const mcpd_call *c)
+{
+    return (const mcp_json *)(const void *)mcp_ctx_arguments(c->ctx);
+}
+const char *mcpd_call_name(const mcpd_call *c)
+{
+    return c->tool->name;
+}
+void *mcpd_call_tool(const mcpd_call *c)
+{
+    return c->tool->tool;
+}
+uint32_t mcpd_call_timeout_ms(const mcpd_call *c)
+{
+    return c->tool->timeout_ms;
+}
+int64_t mcpd_call_remaining_ms(const mcpd_call *c)
+{
+    return (int64_t)c->deadline_ms - (int64_t)now_ms();
+}
+void mcpd_call_set_data(mcpd_call *c, void *data)
+{
+    c->data = data;
+}
+void *mcpd_call_data(const mcpd_call *c)
+{
+    return c->data;
+}
+bool mcpd_call_cancelled(const mcpd_call *c)
+{
+    return atomic_load(&c->cancelled);
+}
+
+static void call_free(uv_handle_t *h)
+{
+    mcpd_call *c = h->data;
+    mcpd_gen_unref(c->gen);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+    mcpd_loop_unhold();
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    mcpd_call *c = t->data;
+    bool timeout = false, cancel = false;
+    pthread_mutex_lock(&c->mu);
+    if (!c->ended && !atomic_load(&c->cancelled)) {
+        timeout = now_ms() >= c->deadline_ms;
+        cancel = timeout || mcp_ctx_cancelled(c->ctx);
+        if (timeout) atomic_store(&c->timed_out, true);
+        if (cancel) atomic_store(&c->cancelled, true);
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (!cancel) return;
+    uv_timer_stop(t);
+    if (timeout)
+        fprintf(stderr, "mcpd: warning: tool %s did not finish within %u ms; stopping it\n",
+                c->tool->name, c->tool->timeout_ms);
+    if (c->tool->kind->cancel) c->tool->kind->cancel(c->tool->inst, c);
+}
+
+static void start_timer(uv_loop_t *loop, void *ud)
+{
+    mcpd_call *c = ud;
+    uv_timer_init(loop, &c->timer);
+    c->timer.data = c;
+    uint64_t first = c->tool->timeout_ms < TICK_MS ? c->tool->timeout_ms : TICK_MS;
+    uv_timer_start(&c->timer, on_tick, first, TICK_MS);
+}
+
+static void end_on_loop(uv_loop_t *loop, void *ud)
+{
+    mcpd_call *c = ud;
+    uv_close((uv_handle_t *)&c->timer, call_free);
+}
+
+/* Marks the call ended; returns whether it had timed out. */
+static bool call_end_begin(mcpd_call *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->ended = true;
+    pthread_mutex_unlock(&c->mu);
+    return atomic_load(&c->timed_out);
+}
+
+static void call_end_finish(mcpd_call *c, mcpd_outcome outcome)
+{
+    (void)outcome; /* the breaker counts it (next step) */
+    if (c->child) slots_release(&children);
+    slots_release(&c->tool->guard->limit);
+    if (mcpd_loop_post(end_on_loop, c) != 0) { /* no loop: the timer never started */
+        mcpd_gen_unref(c->gen);
+        pthread_mutex_destroy(&c->mu);
+        free(c);
+        mcpd_loop_unhold();
+    }
+}
+
+void mcpd_call_finish(mcpd_call *c, mcpd_outcome outcome)
+{
+    if (call_end_begin(c)) {
+        mcp_ctx_tool_error(c->ctx, "tool %s did not finish within %u ms", c->tool->name,
+                           c->tool->timeout_ms);
+        outcome = MCPD_TIMEOUT;
+    } else {
+        mcp_ctx_finish(c->ctx);
+    }
+    call_end_finish(c, outcome);
+}
+
+void mcpd_call_fail(mcpd_call *c, mcpd_outcome outcome, const char *fmt, ...)
+{
+    if (call_end_begin(c)) {
+        mcp_ctx_tool_error(c->ctx, "tool %s did not finish within %u ms", c->tool->name,
+                           c->tool->timeout_ms);
+        outcome = MCPD_TIMEOUT;
+    } else {
+        char msg[4096];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        mcp_ctx_tool_error(c->ctx, "%s", msg);
+    }
+    call_end_finish(c, outcome);
+}
+
+void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
+{
+    if (!slots_acquire(&t->guard->limit, t->queue_wait_ms)) {
+        mcp_ctx_tool_error(ctx,
+                           "tool %s is busy: %u calls are running (its concurrency limit) and "
+                           "none ended within %u ms; try again later",
+                           t->name, t->concurrency, t->queue_wait_ms);
+        mcpd_gen_unref(g);
+        return;
+    }
+    if (t->spawns && !slots_acquire(&children, t->queue_wait_ms)) {
+        slots_release(&t->guard->limit);
+        mcp_ctx_tool_error(ctx,
+                           "tool %s cannot start: %u child processes are running (mcpd's "
+                           "limits.max_children) and none ended within %u ms; try again later",
+                           t->name, max_children, t->queue_wait_ms);
+        mcpd_gen_unref(g);
+        return;
+    }
+    mcpd_call *c = calloc(1, sizeof *c);
+    if (!c) abort();
+    c->ctx = ctx;
+    c->gen = g;
+    c->tool = t;
+    c->child = t->spawns;
+    c->deadline_ms = now_ms() + t->timeout_ms;
+    pthread_mutex_init(&c->mu, NULL);
+    atomic_init(&c->cancelled, false);
+    atomic_init(&c->timed_out, false);
+    mcpd_loop_hold();
+    if (mcpd_loop_post(start_timer, c) != 0) {
+        c->ended = true;
+        mcp_ctx_tool_error(ctx, "mcpd is stopping");
+        call_end_finish(c, MCPD_CANCELLED);
+        return;
+    }
+    t->kind->call(t->inst, c);
+}

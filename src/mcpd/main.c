@@ -1,0 +1,105 @@
+/* main.c - mcpd: an MCP server from a config file.
+ *
+ * The command line is fixed by issue 13 (docs/mcpd.md, mcpd.1): no arguments serves the
+ * default config over Streamable HTTP at http://127.0.0.1:8080/mcp; --config FILE, --stdio,
+ * --listen HOST:PORT, --check-config FILE (exit 0, or 2 with every mistake), and
+ * --print-default-config; flags given override the file. Usage errors exit 2.
+ *
+ * This file only reads the command line and drives the other modules: config.c reads and
+ * checks the file, the serving part builds the registry from it and serves. mcpd includes only
+ * libmcp's public headers. In stdio mode nothing but the transport writes to stdout. */
+#include "mcpd.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: mcpd [--config FILE] [--stdio | --listen HOST:PORT] [--insecure-no-auth]\n"
+    "       mcpd --check-config FILE\n"
+    "       mcpd --print-default-config\n"
+    "\n"
+    "Serves an MCP server described by a config file (JSON with comments). Without --config it\n"
+    "serves the default config; without --stdio it serves Streamable HTTP at\n"
+    "http://127.0.0.1:8080/mcp. Flags override the file. See mcpd(1) and docs/mcpd.md.\n"
+    "\n"
+    "  --config FILE             serve the config in FILE\n"
+    "  --stdio                   serve MCP on stdin/stdout\n"
+    "  --listen HOST:PORT        serve Streamable HTTP on HOST:PORT (port 0: any free port)\n"
+    "  --insecure-no-auth        allow a non-loopback --listen without auth tokens\n"
+    "  --check-config FILE       check FILE, print every mistake; exit 0 if valid, else 2\n"
+    "  --print-default-config    print the default config and exit\n"
+    "  --help                    show this help\n"
+    "  --version                 print the version\n";
+
+typedef struct cli {
+    const char *config;
+    const char *check;
+    bool print_default;
+    bool stdio;
+    const char *listen;
+    bool insecure_no_auth;
+} cli;
+
+static int bad_usage(const char *what, const char *arg)
+{
+    fprintf(stderr, "mcpd: %s%s%s\nTry 'mcpd --help'.\n", what, arg ? ": " : "", arg ? arg : "");
+    return 2;
+}
+
+/* The value after flag argv[*i], or NULL (with a message) if there is none. */
+static const char *flag_value(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc || argv[*i + 1][0] == '\0') return NULL;
+    return argv[++*i];
+}
+
+/* Parses argv into o. Returns -1 to go on, or the exit code (0 after --help/--version). */
+static int parse_args(int argc, char **argv, cli *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else if (!strcmp(a, "--version")) {
+            printf("mcpd %s\n", MCP_VERSION);
+            return 0;
+        } else if (!strcmp(a, "--stdio")) {
+            o->stdio = true;
+        } else if (!strcmp(a, "--insecure-no-auth")) {
+            o->insecure_no_auth = true;
+        } else if (!strcmp(a, "--print-default-config")) {
+            o->print_default = true;
+        } else if (!strcmp(a, "--config") || !strcmp(a, "--check-config") ||
+                   !strcmp(a, "--listen")) {
+            const char *v = flag_value(argc, argv, &i);
+            if (!v) return bad_usage("missing value after", a);
+            *(a[2] == 'c' ? (a[3] == 'o' ? &o->config : &o->check) : &o->listen) = v;
+        } else {
+            return bad_usage("unknown option", a);
+        }
+    }
+    if (o->stdio && o->listen) return bad_usage("--stdio and --listen exclude each other", NULL);
+    if (o->check && o->config) return bad_usage("--check-config takes the file itself", NULL);
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    cli o = {0};
+    int rc = parse_args(argc, argv, &o);
+    if (rc >= 0) return rc;
+    if (o.print_default) {
+        fwrite(mcpd_default_config, 1, mcpd_default_config_len, stdout);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
+    if (o.check) return mcpd_check(o.check, stdout);
+    mcpd_serve_options so = {.config_path = o.config,
+                             .stdio = o.stdio,
+                             .listen = o.listen,
+                             .insecure_no_auth = o.insecure_no_auth};
+    return mcpd_serve(&so);
+}

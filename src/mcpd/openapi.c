@@ -1,0 +1,575 @@
+/* openapi.c - the `openapi` tool kind: an OpenAPI 3 document (JSON or YAML) served as http
+ * tools, one per operation (or per listed operation), from one config entry.
+ *
+ * Configure reads the document (at most 16 MiB; YAML through yaml_json.c), takes the base URL
+ * from "base_url" or the document's first server, and for each operation builds an http
+ * request template (http_engine.c): the path with its {parameters}, query and header
+ * parameters as query and header templates, and a JSON request body as the argument "body".
+ * The tool's input schema has one property per parameter (its schema and description; path
+ * parameters and those marked required are required) plus "body"; $refs to
+ * #/components/schemas/ are kept and resolved through "$defs" (a copy of components.schemas
+ * added to the schema), and $refs to components' parameters and requestBodies are followed.
+ * Parameter names that are not identifiers ("pet-id") get one ("pet_id") in the schema; the
+ * request still uses the document's name. The tool is named by its operationId (else
+ * method_path), with the entry's "prefix"; its description is the summary and description;
+ * GET and HEAD are read-only, DELETE destructive, PUT and DELETE idempotent.
+ *
+ * Every operation of an entry shares one upstream (keep-alive pool, breaker, limit, health
+ * check: the "upstream" object as for http), and the entry's "headers" (e.g. an Authorization
+ * with a ${SECRET}) go with every request. Calls are the http kind's calls. */
+#include "kind.h"
+#include "mcpd/http_kind.h"
+#include "mcpd/text.h"
+#include "mcpd/yaml_json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SPEC_BYTES (16u << 20)
+#define MAX_OPERATIONS 1024
+
+static const char openapi_schema[] =
+    "{\"type\":\"object\",\"required\":[\"spec\"],"
+    "\"properties\":{"
+    "\"spec\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":4096},"
+    "\"base_url\":{\"type\":\"string\",\"minLength\":8,\"maxLength\":8192},"
+    "\"operations\":{\"type\":\"array\",\"maxItems\":1024,\"items\":{\"type\":\"string\","
+    "\"minLength\":1}},"
+    "\"prefix\":{\"type\":\"string\",\"pattern\":\"^[A-Za-z0-9_.-]{0,64}$\"},"
+    "\"headers\":{\"type\":\"object\",\"maxProperties\":64,"
+    "\"additionalProperties\":{\"type\":\"string\",\"maxLength\":8192}},"
+    "\"retries\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":10},"
+    "\"connect_timeout_ms\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":600000},"
+    "\"max_response_bytes\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":268435456},"
+    "\"upstream\":{\"type\":\"object\"}"
+    "}}";
+
+static const char *const methods[] = {"get", "put", "post", "delete", "options", "head", "patch"};
+
+typedef struct oa_inst {
+    httpe **ops;
+    size_t n;
+} oa_inst;
+
+static void oa_free(void *p)
+{
+    oa_inst *in = p;
+    if (!in) return;
+    for (size_t i = 0; i < in->n; i++) httpe_free(in->ops[i]);
+    free(in->ops);
+    free(in);
+}
+
+static char *read_file(const char *path, size_t *len, char *err, size_t errsize)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errsize, "cannot open %.300s: %m", path);
+        return NULL;
+    }
+    char *buf = malloc(MAX_SPEC_BYTES + 1);
+    if (!buf) abort();
+    size_t n = fread(buf, 1, MAX_SPEC_BYTES + 1, f);
+    fclose(f);
+    if (n > MAX_SPEC_BYTES) {
+        snprintf(err, errsize, "%.300s is larger than %u bytes", path, MAX_SPEC_BYTES);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+/* The document as parsed JSON (YAML converted first). */
+static mcp_json_doc *load_spec(const char *path, char *err, size_t errsize)
+{
+    size_t len;
+    char *text = read_file(path, &len, err, errsize);
+    if (!text) return NULL;
+    const char *p = text;
+    while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') p++;
+    char *json = NULL;
+    if (*p != '{') {
+        char why[256];
+        json = mcpd_yaml_to_json(text, len, why, sizeof why);
+        if (!json) {
+            snprintf(err, errsize, "%.200s: not JSON, and not YAML: %.250s", path, why);
+            free(text);
+            return NULL;
+        }
+    }
+    mcp_json_error je;
+    mcp_json_doc *d = mcp_json_parse(json ? json : text, json ? strlen(json) : len, 0, &je);
+    if (!d) snprintf(err, errsize, "%.300s:%u:%u: %s", path, je.line, je.column, je.message);
+    free(json);
+    free(text);
+    return d;
+}
+
+/* Follows a local $ref ("#/components/parameters/x") once; other values are returned as is. */
+static const mcp_json *deref(const mcp_json *root, const mcp_json *v)
+{
+    const char *ref = mcp_json_str(mcp_json_get(v, "$ref"), NULL);
+    if (!ref || strncmp(ref, "#/", 2) != 0) return v;
+    const mcp_json *cur = root;
+    char part[256];
+    for (const char *p = ref + 2; *p && cur;) {
+        size_t n = strcspn(p, "/");
+        snprintf(part, sizeof part, "%.*s", (int)n, p);
+        cur = mcp_json_get(cur, part);
+        p += n + (p[n] ? 1 : 0);
+    }
+    return cur;
+}
+
+/* Copies a schema, pointing $refs into components.schemas at $defs instead. */
+static void copy_schema(mcp_jw *w, const mcp_json *v, bool *uses_defs)
+{
+    static const char from[] = "#/components/schemas/";
+    switch (mcp_json_typeof(v)) {
+    case MCP_JSON_OBJECT:
+        mcp_jw_object(w);
+        for (size_t i = 0; i < mcp_json_len(v); i++) {
+            const char *k;
+            size_t kl;
+            const mcp_json *m = mcp_json_member(v, i, &k, &kl);
+            mcp_jw_keyn(w, k, kl);
+            const char *ref = !strcmp(k, "$ref") ? mcp_json_str(m, NULL) : NULL;
+            if (ref && !strncmp(ref, from, sizeof from - 1)) {
+                char buf[512];
+                snprintf(buf, sizeof buf, "#/$defs/%s", ref + sizeof from - 1);
+                mcp_jw_string(w, buf);
+                *uses_defs = true;
+            } else {
+                copy_schema(w, m, uses_defs);
+            }
+        }
+        mcp_jw_object_end(w);
+        break;
+    case MCP_JSON_ARRAY:
+        mcp_jw_array(w);
+        for (size_t i = 0; i < mcp_json_len(v); i++) copy_schema(w, mcp_json_at(v, i), uses_defs);
+        mcp_jw_array_end(w);
+        break;
+    default:
+        mcp_jw_value(w, v);
+    }
+}
+
+/* An identifier for an argument: [A-Za-z_][A-Za-z0-9_]{0,63}. */
+static void arg_name(const char *in, char *out, size_t size)
+{
+    size_t n = 0;
+    if (!((in[0] >= 'A' && in[0] <= 'Z') || (in[0] >= 'a' && in[0] <= 'z') || in[0] == '_'))
+        out[n++] = '_';
+    for (const char *p = in; *p && n + 1 < size && n < 64; p++) {
+        char c = *p;
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        out[n++] = ok ? c : '_';
+    }
+    out[n] = 0;
+}
+
+/* A tool name: prefix + [A-Za-z0-9_.-]{1,128}. */
+static void tool_name(const char *prefix, const char *in, char *out, size_t size)
+{
+    size_t n = (size_t)snprintf(out, size, "%s", prefix ? prefix : "");
+    for (const char *p = in; *p && n + 1 < size && n < 128; p++) {
+        char c = *p;
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.' || c == '-';
+        if (!ok && n > 0 && out[n - 1] == '_') continue;
+        out[n++] = ok ? c : '_';
+    }
+    while (n > 1 && out[n - 1] == '_') n--;
+    out[n] = 0;
+}
+
+typedef struct param {
+    const char *name, *in;
+    const mcp_json *schema, *desc;
+    bool required;
+    char arg[80];
+} param;
+
+/* Collects path-level and operation parameters (the operation's win by name and place). */
+static size_t collect_params(const mcp_json *root, const mcp_json *item, const mcp_json *op,
+                             param *out, size_t max)
+{
+    size_t n = 0;
+    const mcp_json *lists[2] = {mcp_json_get(op, "parameters"), mcp_json_get(item, "parameters")};
+    for (int l = 0; l < 2; l++) {
+        for (size_t i = 0; i < mcp_json_len(lists[l]) && n < max; i++) {
+            const mcp_json *p = deref(root, mcp_json_at(lists[l], i));
+            const char *name = mcp_json_str(mcp_json_get(p, "name"), NULL);
+            const char *in = mcp_json_str(mcp_json_get(p, "in"), NULL);
+            if (!name || !in || !strcmp(in, "cookie")) continue;
+            bool dup = false;
+            for (size_t k = 0; k < n; k++)
+                dup |= !strcmp(out[k].name, name) && !strcmp(out[k].in, in);
+            if (dup) continue;
+            param *q = &out[n++];
+            *q = (param){.name = name,
+                         .in = in,
+                         .schema = mcp_json_get(p, "schema"),
+                         .desc = mcp_json_get(p, "description")};
+            mcp_json_bool(mcp_json_get(p, "required"), &q->required);
+            if (!strcmp(in, "path")) q->required = true;
+            arg_name(name, q->arg, sizeof q->arg);
+        }
+    }
+    return n;
+}
+
+/* Whether the operation takes a JSON request body (application/json or any +json), with its
+ * schema in *schema (NULL: any value) and whether it is required. */
+static bool body_schema(const mcp_json *root, const mcp_json *op, const mcp_json **schema,
+                        bool *required)
+{
+    const mcp_json *rb = deref(root, mcp_json_get(op, "requestBody"));
+    *schema = NULL;
+    *required = false;
+    if (!rb) return false;
+    mcp_json_bool(mcp_json_get(rb, "required"), required);
+    const mcp_json *content = mcp_json_get(rb, "content");
+    for (size_t i = 0; i < mcp_json_len(content); i++) {
+        const char *type;
+        const mcp_json *m = mcp_json_member(content, i, &type, NULL);
+        if (strstr(type, "json")) {
+            *schema = mcp_json_get(m, "schema");
+            return true;
+        }
+    }
+    return false;
+}
+
+static char *input_schema(const mcp_json *root, const param *ps, size_t np, bool has_body,
+                          const mcp_json *body, bool body_required)
+{
+    bool uses_defs = false;
+    mcp_jw *w = mcp_jw_new();
+    mcp_jw_object(w);
+    mcp_jw_key(w, "type");
+    mcp_jw_string(w, "object");
+    mcp_jw_key(w, "properties");
+    mcp_jw_object(w);
+    for (size_t i = 0; i < np; i++) {
+        mcp_jw_key(w, ps[i].arg);
+        if (mcp_json_typeof(ps[i].schema) == MCP_JSON_OBJECT &&
+            !mcp_json_get(ps[i].schema, "$ref")) {
+            /* the parameter's schema, with its description when the schema has none */
+            mcp_jw_object(w);
+            for (size_t k = 0; k < mcp_json_len(ps[i].schema); k++) {
+                const char *key;
+                size_t kl;
+                const mcp_json *m = mcp_json_member(ps[i].schema, k, &key, &kl);
+                mcp_jw_keyn(w, key, kl);
+                copy_schema(w, m, &uses_defs);
+            }
+            if (ps[i].desc && !mcp_json_get(ps[i].schema, "description")) {
+                mcp_jw_key(w, "description");
+                mcp_jw_value(w, ps[i].desc);
+            }
+            mcp_jw_object_end(w);
+        } else if (ps[i].schema) {
+            copy_schema(w, ps[i].schema, &uses_defs);
+        } else {
+            mcp_jw_raw(w, "{\"type\":\"string\"}", 17);
+        }
+    }
+    if (has_body) {
+        mcp_jw_key(w, "body");
+        if (body)
+            copy_schema(w, body, &uses_defs);
+        else
+            mcp_jw_raw(w, "{}", 2);
+    }
+    mcp_jw_object_end(w);
+    mcp_jw_key(w, "required");
+    mcp_jw_array(w);
+    for (size_t i = 0; i < np; i++)
+        if (ps[i].required) mcp_jw_string(w, ps[i].arg);
+    if (has_body && body_required) mcp_jw_string(w, "body");
+    mcp_jw_array_end(w);
+    mcp_jw_key(w, "additionalProperties");
+    mcp_jw_bool(w, false);
+    const mcp_json *defs = mcp_json_get(mcp_json_get(root, "components"), "schemas");
+    if (uses_defs && defs) {
+        mcp_jw_key(w, "$defs");
+        bool again = false;
+        copy_schema(w, defs, &again);
+    }
+    mcp_jw_object_end(w);
+    return mcpd_jw_take(w, "{\"type\":\"object\"}");
+}
+
+/* Builds the request template's pieces as JSON text: {"url":..,"query":{..},"headers":{..},
+ * "arguments":{..}}, parsed by the caller. */
+static char *request_parts(const char *base, const char *path, const param *ps, size_t np,
+                           bool has_body, const mcp_json *extra_headers)
+{
+    char url[8192];
+    size_t n = (size_t)snprintf(url, sizeof url, "%s", base);
+    while (n > 0 && url[n - 1] == '/') url[--n] = 0;
+    for (const char *p = path; *p && n + 80 < sizeof url;) {
+        if (*p == '{') {
+            size_t l = strcspn(p + 1, "}");
+            char name[256];
+            snprintf(name, sizeof name, "%.*s", (int)l, p + 1);
+            const char *arg = name;
+            for (size_t i = 0; i < np; i++)
+                if (!strcmp(ps[i].in, "path") && !strcmp(ps[i].name, name)) arg = ps[i].arg;
+            n += (size_t)snprintf(url + n, sizeof url - n, "{%s}", arg);
+            p += l + (p[l + 1] ? 2 : 1);
+        } else {
+            url[n++] = *p++;
+            url[n] = 0;
+        }
+    }
+    mcp_jw *w = mcp_jw_new();
+    mcp_jw_object(w);
+    mcp_jw_key(w, "url");
+    mcp_jw_string(w, url);
+    for (int pass = 0; pass < 2; pass++) {
+        mcp_jw_key(w, pass ? "headers" : "query");
+        mcp_jw_object(w);
+        for (size_t i = 0; i < np; i++) {
+            if (strcmp(ps[i].in, pass ? "header" : "query")) continue;
+            char t[100];
+            snprintf(t, sizeof t, "{%s}", ps[i].arg);
+            mcp_jw_key(w, ps[i].name);
+            mcp_jw_string(w, t);
+        }
+        for (size_t i = 0; pass && i < mcp_json_len(extra_headers); i++) {
+            const char *k;
+            const mcp_json *v = mcp_json_member(extra_headers, i, &k, NULL);
+            mcp_jw_key(w, k);
+            mcp_jw_value(w, v);
+        }
+        mcp_jw_object_end(w);
+    }
+    mcp_jw_key(w, "arguments");
+    mcp_jw_object(w);
+    for (size_t i = 0; i < np; i++) {
+        mcp_jw_key(w, ps[i].arg);
+        mcp_jw_object(w);
+        mcp_jw_object_end(w);
+    }
+    if (has_body) {
+        mcp_jw_key(w, "body");
+        mcp_jw_object(w);
+        mcp_jw_object_end(w);
+    }
+    mcp_jw_object_end(w); /* arguments */
+    mcp_jw_object_end(w);
+    return mcpd_jw_take(w, "{}");
+}
+
+static bool wanted(const mcp_json *list, const char *op_id, bool *seen)
+{
+    if (!list) return true;
+    for (size_t i = 0; i < mcp_json_len(list); i++) {
+        if (!strcmp(mcp_json_str(mcp_json_at(list, i), NULL), op_id)) {
+            seen[i] = true;
+            return true;
+        }
+    }
+    return false;
+}
+
+typedef struct oa_ctx {
+    const mcpd_env *env;
+    const mcp_json *entry, *root;
+    const char *pointer, *base;
+    mcpd_tools *tools;
+    mcpd_errs *errs;
+    oa_inst *in;
+    httpe_upstream_config up;
+} oa_ctx;
+
+/* Makes the tool of one operation. Returns false after recording a mistake. */
+static bool add_operation(oa_ctx *x, const char *path, const char *method, const mcp_json *item,
+                          const mcp_json *op, const char *op_id)
+{
+    param ps[64];
+    size_t np = collect_params(x->root, item, op, ps, 64);
+    bool body_required;
+    const mcp_json *body;
+    bool has_body = body_schema(x->root, op, &body, &body_required);
+    char upper[16];
+    size_t k = 0;
+    for (; method[k] && k < sizeof upper - 1; k++) upper[k] = (char)(method[k] - 32);
+    upper[k] = 0;
+    char *parts = request_parts(x->base, path, ps, np, has_body, mcp_json_get(x->entry, "headers"));
+    mcp_json_doc *pd = mcp_json_parse(parts, strlen(parts), 0, NULL);
+
+    free(parts);
+    const mcp_json *pr = mcp_json_root(pd);
+    mcp_json_doc *bd = has_body ? mcp_json_parse("\"{body}\"", 8, 0, NULL) : NULL;
+    int64_t v;
+    httpe_config c = {.method = upper,
+                      .url = mcp_json_str(mcp_json_get(pr, "url"), NULL),
+                      .query = mcp_json_get(pr, "query"),
+                      .headers = mcp_json_get(pr, "headers"),
+                      .body = bd ? mcp_json_root(bd) : NULL,
+                      .arguments = mcp_json_get(pr, "arguments"),
+                      .retries_set = mcp_json_int(mcp_json_get(x->entry, "retries"), &v),
+                      .upstream = x->up};
+    if (c.retries_set) c.retries = (uint32_t)v;
+    if (mcp_json_int(mcp_json_get(x->entry, "connect_timeout_ms"), &v))
+        c.connect_timeout_ms = (uint32_t)v;
+    if (mcp_json_int(mcp_json_get(x->entry, "max_response_bytes"), &v))
+        c.max_response_bytes = (size_t)v;
+    char err[512], key[32], ptr[512], name[200];
+    httpe *t = httpe_new(&c, err, sizeof err, key, sizeof key);
+    mcp_json_doc_free(pd);
+    mcp_json_doc_free(bd);
+    snprintf(ptr, sizeof ptr, "%s/spec", x->pointer);
+    if (!t) {
+        mcpd_err(x->errs, ptr, "operation %s (%s %s): %s", op_id, upper, path, err);
+        return false;
+    }
+    tool_name(mcp_json_str(mcp_json_get(x->entry, "prefix"), NULL), op_id, name, sizeof name);
+    char *input = input_schema(x->root, ps, np, has_body, body, body_required);
+    const char *summary = mcp_json_str(mcp_json_get(op, "summary"), NULL);
+    const char *desc = mcp_json_str(mcp_json_get(op, "description"), NULL);
+    char description[4096];
+    snprintf(description, sizeof description, "%s%s%s", summary ? summary : "",
+             summary && desc ? "\n\n" : "", desc ? desc : "");
+    if (!description[0]) snprintf(description, sizeof description, "%s %s", upper, path);
+    char ann[160];
+    bool ro = !strcmp(upper, "GET") || !strcmp(upper, "HEAD");
+    snprintf(ann, sizeof ann,
+             "{\"readOnlyHint\":%s,\"destructiveHint\":%s,\"idempotentHint\":%s,\"openWorldHint\":"
+             "true}",
+             ro ? "true" : "false", !strcmp(upper, "DELETE") ? "true" : "false",
+             ro || !strcmp(upper, "PUT") || !strcmp(upper, "DELETE") ? "true" : "false");
+    mcpd_tool_spec spec = {.name = name,
+                           .title = summary,
+                           .description = description,
+                           .input_schema = input,
+                           .annotations = mcp_json_get(x->entry, "annotations") ? NULL : ann,
+                           .tool = t};
+    int rc = mcpd_tools_add(x->tools, &spec, ptr, x->errs);
+    free(input);
+    if (rc != 0) {
+        httpe_free(t);
+        return false;
+    }
+    x->in->ops[x->in->n++] = t;
+    return true;
+}
+
+static bool base_url(oa_ctx *x, char *out, size_t size)
+{
+    const char *b = mcp_json_str(mcp_json_get(x->entry, "base_url"), NULL);
+    if (!b)
+        b = mcp_json_str(mcp_json_get(mcp_json_at(mcp_json_get(x->root, "servers"), 0), "url"),
+                         NULL);
+    char ptr[512];
+    snprintf(ptr, sizeof ptr, "%s/%s", x->pointer,
+             mcp_json_get(x->entry, "base_url") ? "base_url" : "spec");
+    if (!b || (strncmp(b, "http://", 7) && strncmp(b, "https://", 8))) {
+        mcpd_err(x->errs, ptr,
+                 "expected an absolute http(s) base URL: the document's first "
+                 "server has none, so set \"base_url\"");
+        return false;
+    }
+    snprintf(out, size, "%s", b);
+    return true;
+}
+
+static int oa_configure(const mcpd_env *env, const mcp_json *e, const char *pointer,
+                        mcpd_tools *tools, mcpd_errs *errs, void **inst)
+{
+    const char *spec = mcp_json_str(mcp_json_get(e, "spec"), NULL);
+    char path[4096], err[512], ptr[512], base[8192], origin[1024], health[2048];
+    snprintf(path, sizeof path, "%s%s%s", spec[0] == '/' ? "" : env->config_dir,
+             spec[0] == '/' ? "" : "/", spec);
+    snprintf(ptr, sizeof ptr, "%s/spec", pointer);
+    mcp_json_doc *doc = load_spec(path, err, sizeof err);
+    if (!doc) {
+        mcpd_err(errs, ptr, "%s", err);
+        return -1;
+    }
+    const mcp_json *root = mcp_json_root(doc);
+    const char *ver = mcp_json_str(mcp_json_get(root, "openapi"), NULL);
+    oa_ctx x = {.env = env,
+                .entry = e,
+                .root = root,
+                .pointer = pointer,
+                .base = base,
+                .tools = tools,
+                .errs = errs};
+    if (!ver || strncmp(ver, "3.", 2) != 0) {
+        mcpd_err(errs, ptr, "%s: expected an OpenAPI 3 document (\"openapi\": \"3.x\")", spec);
+        mcp_json_doc_free(doc);
+        return -1;
+    }
+    if (!base_url(&x, base, sizeof base)) {
+        mcp_json_doc_free(doc);
+        return -1;
+    }
+    const char *o = strstr(base, "://");
+    snprintf(origin, sizeof origin, "%.*s", (int)(o + 3 - base + strcspn(o + 3, "/?#")), base);
+    mcpd_http_upstream_config(mcp_json_get(e, "upstream"), origin, &x.up, health, sizeof health);
+    if (!x.up.name) x.up.name = origin;
+    x.in = calloc(1, sizeof *x.in);
+    if (!x.in) abort();
+    x.in->ops = calloc(MAX_OPERATIONS, sizeof *x.in->ops);
+    if (!x.in->ops) abort();
+    const mcp_json *list = mcp_json_get(e, "operations");
+    bool seen[1024] = {0};
+    size_t before = mcpd_err_count(errs);
+    const mcp_json *paths = mcp_json_get(root, "paths");
+    for (size_t i = 0; i < mcp_json_len(paths); i++) {
+        const char *p;
+        const mcp_json *item = mcp_json_member(paths, i, &p, NULL);
+        for (size_t m = 0; m < sizeof methods / sizeof *methods; m++) {
+            const mcp_json *op = mcp_json_get(item, methods[m]);
+            if (!op) continue;
+            char id[512];
+            const char *oid = mcp_json_str(mcp_json_get(op, "operationId"), NULL);
+            snprintf(id, sizeof id, "%s%s%s", oid ? oid : methods[m], oid ? "" : "_", oid ? "" : p);
+            if (!wanted(list, oid ? oid : id, seen)) continue;
+            if (x.in->n >= MAX_OPERATIONS) {
+                mcpd_err(errs, ptr,
+                         "more than %d operations: list the ones to serve in "
+                         "\"operations\"",
+                         MAX_OPERATIONS);
+                break;
+            }
+            add_operation(&x, p, methods[m], item, op, oid ? oid : id);
+        }
+    }
+    for (size_t i = 0; i < mcp_json_len(list); i++) {
+        if (seen[i]) continue;
+        snprintf(ptr, sizeof ptr, "%s/operations/%zu", pointer, i);
+        mcpd_err(errs, ptr, "the document has no operation \"%s\"",
+                 mcp_json_str(mcp_json_at(list, i), NULL));
+    }
+    mcp_json_doc_free(doc);
+    if (mcpd_err_count(errs) != before) {
+        oa_free(x.in);
+        return -1;
+    }
+    *inst = x.in;
+    return 0;
+}
+
+static void oa_call(void *inst, mcpd_call *c)
+{
+    (void)inst;
+    mcpd_http_call(mcpd_call_tool(c), c);
+}
+
+const mcpd_kind mcpd_kind_openapi = {
+    .version = MCPD_KIND_VERSION,
+    .name = "openapi",
+    .config_schema = openapi_schema,
+    .configure = oa_configure,
+    .call = oa_call,
+    .free = oa_free,
+};

@@ -1,0 +1,621 @@
+/* sql_engine.c - the sql kind's engine: a pool of SQLite connections, each with the statement
+ * prepared once, arguments bound by name, rows capped, results as JSON and a text table.
+ *
+ * Safety. Values only ever reach SQLite through sqlite3_bind_*: the SQL text is fixed in the
+ * config, so "1; DROP TABLE x" or "' OR 1=1 --" are just a string compared to a column. A
+ * read-only tool opens its connections with SQLITE_OPEN_READONLY, is refused at configure if
+ * sqlite3_stmt_readonly says its statement writes, and runs with `PRAGMA query_only`; every
+ * connection has ATTACH disabled (SQLITE_LIMIT_ATTACHED 0 and an authorizer: no other file
+ * can be opened from SQL), extension loading off, defensive mode on and untrusted schema. Only
+ * named parameters are allowed, so each one is tied to an argument of the same name.
+ *
+ * Pool. Connections are opened on demand and kept on an idle stack (a mutex guards it); a run
+ * pops one, so each connection is used by one thread at a time (SQLITE_OPEN_NOMUTEX) and keeps
+ * its prepared statement (SQLITE_PREPARE_PERSISTENT) for the next run. How many exist at most
+ * is bounded by the tool's concurrency limit (the guard admits no more runs than that).
+ *
+ * Limits. A busy timeout waits for locks held by other writers; a progress handler polls the
+ * caller's stop() every 4096 VM steps, which interrupts a query that runs past its time or was
+ * cancelled. Rows stop at max_rows and when their JSON passes max_bytes ("truncated": true).
+ *
+ * Output. The output schema comes from the result columns: a column with a declared type
+ * (INTEGER, REAL, TEXT, BLOB, NUMERIC affinity by SQLite's rules) gets that JSON type or null;
+ * an expression column gets any type. A value stored in a typed column under another storage
+ * class is converted as SQLite's CAST would, so results always match the schema. BLOBs are
+ * base64 text. */
+#include "mcpd/sql_engine.h"
+#include "mcpd/text.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_ROWS    100u
+#define DEFAULT_BYTES   (256u << 10)
+#define DEFAULT_BUSY_MS 2000u
+#define TABLE_CELL_MAX  120u
+#define PROGRESS_STEPS  4096
+
+typedef enum col_type { C_ANY, C_INTEGER, C_NUMBER, C_STRING, C_BLOB } col_type;
+
+typedef struct conn {
+    struct conn *next;
+    sqlite3 *db;
+    sqlite3_stmt *st;
+} conn;
+
+struct sqle {
+    sqle_config cfg;
+    char *path, *sql;
+    size_t ncols;
+    char **cols;
+    col_type *types;
+    size_t nparams;
+    char **params;
+    bool writes;
+    char *output_schema;
+    pthread_mutex_t mu;
+    conn *idle;
+    size_t nconns;
+};
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static void sb_base64(mcpd_sbuf *b, const unsigned char *d, size_t n)
+{
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)d[i] << 16;
+        if (i + 1 < n) v |= (unsigned)d[i + 1] << 8;
+        if (i + 2 < n) v |= d[i + 2];
+        char q[4] = {b64[v >> 18], b64[(v >> 12) & 63], i + 1 < n ? b64[(v >> 6) & 63] : '=',
+                     i + 2 < n ? b64[v & 63] : '='};
+        mcpd_sb_put(b, q, 4);
+    }
+}
+
+/* SQLite's affinity rules (section 3.1 of datatype3.html) on a declared type. */
+static col_type affinity(const char *decl)
+{
+    if (!decl) return C_ANY;
+    char up[64];
+    size_t n = 0;
+    for (; decl[n] && n < sizeof up - 1; n++)
+        up[n] = (char)(decl[n] >= 'a' && decl[n] <= 'z' ? decl[n] - 32 : decl[n]);
+    up[n] = 0;
+    if (strstr(up, "INT")) return C_INTEGER;
+    if (strstr(up, "CHAR") || strstr(up, "CLOB") || strstr(up, "TEXT")) return C_STRING;
+    if (!*up || strstr(up, "BLOB")) return C_BLOB;
+    return C_NUMBER; /* REAL, FLOA, DOUB and NUMERIC affinity */
+}
+
+/* ---- connections --------------------------------------------------------------------------- */
+/* ATTACH would open another file from SQL: refused (SQLITE_LIMIT_ATTACHED is 0 as well). A
+ * read-only tool is read-only by its open flags, query_only and the configure-time check. */
+static int authorize(void *ud, int action, const char *a, const char *b, const char *c,
+                     const char *d)
+{
+    (void)ud, (void)a, (void)b, (void)c, (void)d;
+    return action == SQLITE_ATTACH || action == SQLITE_DETACH ? SQLITE_DENY : SQLITE_OK;
+}
+
+static conn *conn_open(sqle *e, char *err, size_t errsize)
+{
+    conn *c = mcpd_xcalloc(1, sizeof *c);
+    int flags =
+        (e->cfg.writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(e->path, &c->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errsize, "cannot open the database %s: %s", e->path,
+                 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, (int)e->cfg.busy_timeout_ms);
+    sqlite3_limit(c->db, SQLITE_LIMIT_ATTACHED, 0);
+    sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+    sqlite3_db_config(c->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+    sqlite3_db_config(c->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+    if (!e->cfg.writable) sqlite3_exec(c->db, "PRAGMA query_only=1", NULL, NULL, NULL);
+    sqlite3_set_authorizer(c->db, authorize, e);
+    const char *tail = NULL;
+    rc = sqlite3_prepare_v3(c->db, e->sql, -1, SQLITE_PREPARE_PERSISTENT, &c->st, &tail);
+    if (rc != SQLITE_OK || !c->st) {
+        snprintf(err, errsize, "the SQL does not prepare: %s",
+                 rc == SQLITE_OK ? "it is empty" : sqlite3_errmsg(c->db));
+        goto fail;
+    }
+    while (tail &&
+           (*tail == ' ' || *tail == '\t' || *tail == '\n' || *tail == '\r' || *tail == ';'))
+        tail++;
+    if (tail && *tail) {
+        snprintf(err, errsize, "the SQL must be one statement; found more after it: \"%.40s\"",
+                 tail);
+        goto fail;
+    }
+    return c;
+fail:
+    sqlite3_finalize(c->st);
+    sqlite3_close_v2(c->db);
+    free(c);
+    return NULL;
+}
+
+static void conn_close(conn *c)
+{
+    sqlite3_finalize(c->st);
+    sqlite3_close_v2(c->db);
+    free(c);
+}
+
+/* ---- configure ----------------------------------------------------------------------------- */
+static bool read_shape(sqle *e, sqlite3_stmt *st, char *err, size_t errsize)
+{
+    e->writes = !sqlite3_stmt_readonly(st);
+    if (e->writes && !e->cfg.writable) {
+        snprintf(err, errsize,
+                 "the statement writes to the database: set \"read_only\": false "
+                 "to allow it");
+        return false;
+    }
+    e->nparams = (size_t)sqlite3_bind_parameter_count(st);
+    e->params = mcpd_xcalloc(e->nparams, sizeof *e->params);
+    for (size_t i = 0; i < e->nparams; i++) {
+        const char *n = sqlite3_bind_parameter_name(st, (int)i + 1);
+        if (!n || n[0] == '?') {
+            snprintf(err, errsize,
+                     "parameter %zu is positional (?): use a named one such as "
+                     ":name, bound from the argument of that name",
+                     i + 1);
+            return false;
+        }
+        e->params[i] = mcpd_xstrdup(n + 1);
+    }
+    e->ncols = (size_t)sqlite3_column_count(st);
+    e->cols = mcpd_xcalloc(e->ncols, sizeof *e->cols);
+    e->types = mcpd_xcalloc(e->ncols, sizeof *e->types);
+    for (size_t i = 0; i < e->ncols; i++) {
+        e->cols[i] = mcpd_xstrdup(sqlite3_column_name(st, (int)i));
+        e->types[i] = affinity(sqlite3_column_decltype(st, (int)i));
+        for (size_t k = 0; k < i; k++) {
+            if (strcmp(e->cols[k], e->cols[i]) == 0) {
+                snprintf(err, errsize,
+                         "two result columns are named \"%s\": give one another "
+                         "name with AS",
+                         e->cols[i]);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+static void write_output_schema(sqle *e)
+{
+    static const char *const tnames[] = {NULL, "integer", "number", "string", "string"};
+    mcp_jw *w = mcp_jw_new();
+    mcp_jw_object(w);
+    mcp_jw_key(w, "type");
+    mcp_jw_string(w, "object");
+    mcp_jw_key(w, "properties");
+    mcp_jw_object(w);
+    mcp_jw_key(w, "columns");
+    mcp_jw_raw(w, "{\"type\":\"array\",\"items\":{\"type\":\"string\"}}", 42);
+    mcp_jw_key(w, "rows");
+    mcp_jw_object(w);
+    mcp_jw_key(w, "type");
+    mcp_jw_string(w, "array");
+    mcp_jw_key(w, "items");
+    mcp_jw_object(w);
+    mcp_jw_key(w, "type");
+    mcp_jw_string(w, "object");
+    mcp_jw_key(w, "properties");
+    mcp_jw_object(w);
+    for (size_t i = 0; i < e->ncols; i++) {
+        mcp_jw_key(w, e->cols[i]);
+        mcp_jw_object(w);
+        if (e->types[i] != C_ANY) {
+            mcp_jw_key(w, "type");
+            mcp_jw_array(w);
+            mcp_jw_string(w, tnames[e->types[i]]);
+            mcp_jw_string(w, "null");
+            mcp_jw_array_end(w);
+        }
+        if (e->types[i] == C_BLOB) {
+            mcp_jw_key(w, "contentEncoding");
+            mcp_jw_string(w, "base64");
+        }
+        mcp_jw_object_end(w);
+    }
+    mcp_jw_object_end(w);
+    mcp_jw_object_end(w); /* items */
+    mcp_jw_object_end(w); /* rows */
+    mcp_jw_key(w, "row_count");
+    mcp_jw_raw(w, "{\"type\":\"integer\"}", 18);
+    mcp_jw_key(w, "truncated");
+    mcp_jw_raw(w, "{\"type\":\"boolean\"}", 18);
+    mcp_jw_key(w, "changes");
+    mcp_jw_raw(w, "{\"type\":\"integer\"}", 18);
+    mcp_jw_object_end(w);
+    mcp_jw_key(w, "required");
+    mcp_jw_raw(w, "[\"columns\",\"rows\",\"row_count\",\"truncated\"]", 42);
+    mcp_jw_object_end(w);
+    e->output_schema = mcpd_jw_take(w, "{\"type\":\"object\"}");
+}
+
+/* Creates the database from init_sql when the file is missing or empty. A failure removes the
+ * half-made file, so the next start tries again. */
+static bool create_db(const char *path, const char *init_sql, char *err, size_t errsize)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && st.st_size > 0) return true;
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    char *msg = NULL;
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_exec(db, "BEGIN", NULL, NULL, &msg);
+        if (rc == SQLITE_OK) rc = sqlite3_exec(db, init_sql, NULL, NULL, &msg);
+        if (rc == SQLITE_OK) rc = sqlite3_exec(db, "COMMIT", NULL, NULL, &msg);
+    }
+    if (rc != SQLITE_OK)
+        snprintf(err, errsize, "cannot create the database %s with init_sql: %s", path,
+                 msg  ? msg
+                 : db ? sqlite3_errmsg(db)
+                      : sqlite3_errstr(rc));
+    sqlite3_free(msg);
+    sqlite3_close_v2(db);
+    if (rc != SQLITE_OK) unlink(path);
+    return rc == SQLITE_OK;
+}
+
+sqle *sqle_new(const sqle_config *cfg, char *err, size_t errsize)
+{
+    if (cfg->init_sql && !create_db(cfg->path, cfg->init_sql, err, errsize)) return NULL;
+    sqle *e = mcpd_xcalloc(1, sizeof *e);
+    e->cfg = *cfg;
+    e->path = mcpd_xstrdup(cfg->path);
+    e->sql = mcpd_xstrdup(cfg->sql);
+    e->cfg.path = e->path;
+    e->cfg.sql = e->sql;
+    e->cfg.init_sql = NULL;
+    if (!e->cfg.max_rows) e->cfg.max_rows = DEFAULT_ROWS;
+    if (!e->cfg.max_bytes) e->cfg.max_bytes = DEFAULT_BYTES;
+    if (!e->cfg.busy_timeout_ms) e->cfg.busy_timeout_ms = DEFAULT_BUSY_MS;
+    pthread_mutex_init(&e->mu, NULL);
+    conn *c = conn_open(e, err, errsize);
+    if (!c || !read_shape(e, c->st, err, errsize)) {
+        if (c) conn_close(c);
+        sqle_free(e);
+        return NULL;
+    }
+    write_output_schema(e);
+    e->idle = c;
+    e->nconns = 1;
+    return e;
+}
+
+void sqle_free(sqle *e)
+{
+    if (!e) return;
+    while (e->idle) {
+        conn *c = e->idle;
+        e->idle = c->next;
+        conn_close(c);
+    }
+    for (size_t i = 0; i < e->ncols; i++) free(e->cols[i]);
+    for (size_t i = 0; i < e->nparams; i++) free(e->params[i]);
+    free(e->cols);
+    free(e->types);
+    free(e->params);
+    free(e->output_schema);
+    free(e->path);
+    free(e->sql);
+    pthread_mutex_destroy(&e->mu);
+    free(e);
+}
+
+size_t sqle_param_count(const sqle *e)
+{
+    return e->nparams;
+}
+
+const char *sqle_param_name(const sqle *e, size_t i)
+{
+    return i < e->nparams ? e->params[i] : NULL;
+}
+
+const char *sqle_output_schema(const sqle *e)
+{
+    return e->output_schema;
+}
+
+size_t sqle_connections(sqle *e)
+{
+    pthread_mutex_lock(&e->mu);
+    size_t n = e->nconns;
+    pthread_mutex_unlock(&e->mu);
+    return n;
+}
+
+/* ---- running --------------------------------------------------------------------------------- */
+static int bind_args(sqlite3_stmt *st, const sqle *e, const mcp_json *args)
+{
+    for (size_t i = 0; i < e->nparams; i++) {
+        int idx = (int)i + 1, rc = SQLITE_OK;
+        const mcp_json *v = mcp_json_get(args, e->params[i]);
+        int64_t n;
+        double d;
+        bool b;
+        size_t len;
+        const char *s;
+        switch (mcp_json_typeof(v)) {
+        case MCP_JSON_ABSENT:
+        case MCP_JSON_NULL:
+            rc = sqlite3_bind_null(st, idx);
+            break;
+        case MCP_JSON_BOOL:
+            mcp_json_bool(v, &b);
+            rc = sqlite3_bind_int(st, idx, b);
+            break;
+        case MCP_JSON_INT:
+            mcp_json_int(v, &n);
+            rc = sqlite3_bind_int64(st, idx, n);
+            break;
+        case MCP_JSON_DOUBLE:
+            mcp_json_double(v, &d);
+            rc = sqlite3_bind_double(st, idx, d);
+            break;
+        case MCP_JSON_STRING:
+            s = mcp_json_str(v, &len);
+            rc = sqlite3_bind_text64(st, idx, s, len, SQLITE_TRANSIENT, SQLITE_UTF8);
+            break;
+        default:
+            s = mcp_json_text(v, &len);
+            rc = sqlite3_bind_text64(st, idx, s, len, free, SQLITE_UTF8);
+            break;
+        }
+        if (rc != SQLITE_OK) return rc;
+    }
+    return SQLITE_OK;
+}
+
+/* Writes column i of the current row as JSON (into w) and as table text (into cell). */
+static void write_cell(const sqle *e, sqlite3_stmt *st, int i, mcp_jw *w, mcpd_sbuf *cell)
+{
+    int t = sqlite3_column_type(st, i);
+    col_type want = e->types[i];
+    char num[64];
+    if (t == SQLITE_NULL) {
+        mcp_jw_null(w);
+        mcpd_sb_str(cell, "NULL");
+        return;
+    }
+    if (want == C_INTEGER || (want == C_ANY && t == SQLITE_INTEGER)) {
+        sqlite3_int64 v = sqlite3_column_int64(st, i);
+        mcp_jw_int(w, v);
+        snprintf(num, sizeof num, "%lld", (long long)v);
+        mcpd_sb_str(cell, num);
+    } else if (want == C_NUMBER || (want == C_ANY && t == SQLITE_FLOAT)) {
+        if (t == SQLITE_INTEGER) {
+            sqlite3_int64 v = sqlite3_column_int64(st, i);
+            mcp_jw_int(w, v);
+            snprintf(num, sizeof num, "%lld", (long long)v);
+        } else {
+            double v = sqlite3_column_double(st, i);
+            mcp_jw_double(w, v);
+            snprintf(num, sizeof num, "%.17g", v);
+        }
+        mcpd_sb_str(cell, num);
+    } else if (want == C_BLOB || (want == C_ANY && t == SQLITE_BLOB)) {
+        const unsigned char *p = sqlite3_column_blob(st, i);
+        size_t n = (size_t)sqlite3_column_bytes(st, i);
+        mcpd_sbuf tmp = {0};
+        sb_base64(&tmp, p, n);
+        mcp_jw_stringn(w, tmp.p ? tmp.p : "", tmp.len);
+        snprintf(num, sizeof num, "(%zu bytes)", n);
+        mcpd_sb_str(cell, num);
+        free(tmp.p);
+    } else {
+        const char *s = (const char *)sqlite3_column_text(st, i);
+        size_t n = (size_t)sqlite3_column_bytes(st, i);
+        mcp_jw_stringn(w, s ? s : "", n);
+        mcpd_sb_put(cell, s ? s : "", n);
+    }
+}
+
+/* A table cell: one line, '|' escaped, at most TABLE_CELL_MAX bytes (cut on a UTF-8 start). */
+static void table_cell(mcpd_sbuf *out, const char *s, size_t n)
+{
+    size_t cut = n > TABLE_CELL_MAX ? TABLE_CELL_MAX : n;
+    while (cut < n && cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80) cut--;
+    mcpd_sb_str(out, " ");
+    for (size_t i = 0; i < cut; i++) {
+        char ch = s[i];
+        if (ch == '|')
+            mcpd_sb_str(out, "\\|");
+        else if (ch == '\n' || ch == '\r' || ch == '\t')
+            mcpd_sb_str(out, " ");
+        else
+            mcpd_sb_put(out, &ch, 1);
+    }
+    if (cut < n) mcpd_sb_str(out, "...");
+    mcpd_sb_str(out, " |");
+}
+
+static void table_header(const sqle *e, mcpd_sbuf *t)
+{
+    mcpd_sb_str(t, "|");
+    for (size_t i = 0; i < e->ncols; i++) table_cell(t, e->cols[i], strlen(e->cols[i]));
+    mcpd_sb_str(t, "\n|");
+    for (size_t i = 0; i < e->ncols; i++) mcpd_sb_str(t, " --- |");
+    mcpd_sb_str(t, "\n");
+}
+
+typedef struct stopper {
+    bool (*stop)(void *);
+    void *ud;
+} stopper;
+
+static int on_progress(void *ud)
+{
+    stopper *s = ud;
+    return s->stop && s->stop(s->ud) ? 1 : 0;
+}
+
+static sqle_status classify(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_INTERRUPT:
+        return SQLE_INTERRUPTED;
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG:
+    case SQLITE_RANGE:
+    case SQLITE_AUTH:
+    case SQLITE_ERROR:
+        return SQLE_USER_ERROR;
+    default:
+        return SQLE_DB_ERROR; /* BUSY, LOCKED, IOERR, CORRUPT, FULL, CANTOPEN, NOMEM... */
+    }
+}
+
+static conn *take_conn(sqle *e, char *err, size_t errsize)
+{
+    pthread_mutex_lock(&e->mu);
+    conn *c = e->idle;
+    if (c) e->idle = c->next;
+    pthread_mutex_unlock(&e->mu);
+    if (c) return c;
+    c = conn_open(e, err, errsize);
+    if (c) {
+        pthread_mutex_lock(&e->mu);
+        e->nconns++;
+        pthread_mutex_unlock(&e->mu);
+    }
+    return c;
+}
+
+static void give_conn(sqle *e, conn *c)
+{
+    sqlite3_reset(c->st);
+    sqlite3_clear_bindings(c->st);
+    sqlite3_progress_handler(c->db, 0, NULL, NULL);
+    pthread_mutex_lock(&e->mu);
+    c->next = e->idle;
+    e->idle = c;
+    pthread_mutex_unlock(&e->mu);
+}
+
+/* Steps through the rows into r (the connection's statement is bound). Returns the last
+ * sqlite3_step code: SQLITE_DONE, or an error. */
+static int collect_rows(sqle *e, conn *c, sqle_result *r)
+{
+    mcp_jw *w = mcp_jw_new(), *row = mcp_jw_new();
+    mcpd_sbuf table = {0}, cell = {0};
+    size_t nrows = 0, bytes = 0;
+    bool truncated = false;
+    int rc;
+    mcp_jw_object(w);
+    mcp_jw_key(w, "columns");
+    mcp_jw_array(w);
+    for (size_t i = 0; i < e->ncols; i++) mcp_jw_string(w, e->cols[i]);
+    mcp_jw_array_end(w);
+    mcp_jw_key(w, "rows");
+    mcp_jw_array(w);
+    if (e->ncols) table_header(e, &table);
+    while ((rc = sqlite3_step(c->st)) == SQLITE_ROW) {
+        if (nrows >= e->cfg.max_rows) {
+            truncated = true;
+            break;
+        }
+        mcp_jw_reset(row);
+        mcp_jw_object(row);
+        mcpd_sbuf line = {0};
+        mcpd_sb_str(&line, "|");
+        for (size_t i = 0; i < e->ncols; i++) {
+            mcp_jw_key(row, e->cols[i]);
+            cell.len = 0;
+            write_cell(e, c->st, (int)i, row, &cell);
+            table_cell(&line, cell.p ? cell.p : "", cell.len);
+        }
+        mcp_jw_object_end(row);
+        size_t rlen;
+        const char *rtext = mcp_jw_text(row, &rlen);
+        if (!rtext || bytes + rlen + 1 > e->cfg.max_bytes) {
+            truncated = true; /* a row too big to add (or not valid UTF-8 text) ends the rows */
+            free(line.p);
+            break;
+        }
+        bytes += rlen + 1;
+        mcp_jw_raw(w, rtext, rlen);
+        mcpd_sb_str(&line, "\n");
+        mcpd_sb_put(&table, line.p, line.len);
+        free(line.p);
+        nrows++;
+    }
+    mcp_jw_array_end(w);
+    mcp_jw_key(w, "row_count");
+    mcp_jw_int(w, (int64_t)nrows);
+    mcp_jw_key(w, "truncated");
+    mcp_jw_bool(w, truncated);
+    if (e->writes) {
+        mcp_jw_key(w, "changes");
+        mcp_jw_int(w, sqlite3_changes64(c->db));
+    }
+    mcp_jw_object_end(w);
+    if (truncated) rc = SQLITE_DONE;
+    if (rc == SQLITE_DONE) {
+        const char *t = mcp_jw_text(w, NULL);
+        r->structured = mcpd_xstrdup(t ? t : "{}");
+        char tail[160];
+        if (e->writes && !e->ncols)
+            snprintf(tail, sizeof tail, "%lld row(s) changed\n",
+                     (long long)sqlite3_changes64(c->db));
+        else
+            snprintf(tail, sizeof tail, "%zu row(s)%s\n", nrows,
+                     truncated ? "; more were left out (row or byte limit)" : "");
+        mcpd_sb_str(&table, tail);
+        r->text = table.p;
+        table.p = NULL;
+    }
+    free(table.p);
+    free(cell.p);
+    mcp_jw_free(row);
+    mcp_jw_free(w);
+    return rc;
+}
+
+void sqle_run(sqle *e, const mcp_json *args, bool (*stop)(void *ud), void *ud, sqle_result *r)
+{
+    memset(r, 0, sizeof *r);
+    conn *c = take_conn(e, r->message, sizeof r->message);
+    if (!c) {
+        r->status = SQLE_DB_ERROR;
+        return;
+    }
+    stopper s = {stop, ud};
+    sqlite3_progress_handler(c->db, PROGRESS_STEPS, on_progress, &s);
+    int rc = bind_args(c->st, e, args);
+    if (rc == SQLITE_OK) rc = collect_rows(e, c, r);
+    if (rc != SQLITE_DONE) {
+        r->status = classify(rc);
+        if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+            snprintf(r->message, sizeof r->message,
+                     "the database is locked: still busy after %u ms", e->cfg.busy_timeout_ms);
+        else if (r->status == SQLE_INTERRUPTED)
+            snprintf(r->message, sizeof r->message, "the query was interrupted");
+        else
+            snprintf(r->message, sizeof r->message, "%s", sqlite3_errmsg(c->db));
+    }
+    give_conn(e, c);
+}
+
+void sqle_result_free(sqle_result *r)
+{
+    free(r->structured);
+    free(r->text);
+    r->structured = r->text = NULL;
+}

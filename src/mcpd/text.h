@@ -1,0 +1,29 @@
+/* text.h - small helpers the backend kinds share: allocation that aborts on out-of-memory, a
+ * growing text buffer, and taking a JSON writer's text. */
+#ifndef MCPD_TEXT_H
+#define MCPD_TEXT_H
+
+#include <mcp/json.h>
+
+#include <stddef.h>
+
+/* calloc/strdup that abort on out-of-memory (n 0 allocates one element; s NULL copies ""). */
+void *mcpd_xcalloc(size_t n, size_t size);
+char *mcpd_xstrdup(const char *s);
+
+/* A growing, NUL-terminated text buffer; zero-initialise it, free p when done. */
+typedef struct mcpd_sbuf {
+    char *p;
+    size_t len, cap;
+} mcpd_sbuf;
+
+void mcpd_sb_put(mcpd_sbuf *b, const char *s, size_t n);
+void mcpd_sb_str(mcpd_sbuf *b, const char *s);
+/* Returns the text (malloc'd, "" if empty) and empties b. */
+char *mcpd_sb_take(mcpd_sbuf *b);
+
+/* Returns a malloc'd copy of the writer's text, or of fallback if the writer failed, and frees
+ * the writer. */
+char *mcpd_jw_take(mcp_jw *w, const char *fallback);
+
+#endif
