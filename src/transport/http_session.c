@@ -130,8 +130,12 @@ void session_add_stream(session *s, hstream *st)
     hstream *evict = NULL;
     if (s->nstreams > SESSION_MAX_STREAMS) { /* forget the oldest finished, undelivered one */
         hstream **pp = NULL;
-        for (hstream **p = &s->streams; *p; p = &(*p)->snext)
+        for (hstream **p = &s->streams; *p; p = &(*p)->snext) {
+            pthread_mutex_lock(
+                &(*p)->lock); /* final and res are the stream's (order: session, stream) */
             if ((*p)->final && !(*p)->res) pp = p;
+            pthread_mutex_unlock(&(*p)->lock);
+        }
         if (pp) {
             evict = *pp;
             *pp = evict->snext;

@@ -4,7 +4,8 @@
 #   pkgconfig  cc main.c $(pkg-config --cflags --libs mcp): libmcp.so, found through mcp.pc
 #   package    a CMake project with find_package(mcp): mcp::mcp, libmcp.a
 #   subdir     a CMake project with add_subdirectory(SRC): mcp::mcp built from source
-#   symbols    libmcp.so exports only mcp_*; libmcp.a defines no global symbol but mcp_*
+#   symbols    libmcp.so exports only mcp_*, libmcp.a defines no other global symbol, and every
+#              one of them is declared in include/mcp/ (internal mcp_* helpers stay local)
 # CONSUMER_FLAGS (from CMake) carries the build's sanitizer flags: an instrumented libmcp needs
 # its runtime in the program too.
 set -euo pipefail
@@ -53,7 +54,7 @@ install)
         lib/cmake/mcp/mcpConfig.cmake lib/cmake/mcp/mcpTargets.cmake; do
         [ -e "$prefix/$f" ] || fail "not installed: $f"
     done
-    readelf -d "$prefix/lib/libmcp.so" | grep -q 'SONAME.*libmcp\.so\.[0-9]' || fail "no soname"
+    grep -q 'SONAME.*libmcp\.so\.[0-9]' <<<"$(readelf -d "$prefix/lib/libmcp.so")" || fail "no soname"
     echo "consumer(install): ok"
     ;;
 pkgconfig)
@@ -68,12 +69,19 @@ pkgconfig)
 package) cmake_consumer package -DCMAKE_PREFIX_PATH="$prefix" ;;
 subdir) flags="" cmake_consumer subdir -DMCP_SOURCE_DIR="$src" ;; # plain build: faster
 symbols)
-    bad=$(nm -D --defined-only "$build/libmcp.so" | awk '{print $3}' | grep -v '^mcp_' || true)
+    # (outputs kept in variables: with pipefail, "nm | grep -q" fails when grep exits early)
+    so=$(nm -D --defined-only "$build/libmcp.so" | awk '{print $3}')
+    ar=$(nm -g --defined-only "$build/libmcp.a" | awk 'NF==3 {print $3}')
+    bad=$(grep -v '^mcp_' <<<"$so" || true)
     [ -z "$bad" ] || fail "libmcp.so exports non-mcp_ symbols: $(echo $bad | head -c 600)"
-    nm -D --defined-only "$build/libmcp.so" | grep -q ' mcp_server_new_sz$' || fail "no mcp_server_new_sz"
-    bad=$(nm -g --defined-only "$build/libmcp.a" | awk 'NF==3 {print $3}' | grep -v '^mcp_' || true)
+    bad=$(grep -v '^mcp_' <<<"$ar" || true)
     [ -z "$bad" ] || fail "libmcp.a defines global non-mcp_ symbols: $(echo $bad | head -c 600)"
-    nm -g --defined-only "$build/libmcp.a" | grep -q ' mcp_server_new_sz$' || fail "no mcp_server_new_sz"
+    grep -qx mcp_server_new_sz <<<"$so" || fail "libmcp.so: no mcp_server_new_sz"
+    grep -qx mcp_server_new_sz <<<"$ar" || fail "libmcp.a: no mcp_server_new_sz"
+    # and only the public API: every global name is declared in include/mcp/ (no mcp_buf_*, ...)
+    for sym in $so $ar; do
+        grep -qw -- "$sym" "$src"/include/mcp/*.h || fail "$sym is global but not in include/mcp/"
+    done
     echo "consumer(symbols): ok"
     ;;
 *) fail "unknown mode" ;;

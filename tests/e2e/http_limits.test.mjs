@@ -145,18 +145,30 @@ describe('unread legacy stream', () => {
       assert.doesNotMatch(c.text(), /"id":7,"result"/, 'the cut stream carried the result');
       const ids = [...c.text().matchAll(/^id: (\d+)-(\d+)$/gm)];
       assert.ok(ids.length > 0, 'events before the cut');
-      const [, stream, seq] = ids[ids.length - 1];
-      const g = open(srv.port);
-      await g.connected;
-      g.sock.write(httpReq('GET', srv.path, {
-        host: `127.0.0.1:${srv.port}`,
-        headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': sid, 'MCP-Protocol-Version': LEGACY, 'Last-Event-ID': `${stream}-${seq}` },
-      }));
-      let r = null;
-      await g.wait((x) => (r = parseResponse(x.data)), 'the resumed stream');
+      const [, stream] = ids[ids.length - 1];
+      const resume = async (lastId) => {
+        const g = open(srv.port);
+        await g.connected;
+        g.sock.write(httpReq('GET', srv.path, {
+          host: `127.0.0.1:${srv.port}`,
+          headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': sid, 'MCP-Protocol-Version': LEGACY, 'Last-Event-ID': lastId },
+        }));
+        let r = null;
+        await g.wait((x) => (r = parseResponse(x.data)), 'the resumed stream');
+        g.sock.destroy();
+        return r;
+      };
+      // 100000 progress events, then the result (seq 100001): the window keeps the last 256
+      const r = await resume(`${stream}-99990`);
       assert.equal(r.status, 200, r.text);
+      assert.match(r.text, /^id: \d+-99991$/m);
       assert.match(r.text, /"id":7,"result":\{"content":\[\{"type":"text","text":"done"\}/);
-      g.sock.destroy();
+      const [, , seen] = ids[ids.length - 1];
+      if (Number(seen) < 100001 - 256) { // what the cut client saw last has left the window
+        const old = await resume(`${stream}-${seen}`);
+        assert.equal(old.status, 400, old.text);
+        assert.match(old.text, /left the replay window/);
+      }
     }, ['--max-unsent-output', '262144'], { start: SMALL_QUARANTINE });
   });
 });
