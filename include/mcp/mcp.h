@@ -621,10 +621,10 @@ typedef struct mcp_http mcp_http;
 
 /* Starts serving s over Streamable HTTP (worker loops and a work pool; idle sessions end and
  * handler timeouts fire on the loops' own deadline timers, no extra thread) and returns at
- * once. Touches no signal disposition. Returns the server, or NULL with a reason in err and errno set: when
- * another process (or socket) already serves host:port, EADDRINUSE and "address
- * 127.0.0.1:8080 is already in use" (the workers' SO_REUSEPORT would otherwise let the two
- * share it silently). Logs the listening URL. Call from a thread that is not one of its
+ * once. Touches no signal disposition. Returns the server, or NULL with a reason in err and
+ * errno set: when another process (or socket) already serves host:port, EADDRINUSE and
+ * "address 127.0.0.1:8080 is already in use" (the workers' SO_REUSEPORT would otherwise let
+ * the two share it silently). Logs the listening URL. Call from a thread that is not one of its
  * workers; s must outlive it. */
 #define mcp_http_start(s, ...) mcp_http_start_sz((s), sizeof(mcp_http_options), __VA_ARGS__)
 mcp_http *mcp_http_start_sz(mcp_server *s, size_t opts_size, const mcp_http_options *opts,
