@@ -11,7 +11,8 @@
  *
  * Lock order: session handle lock, engine conn lock, session lock, stream lock. Nothing that
  * holds a later lock takes an earlier one. The session table's rwlock comes before them all
- * (a session's tick entry locks sessions and streams under its read side); nothing takes it holding one. */
+ * (a session's tick entry locks sessions and streams under its read side); nothing takes it
+ * holding one. */
 #ifndef MCP_TRANSPORT_HTTP_INTERNAL_H
 #define MCP_TRANSPORT_HTTP_INTERNAL_H
 
