@@ -204,6 +204,8 @@ test('/ready turns 503 while the server drains; /health stays 200', async () => 
     assert.equal((await get(ap, '/health')).status, 200);
     await slow;
   } finally {
+    // the first SIGTERM's stop finishes by itself; a second signal would abandon the handlers
+    await Promise.race([srv.exited, sleep(60000)]);
     const r = await srv.stop();
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:/);
