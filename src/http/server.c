@@ -25,6 +25,7 @@
 #include "rt/clock.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <stdbool.h>
@@ -472,7 +473,10 @@ static void conn_feed(conn *c, const char *p, size_t len)
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     conn *c = h->data;
-    *buf = uv_buf_init(c->sw->rbuf, READ_BUF_SIZE);
+    size_t room;
+    char *direct = http_parser_body_room(&c->parser, READ_BUF_SIZE, &room);
+    *buf = direct ? uv_buf_init(direct, (unsigned)(room > UINT_MAX ? UINT_MAX : room))
+                  : uv_buf_init(c->sw->rbuf, READ_BUF_SIZE);
 }
 
 static void on_eof(conn *c, ssize_t n)
