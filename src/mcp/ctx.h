@@ -127,6 +127,10 @@ struct mcp_ctx {
     /* the answer being built */
     mcp_buf body; /* comma-separated items: content blocks, contents, messages, values */
     uint32_t nitems;
+    /* one big text item not copied into body: escaped straight into the result at body
+     * offset big_at by mcp_ctx_finish (it lives in the arena, so it outlives the call) */
+    const char *big_text;
+    size_t big_len, big_at;
     const char *role;
     const char *description;
     const char *structured;
