@@ -518,7 +518,7 @@ int mcp_ctx_finish(mcp_ctx *c)
         return MCP_ECANCELED;
     }
     if (c->mistake) return report_mistake(c);
-    if (c->body.overflow) {
+    if (c->body.overflow || (c->big_text && c->big_len > MAX_BODY - c->body.len)) {
         ctx_fail_with(c, F_INTERNAL, 0, NULL, "result too large");
         return MCP_EINVAL;
     }
