@@ -282,6 +282,37 @@ targets() {
         echo
     fi
 
+    if has kinds; then
+        echo "## mcpd's backend tool kinds against their baselines (issue 13)"
+        echo
+        echo "\`bench/mcpd/exec.sh\`, \`sql.sh\`, \`http.sh\` with the release \`mcpd\` (its tools, its"
+        echo "guard: timeout, concurrency limit, breaker), each against the bare way of doing the same"
+        echo "work on this machine, in the same run as the echo tool above; medians of the runs."
+        echo "**exec**: \`echo hi\` through an exec tool over stdio (calls pipelined; tool concurrency 1"
+        echo "and 16) against a C loop of posix_spawn + read the pipe + waitpid (bench/mcpd/spawn_loop.c)."
+        echo "**sql**: one indexed SELECT through a sql tool over HTTP (wrk, 16 connections) against"
+        echo "the same prepared query stepped in a loop on one thread (bench/mcpd/sql_bare.c). **http**:"
+        echo "an http tool (GET with a query parameter) over HTTP against nginx \`proxy_pass\` to the same"
+        echo "upstream (another nginx, \`return 200\`), both pinned to core 0; CPU per call is the"
+        echo "server's utime+stime over the calls served."
+        echo
+        eb=$(med kinds exec bare rps); e1=$(med kinds exec c1 rps); e16=$(med kinds exec c16 rps)
+        sm=$(med kinds sql mcpd rps); sb=$(med kinds sql bare rps); sc=$(med kinds sql mcpd cpu_us)
+        hm=$(med kinds http mcpd rps); hn=$(med kinds http nginx rps)
+        hmc=$(med kinds http mcpd cpu_us); hnc=$(med kinds http nginx cpu_us)
+        pct() { if [ -z "$1" ] || [ -z "$2" ]; then echo "-"; else awk -v a="$1" -v b="$2" 'BEGIN{printf "%.0f%%", 100*a/b}'; fi; }
+        echo "| kind | mcpd | baseline | ratio | target | |"
+        echo "|---|---:|---:|---:|---|---|"
+        echo "| exec, concurrency 1 (calls/s) | $(n %.0f "$e1") | $(n %.0f "$eb") | $(pct "$e1" "$eb") | >= 80% | $(ok "0$e1 >= 0.8 * 0$eb") |"
+        echo "| exec, concurrency 16 (calls/s) | $(n %.0f "$e16") | $(n %.0f "$eb") | $(pct "$e16" "$eb") | | |"
+        echo "| sql (calls/s) | $(n %.0f "$sm") | $(n %.0f "$sb") | $(pct "$sm" "$sb") | >= 50% | $(ok "0$sm >= 0.5 * 0$sb") |"
+        echo "| http (calls/s) | $(n %.0f "$hm") | $(n %.0f "$hn") | $(pct "$hm" "$hn") | | |"
+        echo "| http (CPU per call) | $(n '%.1f us' "$hmc") | $(n '%.1f us' "$hnc") | $(ratio "$hmc" "$hnc") | <= 1.5x | $(ok "0$hmc <= 1.5 * 0$hnc") |"
+        echo
+        echo "sql CPU per call in mcpd: $(n '%.1f us' "$sc") (all of HTTP, JSON-RPC, guard and SQLite)."
+        echo
+    fi
+
     if [ -s "$IN/profile.txt" ]; then
         echo "## Profile of mcpd under scenario 1"
         echo
