@@ -32,7 +32,7 @@
 # Environment: BENCH_QUICK=1, SCENARIOS="1 2 ...", RUNS, DURATION (s), CONNS ("1 16 64 256"),
 # SSE_STREAMS (10000), SSE_HOLD (s), IDLE_COUNTS (mcpd), TS_IDLE_COUNTS, SERVER_CPU (0),
 # LOAD_CPU (1), EVERYTHING, BENCH_SERVER, MCPLOAD, MCPD (binaries), CK (kinds: connections, 16),
-# EXEC_N (kinds: exec calls per run, 2000), OUT (results directory),
+# EXEC_N (kinds: exec calls per run, 1000), OUT (results directory),
 # PROFILE=0 (no perf profile), BENCH_WAIT_IDLE (s to wait for idle cores, 60).
 # Fails (exit 1) when a server answers wrong or a load generator sees an error.
 set -euo pipefail
@@ -518,7 +518,7 @@ if has kinds; then
     kenv=(MCPD="$MCPD" SERVER_CPU="$SERVER_CPU" WRK_CPU="$LOAD_CPU" DURATION="$DURATION" CONNS="${CK:-16}")
     for r in $(seq 1 "$RUNS"); do
         out=$OUT/logs/kinds-exec-$r.txt
-        env "${kenv[@]}" N="${EXEC_N:-$([ "${BENCH_QUICK:-0}" = 1 ] && echo 500 || echo 2000)}" \
+        env "${kenv[@]}" N="${EXEC_N:-$([ "${BENCH_QUICK:-0}" = 1 ] && echo 500 || echo 1000)}" \
             bash "$ROOT/bench/mcpd/exec.sh" >"$out" 2>&1 || { cat "$out" >&2; die "bench/mcpd/exec.sh failed"; }
         rec kinds exec bare "$r" rps "$(sed -n 's/^exec.sh: bare .*calls_per_s=\([0-9.]*\).*/\1/p' "$out")"
         for c in 1 16; do

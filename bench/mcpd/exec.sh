@@ -5,18 +5,18 @@
 # calls pipelined (exec tool concurrency 1, so both run one child at a time; then 16). Both are
 # pinned to SERVER_CPU, one after the other.
 #
-#   bash bench/mcpd/exec.sh            # [MCPD=build/release/mcpd] [N=2000] [CONCS="1 16"]
+#   bash bench/mcpd/exec.sh            # [MCPD=build/release/mcpd] [N=1000] [CONCS="1 16"]
 # Prints "exec.sh: bare ... calls_per_s=R", then per concurrency
 # "exec.sh: mcpd concurrency=C ... calls_per_s=R", then the ratio at concurrency 1.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MCPD=${MCPD:-${1:-$ROOT/build/release/mcpd}}
-N=${N:-${2:-2000}}
+N=${N:-${2:-1000}} # pipelined at once: past libmcp's queue (1024 + 64 workers) calls are refused
 CONCS=${CONCS:-"1 16"}
 SERVER_CPU=${SERVER_CPU:-0}
 [ -x "$MCPD" ] || { echo "exec.sh: build mcpd first (make)" >&2; exit 2; }
 dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
 cc -O2 -o "$dir/spawn_loop" "$ROOT/bench/mcpd/spawn_loop.c"
 bare=$(taskset -c "$SERVER_CPU" "$dir/spawn_loop" "$N" echo hi)
 echo "exec.sh: bare $bare"
@@ -33,9 +33,16 @@ JSON
             echo "{\"jsonrpc\":\"2.0\",\"id\":$i,\"method\":\"tools/call\",\"params\":{\"name\":\"hi\",\"arguments\":{}}}"
         done
     } > "$dir/in.jsonl"
+    # stdin stays open until every answer is out (at EOF mcpd drains for a bounded time only,
+    # which a long pipelined queue outlasts); the time ends when the last answer is written.
+    : > "$dir/out.jsonl"
     start=$(date +%s.%N)
-    taskset -c "$SERVER_CPU" "$MCPD" --config "$dir/c.json" --stdio < "$dir/in.jsonl" > "$dir/out.jsonl" 2> "$dir/err.log"
-    end=$(date +%s.%N)
+    {
+        cat "$dir/in.jsonl"
+        while [ "$(grep -c '"id":' "$dir/out.jsonl")" -le "$N" ]; do sleep 0.01; done
+        date +%s.%N > "$dir/end"
+    } | taskset -c "$SERVER_CPU" "$MCPD" --config "$dir/c.json" --stdio > "$dir/out.jsonl" 2> "$dir/err.log"
+    end=$(cat "$dir/end")
     ok=$(grep -c '"text":"hi\\n"' "$dir/out.jsonl" || true)
     [ "$ok" = "$N" ] || { tail -5 "$dir/err.log" >&2; echo "exec.sh: FAIL: $ok of $N calls answered hi" >&2; exit 1; }
     rate=$(awk -v n="$N" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", n / (e - s) }')
