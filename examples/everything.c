@@ -1262,6 +1262,11 @@ static const char usage_text[] =
     "  --allow-origin ORIGIN     allow this Origin (repeatable; * for any)\n"
     "  --allow-host HOST         allow this Host name (repeatable; * for any)\n"
     "  --max-line BYTES          longest accepted stdio line (default 4 MiB)\n"
+    "  --queue-target-ms MS      shed a client whose handler calls wait longer (default 100)\n"
+    "  --client-queue-max N      handler calls one client may have waiting (queue-max / 4)\n"
+    "  --alert NAME:SIGNAL:RAISE:CLEAR:FOR_MS[:WINDOW_MS]   an alert rule (repeatable; replaces\n"
+    "                            the defaults); SIGNAL: p99_latency queue_wait error_rate\n"
+    "                            in_flight rss fds\n"
     "  --help                    show this help\n"
     "  --version                 print the version\n";
 
@@ -1274,7 +1279,46 @@ typedef struct cli {
     mcp_stdio_options opts;
     mcp_http_options http;
     const char *origins[MAX_LIST], *hosts[MAX_LIST];
+    mcp_alert_rule rules[MAX_LIST];
+    char rule_text[MAX_LIST][128];
 } cli;
+
+static int parse_num(const char *s, unsigned long long max, bool zero_ok, unsigned long long *out);
+
+/* NAME:SIGNAL:RAISE:CLEAR:FOR_MS[:WINDOW_MS] into the next rule of o. Returns 0 or -1. */
+static int parse_alert(const char *a, cli *o)
+{
+    size_t n = o->http.n_alert_rules;
+    if (n == MAX_LIST || strlen(a) >= sizeof o->rule_text[n]) return -1;
+    char *t = strcpy(o->rule_text[n], a), *f[6] = {0};
+    int nf = 0;
+    for (char *p = t; nf < 6; nf++) {
+        f[nf] = p;
+        p = strchr(p, ':');
+        if (!p) {
+            nf++;
+            break;
+        }
+        *p++ = '\0';
+    }
+    if (nf < 5) return -1;
+    char *end;
+    mcp_alert_rule *r = &o->rules[n];
+    r->name = f[0];
+    r->signal = f[1];
+    r->raise = strtod(f[2], &end);
+    if (*end) return -1;
+    r->clear = strtod(f[3], &end);
+    if (*end) return -1;
+    unsigned long long v;
+    if (parse_num(f[4], 1u << 31, true, &v)) return -1;
+    r->for_ms = (uint32_t)v;
+    if (f[5] && parse_num(f[5], 1u << 31, true, &v)) return -1;
+    r->window_ms = f[5] ? (uint32_t)v : 0;
+    o->http.alert_rules = o->rules;
+    o->http.n_alert_rules = n + 1;
+    return 0;
+}
 
 static int bad_usage(const char *what, const char *arg)
 {
@@ -1344,6 +1388,8 @@ static const num_flag num_flags[] = {
     {"--replay-events", 1u << 20, 2, HOPT(replay_events)},
     {"--replay-bytes", 1u << 30, 1, HOPT(replay_bytes)},
     {"--replay-ttl-ms", 1u << 31, 2, HOPT(replay_ttl_ms)},
+    {"--queue-target-ms", 1u << 31, 2, HOPT(queue_target_ms)},
+    {"--client-queue-max", 1u << 24, 1, HOPT(client_queue_max)},
 };
 
 /* Parses argv into o. Returns -1 to go on, or the exit code (0 after --help/--version). */
@@ -1389,6 +1435,11 @@ static int parse_args(int argc, char **argv, cli *o)
             if (!next || !*next) return bad_usage("missing value after", a);
             if (*n == MAX_LIST) return bad_usage("too many values for", a);
             (origin ? o->origins : o->hosts)[(*n)++] = argv[++i];
+            http_flag = true;
+        } else if (strcmp(a, "--alert") == 0) {
+            if (!next || parse_alert(next, o))
+                return bad_usage("--alert: not NAME:SIGNAL:RAISE:CLEAR:FOR_MS[:WINDOW_MS]", next);
+            i++;
             http_flag = true;
         } else if (strcmp(a, "--max-line") == 0) {
             unsigned long long v;

@@ -659,7 +659,13 @@ static void exec_done(rt_job *j, int status)
 
 int rt_pool_exec(rt_pool *p, void (*fn)(void *arg), void *arg)
 {
+    return rt_pool_exec_as(p, 0, fn, arg);
+}
+
+int rt_pool_exec_as(rt_pool *p, uint64_t client, void (*fn)(void *arg), void *arg)
+{
     exec_job *e = mcp_xcalloc(1, sizeof *e);
+    e->job.client = client;
     e->job.run = exec_run;
     e->job.done = exec_done;
     e->fn = fn;

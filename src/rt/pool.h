@@ -126,6 +126,10 @@ int rt_pool_submit(rt_pool *p, rt_job *job);
  * runs fn, on the shutting-down thread: accepted work is never lost. Any thread. */
 int rt_pool_exec(rt_pool *p, void (*fn)(void *arg), void *arg);
 
+/* rt_pool_exec queued as client's (rt_job.client): fairness and shedding per client. Any
+ * thread. */
+int rt_pool_exec_as(rt_pool *p, uint64_t client, void (*fn)(void *arg), void *arg);
+
 /* Returns the seconds a refused caller should wait before retrying (Retry-After): the jobs
  * waiting divided by the measured drain rate (workers alive / recent mean run time), rounded
  * up, between 1 and 60. Takes no lock. Any thread. */
