@@ -14,6 +14,7 @@
  * mode nothing but the transport writes to stdout. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -681,7 +682,7 @@ static void tool_with_task(mcp_ctx *c, void *ud)
     finish_text_buf(c, &b);
 }
 
-/* ---- our own tools: echo, test_slow --------------------------------------------------------- */
+/* ---- our own tools: echo, test_slow, test_serial ------------------------------------------- */
 
 static void tool_echo(mcp_ctx *c, void *ud)
 {
@@ -700,6 +701,19 @@ static void tool_echo_region(mcp_ctx *c, void *ud)
 static int64_t int_arg(const mcp_ctx *c, const char *name, int64_t dflt)
 {
     return mcp_ctx_arg_int(c, name, dflt);
+}
+
+/* MCP_SERIAL: the mailbox runs one call at a time, so `running` never exceeds 1 here. */
+static void tool_serial(mcp_ctx *c, void *ud)
+{
+    static _Atomic int running;
+    int now = atomic_fetch_add(&running, 1) + 1;
+    sleep_ms((long)int_arg(c, "ms", 10));
+    atomic_fetch_sub(&running, 1);
+    char text[64];
+    snprintf(text, sizeof text, "concurrent: %d", now);
+    mcp_ctx_text(c, text);
+    mcp_ctx_finish(c);
 }
 
 static void tool_slow(mcp_ctx *c, void *ud)
@@ -947,6 +961,12 @@ static const tool_spec tools[] = {
      "\"ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":60000},"
      "\"stubborn\":{\"type\":\"boolean\"}}}",
      tool_slow, 0},
+    {"test_serial",
+     "Sleeps ms; declared MCP_SERIAL (not re-entrant): answers how many of its calls ran at "
+     "once, counting itself (always 1)",
+     "{\"type\":\"object\",\"properties\":{"
+     "\"ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":60000}}}",
+     tool_serial, MCP_SERIAL},
 };
 
 static int add_tools(mcp_server *s, char *err, size_t errsize)

@@ -172,6 +172,11 @@ typedef void (*mcp_handler_fn)(mcp_ctx *ctx, void *ud);
 /* With MCP_TASK_*: the engine does not start the task; the handler does, with
  * mcp_ctx_start_task(), e.g. after a first round of questions answered synchronously. */
 #define MCP_TASK_DEFERRED 0x8u
+/* The handler is not re-entrant: its calls wait in a bounded mailbox (64 calls; past it a call
+ * fails at once with the overloaded error, 503 / -32000 over HTTP) and run one at a time, in
+ * arrival order, on the work pool, with no lock held across the handler. Overrides
+ * MCP_INLINE. */
+#define MCP_SERIAL 0x10u
 
 typedef struct mcp_tool_def {
     const char *name;          /* required; 1-128 of [A-Za-z0-9_.-] */

@@ -103,4 +103,26 @@ describe('overload: fair shedding and alerts', () => {
     assert.match(srv.stderr, /alert cleared: rule=busy/);
   }, ['--threads', '2', '--queue-max', '64', '--client-queue-max', '6', '--queue-target-ms', '50',
     '--alert', 'busy:in_flight:6:2:1000']));
+
+  it('a serial tool never runs twice at once; past its mailbox bound calls get a precise 503', () => withServerChecked(async (srv) => {
+    const sid = await openSession(srv, 'serial');
+    const call = async (id, ms) => {
+      const r = await post(srv, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'test_serial', arguments: { ms } } }, sid);
+      return { status: r.status, text: await r.text() };
+    };
+    // 12 at once, each sleeping: served one at a time
+    const rs = await Promise.all(Array.from({ length: 12 }, (_, i) => call(`s${i}`, 20)));
+    for (const r of rs) {
+      assert.equal(r.status, 200, r.text);
+      assert.match(r.text, /concurrent: 1"/, r.text);
+    }
+    // 90 at once: 1 runs, 64 wait, the rest are refused at once with the reason
+    const many = await Promise.all(Array.from({ length: 90 }, (_, i) => call(`m${i}`, 100)));
+    const ok = many.filter((r) => r.status === 200);
+    const refused = many.filter((r) => r.status === 503);
+    assert.equal(ok.length + refused.length, 90, many.map((r) => r.status).join(','));
+    assert.ok(refused.length >= 90 - 65, `at most 65 accepted (1 running + 64 waiting), refused ${refused.length}`);
+    for (const r of ok) assert.match(r.text, /concurrent: 1"/, r.text);
+    for (const r of refused) assert.match(r.text, /runs one call at a time and 64 calls are already waiting/, r.text);
+  }, ['--threads', '8']));
 });
