@@ -5,11 +5,11 @@
  *
  * Sized entry points. mcp.h turns mcp_server_add_tool(s, def, ...) into
  * mcp_server_add_tool_sz(s, sizeof(mcp_tool_def), def, ...) (variadic macros, so that a
- * compound literal's commas pass through), so libmcp learns how large the
- * caller's struct is. Here it is copied into a zeroed struct of the size this libmcp knows:
- * an older caller's missing tail reads as zero (the default), a newer caller's extra tail must
- * be zero (fields this libmcp would ignore are refused rather than dropped). The registration
- * code (server.c, skills.c) then sees only current-size structs. docs/abi.md has the policy. */
+ * compound literal's commas pass through), so libmcp learns how large the caller's struct is.
+ * Here it is copied into a zeroed struct of the size this libmcp knows (copy_sized): an older
+ * caller's missing tail reads as zero (the default), a newer caller's extra tail must be zero
+ * (fields this libmcp would ignore are refused rather than dropped). The registration code
+ * (server.c, ext/skills.c) then sees only current-size structs. docs/abi.md has the policy. */
 #include "mcp/ctx.h"
 #include "base/sized.h"
 

@@ -17,12 +17,7 @@ static bool is_own(const char *key, const char *const *own, size_t nown)
 
 char *mcpd_args_schema(const mcp_json *args, const char *const *own, size_t nown)
 {
-    mcp_jw *w = mcp_jw_new();
-    mcp_jw_object(w);
-    mcp_jw_key(w, "type");
-    mcp_jw_string(w, "object");
-    mcp_jw_key(w, "properties");
-    mcp_jw_object(w);
+    mcp_jw *w = mcpd_jw_object_schema();
     for (size_t i = 0; i < mcp_json_len(args); i++) {
         const char *name;
         const mcp_json *spec = mcp_json_member(args, i, &name, NULL);

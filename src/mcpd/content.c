@@ -201,7 +201,7 @@ static void read_resdir(const mcpd_env *env, const mcp_json *e, reader *r, resdi
         .description = str_at(r, e, "description", false),
         .max_file_bytes = (size_t)int_at(r, e, "max_file_bytes", 1, 64 << 20),
         .max_files = (size_t)int_at(r, e, "max_files", 1, 100000),
-        .max_depth = (unsigned)int_at(r, e, "max_depth", 0, 64),
+        .max_depth = mcp_json_get(e, "max_depth") ? (int)int_at(r, e, "max_depth", 0, 64) : -1,
         .include_hidden = bool_at(r, e, "include_hidden", false),
         .watch = bool_at(r, e, "watch", true),
         .template_ = bool_at(r, e, "template", true),

@@ -1,7 +1,9 @@
 /* guard.c - the guard around every tool call: concurrency limit with a bounded wait, the global
  * child-process limit, the time limit, cancellation, and the call's end.
  *
- * A call passes, in order: the tool's concurrency limit (a semaphore: at most `concurrency`
+ * A call passes, in order: the tool's circuit breaker when its entry has one ("breaker":
+ * breaker.c; an open one answers at once with an isError result that says when to retry), the
+ * tool's concurrency limit (a semaphore: at most `concurrency`
  * calls run, a call beyond waits at most queue_wait_ms on its handler thread, then gets an
  * isError result that says the tool is busy), the global child-process limit for kinds that
  * spawn, and then runs (kind->call). While it runs, a timer on mcpd's loop ticks every 100 ms:
@@ -16,20 +18,15 @@
  * (loop posts run in order, so the timer always starts before the end arrives); that also drops
  * its reference to the generation, so the kind instance outlives every call on it. */
 #include "mcpd.h"
+#include "mcpd/breaker.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define TICK_MS 100
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* ---- a counting semaphore with a bounded wait --------------------------------------------- */
 typedef struct slots {
@@ -56,8 +53,10 @@ static void slots_destroy(slots *s)
     pthread_cond_destroy(&s->cv);
 }
 
-/* Takes a slot, waiting at most wait_ms. Returns true with the slot held. */
-static bool slots_acquire(slots *s, uint32_t wait_ms)
+/* Takes a slot, waiting at most wait_ms, or until ctx is cancelled (checked every 100 ms: a
+ * client that leaves, or a server that stops, frees the waiting thread). Returns true with the
+ * slot held. */
+static bool slots_acquire(slots *s, uint32_t wait_ms, const mcp_ctx *ctx)
 {
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
@@ -66,7 +65,17 @@ static bool slots_acquire(slots *s, uint32_t wait_ms)
     if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
     pthread_mutex_lock(&s->mu);
     int rc = 0;
-    while (s->in_use >= s->max && rc == 0) rc = pthread_cond_timedwait(&s->cv, &s->mu, &until);
+    while (s->in_use >= s->max && rc == 0 && !mcp_ctx_cancelled(ctx)) {
+        struct timespec now, slice;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        slice = now;
+        slice.tv_nsec += TICK_MS * 1000000L;
+        if (slice.tv_nsec >= 1000000000L) slice.tv_sec++, slice.tv_nsec -= 1000000000L;
+        bool last = slice.tv_sec > until.tv_sec ||
+                    (slice.tv_sec == until.tv_sec && slice.tv_nsec >= until.tv_nsec);
+        rc = pthread_cond_timedwait(&s->cv, &s->mu, last ? &until : &slice);
+        if (rc == ETIMEDOUT && !last) rc = 0;
+    }
     bool ok = s->in_use < s->max;
     if (ok) s->in_use++;
     pthread_mutex_unlock(&s->mu);
@@ -84,7 +93,26 @@ static void slots_release(slots *s)
 /* ---- guards ------------------------------------------------------------------------------ */
 struct mcpd_guard {
     slots limit;
+    mcpd_breaker *breaker; /* the tool's own, when its entry has "breaker"; else NULL */
 };
+
+/* The tool's breaker from its entry's "breaker" object (absent or "enabled": false: none). */
+static mcpd_breaker *breaker_from(const mcp_json *b, const void *seed)
+{
+    bool on = true;
+    if (!b || (mcp_json_bool(mcp_json_get(b, "enabled"), &on) && !on)) return NULL;
+    mcpd_breaker_config cfg;
+    mcpd_breaker_config_default(&cfg);
+    int64_t v;
+    double r;
+    if (mcp_json_int(mcp_json_get(b, "window_ms"), &v)) cfg.window_ms = (uint32_t)v;
+    if (mcp_json_int(mcp_json_get(b, "min_calls"), &v)) cfg.min_calls = (uint32_t)v;
+    if (mcp_json_double(mcp_json_get(b, "failure_ratio"), &r))
+        cfg.failure_percent = (uint32_t)(r * 100 + 0.5);
+    if (mcp_json_int(mcp_json_get(b, "cooldown_ms"), &v)) cfg.cooldown_ms = (uint32_t)v;
+    if (mcp_json_int(mcp_json_get(b, "half_open_probes"), &v)) cfg.probes = (uint32_t)v;
+    return mcpd_breaker_new(&cfg, (uint64_t)(uintptr_t)seed ^ mcpd_now_ms());
+}
 
 static slots children;
 static uint32_t max_children;
@@ -100,12 +128,14 @@ void mcpd_guard_new(mcpd_tool *t)
     t->guard = calloc(1, sizeof *t->guard);
     if (!t->guard) abort();
     slots_init(&t->guard->limit, t->concurrency ? t->concurrency : UINT32_MAX);
+    t->guard->breaker = breaker_from(t->breaker_cfg, t);
 }
 
 void mcpd_guard_free(mcpd_tool *t)
 {
     if (!t->guard) return;
     slots_destroy(&t->guard->limit);
+    mcpd_breaker_free(t->guard->breaker);
     free(t->guard);
     t->guard = NULL;
 }
@@ -121,6 +151,8 @@ struct mcpd_call {
     bool ended;
     atomic_bool cancelled, timed_out;
     bool child;
+    bool ticketed; /* admitted by the tool's breaker: the outcome is reported to it */
+    mcpd_breaker_ticket ticket;
     uv_timer_t timer;
 };
 
@@ -146,7 +178,7 @@ uint32_t mcpd_call_timeout_ms(const mcpd_call *c)
 }
 int64_t mcpd_call_remaining_ms(const mcpd_call *c)
 {
-    return (int64_t)c->deadline_ms - (int64_t)now_ms();
+    return (int64_t)c->deadline_ms - (int64_t)mcpd_now_ms();
 }
 void mcpd_call_set_data(mcpd_call *c, void *data)
 {
@@ -176,7 +208,7 @@ static void on_tick(uv_timer_t *t)
     bool timeout = false, cancel = false;
     pthread_mutex_lock(&c->mu);
     if (!c->ended && !atomic_load(&c->cancelled)) {
-        timeout = now_ms() >= c->deadline_ms;
+        timeout = mcpd_now_ms() >= c->deadline_ms;
         cancel = timeout || mcp_ctx_cancelled(c->ctx);
         if (timeout) atomic_store(&c->timed_out, true);
         if (cancel) atomic_store(&c->cancelled, true);
@@ -216,7 +248,12 @@ static bool call_end_begin(mcpd_call *c)
 
 static void call_end_finish(mcpd_call *c, mcpd_outcome outcome)
 {
-    (void)outcome; /* the breaker counts it (next step) */
+    mcpd_breaker *b = c->tool->guard->breaker;
+    if (c->ticketed && outcome == MCPD_CANCELLED)
+        mcpd_breaker_release(b, &c->ticket);
+    else if (c->ticketed)
+        mcpd_breaker_record(b, mcpd_now_ms(), &c->ticket,
+                            outcome == MCPD_OK || outcome == MCPD_TOOL_ERROR);
     if (c->child) slots_release(&children);
     slots_release(&c->tool->guard->limit);
     if (mcpd_loop_post(end_on_loop, c) != 0) { /* no loop: the timer never started */
@@ -258,7 +295,17 @@ void mcpd_call_fail(mcpd_call *c, mcpd_outcome outcome, const char *fmt, ...)
 
 void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
 {
-    if (!slots_acquire(&t->guard->limit, t->queue_wait_ms)) {
+    mcpd_breaker_ticket ticket = {0};
+    mcpd_breaker *b = t->guard->breaker;
+    uint64_t retry_ms;
+    char why[256];
+    if (b && !mcpd_breaker_allow(b, mcpd_now_ms(), &ticket, &retry_ms, why, sizeof why)) {
+        mcp_ctx_tool_error(ctx, "tool %s is unavailable: %s", t->name, why);
+        mcpd_gen_unref(g);
+        return;
+    }
+    if (!slots_acquire(&t->guard->limit, t->queue_wait_ms, ctx)) {
+        if (b) mcpd_breaker_release(b, &ticket);
         mcp_ctx_tool_error(ctx,
                            "tool %s is busy: %u calls are running (its concurrency limit) and "
                            "none ended within %u ms; try again later",
@@ -266,8 +313,9 @@ void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
         mcpd_gen_unref(g);
         return;
     }
-    if (t->spawns && !slots_acquire(&children, t->queue_wait_ms)) {
+    if (t->spawns && !slots_acquire(&children, t->queue_wait_ms, ctx)) {
         slots_release(&t->guard->limit);
+        if (b) mcpd_breaker_release(b, &ticket);
         mcp_ctx_tool_error(ctx,
                            "tool %s cannot start: %u child processes are running (mcpd's "
                            "limits.max_children) and none ended within %u ms; try again later",
@@ -281,7 +329,9 @@ void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
     c->gen = g;
     c->tool = t;
     c->child = t->spawns;
-    c->deadline_ms = now_ms() + t->timeout_ms;
+    c->ticketed = b != NULL;
+    c->ticket = ticket;
+    c->deadline_ms = mcpd_now_ms() + t->timeout_ms;
     pthread_mutex_init(&c->mu, NULL);
     atomic_init(&c->cancelled, false);
     atomic_init(&c->timed_out, false);

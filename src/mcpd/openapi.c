@@ -249,12 +249,7 @@ static char *input_schema(const mcp_json *root, const param *ps, size_t np, bool
                           const mcp_json *body, bool body_required)
 {
     bool uses_defs = false;
-    mcp_jw *w = mcp_jw_new();
-    mcp_jw_object(w);
-    mcp_jw_key(w, "type");
-    mcp_jw_string(w, "object");
-    mcp_jw_key(w, "properties");
-    mcp_jw_object(w);
+    mcp_jw *w = mcpd_jw_object_schema();
     for (size_t i = 0; i < np; i++) {
         mcp_jw_key(w, ps[i].arg);
         if (mcp_json_typeof(ps[i].schema) == MCP_JSON_OBJECT &&

@@ -10,13 +10,15 @@
  * segments) and opened through fsroot_open beneath the root's fd, non-blocking (a FIFO planted
  * in the tree cannot hang a handler), then fstat'd (regular files only) and read up to the cap.
  *
- * The watcher is a libuv loop on a thread of its own: one uv_fs_event per directory (inotify is
+ * The watcher is one libuv loop on one thread for the whole process (W below), with one
+ * uv_fs_event per directory (inotify is
  * not recursive), created for the directories found by the walk and for those created later.
  * An event names a directory entry; it is noted, and FLUSH_MS later each noted path is looked at
  * once (what is there now, through fsroot without following a final symlink) and registrations
  * are added, updated or removed to match: a burst of events for one file (an editor's save, a
- * large file written in many pieces) is one notification, and reordered events converge. The
- * loop is stopped through a uv_async from resdir_free. */
+ * large file written in many pieces) is one notification, and reordered events converge.
+ * resdir_new and resdir_free post a start (the walk) and a stop (closing d's handles) to the
+ * loop and wait for them. */
 #include "resdir.h"
 
 #include "ctxjson.h"
@@ -41,11 +43,27 @@
 #define FLUSH_MS         50   /* events for one path within this are looked at once */
 #define MAX_PENDING      4096 /* paths waiting for the flush */
 
+/* The watcher loop: one libuv loop on one thread for every resdir of the process, started at
+ * the first resdir that watches and kept to the end (its fds are never closed and reused while
+ * other threads run, and a reload starts no thread). Other threads talk to it by posting a
+ * resdir with a command (start or stop) and waiting until it is done. */
+static struct {
+    pthread_once_t once;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    uv_loop_t loop;
+    uv_async_t wake;
+    struct resdir *cmds; /* posted, under mu */
+    bool ok;
+} W = {
+    .once = PTHREAD_ONCE_INIT, .mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
 typedef struct watch {
     uv_fs_event_t ev;
     struct resdir *d;
-    char *rel; /* "" for the root, else "a/b" */
-    bool closing;
+    char *rel;    /* "" for the root, else "a/b" */
+    bool closing; /* uv_close called */
+    bool counted; /* closed by a stop, which waits for it */
 } watch;
 
 struct resdir {
@@ -65,15 +83,15 @@ struct resdir {
     size_t nfiles, cap;
     bool capped_logged;
 
-    /* the watcher: everything below is touched only by the loop thread once it runs */
+    /* the watcher: everything below is touched only on the watcher loop's thread */
     bool watching;
-    uv_loop_t loop;
-    uv_async_t stop;
     uv_timer_t flush; /* coalesces events: see note_change */
     char **pending;   /* relative paths changed since the flush timer started */
     size_t npending, pcap;
-    pthread_t thread;
-    bool thread_started;
+    int closing; /* handles still closing after a stop */
+    bool done;   /* the posted start or stop finished (under W.mu) */
+    struct resdir *next_cmd;
+    int cmd;
     watch **watches;
     size_t nwatches;
 };
@@ -298,6 +316,14 @@ static void join_rel(char *out, size_t size, const char *dir, const char *name)
 
 static void watch_dir(resdir *d, const char *rel);
 
+/* True if rel may become a resource: a path fsroot accepts, and UTF-8 (a URI, a name and a
+ * completion value are made of it; a file whose name is not text is left out of the list). */
+static bool servable_name(const char *rel)
+{
+    size_t n = strlen(rel);
+    return !fsroot_check_path(rel, n) && mime_utf8_text(rel, n);
+}
+
 /* What rel is now, seen from the root without following a final symlink: 'f' a regular file
  * (or a symlink to one that stays beneath the root), 'd' a directory, 0 anything else. */
 static char entry_kind(resdir *d, const char *rel)
@@ -337,7 +363,7 @@ static void walk(resdir *d, const char *rel, unsigned depth)
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
         if (de->d_name[0] == '.' && !d->include_hidden) continue;
         join_rel(path, sizeof path, rel, de->d_name);
-        if (fsroot_check_path(path, strlen(path))) continue;
+        if (!servable_name(path)) continue;
         char kind = entry_kind(d, path);
         if (kind == 'f')
             file_add(d, path);
@@ -496,17 +522,23 @@ int ctx_resource_not_found_code(const mcp_ctx *c)
 /* ---- the watcher (loop thread) ----------------------------------------------------------------
  */
 
+static void cmd_done(resdir *d);
+
 static void on_watch_closed(uv_handle_t *h)
 {
     watch *w = h->data;
+    resdir *d = w->d;
+    bool counted = w->counted;
     free(w->rel);
     free(w);
+    if (counted && !--d->closing) cmd_done(d);
 }
 
 static void unwatch_at(resdir *d, size_t i)
 {
     watch *w = d->watches[i];
     d->watches[i] = d->watches[--d->nwatches];
+    w->closing = true;
     uv_fs_event_stop(&w->ev);
     uv_close((uv_handle_t *)&w->ev, on_watch_closed);
 }
@@ -538,7 +570,7 @@ static void watch_dir(resdir *d, const char *rel)
     if (!w) abort();
     w->d = d;
     w->rel = xstrdup(rel);
-    uv_fs_event_init(&d->loop, &w->ev);
+    uv_fs_event_init(&W.loop, &w->ev);
     w->ev.data = w;
     int rc = uv_fs_event_start(&w->ev, on_fs_event, abs, 0);
     if (rc) {
@@ -595,7 +627,7 @@ static void on_fs_event(uv_fs_event_t *h, const char *filename, int events, int 
     if (!filename || (filename[0] == '.' && !w->d->include_hidden)) return;
     char rel[FSROOT_PATH_MAX + 2];
     join_rel(rel, sizeof rel, w->rel, filename);
-    if (!fsroot_check_path(rel, strlen(rel))) note_change(w->d, rel);
+    if (servable_name(rel)) note_change(w->d, rel);
 }
 
 /* The changes noted since the timer started, each looked at once. */
@@ -631,24 +663,95 @@ static void note_change(resdir *d, const char *rel)
     if (!uv_is_active((uv_handle_t *)&d->flush)) uv_timer_start(&d->flush, on_flush, FLUSH_MS, 0);
 }
 
-static void on_stop(uv_async_t *a)
+static void on_flush_closed(uv_handle_t *h)
 {
-    resdir *d = a->data;
+    resdir *d = h->data;
+    if (!--d->closing) cmd_done(d);
+}
+
+/* Closes d's handles; cmd_done runs when the last one is closed. */
+static void stop_on_loop(resdir *d)
+{
+    d->closing = (int)d->nwatches + 1;
+    for (size_t i = 0; i < d->nwatches; i++) d->watches[i]->counted = true;
     while (d->nwatches) unwatch_at(d, d->nwatches - 1);
     uv_timer_stop(&d->flush);
     for (size_t i = 0; i < d->npending; i++) free(d->pending[i]);
     free(d->pending);
     d->pending = NULL;
     d->npending = 0;
-    uv_close((uv_handle_t *)&d->flush, NULL);
-    uv_close((uv_handle_t *)&d->stop, NULL);
+    uv_close((uv_handle_t *)&d->flush, on_flush_closed);
 }
 
-static void *loop_main(void *arg)
+/* Walks and watches d's tree (the walk registers the files too, so nothing created meanwhile
+ * is missed). */
+static void start_on_loop(resdir *d)
 {
-    resdir *d = arg;
-    uv_run(&d->loop, UV_RUN_DEFAULT);
+    uv_timer_init(&W.loop, &d->flush);
+    d->flush.data = d;
+    walk(d, "", 0);
+    cmd_done(d);
+}
+
+static void cmd_done(resdir *d)
+{
+    pthread_mutex_lock(&W.mu);
+    d->done = true;
+    pthread_cond_broadcast(&W.cond);
+    pthread_mutex_unlock(&W.mu);
+}
+
+static void on_wake(uv_async_t *a)
+{
+    pthread_mutex_lock(&W.mu);
+    resdir *list = W.cmds;
+    W.cmds = NULL;
+    pthread_mutex_unlock(&W.mu);
+    while (list) {
+        resdir *d = list;
+        list = d->next_cmd;
+        if (d->cmd == 1)
+            start_on_loop(d);
+        else
+            stop_on_loop(d);
+    }
+}
+
+static void *watcher_main(void *arg)
+{
+    uv_run(&W.loop, UV_RUN_DEFAULT);
     return NULL;
+}
+
+static void watcher_init(void)
+{
+    pthread_t t;
+    pthread_attr_t attr;
+    uv_loop_init(&W.loop);
+    uv_async_init(&W.loop, &W.wake, on_wake);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    W.ok = pthread_create(&t, &attr, watcher_main, NULL) == 0;
+    pthread_attr_destroy(&attr);
+}
+
+/* Runs command cmd (1 start, 2 stop) for d on the watcher loop and waits for its end. Returns
+ * false if the watcher thread could not be started. */
+static bool watcher_run(resdir *d, int cmd)
+{
+    pthread_once(&W.once, watcher_init);
+    if (!W.ok) return false;
+    pthread_mutex_lock(&W.mu);
+    d->cmd = cmd;
+    d->done = false;
+    d->next_cmd = W.cmds;
+    W.cmds = d;
+    pthread_mutex_unlock(&W.mu);
+    uv_async_send(&W.wake);
+    pthread_mutex_lock(&W.mu);
+    while (!d->done) pthread_cond_wait(&W.cond, &W.mu);
+    pthread_mutex_unlock(&W.mu);
+    return true;
 }
 
 /* ---- life ------------------------------------------------------------------------------------ */
@@ -692,7 +795,8 @@ static int check_config(const resdir_config *c, char *err, size_t errsize)
     if (c->max_file_bytes > (64u << 20))
         return seterr(err, errsize, "max_file_bytes: at most 67108864 (64 MiB)");
     if (c->max_files > 100000) return seterr(err, errsize, "max_files: at most 100000");
-    if (c->max_depth > 64) return seterr(err, errsize, "max_depth: at most 64");
+    if (c->max_depth > 64 || c->max_depth < -1)
+        return seterr(err, errsize, "max_depth: from 0 to 64");
     for (size_t i = 0; i < c->nmime; i++)
         if (!c->mime[i].ext || !*c->mime[i].ext || strchr(c->mime[i].ext, '.') ||
             !mime_valid(c->mime[i].mime))
@@ -738,7 +842,7 @@ resdir *resdir_new(mcp_server *s, const resdir_config *c, char *err, size_t errs
     d->description = c->description ? xstrdup(c->description) : NULL;
     d->max_file_bytes = c->max_file_bytes ? c->max_file_bytes : (1u << 20);
     d->max_files = c->max_files ? c->max_files : 10000;
-    d->max_depth = c->max_depth ? c->max_depth : 16;
+    d->max_depth = c->max_depth < 0 ? 16 : (unsigned)c->max_depth;
     d->include_hidden = c->include_hidden;
     d->template_ = c->template_;
     d->nmime = c->nmime;
@@ -751,15 +855,12 @@ resdir *resdir_new(mcp_server *s, const resdir_config *c, char *err, size_t errs
     if (!s) { /* checking a config only (mcpd --check-config): nothing to serve */
         return d;
     }
-    if (c->watch) {
-        uv_loop_init(&d->loop);
-        uv_async_init(&d->loop, &d->stop, on_stop);
-        d->stop.data = d;
-        uv_timer_init(&d->loop, &d->flush);
-        d->flush.data = d;
-        d->watching = true;
+    d->watching = c->watch;
+    if (!d->watching || !watcher_run(d, 1)) {
+        if (d->watching) logf_(d, "warning", "cannot start the watcher thread: not watching");
+        d->watching = false;
+        walk(d, "", 0);
     }
-    walk(d, "", 0); /* the loop does not run yet: this thread may touch its handles */
     if (d->template_) {
         size_t n = d->prefix_len + 8;
         d->tmpl_uri = malloc(n);
@@ -783,14 +884,6 @@ resdir *resdir_new(mcp_server *s, const resdir_config *c, char *err, size_t errs
             resdir_free(d);
             return NULL;
         }
-    }
-    if (d->watching) {
-        if (pthread_create(&d->thread, NULL, loop_main, d)) {
-            seterr(err, errsize, "cannot start the watcher thread");
-            resdir_free(d);
-            return NULL;
-        }
-        d->thread_started = true;
     }
     logf_(d, "info", "serving %zu files of %s as %s%s", d->nfiles, d->root, d->prefix,
           d->watching ? ", watching for changes" : "");
@@ -827,17 +920,8 @@ static void unregister_all(resdir *d)
 void resdir_free(resdir *d)
 {
     if (!d) return;
-    if (d->watching) {
-        if (d->thread_started) {
-            uv_async_send(&d->stop);
-            pthread_join(d->thread, NULL);
-        } else { /* never started: close the handles here */
-            on_stop(&d->stop);
-            uv_run(&d->loop, UV_RUN_DEFAULT);
-        }
-        uv_loop_close(&d->loop);
-        free(d->watches);
-    }
+    if (d->watching) watcher_run(d, 2);
+    free(d->watches);
     unregister_all(d);
     for (size_t i = 0; i < d->nfiles; i++) free(d->files[i]);
     free(d->files);

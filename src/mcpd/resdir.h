@@ -32,7 +32,8 @@ typedef struct resdir_config {
     const char *description; /* given to the template, and to each file as "<description>" */
     size_t max_file_bytes;   /* a larger file is refused at read; default 1 MiB, at most 64 MiB */
     size_t max_files;        /* files registered; default 10000, at most 100000 */
-    unsigned max_depth;      /* directory levels below the root; default 16, at most 64 */
+    int max_depth;           /* directory levels below the root (0: the root's files only);
+                              * -1: the default 16; at most 64 */
     bool include_hidden;     /* serve names starting with '.'; default false */
     bool watch;              /* follow changes with inotify */
     bool template_;          /* register the {path} template */

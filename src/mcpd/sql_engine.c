@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_ROWS    100u
@@ -196,12 +197,7 @@ static bool read_shape(sqle *e, sqlite3_stmt *st, char *err, size_t errsize)
 static void write_output_schema(sqle *e)
 {
     static const char *const tnames[] = {NULL, "integer", "number", "string", "string"};
-    mcp_jw *w = mcp_jw_new();
-    mcp_jw_object(w);
-    mcp_jw_key(w, "type");
-    mcp_jw_string(w, "object");
-    mcp_jw_key(w, "properties");
-    mcp_jw_object(w);
+    mcp_jw *w = mcpd_jw_object_schema();
     mcp_jw_key(w, "columns");
     mcp_jw_raw(w, "{\"type\":\"array\",\"items\":{\"type\":\"string\"}}", 42);
     mcp_jw_key(w, "rows");
@@ -457,12 +453,39 @@ static void table_header(const sqle *e, mcpd_sbuf *t)
 typedef struct stopper {
     bool (*stop)(void *);
     void *ud;
+    uint32_t busy_ms;
+    uint64_t busy_start;
+    bool stopped;
 } stopper;
 
 static int on_progress(void *ud)
 {
     stopper *s = ud;
-    return s->stop && s->stop(s->ud) ? 1 : 0;
+    if (s->stop && s->stop(s->ud)) s->stopped = true;
+    return s->stopped;
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Waits for another connection's lock in steps of at most 5 ms, up to busy_ms, and gives up at
+ * once when the call is cancelled or out of time (sqlite3_busy_timeout would sleep on). */
+static int on_busy(void *ud, int n)
+{
+    stopper *s = ud;
+    uint64_t now = mono_ms();
+    if (n == 0) s->busy_start = now;
+    if (on_progress(s)) return 0;
+    uint64_t spent = now - s->busy_start;
+    if (spent >= s->busy_ms) return 0;
+    uint64_t step = s->busy_ms - spent < 5 ? s->busy_ms - spent : 5;
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)step * 1000000L};
+    nanosleep(&ts, NULL);
+    return 1;
 }
 
 static sqle_status classify(int rc)
@@ -503,6 +526,7 @@ static void give_conn(sqle *e, conn *c)
     sqlite3_reset(c->st);
     sqlite3_clear_bindings(c->st);
     sqlite3_progress_handler(c->db, 0, NULL, NULL);
+    sqlite3_busy_timeout(c->db, (int)e->cfg.busy_timeout_ms); /* drops the run's busy handler */
     pthread_mutex_lock(&e->mu);
     c->next = e->idle;
     e->idle = c;
@@ -596,17 +620,18 @@ void sqle_run(sqle *e, const mcp_json *args, bool (*stop)(void *ud), void *ud, s
         r->status = SQLE_DB_ERROR;
         return;
     }
-    stopper s = {stop, ud};
+    stopper s = {.stop = stop, .ud = ud, .busy_ms = e->cfg.busy_timeout_ms};
     sqlite3_progress_handler(c->db, PROGRESS_STEPS, on_progress, &s);
+    sqlite3_busy_handler(c->db, on_busy, &s);
     int rc = bind_args(c->st, e, args);
     if (rc == SQLITE_OK) rc = collect_rows(e, c, r);
     if (rc != SQLITE_DONE) {
-        r->status = classify(rc);
-        if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+        r->status = s.stopped ? SQLE_INTERRUPTED : classify(rc);
+        if (r->status == SQLE_INTERRUPTED)
+            snprintf(r->message, sizeof r->message, "the query was interrupted");
+        else if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
             snprintf(r->message, sizeof r->message,
                      "the database is locked: still busy after %u ms", e->cfg.busy_timeout_ms);
-        else if (r->status == SQLE_INTERRUPTED)
-            snprintf(r->message, sizeof r->message, "the query was interrupted");
         else
             snprintf(r->message, sizeof r->message, "%s", sqlite3_errmsg(c->db));
     }

@@ -52,3 +52,14 @@ char *mcpd_jw_take(mcp_jw *w, const char *fallback)
     mcp_jw_free(w);
     return out;
 }
+
+mcp_jw *mcpd_jw_object_schema(void)
+{
+    mcp_jw *w = mcp_jw_new();
+    mcp_jw_object(w);
+    mcp_jw_key(w, "type");
+    mcp_jw_string(w, "object");
+    mcp_jw_key(w, "properties");
+    mcp_jw_object(w);
+    return w;
+}

@@ -22,6 +22,10 @@ void mcpd_sb_str(mcpd_sbuf *b, const char *s);
 /* Returns the text (malloc'd, "" if empty) and empties b. */
 char *mcpd_sb_take(mcpd_sbuf *b);
 
+/* Returns a new writer that has written {"type":"object","properties":{ (a schema whose
+ * properties come next). */
+mcp_jw *mcpd_jw_object_schema(void);
+
 /* Returns a malloc'd copy of the writer's text, or of fallback if the writer failed, and frees
  * the writer. */
 char *mcpd_jw_take(mcp_jw *w, const char *fallback);

@@ -205,8 +205,7 @@ static void on_request(http_request *req, http_response *res, void *ud)
                  .ws = ws,
                  .req = req,
                  .res = res,
-                 .pv = http_header_get(req, "MCP-Protocol-Version"),
-                 .sid = http_header_get(req, "Mcp-Session-Id")};
+                 .pv = http_header_get(req, "MCP-Protocol-Version")};
     if (strcmp(req->path, h->path)) {
         if (!strcmp(req->path, "/metrics") && req->method == HTTP_GET) {
             if (http_guard(&r)) return; /* the same Origin/Host guard as the endpoint */

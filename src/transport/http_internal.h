@@ -10,8 +10,8 @@
  *   http_modern.c   modern-era rules (2026-07-28): stateless POST
  *
  * Lock order: session handle lock, engine conn lock, session lock, stream lock. Nothing that
- * holds a later lock takes an earlier one. The session table's rwlock is taken with none of
- * them held. */
+ * holds a later lock takes an earlier one. The session table's rwlock comes before them all
+ * (the sweeper locks sessions and streams under its read side); nothing takes it holding one. */
 #ifndef MCP_TRANSPORT_HTTP_INTERNAL_H
 #define MCP_TRANSPORT_HTTP_INTERNAL_H
 
@@ -165,7 +165,7 @@ typedef struct req_ctx {
     http_request *req;
     http_response *res;
     const char *pv;  /* MCP-Protocol-Version, or NULL */
-    const char *sid; /* Mcp-Session-Id, or NULL */
+    const char *sid; /* Mcp-Session-Id, or NULL (legacy era: read by http_legacy) */
     bool modern;
     int admit;   /* mcp_msg_info.admit for the handle call */
     char id[80]; /* after MCP_NOT_ADMITTED: the body's id as JSON text */

@@ -159,7 +159,7 @@ static void legacy_get(req_ctx *r, session *s)
 void http_legacy(req_ctx *r)
 {
     http_request *req = r->req;
-    const char *sid = r->sid;
+    const char *sid = r->sid = http_header_get(req, "Mcp-Session-Id");
     if (!sid && req->method == HTTP_POST) {
         legacy_initialize(r);
         return;

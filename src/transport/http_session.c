@@ -115,12 +115,10 @@ void session_add_stream(session *s, hstream *st)
     if (s->nstreams > SESSION_MAX_STREAMS) { /* forget the oldest finished, undelivered one */
         hstream **pp = NULL;
         for (hstream **p = &s->streams; *p; p = &(*p)->snext) {
-            /* final and res are under the stream's lock, which ranks above s->lock: try it,
-             * and pass over a stream busy right now (it is no candidate anyway) */
-            if (pthread_mutex_trylock(&(*p)->lock)) continue;
-            bool idle = (*p)->final && !(*p)->res;
+            pthread_mutex_lock(
+                &(*p)->lock); /* final and res are the stream's (order: session, stream) */
+            if ((*p)->final && !(*p)->res) pp = p;
             pthread_mutex_unlock(&(*p)->lock);
-            if (idle) pp = p;
         }
         if (pp) {
             evict = *pp;

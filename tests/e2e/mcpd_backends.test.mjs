@@ -41,7 +41,7 @@ const sqlTools = (db) => [
 
 // The test's upstream: JSON echo of what it received, switchable into failure and slowness.
 function startUpstream() {
-  const st = { mode: 'ok', healthy: true, hits: 0, healthHits: 0, delayMs: 0 };
+  const st = { mode: 'ok', healthy: true, hits: 0, healthHits: 0, delayMs: 0, onceSeen: new Map(), aborted: 0, hangSeen: 0 };
   const srv = http.createServer((req, res) => {
     let body = '';
     req.on('data', (d) => { body += d; });
@@ -53,6 +53,18 @@ function startUpstream() {
         return;
       }
       st.hits++;
+      if (u.pathname.startsWith('/once/')) { // 503 the first time a path is asked for, then 200
+        const n = (st.onceSeen.get(u.pathname) ?? 0) + 1;
+        st.onceSeen.set(u.pathname, n);
+        if (n === 1) { res.writeHead(503, { 'content-type': 'text/plain' }).end('try again'); return; }
+      }
+      if (u.pathname === '/hang') { // answers only after a minute; counts clients that give up
+        st.hangSeen++;
+        res.on('close', () => { if (!res.writableEnded) st.aborted++; });
+        await new Promise((r) => setTimeout(r, 60000).unref());
+        if (!res.destroyed) res.end('late');
+        return;
+      }
       if (st.delayMs) await sleep(st.delayMs);
       if (st.mode === 'fail' && u.pathname !== '/slow') { res.writeHead(503, { 'content-type': 'text/plain' }).end('upstream down'); return; }
       if (u.pathname === '/missing') { res.writeHead(404, { 'content-type': 'text/plain' }).end('no such thing'); return; }
@@ -87,6 +99,11 @@ const httpTools = (base) => [
   { kind: 'http', name: 'big', url: `${base}/big`, max_response_bytes: 1000, upstream: { name: 'api' } },
   { kind: 'http', name: 'list', url: `${base}/list`, upstream: { name: 'api' } },
   { kind: 'http', name: 'slow', url: `${base}/slow`, timeout_ms: 600, retries: 0 },
+  { kind: 'http', name: 'retry_get', url: `${base}/once/{id}`, arguments: { id: { type: 'string' } },
+    retries: 2, backoff_ms: 10, upstream: { name: 'once' } },
+  { kind: 'http', name: 'retry_post', method: 'POST', url: `${base}/once/{id}`, arguments: { id: { type: 'string' } },
+    retries: 2, backoff_ms: 10, upstream: { name: 'once' } },
+  { kind: 'http', name: 'hang', url: `${base}/hang`, timeout_ms: 30000, upstream: { name: 'hang' } },
 ];
 
 for (const era of ['legacy', 'modern']) {
@@ -258,6 +275,34 @@ for (const era of ['legacy', 'modern']) {
       } finally { up.delayMs = 0; }
     });
 
+    it('idempotent methods are retried, POST is not', T, async () => {
+      const before = up.hits;
+      let r = await c.callTool({ name: 'retry_get', arguments: { id: `g-${era}` } });
+      assert.equal(r.isError, undefined, textOf(r));
+      assert.equal(up.hits - before, 2, 'one 503, then the retry');
+      const mid = up.hits;
+      r = await c.callTool({ name: 'retry_post', arguments: { id: `p-${era}` } });
+      assert.equal(r.isError, true);
+      assert.match(textOf(r), /HTTP 503 from once: try again/);
+      assert.equal(up.hits - mid, 1, 'a POST that reached the upstream is not sent twice');
+    });
+
+    it('a cancelled call aborts its upstream request', T, async () => {
+      const ac = new AbortController();
+      const seen = up.hangSeen;
+      const params = { name: 'hang', arguments: {} };
+      // the v2 client takes the options second, the v1 client third
+      const p = era === 'modern' ? c.callTool(params, { signal: ac.signal })
+        : c.callTool(params, undefined, { signal: ac.signal });
+      const aborted = up.aborted;
+      await waitFor(() => up.hangSeen > seen, 'the request to reach the upstream');
+      ac.abort();
+      await assert.rejects(p);
+      await waitFor(() => up.aborted > aborted, 'mcpd to drop the upstream request', 10000);
+      const r = await c.callTool({ name: 'list', arguments: {} });
+      assert.equal(r.isError, undefined, 'the server goes on');
+    });
+
     it('a failing upstream opens the breaker; a recovered one closes it', T, async () => {
       up.mode = 'fail';
       for (let i = 0; i < 3; i++) {
@@ -292,6 +337,31 @@ for (const era of ['legacy', 'modern']) {
     });
   });
 }
+
+describe('http upstreams across a reload', () => {
+  it('a reload keeps an upstream and its open breaker', T, async () => {
+    const up = await startUpstream();
+    // a long cooldown: the breaker must still be open after the reload, however slow the machine
+    const tools = httpTools(up.base).map((t) => (t.name === 'flaky_get'
+      ? { ...t, upstream: { name: 'flaky', breaker: { ...t.upstream.breaker, cooldown_ms: 600000 } } } : t));
+    const srv = await startMcpd({ tools });
+    try {
+      const c = await connectClient(srv.url, 'legacy');
+      up.mode = 'fail';
+      for (let i = 0; i < 3; i++) await c.callTool({ name: 'flaky_get', arguments: { id: `r${i}` } });
+      let r = await c.callTool({ name: 'flaky_get', arguments: { id: 'x' } });
+      assert.match(textOf(r), /upstream flaky is unavailable: circuit open/);
+      srv.writeConfig({ tools: [...tools, { kind: 'http', name: 'extra', url: `${up.base}/list`, upstream: { name: 'flaky' } }] });
+      assert.equal(await srv.reload(), 'ok');
+      r = await c.callTool({ name: 'extra', arguments: {} });
+      assert.match(textOf(r), /upstream flaky is unavailable: circuit open/, 'the new generation shares the open breaker');
+      await c.close();
+    } finally {
+      await stopChecked(srv);
+      await up.close();
+    }
+  });
+});
 
 describe('http upstream health checks', () => {
   it('a failing health check opens the breaker before any call fails; recovery closes it', T, async () => {

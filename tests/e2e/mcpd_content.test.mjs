@@ -293,14 +293,16 @@ describe('mcpd content across reloads (SIGHUP)', () => {
       const { client } = await open();
       const promptsChanged = [];
       client.setNotificationHandler(PromptListChangedNotificationSchema, () => promptsChanged.push(1));
-      // reads keep working while the server reloads again and again
+      // reads keep working while the server reloads again and again (from a modern client:
+      // stateless requests, so the load does not pile streams onto the legacy session)
+      const loader = await connectV2(srv);
       let reads = 0;
       const failures = [];
       let stop = false;
       const reader = (async () => {
         while (!stop) {
           try {
-            const r = await client.readResource({ uri: 'file:///docs/guide.md' });
+            const r = await loader.client.readResource({ uri: 'file:///docs/guide.md' });
             if (!r.contents[0].text.startsWith('# Guide')) failures.push(r.contents[0].text);
             reads++;
           } catch (e) { failures.push(e.message); }
@@ -331,6 +333,7 @@ describe('mcpd content across reloads (SIGHUP)', () => {
       } finally {
         stop = true;
         await reader;
+        await loader.close();
       }
       assert.deepEqual(failures, []);
       assert.ok(reads > 0);

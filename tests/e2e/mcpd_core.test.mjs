@@ -29,6 +29,7 @@ const execTools = (dir) => [
   { kind: 'exec', name: 'count', command: ['seq', '{n}'], arguments: { n: { type: 'integer', minimum: 1, maximum: 1000000 } },
     max_output: 1000 },
   { kind: 'exec', name: 'fail', command: ['sh', '-c', 'echo oops >&2; echo detail >&2; exit 3'] },
+  { kind: 'exec', name: 'missing', command: ['/nonexistent/program'] },
   { kind: 'exec', name: 'upper', command: ['tr', 'a-z', 'A-Z'], arguments: { text: { type: 'string' } }, stdin: 'text' },
   { kind: 'exec', name: 'hang', command: ['sh', '-c', 'sleep 300 & echo $! > "$1"; wait', 'sh', `${dir}/{id}.pid`],
     arguments: { id: { type: 'string', pattern: '^[a-z0-9]+$' } }, timeout_ms: 1500, kill_grace_ms: 200 },
@@ -106,7 +107,7 @@ for (const era of ['legacy', 'modern']) {
       try {
         const c = await connectClient(srv.url, era);
         const { tools } = await c.listTools();
-        assert.deepEqual(tools.map((t) => t.name).sort(), ['count', 'echo', 'fail', 'hang', 'say', 'upper']);
+        assert.deepEqual(tools.map((t) => t.name).sort(), ['count', 'echo', 'fail', 'hang', 'missing', 'say', 'upper']);
         const echo = tools.find((t) => t.name === 'echo');
         assert.equal(echo.description, 'Prints its words.');
         assert.deepEqual(echo.inputSchema.required, ['words']);
@@ -150,6 +151,9 @@ for (const era of ['legacy', 'modern']) {
         r = await c.callTool({ name: 'fail', arguments: {} });
         assert.equal(r.isError, true);
         assert.match(textOf(r), /^sh exited with status 3; stderr:\noops\ndetail\n$/);
+        r = await c.callTool({ name: 'missing', arguments: {} });
+        assert.equal(r.isError, true);
+        assert.equal(textOf(r), 'cannot run /nonexistent/program: no such file or directory');
         await c.close();
       } finally {
         await stopChecked(srv);
@@ -203,6 +207,30 @@ for (const era of ['legacy', 'modern']) {
     });
   });
 }
+
+describe("a tool's own circuit breaker", () => {
+  it('opens after failures and answers at once with when to retry', T, async () => {
+    const srv = await startMcpd({ tools: [
+      { kind: 'exec', name: 'broken', command: ['/nonexistent/program'],
+        breaker: { min_calls: 2, failure_ratio: 0.5, cooldown_ms: 60000 } },
+      { kind: 'exec', name: 'fine', command: ['echo', 'ok'] },
+    ] });
+    try {
+      const c = await connectClient(srv.url, 'legacy');
+      for (let i = 0; i < 2; i++) {
+        const r = await c.callTool({ name: 'broken', arguments: {} });
+        assert.equal(textOf(r), 'cannot run /nonexistent/program: no such file or directory');
+      }
+      const r = await c.callTool({ name: 'broken', arguments: {} });
+      assert.equal(r.isError, true);
+      assert.match(textOf(r), /^tool broken is unavailable: .*retry in \d/);
+      assert.equal(textOf(await c.callTool({ name: 'fine', arguments: {} })), 'ok\n');
+      await c.close();
+    } finally {
+      await stopChecked(srv);
+    }
+  });
+});
 
 describe('reload on SIGHUP', () => {
   const base = (extra = []) => ({ tools: [

@@ -224,6 +224,7 @@ static void setup(void)
     sh("echo secret > %s/outside/secret && ln -s ../outside/secret %s/docs/out.txt", dir, dir);
     sh("ln -s a.md %s/docs/alias.md && ln -s ../outside %s/docs/outdir", dir, dir);
     sh("mkfifo %s/docs/fifo.txt", dir);
+    sh("printf x > %s/docs/$(printf 'bad\\377name.txt')", dir); /* a name that is not UTF-8 */
 }
 
 /* ---- resources ------------------------------------------------------------------------------ */
@@ -243,10 +244,36 @@ TEST(directory_listed)
     CHECK(!listed("file:///docs/out.txt"));
     CHECK(!listed("file:///docs/outdir/secret"));
     CHECK(!listed("file:///docs/fifo.txt"));
+    CHECK(!listed("file:///docs/bad%FFname.txt"));
     const char *t = req("resources/templates/list", "{}");
     CHECK_STR(jstr(t, "result.resourceTemplates.0.uriTemplate"), "file:///docs/{path}");
     mcpd_resources_free(r);
     CHECK(!listed("file:///docs/a.md"));
+    end_session();
+}
+
+TEST(listing_is_paged)
+{
+    session();
+    mcp_server_set_page_size(srv, 2);
+    mcpd_errs errs;
+    void *r = resources(DOCS(",\"watch\":false"), &errs);
+    int pages = 0, seen = 0;
+    char params[4200] = "{}";
+    for (;;) {
+        const char *o = req("resources/list", params);
+        const json_value *v = jpath(o, "result.resources");
+        CHECK(v != NULL && v->len <= 2);
+        seen += (int)v->len;
+        pages++;
+        const char *next = jstr(o, "result.nextCursor");
+        if (!next) break;
+        snprintf(params, sizeof params, "{\"cursor\":\"%s\"}", next);
+        CHECK(pages < 10);
+    }
+    CHECK_INT(seen, 6); /* a.md, alias.md, big.txt, blob.png, nul.dat, sub/b.txt */
+    CHECK(pages >= 3);
+    mcpd_resources_free(r);
     end_session();
 }
 
@@ -348,6 +375,18 @@ TEST(watcher_follows_changes)
     CHECK(!listed("docs://files/later/deeper/d.md"));
     mcpd_resources_free(r);
     put("a.md", "# A\n");
+    end_session();
+}
+
+TEST(max_depth_zero_serves_the_top_only)
+{
+    session();
+    mcpd_errs errs;
+    void *r = resources(DOCS(",\"watch\":false,\"max_depth\":0"), &errs);
+    CHECK_STR(errs.text, "");
+    CHECK(listed("file:///docs/a.md"));
+    CHECK(!listed("file:///docs/sub/b.txt"));
+    mcpd_resources_free(r);
     end_session();
 }
 
@@ -571,8 +610,10 @@ int main(void)
 {
     setup();
     RUN(directory_listed);
+    RUN(listing_is_paged);
     RUN(reads_and_refusals);
     RUN(watcher_follows_changes);
+    RUN(max_depth_zero_serves_the_top_only);
     RUN(optional_directory_may_be_missing);
     RUN(reload_keeps_serving);
     RUN(resource_config_mistakes);

@@ -230,12 +230,20 @@ TEST(interrupt_and_busy)
                      .busy_timeout_ms = 20};
     e = sqle_new(&c, err, sizeof err);
     CHECK(e != NULL);
+    c.busy_timeout_ms = 600000;
+    sqle *patient = sqle_new(&c, err, sizeof err); /* made before the lock is taken */
+    CHECK(patient != NULL);
     sqlite3 *db;
     sqlite3_open(dbpath, &db);
     sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
     sqle_run(e, args("{}"), NULL, NULL, &r);
     CHECK_INT(r.status, SQLE_DB_ERROR);
     CHECK_STR(r.message, "the database is locked: still busy after 20 ms");
+    /* a long busy timeout does not outlive the call: waiting for the lock polls stop() */
+    polls = 0;
+    sqle_run(patient, args("{}"), stop_now, &polls, &r);
+    CHECK_INT(r.status, SQLE_INTERRUPTED);
+    sqle_free(patient);
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(db);
     sqle_run(e, args("{}"), NULL, NULL, &r);
