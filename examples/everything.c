@@ -1281,6 +1281,9 @@ static const char usage_text[] =
     "  --max-client-requests-total N   the same over all sessions (default 4096)\n"
     "  --allow-origin ORIGIN     allow this Origin (repeatable; * for any)\n"
     "  --allow-host HOST         allow this Host name (repeatable; * for any)\n"
+    "  --admin-listen HOST:PORT  serve /metrics, /health, /ready, /status there too (always\n"
+    "                            on a loopback --listen; only there otherwise)\n"
+    "  --status-public           /status on a non-loopback admin listener without auth\n"
     "  --max-line BYTES          longest accepted stdio line (default 4 MiB)\n"
     "  --queue-target-ms MS      shed a client whose handler calls wait longer (default 100)\n"
     "  --client-queue-max N      handler calls one client may have waiting (queue-max / 4)\n"
@@ -1295,7 +1298,7 @@ static const char usage_text[] =
 typedef struct cli {
     bool stdio;
     const char *listen;
-    char host[256];
+    char host[256], admin_host[256];
     mcp_stdio_options opts;
     mcp_http_options http;
     const char *origins[MAX_LIST], *hosts[MAX_LIST];
@@ -1359,8 +1362,8 @@ static int parse_num(const char *s, unsigned long long max, bool zero_ok, unsign
     return 0;
 }
 
-/* HOST:PORT, [V6]:PORT. Returns 0 or -1. */
-static int parse_listen(const char *a, cli *o)
+/* HOST:PORT, [V6]:PORT into host[256] and *port. Returns 0 or -1. */
+static int parse_hostport(const char *a, char *host, int *port_out)
 {
     const char *colon = strrchr(a, ':');
     if (!colon || colon == a) return -1;
@@ -1371,13 +1374,19 @@ static int parse_listen(const char *a, cli *o)
         h++;
         n -= 2;
     }
-    if (n >= sizeof o->host) return -1;
-    memcpy(o->host, h, n);
-    o->host[n] = '\0';
+    if (n >= 256) return -1;
+    memcpy(host, h, n);
+    host[n] = '\0';
     unsigned long long port;
     if (parse_num(colon + 1, 65535, true, &port)) return -1;
+    *port_out = (int)port;
+    return 0;
+}
+
+static int parse_listen(const char *a, cli *o)
+{
+    if (parse_hostport(a, o->host, &o->http.port)) return -1;
     o->http.host = o->host;
-    o->http.port = (int)port;
     return 0;
 }
 
@@ -1444,6 +1453,15 @@ static int parse_args(int argc, char **argv, cli *o)
             if (!next) return bad_usage("--listen needs HOST:PORT", NULL);
             if (parse_listen(next, o)) return bad_usage("--listen: not HOST:PORT", next);
             o->listen = argv[++i];
+        } else if (strcmp(a, "--admin-listen") == 0) {
+            if (!next || parse_hostport(next, o->admin_host, &o->http.admin_port))
+                return bad_usage("--admin-listen needs HOST:PORT", next);
+            o->http.admin_host = o->admin_host;
+            http_flag = true;
+            i++;
+        } else if (strcmp(a, "--status-public") == 0) {
+            o->http.status_public = true;
+            http_flag = true;
         } else if (strcmp(a, "--path") == 0) {
             if (!next || next[0] != '/')
                 return bad_usage("--path needs a path starting with /", next);

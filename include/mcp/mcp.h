@@ -632,6 +632,19 @@ typedef struct mcp_http_options {
      * (docs/overload.md); non-NULL with n_alert_rules 0: none. At most 64. */
     const struct mcp_alert_rule *alert_rules;
     size_t n_alert_rules;
+    /* Admin endpoints (/metrics, /health, /ready, /status, /status.json; docs/metrics.md).
+     * They are served on the MCP listener when host is a loopback address, and on a listener
+     * of their own at admin_host:admin_port (port 0: the kernel picks; mcp_http_admin_port
+     * tells) when admin_host is set. On a non-loopback admin listener, /status and
+     * /status.json need `auth` to accept the request's Authorization (403 without auth set)
+     * unless status_public. ready: NULL, or called for each /ready and /status read (any
+     * thread, quick): false turns /ready to 503 with the reason it wrote (a raised alert,
+     * say). /ready is 503 while the server drains in any case. */
+    const char *admin_host;
+    int admin_port;
+    bool status_public;
+    bool (*ready)(void *ready_ud, char *reason, size_t reason_size);
+    void *ready_ud;
 } mcp_http_options;
 
 typedef struct mcp_http mcp_http;
@@ -682,6 +695,9 @@ bool mcp_http_ready(mcp_http *h);
 /* Copies up to max active alerts into out and returns how many are active (maybe more than
  * max). Any thread. */
 size_t mcp_http_alerts(mcp_http *h, mcp_alert *out, size_t max);
+/* Returns the admin listener's port, or 0 when there is none (admin_host unset). Any
+ * thread. */
+int mcp_http_admin_port(const mcp_http *h);
 
 /* Ends idle sessions and expires unanswered server-to-client requests and handler timeouts.
  * The transport's own sweeper thread does this once a second: calling it is never needed (it

@@ -160,6 +160,9 @@ struct mcp_ctx {
     const char *mistake; /* a handler mistake (bad JSON given, ...): the answer is -32603 */
     const void *principal; /* who the transport authenticated the request as (auth.c) */
     mcp_ctx *serial_next;  /* in its entry's mailbox (serial.c), under the mailbox's lock */
+    uint64_t t0_ns;        /* when the request arrived (the observer's duration) */
+    atomic_uchar observed; /* 0: not a request; 1: begun for the observer; 2: ended for it */
+    uint8_t failed;        /* the eng_fail + 1 it was answered with (ctx_fail_with), or 0 */
 };
 
 /* ctx.c: cancellation. Marks ctx cancelled and, the first time, wakes its handler (cancel fd,

@@ -92,6 +92,9 @@ struct mcp_server {
     _Atomic bool abandoned;      /* a transport left handlers running on it: never freed */
     mcp_tool_visible_fn tool_filter; /* auth.c; NULL: every tool is visible */
     void *tool_filter_ud;
+    mcp_observer_fn observer; /* engine.c: every request's begin and end; NULL: none */
+    void *observer_ud;
+    struct rt_metrics *app_metrics; /* metrics_api.c: the program's series; NULL until one */
 };
 
 /* Finds an item and takes a reference (release with reg_release). NULL if absent. */

@@ -20,6 +20,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "rt/metrics.h"
 
 #define LIT(b, s) mcp_buf_append((b), (s), sizeof(s) - 1)
 
@@ -319,6 +320,7 @@ void mcp_server_free(mcp_server *s)
         return;
     }
     features_free(s);
+    rt_metrics_free(s->app_metrics);
     for (int k = 0; k < REG_NKINDS; k++) {
         reg_table *t = &s->tables[k];
         for (size_t i = 0; i < t->n; i++) reg_release(t->items[i]);

@@ -186,11 +186,12 @@ static void metrics_setup(mcp_http *h)
 static uint64_t client_key(req_ctx *r)
 {
     uint64_t k = 0xcbf29ce484222325ull;
+    const char *sid;
     if (r->principal) {
         k ^= (uint64_t)(uintptr_t)r->principal;
         k *= 0x100000001b3ull;
-    } else if (r->sid) {
-        for (const char *c = r->sid; *c; c++) k = (k ^ (unsigned char)*c) * 0x100000001b3ull;
+    } else if ((sid = http_header_get(r->req, "Mcp-Session-Id")) != NULL) {
+        for (const char *c = sid; *c; c++) k = (k ^ (unsigned char)*c) * 0x100000001b3ull;
     } else {
         return http_response_peer_key(r->res);
     }
@@ -207,15 +208,7 @@ static void on_request(http_request *req, http_response *res, void *ud)
                  .res = res,
                  .pv = http_header_get(req, "MCP-Protocol-Version")};
     if (strcmp(req->path, h->path)) {
-        if (!strcmp(req->path, "/metrics") && req->method == HTTP_GET) {
-            if (http_guard(&r)) return; /* the same Origin/Host guard as the endpoint */
-            mcp_buf b;
-            mcp_buf_init(&b, NULL, 0, 0);
-            rt_metrics_render(h->metrics, &b);
-            http_response_send(res, 200, "text/plain; version=0.0.4", b.data, b.len);
-            mcp_buf_free(&b);
-            return;
-        }
+        if (http_admin_route(&r)) return; /* /metrics, /health, /ready, /status(.json) */
         herr_send(NULL, res, HERR_NOT_FOUND, NULL);
         return;
     }
@@ -250,6 +243,7 @@ static void free_http(mcp_http *h)
     free(h->buckets);
     free(h->ws);
     rt_monitor_free(h->mon);
+    http_admin_free(h);
     rt_metrics_free(h->metrics);
     pthread_rwlock_destroy(&h->sess_lock);
     free(h);
@@ -309,6 +303,7 @@ static mcp_http *http_new(mcp_server *srv, const mcp_http_options *o)
     h->nworkers = o->workers ? o->workers : (unsigned)(cores > 0 ? cores : 1);
     h->ws = mcp_xcalloc(h->nworkers, sizeof *h->ws);
     metrics_setup(h);
+    http_admin_setup(h);
     for (unsigned i = 0; i < h->nworkers; i++) {
         h->ws[i].h = h;
         h->ws[i].idx = i;
@@ -434,6 +429,9 @@ mcp_http *mcp_http_start_sz(mcp_server *srv, size_t opts_size, const mcp_http_op
                      v6 ? "]" : "", o.port);
         else
             snprintf(err, errsize, "cannot listen on %s:%d: %s", o.host, o.port, strerror(-rc));
+    } else if ((rc = http_admin_listen(h, err, errsize)) != 0) {
+        http_server_stop(h->hs);
+        sweeper_stop(h);
     }
     if (rc) {
         for (unsigned i = 0; i < h->nworkers; i++) mcp_conn_close(h->ws[i].modern);
@@ -545,6 +543,7 @@ static int http_stop(mcp_http *h, const _Atomic bool *hurry)
         session_unref(s);
     }
     for (unsigned i = 0; i < h->nworkers; i++) mcp_conn_close(h->ws[i].modern);
+    http_admin_stop(h); /* served /ready (503) during the drain; reads the pool */
     http_server_stop(h->hs);
     if (rt_pool_shutdown_until(h->pool, true, began + h->o.drain_ms + STOP_GRACE_MS, hurry)) {
         mcp_log(MCP_LOGL_ERROR,

@@ -140,9 +140,23 @@ void http_monitor_tick(mcp_http *h, uint64_t now_ms)
     rt_monitor_tick(h->mon, now_ms);
 }
 
+bool http_monitor_ready(mcp_http *h, char *reason, size_t size)
+{
+    rt_mon_alert a[8];
+    size_t n = rt_monitor_alerts(h->mon, a, 8);
+    if (!n) return true;
+    int len = snprintf(reason, size, "alert raised:");
+    for (size_t i = 0; i < n && i < 8 && len > 0 && (size_t)len < size; i++)
+        len += snprintf(reason + len, size - (size_t)len, "%s %s (%g)", i ? "," : "", a[i].rule,
+                        a[i].value);
+    return false;
+}
+
 bool mcp_http_ready(mcp_http *h)
 {
-    return !atomic_load(&h->draining) && rt_monitor_ready(h->mon);
+    char reason[8];
+    if (atomic_load(&h->draining) || !rt_monitor_ready(h->mon)) return false;
+    return !h->o.ready || h->o.ready(h->o.ready_ud, reason, sizeof reason);
 }
 
 size_t mcp_http_alerts(mcp_http *h, mcp_alert *out, size_t max)
