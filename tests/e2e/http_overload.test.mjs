@@ -3,7 +3,7 @@
 // One legacy session floods slow tool calls far beyond what the pool can run; another calls
 // one at a time. The flooder must be shed (503 with Retry-After) while the polite client keeps
 // at least 95% success; the in-flight alert must raise (log line, mcpd_alert_active 1,
-// mcpd_alerts 1) during the flood and clear after it. Counts are asserted, never timings:
+// mcpd_alerts 1, /ready 503) during the flood and clear after it (/ready 200). Counts are asserted, never timings:
 // everything is polled with generous time-outs.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -83,6 +83,9 @@ describe('overload: fair shedding and alerts', () => {
     // the alert raises while the flood goes on
     await waitFor(async () => (await metric(srv, 'mcpd_alert_active{rule="busy"}')) === 1, 'the busy alert to raise');
     assert.equal(await metric(srv, 'mcpd_alerts'), 1);
+    const notReady = await fetch(new URL('/ready', srv.url));
+    assert.equal(notReady.status, 503, '/ready while the alert is raised');
+    assert.match(await notReady.text(), /alert raised: busy/);
     const N = 40;
     const mine = { ok: 0, other: [] };
     for (let i = 0; i < N; i++) {
@@ -99,6 +102,9 @@ describe('overload: fair shedding and alerts', () => {
     // after the load: the alert clears
     await waitFor(async () => (await metric(srv, 'mcpd_alert_active{rule="busy"}')) === 0, 'the busy alert to clear');
     assert.equal(await metric(srv, 'mcpd_alerts'), 0);
+    const ready = await fetch(new URL('/ready', srv.url));
+    assert.equal(ready.status, 200, '/ready once the alert cleared');
+    await ready.text();
     assert.match(srv.stderr, /alert raised: rule=busy/);
     assert.match(srv.stderr, /alert cleared: rule=busy/);
   }, ['--threads', '2', '--queue-max', '64', '--client-queue-max', '6', '--queue-target-ms', '50',
