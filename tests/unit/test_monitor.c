@@ -6,6 +6,7 @@
 #include "rt/monitor.h"
 
 #include <errno.h>
+#include <unistd.h>
 
 static double fake_value;
 
@@ -215,6 +216,15 @@ TEST(process_probes_read_proc)
 {
     CHECK(rt_proc_rss_bytes() > 1024 * 1024 / 2);
     CHECK(rt_proc_open_fds() >= 3);
+    uint64_t before = rt_proc_open_fds();
+    int p[5][2];
+    for (int i = 0; i < 5; i++) CHECK_INT(pipe(p[i]), 0);
+    CHECK_INT(rt_proc_open_fds(), before + 10);
+    for (int i = 0; i < 5; i++) {
+        close(p[i][0]);
+        close(p[i][1]);
+    }
+    CHECK_INT(rt_proc_open_fds(), before);
 }
 
 int main(void)
