@@ -25,7 +25,7 @@
  * thread at a time for a given ctx.
  *
  * The process. libmcp starts threads of its own (handler threads, sized for handlers that
- * block; HTTP event loops; a sweeper; the stdio reader), all with asynchronous signals
+ * block; HTTP event loops; the stdio reader), all with asynchronous signals
  * blocked, so signals reach the program's threads. It changes no signal disposition (SIGPIPE
  * included: writes to a closed peer fail with EPIPE) except SIGTERM/SIGINT while
  * mcp_serve_stdio or mcp_serve_http runs, and never ends the process. See README.md, "What
@@ -649,12 +649,12 @@ typedef struct mcp_http_options {
 
 typedef struct mcp_http mcp_http;
 
-/* Starts serving s over Streamable HTTP (worker loops, work pool, and a sweeper thread that
- * ends idle sessions and enforces handler timeouts once a second) and returns at once. Touches
- * no signal disposition. Returns the server, or NULL with a reason in err and errno set: when
- * another process (or socket) already serves host:port, EADDRINUSE and "address
- * 127.0.0.1:8080 is already in use" (the workers' SO_REUSEPORT would otherwise let the two
- * share it silently). Logs the listening URL. Call from a thread that is not one of its
+/* Starts serving s over Streamable HTTP (worker loops and a work pool; idle sessions end and
+ * handler timeouts fire on the loops' own deadline timers, no extra thread) and returns at
+ * once. Touches no signal disposition. Returns the server, or NULL with a reason in err and
+ * errno set: when another process (or socket) already serves host:port, EADDRINUSE and
+ * "address 127.0.0.1:8080 is already in use" (the workers' SO_REUSEPORT would otherwise let
+ * the two share it silently). Logs the listening URL. Call from a thread that is not one of its
  * workers; s must outlive it. */
 #define mcp_http_start(s, ...) mcp_http_start_sz((s), sizeof(mcp_http_options), __VA_ARGS__)
 mcp_http *mcp_http_start_sz(mcp_server *s, size_t opts_size, const mcp_http_options *opts,
@@ -695,6 +695,7 @@ bool mcp_http_ready(mcp_http *h);
 /* Copies up to max active alerts into out and returns how many are active (maybe more than
  * max). Any thread. */
 size_t mcp_http_alerts(mcp_http *h, mcp_alert *out, size_t max);
+
 /* Returns the admin listener's port, or 0 when there is none (admin_host unset). Any
  * thread. */
 int mcp_http_admin_port(const mcp_http *h);
@@ -702,6 +703,9 @@ int mcp_http_admin_port(const mcp_http *h);
 /* Ends idle sessions and expires unanswered server-to-client requests and handler timeouts.
  * The transport's own sweeper thread does this once a second: calling it is never needed (it
  * stays for programs written when it was). Any non-worker thread. */
+/* Ends idle sessions and expires unanswered server-to-client requests and handler timeouts,
+ * walking every session. The transport's deadline timers do all of this on time: calling it
+ * is never needed (it stays for programs written when it was). Any non-worker thread. */
 void mcp_http_sweep(mcp_http *h);
 
 /* What mcp_serve_stdio, mcp_serve_http, mcp_http_stop and mcp_stdio_stop return: mcp_err

@@ -9,14 +9,17 @@
  * uv_write with several iovecs, so replies leave in request order and pipelined ones coalesce.
  * When unsent bytes pass max_pending_output the connection stops reading until half has
  * drained; a write made while more than max_unsent_output bytes are still unsent marks the
- * connection for closing (the client does not read). Timeouts need no timer per connection:
- * the worker's tick walks its connection list and bounds every state a connection can sit
- * in: receiving a request (from its first byte, blank lines included, to its end:
- * header_timeout, then 408 and close), blocked on a write (no byte taken by the socket for
- * write_timeout: closed), idle between requests (idle_timeout: closed). The number of
- * connections is bounded by the fd limit (see conn_budget). A connection that must close sends its
- * last response, shuts down its write side and discards input until EOF (or a short linger), so the
- * client reads the error instead of a reset. A connection is freed once its handle is closed
+ * connection for closing (the client does not read). Timeouts walk nothing: each connection
+ * has one entry on its loop's deadline heap (rt/timer.h), armed for the earliest deadline its
+ * state can have and moved only earlier when the state changes (a request starts arriving, a
+ * write starts, linger, doom); activity that pushes a deadline later (bytes read or written)
+ * only stores a timestamp, and the entry, firing early, re-arms for the real deadline. It bounds
+ * every state a connection can sit in: receiving a request (from its first byte, blank lines
+ * included, to its end: header_timeout, then 408 and close), blocked on a write (no byte taken by
+ * the socket for write_timeout: closed), idle between requests (idle_timeout: closed). The number
+ * of connections is bounded by the fd limit (see conn_budget). A connection that must close sends
+ * its last response, shuts down its write side and discards input until EOF (or a short linger), so
+ * the client reads the error instead of a reset. A connection is freed once its handle is closed
  * and no response of it is still with a handler. */
 #include "http/server.h"
 
@@ -25,6 +28,7 @@
 #include "rt/clock.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <stdbool.h>
@@ -45,7 +49,6 @@ typedef struct sworker {
     rt_worker *w;
     conn *conns; /* every connection not yet freed (doubly linked) */
     size_t nconns;
-    uint64_t last_walk;      /* when on_tick last looked at every connection */
     uint64_t refused_logged; /* when a refused connection was last logged */
     uint64_t refused_quiet;  /* refused since then, not yet logged */
     char rbuf[READ_BUF_SIZE];
@@ -84,7 +87,8 @@ struct conn {
     uint64_t req_start;   /* when the request being received began (ms) */
     uint64_t last_active; /* last read or write completion (ms) */
     uint64_t write_since; /* last time the socket took bytes while a write was pending (ms) */
-    size_t last_wq;       /* libuv's write queue size at the last tick */
+    size_t last_wq;       /* libuv's write queue size at the last timeout check */
+    rt_timer tmr;         /* its timeouts, on the worker's deadline heap (conn_rearm) */
     size_t blank;         /* bytes of empty lines before the current request line */
     bool receiving;       /* a request (or empty lines before one) is arriving */
     bool doomed;          /* over max_unsent_output: write nothing more, close at the tick */
@@ -183,6 +187,7 @@ static void conn_close(conn *c)
 {
     if (c->closing) return;
     c->closing = true;
+    rt_worker_timer_cancel(c->sw->w, &c->tmr); /* and never armed again (conn_rearm) */
     c->sw->nconns--;
     RT_COUNT_SUB(c->sw->w, conns_open, 1);
     uv_close((uv_handle_t *)&c->tcp, on_close);
@@ -249,6 +254,8 @@ static void push_continue(conn *c)
 /* --- writing ------------------------------------------------------------------------------ */
 
 static void read_resume(conn *c);
+static void conn_rearm(conn *c);
+static void conn_timer(rt_timer *t, uint64_t now);
 
 static void on_write(uv_write_t *req, int status)
 {
@@ -312,6 +319,7 @@ static void start_linger(conn *c)
 {
     c->lingering = true;
     c->last_active = rt_now_ms();
+    conn_rearm(c);
     c->shut.data = c;
     if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shutdown))
         conn_close(c);
@@ -321,9 +329,11 @@ static void start_linger(conn *c)
 
 static void issue_write(conn *c, wreq *w)
 {
-    if (c->nwrites == 0) c->write_since = rt_now_ms(); /* the write clock starts */
+    bool first = c->nwrites == 0;
+    if (first) c->write_since = rt_now_ms(); /* the write clock starts */
     c->inflight += w->bytes;
     c->nwrites++;
+    if (first) conn_rearm(c);
     int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, w->bufs, w->n, on_write);
     if (rc) { /* synchronous failure: no callback comes */
         c->inflight -= w->bytes;
@@ -444,6 +454,7 @@ static void conn_feed(conn *c, const char *p, size_t len)
         if (!c->receiving) {
             c->receiving = true;
             c->req_start = rt_now_ms();
+            conn_rearm(c);
         }
         http_request *req = NULL;
         ssize_t n = http_parser_feed(&c->parser, p, len, &req);
@@ -509,6 +520,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 static void read_resume(conn *c)
 {
     c->paused = false;
+    conn_rearm(c); /* a request arriving counts again */
     if (!c->reading && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
         c->reading = true;
 }
@@ -562,7 +574,8 @@ static void on_accept(rt_worker *w, int fd, void *ud)
     http_parser_init(&c->parser, &sw->s->cfg.limits);
     uv_tcp_nodelay(&c->tcp, 1);
     c->last_active = rt_now_ms();
-    read_resume(c);
+    rt_timer_init(&c->tmr, conn_timer);
+    read_resume(c); /* arms the idle deadline */
 }
 
 /* True when the socket has taken no byte of a pending write for write_timeout_ms. libuv
@@ -603,31 +616,63 @@ static void tick_one(conn *c, const http_server_config *cfg, uint64_t now)
     }
 }
 
-/* How often the timeouts are checked: an eighth of the shortest one, between one tick and a
- * second. With the defaults (10 s, 60 s) that is once a second: 10 000 idle streams cost a
- * walk a second, not four. */
-static uint64_t walk_every(const http_server_config *cfg)
+/* How often progress of a pending write is looked at (and a connection whose handler has the
+ * request is looked at again): an eighth of the shortest timeout, between 1 ms and a second.
+ * Only connections with a write pending or a request at a handler are looked at this often. */
+static uint64_t poll_every(const http_server_config *cfg)
 {
     uint64_t t = cfg->header_timeout_ms < cfg->idle_timeout_ms ? cfg->header_timeout_ms
                                                                : cfg->idle_timeout_ms;
     if (cfg->write_timeout_ms < t) t = cfg->write_timeout_ms;
     t /= 8;
     if (t > 1000) t = 1000;
-    return t;
+    return t ? t : 1;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* The earliest time tick_one can have something to do for c in its present state. */
+static uint64_t next_due(const conn *c, const http_server_config *cfg, uint64_t now)
+{
+    uint64_t poll = now + poll_every(cfg);
+    if (c->doomed) return now;
+    if (c->lingering) return c->last_active + LINGER_MS;
+    uint64_t due = UINT64_MAX;
+    if (c->nwrites) due = min_u64(c->write_since + cfg->write_timeout_ms, poll);
+    if (!c->close_after && !c->paused && c->receiving)
+        due = min_u64(due, c->req_start + cfg->header_timeout_ms);
+    else if (!c->head && c->nwrites == 0)
+        due = min_u64(due, c->last_active + cfg->idle_timeout_ms);
+    if (due == UINT64_MAX || due <= now) due = poll; /* a handler has the request */
+    return due;
+}
+
+/* Moves c's entry earlier if its state now has an earlier deadline (never later: a later
+ * deadline is found when the entry fires). Loop thread. */
+static void conn_rearm(conn *c)
+{
+    if (c->closing) return;
+    const http_server_config *cfg = &c->sw->s->cfg;
+    uint64_t due = next_due(c, cfg, rt_now_ms());
+    if (rt_timer_armed(&c->tmr) && rt_timer_due(&c->tmr) <= due) return;
+    rt_worker_timer_arm(c->sw->w, &c->tmr, due);
+}
+
+static void conn_timer(rt_timer *t, uint64_t now)
+{
+    conn *c = (conn *)(void *)((char *)t - offsetof(conn, tmr));
+    if (now == RT_TIMER_DRAIN) return; /* the loop stops: on_stop closed every connection */
+    const http_server_config *cfg = &c->sw->s->cfg;
+    tick_one(c, cfg, now);
+    if (!c->closing) rt_worker_timer_arm(c->sw->w, t, next_due(c, cfg, now));
 }
 
 static void on_tick(rt_worker *w, uint64_t now, void *ud)
 {
     sworker *sw = rt_worker_data(w);
-    if (now - sw->last_walk < walk_every(&sw->s->cfg)) {
-        if (sw->s->cfg.on_tick) sw->s->cfg.on_tick(w, now, sw->s->cfg.ud);
-        return;
-    }
-    sw->last_walk = now;
-    for (conn *c = sw->conns, *next; c; c = next) {
-        next = c->next; /* a close never frees at once: the handle closes later */
-        tick_one(c, &sw->s->cfg, now);
-    }
     if (sw->s->cfg.on_tick) sw->s->cfg.on_tick(w, now, sw->s->cfg.ud);
 }
 
@@ -862,6 +907,7 @@ static bool over_unsent(conn *c)
     RT_COUNT_ADD(c->sw->w, errors, 1);
     c->doomed = true;
     c->close_after = true; /* parse no more */
+    conn_rearm(c);
     if (c->reading) {
         uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = false;

@@ -67,7 +67,14 @@ static const char exec_schema[] =
     "\"items\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":255}},"
     "\"output\":{\"enum\":[\"text\",\"json\"]},"
     "\"output_schema\":{\"type\":\"object\"},"
-    "\"kill_grace_ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":60000}"
+    "\"kill_grace_ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":60000},"
+    "\"health\":{\"type\":\"object\",\"required\":[\"command\"],\"additionalProperties\":false,"
+    "\"properties\":{\"command\":{\"type\":\"array\",\"minItems\":1,\"maxItems\":64,"
+    "\"items\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":4096}},"
+    "\"interval_ms\":{\"type\":\"integer\",\"minimum\":100,\"maximum\":3600000},"
+    "\"timeout_ms\":{\"type\":\"integer\",\"minimum\":10,\"maximum\":600000},"
+    "\"unhealthy_after\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100},"
+    "\"healthy_after\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100}}}"
     "}}";
 
 static const char *const default_env_allow[] = {"PATH", "HOME", "LANG", "LC_ALL", "TZ"};
@@ -95,6 +102,8 @@ typedef struct exec_tool {
     size_t nok;
     bool json_output;
     uint32_t kill_grace_ms;
+    char **health; /* the health command (NULL-terminated), or NULL */
+    uint32_t health_timeout_ms;
 } exec_tool;
 
 /* ---- configure --------------------------------------------------------------------------- */
@@ -119,6 +128,8 @@ static void exec_free(void *inst)
     for (size_t i = 0; i < t->ncommand; i++) free(t->command[i]);
     for (size_t i = 0; i < t->nargs; i++) free(t->args[i].name), free(t->args[i].flag);
     for (size_t i = 0; i < t->nenv; i++) free(t->env[i]);
+    for (size_t i = 0; t->health && t->health[i]; i++) free(t->health[i]);
+    free(t->health);
     free(t->command), free(t->args), free(t->env), free(t->stdin_arg), free(t->cwd);
     free(t);
 }
@@ -295,6 +306,22 @@ static int exec_configure(const mcpd_env *env, const mcp_json *e, const char *po
     if (!ok) t->ok_exit[t->nok++] = 0;
     const char *out = mcp_json_str(mcp_json_get(e, "output"), NULL);
     t->json_output = out && !strcmp(out, "json");
+    const mcp_json *hc = mcp_json_get(mcp_json_get(e, "health"), "command");
+    if (hc) {
+        t->health = xcalloc(mcp_json_len(hc) + 1, sizeof *t->health);
+        for (size_t i = 0; i < mcp_json_len(hc); i++) {
+            const char *s = mcp_json_str(mcp_json_at(hc, i), NULL);
+            t->health[i] = xstrdup(s);
+            char ptr[512];
+            snprintf(ptr, sizeof ptr, "%s/health/command/%zu", pointer, i);
+            if (strchr(s, '{'))
+                mcpd_err(errs, ptr, "the health command takes no arguments: \"%s\" is not filled",
+                         s);
+        }
+        t->health_timeout_ms =
+            mcp_json_int(mcp_json_get(mcp_json_get(e, "health"), "timeout_ms"), &v) ? (uint32_t)v
+                                                                                    : 5000;
+    }
     if (mcpd_err_count(errs) != before) {
         exec_free(t);
         return -1;
@@ -302,8 +329,11 @@ static int exec_configure(const mcpd_env *env, const mcp_json *e, const char *po
     mcp_jw *w = mcp_jw_new();
     write_input_schema(w, mcp_json_get(e, "arguments"));
     char *osch = mcp_json_text(mcp_json_get(e, "output_schema"), NULL);
-    mcpd_tool_spec spec = {
-        .input_schema = mcp_jw_text(w, NULL), .output_schema = osch, .tool = t, .spawns = true};
+    mcpd_tool_spec spec = {.input_schema = mcp_jw_text(w, NULL),
+                           .output_schema = osch,
+                           .tool = t,
+                           .spawns = true,
+                           .health = mcp_json_get(e, "health")};
     int rc = mcpd_tools_add(tools, &spec, NULL, errs);
     mcp_jw_free(w);
     free(osch);
@@ -673,6 +703,28 @@ static void on_written(uv_write_t *w, int status)
     close_handle(j, (uv_handle_t *)&j->inp); /* EOF for the child */
 }
 
+/* Spawns argv (looked up in mcpd's PATH) with env in a session of its own, fa's file actions
+ * and cwd (may be NULL), every signal at its default and none blocked; destroys fa. Returns 0
+ * with *pid set, or the errno. */
+static int spawn_session(pid_t *pid, posix_spawn_file_actions_t *fa, const char *cwd,
+                         char *const argv[], char *const env[])
+{
+    if (cwd) posix_spawn_file_actions_addchdir_np(fa, cwd);
+    posix_spawnattr_t at;
+    posix_spawnattr_init(&at);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setflags(&at,
+                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    int rc = posix_spawnp(pid, argv[0], fa, &at, argv, env);
+    posix_spawn_file_actions_destroy(fa);
+    posix_spawnattr_destroy(&at);
+    return rc;
+}
+
 /* Starts the child with posix_spawn (a vfork-like clone in glibc: far cheaper than the fork of
  * a large multi-threaded process that uv_spawn makes) in a new session, its stdout and stderr on
  * pipes, stdin on a pipe or /dev/null, and watches its pidfd for the exit. Returns 0 or a
@@ -708,20 +760,8 @@ static int start_child(job *j, int fds[3])
         posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-    if (j->t->cwd) posix_spawn_file_actions_addchdir_np(&fa, j->t->cwd);
-    posix_spawnattr_t at;
-    posix_spawnattr_init(&at);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &all);
-    posix_spawnattr_setflags(&at,
-                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid;
-    int rc = posix_spawnp(&pid, j->argv.v[0], &fa, &at, j->argv.v, j->t->env);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
+    int rc = spawn_session(&pid, &fa, j->t->cwd, j->argv.v, j->t->env);
     close(out[1]), close(err[1]);
     if (in[0] >= 0) close(in[0]);
     if (rc != 0) {
@@ -753,7 +793,7 @@ static void spawn_on_loop(uv_loop_t *loop, void *ud)
     j->out.data = j->err.data = j->inp.data = j->kill_timer.data = j->exitw.data = j;
     j->handles = 4;
     j->pidfd = -1;
-    int fds[3];
+    int fds[3] = {-1, -1, -1};
     int rc = start_child(j, fds);
     if (rc != 0) {
         j->spawn_error = rc;
@@ -827,6 +867,115 @@ static void exec_cancel(void *inst, mcpd_call *c)
     if (j) stop_child(j); /* not spawned yet: spawn_on_loop sees the call cancelled */
 }
 
+/* ---- health probes: the entry's health command, exit status 0 = healthy -------------------- */
+typedef struct probe {
+    strv argv, env;
+    char *cwd;
+    uint32_t timeout_ms;
+    mcpd_health_done done;
+    void *done_ud;
+    int pid, pidfd;
+    uv_poll_t exitw;
+    uv_timer_t timer;
+    int handles;
+} probe;
+
+static void probe_free(probe *p)
+{
+    strv_free(&p->argv);
+    strv_free(&p->env);
+    free(p->cwd);
+    free(p);
+}
+
+static void probe_closed(uv_handle_t *h)
+{
+    probe *p = h->data;
+    if (--p->handles > 0) return;
+    if (p->pidfd >= 0) close(p->pidfd);
+    probe_free(p);
+}
+
+static void probe_exit(uv_poll_t *w, int status, int events)
+{
+    probe *p = w->data;
+    int st = 0;
+    pid_t r;
+    do {
+        r = waitpid(p->pid, &st, WNOHANG);
+    } while (r < 0 && errno == EINTR);
+    if (r == 0) return;
+    uv_poll_stop(w);
+    kill(-p->pid, SIGKILL);
+    char why[160] = "";
+    bool ok = r > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (r > 0 && WIFEXITED(st) && !ok)
+        snprintf(why, sizeof why, "health command %s exited with status %d", p->argv.v[0],
+                 WEXITSTATUS(st));
+    else if (r > 0 && WIFSIGNALED(st))
+        snprintf(why, sizeof why, "health command %s was killed by signal %d", p->argv.v[0],
+                 WTERMSIG(st));
+    p->done(p->done_ud, ok, ok ? NULL : why);
+    uv_close((uv_handle_t *)&p->exitw, probe_closed);
+    uv_close((uv_handle_t *)&p->timer, probe_closed);
+}
+
+static void probe_timeout(uv_timer_t *tm)
+{
+    probe *p = tm->data;
+    kill(-p->pid, SIGKILL); /* its exit then reports the failure */
+}
+
+static void probe_on_loop(uv_loop_t *loop, void *ud)
+{
+    probe *p = ud;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    for (int fd = 0; fd < 3; fd++)
+        posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", fd ? O_WRONLY : O_RDONLY, 0);
+    pid_t pid = 0;
+    int rc = spawn_session(&pid, &fa, p->cwd, p->argv.v, p->env.v);
+    p->pidfd = rc ? -1 : (int)syscall(SYS_pidfd_open, pid, 0);
+    if (rc || p->pidfd < 0) {
+        char why[160];
+        snprintf(why, sizeof why, "cannot run the health command %s: %s", p->argv.v[0],
+                 strerror(rc ? rc : errno));
+        if (!rc) {
+            kill(-pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+        }
+        p->done(p->done_ud, false, why);
+        probe_free(p);
+        return;
+    }
+    p->pid = pid;
+    p->handles = 2;
+    uv_poll_init(loop, &p->exitw, p->pidfd);
+    uv_timer_init(loop, &p->timer);
+    p->exitw.data = p->timer.data = p;
+    uv_poll_start(&p->exitw, UV_READABLE, probe_exit);
+    uv_timer_start(&p->timer, probe_timeout, p->timeout_ms, 0);
+}
+
+/* Starts a probe; copies what it needs (the instance may be freed before it runs). */
+static void exec_health(void *inst, mcpd_health_done done, void *done_ud)
+{
+    exec_tool *t = inst;
+    probe *p = xcalloc(1, sizeof *p);
+    for (size_t i = 0; t->health[i]; i++) strv_push(&p->argv, xstrdup(t->health[i]));
+    for (size_t i = 0; i < t->nenv; i++) strv_push(&p->env, xstrdup(t->env[i]));
+    if (!p->env.v) strv_push(&p->env, xstrdup("PATH=/usr/bin:/bin"));
+    p->cwd = t->cwd ? xstrdup(t->cwd) : NULL;
+    p->timeout_ms = t->health_timeout_ms;
+    p->done = done;
+    p->done_ud = done_ud;
+    p->pidfd = -1;
+    if (mcpd_loop_post(probe_on_loop, p) != 0) {
+        done(done_ud, false, "mcpd is stopping");
+        probe_free(p);
+    }
+}
+
 const mcpd_kind mcpd_kind_exec = {
     .version = MCPD_KIND_VERSION,
     .name = "exec",
@@ -834,5 +983,6 @@ const mcpd_kind mcpd_kind_exec = {
     .configure = exec_configure,
     .call = exec_call,
     .cancel = exec_cancel,
+    .health = exec_health,
     .free = exec_free,
 };

@@ -19,6 +19,7 @@
  * its reference to the generation, so the kind instance outlives every call on it. */
 #include "mcpd.h"
 #include "mcpd/breaker.h"
+#include "mcpd/health.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -96,11 +97,12 @@ struct mcpd_guard {
     mcpd_breaker *breaker; /* the tool's own, when its entry has "breaker"; else NULL */
 };
 
-/* The tool's breaker from its entry's "breaker" object (absent or "enabled": false: none). */
-static mcpd_breaker *breaker_from(const mcp_json *b, const void *seed)
+/* The tool's breaker from its entry's "breaker" object (absent or "enabled": false: none, unless
+ * the tool has health probes, which need one: then the defaults). */
+static mcpd_breaker *breaker_from(const mcp_json *b, bool probed, const void *seed)
 {
     bool on = true;
-    if (!b || (mcp_json_bool(mcp_json_get(b, "enabled"), &on) && !on)) return NULL;
+    if (!probed && (!b || (mcp_json_bool(mcp_json_get(b, "enabled"), &on) && !on))) return NULL;
     mcpd_breaker_config cfg;
     mcpd_breaker_config_default(&cfg);
     int64_t v;
@@ -128,11 +130,69 @@ void mcpd_guard_new(mcpd_tool *t)
     t->guard = calloc(1, sizeof *t->guard);
     if (!t->guard) abort();
     slots_init(&t->guard->limit, t->concurrency ? t->concurrency : UINT32_MAX);
-    t->guard->breaker = breaker_from(t->breaker_cfg, t);
+    t->guard->breaker = breaker_from(t->breaker_cfg, t->health != NULL, t);
+}
+
+/* ---- health probes (health.c: one checker thread for the process) ------------------------- */
+static pthread_mutex_t checker_mu = PTHREAD_MUTEX_INITIALIZER;
+static mcpd_health *checker;
+static bool checker_closed; /* serving ended: no new probes */
+
+static void probe_tool(void *ud, mcpd_health_report_fn report, void *report_ud)
+{
+    mcpd_tool *t = ud;
+    t->kind->health(t->inst, report, report_ud);
+}
+
+static uint32_t health_u32(const mcp_json *h, const char *key, uint32_t dflt)
+{
+    int64_t v;
+    return mcp_json_int(mcp_json_get(h, key), &v) ? (uint32_t)v : dflt;
+}
+
+/* t->health_id is read and written under checker_mu (a reload and the stop may race). */
+void mcpd_guard_probe_start(mcpd_tool *t)
+{
+    if (!t->health || !t->kind->health || !t->guard->breaker) return;
+    pthread_mutex_lock(&checker_mu);
+    if (!checker && !checker_closed) checker = mcpd_health_new(NULL);
+    if (!checker || t->health_id) {
+        pthread_mutex_unlock(&checker_mu);
+        return;
+    }
+    mcpd_health_target def = {.name = t->name,
+                              .interval_ms = health_u32(t->health, "interval_ms", 10000),
+                              .timeout_ms = health_u32(t->health, "timeout_ms", 5000),
+                              .unhealthy_after = health_u32(t->health, "unhealthy_after", 2),
+                              .healthy_after = health_u32(t->health, "healthy_after", 1),
+                              .probe = probe_tool,
+                              .ud = t,
+                              .breaker = t->guard->breaker};
+    t->health_id = mcpd_health_add(checker, &def);
+    pthread_mutex_unlock(&checker_mu);
+}
+
+void mcpd_guard_probe_stop(mcpd_tool *t)
+{
+    /* under the lock, so the checker cannot be freed meanwhile (probes never take it) */
+    pthread_mutex_lock(&checker_mu);
+    if (checker && t->health_id) mcpd_health_remove(checker, t->health_id);
+    t->health_id = 0;
+    pthread_mutex_unlock(&checker_mu);
+}
+
+void mcpd_guard_health_free(void)
+{
+    pthread_mutex_lock(&checker_mu);
+    mcpd_health_free(checker);
+    checker = NULL;
+    checker_closed = true;
+    pthread_mutex_unlock(&checker_mu);
 }
 
 void mcpd_guard_free(mcpd_tool *t)
 {
+    mcpd_guard_probe_stop(t);
     if (!t->guard) return;
     slots_destroy(&t->guard->limit);
     mcpd_breaker_free(t->guard->breaker);

@@ -18,10 +18,12 @@
  *      saying what happened (mcpd_outcome) so that breakers and limiters see it;
  *   5. on cancellation (the client cancelled, went away, or the tool's timeout passed) calls
  *      `cancel`: the kind stops the work (kills the process group, aborts the transfer) and
- *      still ends the call with mcpd_call_finish/fail (the guard has then already answered the
- *      client, so what the kind adds is dropped, but the end releases the slot);
- *   6. calls `health` periodically if the kind has it (upstream checks that open and close
- *      breakers), and `free` when a reload replaced the config and the last call on it ended.
+ *      still ends the call with mcpd_call_finish/fail; after a timeout the guard then answers
+ *      "tool X did not finish within N ms" whatever the kind added (libmcp's own per-tool
+ *      timeout, 5 s later, answers for a kind that never ends its call);
+ *   6. calls `health` periodically for tools added with a `health` object while they are
+ *      served (health.c: failed probes hold the tool's breaker open, good ones close it), and
+ *      `free` when a reload replaced the config and the last call on it ended.
  *
  * Reload. Every reload configures every kind afresh into a new generation; the old one keeps
  * serving the calls that started on it and is freed (kind `free`) after the last of them.
@@ -102,6 +104,11 @@ typedef struct mcpd_tool_spec {
     const char *upstream;
     /* True if each call starts a child process (counted against the global limit). */
     bool spawns;
+    /* Probe this tool's backend with the kind's `health` while it is served: the timing keys
+     * interval_ms, timeout_ms, unhealthy_after, healthy_after of this object (the kind reads
+     * the rest). The tool then always has a breaker, which failed probes hold open. NULL: no
+     * probes. */
+    const mcp_json *health;
 } mcpd_tool_spec;
 
 /* Adds a tool. pointer locates it in the config for messages (NULL: the entry). Returns 0, or
@@ -172,7 +179,8 @@ typedef struct mcpd_kind {
      * loop thread. The kind still ends the call. */
     void (*cancel)(void *inst, mcpd_call *c);
     /* Optional periodic probe of the backend, on the event loop thread; reports through
-     * done(done_ud, ...) exactly once, from any thread, without blocking the loop. */
+     * done(done_ud, ...) exactly once, from any thread, without blocking the loop. A tool
+     * asks for it with mcpd_tool_spec.health. */
     void (*health)(void *inst, mcpd_health_done done, void *done_ud);
     /* Frees the instance; no call is running on it any more (see Threads above). */
     void (*free)(void *inst);

@@ -15,11 +15,7 @@ extern const mcpd_kind mcpd_kind_openapi;
 extern const mcpd_kind mcpd_kind_plugin;
 
 static const mcpd_kind *const kinds[] = {
-    &mcpd_kind_exec,
-    &mcpd_kind_sql,
-    &mcpd_kind_http,
-    &mcpd_kind_openapi,
-    &mcpd_kind_plugin,
+    &mcpd_kind_exec, &mcpd_kind_sql, &mcpd_kind_http, &mcpd_kind_openapi, &mcpd_kind_plugin,
 };
 
 #define NKINDS (sizeof kinds / sizeof *kinds)

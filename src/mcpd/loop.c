@@ -28,7 +28,9 @@ static struct {
     atomic_uint holds;
     void (*on_start)(uv_loop_t *, void *);
     void *start_ud;
-} L = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    pthread_cond_t started_cv;
+    bool started;
+} L = {.mu = PTHREAD_MUTEX_INITIALIZER, .started_cv = PTHREAD_COND_INITIALIZER};
 
 static void run_posts(uv_async_t *a)
 {
@@ -68,6 +70,10 @@ void mcpd_loop_unhold(void)
 static void *loop_main(void *arg)
 {
     if (L.on_start) L.on_start(&L.loop, L.start_ud);
+    pthread_mutex_lock(&L.mu);
+    L.started = true;
+    pthread_cond_signal(&L.started_cv);
+    pthread_mutex_unlock(&L.mu);
     uv_run(&L.loop, UV_RUN_DEFAULT);
     return NULL;
 }
@@ -87,6 +93,10 @@ int mcpd_loop_start(void (*on_start)(uv_loop_t *, void *), void *ud)
         L.running = false;
         return -1;
     }
+    /* on_start has run when this returns (e.g. SIGHUP is handled before mcpd says it serves) */
+    pthread_mutex_lock(&L.mu);
+    while (!L.started) pthread_cond_wait(&L.started_cv, &L.mu);
+    pthread_mutex_unlock(&L.mu);
     return 0;
 }
 
@@ -122,5 +132,5 @@ void mcpd_loop_stop(void (*on_stop)(uv_loop_t *, void *), void *ud)
     pthread_join(L.thread, NULL);
     uv_loop_close(&L.loop);
     L.running = false;
-    L.stopping = L.closed = false;
+    L.stopping = L.closed = L.started = false;
 }

@@ -11,7 +11,8 @@
 #include <pthread.h>
 
 /* ---- loop.c ------------------------------------------------------------------------------ */
-/* Starts the loop thread; on_start(loop, ud) runs first on it. Returns 0 or -1. */
+/* Starts the loop thread; on_start(loop, ud) runs first on it, and has run when this returns.
+ * Returns 0 or -1. */
 int mcpd_loop_start(void (*on_start)(uv_loop_t *, void *), void *ud);
 /* Runs on_stop on the loop (it closes the handles it owns), then waits until every handle is
  * closed and joins the thread. Main thread. */
@@ -34,6 +35,8 @@ typedef struct mcpd_tool {
     uint32_t timeout_ms, concurrency, queue_wait_ms;
     bool spawns;
     const mcp_json *breaker_cfg; /* the entry's "breaker" object, or NULL */
+    const mcp_json *health;      /* mcpd_tool_spec.health, or NULL */
+    uint64_t health_id;          /* its target in the checker while served; 0: none */
     mcpd_guard *guard;           /* limiter, breaker: made by guard_new */
 } mcpd_tool;
 
@@ -41,6 +44,12 @@ typedef struct mcpd_gen mcpd_gen;
 
 /* Makes the guard of t (its limiter and breaker). */
 void mcpd_guard_new(mcpd_tool *t);
+/* Starts and stops t's health probes (a target of the process's checker). Any thread but the
+ * checker's. */
+void mcpd_guard_probe_start(mcpd_tool *t);
+void mcpd_guard_probe_stop(mcpd_tool *t);
+/* Stops the checker (after every probe was stopped). */
+void mcpd_guard_health_free(void);
 void mcpd_guard_free(mcpd_tool *t);
 /* Sets the global child-process limit (0: none). Before serving. */
 void mcpd_guard_set_max_children(uint32_t n);

@@ -123,6 +123,7 @@ int mcpd_tools_add(mcpd_tools *t, const mcpd_tool_spec *spec, const char *pointe
         .queue_wait_ms = entry_u32(e, "queue_wait_ms", t->cfg->queue_wait_ms),
         .spawns = spec->spawns,
         .breaker_cfg = mcp_json_get(e, "breaker"),
+        .health = spec->health,
     };
     return 0;
 }
@@ -221,6 +222,13 @@ static bool check_entry(const mcpd_kind *k, const mcp_json *entry, const char *p
 }
 
 /* ---- generations ------------------------------------------------------------------------- */
+/* Starts or stops the health probes of g's tools (while g is the generation served). */
+static void gen_probes(mcpd_gen *g, bool on)
+{
+    for (size_t i = 0; g && i < g->ntools; i++)
+        on ? mcpd_guard_probe_start(&g->tools[i]) : mcpd_guard_probe_stop(&g->tools[i]);
+}
+
 static void gen_free(mcpd_gen *g)
 {
     mcpd_resources_free(g->resources);
@@ -499,6 +507,8 @@ static void reload_run(uv_work_t *w)
     pthread_mutex_unlock(&S.mu);
     int changes = sync_tools(old, g);
     content_activate(g, S.server);
+    gen_probes(old, false);
+    gen_probes(g, true);
     mcp_server_list_changed(S.server, MCP_LIST_TOOLS);
     fprintf(stderr, "mcpd: info: reloaded %s: %zu tools, %d registrations changed\n", g->cfg->path,
             g->ntools, changes);
@@ -560,7 +570,9 @@ static int serve_http(const mcpd_config *c, const char *admin_listen)
     h.allowed_origins = (const char *const *)origins;
     h.allowed_hosts = (const char *const *)hosts;
     h.auth = mcpd_auth_check;
-    int rc = mcp_serve_http(S.server, &h) ? 1 : 0;
+    int rc = mcp_serve_http(S.server, &h);
+    /* exit status: 0 served, 2 the address is already served by another process, 1 otherwise */
+    rc = rc == MCP_SERVE_OK ? 0 : rc == MCP_SERVE_ADDRINUSE ? 2 : 1;
     for (size_t i = 0; i < 32; i++) free(origins[i]), free(hosts[i]);
     free(path);
     return rc;
@@ -607,6 +619,7 @@ int mcpd_serve(const mcpd_serve_options *o)
     }
     S.current = g;
     int rc = sync_tools(NULL, g) < 0 || content_activate(g, S.server) ? 2 : 0;
+    gen_probes(g, true);
     if (rc == 0) {
         fprintf(stderr, "mcpd: info: serving %s: %zu tools\n", c->path, g->ntools);
         if (stdio) {
@@ -615,11 +628,20 @@ int mcpd_serve(const mcpd_serve_options *o)
             rc = serve_http(c, o->admin_listen);
         }
     }
+    /* probes first: an exec probe needs the loop to report; a reload from now on starts none */
+    pthread_mutex_lock(&S.mu);
+    g = S.current;
+    atomic_fetch_add(&g->refs, 1);
+    pthread_mutex_unlock(&S.mu);
+    gen_probes(g, false);
+    mcpd_guard_health_free();
+    mcpd_gen_unref(g);
     mcpd_loop_stop(loop_stopping, NULL); /* waits for a reload in progress and every call */
     pthread_mutex_lock(&S.mu);
     g = S.current;
     S.current = NULL;
     pthread_mutex_unlock(&S.mu);
+    gen_probes(g, false);
     mcpd_gen_unref(g);
     mcp_server_free(S.server);
     mcpd_auth_free_names();

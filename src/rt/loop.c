@@ -4,9 +4,10 @@
  * it creates one listening socket per worker by hand (socket, SO_REUSEPORT, bind, listen;
  * libuv 1.44 has no UV_TCP_REUSEPORT), binds the first to the requested port (0: the kernel
  * picks) and the others to the port the first got, then initializes each loop with the socket
- * (watched with a uv_poll_t), an async handle and a repeating timer, and only then starts the
- * threads; thread creation orders all of that before the loops run. Accepting is ours, not
- * libuv's: libuv's uv_listen retries accept in a loop when the process is out of file
+ * (watched with a uv_poll_t), an async handle and a deadline heap (rt/timer.h: the periodic
+ * tick and whatever the layer above arms; one uv timer sleeps until the earliest entry), and
+ * only then starts the threads; thread creation orders all of that before the loops run. Accepting
+ * is ours, not libuv's: libuv's uv_listen retries accept in a loop when the process is out of file
  * descriptors (EMFILE), which never returns to the loop, so connections are never closed and
  * fds never come back. Here a readable listener is drained with accept4 (at most ACCEPT_BURST
  * per wakeup); on EMFILE, ENFILE, ENOBUFS or ENOMEM the listener is unwatched (accepting is
@@ -22,12 +23,14 @@
 #include "base/log.h"
 #include "rt/clock.h"
 #include "rt/signals.h"
+#include "rt/timer.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdalign.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +55,10 @@ struct rt_worker {
     bool starved;          /* accept failed and has not succeeded since (logged once) */
     uint64_t paused_since; /* when the first pause of this spell began (ms), for the log */
     uv_async_t async;
-    uv_timer_t timer;
+    uv_timer_t timer;   /* one-shot, armed for the earliest deadline in timers */
+    rt_timers timers;   /* every deadline of this loop (rt_worker_timer_arm) */
+    rt_timer tick;      /* the periodic tick: accept retry, on_tick */
+    uint64_t armed_for; /* the deadline timer is armed for (UINT64_MAX: not armed) */
     uv_thread_t thread;
     uv_mutex_t mu; /* guards head, tail, stop_req, closed */
     rt_msg *head, *tail;
@@ -169,11 +175,49 @@ void rt_worker_resume_accept(rt_worker *w)
     if (uv_poll_start(&w->listener, UV_READABLE, on_listener) == 0) w->accept_paused = false;
 }
 
+static void on_timer(uv_timer_t *t);
+
+/* Arms the loop's timer for the earliest deadline, unless it is armed for it already. */
+static void schedule(rt_worker *w)
+{
+    uint64_t next = rt_timers_next(&w->timers);
+    if (next == w->armed_for) return;
+    w->armed_for = next;
+    if (next == UINT64_MAX) {
+        uv_timer_stop(&w->timer);
+        return;
+    }
+    uint64_t now = rt_now_ms();
+    uv_update_time(&w->loop); /* the delay counts from now, not from the loop's cached time */
+    uv_timer_start(&w->timer, on_timer, next > now ? next - now : 0, 0);
+}
+
 static void on_timer(uv_timer_t *t)
 {
     rt_worker *w = t->data;
+    w->armed_for = UINT64_MAX;
+    rt_timers_run(&w->timers, rt_now_ms());
+    schedule(w);
+}
+
+static void on_tick(rt_timer *t, uint64_t now)
+{
+    rt_worker *w = (rt_worker *)(void *)((char *)t - offsetof(rt_worker, tick));
+    if (now == RT_TIMER_DRAIN) return;
     rt_worker_resume_accept(w); /* fds may have come back in another worker or module */
-    if (w->ws->cfg.on_tick) w->ws->cfg.on_tick(w, rt_now_ms(), w->ws->cfg.ud);
+    if (w->ws->cfg.on_tick) w->ws->cfg.on_tick(w, now, w->ws->cfg.ud);
+    rt_timer_arm(&w->timers, t, now + w->ws->cfg.tick_ms);
+}
+
+void rt_worker_timer_arm(rt_worker *w, rt_timer *t, uint64_t due_ms)
+{
+    rt_timer_arm(&w->timers, t, due_ms);
+    if (due_ms < w->armed_for) schedule(w);
+}
+
+void rt_worker_timer_cancel(rt_worker *w, rt_timer *t)
+{
+    rt_timer_cancel(&w->timers, t); /* the loop's timer may fire for nothing once */
 }
 
 static void run_msgs(rt_msg *m)
@@ -231,6 +275,7 @@ static void on_async(uv_async_t *a)
     run_msgs(m);
     if (!stop) return;
     if (w->ws->cfg.on_stop) w->ws->cfg.on_stop(w, w->ws->cfg.ud);
+    rt_timers_drain(&w->timers); /* entries release what they hold */
     close_own_handles(w);
 }
 
@@ -261,8 +306,11 @@ static int worker_init(rt_worker *w, int fd, unsigned tick_ms)
     uv_async_init(&w->loop, &w->async, on_async);
     uv_timer_init(&w->loop, &w->timer);
     w->listener.data = w->async.data = w->timer.data = w;
+    rt_timers_init(&w->timers);
+    rt_timer_init(&w->tick, on_tick);
+    w->armed_for = UINT64_MAX;
     rc = uv_poll_start(&w->listener, UV_READABLE, on_listener);
-    if (!rc) uv_timer_start(&w->timer, on_timer, tick_ms, tick_ms);
+    if (!rc) rt_worker_timer_arm(w, &w->tick, rt_now_ms() + tick_ms);
     return rc;
 }
 
@@ -275,6 +323,8 @@ static void worker_free(rt_worker *w)
         uv_run(&w->loop, UV_RUN_DEFAULT);
     }
     run_msgs(w->head);
+    rt_timers_drain(&w->timers);
+    rt_timers_free(&w->timers);
     if (uv_loop_close(&w->loop)) fprintf(stderr, "libmcp: rt: worker loop still has handles\n");
     uv_mutex_destroy(&w->mu);
     free(w);

@@ -3,13 +3,16 @@
  * rt_workers runs N threads; each owns a uv_loop_t, a listening socket bound to the same
  * address with SO_REUSEPORT (the kernel spreads incoming connections across them; accepting
  * pauses, instead of spinning, while the process is out of file descriptors), a uv_async_t
- * that carries messages from other threads (rt_worker_post) and a repeating timer that drives
- * the connection timeouts of the layer above. The loop knows nothing of HTTP: the layer above
- * plugs in through rt_workers_config callbacks. Counters live in a cache-line-aligned struct per
- * worker, written only by that worker's thread and summed on read with relaxed atomics.
- * See docs/internals/runtime.md. */
+ * that carries messages from other threads (rt_worker_post) and one deadline heap (rt/timer.h)
+ * for every timer of the loop: its periodic tick that drives the connection timeouts of the
+ * layer above, and any entry the layer above arms (rt_worker_timer_arm). The loop knows nothing of
+ * HTTP: the layer above plugs in through rt_workers_config callbacks. Counters live in a
+ * cache-line-aligned struct per worker, written only by that worker's thread and summed on read
+ * with relaxed atomics. See docs/internals/runtime.md. */
 #ifndef MCP_RT_LOOP_H
 #define MCP_RT_LOOP_H
+
+#include "rt/timer.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -91,6 +94,16 @@ void rt_workers_stats(const rt_workers *ws, rt_stats *out);
  * stopping (fn will not run; the caller still owns arg). Any thread. Messages from one thread
  * run in the order posted. */
 int rt_worker_post(rt_worker *w, void (*fn)(void *arg), void *arg);
+
+/* Arms t (an entry embedded in the caller's object, rt_timer_init'ed) in w's deadline heap to
+ * run at due_ms (monotonic ms, rt_now_ms), or moves it there; the loop sleeps until the
+ * earliest deadline of all its entries. t's callback runs on w's loop thread, with t disarmed;
+ * when the loop stops, after on_stop, every entry still armed is called with RT_TIMER_DRAIN
+ * (release what it holds). Loop thread of w only: other threads rt_worker_post to it. */
+void rt_worker_timer_arm(rt_worker *w, rt_timer *t, uint64_t due_ms);
+/* Disarms t (armed on w by rt_worker_timer_arm); no-op when it is not armed. Loop thread of
+ * w only. */
+void rt_worker_timer_cancel(rt_worker *w, rt_timer *t);
 
 /* Returns the worker whose loop runs the calling thread, or NULL on any other thread. */
 rt_worker *rt_worker_current(void);

@@ -5,8 +5,8 @@
  * the admission pipeline (http_admit.c) and hands them to the rules of their era
  * (http_legacy.c, http_modern.c), which answer through streams (http_stream.c). This file
  * owns the rest of the transport's life: mcp_http_start builds the per-worker state and the
- * work pool and starts a sweeper thread of its own that ends idle sessions and ticks the
- * engine (handler timeouts, unanswered server-to-client requests) once a second; mcp_http_stop
+ * work pool (no thread of its own: each worker's tick runs its stateless conn's timeouts, and
+ * sessions keep deadline entries on the loops' heaps, http_session.c); mcp_http_stop
  * drains and tears down, giving up on handlers that ignore cancellation after drain_ms + 5 s
  * (it then returns MCP_SERVE_ABANDONED and frees nothing they might touch); mcp_serve_http
  * waits for SIGTERM/SIGINT and stops, a second signal cutting the wait short. The library never
@@ -227,6 +227,7 @@ static void keepalive_tick(rt_worker *w, uint64_t now, void *ud)
     mcp_http *h = ud;
     wstate *ws = http_current_ws(h);
     if (ws->idx == 0) http_monitor_tick(h, now);
+    if (!ws->modern_closed) mcp_conn_tick(ws->modern, now); /* handler timeouts; tasks' reaping */
     if (ws->waits) hstream_resume_waits(ws, now, false);
     if (now - ws->last_keepalive < h->o.sse_keepalive_ms) return;
     ws->last_keepalive = now;
@@ -246,6 +247,7 @@ static void free_http(mcp_http *h)
     http_admin_free(h);
     rt_metrics_free(h->metrics);
     pthread_rwlock_destroy(&h->sess_lock);
+    pthread_mutex_destroy(&h->sweep_run_mu);
     free(h);
 }
 
@@ -274,9 +276,9 @@ static bool options_check(mcp_http_options *o, char *err, size_t errsize)
     return true;
 }
 
-/* A new transport with o's configuration copied (no threads yet). */
 static void http_sweep(mcp_http *h);
 
+/* A new transport with o's configuration copied (no threads yet). */
 static mcp_http *http_new(mcp_server *srv, const mcp_http_options *o)
 {
     mcp_http *h = mcp_xcalloc(1, sizeof *h);
@@ -296,6 +298,7 @@ static mcp_http *http_new(mcp_server *srv, const mcp_http_options *o)
     h->o.allowed_origins = h->o.allowed_hosts = NULL;
     h->loopback = http_bind_is_loopback(o->host);
     pthread_rwlock_init(&h->sess_lock, NULL);
+    pthread_mutex_init(&h->sweep_run_mu, NULL);
     h->nbuckets = 1024;
     while (h->nbuckets < o->max_sessions && h->nbuckets < (1u << 20)) h->nbuckets *= 2;
     h->buckets = mcp_xcalloc(h->nbuckets, sizeof *h->buckets);
@@ -343,56 +346,6 @@ static int http_listen(mcp_http *h)
     return http_server_start(&h->hs, &hc);
 }
 
-/* ---- the sweeper: the transport's own timer ----------------------------------------------------
- */
-
-static void *sweeper_main(void *arg)
-{
-    mcp_http *h = arg;
-    pthread_mutex_lock(&h->sweep_mu);
-    while (!h->sweep_stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += 1;
-        pthread_cond_timedwait(&h->sweep_cv, &h->sweep_mu, &until);
-        if (h->sweep_stop) break;
-        pthread_mutex_unlock(&h->sweep_mu);
-        mcp_http_sweep(h);
-        pthread_mutex_lock(&h->sweep_mu);
-    }
-    pthread_mutex_unlock(&h->sweep_mu);
-    return NULL;
-}
-
-/* Starts the sweeper. Returns 0 or -EAGAIN. */
-static int sweeper_start(mcp_http *h)
-{
-    pthread_mutex_init(&h->sweep_mu, NULL);
-    pthread_mutex_init(&h->sweep_run_mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&h->sweep_cv, &ca);
-    pthread_condattr_destroy(&ca);
-    if (rt_thread_create_quiet(&h->sweeper, NULL, sweeper_main, h) == 0) return 0;
-    pthread_cond_destroy(&h->sweep_cv);
-    pthread_mutex_destroy(&h->sweep_run_mu);
-    pthread_mutex_destroy(&h->sweep_mu);
-    return -EAGAIN;
-}
-
-static void sweeper_stop(mcp_http *h)
-{
-    pthread_mutex_lock(&h->sweep_mu);
-    h->sweep_stop = true;
-    pthread_cond_signal(&h->sweep_cv);
-    pthread_mutex_unlock(&h->sweep_mu);
-    pthread_join(h->sweeper, NULL);
-    pthread_cond_destroy(&h->sweep_cv);
-    pthread_mutex_destroy(&h->sweep_run_mu);
-    pthread_mutex_destroy(&h->sweep_mu);
-}
-
 /* Starts h's work pool. Returns 0, or -errno with err set. */
 static int pool_start(mcp_http *h, char *err, size_t errsize)
 {
@@ -419,19 +372,15 @@ mcp_http *mcp_http_start_sz(mcp_server *srv, size_t opts_size, const mcp_http_op
     mcp_http *h = http_new(srv, &o);
     int rc = http_monitor_setup(h, err, errsize) ? 0 : -EINVAL;
     if (!rc) rc = pool_start(h, err, errsize);
-    if (!rc && (rc = sweeper_start(h)) != 0) {
-        snprintf(err, errsize, "cannot start the sweeper thread");
-    } else if (!rc && (rc = http_listen(h)) != 0) {
-        sweeper_stop(h);
+    if (!rc && (rc = http_listen(h)) != 0) {
         bool v6 = strchr(o.host, ':') != NULL;
         if (rc == -EADDRINUSE) /* also when another process serves it (rt/loop.c probes) */
             snprintf(err, errsize, "address %s%s%s:%d is already in use", v6 ? "[" : "", o.host,
                      v6 ? "]" : "", o.port);
         else
             snprintf(err, errsize, "cannot listen on %s:%d: %s", o.host, o.port, strerror(-rc));
-    } else if ((rc = http_admin_listen(h, err, errsize)) != 0) {
+    } else if (!rc && (rc = http_admin_listen(h, err, errsize)) != 0) {
         http_server_stop(h->hs);
-        sweeper_stop(h);
     }
     if (rc) {
         for (unsigned i = 0; i < h->nworkers; i++) mcp_conn_close(h->ws[i].modern);
@@ -452,7 +401,8 @@ int mcp_http_port(const mcp_http *h)
 }
 
 /* Ends idle sessions; ticks every conn (handler timeouts, unanswered server-to-client
- * requests). The sweeper thread calls it once a second; an embedder's call is harmless. */
+ * requests). The loops' deadline heaps do all of this on time; an embedder's call is a
+ * harmless walk. */
 void mcp_http_sweep(mcp_http *h)
 {
     pthread_mutex_lock(&h->sweep_run_mu);
@@ -469,8 +419,7 @@ static void http_sweep(mcp_http *h)
     pthread_rwlock_rdlock(&h->sess_lock);
     for (size_t b = 0; b < h->nbuckets; b++)
         for (session *s = h->buckets[b]; s; s = s->hnext) {
-            mcp_conn_tick(s->conn, now);
-            session_prune(h, s, now);
+            mcp_conn_tick(s->conn, now); /* (replay pruning stays with the tick entries) */
             uint64_t last = atomic_load_explicit(&s->last_active, memory_order_relaxed);
             if (atomic_load(&s->active) <= 0 && now > last && now - last >= h->o.session_idle_ms &&
                 !session_listening(s, now)) {
@@ -506,11 +455,19 @@ static void end_worker_streams(void *arg)
     hstream_end_worker(arg);
 }
 
+/* Closes the worker's stateless conn on its own loop: its tick stops using it at once (the
+ * pointer stays: streams of abandoned handlers still name it, and it lives while they do). */
+static void close_modern(void *arg)
+{
+    wstate *ws = arg;
+    ws->modern_closed = true;
+    mcp_conn_close(ws->modern);
+}
+
 /* Stops h; gives up on running handlers at drain_ms + STOP_GRACE_MS or once *hurry. */
 static int http_stop(mcp_http *h, const _Atomic bool *hurry)
 {
     uint64_t began = rt_now_ms();
-    sweeper_stop(h);
     atomic_store(&h->draining, true);
     http_server_stop_accepting(h->hs);
     mcp_server_cancel_tasks(h->srv); /* tasks are not requests: nobody waits on them here */
@@ -542,7 +499,9 @@ static int http_stop(mcp_http *h, const _Atomic bool *hurry)
         session_end(h, s);
         session_unref(s);
     }
-    for (unsigned i = 0; i < h->nworkers; i++) mcp_conn_close(h->ws[i].modern);
+    for (unsigned i = 0; i < h->nworkers; i++) /* before the loops stop: no sink call after */
+        if (rt_worker_post(rt_workers_get(http_server_workers(h->hs), i), close_modern, &h->ws[i]))
+            close_modern(&h->ws[i]);
     http_admin_stop(h); /* served /ready (503) during the drain; reads the pool */
     http_server_stop(h->hs);
     if (rt_pool_shutdown_until(h->pool, true, began + h->o.drain_ms + STOP_GRACE_MS, hurry)) {

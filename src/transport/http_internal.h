@@ -1,17 +1,18 @@
 /* http_internal.h - what the files of the Streamable HTTP transport share (private).
  *
  * The transport is split by job, one file each (docs/internals/transport-http.md):
- *   http.c          the endpoint and lifecycle: start, stop, sweep, serve, signal watchdog
+ *   http.c          the endpoint and lifecycle: start, stop, serve, signal watchdog
  *   http_admit.c    the admission pipeline: Origin/Host guard, shutdown, media types
  *   http_errors.c   the one table of error answers (HTTP status, JSON-RPC code, message)
- *   http_session.c  the session table (legacy era)
+ *   http_session.c  the session table (legacy era), its expiry and tick timers
  *   http_stream.c   streams: the engine's sink, SSE events, replay, the pump, resumes
  *   http_legacy.c   legacy-era rules (2024-11-05 .. 2025-11-25): sessions, GET, DELETE
  *   http_modern.c   modern-era rules (2026-07-28): stateless POST
  *
  * Lock order: session handle lock, engine conn lock, session lock, stream lock. Nothing that
  * holds a later lock takes an earlier one. The session table's rwlock comes before them all
- * (the sweeper locks sessions and streams under its read side); nothing takes it holding one. */
+ * (a session's tick entry locks sessions and streams under its read side); nothing takes it
+ * holding one. */
 #ifndef MCP_TRANSPORT_HTTP_INTERNAL_H
 #define MCP_TRANSPORT_HTTP_INTERNAL_H
 
@@ -22,6 +23,7 @@
 #include "rt/metrics.h"
 #include "rt/monitor.h"
 #include "rt/pool.h"
+#include "rt/timer.h"
 #include "transport/errors.h"
 
 #include <pthread.h>
@@ -34,10 +36,11 @@
 #define REPLAY_TTL_MS        300000     /* default mcp_http_options.replay_ttl_ms */
 #define SESSION_REPLAY_BYTES (4u << 20) /* events a session keeps, all streams together */
 #define SESSION_MAX_STREAMS  64         /* finished POST streams a session keeps */
-#define PRUNE_PERIOD_MS      5000       /* the sweeper drops expired events this often */
+#define PRUNE_PERIOD_MS      5000       /* a session's tick drops expired events this often */
 #define SSE_RETRY_MS         1000
 #define RESUME_WAIT_MS       2000
 #define MAX_ALLOWED          32
+#define SESSION_TICK_MS      1000 /* a session with requests in flight or events kept */
 
 typedef struct hstream hstream;
 typedef struct session session;
@@ -56,6 +59,7 @@ struct wstate {
     mcp_http *h;
     rt_worker *w;
     mcp_conn *modern;   /* the stateless conn of this worker */
+    bool modern_closed; /* closed by the stop (its tick stops) */
     hstream *sse;       /* SSE responses open on this worker (keep-alives, shutdown) */
     resume_wait *waits; /* resumes waiting for their stream's old response to go */
     uint64_t last_keepalive;
@@ -126,8 +130,19 @@ struct session {
     _Atomic int active; /* requests in flight */
     _Atomic uint64_t last_active;
     _Atomic size_t retained; /* bytes of events its streams keep for replay */
-    uint64_t next_prune;     /* the sweeper's thread only */
+    uint64_t next_prune;     /* its tick entry's thread only */
     session *hnext;          /* hash chain */
+    /* Timers (http_session.c). The expiry entry lives in the home worker's heap (the worker
+     * that created the session) and holds a reference while armed; it is re-armed lazily
+     * (activity only stores last_active). The tick entry runs mcp_conn_tick once a second
+     * (and prunes its replay window) while it has requests in flight or events kept, in the
+     * heap of the worker that set ticking (then the only one to touch it until it clears
+     * ticking); it holds a reference too. */
+    wstate *home;
+    rt_timer expiry;
+    rt_timer tick;
+    wstate *tick_ws;
+    _Atomic bool ticking;
 };
 
 struct mcp_http {
@@ -152,12 +167,7 @@ struct mcp_http {
     rt_monitor *mon;   /* http_monitor.c: alert rules, /ready */
     int queue_wait_id; /* histogram: handler calls' wait for a pool thread */
     http_admin *admin; /* http_admin.c: per-request series, admin listener */
-    /* the sweeper thread (http.c): mcp_http_sweep once a second, on the transport's own time */
-    pthread_t sweeper;
-    pthread_mutex_t sweep_mu; /* sweep_stop, sweep_cv; and one sweep at a time */
-    pthread_cond_t sweep_cv;
-    bool sweep_stop;
-    pthread_mutex_t sweep_run_mu; /* held during a sweep: the thread's and an embedder's */
+    pthread_mutex_t sweep_run_mu; /* held during an embedder's mcp_http_sweep */
 };
 
 /* One MCP request on its way through the pipeline (loop thread of ws). */
@@ -169,8 +179,8 @@ typedef struct req_ctx {
     const char *pv;  /* MCP-Protocol-Version, or NULL */
     const char *sid; /* Mcp-Session-Id, or NULL (legacy era: read by http_legacy) */
     bool modern;
-    int admit;   /* mcp_msg_info.admit for the handle call */
-    char id[80]; /* after MCP_NOT_ADMITTED: the body's id as JSON text */
+    int admit;             /* mcp_msg_info.admit for the handle call */
+    char id[80];           /* after MCP_NOT_ADMITTED: the body's id as JSON text */
     const void *principal; /* what mcp_http_options.auth returned, or NULL */
 } req_ctx;
 
@@ -285,9 +295,18 @@ bool session_end(mcp_http *h, session *s);
 void session_drop_stream(session *s, hstream *st);
 void session_request_done(session *s);
 bool session_listening(session *s, uint64_t now);
-/* Applies the replay window's time and session byte bounds to s (the sweeper, once a second;
+/* Applies the replay window's time and session byte bounds to s (its tick entry, once a second;
  * does nothing more often than PRUNE_PERIOD_MS unless s is over its byte bound). */
 void session_prune(mcp_http *h, session *s, uint64_t now);
+/* Starts s's idle timer on ws (its home from now on); s is about to enter the table. Loop
+ * thread of ws. */
+void session_start_expiry(wstate *ws, session *s);
+/* A request of s was handed to its conn on ws: until nothing is in flight, s's conn is ticked
+ * once a second (handler timeouts, unanswered server-to-client requests). Loop thread of ws. */
+void session_watch(wstate *ws, session *s);
+/* Events were kept for replay in s: its tick entry (which prunes them: session_prune) is
+ * armed if it is not, through s's home loop. Any thread; a relaxed load when it is armed. */
+void session_watch_any(session *s);
 /* Adds a new POST stream to s's resumable list (evicting the oldest finished one past
  * SESSION_MAX_STREAMS) and numbers it. */
 void session_add_stream(session *s, hstream *st);

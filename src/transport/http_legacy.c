@@ -40,6 +40,7 @@ static void legacy_post(req_ctx *r, session *s)
     atomic_store_explicit(&s->last_active, rt_now_ms(), memory_order_relaxed);
     hstream_ref(st); /* ours, to look at it after the call */
     int n = hstream_run(r, s->conn, st, s, NULL);
+    session_watch(r->ws, s); /* handler timeouts, asks and replay pruning, while any remain */
     /* a request that produced nothing, or whose answer went out as JSON, needs no replay */
     pthread_mutex_lock(&st->lock);
     bool drop = n <= 0 || (st->final && st->mode != MODE_SSE);
@@ -95,6 +96,7 @@ static void legacy_initialize(req_ctx *r)
     r->admit = MCP_ADMIT_INITIALIZE;
     int n = hstream_run(r, s->conn, st, NULL, &held);
     if (mcp_conn_initialized(s->conn)) {
+        session_start_expiry(r->ws, s);
         session_insert(h, s);
         mcp_log(MCP_LOGL_DEBUG, "http: session %.8s... created", s->id);
     } else {

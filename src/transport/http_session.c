@@ -5,12 +5,22 @@
  * standalone GET stream. Sessions are refcounted: the table holds one reference, and so does
  * every stream of the session and every request that found it. Ending a session takes it out
  * of the table, closes its conn (no sink call after that) and ends its streams on their
- * workers. Any thread, but never with a session or stream lock held where noted. */
+ * workers. Any thread, but never with a session or stream lock held where noted.
+ *
+ * Time is deadline-driven, on the loops' deadline heaps (rt/timer.h): nothing walks the
+ * sessions. Each session has an expiry entry on its home worker, armed for last activity +
+ * session_idle_ms and re-armed lazily when it fires early (activity only stores a timestamp),
+ * and, while requests are in flight, a tick entry that runs the engine's timeouts once a
+ * second on the worker that started it. An idle session costs no CPU until it expires. */
 #include "http_internal.h"
 
 #include "base/alloc.h"
+#include "base/log.h"
 #include "base/random.h"
 #include "rt/clock.h"
+#include "rt/loop.h"
+
+#include <stddef.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +57,9 @@ void session_unref(session *s)
     free(s);
 }
 
+static void on_expiry(rt_timer *t, uint64_t now);
+static void on_tick(rt_timer *t, uint64_t now);
+
 session *session_new(mcp_http *h)
 {
     session *s = mcp_xcalloc(1, sizeof *s);
@@ -64,6 +77,9 @@ session *session_new(mcp_http *h)
     pthread_mutex_init(&s->lock, NULL);
     s->next_num = 1;
     atomic_init(&s->last_active, rt_now_ms());
+    rt_timer_init(&s->expiry, on_expiry);
+    rt_timer_init(&s->tick, on_tick);
+    atomic_init(&s->ticking, false);
     return s;
 }
 
@@ -212,6 +228,158 @@ bool session_listening(session *s, uint64_t now)
     return yes;
 }
 
+/* ---- timers ---------------------------------------------------------------------------------- */
+
+static bool session_ended(session *s)
+{
+    pthread_mutex_lock(&s->lock);
+    bool ended = s->ended;
+    pthread_mutex_unlock(&s->lock);
+    return ended;
+}
+
+void session_start_expiry(wstate *ws, session *s)
+{
+    s->home = ws;
+    session_ref(s); /* the armed entry's */
+    uint64_t last = atomic_load_explicit(&s->last_active, memory_order_relaxed);
+    rt_worker_timer_arm(ws->w, &s->expiry, last + s->h->o.session_idle_ms);
+    if (atomic_load_explicit(&s->retained, memory_order_relaxed)) session_watch(ws, s);
+}
+
+/* The idle deadline passed, or so it seemed when the entry was armed: ends s if it has been
+ * idle for session_idle_ms (no request in flight, no client listening), else re-arms for the
+ * real deadline. Home loop thread. */
+static void on_expiry(rt_timer *t, uint64_t now)
+{
+    session *s = (session *)(void *)((char *)t - offsetof(session, expiry));
+    mcp_http *h = s->h;
+    if (now == RT_TIMER_DRAIN || session_ended(s)) {
+        session_unref(s);
+        return;
+    }
+    uint64_t idle = h->o.session_idle_ms;
+    uint64_t last = atomic_load_explicit(&s->last_active, memory_order_relaxed);
+    uint64_t due;
+    if (atomic_load(&s->active) > 0 || session_listening(s, now))
+        due = now + idle; /* busy: its last request's end (or the stream's) starts the clock */
+    else if (now < last + idle)
+        due = last + idle;
+    else
+        due = 0;
+    if (due) {
+        rt_worker_timer_arm(s->home->w, t, due);
+        return;
+    }
+    if (session_end(h, s)) {
+        atomic_fetch_add(&h->sessions_expired, 1);
+        mcp_log(MCP_LOGL_DEBUG, "http: session %.8s... expired", s->id);
+    }
+    session_unref(s); /* the entry's */
+}
+
+static void cancel_expiry(session *s)
+{
+    if (!rt_timer_armed(&s->expiry)) return; /* fired already: its callback saw the end */
+    rt_worker_timer_cancel(s->home->w, &s->expiry);
+    session_unref(s); /* the entry's */
+}
+
+static void cancel_expiry_msg(void *arg)
+{
+    session *s = arg;
+    cancel_expiry(s);
+    session_unref(s); /* the message's */
+}
+
+/* After s ended: its expiry entry goes at once rather than at its deadline (up to
+ * session_idle_ms away), on its home loop. Any thread. */
+static void stop_expiry(session *s)
+{
+    if (!s->home) return;
+    if (rt_worker_current() == s->home->w) {
+        cancel_expiry(s);
+        return;
+    }
+    session_ref(s); /* the message's */
+    /* a worker that is stopping drains its heap instead (the entry's callback unrefs) */
+    if (rt_worker_post(s->home->w, cancel_expiry_msg, s)) session_unref(s);
+}
+
+/* Ticks s's conn (with tick; else only looks) if s is still in the table (under the table's
+ * read lock: session_end takes it out, with the write lock, before closing the conn). Returns
+ * whether requests are still in flight. */
+static bool tick_live(session *s, uint64_t now, bool tick)
+{
+    mcp_http *h = s->h;
+    bool busy = false;
+    pthread_rwlock_rdlock(&h->sess_lock);
+    session *x = h->buckets[sess_hash(h, s->id)];
+    while (x && x != s) x = x->hnext;
+    if (x) {
+        if (tick) {
+            mcp_conn_tick(s->conn, now);
+            session_prune(h, s, now);
+        }
+        busy = mcp_conn_inflight(s->conn) > 0 ||
+               atomic_load_explicit(&s->retained, memory_order_relaxed) > 0;
+    }
+    pthread_rwlock_unlock(&h->sess_lock);
+    return busy;
+}
+
+static void arm_tick(wstate *ws, session *s, uint64_t now)
+{
+    s->tick_ws = ws;
+    rt_worker_timer_arm(ws->w, &s->tick, now + SESSION_TICK_MS);
+}
+
+void session_watch(wstate *ws, session *s)
+{
+    if (atomic_load_explicit(&s->ticking, memory_order_relaxed) ||
+        atomic_exchange(&s->ticking, true))
+        return;     /* another worker's entry runs (or is about to) */
+    session_ref(s); /* the entry's */
+    arm_tick(ws, s, rt_now_ms());
+}
+
+static void arm_tick_msg(void *arg)
+{
+    session *s = arg;
+    arm_tick(s->home, s, rt_now_ms()); /* the message's reference is now the entry's */
+}
+
+void session_watch_any(session *s)
+{
+    if (atomic_load_explicit(&s->ticking, memory_order_relaxed)) return;
+    if (!s->home || atomic_exchange(&s->ticking, true)) return;
+    session_ref(s);
+    if (rt_worker_post(s->home->w, arm_tick_msg, s)) { /* stopping: nothing to prune for */
+        atomic_store(&s->ticking, false);
+        session_unref(s);
+    }
+}
+
+/* Runs the engine's timeouts of a session with requests in flight and re-arms while some
+ * remain. Loop thread of s->tick_ws. */
+static void on_tick(rt_timer *t, uint64_t now)
+{
+    session *s = (session *)(void *)((char *)t - offsetof(session, tick));
+    wstate *ws = s->tick_ws;
+    if (now != RT_TIMER_DRAIN && tick_live(s, now, true)) {
+        arm_tick(ws, s, now);
+        return;
+    }
+    atomic_store(&s->ticking, false);
+    /* a request that came in on another worker between the look and the store saw ticking
+     * set and armed nothing: look again, and keep the entry if one did */
+    if (now != RT_TIMER_DRAIN && tick_live(s, now, false) && !atomic_exchange(&s->ticking, true)) {
+        arm_tick(ws, s, now);
+        return;
+    }
+    session_unref(s); /* the entry's */
+}
+
 static bool table_remove(mcp_http *h, session *s)
 {
     bool in_table = false;
@@ -255,6 +423,7 @@ bool session_end(mcp_http *h, session *s)
         hstream_end_async(get);
         hstream_unref(get);
     }
+    stop_expiry(s);
     session_unref(s); /* the table's */
     return true;
 }

@@ -111,7 +111,10 @@ static void event_add_locked(hstream *st, const char *data, size_t len)
     st->ev_tail = e;
     st->nev++;
     st->ev_bytes += e->len;
-    if (st->sess) atomic_fetch_add_explicit(&st->sess->retained, e->len, memory_order_relaxed);
+    if (st->sess) {
+        atomic_fetch_add_explicit(&st->sess->retained, e->len, memory_order_relaxed);
+        session_watch_any(st->sess); /* its tick prunes the replay window */
+    }
     /* The replay window's count and byte bounds: the oldest events go first. */
     const mcp_http_options *o = &st->h->o;
     size_t freed = 0;

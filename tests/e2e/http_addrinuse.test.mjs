@@ -11,9 +11,9 @@ import { spawn } from 'node:child_process';
 import { BIN, SANITIZER, withServerChecked } from './lib/http_server.mjs';
 
 // Runs the binary to its end; resolves to { code, stderr }.
-function run(args, timeoutMs = 30000) {
+function run(args, timeoutMs = 30000, bin = BIN) {
   return new Promise((resolve, reject) => {
-    const p = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     p.stderr.setEncoding('utf8');
     p.stderr.on('data', (d) => { stderr += d; });
@@ -42,3 +42,14 @@ it('a second server on a served address exits 2 and says why', { timeout: 60000 
     assert.equal(res.status, 200);
   });
 });
+
+it('mcpd on a served address exits 2 and says why', { timeout: 60000, skip: !process.env.MCPD_BIN },
+  async () => {
+    await withServerChecked(async (srv) => {
+      const second = await run(['--listen', `127.0.0.1:${srv.port}`], 30000, process.env.MCPD_BIN);
+      assert.equal(second.code, 2, second.stderr);
+      assert.match(second.stderr, new RegExp(`address 127\\.0\\.0\\.1:${srv.port} is already in use`));
+      assert.doesNotMatch(second.stderr, /listening on/);
+      assert.doesNotMatch(second.stderr, SANITIZER);
+    });
+  });

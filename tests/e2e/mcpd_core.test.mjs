@@ -13,7 +13,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import {
   connectClient, runMcpd, sleep, startMcpd, stopChecked, tempDir, textOf, waitFor,
 } from './lib/mcpd.mjs';
@@ -68,6 +68,31 @@ describe('mcpd command line', () => {
     assert.equal(c.code, 0, c.stdout + c.stderr);
     assert.match(c.stdout, /valid \(\d+ tools\)/);
     tmp.cleanup();
+  });
+
+  it('with no config it serves the default one: sample database, docs, exec tools, prompts', T, async () => {
+    const tmp = tempDir(); // the sample database goes to $XDG_RUNTIME_DIR
+    const srv = await startMcpd(null, { env: { XDG_RUNTIME_DIR: tmp.dir }, cwd: new URL('../..', import.meta.url).pathname });
+    try {
+      const c = await connectClient(srv.url, 'modern');
+      const names = (await c.listTools()).tools.map((t) => t.name).sort();
+      assert.deepEqual(names, ['books_per_decade', 'disk_usage', 'find_books', 'uptime']);
+      let r = await c.callTool({ name: 'find_books', arguments: { text: 'Knuth', limit: 5 } });
+      assert.equal(r.structuredContent.rows[0].title, 'The Art of Computer Programming, Vol. 1');
+      r = await c.callTool({ name: 'find_books', arguments: { text: "' OR 1=1 --", limit: 50 } });
+      assert.equal(r.structuredContent.row_count, 0);
+      r = await c.callTool({ name: 'books_per_decade', arguments: {} });
+      assert.ok(r.structuredContent.rows.length >= 3);
+      r = await c.callTool({ name: 'disk_usage', arguments: { path: '/' } });
+      assert.match(textOf(r), /Filesystem/);
+      assert.deepEqual((await c.listPrompts()).prompts.map((p) => p.name).sort(), ['code_review', 'explain_error']);
+      const res = (await c.listResources()).resources.map((x) => x.uri);
+      assert.ok(res.includes('file:///docs/mcpd.md'), res.join(' '));
+      await c.close();
+    } finally {
+      await stopChecked(srv);
+      tmp.cleanup();
+    }
   });
 
   it('--check-config explains every mistake with line:column and exits 2', T, async () => {
@@ -228,6 +253,37 @@ describe("a tool's own circuit breaker", () => {
       await c.close();
     } finally {
       await stopChecked(srv);
+    }
+  });
+});
+
+describe('health probes of exec tools', () => {
+  it('a failing health command opens the tool\'s breaker, a passing one closes it', T, async () => {
+    const tmp = tempDir();
+    const flag = tmp.path('up');
+    writeFileSync(flag, '');
+    const srv = await startMcpd({ tools: [
+      { kind: 'exec', name: 'backend', command: ['echo', 'served'],
+        health: { command: ['test', '-e', flag], interval_ms: 200, timeout_ms: 2000, unhealthy_after: 1, healthy_after: 1 } },
+      { kind: 'exec', name: 'other', command: ['echo', 'other'] },
+    ] });
+    try {
+      const c = await connectClient(srv.url, 'legacy');
+      assert.equal(textOf(await c.callTool({ name: 'backend', arguments: {} })), 'served\n');
+      rmSync(flag);
+      const down = await waitFor(async () => {
+        const r = await c.callTool({ name: 'backend', arguments: {} });
+        return r.isError ? r : null;
+      }, 'the breaker to open after the failed probe');
+      assert.match(textOf(down), /^tool backend is unavailable: .*health command test exited with status 1/);
+      assert.equal(textOf(await c.callTool({ name: 'other', arguments: {} })), 'other\n');
+      writeFileSync(flag, '');
+      await waitFor(async () => !(await c.callTool({ name: 'backend', arguments: {} })).isError,
+        'the breaker to close after a good probe');
+      await c.close();
+    } finally {
+      await stopChecked(srv);
+      tmp.cleanup();
     }
   });
 });

@@ -141,6 +141,10 @@ static const bad bads[] = {
     {"{\"tools\": [{\"kind\": \"exec\", \"name\": \"x\", \"command\": [\"ls\"], \"output_schema\": "
      "{\"type\": 5}}]}",
      ":1:12: /tools/0: the tool's output schema is not a valid JSON Schema"},
+    {"{\"tools\": [{\"kind\": \"exec\", \"name\": \"x\", \"command\": [\"ls\"], \"health\": "
+     "{\"command\": [\"test\", \"{f}\"]}}]}",
+     ":1:92: /tools/0/health/command/1: the health command takes no arguments: \"{f}\" is not "
+     "filled\n"},
 };
 
 TEST(bad_configs)

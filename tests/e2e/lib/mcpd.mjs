@@ -54,14 +54,15 @@ export function runMcpd(args, { env, input } = {}) {
   });
 }
 
-export async function startMcpd(config, { args = [], env, listen = '127.0.0.1:0', timeoutMs = 20000 } = {}) {
+// config null: no --config (the default config), run in cwd.
+export async function startMcpd(config, { args = [], env, listen = '127.0.0.1:0', timeoutMs = 20000, cwd } = {}) {
   assert.ok(MCPD, 'MCPD_BIN must name the mcpd binary');
   const tmp = tempDir();
   const file = tmp.path('mcpd.jsonc');
   const write = (c) => writeFileSync(file, typeof c === 'string' ? c : JSON.stringify(c, null, 2));
-  write(config);
-  const proc = spawn(MCPD, ['--config', file, ...(listen ? ['--listen', listen] : []), ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  if (config !== null) write(config);
+  const proc = spawn(MCPD, [...(config !== null ? ['--config', file] : []), ...(listen ? ['--listen', listen] : []), ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, cwd });
   live.add(proc);
   let stderr = '';
   proc.stderr.setEncoding('utf8');
