@@ -14,6 +14,7 @@
  * mode nothing but the transport writes to stdout. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -681,7 +682,7 @@ static void tool_with_task(mcp_ctx *c, void *ud)
     finish_text_buf(c, &b);
 }
 
-/* ---- our own tools: echo, test_slow --------------------------------------------------------- */
+/* ---- our own tools: echo, test_slow, test_serial ------------------------------------------- */
 
 static void tool_echo(mcp_ctx *c, void *ud)
 {
@@ -700,6 +701,19 @@ static void tool_echo_region(mcp_ctx *c, void *ud)
 static int64_t int_arg(const mcp_ctx *c, const char *name, int64_t dflt)
 {
     return mcp_ctx_arg_int(c, name, dflt);
+}
+
+/* MCP_SERIAL: the mailbox runs one call at a time, so `running` never exceeds 1 here. */
+static void tool_serial(mcp_ctx *c, void *ud)
+{
+    static _Atomic int running;
+    int now = atomic_fetch_add(&running, 1) + 1;
+    sleep_ms((long)int_arg(c, "ms", 10));
+    atomic_fetch_sub(&running, 1);
+    char text[64];
+    snprintf(text, sizeof text, "concurrent: %d", now);
+    mcp_ctx_text(c, text);
+    mcp_ctx_finish(c);
 }
 
 static void tool_slow(mcp_ctx *c, void *ud)
@@ -947,6 +961,12 @@ static const tool_spec tools[] = {
      "\"ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":60000},"
      "\"stubborn\":{\"type\":\"boolean\"}}}",
      tool_slow, 0},
+    {"test_serial",
+     "Sleeps ms; declared MCP_SERIAL (not re-entrant): answers how many of its calls ran at "
+     "once, counting itself (always 1)",
+     "{\"type\":\"object\",\"properties\":{"
+     "\"ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":60000}}}",
+     tool_serial, MCP_SERIAL},
 };
 
 static int add_tools(mcp_server *s, char *err, size_t errsize)
@@ -1264,7 +1284,15 @@ static const char usage_text[] =
     "  --max-client-requests-total N   the same over all sessions (default 4096)\n"
     "  --allow-origin ORIGIN     allow this Origin (repeatable; * for any)\n"
     "  --allow-host HOST         allow this Host name (repeatable; * for any)\n"
+    "  --admin-listen HOST:PORT  serve /metrics, /health, /ready, /status there too (always\n"
+    "                            on a loopback --listen; only there otherwise)\n"
+    "  --status-public           /status on a non-loopback admin listener without auth\n"
     "  --max-line BYTES          longest accepted stdio line (default 4 MiB)\n"
+    "  --queue-target-ms MS      shed a client whose handler calls wait longer (default 100)\n"
+    "  --client-queue-max N      handler calls one client may have waiting (queue-max / 4)\n"
+    "  --alert NAME:SIGNAL:RAISE:CLEAR:FOR_MS[:WINDOW_MS]   an alert rule (repeatable; replaces\n"
+    "                            the defaults); SIGNAL: p99_latency queue_wait error_rate\n"
+    "                            in_flight rss fds\n"
     "  --help                    show this help\n"
     "  --version                 print the version\n";
 
@@ -1273,11 +1301,50 @@ static const char usage_text[] =
 typedef struct cli {
     bool stdio;
     const char *listen;
-    char host[256];
+    char host[256], admin_host[256];
     mcp_stdio_options opts;
     mcp_http_options http;
     const char *origins[MAX_LIST], *hosts[MAX_LIST];
+    mcp_alert_rule rules[MAX_LIST];
+    char rule_text[MAX_LIST][128];
 } cli;
+
+static int parse_num(const char *s, unsigned long long max, bool zero_ok, unsigned long long *out);
+
+/* NAME:SIGNAL:RAISE:CLEAR:FOR_MS[:WINDOW_MS] into the next rule of o. Returns 0 or -1. */
+static int parse_alert(const char *a, cli *o)
+{
+    size_t n = o->http.n_alert_rules;
+    if (n == MAX_LIST || strlen(a) >= sizeof o->rule_text[n]) return -1;
+    char *t = strcpy(o->rule_text[n], a), *f[6] = {0};
+    int nf = 0;
+    for (char *p = t; nf < 6; nf++) {
+        f[nf] = p;
+        p = strchr(p, ':');
+        if (!p) {
+            nf++;
+            break;
+        }
+        *p++ = '\0';
+    }
+    if (nf < 5) return -1;
+    char *end;
+    mcp_alert_rule *r = &o->rules[n];
+    r->name = f[0];
+    r->signal = f[1];
+    r->raise = strtod(f[2], &end);
+    if (*end) return -1;
+    r->clear = strtod(f[3], &end);
+    if (*end) return -1;
+    unsigned long long v;
+    if (parse_num(f[4], 1u << 31, true, &v)) return -1;
+    r->for_ms = (uint32_t)v;
+    if (f[5] && parse_num(f[5], 1u << 31, true, &v)) return -1;
+    r->window_ms = f[5] ? (uint32_t)v : 0;
+    o->http.alert_rules = o->rules;
+    o->http.n_alert_rules = n + 1;
+    return 0;
+}
 
 static int bad_usage(const char *what, const char *arg)
 {
@@ -1298,8 +1365,8 @@ static int parse_num(const char *s, unsigned long long max, bool zero_ok, unsign
     return 0;
 }
 
-/* HOST:PORT, [V6]:PORT. Returns 0 or -1. */
-static int parse_listen(const char *a, cli *o)
+/* HOST:PORT, [V6]:PORT into host[256] and *port. Returns 0 or -1. */
+static int parse_hostport(const char *a, char *host, int *port_out)
 {
     const char *colon = strrchr(a, ':');
     if (!colon || colon == a) return -1;
@@ -1310,13 +1377,19 @@ static int parse_listen(const char *a, cli *o)
         h++;
         n -= 2;
     }
-    if (n >= sizeof o->host) return -1;
-    memcpy(o->host, h, n);
-    o->host[n] = '\0';
+    if (n >= 256) return -1;
+    memcpy(host, h, n);
+    host[n] = '\0';
     unsigned long long port;
     if (parse_num(colon + 1, 65535, true, &port)) return -1;
+    *port_out = (int)port;
+    return 0;
+}
+
+static int parse_listen(const char *a, cli *o)
+{
+    if (parse_hostport(a, o->host, &o->http.port)) return -1;
     o->http.host = o->host;
-    o->http.port = (int)port;
     return 0;
 }
 
@@ -1347,6 +1420,8 @@ static const num_flag num_flags[] = {
     {"--replay-events", 1u << 20, 2, HOPT(replay_events)},
     {"--replay-bytes", 1u << 30, 1, HOPT(replay_bytes)},
     {"--replay-ttl-ms", 1u << 31, 2, HOPT(replay_ttl_ms)},
+    {"--queue-target-ms", 1u << 31, 2, HOPT(queue_target_ms)},
+    {"--client-queue-max", 1u << 24, 1, HOPT(client_queue_max)},
 };
 
 /* Parses argv into o. Returns -1 to go on, or the exit code (0 after --help/--version). */
@@ -1381,6 +1456,15 @@ static int parse_args(int argc, char **argv, cli *o)
             if (!next) return bad_usage("--listen needs HOST:PORT", NULL);
             if (parse_listen(next, o)) return bad_usage("--listen: not HOST:PORT", next);
             o->listen = argv[++i];
+        } else if (strcmp(a, "--admin-listen") == 0) {
+            if (!next || parse_hostport(next, o->admin_host, &o->http.admin_port))
+                return bad_usage("--admin-listen needs HOST:PORT", next);
+            o->http.admin_host = o->admin_host;
+            http_flag = true;
+            i++;
+        } else if (strcmp(a, "--status-public") == 0) {
+            o->http.status_public = true;
+            http_flag = true;
         } else if (strcmp(a, "--path") == 0) {
             if (!next || next[0] != '/')
                 return bad_usage("--path needs a path starting with /", next);
@@ -1392,6 +1476,11 @@ static int parse_args(int argc, char **argv, cli *o)
             if (!next || !*next) return bad_usage("missing value after", a);
             if (*n == MAX_LIST) return bad_usage("too many values for", a);
             (origin ? o->origins : o->hosts)[(*n)++] = argv[++i];
+            http_flag = true;
+        } else if (strcmp(a, "--alert") == 0) {
+            if (!next || parse_alert(next, o))
+                return bad_usage("--alert: not NAME:SIGNAL:RAISE:CLEAR:FOR_MS[:WINDOW_MS]", next);
+            i++;
             http_flag = true;
         } else if (strcmp(a, "--max-line") == 0) {
             unsigned long long v;

@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
       libuv1-dev libpcre2-dev libssl-dev libyaml-dev node-llhttp
-      libsqlite3-dev libcurl4-openssl-dev)
+      libsqlite3-dev libcurl4-openssl-dev
+      prometheus chromium fonts-dejavu-core)  # promtool, headless chromium (e2e_http_admin)
 if [ "${1:-}" = "--bench" ]; then
     # bench/run.sh: load generator, the nginx peer, plots, profiles, ports, pinning
     pkgs+=(libcjson-dev libjansson-dev wrk nginx-light gnuplot-nox linux-perf curl iproute2

@@ -240,6 +240,8 @@ static const char *handler_kind(const mcp_ctx *ctx)
     }
 }
 
+static void observe_end(mcp_ctx *ctx, mcp_outcome o);
+
 /* Answers a request whose handler ran past its deadline with -32603, cancels the ctx (the
  * handler is woken; its finish later sends nothing) and forgets the tag (the request is over
  * for the transport). The handler still owns ctx. Conn lock held. */
@@ -261,6 +263,7 @@ static void ctx_expire_locked(mcp_ctx *x)
     mcp_buf_free(&b);
     x->deadline_ms = 0;
     x->tag_gone = true; /* answered: no MCP_OUT_END for it later */
+    observe_end(x, MCP_OUTCOME_TIMEOUT);
     ctx_cancel(x);
 }
 
@@ -301,6 +304,64 @@ void mcp_conn_cancel_tag(mcp_conn *c, void *tag)
     pthread_mutex_unlock(&c->lock);
 }
 
+/* ---- the observer -------------------------------------------------------------------------- */
+
+const char *const mcp_outcome_names[MCP_OUTCOME_COUNT] = {"ok",      "error",     "tool_error",
+                                                          "timeout", "shed",      "cancelled"};
+
+void mcp_server_set_observer(mcp_server *s, mcp_observer_fn fn, void *ud)
+{
+    s->observer = fn;
+    s->observer_ud = ud;
+}
+
+size_t mcp_server_each_tool(mcp_server *s, void (*fn)(void *ud, const char *name), void *ud)
+{
+    pthread_rwlock_rdlock(&s->reg_lock);
+    const reg_table *t = &s->tables[REG_TOOL];
+    for (size_t i = 0; i < t->n; i++) fn(ud, t->items[i]->key);
+    size_t n = t->n;
+    pthread_rwlock_unlock(&s->reg_lock);
+    return n;
+}
+
+static void observe(mcp_ctx *ctx, bool end, mcp_outcome o)
+{
+    mcp_server *s = ctx->conn->srv;
+    mcp_req_event e = {.end = end,
+                       .method = ctx->fmethod ? ctx->fmethod->name : NULL,
+                       .tool = ctx->method == M_TOOLS_CALL && ctx->entry ? ctx->entry->key : NULL,
+                       .outcome = end ? o : MCP_OUTCOME_OK,
+                       .duration_ns = end ? rt_now_ns() - ctx->t0_ns : 0};
+    s->observer(s->observer_ud, &e);
+}
+
+/* A request begins: its clock starts and the observer hears of it. */
+static void observe_begin(mcp_ctx *ctx)
+{
+    ctx->t0_ns = rt_now_ns();
+    if (!ctx->conn->srv->observer) return;
+    atomic_store_explicit(&ctx->observed, 1, memory_order_relaxed);
+    observe(ctx, false, MCP_OUTCOME_OK);
+}
+
+/* A request ends with outcome o (once: later ends of the same ctx are ignored). */
+static void observe_end(mcp_ctx *ctx, mcp_outcome o)
+{
+    unsigned char begun = 1; /* the timeout (sweeper) and the handler's answer may race */
+    if (!atomic_compare_exchange_strong(&ctx->observed, &begun, 2)) return;
+    observe(ctx, true, o);
+}
+
+/* How a final answer ends its request. */
+static mcp_outcome final_outcome(mcp_ctx *ctx)
+{
+    if (atomic_load(&ctx->cancelled)) return MCP_OUTCOME_CANCELLED;
+    if (ctx->failed == F_OVERLOADED + 1) return MCP_OUTCOME_SHED;
+    if (ctx->failed) return MCP_OUTCOME_ERROR;
+    return ctx->is_error ? MCP_OUTCOME_TOOL_ERROR : MCP_OUTCOME_OK;
+}
+
 /* ---- ctxs ---------------------------------------------------------------------------------- */
 
 mcp_ctx *ctx_new(mcp_conn *c, void *tag)
@@ -335,6 +396,7 @@ static void ctx_unlink_locked(mcp_ctx *ctx)
 void ctx_free(mcp_ctx *ctx)
 {
     mcp_conn *c = ctx->conn;
+    observe_end(ctx, MCP_OUTCOME_CANCELLED);
     if (ctx->holder && ctx->holder->ctx_finished) ctx->holder->ctx_finished(ctx);
     if (ctx->linked || ctx->waiting) {
         pthread_mutex_lock(&c->lock);
@@ -362,6 +424,7 @@ void ctx_send_final(mcp_ctx *ctx, mcp_buf *b, mcp_out_status status)
     mcp_out out = {b->data, b->len, MCP_OUT_RESPONSE, status, ctx->tag, true, ctx->whole, b};
     bool kept =
         ctx->holder && ctx->holder->final_result && ctx->holder->final_result(ctx, b->data, b->len);
+    observe_end(ctx, final_outcome(ctx));
     pthread_mutex_lock(&c->lock);
     if (!kept && !c->closed && !atomic_load(&ctx->cancelled))
         c->opts.sink.send(c->opts.sink.ud, &out);
@@ -376,6 +439,7 @@ void ctx_fail_with(mcp_ctx *ctx, eng_fail f, int code, const char *data_json, co
     mcp_buf b;
     mcp_buf_init(&b, stack, sizeof(stack), 0);
     mcp_out_status st = write_fail(&b, &ctx->id, ctx->era, f, code, data_json, msg);
+    ctx->failed = (uint8_t)(f + 1);
     ctx_send_final(ctx, &b, st);
     mcp_buf_free(&b);
 }
@@ -390,6 +454,11 @@ static void invoke(mcp_ctx *ctx)
 static void handler_job(void *arg)
 {
     invoke(arg);
+}
+
+void ctx_invoke(mcp_ctx *ctx)
+{
+    invoke(ctx);
 }
 
 void ctx_link(mcp_ctx *ctx)
@@ -420,6 +489,7 @@ void ctx_answer_detach(mcp_ctx *ctx, mcp_buf *b)
     mcp_out out = {b->data, b->len, MCP_OUT_RESPONSE, MCP_STATUS_OK, ctx->tag, true, false, NULL};
     pthread_mutex_lock(&c->lock);
     if (!c->closed && !atomic_load(&ctx->cancelled)) c->opts.sink.send(c->opts.sink.ud, &out);
+    observe_end(ctx, MCP_OUTCOME_OK);
     ctx->tag = NULL; /* a client that leaves the request no longer cancels the call */
     ctx->detached = true;
     pthread_mutex_unlock(&c->lock);
@@ -443,6 +513,10 @@ void ctx_run_handler(mcp_ctx *ctx)
 {
     mcp_conn *c = ctx->conn;
     ctx_arm(ctx);
+    if (ctx->entry->serial) {
+        serial_submit(ctx);
+        return;
+    }
     if ((ctx->entry->flags & MCP_INLINE) || !c->opts.exec) {
         invoke(ctx);
         return;
@@ -877,6 +951,7 @@ static void handle_request(mcp_ctx *ctx, const rpc_msg *m, const mcp_msg_info *i
     ctx->method_name_len = m->method_len;
     ctx->method = d ? d->id : M_UNKNOWN;
     ctx->fmethod = d;
+    observe_begin(ctx);
     mcp_conn_mode mode = ctx->conn->opts.mode;
     if (mode == MCP_CONN_HTTP_LEGACY && legacy_body_mismatch(ctx, info)) return;
     bool modern = mode != MCP_CONN_HTTP_LEGACY && is_modern_request(ctx->params);

@@ -149,6 +149,59 @@ void mcp_conn_tick(mcp_conn *c, uint64_t now_ms);
  * being past a bound (max_client_requests, max_client_requests_total). Any thread. */
 void mcp_server_client_requests(mcp_server *s, uint64_t *pending, uint64_t *refused);
 
+/* ---- the request observer (metrics, access logs) ------------------------------------------ */
+
+/* How a request ended, as the observer sees it. */
+typedef enum mcp_outcome {
+    MCP_OUTCOME_OK,         /* answered with a result */
+    MCP_OUTCOME_ERROR,      /* answered with a JSON-RPC error (bad params, unknown method, ...) */
+    MCP_OUTCOME_TOOL_ERROR, /* a tool result with isError: true */
+    MCP_OUTCOME_TIMEOUT,    /* the handler ran past its deadline (answered -32603) */
+    MCP_OUTCOME_SHED,       /* refused: the handler queue was full (-32000 / 503) */
+    MCP_OUTCOME_CANCELLED,  /* the client cancelled or left; nothing was answered */
+    MCP_OUTCOME_COUNT
+} mcp_outcome;
+
+/* Names of the outcomes as metric labels: "ok", "error", "tool_error", "timeout", "shed",
+ * "cancelled". */
+extern const char *const mcp_outcome_names[MCP_OUTCOME_COUNT];
+
+/* One request's begin (end false: outcome and duration_ns are 0) or end. method is the core
+ * method's name when it is one the server knows ("tools/call"), else NULL (unknown or
+ * extension methods: the transport decides how to label them without an unbounded name).
+ * tool: the registered tool's name for a tools/call that named one, else NULL.
+ * Strings live only during the call. */
+typedef struct mcp_req_event {
+    bool end;
+    const char *method;
+    const char *tool;
+    mcp_outcome outcome;
+    uint64_t duration_ns;
+} mcp_req_event;
+
+/* Called on whichever thread begins or ends a request (I/O thread, handler thread, the
+ * sweeper), possibly with the conn's lock held: quick, lock-free, no mcp_* calls. */
+typedef void (*mcp_observer_fn)(void *ud, const mcp_req_event *e);
+
+/* Sets s's observer (NULL removes it). Call before serving: the field is read without a
+ * lock. One observer per server: a second transport replaces the first's. */
+void mcp_server_set_observer(mcp_server *s, mcp_observer_fn fn, void *ud);
+
+/* Calls fn(ud, name) for every registered tool, in registration order, under the registry's
+ * read lock (fn must not call mcp_*). Returns how many. Any thread. */
+size_t mcp_server_each_tool(mcp_server *s, void (*fn)(void *ud, const char *name), void *ud);
+
+/* Calls fn(ud, name) for every request method the engine knows (core and extensions), in
+ * table order. Returns how many. Any thread. */
+size_t mcp_each_method(void (*fn)(void *ud, const char *name), void *ud);
+
+/* The program's own series (include/mcp/metrics.h) in Prometheus text, appended to b. Any
+ * thread. */
+void mcp_server_metrics_render(mcp_server *s, mcp_buf *b);
+/* The value of the program's series name{labels} (labels as registered, "" for none) in
+ * *value: true when it exists. Any thread. */
+bool mcp_server_metrics_find(mcp_server *s, const char *name, const char *labels, int64_t *value);
+
 /* Number of requests in flight (handlers not yet finished). */
 unsigned mcp_conn_inflight(const mcp_conn *c);
 

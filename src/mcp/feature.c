@@ -126,3 +126,15 @@ void features_tick(mcp_server *s, uint64_t now_ms)
     for (size_t i = 0; i < NFEATURES; i++)
         if (features[i]->tick) features[i]->tick(s, s->features[i], now_ms);
 }
+
+size_t mcp_each_method(void (*fn)(void *ud, const char *name), void *ud)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof features / sizeof *features; i++)
+        for (size_t j = 0; j < features[i]->nmethods; j++)
+            if (features[i]->methods[j].fn) {
+                fn(ud, features[i]->methods[j].name);
+                n++;
+            }
+    return n;
+}

@@ -38,6 +38,8 @@ typedef struct hdr_param {
 /* One registered item. Refcounted: the registry holds one reference, every call in flight
  * holds one, so removing an item never pulls it from under a running handler. Immutable
  * after registration. */
+typedef struct serial_box serial_box;
+
 typedef struct reg_entry {
     atomic_uint refs;
     uint8_t kind;
@@ -59,6 +61,7 @@ typedef struct reg_entry {
     size_t nparts; /* templates */
     tmpl_part *parts;
     uint32_t timeout_ms; /* tools: 0 = the server's */
+    struct serial_box *serial; /* MCP_SERIAL: the calls waiting for it (serial.c); else NULL */
 } reg_entry;
 
 typedef struct reg_table {
@@ -89,6 +92,9 @@ struct mcp_server {
     _Atomic bool abandoned;      /* a transport left handlers running on it: never freed */
     mcp_tool_visible_fn tool_filter; /* auth.c; NULL: every tool is visible */
     void *tool_filter_ud;
+    mcp_observer_fn observer; /* engine.c: every request's begin and end; NULL: none */
+    void *observer_ud;
+    struct rt_metrics *app_metrics; /* metrics_api.c: the program's series; NULL until one */
 };
 
 /* Finds an item and takes a reference (release with reg_release). NULL if absent. */

@@ -8,6 +8,7 @@
  * reading and leave with a reference on the entry, so a removal never frees an entry under a
  * running handler. After a change, list_changed notifications go to the conns that want them
  * (engine.c), outside the registry lock. */
+#include "mcp/ctx.h"
 #include "mcp/feature.h"
 #include "mcp/token.h"
 
@@ -19,6 +20,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "rt/metrics.h"
 
 #define LIT(b, s) mcp_buf_append((b), (s), sizeof(s) - 1)
 
@@ -99,6 +101,7 @@ static reg_entry *entry_new(reg_kind k, const char *key, const mcp_handler_fn ha
     e->handler = handler;
     e->ud = ud;
     e->flags = flags;
+    if (flags & MCP_SERIAL) e->serial = serial_box_new();
     return e;
 }
 
@@ -119,6 +122,7 @@ static void entry_free(reg_entry *e)
     }
     free(e->hparams);
     free(e->parts);
+    serial_box_free(e->serial);
     free(e);
 }
 
@@ -316,6 +320,7 @@ void mcp_server_free(mcp_server *s)
         return;
     }
     features_free(s);
+    rt_metrics_free(s->app_metrics);
     for (int k = 0; k < REG_NKINDS; k++) {
         reg_table *t = &s->tables[k];
         for (size_t i = 0; i < t->n; i++) reg_release(t->items[i]);

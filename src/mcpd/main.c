@@ -31,6 +31,8 @@ static const char usage_text[] =
     "  --config FILE             serve the config in FILE\n"
     "  --stdio                   serve MCP on stdin/stdout\n"
     "  --listen HOST:PORT        serve Streamable HTTP on HOST:PORT (port 0: any free port)\n"
+    "  --admin-listen HOST:PORT  serve /metrics, /health, /ready, /status there (they are\n"
+    "                            on a loopback --listen too, and only there otherwise)\n"
     "  --insecure-no-auth        allow a non-loopback --listen without auth tokens\n"
     "  --check-config FILE       check FILE, print every mistake; exit 0 if valid, else 2\n"
     "  --print-default-config    print the default config and exit\n"
@@ -43,6 +45,7 @@ typedef struct cli {
     bool print_default;
     bool stdio;
     const char *listen;
+    const char *admin_listen;
     bool insecure_no_auth;
 } cli;
 
@@ -76,6 +79,9 @@ static int parse_args(int argc, char **argv, cli *o)
             o->insecure_no_auth = true;
         } else if (!strcmp(a, "--print-default-config")) {
             o->print_default = true;
+        } else if (!strcmp(a, "--admin-listen")) {
+            if (!(o->admin_listen = flag_value(argc, argv, &i)))
+                return bad_usage("missing value after", a);
         } else if (!strcmp(a, "--config") || !strcmp(a, "--check-config") ||
                    !strcmp(a, "--listen")) {
             const char *v = flag_value(argc, argv, &i);
@@ -117,6 +123,7 @@ int main(int argc, char **argv)
     mcpd_serve_options so = {.config_path = o.config,
                              .stdio = o.stdio,
                              .listen = o.listen,
+                             .admin_listen = o.admin_listen,
                              .insecure_no_auth = o.insecure_no_auth};
     return mcpd_serve(&so);
 }

@@ -565,9 +565,14 @@ static void loop_stopping(uv_loop_t *loop, void *ud)
 }
 
 /* Serves HTTP with options copied out of c, whose generation a reload may free. */
-static int serve_http(const mcpd_config *c)
+static int serve_http(const mcpd_config *c, const char *admin_listen)
 {
     mcp_http_options h = c->http;
+    char admin_host[256];
+    if (admin_listen) { /* checked by mcpd_serve */
+        mcpd_parse_listen(admin_listen, admin_host, sizeof admin_host, &h.admin_port);
+        h.admin_host = admin_host;
+    }
     char host[sizeof c->host];
     char *origins[32] = {0}, *hosts[32] = {0};
     memcpy(host, c->host, sizeof host);
@@ -595,6 +600,13 @@ int mcpd_serve(const mcpd_serve_options *o)
     if (!g) return 2;
     mcpd_config *c = g->cfg;
     bool stdio = o->stdio || (c->stdio && !o->listen);
+    char ah[256];
+    int ap;
+    if (o->admin_listen && mcpd_parse_listen(o->admin_listen, ah, sizeof ah, &ap)) {
+        fprintf(stderr, "mcpd: --admin-listen: expected HOST:PORT, got \"%s\"\n", o->admin_listen);
+        mcpd_gen_unref(g);
+        return 2;
+    }
     if (o->listen && mcpd_parse_listen(o->listen, c->host, sizeof c->host, &c->port)) {
         fprintf(stderr, "mcpd: --listen: expected HOST:PORT, got \"%s\"\n", o->listen);
         mcpd_gen_unref(g);
@@ -628,7 +640,7 @@ int mcpd_serve(const mcpd_serve_options *o)
         if (stdio) {
             rc = mcp_serve_stdio(S.server, NULL) ? 1 : 0;
         } else {
-            rc = serve_http(c);
+            rc = serve_http(c, o->admin_listen);
         }
     }
     /* probes first: an exec probe needs the loop to report; a reload from now on starts none */

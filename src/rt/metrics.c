@@ -167,6 +167,12 @@ void rt_metrics_observe(rt_metrics *m, unsigned shard, int id, uint64_t ns)
     atomic_fetch_add_explicit(&a[2 + rt_hist_bucket(ns)], 1, memory_order_relaxed);
 }
 
+void rt_metrics_set(rt_metrics *m, int id, int64_t value)
+{
+    atomic_store_explicit(&m->shards[0].slots[m->s[id].slot], (uint64_t)value,
+                          memory_order_relaxed);
+}
+
 /* ---- reading -------------------------------------------------------------------------------- */
 
 static uint64_t slot_sum(rt_metrics *m, size_t slot)
@@ -182,6 +188,15 @@ int64_t rt_metrics_get(rt_metrics *m, int id)
     const series *s = &m->s[id];
     if (s->kind == S_FUNC) return (int64_t)s->fn(s->ud, s->key);
     return (int64_t)slot_sum(m, s->slot);
+}
+
+int rt_metrics_find(rt_metrics *m, const char *name, const char *labels)
+{
+    for (size_t i = 0; i < m->ns; i++) {
+        const char *l = m->s[i].labels ? m->s[i].labels : "";
+        if (!strcmp(m->s[i].name, name) && !strcmp(l, labels ? labels : "")) return (int)i;
+    }
+    return -1;
 }
 
 void rt_metrics_hist_get(rt_metrics *m, int id, rt_hist_snapshot *out)

@@ -59,6 +59,14 @@ void rt_metrics_add(rt_metrics *m, unsigned shard, int id, int64_t delta);
 /* Records one duration of ns nanoseconds in histogram id, shard shard. Any thread; lock-free. */
 void rt_metrics_observe(rt_metrics *m, unsigned shard, int id, uint64_t ns);
 
+/* Sets gauge id to value: stores it in shard 0 (meant for sets of one shard, where that is
+ * the whole value). Any thread; lock-free. */
+void rt_metrics_set(rt_metrics *m, int id, int64_t value);
+
+/* The id of the series name{labels} (labels NULL or "" for none), or -1. Any thread once
+ * registration is over. */
+int rt_metrics_find(rt_metrics *m, const char *name, const char *labels);
+
 /* Returns the sum over shards of counter or gauge id (func series: fn's value). Any thread. */
 int64_t rt_metrics_get(rt_metrics *m, int id);
 
