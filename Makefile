@@ -92,7 +92,7 @@ bench-deps:
 
 bench-build: bench-deps
 	@cmake -S . -B build/bench $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DMCP_BENCH=ON >/dev/null
-	@ninja -C build/bench everything bench_server mcpload bench_json
+	@ninja -C build/bench everything bench_server mcpload bench_json mcpd
 
 bench: bench-build
 	@out=$$(bash bench/run.sh) && bash bench/report.sh "$$out"

@@ -25,11 +25,14 @@
 # 2 legacy session tools/call, JSON and SSE answers; 3 session churn; 4 RSS idle and after
 # 1 000 / 10 000 / 100 000 idle sessions; 5 10 000 open SSE streams, RSS and CPU while idle;
 # 6 echo argument of 100 B / 10 KB / 1 MB; 7 tools/list of 1 000 tools, all pages; 8 server CPU
-# per request in scenario 1 (utime+stime / requests); "json": build/bench/bench_json.
+# per request in scenario 1 (utime+stime / requests); "kinds": mcpd's exec, sql and http tools
+# against a bare posix_spawn loop, a bare SQLite loop and nginx proxy_pass (issue 13,
+# bench/mcpd/*.sh); "json": build/bench/bench_json.
 #
 # Environment: BENCH_QUICK=1, SCENARIOS="1 2 ...", RUNS, DURATION (s), CONNS ("1 16 64 256"),
 # SSE_STREAMS (10000), SSE_HOLD (s), IDLE_COUNTS (mcpd), TS_IDLE_COUNTS, SERVER_CPU (0),
-# LOAD_CPU (1), EVERYTHING, BENCH_SERVER, MCPLOAD (binaries), OUT (results directory),
+# LOAD_CPU (1), EVERYTHING, BENCH_SERVER, MCPLOAD, MCPD (binaries), CK (kinds: connections, 16),
+# EXEC_N (kinds: exec calls per run, 1000), OUT (results directory),
 # PROFILE=0 (no perf profile), BENCH_WAIT_IDLE (s to wait for idle cores, 60).
 # Fails (exit 1) when a server answers wrong or a load generator sees an error.
 set -euo pipefail
@@ -39,11 +42,12 @@ BUILD=${BUILD:-$ROOT/build/bench}
 EVERYTHING=${EVERYTHING:-$BUILD/everything}
 BENCH_SERVER=${BENCH_SERVER:-$BUILD/bench_server}
 MCPLOAD=${MCPLOAD:-$BUILD/mcpload}
+MCPD=${MCPD:-$BUILD/mcpd}
 LUA=$ROOT/bench/http/echo.lua
 TS_SERVER=$ROOT/bench/peers/ts_server.mjs
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
-SCENARIOS=${SCENARIOS:-"1 2 3 4 5 6 7 json"}
+SCENARIOS=${SCENARIOS:-"1 2 3 4 5 6 7 kinds json"}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
     RUNS=${RUNS:-1}; DURATION=${DURATION:-2}; CONNS=${CONNS:-"1 64"}
     SSE_STREAMS=${SSE_STREAMS:-2000}; SSE_HOLD=${SSE_HOLD:-3}
@@ -501,6 +505,38 @@ if has 7; then
         done
     done
     stop "$P_M"; stop "$P_T"
+fi
+
+# ---- kinds: mcpd's backend tool kinds against their bare baselines (issue 13) -----------------
+# bench/mcpd/{exec,sql,http}.sh with build/bench/mcpd, RUNS times, the three interleaved: exec
+# calls/s against a bare posix_spawn + waitpid loop (stdio, concurrency 1 and 16); sql calls/s
+# over HTTP against the same query in a bare SQLite loop; http tool calls/s and CPU per call
+# against nginx proxy_pass to the same upstream. Each script checks every answer.
+if has kinds; then
+    [ -x "$MCPD" ] || die "no binary at $MCPD (build: ninja -C build/bench mcpd)"
+    log "kinds: exec, sql, http tools of mcpd against their baselines ($RUNS runs)"
+    kenv=(MCPD="$MCPD" SERVER_CPU="$SERVER_CPU" WRK_CPU="$LOAD_CPU" DURATION="$DURATION" CONNS="${CK:-16}")
+    for r in $(seq 1 "$RUNS"); do
+        out=$OUT/logs/kinds-exec-$r.txt
+        env "${kenv[@]}" N="${EXEC_N:-$([ "${BENCH_QUICK:-0}" = 1 ] && echo 500 || echo 1000)}" \
+            bash "$ROOT/bench/mcpd/exec.sh" >"$out" 2>&1 || { cat "$out" >&2; die "bench/mcpd/exec.sh failed"; }
+        rec kinds exec bare "$r" rps "$(sed -n 's/^exec.sh: bare .*calls_per_s=\([0-9.]*\).*/\1/p' "$out")"
+        for c in 1 16; do
+            rec kinds exec "c$c" "$r" rps "$(sed -n "s/^exec.sh: mcpd concurrency=$c .*calls_per_s=\([0-9.]*\).*/\1/p" "$out")"
+        done
+        out=$OUT/logs/kinds-sql-$r.txt
+        env "${kenv[@]}" bash "$ROOT/bench/mcpd/sql.sh" >"$out" 2>&1 || { cat "$out" >&2; die "bench/mcpd/sql.sh failed"; }
+        rec kinds sql mcpd "$r" rps "$(sed -n 's/^sql.sh: mcpd sql tool: \([0-9.]*\) calls.*/\1/p' "$out")"
+        rec kinds sql mcpd "$r" cpu_us "$(sed -n 's/^sql.sh: mcpd .*, \([0-9.]*\) us CPU per call.*/\1/p' "$out")"
+        rec kinds sql bare "$r" rps "$(sed -n 's/^sql.sh: bare SQLite loop: \([0-9.]*\) calls.*/\1/p' "$out")"
+        out=$OUT/logs/kinds-http-$r.txt
+        env "${kenv[@]}" bash "$ROOT/bench/mcpd/http.sh" >"$out" 2>&1 || { cat "$out" >&2; die "bench/mcpd/http.sh failed"; }
+        rec kinds http nginx "$r" rps "$(sed -n 's/^http.sh: nginx proxy_pass: \([0-9.]*\) req.*/\1/p' "$out")"
+        rec kinds http nginx "$r" cpu_us "$(sed -n 's/^http.sh: nginx .*, \([0-9.]*\) us CPU.*/\1/p' "$out")"
+        rec kinds http mcpd "$r" rps "$(sed -n 's/^http.sh: mcpd http tool: *\([0-9.]*\) calls.*/\1/p' "$out")"
+        rec kinds http mcpd "$r" cpu_us "$(sed -n 's/^http.sh: mcpd .*, \([0-9.]*\) us CPU.*/\1/p' "$out")"
+        log "  kinds run $r: $(grep -h 'ratio\|nginx (' "$OUT/logs/kinds-exec-$r.txt" "$OUT/logs/kinds-sql-$r.txt" "$out" | tr '\n' ' ')"
+    done
 fi
 
 # ---- the JSON micro-benchmark (bench/json, also `make bench-json`) -------------------------------

@@ -14,6 +14,7 @@
  * mode nothing but the transport writes to stdout. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -681,7 +682,7 @@ static void tool_with_task(mcp_ctx *c, void *ud)
     finish_text_buf(c, &b);
 }
 
-/* ---- our own tools: echo, test_slow --------------------------------------------------------- */
+/* ---- our own tools: echo, test_slow, test_serial ------------------------------------------- */
 
 static void tool_echo(mcp_ctx *c, void *ud)
 {
@@ -700,6 +701,19 @@ static void tool_echo_region(mcp_ctx *c, void *ud)
 static int64_t int_arg(const mcp_ctx *c, const char *name, int64_t dflt)
 {
     return mcp_ctx_arg_int(c, name, dflt);
+}
+
+/* MCP_SERIAL: the mailbox runs one call at a time, so `running` never exceeds 1 here. */
+static void tool_serial(mcp_ctx *c, void *ud)
+{
+    static _Atomic int running;
+    int now = atomic_fetch_add(&running, 1) + 1;
+    sleep_ms((long)int_arg(c, "ms", 10));
+    atomic_fetch_sub(&running, 1);
+    char text[64];
+    snprintf(text, sizeof text, "concurrent: %d", now);
+    mcp_ctx_text(c, text);
+    mcp_ctx_finish(c);
 }
 
 static void tool_slow(mcp_ctx *c, void *ud)
@@ -947,6 +961,12 @@ static const tool_spec tools[] = {
      "\"ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":60000},"
      "\"stubborn\":{\"type\":\"boolean\"}}}",
      tool_slow, 0},
+    {"test_serial",
+     "Sleeps ms; declared MCP_SERIAL (not re-entrant): answers how many of its calls ran at "
+     "once, counting itself (always 1)",
+     "{\"type\":\"object\",\"properties\":{"
+     "\"ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":60000}}}",
+     tool_serial, MCP_SERIAL},
 };
 
 static int add_tools(mcp_server *s, char *err, size_t errsize)
@@ -1109,6 +1129,9 @@ static int add_skills(mcp_server *s, char *err, size_t errsize)
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 static atomic_int block_running, block_completed, block_cancelled;
 
@@ -1266,6 +1289,11 @@ static const char usage_text[] =
     "  --status-public           /status on a non-loopback admin listener without auth\n"
     "  --no-request-metrics      no per-method/per-tool series (to measure their cost)\n"
     "  --max-line BYTES          longest accepted stdio line (default 4 MiB)\n"
+    "  --queue-target-ms MS      shed a client whose handler calls wait longer (default 100)\n"
+    "  --client-queue-max N      handler calls one client may have waiting (queue-max / 4)\n"
+    "  --alert NAME:SIGNAL:RAISE:CLEAR:FOR_MS[:WINDOW_MS]   an alert rule (repeatable; replaces\n"
+    "                            the defaults); SIGNAL: p99_latency queue_wait error_rate\n"
+    "                            in_flight rss fds\n"
     "  --help                    show this help\n"
     "  --version                 print the version\n";
 
@@ -1278,7 +1306,46 @@ typedef struct cli {
     mcp_stdio_options opts;
     mcp_http_options http;
     const char *origins[MAX_LIST], *hosts[MAX_LIST];
+    mcp_alert_rule rules[MAX_LIST];
+    char rule_text[MAX_LIST][128];
 } cli;
+
+static int parse_num(const char *s, unsigned long long max, bool zero_ok, unsigned long long *out);
+
+/* NAME:SIGNAL:RAISE:CLEAR:FOR_MS[:WINDOW_MS] into the next rule of o. Returns 0 or -1. */
+static int parse_alert(const char *a, cli *o)
+{
+    size_t n = o->http.n_alert_rules;
+    if (n == MAX_LIST || strlen(a) >= sizeof o->rule_text[n]) return -1;
+    char *t = strcpy(o->rule_text[n], a), *f[6] = {0};
+    int nf = 0;
+    for (char *p = t; nf < 6; nf++) {
+        f[nf] = p;
+        p = strchr(p, ':');
+        if (!p) {
+            nf++;
+            break;
+        }
+        *p++ = '\0';
+    }
+    if (nf < 5) return -1;
+    char *end;
+    mcp_alert_rule *r = &o->rules[n];
+    r->name = f[0];
+    r->signal = f[1];
+    r->raise = strtod(f[2], &end);
+    if (*end) return -1;
+    r->clear = strtod(f[3], &end);
+    if (*end) return -1;
+    unsigned long long v;
+    if (parse_num(f[4], 1u << 31, true, &v)) return -1;
+    r->for_ms = (uint32_t)v;
+    if (f[5] && parse_num(f[5], 1u << 31, true, &v)) return -1;
+    r->window_ms = f[5] ? (uint32_t)v : 0;
+    o->http.alert_rules = o->rules;
+    o->http.n_alert_rules = n + 1;
+    return 0;
+}
 
 static int bad_usage(const char *what, const char *arg)
 {
@@ -1354,6 +1421,8 @@ static const num_flag num_flags[] = {
     {"--replay-events", 1u << 20, 2, HOPT(replay_events)},
     {"--replay-bytes", 1u << 30, 1, HOPT(replay_bytes)},
     {"--replay-ttl-ms", 1u << 31, 2, HOPT(replay_ttl_ms)},
+    {"--queue-target-ms", 1u << 31, 2, HOPT(queue_target_ms)},
+    {"--client-queue-max", 1u << 24, 1, HOPT(client_queue_max)},
 };
 
 /* Parses argv into o. Returns -1 to go on, or the exit code (0 after --help/--version). */
@@ -1412,6 +1481,11 @@ static int parse_args(int argc, char **argv, cli *o)
             if (*n == MAX_LIST) return bad_usage("too many values for", a);
             (origin ? o->origins : o->hosts)[(*n)++] = argv[++i];
             http_flag = true;
+        } else if (strcmp(a, "--alert") == 0) {
+            if (!next || parse_alert(next, o))
+                return bad_usage("--alert: not NAME:SIGNAL:RAISE:CLEAR:FOR_MS[:WINDOW_MS]", next);
+            i++;
+            http_flag = true;
         } else if (strcmp(a, "--max-line") == 0) {
             unsigned long long v;
             if (!next) return bad_usage("--max-line needs a byte count", NULL);
@@ -1431,9 +1505,23 @@ static int parse_args(int argc, char **argv, cli *o)
     return -1;
 }
 
+/* Big messages: memory freed after a request stays in the process (up to 32 MiB at the top of
+ * each malloc arena, blocks below 32 MiB from the arenas) instead of being unmapped and faulted
+ * back in, zeroed, by the next request. Without it a 1 MB tools/call echo spends over half its
+ * CPU in page faults (docs/benchmarks.md, scenario 6). Process-wide, so the program sets it,
+ * not libmcp. */
+static void keep_freed_memory(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 32 << 20);
+#endif
+}
+
 int main(int argc, char **argv)
 {
     cli o = {0};
+    keep_freed_memory();
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;
     if (getenv("EVERYTHING_NO_REQUEST_METRICS")) o.http.no_request_metrics = true; /* benches */

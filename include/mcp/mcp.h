@@ -172,6 +172,11 @@ typedef void (*mcp_handler_fn)(mcp_ctx *ctx, void *ud);
 /* With MCP_TASK_*: the engine does not start the task; the handler does, with
  * mcp_ctx_start_task(), e.g. after a first round of questions answered synchronously. */
 #define MCP_TASK_DEFERRED 0x8u
+/* The handler is not re-entrant: its calls wait in a bounded mailbox (64 calls; past it a call
+ * fails at once with the overloaded error, 503 / -32000 over HTTP) and run one at a time, in
+ * arrival order, on the work pool, with no lock held across the handler. Overrides
+ * MCP_INLINE. */
+#define MCP_SERIAL 0x10u
 
 typedef struct mcp_tool_def {
     const char *name;          /* required; 1-128 of [A-Za-z0-9_.-] */
@@ -615,6 +620,18 @@ typedef struct mcp_http_options {
      * NULL: no authentication. */
     const void *(*auth)(void *auth_ud, const char *authorization);
     void *auth_ud;
+    /* Fair degradation (docs/overload.md). Handler calls wait in one queue per client (the
+     * principal auth returned, else the legacy session, else the peer's IP address), served
+     * round robin. queue_target_ms: a client whose oldest waiting call has waited longer than
+     * this for ten times as long gets 503 with a Retry-After estimated from the drain rate
+     * (CoDel-style); 100. client_queue_max: calls one client may have waiting; queue_max / 4
+     * (at least 1). */
+    uint32_t queue_target_ms;
+    size_t client_queue_max;
+    /* The performance monitor's rules (mcp_alert_rule, below); NULL: the default rules
+     * (docs/overload.md); non-NULL with n_alert_rules 0: none. At most 64. */
+    const struct mcp_alert_rule *alert_rules;
+    size_t n_alert_rules;
     /* Admin endpoints (/metrics, /health, /ready, /status, /status.json; docs/metrics.md).
      * They are served on the MCP listener when host is a loopback address, and on a listener
      * of their own at admin_host:admin_port (port 0: the kernel picks; mcp_http_admin_port
@@ -648,6 +665,39 @@ mcp_http *mcp_http_start_sz(mcp_server *s, size_t opts_size, const mcp_http_opti
 
 /* Returns the port it listens on. Any thread. */
 int mcp_http_port(const mcp_http *h);
+
+/* ---- performance monitor (docs/overload.md) -------------------------------------------------
+ * Rules evaluated once a second on sliding windows of the transport's metrics. An alert
+ * raises when its signal stays at or above `raise` for for_ms, and clears when it stays at or
+ * below `clear` (<= raise) for for_ms. A raised alert logs a WARN line, sets the series
+ * mcpd_alerts and mcpd_alert_active{rule="NAME"}, and makes mcp_http_ready false. */
+typedef struct mcp_alert_rule {
+    const char *name; /* [a-z0-9_], 1 to 63 chars; unique */
+    /* "p99_latency" (seconds, request duration), "queue_wait" (seconds, p99 wait for a
+     * handler thread), "error_rate" (HTTP errors / requests, 0..1), "in_flight" (handler calls
+     * queued or running), "rss" (bytes), "fds" (open file descriptors) */
+    const char *signal;
+    double raise, clear;
+    uint32_t window_ms; /* p99_latency, queue_wait, error_rate; 0: 60000. Fewer than 20
+                         * samples in the window count as 0 */
+    uint32_t for_ms;    /* 0: the next evaluation */
+} mcp_alert_rule;
+
+/* An active alert. */
+typedef struct mcp_alert {
+    char rule[64];
+    double value;           /* the signal at the last evaluation */
+    double raise, clear;    /* the rule's thresholds */
+    uint64_t since_unix_ms; /* when it was raised (wall clock) */
+} mcp_alert;
+
+/* Returns false while an alert is raised or h drains (stopping): what /ready answers (503 when
+ * false). Any thread. */
+bool mcp_http_ready(mcp_http *h);
+
+/* Copies up to max active alerts into out and returns how many are active (maybe more than
+ * max). Any thread. */
+size_t mcp_http_alerts(mcp_http *h, mcp_alert *out, size_t max);
 
 /* Returns the admin listener's port, or 0 when there is none (admin_host unset). Any
  * thread. */

@@ -61,6 +61,17 @@ static void *slow_alloc(mcp_arena *a, size_t n, size_t align)
     return data;
 }
 
+bool mcp_arena_owns(const mcp_arena *a, const void *p)
+{
+    const char *q = p;
+    if (a->initial && q >= a->initial && q < a->initial + a->initial_size) return true;
+    for (const mcp_arena_block *b = a->heap; b; b = b->next) {
+        const char *data = (const char *)b + HDR;
+        if (q >= data && q < data + b->size) return true;
+    }
+    return false;
+}
+
 void *mcp_arena_alloc(mcp_arena *a, size_t n)
 {
     if (a->ptr) {

@@ -9,6 +9,7 @@
 #ifndef MCP_BASE_ARENA_H
 #define MCP_BASE_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,8 @@ void *mcp_arena_alloc(mcp_arena *a, size_t n);
 void *mcp_arena_alloc_unaligned(mcp_arena *a, size_t n);
 /* Returns a NUL-terminated copy of s[0..n) in the arena. */
 char *mcp_arena_strndup(mcp_arena *a, const char *s, size_t n);
+/* Whether p points into memory a has handed out (its caller block or a heap block). */
+bool mcp_arena_owns(const mcp_arena *a, const void *p);
 /* Releases every heap block but the largest and rewinds: the arena is ready for reuse. */
 void mcp_arena_reset(mcp_arena *a);
 /* Releases every heap block. The arena must be re-initialized before reuse. */

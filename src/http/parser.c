@@ -385,7 +385,10 @@ static int on_body(llhttp_t *ll, const char *at, size_t len)
     http_parser *p = P(ll);
     if (len > p->lim.max_body - p->body.len)
         return fail_limit(p, 413, "body larger than %zu bytes", p->lim.max_body);
-    mcp_buf_append(&p->body, at, len);
+    if (at == p->body.data + p->body.len && len < p->body.cap - p->body.len) /* read in place */
+        p->body.len += len;
+    else
+        mcp_buf_append(&p->body, at, len);
     return 0;
 }
 
@@ -678,6 +681,18 @@ bool http_parser_take_continue(http_parser *p)
     bool c = p->continue_pending;
     p->continue_pending = false;
     return c;
+}
+
+char *http_parser_body_room(http_parser *p, size_t min, size_t *len)
+{
+    if (!p->headers_done || p->complete || p->returned || p->err_status || p->req.chunked ||
+        p->ll.content_length < min || !p->body.data)
+        return NULL;
+    size_t room = p->body.cap - p->body.len - 1; /* the 1: the NUL put after the body */
+    if (p->body.cap <= p->body.len || room < min) return NULL;
+    if (room > p->ll.content_length) room = (size_t)p->ll.content_length;
+    *len = room;
+    return p->body.data + p->body.len;
 }
 
 bool http_parser_busy(const http_parser *p)

@@ -136,6 +136,14 @@ bool http_parser_take_continue(http_parser *p);
  * incomplete request, not a clean close. */
 bool http_parser_busy(const http_parser *p);
 
+/* Where the rest of a Content-Length body being received may be read straight into, so that
+ * a big body is not copied through a read buffer: returns a pointer into the body buffer and
+ * sets *len (never past the body's last byte, so the read cannot take in the next request's
+ * bytes); the caller then feeds exactly those bytes (http_parser_feed sees they are already
+ * in place and does not copy them). NULL when no such body is under way or fewer than min
+ * bytes of it remain. The pointer is valid until the next feed. Loop thread only. */
+char *http_parser_body_room(http_parser *p, size_t min, size_t *len);
+
 /* After feed returned -1: returns the short reason text and, in *status, the HTTP status to
  * answer with (400, 413, 414, 417, 431, 501, 505). Returns NULL (status 0) if there was no
  * error. The text is owned by p. */

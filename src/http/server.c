@@ -28,6 +28,7 @@
 #include "rt/clock.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -76,6 +77,7 @@ struct conn {
     uv_tcp_t tcp; /* first: the close callback frees through it */
     uv_shutdown_t shut;
     sworker *sw;
+    uint64_t peer_key; /* http_response_peer_key, computed once; 0: not yet */
     conn *prev, *next;
     http_parser parser;
     http_response *head, *tail;
@@ -483,7 +485,10 @@ static void conn_feed(conn *c, const char *p, size_t len)
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     conn *c = h->data;
-    *buf = uv_buf_init(c->sw->rbuf, READ_BUF_SIZE);
+    size_t room;
+    char *direct = http_parser_body_room(&c->parser, READ_BUF_SIZE, &room);
+    *buf = direct ? uv_buf_init(direct, (unsigned)(room > UINT_MAX ? UINT_MAX : room))
+                  : uv_buf_init(c->sw->rbuf, READ_BUF_SIZE);
 }
 
 static void on_eof(conn *c, ssize_t n)
@@ -928,4 +933,29 @@ void http_response_end(http_response *res)
 {
     if (!res->c->closing && !res->head_only) http_write_last_chunk(&res->buf);
     response_complete(res);
+}
+
+/* FNV-1a over the peer's address bytes (never its port): one key per client host. */
+uint64_t http_response_peer_key(http_response *res)
+{
+    conn *c = res->c;
+    if (!c) return 1;
+    if (c->peer_key) return c->peer_key;
+    struct sockaddr_storage ss;
+    int len = (int)sizeof ss;
+    uint64_t h = 0xcbf29ce484222325ull;
+    const unsigned char *p = NULL;
+    size_t n = 0;
+    if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len)) {
+        if (ss.ss_family == AF_INET) {
+            p = (const unsigned char *)&((struct sockaddr_in *)&ss)->sin_addr;
+            n = 4;
+        } else if (ss.ss_family == AF_INET6) {
+            p = (const unsigned char *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+            n = 16;
+        }
+    }
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    c->peer_key = h ? h : 1;
+    return c->peer_key;
 }

@@ -112,4 +112,8 @@ int http_response_write_chunk(http_response *res, const void *data, size_t len);
  * of res. */
 void http_response_end(http_response *res);
 
+/* A key naming the client host of res's connection (a hash of its peer IP address, not the
+ * port), for per-client fairness; never 0. Computed once per connection. Loop thread of res. */
+uint64_t http_response_peer_key(http_response *res);
+
 #endif

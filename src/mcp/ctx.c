@@ -22,6 +22,7 @@
 
 #define LIT(b, s)  mcp_buf_append((b), (s), sizeof(s) - 1)
 #define MAX_BODY   (64u << 20)
+#define BIG_TEXT   (64u << 10) /* text items this long may skip body (big_text) */
 #define MAX_STATE  (16u << 10)
 #define MAX_VALUES 100
 
@@ -199,7 +200,16 @@ void mcp_ctx_textn(mcp_ctx *c, const char *text, size_t len)
     json_write_keyz(&w, "type");
     json_write_strz(&w, "text");
     json_write_keyz(&w, "text");
-    json_write_str(&w, text, len);
+    if (len >= BIG_TEXT && !c->big_text && len <= MAX_BODY - c->body.len &&
+        mcp_arena_owns(&c->arena, text)) {
+        /* a request's own string (an echo): escaped once, straight into the result */
+        c->big_text = text;
+        c->big_len = len;
+        c->big_at = c->body.len;
+        json_write_raw(&w, "", 0); /* the value's place: body_into puts the text there */
+    } else {
+        json_write_str(&w, text, len);
+    }
     json_write_obj_end(&w);
     item_end(c, &w);
 }
@@ -385,7 +395,14 @@ void mcp_ctx_complete_total(mcp_ctx *c, int64_t total, bool has_more)
 
 static void body_into(mcp_ctx *c, mcp_buf *b)
 {
-    if (c->nitems) mcp_buf_append(b, c->body.data, c->body.len);
+    if (!c->nitems) return;
+    if (!c->big_text) {
+        mcp_buf_append(b, c->body.data, c->body.len);
+        return;
+    }
+    mcp_buf_append(b, c->body.data, c->big_at);
+    rpc_write_str(b, c->big_text, c->big_len);
+    mcp_buf_append(b, c->body.data + c->big_at, c->body.len - c->big_at);
 }
 
 /* Checks structured content against the tool's output schema. 0, or -1 after failing. */
@@ -501,7 +518,7 @@ int mcp_ctx_finish(mcp_ctx *c)
         return MCP_ECANCELED;
     }
     if (c->mistake) return report_mistake(c);
-    if (c->body.overflow) {
+    if (c->body.overflow || (c->big_text && c->big_len > MAX_BODY - c->body.len)) {
         ctx_fail_with(c, F_INTERNAL, 0, NULL, "result too large");
         return MCP_EINVAL;
     }
@@ -512,6 +529,7 @@ int mcp_ctx_finish(mcp_ctx *c)
     /* one allocation of the final size for a large result (no growth, and a buffer the
      * transport can take as it is): the body, structured content twice, the envelope */
     size_t need = c->body.len + (c->structured ? 2 * c->structured_len + 64 : 0) + 1024;
+    if (c->big_text) need += c->big_len + c->big_len / 8; /* grows if escapes need more */
     if (need > sizeof stack) mcp_buf_reserve(&b, need);
     rpc_begin_result(&b, &c->id);
     mcp_buf_putc(&b, '{');

@@ -127,6 +127,10 @@ struct mcp_ctx {
     /* the answer being built */
     mcp_buf body; /* comma-separated items: content blocks, contents, messages, values */
     uint32_t nitems;
+    /* one big text item not copied into body: escaped straight into the result at body
+     * offset big_at by mcp_ctx_finish (it lives in the arena, so it outlives the call) */
+    const char *big_text;
+    size_t big_len, big_at;
     const char *role;
     const char *description;
     const char *structured;
@@ -159,6 +163,7 @@ struct mcp_ctx {
     bool woken;                  /* under wake_mu: the cancellation was delivered */
     const char *mistake; /* a handler mistake (bad JSON given, ...): the answer is -32603 */
     const void *principal; /* who the transport authenticated the request as (auth.c) */
+    mcp_ctx *serial_next;  /* in its entry's mailbox (serial.c), under the mailbox's lock */
     uint64_t t0_ns;        /* when the request arrived (the observer's duration) */
     atomic_uchar observed; /* 0: not a request; 1: begun for the observer; 2: ended for it */
     uint8_t failed;        /* the eng_fail + 1 it was answered with (ctx_fail_with), or 0 */
@@ -201,8 +206,18 @@ void ctx_not_found(mcp_ctx *ctx, const char *msg);
 int ctx_mistake(mcp_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Sends the response message in b for ctx (unless cancelled) and frees ctx. */
 void ctx_send_final(mcp_ctx *ctx, mcp_buf *b, mcp_out_status status);
-/* Runs the ctx's handler inline or through the executor; answers overloaded on -EAGAIN. */
+/* Runs the ctx's handler inline or through the executor; answers overloaded on -EAGAIN.
+ * MCP_SERIAL entries go through their mailbox (serial_submit). */
 void ctx_run_handler(mcp_ctx *ctx);
+/* Calls ctx's handler on this thread. */
+void ctx_invoke(mcp_ctx *ctx);
+
+/* serial.c: the mailbox of an MCP_SERIAL entry. Queues ctx (bounded: past SERIAL_MAILBOX_MAX
+ * waiting, ctx fails overloaded) and starts a drainer on the executor if none runs. */
+#define SERIAL_MAILBOX_MAX 64u
+serial_box *serial_box_new(void);
+void serial_box_free(serial_box *b);
+void serial_submit(mcp_ctx *ctx);
 void conn_ref(mcp_conn *c);
 void conn_unref(mcp_conn *c);
 

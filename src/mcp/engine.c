@@ -461,6 +461,11 @@ static void handler_job(void *arg)
     invoke(arg);
 }
 
+void ctx_invoke(mcp_ctx *ctx)
+{
+    invoke(ctx);
+}
+
 void ctx_link(mcp_ctx *ctx)
 {
     mcp_conn *c = ctx->conn;
@@ -513,6 +518,10 @@ void ctx_run_handler(mcp_ctx *ctx)
 {
     mcp_conn *c = ctx->conn;
     ctx_arm(ctx);
+    if (ctx->entry->serial) {
+        serial_submit(ctx);
+        return;
+    }
     if ((ctx->entry->flags & MCP_INLINE) || !c->opts.exec) {
         invoke(ctx);
         return;

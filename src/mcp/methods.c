@@ -100,6 +100,7 @@ void ctx_reset_answer(mcp_ctx *ctx)
     ctx->body.len = 0;
     ctx->body.overflow = false;
     ctx->nitems = 0;
+    ctx->big_text = NULL;
     ctx->role = ctx->description = NULL;
     ctx->structured = NULL;
     ctx->structured_v = NULL;

@@ -38,6 +38,8 @@ typedef struct hdr_param {
 /* One registered item. Refcounted: the registry holds one reference, every call in flight
  * holds one, so removing an item never pulls it from under a running handler. Immutable
  * after registration. */
+typedef struct serial_box serial_box;
+
 typedef struct reg_entry {
     atomic_uint refs;
     uint8_t kind;
@@ -59,6 +61,7 @@ typedef struct reg_entry {
     size_t nparts; /* templates */
     tmpl_part *parts;
     uint32_t timeout_ms; /* tools: 0 = the server's */
+    struct serial_box *serial; /* MCP_SERIAL: the calls waiting for it (serial.c); else NULL */
 } reg_entry;
 
 typedef struct reg_table {

@@ -8,6 +8,7 @@
  * reading and leave with a reference on the entry, so a removal never frees an entry under a
  * running handler. After a change, list_changed notifications go to the conns that want them
  * (engine.c), outside the registry lock. */
+#include "mcp/ctx.h"
 #include "mcp/feature.h"
 #include "mcp/token.h"
 
@@ -100,6 +101,7 @@ static reg_entry *entry_new(reg_kind k, const char *key, const mcp_handler_fn ha
     e->handler = handler;
     e->ud = ud;
     e->flags = flags;
+    if (flags & MCP_SERIAL) e->serial = serial_box_new();
     return e;
 }
 
@@ -120,6 +122,7 @@ static void entry_free(reg_entry *e)
     }
     free(e->hparams);
     free(e->parts);
+    serial_box_free(e->serial);
     free(e);
 }
 

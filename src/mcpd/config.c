@@ -472,6 +472,23 @@ static void read_settings(mcpd_config *c, mcpd_errs *errs)
         c->hosts[c->http.n_allowed_hosts++] = mcp_json_str(mcp_json_at(ah, i), NULL);
     c->http.allowed_origins = c->origins;
     c->http.allowed_hosts = c->hosts;
+    c->http.queue_target_ms = get_u32(h, "queue_target_ms", 0);
+    c->http.client_queue_max = get_u32(h, "client_queue_max", 0);
+    const mcp_json *al = mcp_json_get(h, "alerts");
+    if (al) { /* present, even empty: replaces the default rules */
+        for (size_t i = 0; i < mcp_json_len(al) && i < 64; i++) {
+            const mcp_json *a = mcp_json_at(al, i);
+            mcp_alert_rule *ru = &c->alerts[i];
+            ru->name = get_str(a, "name");
+            ru->signal = get_str(a, "signal");
+            mcp_json_double(mcp_json_get(a, "raise"), &ru->raise);
+            mcp_json_double(mcp_json_get(a, "clear"), &ru->clear);
+            ru->window_ms = get_u32(a, "window_ms", 0);
+            ru->for_ms = get_u32(a, "for_ms", 0);
+            c->http.n_alert_rules = i + 1;
+        }
+        c->http.alert_rules = c->alerts;
+    }
     const mcp_json *lim = mcp_json_get(r, "limits");
     c->timeout_ms = get_u32(lim, "timeout_ms", 30000);
     c->concurrency = get_u32(lim, "concurrency", 16);

@@ -47,6 +47,7 @@ typedef struct mcpd_config {
     int port;
     mcp_http_options http; /* host/port from listen; allowed lists point into origins/hosts */
     const char *origins[32], *hosts[32];
+    mcp_alert_rule alerts[64]; /* http.alerts; http.alert_rules points here when given */
     uint32_t timeout_ms; /* defaults for tools */
     uint32_t concurrency;
     uint32_t queue_wait_ms;

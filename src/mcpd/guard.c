@@ -6,17 +6,23 @@
  * tool's concurrency limit (a semaphore: at most `concurrency`
  * calls run, a call beyond waits at most queue_wait_ms on its handler thread, then gets an
  * isError result that says the tool is busy), the global child-process limit for kinds that
- * spawn, and then runs (kind->call). While it runs, a timer on mcpd's loop ticks every 100 ms:
- * past the tool's timeout, or once the client cancelled (mcp_ctx_cancelled), it marks the call
- * cancelled and calls kind->cancel, which stops the work (exec kills the process group). The
- * kind still ends the call; a call that timed out is answered "tool X did not finish within
- * N ms" whatever the kind added, and counted as a timeout.
+ * spawn, and then runs (kind->call). While it runs, the watchdog (one timer on mcpd's loop for
+ * all calls, ticking every 100 ms while any runs) looks at it: past the tool's timeout, or once
+ * the client cancelled (mcp_ctx_cancelled), it marks the call cancelled and calls kind->cancel,
+ * which stops the work (exec kills the process group). The kind still ends the call; a call
+ * that timed out is answered "tool X did not finish within N ms" whatever the kind added, and
+ * counted as a timeout.
  *
- * The ctx belongs to the kind until the call ends; the timer reads it (mcp_ctx_cancelled) only
- * under the call's mutex while the call has not ended, and the end sets `ended` under the same
- * mutex before finishing the ctx. The call is freed on the loop thread after its timer closed
- * (loop posts run in order, so the timer always starts before the end arrives); that also drops
- * its reference to the generation, so the kind instance outlives every call on it. */
+ * Cost per call: no post to the loop and no timer of its own; a call links itself into the
+ * watchdog's list and unlinks at its end (one uncontended mutex each way). Only the first call
+ * after an idle spell posts the watchdog's start.
+ *
+ * The ctx belongs to the kind until the call ends; the watchdog reads it (mcp_ctx_cancelled)
+ * only under the list's mutex while the call is linked, and the end unlinks it under the same
+ * mutex before finishing the ctx. The call is reference-counted (its end, plus the watchdog
+ * while it runs kind->cancel), and its reference to the generation is dropped on the loop if
+ * it is the generation's last, so the kind instance outlives every call on it and is freed on
+ * the loop thread. */
 #include "mcpd.h"
 #include "mcpd/breaker.h"
 #include "mcpd/health.h"
@@ -207,14 +213,25 @@ struct mcpd_call {
     mcpd_tool *tool;
     uint64_t deadline_ms;
     void *data;
-    pthread_mutex_t mu;
-    bool ended;
+    struct mcpd_call *prev, *next; /* in W.live while the call runs: under W.mu */
+    struct mcpd_call *victim;      /* the watchdog's list of calls to cancel: its thread */
+    atomic_uint refs;              /* the call's end, and a watchdog cancelling it */
     atomic_bool cancelled, timed_out;
     bool child;
     bool ticketed; /* admitted by the tool's breaker: the outcome is reported to it */
     mcpd_breaker_ticket ticket;
-    uv_timer_t timer;
 };
+
+/* The watchdog: one timer on mcpd's loop for every call running (not one per call: arming a
+ * timer per call cost two posts to the loop, hence two thread hand-offs, per call). A call
+ * links itself into `live` on its own thread; the first one while the watchdog sleeps posts its
+ * start. The timer ticks every TICK_MS while calls run and closes itself at the first tick
+ * that finds none, so an idle server has no timer. */
+static struct {
+    pthread_mutex_t mu;
+    mcpd_call *live;
+    bool armed; /* a timer runs, or its start is posted */
+} W = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 mcp_ctx *mcpd_call_ctx(mcpd_call *c)
 {
@@ -253,56 +270,97 @@ bool mcpd_call_cancelled(const mcpd_call *c)
     return atomic_load(&c->cancelled);
 }
 
-static void call_free(uv_handle_t *h)
+/* Drops a reference; the last frees the call (any thread: the generation's own last reference,
+ * if it is that, is dropped on the loop). */
+static void call_unref(mcpd_call *c)
 {
-    mcpd_call *c = h->data;
-    mcpd_gen_unref(c->gen);
-    pthread_mutex_destroy(&c->mu);
+    if (atomic_fetch_sub(&c->refs, 1) != 1) return;
+    mcpd_gen_unref_soon(c->gen);
     free(c);
     mcpd_loop_unhold();
 }
 
+static void timer_free(uv_handle_t *h)
+{
+    free(h);
+}
+
 static void on_tick(uv_timer_t *t)
 {
-    mcpd_call *c = t->data;
-    bool timeout = false, cancel = false;
-    pthread_mutex_lock(&c->mu);
-    if (!c->ended && !atomic_load(&c->cancelled)) {
-        timeout = mcpd_now_ms() >= c->deadline_ms;
-        cancel = timeout || mcp_ctx_cancelled(c->ctx);
-        if (timeout) atomic_store(&c->timed_out, true);
-        if (cancel) atomic_store(&c->cancelled, true);
+    mcpd_call *victims = NULL;
+    pthread_mutex_lock(&W.mu);
+    if (!W.live) {
+        W.armed = false;
+        pthread_mutex_unlock(&W.mu);
+        uv_close((uv_handle_t *)t, timer_free);
+        return;
     }
-    pthread_mutex_unlock(&c->mu);
-    if (!cancel) return;
-    uv_timer_stop(t);
-    if (timeout)
-        fprintf(stderr, "mcpd: warning: tool %s did not finish within %u ms; stopping it\n",
-                c->tool->name, c->tool->timeout_ms);
-    if (c->tool->kind->cancel) c->tool->kind->cancel(c->tool->inst, c);
+    uint64_t now = mcpd_now_ms();
+    for (mcpd_call *c = W.live; c; c = c->next) {
+        if (atomic_load(&c->cancelled)) continue;
+        bool timeout = now >= c->deadline_ms;
+        if (!timeout && !mcp_ctx_cancelled(c->ctx)) continue; /* ctx lives while c is live */
+        if (timeout) atomic_store(&c->timed_out, true);
+        atomic_store(&c->cancelled, true);
+        atomic_fetch_add(&c->refs, 1);
+        c->victim = victims;
+        victims = c;
+    }
+    pthread_mutex_unlock(&W.mu);
+    while (victims) {
+        mcpd_call *c = victims;
+        victims = c->victim;
+        if (atomic_load(&c->timed_out))
+            fprintf(stderr, "mcpd: warning: tool %s did not finish within %u ms; stopping it\n",
+                    c->tool->name, c->tool->timeout_ms);
+        if (c->tool->kind->cancel) c->tool->kind->cancel(c->tool->inst, c);
+        call_unref(c);
+    }
 }
 
-static void start_timer(uv_loop_t *loop, void *ud)
+static void watchdog_start(uv_loop_t *loop, void *ud)
 {
-    mcpd_call *c = ud;
-    uv_timer_init(loop, &c->timer);
-    c->timer.data = c;
-    uint64_t first = c->tool->timeout_ms < TICK_MS ? c->tool->timeout_ms : TICK_MS;
-    uv_timer_start(&c->timer, on_tick, first, TICK_MS);
+    (void)ud;
+    uv_timer_t *t = malloc(sizeof *t);
+    if (!t) abort();
+    uv_timer_init(loop, t);
+    uv_timer_start(t, on_tick, TICK_MS, TICK_MS);
 }
 
-static void end_on_loop(uv_loop_t *loop, void *ud)
+/* Links c into the watchdog's list, waking the watchdog if it sleeps. Returns 0, or -1 if the
+ * loop is stopping (c is then not linked). */
+static int watch(mcpd_call *c)
 {
-    mcpd_call *c = ud;
-    uv_close((uv_handle_t *)&c->timer, call_free);
+    pthread_mutex_lock(&W.mu);
+    c->prev = NULL;
+    c->next = W.live;
+    if (W.live) W.live->prev = c;
+    W.live = c;
+    bool wake = !W.armed;
+    W.armed = true;
+    if (wake && mcpd_loop_post(watchdog_start, NULL) != 0) {
+        W.armed = false;
+        W.live = c->next;
+        if (W.live) W.live->prev = NULL;
+        pthread_mutex_unlock(&W.mu);
+        return -1;
+    }
+    pthread_mutex_unlock(&W.mu);
+    return 0;
 }
 
-/* Marks the call ended; returns whether it had timed out. */
+/* Marks the call ended (out of the watchdog's sight: it no longer reads the ctx); returns
+ * whether it had timed out. */
 static bool call_end_begin(mcpd_call *c)
 {
-    pthread_mutex_lock(&c->mu);
-    c->ended = true;
-    pthread_mutex_unlock(&c->mu);
+    pthread_mutex_lock(&W.mu);
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (W.live == c)
+        W.live = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    pthread_mutex_unlock(&W.mu);
     return atomic_load(&c->timed_out);
 }
 
@@ -316,12 +374,7 @@ static void call_end_finish(mcpd_call *c, mcpd_outcome outcome)
                             outcome == MCPD_OK || outcome == MCPD_TOOL_ERROR);
     if (c->child) slots_release(&children);
     slots_release(&c->tool->guard->limit);
-    if (mcpd_loop_post(end_on_loop, c) != 0) { /* no loop: the timer never started */
-        mcpd_gen_unref(c->gen);
-        pthread_mutex_destroy(&c->mu);
-        free(c);
-        mcpd_loop_unhold();
-    }
+    call_unref(c);
 }
 
 void mcpd_call_finish(mcpd_call *c, mcpd_outcome outcome)
@@ -392,12 +445,11 @@ void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
     c->ticketed = b != NULL;
     c->ticket = ticket;
     c->deadline_ms = mcpd_now_ms() + t->timeout_ms;
-    pthread_mutex_init(&c->mu, NULL);
+    atomic_init(&c->refs, 1);
     atomic_init(&c->cancelled, false);
     atomic_init(&c->timed_out, false);
     mcpd_loop_hold();
-    if (mcpd_loop_post(start_timer, c) != 0) {
-        c->ended = true;
+    if (watch(c) != 0) {
         mcp_ctx_tool_error(ctx, "mcpd is stopping");
         call_end_finish(c, MCPD_CANCELLED);
         return;

@@ -61,6 +61,9 @@ void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx);
 /* Drops a reference to a generation; the last one frees it (kinds' free included). NULL is
  * fine. */
 void mcpd_gen_unref(mcpd_gen *g);
+/* Like mcpd_gen_unref, from any thread, but the last reference is dropped on mcpd's loop (so
+ * the kinds' free runs there), or here when the loop is stopped. */
+void mcpd_gen_unref_soon(mcpd_gen *g);
 /* A reference to the generation served now (NULL when none); drop it with mcpd_gen_unref. */
 mcpd_gen *mcpd_gen_current(void);
 /* Its config (NULL for NULL). */

@@ -252,6 +252,21 @@ void mcpd_gen_unref(mcpd_gen *g)
     if (g && atomic_fetch_sub(&g->refs, 1) == 1) gen_free(g);
 }
 
+static void unref_on_loop(uv_loop_t *loop, void *g)
+{
+    (void)loop;
+    mcpd_gen_unref(g);
+}
+
+void mcpd_gen_unref_soon(mcpd_gen *g)
+{
+    if (!g) return;
+    int r = atomic_load(&g->refs);
+    while (r > 1)
+        if (atomic_compare_exchange_weak(&g->refs, &r, r - 1)) return;
+    if (mcpd_loop_post(unref_on_loop, g) != 0) mcpd_gen_unref(g);
+}
+
 /* Configures the "resources" and "prompts" sections of g's config for server (NULL: only
  * checks them). Mistakes go to errs. */
 static void content_build(mcpd_gen *g, mcp_server *server, const mcpd_env *env, mcpd_errs *errs)

@@ -428,15 +428,15 @@ static void table_cell(mcpd_sbuf *out, const char *s, size_t n)
     size_t cut = n > TABLE_CELL_MAX ? TABLE_CELL_MAX : n;
     while (cut < n && cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80) cut--;
     mcpd_sb_str(out, " ");
+    size_t run = 0; /* start of the bytes copied as they are (one put per run, not per byte) */
     for (size_t i = 0; i < cut; i++) {
         char ch = s[i];
-        if (ch == '|')
-            mcpd_sb_str(out, "\\|");
-        else if (ch == '\n' || ch == '\r' || ch == '\t')
-            mcpd_sb_str(out, " ");
-        else
-            mcpd_sb_put(out, &ch, 1);
+        if (ch != '|' && ch != '\n' && ch != '\r' && ch != '\t') continue;
+        if (i > run) mcpd_sb_put(out, s + run, i - run);
+        mcpd_sb_str(out, ch == '|' ? "\\|" : " ");
+        run = i + 1;
     }
+    if (cut > run) mcpd_sb_put(out, s + run, cut - run);
     if (cut < n) mcpd_sb_str(out, "...");
     mcpd_sb_str(out, " |");
 }

@@ -19,6 +19,13 @@
  * free what a lock-free MPMC queue makes hard: an exact bound, two priorities, sleeping idle
  * workers, and a shutdown that atomically closes the queue and takes what is left in it.
  *
+ * Fairness: normal jobs hash their client key into one of NBUCKETS FIFOs; the non-empty ones
+ * form a ring served round robin, one job per turn (deficit round robin with equal costs), so
+ * each client gets an equal share of the workers whatever it queued. Each bucket keeps its own
+ * CoDel state: the time its head job first stood above the target, set and checked on submit
+ * and reset whenever a job of it is taken after waiting less than the target. Clients sharing
+ * a bucket (a hash collision, 1 in NBUCKETS) share a share. High jobs bypass all of it.
+ *
  * Counters are C11 atomics written with relaxed ordering (they order nothing; the mutex does)
  * so rt_pool_stats_get can read them from any thread without the lock. */
 #include "rt/pool.h"
@@ -61,6 +68,17 @@ typedef struct fifo {
     rt_job *head, *tail;
 } fifo;
 
+#define NBUCKETS  256u
+#define NO_BUCKET 0xffffu
+
+/* One client bucket of normal jobs (all fields guarded by mu). */
+typedef struct bucket {
+    fifo q;
+    unsigned n;           /* jobs in q */
+    uint64_t above_since; /* ns its head has stood above the CoDel target since; 0: not */
+    uint16_t next;        /* in the ring of non-empty buckets */
+} bucket;
+
 typedef struct worker worker;
 struct worker {
     rt_pool *pool;
@@ -71,26 +89,33 @@ struct worker {
 
 struct rt_pool {
     pthread_mutex_t mu;
-    pthread_cond_t cv;      /* signalled when work arrives or shutdown begins */
-    pthread_cond_t gone_cv; /* signalled when a worker ends (shutdown waits for nlive == 0) */
-    fifo high, normal;      /* guarded by mu */
-    unsigned nqueued;       /* guarded by mu: the real count the bound is checked against */
-    unsigned idle;          /* guarded by mu: workers waiting on cv */
-    unsigned starting;      /* guarded by mu: reserved workers not yet waiting for work */
-    unsigned nlive;         /* guarded by mu: workers reserved or running, not yet ended */
-    unsigned next_index;    /* guarded by mu: thread name numbers */
-    worker *live;           /* guarded by mu: workers started and not ended */
-    worker *ended;          /* guarded by mu: ended workers nobody joined yet */
-    bool stopping;          /* guarded by mu: submit refuses, workers exit when queue is empty */
-    bool closed;            /* owner thread only: the queue was closed by a shutdown */
-    bool joined;            /* owner thread only */
+    pthread_cond_t cv;        /* signalled when work arrives or shutdown begins */
+    pthread_cond_t gone_cv;   /* signalled when a worker ends (shutdown waits for nlive == 0) */
+    fifo high;                /* guarded by mu */
+    bucket buckets[NBUCKETS]; /* guarded by mu: normal jobs by client */
+    uint16_t ring_head, ring_tail; /* guarded by mu: non-empty buckets, served from head */
+    unsigned nqueued;              /* guarded by mu: the real count the bound is checked against */
+    unsigned idle;                 /* guarded by mu: workers waiting on cv */
+    unsigned starting;             /* guarded by mu: reserved workers not yet waiting for work */
+    unsigned nlive;                /* guarded by mu: workers reserved or running, not yet ended */
+    unsigned next_index;           /* guarded by mu: thread name numbers */
+    worker *live;                  /* guarded by mu: workers started and not ended */
+    worker *ended;                 /* guarded by mu: ended workers nobody joined yet */
+    bool stopping; /* guarded by mu: submit refuses, workers exit when queue is empty */
+    bool closed;   /* owner thread only: the queue was closed by a shutdown */
+    bool joined;   /* owner thread only */
     unsigned queue_max;
+    uint64_t codel_target_ns, codel_interval_ns;
+    unsigned client_queue_max;
+    void (*on_wait)(void *ud, uint64_t wait_ns);
+    void *wait_ud;
     unsigned nthreads, min_threads, idle_ms;
     size_t stack;
     char name[16];
 
     _Atomic uint64_t queued, running, max_queued, submitted, rejected, completed, cancelled;
     _Atomic uint64_t wait_ns, run_ns, live_now, peak, started, retired;
+    _Atomic uint64_t shed_wait, shed_client, run_ewma_ns;
 };
 
 /* --- counters ------------------------------------------------------------------------------ */
@@ -132,10 +157,51 @@ static rt_job *fifo_pop(fifo *q)
     return job;
 }
 
+static unsigned bucket_of(uint64_t client)
+{
+    uint64_t h = client * 0x9e3779b97f4a7c15ull; /* Fibonacci hashing: the top bits mix all */
+    return (unsigned)(h >> 56) % NBUCKETS;
+}
+
+static void push_normal_locked(rt_pool *p, rt_job *job)
+{
+    unsigned i = bucket_of(job->client);
+    bucket *b = &p->buckets[i];
+    fifo_push(&b->q, job);
+    if (b->n++) return;
+    b->next = NO_BUCKET; /* it was empty: joins the ring at the tail */
+    if (p->ring_head == NO_BUCKET)
+        p->ring_head = (uint16_t)i;
+    else
+        p->buckets[p->ring_tail].next = (uint16_t)i;
+    p->ring_tail = (uint16_t)i;
+}
+
+/* Takes the head job of the bucket whose turn it is; the bucket goes to the ring's tail. */
+static rt_job *pop_normal_locked(rt_pool *p, uint64_t now)
+{
+    if (p->ring_head == NO_BUCKET) return NULL;
+    unsigned i = p->ring_head;
+    bucket *b = &p->buckets[i];
+    rt_job *job = fifo_pop(&b->q);
+    p->ring_head = b->next;
+    if (p->ring_head == NO_BUCKET) p->ring_tail = NO_BUCKET;
+    if (--b->n) { /* still has work: back in at the tail */
+        b->next = NO_BUCKET;
+        if (p->ring_head == NO_BUCKET)
+            p->ring_head = (uint16_t)i;
+        else
+            p->buckets[p->ring_tail].next = (uint16_t)i;
+        p->ring_tail = (uint16_t)i;
+    }
+    if (now - job->_enqueued_ns < p->codel_target_ns || !b->n) b->above_since = 0;
+    return job;
+}
+
 static rt_job *take_locked(rt_pool *p)
 {
     rt_job *job = fifo_pop(&p->high);
-    if (!job) job = fifo_pop(&p->normal);
+    if (!job) job = pop_normal_locked(p, rt_now_ns());
     if (job) {
         p->nqueued--;
         ctr_sub(&p->queued, 1);
@@ -151,8 +217,14 @@ static void run_job(rt_pool *p, rt_job *job)
     void (*done)(rt_job *, int) = job->done;
     uint64_t start = rt_now_ns();
     ctr_add(&p->wait_ns, start - job->_enqueued_ns);
+    if (p->on_wait) p->on_wait(p->wait_ud, start - job->_enqueued_ns);
     job->run(job);
-    ctr_add(&p->run_ns, rt_now_ns() - start);
+    uint64_t ran = rt_now_ns() - start;
+    ctr_add(&p->run_ns, ran);
+    /* a recent mean for rt_pool_retry_after_s: racing updates lose a sample, no more */
+    uint64_t ewma = ctr_get(&p->run_ewma_ns);
+    ewma = ewma ? ewma - ewma / 8 + ran / 8 : ran;
+    atomic_store_explicit(&p->run_ewma_ns, ewma, memory_order_relaxed);
     if (done) done(job, 0);
     ctr_add(&p->completed, 1);
     ctr_sub(&p->running, 1);
@@ -285,6 +357,13 @@ static void apply_config(rt_pool *p, const rt_pool_config *cfg)
     p->idle_ms = cfg && cfg->idle_ms ? cfg->idle_ms : DEFAULT_IDLE_MS;
     p->queue_max = cfg && cfg->queue_max ? cfg->queue_max : DEFAULT_QUEUE_MAX;
     p->stack = stack_bytes(cfg ? cfg->stack_size : 0);
+    unsigned target = cfg ? cfg->codel_target_ms : 0;
+    unsigned interval = cfg && cfg->codel_interval_ms ? cfg->codel_interval_ms : 10u * target;
+    p->codel_target_ns = (uint64_t)target * 1000000u;
+    p->codel_interval_ns = (uint64_t)interval * 1000000u;
+    p->client_queue_max = cfg ? cfg->client_queue_max : 0;
+    p->on_wait = cfg ? cfg->on_wait : NULL;
+    p->wait_ud = cfg ? cfg->wait_ud : NULL;
     const char *name = cfg && cfg->name ? cfg->name : "mcp-pool";
     snprintf(p->name, sizeof p->name, "%s", name);
 }
@@ -343,6 +422,7 @@ rt_pool *rt_pool_new(const rt_pool_config *cfg)
     pthread_cond_init(&p->cv, &ca);
     pthread_condattr_destroy(&ca);
     pthread_cond_init(&p->gone_cv, NULL);
+    p->ring_head = p->ring_tail = NO_BUCKET;
     for (unsigned i = 0; i < p->min_threads; i++) {
         pthread_mutex_lock(&p->mu);
         worker *w = reserve_locked(p);
@@ -364,6 +444,23 @@ static void note_depth_locked(rt_pool *p)
         atomic_store_explicit(&p->max_queued, p->nqueued, memory_order_relaxed);
 }
 
+/* The counter to charge when job's client is to be shed (its bound, or its queue wait stood
+ * above the CoDel target for an interval), else NULL. Called with p->mu held. */
+static _Atomic uint64_t *client_shed_locked(rt_pool *p, const rt_job *job)
+{
+    bucket *b = &p->buckets[bucket_of(job->client)];
+    if (p->client_queue_max && b->n >= p->client_queue_max) return &p->shed_client;
+    if (!p->codel_target_ns || !b->n) return NULL;
+    uint64_t now = job->_enqueued_ns;
+    uint64_t waited = now > b->q.head->_enqueued_ns ? now - b->q.head->_enqueued_ns : 0;
+    if (waited < p->codel_target_ns) {
+        b->above_since = 0;
+        return NULL;
+    }
+    if (!b->above_since) b->above_since = now;
+    return now - b->above_since >= p->codel_interval_ns ? &p->shed_wait : NULL;
+}
+
 int rt_pool_submit(rt_pool *p, rt_job *job)
 {
     if (!job || !job->run) return -EINVAL;
@@ -373,12 +470,19 @@ int rt_pool_submit(rt_pool *p, rt_job *job)
         pthread_mutex_unlock(&p->mu);
         return -ESHUTDOWN;
     }
-    if (p->nqueued >= p->queue_max) {
+    _Atomic uint64_t *shed = p->nqueued >= p->queue_max     ? &p->rejected
+                             : job->priority == RT_JOB_HIGH ? NULL
+                                                            : client_shed_locked(p, job);
+    if (shed) {
         pthread_mutex_unlock(&p->mu);
         ctr_add(&p->rejected, 1);
+        if (shed != &p->rejected) ctr_add(shed, 1);
         return -EAGAIN;
     }
-    fifo_push(job->priority == RT_JOB_HIGH ? &p->high : &p->normal, job);
+    if (job->priority == RT_JOB_HIGH)
+        fifo_push(&p->high, job);
+    else
+        push_normal_locked(p, job);
     p->nqueued++;
     ctr_add(&p->queued, 1);
     ctr_add(&p->submitted, 1);
@@ -417,6 +521,19 @@ void rt_pool_stats_get(rt_pool *p, rt_pool_stats *out)
     out->peak = ctr_get(&p->peak);
     out->started = ctr_get(&p->started);
     out->retired = ctr_get(&p->retired);
+    out->shed_wait = ctr_get(&p->shed_wait);
+    out->shed_client = ctr_get(&p->shed_client);
+}
+
+unsigned rt_pool_retry_after_s(rt_pool *p)
+{
+    uint64_t queued = ctr_get(&p->queued), live = ctr_get(&p->live_now);
+    uint64_t run = ctr_get(&p->run_ewma_ns);
+    if (!live) live = 1;
+    /* drain rate = live / run jobs per ns; the queue empties in queued / rate */
+    uint64_t ns = (queued + 1) * run / live;
+    uint64_t s = (ns + 999999999u) / 1000000000u;
+    return s < 1 ? 1 : s > 60 ? 60 : (unsigned)s;
 }
 
 static void refuse_from_worker(rt_pool *p)
@@ -542,7 +659,13 @@ static void exec_done(rt_job *j, int status)
 
 int rt_pool_exec(rt_pool *p, void (*fn)(void *arg), void *arg)
 {
+    return rt_pool_exec_as(p, 0, fn, arg);
+}
+
+int rt_pool_exec_as(rt_pool *p, uint64_t client, void (*fn)(void *arg), void *arg)
+{
     exec_job *e = mcp_xcalloc(1, sizeof *e);
+    e->job.client = client;
     e->job.run = exec_run;
     e->job.done = exec_done;
     e->fn = fn;

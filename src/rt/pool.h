@@ -12,6 +12,14 @@
  * high jobs (cancellation, cleanup: short work that frees resources) are taken before any
  * normal job. Counters are readable at any time without taking the pool's lock.
  *
+ * Fair degradation (opt-in, see rt_pool_config): normal jobs carry a client key (a session,
+ * principal or peer hashed by the caller) and wait in one FIFO per key bucket, served round
+ * robin, so a client flooding the pool waits behind its own jobs, not in front of everyone's.
+ * Admission is decided by queue wait, CoDel-style: when the oldest job of a client's bucket
+ * has waited longer than the target for a whole interval, that client's new jobs are refused
+ * (-EAGAIN) until its queue drains below the target; a per-client bound caps its waiting jobs.
+ * rt_pool_retry_after_s estimates when a refused caller should come back.
+ *
  * Lifetime of a job: the caller owns its memory. From a successful rt_pool_submit until the
  * pool calls done (or run, when done is NULL) the pool owns the link fields and the caller
  * must not touch the job. Every accepted job gets exactly one of:
@@ -42,6 +50,8 @@ struct rt_job {
     /* optional; status 0 after run, -ECANCELED when shutdown dropped the job unrun */
     void (*done)(rt_job *job, int status);
     int priority; /* enum rt_job_priority */
+    /* fairness key of normal jobs: who asked (0: anonymous, one client like any other) */
+    uint64_t client;
     /* private: owned by the pool while the job is queued */
     rt_job *_next;
     uint64_t _enqueued_ns;
@@ -63,6 +73,16 @@ typedef struct rt_pool_config {
     unsigned min_threads;
     /* a worker above min_threads idle this long retires; 0: 10000 ms */
     unsigned idle_ms;
+    /* CoDel-style shedding of normal jobs: refuse a client's new jobs once the oldest of its
+     * waiting jobs has waited over codel_target_ms for codel_interval_ms (0: 10 x target).
+     * 0: off (only queue_max sheds). */
+    unsigned codel_target_ms;
+    unsigned codel_interval_ms;
+    /* most normal jobs one client key may have waiting; 0: no bound but queue_max */
+    unsigned client_queue_max;
+    /* optional; called on the worker thread as each job starts, with how long it waited */
+    void (*on_wait)(void *ud, uint64_t wait_ns);
+    void *wait_ud;
 } rt_pool_config;
 
 typedef struct rt_pool_stats {
@@ -72,16 +92,18 @@ typedef struct rt_pool_stats {
     uint64_t running;    /* in run or done now */
     uint64_t max_queued; /* deepest the queue has been */
     uint64_t submitted;  /* accepted by rt_pool_submit */
-    uint64_t rejected;   /* refused with -EAGAIN (queue full) */
+    uint64_t rejected;   /* refused with -EAGAIN (queue full, or shed as below) */
     uint64_t completed;  /* run (and done) returned */
     uint64_t cancelled;  /* dropped by rt_pool_shutdown(p, false) */
     uint64_t wait_ns;    /* total time completed jobs spent queued */
     uint64_t run_ns;     /* total time completed jobs spent in run */
     unsigned min_threads;
-    uint64_t live;    /* workers alive now (running, idle or starting) */
-    uint64_t peak;    /* most workers alive at once */
-    uint64_t started; /* workers started, the first min_threads included */
-    uint64_t retired; /* workers that ended after idle_ms without work */
+    uint64_t live;        /* workers alive now (running, idle or starting) */
+    uint64_t peak;        /* most workers alive at once */
+    uint64_t started;     /* workers started, the first min_threads included */
+    uint64_t retired;     /* workers that ended after idle_ms without work */
+    uint64_t shed_wait;   /* refused with -EAGAIN by queue wait (CoDel) */
+    uint64_t shed_client; /* refused with -EAGAIN: the client's own bound */
 } rt_pool_stats;
 
 /* Starts a pool with cfg (NULL: all defaults) and its min_threads workers. Returns the pool, or
@@ -90,8 +112,9 @@ typedef struct rt_pool_stats {
  * rt_pool_free. Any thread may call it. */
 rt_pool *rt_pool_new(const rt_pool_config *cfg);
 
-/* Queues job (run set; priority, done as wanted). Returns 0; -EAGAIN when the queue is full
- * (shed the load; the job was not taken and still belongs to the caller); -ESHUTDOWN once
+/* Queues job (run set; priority, client, done as wanted). Returns 0; -EAGAIN when the queue is
+ * full, or (normal jobs) its client is over client_queue_max or shed by queue wait (shed the
+ * load; the job was not taken and still belongs to the caller); -ESHUTDOWN once
  * shutdown has begun; -EINVAL when job or job->run is NULL. Never allocates or blocks on
  * anything but the pool's short critical section (it may start a worker thread, outside the lock,
  * when no idle one is there). Any thread may call it, pool threads
@@ -102,6 +125,15 @@ int rt_pool_submit(rt_pool *p, rt_job *job);
  * or the error of rt_pool_submit (fn will not run). A job a cancelling shutdown drops still
  * runs fn, on the shutting-down thread: accepted work is never lost. Any thread. */
 int rt_pool_exec(rt_pool *p, void (*fn)(void *arg), void *arg);
+
+/* rt_pool_exec queued as client's (rt_job.client): fairness and shedding per client. Any
+ * thread. */
+int rt_pool_exec_as(rt_pool *p, uint64_t client, void (*fn)(void *arg), void *arg);
+
+/* Returns the seconds a refused caller should wait before retrying (Retry-After): the jobs
+ * waiting divided by the measured drain rate (workers alive / recent mean run time), rounded
+ * up, between 1 and 60. Takes no lock. Any thread. */
+unsigned rt_pool_retry_after_s(rt_pool *p);
 
 /* Fills *out with the counters. Takes no lock: each counter is exact, but counters read during
  * activity may be from slightly different instants, so sums hold only when the pool is quiet.

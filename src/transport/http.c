@@ -55,7 +55,7 @@ wstate *http_current_ws(mcp_http *h)
 
 int http_exec(void *ud, void (*fn)(void *), void *arg)
 {
-    return rt_pool_exec(((mcp_http *)ud)->pool, fn, arg);
+    return rt_pool_exec_as(((mcp_http *)ud)->pool, tl_client, fn, arg);
 }
 
 /* ---- metrics -------------------------------------------------------------------------------- */
@@ -198,6 +198,23 @@ static void metrics_setup(mcp_http *h)
 
 /* ---- HTTP server callbacks ------------------------------------------------------------------ */
 
+/* Who the request is from, for the pool's per-client queues: the principal, else the legacy
+ * session, else the peer's address. Never 0. */
+static uint64_t client_key(req_ctx *r)
+{
+    uint64_t k = 0xcbf29ce484222325ull;
+    const char *sid;
+    if (r->principal) {
+        k ^= (uint64_t)(uintptr_t)r->principal;
+        k *= 0x100000001b3ull;
+    } else if ((sid = http_header_get(r->req, "Mcp-Session-Id")) != NULL) {
+        for (const char *c = sid; *c; c++) k = (k ^ (unsigned char)*c) * 0x100000001b3ull;
+    } else {
+        return http_response_peer_key(r->res);
+    }
+    return k ? k : 1;
+}
+
 static void on_request(http_request *req, http_response *res, void *ud)
 {
     mcp_http *h = ud;
@@ -215,16 +232,19 @@ static void on_request(http_request *req, http_response *res, void *ud)
     http_metric(ws, h->mid.requests, 1);
     http_metric(ws, h->mid.bytes_in, (int64_t)req->body_len);
     if (http_admit(&r)) return;
+    tl_client = client_key(&r);
     if (r.modern)
         http_modern(&r);
     else
         http_legacy(&r);
+    tl_client = 0;
 }
 
 static void keepalive_tick(rt_worker *w, uint64_t now, void *ud)
 {
     mcp_http *h = ud;
     wstate *ws = http_current_ws(h);
+    if (ws->idx == 0) http_monitor_tick(h, now);
     if (!ws->modern_closed) mcp_conn_tick(ws->modern, now); /* handler timeouts; tasks' reaping */
     if (ws->waits) hstream_resume_waits(ws, now, false);
     if (now - ws->last_keepalive < h->o.sse_keepalive_ms) return;
@@ -241,6 +261,7 @@ static void free_http(mcp_http *h)
     free(h->path);
     free(h->buckets);
     free(h->ws);
+    rt_monitor_free(h->mon);
     http_admin_free(h);
     rt_metrics_free(h->metrics);
     pthread_rwlock_destroy(&h->sess_lock);
@@ -343,6 +364,19 @@ static int http_listen(mcp_http *h)
     return http_server_start(&h->hs, &hc);
 }
 
+/* Starts h's work pool. Returns 0, or -errno with err set. */
+static int pool_start(mcp_http *h, char *err, size_t errsize)
+{
+    rt_pool_config pc = {
+        .threads = h->o.threads, .queue_max = (unsigned)h->o.queue_max, .name = "mcp-http"};
+    http_pool_config(h, &pc);
+    h->pool = rt_pool_new(&pc);
+    if (h->pool) return 0;
+    int e = errno;
+    snprintf(err, errsize, "cannot start the work pool: %s", strerror(e));
+    return -e;
+}
+
 mcp_http *mcp_http_start_sz(mcp_server *srv, size_t opts_size, const mcp_http_options *opts,
                             char *err, size_t errsize)
 {
@@ -353,24 +387,17 @@ mcp_http *mcp_http_start_sz(mcp_server *srv, size_t opts_size, const mcp_http_op
         return NULL;
     }
     if (!options_check(&o, err, errsize)) return NULL;
-    rt_pool_config pc = {
-        .threads = o.threads, .queue_max = (unsigned)o.queue_max, .name = "mcp-http"};
-    rt_pool *pool = rt_pool_new(&pc);
-    if (!pool) {
-        snprintf(err, errsize, "cannot start the work pool: %s", strerror(errno));
-        return NULL;
-    }
     mcp_http *h = http_new(srv, &o);
-    h->pool = pool;
-    int rc = http_listen(h);
-    if (rc) {
+    int rc = http_monitor_setup(h, err, errsize) ? 0 : -EINVAL;
+    if (!rc) rc = pool_start(h, err, errsize);
+    if (!rc && (rc = http_listen(h)) != 0) {
         bool v6 = strchr(o.host, ':') != NULL;
         if (rc == -EADDRINUSE) /* also when another process serves it (rt/loop.c probes) */
             snprintf(err, errsize, "address %s%s%s:%d is already in use", v6 ? "[" : "", o.host,
                      v6 ? "]" : "", o.port);
         else
             snprintf(err, errsize, "cannot listen on %s:%d: %s", o.host, o.port, strerror(-rc));
-    } else if ((rc = http_admin_listen(h, err, errsize)) != 0) {
+    } else if (!rc && (rc = http_admin_listen(h, err, errsize)) != 0) {
         http_server_stop(h->hs);
         h->hs = NULL;
     }

@@ -296,6 +296,7 @@ static bool is_ready(mcp_http *h, char *reason, size_t size)
         snprintf(reason, size, "draining: the server is stopping");
         return false;
     }
+    if (!http_monitor_ready(h, reason, size)) return false; /* an alert is raised */
     if (h->o.ready && !h->o.ready(h->o.ready_ud, reason, size)) {
         if (!reason[0]) snprintf(reason, size, "not ready");
         return false;
@@ -340,6 +341,15 @@ static void series_json(mcp_http *h, mcp_buf *b)
             mcp_buf_append(&alerts, alerts.len ? "," : "", alerts.len ? 1 : 0);
             json_str(&alerts, labels);
         }
+    }
+    mcp_alert mon[16]; /* the performance monitor's (http_monitor.c) */
+    size_t nmon = mcp_http_alerts(h, mon, 16);
+    for (size_t i = 0; i < nmon && i < 16; i++) {
+        char one[160];
+        snprintf(one, sizeof one, "rule=\"%s\" value=%g raise=%g", mon[i].rule, mon[i].value,
+                 mon[i].raise);
+        mcp_buf_append(&alerts, alerts.len ? "," : "", alerts.len ? 1 : 0);
+        json_str(&alerts, one);
     }
     mcp_buf_append(b, "],\"alerts\":[", 12);
     if (alerts.len) mcp_buf_append(b, alerts.data, alerts.len);

@@ -23,6 +23,7 @@
 #include "mcp/engine.h"
 #include "mcp/mcp.h"
 #include "rt/metrics.h"
+#include "rt/monitor.h"
 #include "rt/pool.h"
 #include "rt/timer.h"
 #include "transport/errors.h"
@@ -165,6 +166,8 @@ struct mcp_http {
     _Atomic uint64_t sessions_total, sessions_expired;
     rt_metrics *metrics;
     http_metric_ids mid;
+    rt_monitor *mon;   /* http_monitor.c: alert rules, /ready */
+    int queue_wait_id; /* histogram: handler calls' wait for a pool thread */
     http_admin *admin; /* http_admin.c: per-request series, admin listener */
     pthread_mutex_t sweep_run_mu; /* held during an embedder's mcp_http_sweep */
 };
@@ -189,8 +192,24 @@ typedef struct req_ctx {
 extern _Thread_local wstate *tl_ws;
 /* The per-worker state of the calling loop thread. */
 wstate *http_current_ws(mcp_http *h);
-/* The engine's executor: handler calls go to the transport's pool. */
+/* The engine's executor: handler calls go to the transport's pool, queued as tl_client's. */
 int http_exec(void *ud, void (*fn)(void *), void *arg);
+
+/* ---- http_monitor.c -------------------------------------------------------------------------- */
+
+/* The client the request being handled on this loop thread belongs to (pool fairness key);
+ * set by on_request around the dispatch, 0 elsewhere. */
+extern _Thread_local uint64_t tl_client;
+/* Sets the fair-degradation fields of the pool's configuration from h->o. */
+void http_pool_config(mcp_http *h, rt_pool_config *pc);
+/* Registers the queue-wait histogram and builds the monitor from h->o's rules (or the
+ * defaults). False with err set when a rule is invalid. Before the transport starts. */
+bool http_monitor_setup(mcp_http *h, char *err, size_t errsize);
+/* True when no alert is raised; else false with "alert raised: NAME (VALUE), ..." in
+ * reason (size bytes). Any thread. */
+bool http_monitor_ready(mcp_http *h, char *reason, size_t size);
+/* Evaluates the rules when a second has passed. Worker 0's loop thread. */
+void http_monitor_tick(mcp_http *h, uint64_t now_ms);
 
 /* ---- http_errors.c --------------------------------------------------------------------------- */
 

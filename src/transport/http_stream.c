@@ -332,8 +332,10 @@ static void pump_write(wstate *ws, hstream *st, pump_out *po)
     http_response *res = po->res;
     if (po->json) {
         if (po->xname[0]) http_response_header(res, po->xname, po->xvalue);
-        if (po->status == 503) {
-            http_response_header(res, "Retry-After", "1");
+        if (po->status == 503) { /* shed: come back when the queue should have drained */
+            char ra[12];
+            snprintf(ra, sizeof ra, "%u", rt_pool_retry_after_s(ws->h->pool));
+            http_response_header(res, "Retry-After", ra);
             http_metric(ws, ws->h->mid.shed, 1);
         }
         if (po->status >= 400) http_count_error(ws);

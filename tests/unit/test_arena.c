@@ -39,6 +39,22 @@ TEST(arena_strndup)
     mcp_arena_free(&a);
 }
 
+TEST(arena_owns)
+{
+    char stack[256], other = 0;
+    mcp_arena a;
+    mcp_arena_init(&a, stack, sizeof stack);
+    char *s = mcp_arena_strndup(&a, "small", 5);
+    char *big = mcp_arena_alloc(&a, 100000); /* a heap block of its own */
+    char *mid = mcp_arena_alloc(&a, 3000);
+    CHECK(mcp_arena_owns(&a, s));
+    CHECK(mcp_arena_owns(&a, big) && mcp_arena_owns(&a, big + 99999));
+    CHECK(mcp_arena_owns(&a, mid));
+    CHECK(!mcp_arena_owns(&a, &other));
+    CHECK(!mcp_arena_owns(&a, "literal"));
+    mcp_arena_free(&a);
+}
+
 TEST(buf_cap_overflow_is_sticky)
 {
     mcp_buf b;
@@ -179,6 +195,7 @@ int main(void)
 {
     RUN(arena_alignment_and_growth);
     RUN(arena_strndup);
+    RUN(arena_owns);
     RUN(buf_cap_overflow_is_sticky);
     RUN(buf_stack_then_heap);
     RUN(buf_steal_at_cap_is_terminated);

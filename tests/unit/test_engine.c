@@ -94,6 +94,10 @@ static void h_echo(mcp_ctx *c, void *ud)
     (void)ud;
     const char *t = mcp_ctx_arg_str(c, "text");
     mcp_ctx_text(c, t ? t : "hi");
+    if (mcp_ctx_arg_bool(c, "twice", false)) { /* then a small item and the text again */
+        mcp_ctx_text(c, "mid");
+        mcp_ctx_text(c, t ? t : "hi");
+    }
     mcp_ctx_finish(c);
 }
 
@@ -340,6 +344,41 @@ TEST(modern_tools_list_and_call)
     CHECK(!jpath(last(), "result.ttlMs"));
     CHECK_INT(exec_calls, 0); /* MCP_INLINE */
     mcp_conn_close(c);
+}
+
+/* A text content block of 170 KB with escapes (quotes, backslashes, control bytes, non-ASCII,
+ * U+2028) comes back exactly, whether it took the big-text path (the first: escaped straight
+ * into the result) or the items' buffer (the second), each in its place among the items. */
+TEST(big_text_echo)
+{
+    static const char unit[] = "ab\\\"c\\\\\\n\\t\\u00e9\\u2028\\u0001/xyz"; /* JSON-escaped */
+    static const char dec[] = "ab\"c\\\n\t\xc3\xa9\xe2\x80\xa8\x01/xyz";     /* decoded */
+    const size_t reps = 10000, ulen = sizeof(unit) - 1, dlen = sizeof(dec) - 1;
+    mcp_buf req;
+    mcp_buf_init(&req, NULL, 0, 0);
+    mcp_buf_puts(&req, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":"
+                       "{\"name\":\"echo\",\"arguments\":{\"twice\":true,\"text\":\"");
+    for (size_t i = 0; i < reps; i++) mcp_buf_append(&req, unit, ulen);
+    mcp_buf_puts(&req, "\"}," META "}}");
+    mcp_buf_putc(&req, '\0');
+    mcp_conn *c = conn_with(MCP_CONN_HTTP_MODERN, exec_sync);
+    CHECK_INT(feed(c, req.data), 1);
+    CHECK_INT(nout, 1);
+    for (int i = 0; i < 3; i += 2) {
+        char path[32];
+        snprintf(path, sizeof path, "result.content.%d.text", i);
+        const json_value *v = jpath(last(), path);
+        CHECK(v && v->type == JSON_STRING && v->len == reps * dlen);
+        bool same = v && v->len == reps * dlen;
+        for (size_t k = 0; same && k < reps; k++) same = !memcmp(v->u.str + k * dlen, dec, dlen);
+        CHECK(same);
+    }
+    CHECK_STR(jstr(last(), "result.content.1.text"), "mid");
+    CHECK_STR(jstr(last(), "result.content.2.type"), "text");
+    CHECK(!jpath(last(), "result.content.3"));
+    mcp_conn_close(c);
+    mcp_buf_free(&req);
+    rec_clear();
 }
 
 TEST(legacy_tools_list_and_call)
@@ -1377,6 +1416,7 @@ int main(void)
     setup_server();
     RUN(feature_method_table);
     RUN(modern_tools_list_and_call);
+    RUN(big_text_echo);
     RUN(legacy_tools_list_and_call);
     RUN(version_negotiation);
     RUN(before_initialize);

@@ -251,6 +251,48 @@ TEST(keep_alive)
     http_parser_free(&p);
 }
 
+/* A big Content-Length body read straight into the body buffer: the room never reaches past
+ * the body (so a pipelined request's bytes stay out), the bytes fed in place are not copied,
+ * and the request that follows is parsed as usual. */
+TEST(body_room)
+{
+    http_parser p;
+    http_parser_init(&p, NULL);
+    http_request *r = NULL;
+    size_t room = 0;
+    CHECK(http_parser_body_room(&p, 1, &room) == NULL); /* no request yet */
+    const char *head = "POST /mcp HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nab";
+    CHECK_INT(http_parser_feed(&p, head, strlen(head), &r), strlen(head));
+    CHECK(r == NULL);
+    CHECK(http_parser_body_room(&p, 9, &room) == NULL); /* 8 left: under min */
+    char *at = http_parser_body_room(&p, 4, &room);
+    CHECK(at != NULL);
+    CHECK_INT(room, 8);
+    memcpy(at, "cdef", 4); /* a short read */
+    CHECK_INT(http_parser_feed(&p, at, 4, &r), 4);
+    CHECK(r == NULL);
+    at = http_parser_body_room(&p, 1, &room);
+    CHECK(at != NULL);
+    CHECK_INT(room, 4);
+    memcpy(at, "ghij", 4);
+    CHECK_INT(http_parser_feed(&p, at, 4, &r), 4);
+    CHECK(r != NULL);
+    CHECK_INT(r->body_len, 10);
+    CHECK_STR(r->body, "abcdefghij");
+    CHECK(http_parser_body_room(&p, 1, &room) == NULL); /* complete */
+    r = feed_all(&p, "POST /mcp HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nxyz");
+    CHECK(r != NULL);
+    CHECK_STR(r->body, "xyz");
+    http_parser_free(&p);
+
+    /* chunked bodies are not read in place */
+    http_parser_init(&p, NULL);
+    head = "POST /mcp HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab";
+    CHECK_INT(http_parser_feed(&p, head, strlen(head), &r), strlen(head));
+    CHECK(http_parser_body_room(&p, 1, &room) == NULL);
+    http_parser_free(&p);
+}
+
 TEST(expect_continue)
 {
     http_parser p;
@@ -855,6 +897,7 @@ int main(void)
     RUN(limit_header_bytes_not_buffered);
     RUN(limit_uri);
     RUN(limit_body);
+    RUN(body_room);
     RUN(limit_header_count);
     RUN(limit_chunk_extensions);
     RUN(reuse_no_leak);

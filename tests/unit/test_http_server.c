@@ -65,6 +65,12 @@ static void handler(http_request *req, http_response *res, void *ud)
         http_response_send(res, 200, NULL, "mark", 4);
     } else if (strcmp(req->path, "/park") == 0) {
         atomic_store(&parked, res);
+    } else if (strcmp(req->path, "/sum") == 0) { /* a big body's length and checksum */
+        unsigned long sum = 0;
+        for (size_t i = 0; i < req->body_len; i++) sum = sum * 31 + (unsigned char)req->body[i];
+        char out[64];
+        int n = snprintf(out, sizeof out, "%zu %lu", req->body_len, sum);
+        http_response_send(res, 200, "text/plain", out, (size_t)n);
     } else if (req->body_len) {
         http_response_send(res, 200, "text/plain", req->body, req->body_len);
     } else {
@@ -231,6 +237,45 @@ TEST(post_content_length_and_chunked)
     CHECK(t_read(t, &r));
     CHECK_BODY(r, "hello world");
     t_close(t);
+}
+
+/* A 300 KB body (read straight into the body buffer once 64 KiB or more of it is still to
+ * come) arrives in two sends with a request pipelined right behind it: the body is whole and
+ * the next request's bytes stay out of it. */
+TEST(big_body_then_pipelined)
+{
+    enum { N = 300000 };
+    char *body = malloc(N + 1);
+    unsigned long sum = 0;
+    for (size_t i = 0; i < N; i++) {
+        body[i] = (char)('a' + i * 7 % 26);
+        sum = sum * 31 + (unsigned char)body[i];
+    }
+    body[N] = '\0';
+    char want[64];
+    snprintf(want, sizeof want, "%d %lu", N, sum);
+    tconn *t = t_open();
+    tresp r;
+    char head[128];
+    snprintf(head, sizeof head, "POST /sum HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", N);
+    t_send(t->fd, head);
+    body[100000] = '\0'; /* the first third now, the rest with the next request behind it */
+    t_send(t->fd, body);
+    body[100000] = (char)('a' + 100000 * 7 % 26);
+    usleep(50 * 1000);
+    size_t rest = N - 100000, tail = strlen("GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+    char *more = malloc(rest + tail + 1);
+    memcpy(more, body + 100000, rest);
+    memcpy(more + rest, "GET /after HTTP/1.1\r\nHost: x\r\n\r\n", tail + 1);
+    t_send(t->fd, more);
+    CHECK(t_read(t, &r));
+    CHECK_INT(r.status, 200);
+    CHECK_BODY(r, want);
+    CHECK(t_read(t, &r));
+    CHECK_BODY(r, "/after");
+    t_close(t);
+    free(more);
+    free(body);
 }
 
 TEST(pipelined_in_order)
@@ -604,6 +649,7 @@ int main(void)
     }
     RUN(get_and_keepalive);
     RUN(post_content_length_and_chunked);
+    RUN(big_body_then_pipelined);
     RUN(pipelined_in_order);
     RUN(expect_continue);
     RUN(oversize_header_431);

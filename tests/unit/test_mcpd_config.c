@@ -217,6 +217,33 @@ TEST(env_substitution_values)
     mcpd_errs_free(e);
 }
 
+TEST(alert_rules_and_fairness)
+{
+    mcpd_errs *e = mcpd_errs_new();
+    const char *text =
+        "{\"http\": {\"queue_target_ms\": 50, \"client_queue_max\": 7, \"alerts\": ["
+        "{\"name\": \"slow\", \"signal\": \"p99_latency\", \"raise\": 2.5, \"clear\": 1,"
+        " \"window_ms\": 30000, \"for_ms\": 5000}]}}";
+    mcpd_config *c = mcpd_config_parse("x.json", text, strlen(text), e);
+    CHECK(c != NULL);
+    CHECK_INT(c->http.queue_target_ms, 50);
+    CHECK_INT(c->http.client_queue_max, 7);
+    CHECK_INT(c->http.n_alert_rules, 1);
+    CHECK_STR(c->http.alert_rules[0].name, "slow");
+    CHECK_STR(c->http.alert_rules[0].signal, "p99_latency");
+    CHECK(c->http.alert_rules[0].raise == 2.5 && c->http.alert_rules[0].clear == 1);
+    CHECK_INT(c->http.alert_rules[0].window_ms, 30000);
+    CHECK_INT(c->http.alert_rules[0].for_ms, 5000);
+    mcpd_config_free(c);
+    mcpd_errs_free(e);
+    int rc;
+    const char *out = check("{\"http\": {\"alerts\": [{\"name\": \"x\", \"signal\": \"cpu\","
+                            " \"raise\": 1, \"clear\": 0}]}}",
+                            &rc);
+    CHECK_INT(rc, 2);
+    CHECK(strstr(out, "/http/alerts/0/signal") != NULL);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/mcpd-test-%d", (int)getpid());
@@ -225,6 +252,7 @@ int main(void)
     RUN(every_mistake_reported);
     RUN(good_configs);
     RUN(env_substitution_values);
+    RUN(alert_rules_and_fairness);
     char path[128];
     snprintf(path, sizeof path, "%s/c.json", dir);
     unlink(path);

@@ -577,6 +577,124 @@ TEST(concurrent_submitters)
     rt_pool_free(p);
 }
 
+/* --- fair degradation -------------------------------------------------------------------- */
+
+static rt_pool *fair_pool(unsigned target_ms, unsigned interval_ms, unsigned client_max)
+{
+    rt_pool_config cfg = {.threads = 1,
+                          .min_threads = 1,
+                          .queue_max = 64,
+                          .codel_target_ms = target_ms,
+                          .codel_interval_ms = interval_ms,
+                          .client_queue_max = client_max};
+    rt_pool *p = rt_pool_new(&cfg);
+    if (!p) T_FAIL("rt_pool_new: %s", strerror(errno));
+    return p;
+}
+
+TEST(clients_are_served_round_robin)
+{
+    gate g;
+    gate_init(&g);
+    atomic_store(&order_len, 0);
+    rt_pool *p = fair_pool(0, 0, 0);
+    tjob blocker, flood[10], polite[2];
+    tjob_init(&blocker, -1, RT_JOB_NORMAL);
+    blocker.gate = &g;
+    CHECK_INT(rt_pool_submit(p, &blocker.job), 0);
+    gate_wait_for(&g, 1);
+    for (int i = 0; i < 10; i++) {
+        tjob_init(&flood[i], i, RT_JOB_NORMAL);
+        flood[i].job.client = 0xf100d;
+        CHECK_INT(rt_pool_submit(p, &flood[i].job), 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        tjob_init(&polite[i], 100 + i, RT_JOB_NORMAL);
+        polite[i].job.client = 0x9011;
+        CHECK_INT(rt_pool_submit(p, &polite[i].job), 0);
+    }
+    gate_open(&g);
+    rt_pool_shutdown(p, true);
+    CHECK_INT(atomic_load(&order_len), 13);
+    /* the polite client's jobs come second and fourth, not after the flood */
+    const int want[] = {-1, 0, 100, 1, 101, 2, 3, 4, 5, 6, 7, 8, 9};
+    for (int i = 0; i < 13; i++)
+        if (order[i] != want[i]) T_FAIL("order[%d] = %d, want %d", i, order[i], want[i]);
+    rt_pool_free(p);
+    gate_destroy(&g);
+}
+
+TEST(a_client_over_its_bound_is_refused_others_are_not)
+{
+    gate g;
+    gate_init(&g);
+    rt_pool *p = fair_pool(0, 0, 4);
+    tjob blocker, flood[6], polite;
+    tjob_init(&blocker, -1, RT_JOB_NORMAL);
+    blocker.gate = &g;
+    CHECK_INT(rt_pool_submit(p, &blocker.job), 0);
+    gate_wait_for(&g, 1);
+    for (int i = 0; i < 6; i++) {
+        tjob_init(&flood[i], i, RT_JOB_NORMAL);
+        flood[i].job.client = 7;
+        CHECK_INT(rt_pool_submit(p, &flood[i].job), i < 4 ? 0 : -EAGAIN);
+    }
+    tjob_init(&polite, 100, RT_JOB_NORMAL);
+    polite.job.client = 8;
+    CHECK_INT(rt_pool_submit(p, &polite.job), 0);
+    rt_pool_stats s;
+    rt_pool_stats_get(p, &s);
+    CHECK_INT(s.shed_client, 2);
+    CHECK_INT(s.rejected, 2);
+    gate_open(&g);
+    rt_pool_shutdown(p, true);
+    CHECK_INT(atomic_load(&polite.runs), 1);
+    rt_pool_free(p);
+    gate_destroy(&g);
+}
+
+TEST(codel_sheds_a_client_whose_queue_stands_above_target)
+{
+    gate g;
+    gate_init(&g);
+    rt_pool *p = fair_pool(2, 10, 0);
+    tjob blocker, slow[4], polite;
+    tjob_init(&blocker, -1, RT_JOB_NORMAL);
+    blocker.gate = &g;
+    CHECK_INT(rt_pool_submit(p, &blocker.job), 0);
+    gate_wait_for(&g, 1);
+    for (int i = 0; i < 4; i++) {
+        tjob_init(&slow[i], i, RT_JOB_NORMAL);
+        slow[i].job.client = 1;
+    }
+    CHECK_INT(rt_pool_submit(p, &slow[0].job), 0); /* queue empty: always accepted */
+    sleep_us(5000);                                /* its head now waits over the target */
+    CHECK_INT(rt_pool_submit(p, &slow[1].job), 0); /* above target: the interval starts */
+    sleep_us(20000);                               /* ... and passes */
+    CHECK_INT(rt_pool_submit(p, &slow[2].job), -EAGAIN);
+    /* another client with nothing queued is not shed */
+    tjob_init(&polite, 100, RT_JOB_NORMAL);
+    polite.job.client = 2;
+    CHECK_INT(rt_pool_submit(p, &polite.job), 0);
+    rt_pool_stats s;
+    rt_pool_stats_get(p, &s);
+    CHECK_INT(s.shed_wait, 1);
+    CHECK(rt_pool_retry_after_s(p) >= 1 && rt_pool_retry_after_s(p) <= 60);
+    /* once its queue drains, the client is admitted again */
+    gate_open(&g);
+    while (true) {
+        rt_pool_stats_get(p, &s);
+        if (s.completed == 4) break;
+        sleep_us(1000);
+    }
+    CHECK_INT(rt_pool_submit(p, &slow[3].job), 0);
+    rt_pool_shutdown(p, true);
+    CHECK_INT(atomic_load(&slow[3].runs), 1);
+    CHECK_INT(atomic_load(&slow[2].runs), 0);
+    rt_pool_free(p);
+    gate_destroy(&g);
+}
+
 int main(void)
 {
     RUN(all_jobs_run_exactly_once);
@@ -591,5 +709,8 @@ int main(void)
     RUN(concurrent_submitters);
     RUN(pool_grows_for_blocking_jobs_and_retires_idle_ones);
     RUN(pool_growth_stops_at_threads);
+    RUN(clients_are_served_round_robin);
+    RUN(a_client_over_its_bound_is_refused_others_are_not);
+    RUN(codel_sheds_a_client_whose_queue_stands_above_target);
     return test_summary();
 }

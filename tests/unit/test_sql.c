@@ -303,6 +303,30 @@ TEST(init_sql_creates_once)
     CHECK(access(path, F_OK) != 0); /* the half-made file is gone */
 }
 
+TEST(table_cells_escaped_and_cut)
+{
+    char err[512];
+    sqle *e = open_sql("SELECT :v AS v", false, err);
+    CHECK(e != NULL);
+    sqle_result r;
+    sqle_run(e, args("{\"v\":\"a|b\\nc\\td|\"}"), NULL, NULL, &r);
+    CHECK_CONTAINS(r.text, "| a\\|b c d\\| |\n");
+    sqle_result_free(&r);
+    sqle_run(e, args("{\"v\":\"\"}"), NULL, NULL, &r);
+    CHECK_CONTAINS(r.text, "| --- |\n|  |\n1 row(s)");
+    sqle_result_free(&r);
+    char big[300], json[400];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    big[5] = '|';
+    snprintf(json, sizeof json, "{\"v\":\"%s\"}", big);
+    sqle_run(e, args(json), NULL, NULL, &r);
+    CHECK_CONTAINS(r.text, "| xxxxx\\|xxxx");
+    CHECK_CONTAINS(r.text, "x... |\n");
+    sqle_result_free(&r);
+    sqle_free(e);
+}
+
 int main(void)
 {
     RUN(configure_checks);
@@ -313,6 +337,7 @@ int main(void)
     RUN(interrupt_and_busy);
     RUN(pool_in_parallel);
     RUN(init_sql_creates_once);
+    RUN(table_cells_escaped_and_cut);
     mcp_json_doc_free(args_doc);
     unlink(dbpath);
     return test_summary();
