@@ -346,7 +346,7 @@ static void series_json(mcp_http *h, mcp_buf *b)
     size_t nmon = mcp_http_alerts(h, mon, 16);
     for (size_t i = 0; i < nmon && i < 16; i++) {
         char one[160];
-        snprintf(one, sizeof one, "rule=\"%s\" value=%g raise=%g", mon[i].rule, mon[i].value,
+        snprintf(one, sizeof one, "rule=\"%.63s\" value=%g raise=%g", mon[i].rule, mon[i].value,
                  mon[i].raise);
         mcp_buf_append(&alerts, alerts.len ? "," : "", alerts.len ? 1 : 0);
         json_str(&alerts, one);
@@ -386,63 +386,43 @@ static void recent_errors_json(http_admin *a, mcp_buf *b)
     mcp_buf_append(b, "]", 1);
 }
 
-void http_admin_status_json(mcp_http *h, mcp_buf *b)
+/* The methods' rows into rows (JSON objects, comma-separated), their sum into all and total. */
+static void methods_rows(http_admin *a, mcp_buf *rows, row_stats *all, rt_hist_snapshot *snap,
+                         rt_hist_snapshot *total)
 {
-    http_admin *a = h->admin;
-    rt_hist_snapshot *snap = mcp_xcalloc(2, sizeof *snap), *total = snap + 1;
-    uint64_t now = rt_now_ns();
-    char reason[200] = "", started[32];
-    bool ready = is_ready(h, reason, sizeof reason);
-    struct tm tm;
-    gmtime_r(&a->start_wall, &tm);
-    strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    row_stats r, all = {0};
-    mcp_buf rows;
-    mcp_buf_init(&rows, NULL, 0, 0);
+    row_stats r;
     for (size_t i = 0; i <= a->methods.n; i++) {
         row_get(a, a->m_req, a->m_hist, i, &r, snap, total);
-        all.n += r.n;
-        all.errors += r.errors;
+        all->n += r.n;
+        all->errors += r.errors;
         if (!r.n) continue;
-        mcp_buf_append(&rows, rows.len ? "," : "", rows.len ? 1 : 0);
-        row_json(&rows, lt_name(&a->methods, i), &r);
-        mcp_buf_append(&rows, "}", 1);
+        mcp_buf_append(rows, rows->len ? "," : "", rows->len ? 1 : 0);
+        row_json(rows, lt_name(&a->methods, i), &r);
+        mcp_buf_append(rows, "}", 1);
     }
+}
+
+/* Requests per second between two reads at least a second apart (the first: since start). */
+static double status_rate(http_admin *a, uint64_t now, uint64_t n)
+{
     pthread_mutex_lock(&a->rate_mu);
     if (!a->rate_t || now - a->rate_t >= 1000000000ull) {
-        uint64_t t0 = a->rate_t ? a->rate_t : a->start_ns; /* first read: since start */
-        if (now > t0) a->rate = (double)(all.n - a->rate_n) * 1e9 / (double)(now - t0);
+        uint64_t t0 = a->rate_t ? a->rate_t : a->start_ns;
+        if (now > t0) a->rate = (double)(n - a->rate_n) * 1e9 / (double)(now - t0);
         a->rate_t = now;
-        a->rate_n = all.n;
+        a->rate_n = n;
     }
     double rate = a->rate;
     pthread_mutex_unlock(&a->rate_mu);
-    rt_pool_stats ps = {0};
-    rt_pool_stats_get(h->pool, &ps);
-    rt_stats rs = {0};
-    if (h->hs) rt_workers_stats(http_server_workers(h->hs), &rs);
-    mcp_buf_printf(b, "{\"started\":\"%s\",\"uptime_s\":%.1f,\"ready\":%s,\"not_ready_reason\":",
-                   started, (double)(now - a->start_ns) / 1e9, ready ? "true" : "false");
-    if (ready)
-        mcp_buf_append(b, "null", 4);
-    else
-        json_str(b, reason);
-    mcp_buf_printf(b,
-                   ",\"requests\":{\"total\":%llu,\"errors\":%llu,\"per_second\":%.2f,"
-                   "\"in_flight\":%lld},\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
-                   "\"mean\":%.3f},\"pool\":{\"queued\":%llu,\"running\":%llu,\"threads\":%llu,"
-                   "\"rejected\":%llu},\"connections\":%llu,\"sessions\":%llu,"
-                   "\"sse_streams\":%lld,\"methods\":[",
-                   (unsigned long long)all.n, (unsigned long long)all.errors, rate,
-                   (long long)rt_metrics_get(a->m, a->inflight), ms(rt_hist_quantile(total, 0.5)),
-                   ms(rt_hist_quantile(total, 0.9)), ms(rt_hist_quantile(total, 0.99)),
-                   total->count ? ms(total->sum_ns / total->count) : 0.0,
-                   (unsigned long long)ps.queued, (unsigned long long)ps.running,
-                   (unsigned long long)ps.live, (unsigned long long)ps.rejected,
-                   (unsigned long long)rs.conns_open,
-                   (unsigned long long)atomic_load(&h->nsessions),
-                   (long long)rt_metrics_get(h->metrics, h->mid.sse_open));
-    if (rows.len) mcp_buf_append(b, rows.data, rows.len);
+    return rate;
+}
+
+/* The tools array: one row per registered tool (and "_other" when it counted), with the
+ * breaker state a program published as mcpd_breaker_state{tool=...}. */
+static void tools_json(mcp_http *h, mcp_buf *b, rt_hist_snapshot *snap)
+{
+    http_admin *a = h->admin;
+    row_stats r;
     mcp_buf_append(b, "],\"tools\":[", 11);
     for (size_t i = 0; i <= a->tools.n; i++) {
         row_get(a, a->t_req, a->t_hist, i, &r, snap, NULL);
@@ -460,6 +440,57 @@ void http_admin_status_json(mcp_http *h, mcp_buf *b)
         mcp_buf_append(b, "}", 1);
     }
     mcp_buf_append(b, "]", 1);
+}
+
+/* The head of the document: start, uptime, readiness and why not. */
+static void status_head(mcp_http *h, mcp_buf *b, uint64_t now)
+{
+    http_admin *a = h->admin;
+    char reason[200] = "", started[32];
+    bool ready = is_ready(h, reason, sizeof reason);
+    struct tm tm;
+    gmtime_r(&a->start_wall, &tm);
+    strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    mcp_buf_printf(b, "{\"started\":\"%s\",\"uptime_s\":%.1f,\"ready\":%s,\"not_ready_reason\":",
+                   started, (double)(now - a->start_ns) / 1e9, ready ? "true" : "false");
+    if (ready)
+        mcp_buf_append(b, "null", 4);
+    else
+        json_str(b, reason);
+}
+
+void http_admin_status_json(mcp_http *h, mcp_buf *b)
+{
+    http_admin *a = h->admin;
+    rt_hist_snapshot *snap = mcp_xcalloc(2, sizeof *snap), *total = snap + 1;
+    uint64_t now = rt_now_ns();
+    row_stats all = {0};
+    mcp_buf rows;
+    mcp_buf_init(&rows, NULL, 0, 0);
+    methods_rows(a, &rows, &all, snap, total);
+    double rate = status_rate(a, now, all.n);
+    rt_pool_stats ps = {0};
+    rt_pool_stats_get(h->pool, &ps);
+    rt_stats rs = {0};
+    if (h->hs) rt_workers_stats(http_server_workers(h->hs), &rs);
+    status_head(h, b, now);
+    mcp_buf_printf(b,
+                   ",\"requests\":{\"total\":%llu,\"errors\":%llu,\"per_second\":%.2f,"
+                   "\"in_flight\":%lld},\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
+                   "\"mean\":%.3f},\"pool\":{\"queued\":%llu,\"running\":%llu,\"threads\":%llu,"
+                   "\"rejected\":%llu},\"connections\":%llu,\"sessions\":%llu,"
+                   "\"sse_streams\":%lld,\"methods\":[",
+                   (unsigned long long)all.n, (unsigned long long)all.errors, rate,
+                   (long long)rt_metrics_get(a->m, a->inflight), ms(rt_hist_quantile(total, 0.5)),
+                   ms(rt_hist_quantile(total, 0.9)), ms(rt_hist_quantile(total, 0.99)),
+                   total->count ? ms(total->sum_ns / total->count) : 0.0,
+                   (unsigned long long)ps.queued, (unsigned long long)ps.running,
+                   (unsigned long long)ps.live, (unsigned long long)ps.rejected,
+                   (unsigned long long)rs.conns_open,
+                   (unsigned long long)atomic_load(&h->nsessions),
+                   (long long)rt_metrics_get(h->metrics, h->mid.sse_open));
+    if (rows.len) mcp_buf_append(b, rows.data, rows.len);
+    tools_json(h, b, snap);
     series_json(h, b);
     recent_errors_json(a, b);
     mcp_buf_append(b, "}\n", 2);

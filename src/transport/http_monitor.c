@@ -147,7 +147,7 @@ bool http_monitor_ready(mcp_http *h, char *reason, size_t size)
     if (!n) return true;
     int len = snprintf(reason, size, "alert raised:");
     for (size_t i = 0; i < n && i < 8 && len > 0 && (size_t)len < size; i++)
-        len += snprintf(reason + len, size - (size_t)len, "%s %s (%g)", i ? "," : "", a[i].rule,
+        len += snprintf(reason + len, size - (size_t)len, "%s %.63s (%g)", i ? "," : "", a[i].rule,
                         a[i].value);
     return false;
 }
@@ -164,7 +164,9 @@ size_t mcp_http_alerts(mcp_http *h, mcp_alert *out, size_t max)
     rt_mon_alert a[16];
     size_t n = rt_monitor_alerts(h->mon, a, 16);
     for (size_t i = 0; i < n && i < max && i < 16; i++) {
-        snprintf(out[i].rule, sizeof out[i].rule, "%s", a[i].rule);
+        _Static_assert(sizeof out[i].rule == sizeof a[i].rule, "rule names have one size");
+        memcpy(out[i].rule, a[i].rule, sizeof out[i].rule);
+        out[i].rule[sizeof out[i].rule - 1] = '\0';
         out[i].value = a[i].value;
         out[i].raise = a[i].raise;
         out[i].clear = a[i].clear;
