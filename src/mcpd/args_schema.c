@@ -1,5 +1,5 @@
 /* args_schema.c - writes a tool's input schema from the "arguments" of its config entry (see
- * args_schema.h). Shared by the sql, http and openapi kinds. */
+ * args_schema.h). Shared by the exec, sql, http and openapi kinds. */
 #include "mcpd/args_schema.h"
 #include "mcpd/text.h"
 
@@ -40,7 +40,8 @@ char *mcpd_args_schema(const mcp_json *args, const char *const *own, size_t nown
         const mcp_json *spec = mcp_json_member(args, i, &name, NULL);
         bool optional = false;
         mcp_json_bool(mcp_json_get(spec, "optional"), &optional);
-        if (!optional) mcp_jw_string(w, name);
+        /* an exec "flag" argument is never required: absent, its flag is left out */
+        if (!optional && !mcp_json_get(spec, "flag")) mcp_jw_string(w, name);
     }
     mcp_jw_array_end(w);
     mcp_jw_key(w, "additionalProperties");

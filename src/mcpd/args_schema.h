@@ -2,7 +2,8 @@
  *
  * Kinds declare arguments the same way: "arguments": {"name": {JSON Schema of the value, plus
  * the kind's own keys such as "optional"}}. This writes the tool's input schema from them:
- * every argument a property (its schema without mcpd's keys), required unless "optional": true,
+ * every argument a property (its schema without mcpd's keys), required unless "optional": true
+ * or it has an exec "flag" (absent: the flag is left out),
  * no other properties allowed. */
 #ifndef MCPD_ARGS_SCHEMA_H
 #define MCPD_ARGS_SCHEMA_H

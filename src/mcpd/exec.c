@@ -28,6 +28,7 @@
  * only what the entry allows: env_allow names copied from mcpd's environment (default PATH,
  * HOME, LANG, LC_ALL, TZ) and env's fixed values. */
 #include "kind.h"
+#include "mcpd/args_schema.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -161,47 +162,6 @@ static void check_placeholders(const exec_tool *t, const char *s, const char *pt
     }
 }
 
-/* Writes the input schema of t's arguments into w. */
-static void write_input_schema(mcp_jw *w, const mcp_json *args)
-{
-    static const char *const ours[] = {"optional", "flag", "allow_dash"};
-    mcp_jw_object(w);
-    mcp_jw_key(w, "type");
-    mcp_jw_string(w, "object");
-    mcp_jw_key(w, "properties");
-    mcp_jw_object(w);
-    for (size_t i = 0; i < mcp_json_len(args); i++) {
-        const char *name;
-        const mcp_json *spec = mcp_json_member(args, i, &name, NULL);
-        mcp_jw_key(w, name);
-        mcp_jw_object(w);
-        for (size_t k = 0; k < mcp_json_len(spec); k++) {
-            const char *key;
-            const mcp_json *v = mcp_json_member(spec, k, &key, NULL);
-            bool own = false;
-            for (size_t o = 0; o < sizeof ours / sizeof *ours; o++) own |= !strcmp(key, ours[o]);
-            if (own) continue;
-            mcp_jw_key(w, key);
-            mcp_jw_value(w, v);
-        }
-        mcp_jw_object_end(w);
-    }
-    mcp_jw_object_end(w);
-    mcp_jw_key(w, "required");
-    mcp_jw_array(w);
-    for (size_t i = 0; i < mcp_json_len(args); i++) {
-        const char *name;
-        const mcp_json *spec = mcp_json_member(args, i, &name, NULL);
-        bool optional = false;
-        mcp_json_bool(mcp_json_get(spec, "optional"), &optional);
-        if (!optional && !mcp_json_get(spec, "flag")) mcp_jw_string(w, name);
-    }
-    mcp_jw_array_end(w);
-    mcp_jw_key(w, "additionalProperties");
-    mcp_jw_bool(w, false);
-    mcp_jw_object_end(w);
-}
-
 static void read_args(exec_tool *t, const mcp_json *args, const char *pointer, mcpd_errs *errs)
 {
     static const char *const types[] = {"string", "integer", "number", "boolean", "array"};
@@ -326,16 +286,16 @@ static int exec_configure(const mcpd_env *env, const mcp_json *e, const char *po
         exec_free(t);
         return -1;
     }
-    mcp_jw *w = mcp_jw_new();
-    write_input_schema(w, mcp_json_get(e, "arguments"));
+    static const char *const ours[] = {"flag", "allow_dash"};
+    char *isch = mcpd_args_schema(mcp_json_get(e, "arguments"), ours, 2);
     char *osch = mcp_json_text(mcp_json_get(e, "output_schema"), NULL);
-    mcpd_tool_spec spec = {.input_schema = mcp_jw_text(w, NULL),
+    mcpd_tool_spec spec = {.input_schema = isch,
                            .output_schema = osch,
                            .tool = t,
                            .spawns = true,
                            .health = mcp_json_get(e, "health")};
     int rc = mcpd_tools_add(tools, &spec, NULL, errs);
-    mcp_jw_free(w);
+    free(isch);
     free(osch);
     if (rc != 0) {
         exec_free(t);
