@@ -279,13 +279,17 @@ static void fake_probe(void *ud, mcpd_health_report_fn rep, void *rud)
 {
     fake_upstream *u = ud;
     atomic_fetch_add(&u->probes, 1);
+    /* silent is read under the mutex, so that once the test has turned it off and released the
+     * held probe (fake_speak), no probe can be held any more: the checker's free waits for every
+     * outstanding probe, so one held for ever would hang it */
+    pthread_mutex_lock(&u->mu);
     if (atomic_load(&u->silent)) {
-        pthread_mutex_lock(&u->mu);
         u->pending = rep;
         u->pending_ud = rud;
         pthread_mutex_unlock(&u->mu);
         return;
     }
+    pthread_mutex_unlock(&u->mu);
     if (atomic_load(&u->up))
         rep(rud, true, NULL);
     else
@@ -301,6 +305,15 @@ static void fake_release(fake_upstream *u)
     u->pending = NULL;
     pthread_mutex_unlock(&u->mu);
     if (r) r(rud, true, NULL);
+}
+
+/* Turns silence off and releases the probe held meanwhile, if any: after this no probe is held. */
+static void fake_speak(fake_upstream *u)
+{
+    pthread_mutex_lock(&u->mu);
+    atomic_store(&u->silent, false);
+    pthread_mutex_unlock(&u->mu);
+    fake_release(u);
 }
 
 TEST(health_verdict_hysteresis)
@@ -392,7 +405,7 @@ TEST(health_probe_timeout_fails_and_late_report_is_dropped)
     CHECK(!mcpd_health_status(h, id, why, sizeof why));
     CHECK_STR(why, "no answer within 5 ms");
     fake_release(&u); /* the late answer of a timed-out probe: ignored */
-    atomic_store(&u.silent, false);
+    fake_speak(&u);
     while (mcpd_breaker_state_at(b, mcpd_now_ms()) != MCPD_BREAKER_CLOSED) usleep(1000);
     mcpd_health_free(h); /* removes the target itself */
     mcpd_breaker_free(b);
