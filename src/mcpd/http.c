@@ -6,12 +6,13 @@
  * URL whose host would come from an argument is a config error. The input schema comes from
  * "arguments"; "output_schema" is passed through.
  *
- * A call runs on its handler thread (libcurl's easy API blocks; the guard's concurrency limit
- * and the upstream's own limit bound how many threads wait on one upstream). Transfers poll
- * mcpd_call_cancelled and stop at the call's deadline. The answer: a 2xx JSON response becomes
- * structured content (an object as it is, anything else as {"result": value}) and text; another
- * text response is text; an image or audio response is that content; 4xx is a tool error (the
- * upstream is fine), 5xx and connection failures a backend error, which the breakers count; a
+ * A call is built and passes the upstream's guards on its handler thread, which then returns:
+ * the transfer runs on the engine's transfer thread (curl multi on a libuv loop), which ends
+ * the call. Transfers poll mcpd_call_cancelled and stop at the call's deadline. The answer: a
+ * 2xx JSON response becomes structured content (an object as it is, anything else as
+ * {"result": value}) and text; another text response is text; an image or audio response is
+ * that content; 4xx is a tool error (the upstream is fine), 5xx and connection failures a
+ * backend error, which the breakers count; a
  * refusal by the upstream's open breaker says when to retry. */
 #include "kind.h"
 #include "mcpd/args_schema.h"
@@ -211,36 +212,41 @@ void mcpd_http_answer(mcp_ctx *ctx, const httpe_result *r)
     }
 }
 
-void mcpd_http_call(httpe *t, mcpd_call *c)
+/* The end of a request (the transfer thread, or the handler thread when it was refused). */
+static void http_done(void *ud, httpe_result *r)
 {
-    int64_t left = mcpd_call_remaining_ms(c);
-    httpe_result r;
-    httpe_run(t, mcpd_call_args(c), mcpd_now_ms() + (uint64_t)(left > 0 ? left : 1), should_stop, c,
-              &r);
-    switch (r.status) {
+    mcpd_call *c = ud;
+    switch (r->status) {
     case HTTPE_OK:
-        mcpd_http_answer(mcpd_call_ctx(c), &r);
-        httpe_result_free(&r);
+        mcpd_http_answer(mcpd_call_ctx(c), r);
+        httpe_result_free(r);
         mcpd_call_finish(c, MCPD_OK);
         return;
     case HTTPE_CLIENT_ERROR:
-        mcpd_call_fail(c, MCPD_TOOL_ERROR, "%s", r.message);
+        mcpd_call_fail(c, MCPD_TOOL_ERROR, "%s", r->message);
         break;
     case HTTPE_UPSTREAM_ERROR:
-        mcpd_call_fail(c, MCPD_BACKEND_ERROR, "%s", r.message);
+        mcpd_call_fail(c, MCPD_BACKEND_ERROR, "%s", r->message);
         break;
     case HTTPE_TIMEOUT:
-        mcpd_call_fail(c, MCPD_TIMEOUT, "%s", r.message);
+        mcpd_call_fail(c, MCPD_TIMEOUT, "%s", r->message);
         break;
     case HTTPE_CANCELLED:
-        mcpd_call_fail(c, MCPD_CANCELLED, "%s", r.message);
+        mcpd_call_fail(c, MCPD_CANCELLED, "%s", r->message);
         break;
     /* refused by the upstream's own breaker or limit: already counted there */
     case HTTPE_REFUSED:
-        mcpd_call_fail(c, MCPD_TOOL_ERROR, "%s", r.message);
+        mcpd_call_fail(c, MCPD_TOOL_ERROR, "%s", r->message);
         break;
     }
-    httpe_result_free(&r);
+    httpe_result_free(r);
+}
+
+void mcpd_http_call(httpe *t, mcpd_call *c)
+{
+    int64_t left = mcpd_call_remaining_ms(c);
+    httpe_start(t, mcpd_call_args(c), mcpd_now_ms() + (uint64_t)(left > 0 ? left : 1), should_stop,
+                c, http_done);
 }
 
 static void http_call(void *inst, mcpd_call *c)

@@ -11,22 +11,27 @@
  * fixed in the config: no argument can move a request to another host.
  *
  * Upstreams. Templates with the same upstream name (by default the URL's origin) share one
- * upstream: a stack of idle curl easy handles (each keeps its connections alive, so the pool
- * is a keep-alive pool), a concurrency limiter with a bounded wait, a circuit breaker, and an
- * optional health check. Upstreams live in a process-wide table with reference counts, so a
- * reload that keeps an upstream keeps its warm connections and its breaker's state.
+ * upstream: a concurrency limiter with a bounded wait, a circuit breaker, an optional health
+ * check, and a stack of idle curl easy handles (set up once; a request sets only what it
+ * changes). Upstreams live in a process-wide table with reference counts, so a reload that
+ * keeps an upstream keeps its breaker's state.
  *
- * A run: breaker (refused at once while open, with the time to retry), limiter (bounded
- * wait), then attempts. Idempotent methods retry on connection failures and 502/503/504/429
- * with full-jitter exponential backoff (or the server's Retry-After), never past the deadline;
- * other methods retry only when the connection failed before anything was sent. The response
- * is capped (max_response_bytes, checked on the decoded bytes), transfers poll stop() through
- * curl's progress callback, so a cancellation aborts the transfer. One breaker outcome per run:
- * 5xx after the retries, connection failures and timeouts count as failures; 4xx is the
- * caller's business and counts as a success.
+ * A request: built and passed through the breaker (refused at once while open, with the time
+ * to retry) and the limiter (bounded wait) on the caller's thread, then handed to the transfer
+ * thread (below): one libuv loop running curl's multi socket interface for every upstream, so
+ * no handler thread waits on a transfer and the multi's connection cache keeps every
+ * upstream's connections alive. Idempotent methods retry on connection failures and
+ * 502/503/504/429 with full-jitter exponential backoff (or the server's Retry-After, a timer on
+ * that loop), never past the deadline; other methods retry only when the connection failed
+ * before anything was sent. The response is capped (max_response_bytes, checked on the decoded
+ * bytes); stop() is polled by curl's progress callback and by a tick every 100 ms, so a
+ * cancellation aborts the transfer or the backoff. One breaker outcome per request: 5xx after
+ * the retries, connection failures and timeouts count as failures; 4xx is the caller's
+ * business and counts as a success.
  *
  * Health checks run on one checker (health.c, one loop thread for all upstreams): each probe
- * queues a blocking GET on libuv's pool; an upstream that fails them is held open. */
+ * queues a blocking GET (a handle of its own) on libuv's pool; an upstream that fails them is
+ * held open. */
 #include "mcpd/http_engine.h"
 #include "mcpd/breaker.h"
 #include "mcpd/health.h"
@@ -40,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DEFAULT_RETRIES      2u
 #define DEFAULT_BACKOFF_MS   100u
@@ -48,9 +54,17 @@
 #define DEFAULT_MAX_RESPONSE (1u << 20)
 #define MAX_TEMPLATE_SEGS    256
 
+/* No proxy variable in the environment (read once): handles then say NOPROXY "*", sparing
+ * curl five getenv() per transfer. With one set, curl reads them as it always does. */
+static bool no_proxy_env;
+/* The sum of the upstreams' max_idle: the transfer thread's connection cache keeps as many. */
+static atomic_long conns_wanted;
+
 static void curl_init_once(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    no_proxy_env = !getenv("http_proxy") && !getenv("HTTP_PROXY") && !getenv("https_proxy") &&
+                   !getenv("HTTPS_PROXY") && !getenv("all_proxy") && !getenv("ALL_PROXY");
 }
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -82,6 +96,30 @@ static httpe_upstream *table;
 static mcpd_health *checker;
 static size_t checker_users;
 
+static size_t on_data(char *p, size_t sz, size_t n, void *ud);
+static int on_close_socket(void *ud, curl_socket_t s);
+static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d);
+
+/* A new handle with the options every request shares (the rest are set per attempt). */
+static CURL *handle_new(void)
+{
+    CURL *h = curl_easy_init();
+    if (!h) abort();
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "mcpd/" MCP_VERSION);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+    if (no_proxy_env) curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    return h;
+}
+
 static CURL *handle_take(httpe_upstream *u)
 {
     pthread_mutex_lock(&u->mu);
@@ -91,14 +129,9 @@ static CURL *handle_take(httpe_upstream *u)
         u->nidle--;
     }
     pthread_mutex_unlock(&u->mu);
-    if (!ih) {
-        CURL *h = curl_easy_init();
-        if (!h) abort();
-        return h;
-    }
+    if (!ih) return handle_new();
     CURL *h = ih->h;
     free(ih);
-    curl_easy_reset(h); /* options go; the connection cache stays */
     return h;
 }
 
@@ -138,7 +171,8 @@ static void probe_work(uv_work_t *w)
 {
     probe_job *j = w->data;
     httpe_upstream *u = j->u;
-    CURL *h = handle_take(u);
+    CURL *h = curl_easy_init(); /* its own: the pool's handles run on the transfer thread */
+    if (!h) abort();
     curl_easy_setopt(h, CURLOPT_URL, u->health_url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -154,7 +188,7 @@ static void probe_work(uv_work_t *w)
         snprintf(j->why, sizeof j->why, "GET %s: %s", u->health_url, curl_easy_strerror(rc));
     else if (!j->ok)
         snprintf(j->why, sizeof j->why, "GET %s: HTTP %ld", u->health_url, status);
-    handle_give(u, h);
+    curl_easy_cleanup(h);
 }
 
 static void probe_done(uv_work_t *w, int status)
@@ -206,6 +240,7 @@ static httpe_upstream *upstream_new(const char *name, const httpe_upstream_confi
     pthread_mutex_init(&u->mu, NULL);
     pthread_cond_init(&u->cv, NULL);
     u->max_idle = c->max_idle ? c->max_idle : 16;
+    atomic_fetch_add(&conns_wanted, (long)u->max_idle);
     if (c->health_url) {
         u->health_url = mcpd_xstrdup(c->health_url);
         u->health_timeout_ms = c->health_timeout_ms ? c->health_timeout_ms : 2000;
@@ -243,6 +278,7 @@ static void upstream_free(httpe_upstream *u)
         curl_easy_cleanup(ih->h);
         free(ih);
     }
+    atomic_fetch_sub(&conns_wanted, (long)u->max_idle);
     mcpd_breaker_free(u->breaker);
     mcpd_limiter_free(u->limiter);
     pthread_mutex_destroy(&u->mu);
@@ -268,6 +304,8 @@ static httpe_upstream *upstream_ref(const char *name, const httpe_upstream_confi
     return u;
 }
 
+static void driver_stop(void);
+
 static void upstream_unref(httpe_upstream *u)
 {
     if (!u) return;
@@ -280,6 +318,7 @@ static void upstream_unref(httpe_upstream *u)
             }
         }
         upstream_free(u);
+        if (!table) driver_stop(); /* no upstream left: no transfer can come */
     }
     pthread_mutex_unlock(&table_mu);
 }
@@ -818,43 +857,44 @@ static uint64_t thread_random(void)
     return s * 2685821657736338717ull;
 }
 
-typedef struct xfer {
-    mcpd_sbuf body;
-    size_t cap;
-    bool over;
-    bool (*stop)(void *);
+/* One request from start to done. Made on the caller's thread, then owned by the transfer
+ * thread (handed over through the driver's inbox, under its mutex). */
+typedef struct job {
+    struct job *next, *prev; /* the inbox, then the driver's live list */
+    httpe *t;
+    CURL *h;
+    struct curl_slist *hdrs;
+    char *url, *body;
+    uint64_t deadline_ms;
+    bool (*stop)(void *ud);
     void *ud;
-} xfer;
+    httpe_done_fn done;
+    mcpd_breaker_ticket ticket;
+    uv_timer_t backoff; /* between attempts; the job is freed when it has closed */
+    bool in_multi, waiting;
+    unsigned attempt;
+    mcpd_sbuf body_in; /* the response body */
+    bool over;         /* it passed max_response_bytes */
+    httpe_result r;
+} job;
 
 static size_t on_data(char *p, size_t sz, size_t n, void *ud)
 {
-    xfer *x = ud;
+    job *j = ud;
     size_t len = sz * n;
-    if (x->body.len + len > x->cap) {
-        x->over = true;
+    if (j->body_in.len + len > j->t->cfg.max_response_bytes) {
+        j->over = true;
         return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
     }
-    mcpd_sb_put(&x->body, p, len);
+    mcpd_sb_put(&j->body_in, p, len);
     return len;
 }
 
 static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 {
     (void)a, (void)b, (void)c, (void)d;
-    xfer *x = ud;
-    return x->stop && x->stop(x->ud) ? 1 : 0;
-}
-
-static bool sleep_until(uint64_t until, bool (*stop)(void *), void *ud)
-{
-    for (;;) {
-        if (stop && stop(ud)) return false;
-        uint64_t now = mcpd_now_ms();
-        if (now >= until) return true;
-        uint64_t ms = until - now > 20 ? 20 : until - now;
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ms * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    job *j = ud;
+    return j->stop && j->stop(j->ud) ? 1 : 0;
 }
 
 static struct curl_slist *header_list(const httpe *t, const char *lines, bool has_body)
@@ -871,59 +911,185 @@ static struct curl_slist *header_list(const httpe *t, const char *lines, bool ha
     if (has_body) {
         snprintf(line, sizeof line, "Content-Type: %s", t->body_type);
         l = curl_slist_append(l, line);
+        l = curl_slist_append(l, "Expect:"); /* no 100-continue round trip */
     }
-    l = curl_slist_append(l, "Expect:");
     return l;
 }
 
-/* One attempt. Returns curl's code; fills status, the body, content type, retry-after. */
-static CURLcode attempt(httpe *t, CURL *h, const char *url, struct curl_slist *hdrs,
-                        const char *body, uint64_t deadline, xfer *x, long *status,
-                        long *retry_after_s)
+/* ---- the transfer thread ---------------------------------------------------------------------
+ * One thread, one libuv loop and one curl multi handle for every upstream: curl's multi socket
+ * interface driven by uv_poll handles (one per socket curl watches) and one uv_timer (curl's
+ * timeout). Its connection cache is the keep-alive pool of every upstream. A request's handler
+ * thread only builds it and passes the guards; it is queued here (a mutex-guarded inbox and a
+ * uv_async wake-up) and the handler thread returns. A tick every TICK_MS while requests are in
+ * flight polls their stop() (cancellation), since an idle transfer calls no curl callback. */
+#define TICK_MS 100
+
+static struct {
+    pthread_mutex_t mu; /* inbox, started, users */
+    job *inbox, *inbox_tail;
+    bool started, stopping;
+    size_t users; /* upstreams alive */
+    pthread_t thread;
+    uv_loop_t loop;
+    uv_async_t wake;
+    uv_timer_t curl_timer, tick;
+    CURLM *multi;
+    job *live; /* the loop thread's */
+    long max_conns;
+} D = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* A socket curl uses, watched with a uv_poll. curl says "remove" at the end of every transfer
+ * and "watch" at the start of the next on the same kept-alive connection; a watch that came
+ * and went each time cost an ioctl and three epoll_ctl per request. So a watch lives as long
+ * as its socket (curl's closesocket callback ends it): between transfers it stays on reads
+ * only, so an idle connection costs nothing, and one that the server closes (readable while
+ * curl does not want it) is stopped until curl uses or closes it. The loop thread. */
+typedef struct sock_watch {
+    uv_poll_t poll;
+    curl_socket_t fd;
+    int events;      /* what the poll watches now; 0: stopped */
+    bool curl_wants; /* curl is waiting on it */
+} sock_watch;
+
+static sock_watch **watches; /* by descriptor */
+static size_t nwatches;
+
+static void check_done(void);
+
+static void on_sock_close(uv_handle_t *h)
 {
+    free(h->data);
+}
+
+static void on_sock(uv_poll_t *p, int status, int events)
+{
+    sock_watch *w = p->data;
+    if (!w->curl_wants) { /* an idle connection the server closed, or junk: curl sees it on reuse */
+        uv_poll_stop(&w->poll);
+        w->events = 0;
+        return;
+    }
+    int flags = 0;
+    if (status < 0)
+        flags = CURL_CSELECT_ERR;
+    else
+        flags = (events & UV_READABLE ? CURL_CSELECT_IN : 0) |
+                (events & UV_WRITABLE ? CURL_CSELECT_OUT : 0);
+    int running;
+    curl_multi_socket_action(D.multi, w->fd, flags, &running);
+    check_done();
+}
+
+static sock_watch *watch_get(curl_socket_t s)
+{
+    if ((size_t)s >= nwatches) {
+        size_t n = nwatches ? nwatches : 64;
+        while (n <= (size_t)s) n *= 2;
+        sock_watch **nw = realloc(watches, n * sizeof *nw);
+        if (!nw) abort();
+        memset(nw + nwatches, 0, (n - nwatches) * sizeof *nw);
+        watches = nw;
+        nwatches = n;
+    }
+    sock_watch *w = watches[s];
+    if (!w) {
+        w = mcpd_xcalloc(1, sizeof *w);
+        w->fd = s;
+        if (uv_poll_init_socket(&D.loop, &w->poll, s) != 0) {
+            free(w);
+            return NULL;
+        }
+        w->poll.data = w;
+        watches[s] = w;
+    }
+    return w;
+}
+
+static int on_curl_socket(CURL *e, curl_socket_t s, int what, void *ud, void *sockp)
+{
+    (void)e, (void)ud, (void)sockp;
+    sock_watch *w = watch_get(s);
+    if (!w) return -1;
+    w->curl_wants = what != CURL_POLL_REMOVE;
+    int ev = what == CURL_POLL_REMOVE ? UV_READABLE
+                                      : (what & CURL_POLL_IN ? UV_READABLE : 0) |
+                                            (what & CURL_POLL_OUT ? UV_WRITABLE : 0);
+    if (ev != w->events) {
+        w->events = ev;
+        uv_poll_start(&w->poll, ev, on_sock);
+    }
+    return 0;
+}
+
+/* curl closes a socket: its watch goes first (uv_close takes it out of epoll). */
+static int on_close_socket(void *ud, curl_socket_t s)
+{
+    (void)ud;
+    if ((size_t)s < nwatches && watches[s]) {
+        uv_close((uv_handle_t *)&watches[s]->poll, on_sock_close);
+        watches[s] = NULL;
+    }
+    return close(s);
+}
+
+static void on_curl_timer(uv_timer_t *t)
+{
+    (void)t;
+    int running;
+    curl_multi_socket_action(D.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done();
+}
+
+static int on_curl_timeout(CURLM *m, long ms, void *ud)
+{
+    (void)m, (void)ud;
+    if (ms < 0)
+        uv_timer_stop(&D.curl_timer);
+    else
+        uv_timer_start(&D.curl_timer, on_curl_timer, (uint64_t)ms, 0);
+    return 0;
+}
+
+/* Sets what the attempt needs on its handle and adds it to the multi. The handle's fixed
+ * options were set when it was made (handle_take); every option a request may change is set
+ * here each time, so a handle carries nothing from one request to the next. */
+static void attempt_start(job *j)
+{
+    httpe *t = j->t;
+    CURL *h = j->h;
     uint64_t now = mcpd_now_ms();
-    long left = deadline > now ? (long)(deadline - now) : 1;
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    long left = j->deadline_ms > now ? (long)(j->deadline_ms - now) : 1;
+    long ct = (long)t->cfg.connect_timeout_ms < left ? (long)t->cfg.connect_timeout_ms : left;
+    curl_easy_setopt(h, CURLOPT_URL, j->url);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, t->cfg.follow_redirects ? 1L : 0L);
-    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)t->cfg.connect_timeout_ms < left ? (long)t->cfg.connect_timeout_ms
-                                                            : left);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "mcpd/" MCP_VERSION);
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ct);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, j->hdrs);
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->cfg.max_response_bytes);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
-    if (t->nobody) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    if (!strcmp(t->method, "POST"))
-        curl_easy_setopt(h, CURLOPT_POST, 1L);
-    else if (strcmp(t->method, "GET") && strcmp(t->method, "HEAD"))
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, t->method);
-    if (body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, j);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, j);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, j);
+    /* the method, from a known state: GET, then a body (which makes it POST), then the rest */
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+    curl_easy_setopt(h, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    if (j->body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, j->body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(j->body));
     } else if (!strcmp(t->method, "POST")) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
     }
-    x->body.len = 0;
-    x->over = false;
-    CURLcode rc = curl_easy_perform(h);
-    *status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-    curl_off_t ra = 0;
-    curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra);
-    *retry_after_s = (long)ra;
-    return rc;
+    if (t->nobody)
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    else if (strcmp(t->method, "GET") && strcmp(t->method, "POST"))
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, t->method);
+    j->body_in.len = 0;
+    j->over = false;
+    j->attempt++;
+    j->in_multi = true;
+    curl_multi_add_handle(D.multi, h);
 }
 
 static bool retryable_status(long s)
@@ -941,10 +1107,12 @@ static bool retryable_code(const httpe *t, CURLcode rc)
            rc == CURLE_PARTIAL_FILE;
 }
 
-static void finish_result(httpe *t, CURL *h, CURLcode rc, long status, xfer *x, httpe_result *r)
+static void finish_result(job *j, CURLcode rc, long status)
 {
+    httpe *t = j->t;
+    httpe_result *r = &j->r;
     r->http_status = status;
-    if (x->over || rc == CURLE_FILESIZE_EXCEEDED) {
+    if (j->over || rc == CURLE_FILESIZE_EXCEEDED) {
         r->status = HTTPE_CLIENT_ERROR;
         snprintf(r->message, sizeof r->message,
                  "the response is larger than the limit of %zu bytes (max_response_bytes)",
@@ -968,10 +1136,11 @@ static void finish_result(httpe *t, CURL *h, CURLcode rc, long status, xfer *x, 
                  curl_easy_strerror(rc));
         return;
     }
-    r->body_len = x->body.len;
-    r->body = mcpd_sb_take(&x->body);
+    r->body_len = j->body_in.len;
+    r->body = mcpd_sb_take(&j->body_in);
+    if (!r->body) r->body = mcpd_xstrdup("");
     const char *ct = NULL;
-    curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
+    curl_easy_getinfo(j->h, CURLINFO_CONTENT_TYPE, &ct);
     r->content_type = ct ? mcpd_xstrdup(ct) : NULL;
     if (ct && (strstr(ct, "application/json") || strstr(ct, "+json"))) r->json = true;
     if (status >= 500) {
@@ -987,67 +1156,251 @@ static void finish_result(httpe *t, CURL *h, CURLcode rc, long status, xfer *x, 
     }
 }
 
-void httpe_run(httpe *t, const mcp_json *args, uint64_t deadline_ms, bool (*stop)(void *ud),
-               void *ud, httpe_result *r)
+static void job_free(uv_handle_t *h)
 {
-    memset(r, 0, sizeof *r);
-    char *url, *hdr_lines, *body;
-    if (!httpe_build(t, args, &url, &hdr_lines, &body, r->message, sizeof r->message)) {
-        r->status = HTTPE_CLIENT_ERROR;
+    job *j = h->data;
+    free(j->body_in.p);
+    free(j->url);
+    free(j->body);
+    free(j);
+}
+
+/* Ends j with j->r: gives back the handle, the limiter slot and the breaker ticket, tells the
+ * caller and frees j once its timer has closed. The loop thread. */
+static void job_end(job *j)
+{
+    httpe_upstream *u = j->t->up;
+    if (j->in_multi) curl_multi_remove_handle(D.multi, j->h);
+    j->in_multi = false;
+    uv_timer_stop(&j->backoff);
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        D.live = j->next;
+    if (j->next) j->next->prev = j->prev;
+    curl_slist_free_all(j->hdrs);
+    curl_easy_setopt(j->h, CURLOPT_HTTPHEADER, NULL);
+    handle_give(u, j->h);
+    mcpd_limiter_release(u->limiter);
+    if (j->r.status == HTTPE_CANCELLED)
+        mcpd_breaker_release(u->breaker, &j->ticket);
+    else
+        mcpd_breaker_record(u->breaker, mcpd_now_ms(), &j->ticket,
+                            j->r.status != HTTPE_UPSTREAM_ERROR && j->r.status != HTTPE_TIMEOUT);
+    j->r.attempts = j->attempt;
+    j->done(j->ud, &j->r); /* the result is the callee's now */
+    uv_close((uv_handle_t *)&j->backoff, job_free);
+}
+
+static void on_backoff(uv_timer_t *tm)
+{
+    job *j = tm->data;
+    j->waiting = false;
+    attempt_start(j);
+}
+
+/* An attempt of j ended with rc: tries again after a backoff, or ends j. */
+static void attempt_done(job *j, CURLcode rc)
+{
+    httpe *t = j->t;
+    long status = 0;
+    curl_easy_getinfo(j->h, CURLINFO_RESPONSE_CODE, &status);
+    curl_off_t ra = 0;
+    curl_easy_getinfo(j->h, CURLINFO_RETRY_AFTER, &ra);
+    curl_multi_remove_handle(D.multi, j->h);
+    j->in_multi = false;
+    bool again =
+        j->attempt <= t->cfg.retries && !j->over &&
+        (rc == CURLE_OK ? retryable_status(status) && t->idempotent : retryable_code(t, rc));
+    if (again) {
+        uint64_t wait = ra > 0 ? (uint64_t)ra * 1000u
+                               : httpe_backoff(t->cfg.backoff_ms, t->cfg.max_backoff_ms, j->attempt,
+                                               thread_random());
+        if (mcpd_now_ms() + wait < j->deadline_ms) { /* time for another try */
+            j->waiting = true;
+            uv_timer_start(&j->backoff, on_backoff, wait, 0);
+            return;
+        }
+    }
+    finish_result(j, rc, status);
+    job_end(j);
+}
+
+static void check_done(void)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(D.multi, &left))) {
+        if (m->msg != CURLMSG_DONE) continue;
+        job *j = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+        attempt_done(j, m->data.result);
+    }
+}
+
+/* Cancelled requests: an idle transfer or a backoff calls nothing that would notice. */
+static void xfer_tick(uv_timer_t *tm)
+{
+    if (!D.live) {
+        uv_timer_stop(tm);
         return;
     }
+    for (job *j = D.live, *next; j; j = next) {
+        next = j->next;
+        if (!j->stop || !j->stop(j->ud)) continue;
+        j->r.status = HTTPE_CANCELLED;
+        snprintf(j->r.message, sizeof j->r.message, "the request was cancelled");
+        job_end(j);
+    }
+}
+
+static void close_handle(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h)) uv_close(h, h->type == UV_POLL ? on_sock_close : NULL);
+}
+
+static void xfer_wake(uv_async_t *a)
+{
+    (void)a;
+    pthread_mutex_lock(&D.mu);
+    job *in = D.inbox;
+    D.inbox = D.inbox_tail = NULL;
+    bool stop = D.stopping;
+    pthread_mutex_unlock(&D.mu);
+    long want = atomic_load(&conns_wanted);
+    if (want != D.max_conns) {
+        D.max_conns = want;
+        curl_multi_setopt(D.multi, CURLMOPT_MAXCONNECTS, want);
+    }
+    bool any = in != NULL;
+    while (in) {
+        job *j = in;
+        in = j->next;
+        j->prev = NULL;
+        j->next = D.live;
+        if (D.live) D.live->prev = j;
+        D.live = j;
+        uv_timer_init(&D.loop, &j->backoff);
+        j->backoff.data = j;
+        attempt_start(j);
+    }
+    if (any && !uv_is_active((uv_handle_t *)&D.tick))
+        uv_timer_start(&D.tick, xfer_tick, TICK_MS, TICK_MS);
+    if (any) { /* let curl start what was added */
+        int running;
+        curl_multi_socket_action(D.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        check_done();
+    }
+    if (stop) {
+        while (D.live) {
+            D.live->r.status = HTTPE_CANCELLED;
+            snprintf(D.live->r.message, sizeof D.live->r.message, "mcpd is stopping");
+            job_end(D.live);
+        }
+        curl_multi_cleanup(D.multi); /* closes the kept connections (their watches go) */
+        D.multi = NULL;
+        uv_walk(&D.loop, close_handle, NULL);
+        free(watches);
+        watches = NULL;
+        nwatches = 0;
+    }
+}
+
+static void *driver_main(void *arg)
+{
+    (void)arg;
+    pthread_setname_np(pthread_self(), "mcpd-http");
+    uv_run(&D.loop, UV_RUN_DEFAULT);
+    return NULL;
+}
+
+/* Starts the transfer thread if it does not run. Caller holds D.mu. */
+static void driver_start(void)
+{
+    if (D.started) return;
+    if (uv_loop_init(&D.loop) || uv_async_init(&D.loop, &D.wake, xfer_wake)) abort();
+    uv_timer_init(&D.loop, &D.curl_timer);
+    uv_timer_init(&D.loop, &D.tick);
+    D.multi = curl_multi_init();
+    if (!D.multi) abort();
+    curl_multi_setopt(D.multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(D.multi, CURLMOPT_TIMERFUNCTION, on_curl_timeout);
+    D.max_conns = 0;
+    D.stopping = false;
+    if (pthread_create(&D.thread, NULL, driver_main, NULL) != 0) abort();
+    D.started = true;
+}
+
+/* Stops the transfer thread (the last upstream went). Caller holds table_mu, not D.mu; never
+ * the transfer thread itself (mcpd frees generations on its own loop). */
+static void driver_stop(void)
+{
+    pthread_mutex_lock(&D.mu);
+    bool run = D.started && !pthread_equal(pthread_self(), D.thread);
+    if (run) {
+        D.stopping = true;
+        uv_async_send(&D.wake);
+    }
+    pthread_mutex_unlock(&D.mu);
+    if (!run) return;
+    pthread_join(D.thread, NULL);
+    uv_loop_close(&D.loop);
+    pthread_mutex_lock(&D.mu);
+    D.started = D.stopping = false;
+    pthread_mutex_unlock(&D.mu);
+}
+
+void httpe_start(httpe *t, const mcp_json *args, uint64_t deadline_ms, bool (*stop)(void *ud),
+                 void *ud, httpe_done_fn done)
+{
+    job *j = mcpd_xcalloc(1, sizeof *j);
+    httpe_result *r = &j->r;
+    char *hdr_lines = NULL;
     httpe_upstream *u = t->up;
-    mcpd_breaker_ticket ticket;
     uint64_t retry_ms;
     char why[300];
-    if (!mcpd_breaker_allow(u->breaker, mcpd_now_ms(), &ticket, &retry_ms, why, sizeof why)) {
+    if (!httpe_build(t, args, &j->url, &hdr_lines, &j->body, r->message, sizeof r->message)) {
+        r->status = HTTPE_CLIENT_ERROR;
+        goto refused;
+    }
+    if (!mcpd_breaker_allow(u->breaker, mcpd_now_ms(), &j->ticket, &retry_ms, why, sizeof why)) {
         r->status = HTTPE_REFUSED;
         snprintf(r->message, sizeof r->message, "upstream %s is unavailable: %s", u->name, why);
-        goto out;
+        goto refused;
     }
     uint64_t now = mcpd_now_ms();
     uint32_t cap = deadline_ms > now ? (uint32_t)(deadline_ms - now) : 1;
     if (!mcpd_limiter_acquire(u->limiter, cap, why, sizeof why)) {
-        mcpd_breaker_release(u->breaker, &ticket);
+        mcpd_breaker_release(u->breaker, &j->ticket);
         r->status = HTTPE_REFUSED;
         snprintf(r->message, sizeof r->message, "upstream %s is busy: %s", u->name, why);
-        goto out;
+        goto refused;
     }
-    CURL *h = handle_take(u);
-    struct curl_slist *hdrs = header_list(t, hdr_lines, body != NULL);
-    xfer x = {.cap = t->cfg.max_response_bytes, .stop = stop, .ud = ud};
-    CURLcode rc;
-    long status, retry_after;
-    for (unsigned a = 1;; a++) {
-        rc = attempt(t, h, url, hdrs, body, deadline_ms, &x, &status, &retry_after);
-        r->attempts = a;
-        bool again =
-            a <= t->cfg.retries && !x.over &&
-            (rc == CURLE_OK ? retryable_status(status) && t->idempotent : retryable_code(t, rc));
-        if (!again) break;
-        uint64_t wait = retry_after > 0 ? (uint64_t)retry_after * 1000u
-                                        : httpe_backoff(t->cfg.backoff_ms, t->cfg.max_backoff_ms, a,
-                                                        thread_random());
-        if (mcpd_now_ms() + wait >= deadline_ms) break; /* no time for another try */
-        if (!sleep_until(mcpd_now_ms() + wait, stop, ud)) {
-            rc = CURLE_ABORTED_BY_CALLBACK;
-            break;
-        }
-    }
-    finish_result(t, h, rc, status, &x, r);
-    free(x.body.p);
-    curl_slist_free_all(hdrs);
-    handle_give(u, h);
-    mcpd_limiter_release(u->limiter);
-    if (r->status == HTTPE_CANCELLED)
-        mcpd_breaker_release(u->breaker, &ticket);
-    else
-        mcpd_breaker_record(u->breaker, mcpd_now_ms(), &ticket,
-                            r->status != HTTPE_UPSTREAM_ERROR && r->status != HTTPE_TIMEOUT);
-out:
-    free(url);
+    j->t = t;
+    j->h = handle_take(u);
+    j->hdrs = header_list(t, hdr_lines, j->body != NULL);
     free(hdr_lines);
-    free(body);
+    j->deadline_ms = deadline_ms;
+    j->stop = stop;
+    j->ud = ud;
+    j->done = done;
+    pthread_mutex_lock(&D.mu);
+    driver_start();
+    if (D.inbox_tail)
+        D.inbox_tail->next = j;
+    else
+        D.inbox = j;
+    D.inbox_tail = j;
+    uv_async_send(&D.wake);
+    pthread_mutex_unlock(&D.mu);
+    return;
+refused:
+    free(hdr_lines);
+    done(ud, r);
+    free(j->url);
+    free(j->body);
+    free(j);
 }
 
 void httpe_result_free(httpe_result *r)

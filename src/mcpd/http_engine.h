@@ -85,12 +85,22 @@ typedef struct httpe_result {
     char message[512]; /* what went wrong, for the isError text */
 } httpe_result;
 
-/* Fills the template from args and sends it, retrying idempotent methods on connection errors
- * and 502/503/504/429 with jittered exponential backoff, never past deadline_ms (on the
- * breaker's clock, mcpd_now_ms). stop(ud) is polled during transfers and backoffs. Blocks the
- * calling thread. Fills *r; free with httpe_result_free. Any thread. */
-void httpe_run(httpe *t, const mcp_json *args, uint64_t deadline_ms, bool (*stop)(void *ud),
-               void *ud, httpe_result *r);
+/* Called once when a request ends. r is valid during the call; the callee frees its strings
+ * with httpe_result_free (or takes them, leaving NULL). */
+typedef void (*httpe_done_fn)(void *ud, httpe_result *r);
+
+/* Fills the template from args and starts sending it: the upstream's breaker (refused at once
+ * while open) and concurrency limit (a bounded wait, at most until deadline_ms, on the calling
+ * thread), then the transfer is handed to the engine's transfer thread and httpe_start returns.
+ * Idempotent methods are retried on connection errors and 502/503/504/429 with jittered
+ * exponential backoff, never past deadline_ms (on the breaker's clock, mcpd_now_ms). stop(ud)
+ * is polled on the transfer thread (as curl drives the transfer, and every 100 ms) and aborts
+ * the request. done(ud, r) is called exactly once: on the calling thread, before httpe_start
+ * returns, when the request cannot be built or is refused; otherwise on the transfer thread.
+ * args are read only before httpe_start returns. t must outlive the request. Any thread but the
+ * transfer thread. */
+void httpe_start(httpe *t, const mcp_json *args, uint64_t deadline_ms, bool (*stop)(void *ud),
+                 void *ud, httpe_done_fn done);
 void httpe_result_free(httpe_result *r);
 
 /* Builds the request without sending it (for tests): the URL, headers ("Name: value" lines)
