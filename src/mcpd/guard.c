@@ -406,26 +406,19 @@ void mcpd_call_fail(mcpd_call *c, mcpd_outcome outcome, const char *fmt, ...)
     call_end_finish(c, outcome);
 }
 
-void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
+static bool slots_try(slots *s)
 {
-    mcpd_breaker_ticket ticket = {0};
+    pthread_mutex_lock(&s->mu);
+    bool ok = s->in_use < s->max;
+    if (ok) s->in_use++;
+    pthread_mutex_unlock(&s->mu);
+    return ok;
+}
+
+/* The call holds the tool's slot: the child-process limit, then the call starts. */
+static void guard_start(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx, mcpd_breaker_ticket ticket)
+{
     mcpd_breaker *b = t->guard->breaker;
-    uint64_t retry_ms;
-    char why[256];
-    if (b && !mcpd_breaker_allow(b, mcpd_now_ms(), &ticket, &retry_ms, why, sizeof why)) {
-        mcp_ctx_tool_error(ctx, "tool %s is unavailable: %s", t->name, why);
-        mcpd_gen_unref(g);
-        return;
-    }
-    if (!slots_acquire(&t->guard->limit, t->queue_wait_ms, ctx)) {
-        if (b) mcpd_breaker_release(b, &ticket);
-        mcp_ctx_tool_error(ctx,
-                           "tool %s is busy: %u calls are running (its concurrency limit) and "
-                           "none ended within %u ms; try again later",
-                           t->name, t->concurrency, t->queue_wait_ms);
-        mcpd_gen_unref(g);
-        return;
-    }
     if (t->spawns && !slots_acquire(&children, t->queue_wait_ms, ctx)) {
         slots_release(&t->guard->limit);
         if (b) mcpd_breaker_release(b, &ticket);
@@ -455,4 +448,86 @@ void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
         return;
     }
     t->kind->call(t->inst, c);
+}
+
+static void busy(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx, mcpd_breaker_ticket *ticket)
+{
+    if (t->guard->breaker) mcpd_breaker_release(t->guard->breaker, ticket);
+    mcp_ctx_tool_error(ctx,
+                       "tool %s is busy: %u calls are running (its concurrency limit) and "
+                       "none ended within %u ms; try again later",
+                       t->name, t->concurrency, t->queue_wait_ms);
+    mcpd_gen_unref(g);
+}
+
+/* A quick tool's call (on an I/O thread) that found its limit full: it waits for a slot on a
+ * thread of libuv's pool (queued from mcpd's loop), never on the I/O thread. Rare by design:
+ * only when the tool is at its limit. The loop is held meanwhile. */
+typedef struct slow_call {
+    uv_work_t work;
+    mcpd_gen *g;
+    mcpd_tool *t;
+    mcp_ctx *ctx;
+    mcpd_breaker_ticket ticket;
+    uint64_t since_ms;
+} slow_call;
+
+static void slow_work(uv_work_t *w)
+{
+    slow_call *s = w->data;
+    uint64_t waited = mcpd_now_ms() - s->since_ms;
+    uint32_t left = waited < s->t->queue_wait_ms ? s->t->queue_wait_ms - (uint32_t)waited : 0;
+    if (slots_acquire(&s->t->guard->limit, left, s->ctx))
+        guard_start(s->g, s->t, s->ctx, s->ticket);
+    else
+        busy(s->g, s->t, s->ctx, &s->ticket);
+}
+
+static void slow_done(uv_work_t *w, int status)
+{
+    (void)status;
+    free(w->data);
+    mcpd_loop_unhold();
+}
+
+static void slow_queue(uv_loop_t *loop, void *ud)
+{
+    slow_call *s = ud;
+    if (uv_queue_work(loop, &s->work, slow_work, slow_done) != 0) {
+        slow_work(&s->work); /* cannot happen with a valid request; waits here if it does */
+        slow_done(&s->work, 0);
+    }
+}
+
+void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
+{
+    mcpd_breaker_ticket ticket = {0};
+    mcpd_breaker *b = t->guard->breaker;
+    uint64_t retry_ms;
+    char why[256];
+    if (b && !mcpd_breaker_allow(b, mcpd_now_ms(), &ticket, &retry_ms, why, sizeof why)) {
+        mcp_ctx_tool_error(ctx, "tool %s is unavailable: %s", t->name, why);
+        mcpd_gen_unref(g);
+        return;
+    }
+    if (t->quick && !slots_try(&t->guard->limit)) {
+        slow_call *s = calloc(1, sizeof *s);
+        if (!s) abort();
+        *s = (slow_call){.g = g, .t = t, .ctx = ctx, .ticket = ticket, .since_ms = mcpd_now_ms()};
+        s->work.data = s;
+        mcpd_loop_hold();
+        if (mcpd_loop_post(slow_queue, s) != 0) {
+            free(s);
+            mcpd_loop_unhold();
+            if (b) mcpd_breaker_release(b, &ticket);
+            mcp_ctx_tool_error(ctx, "mcpd is stopping");
+            mcpd_gen_unref(g);
+        }
+        return;
+    }
+    if (!t->quick && !slots_acquire(&t->guard->limit, t->queue_wait_ms, ctx)) {
+        busy(g, t, ctx, &ticket);
+        return;
+    }
+    guard_start(g, t, ctx, ticket);
 }

@@ -140,7 +140,9 @@ static int http_configure(const mcpd_env *env, const mcp_json *e, const char *po
     }
     char *input = mcpd_args_schema(c.arguments, NULL, 0);
     char *output = mcp_json_text(mcp_json_get(e, "output_schema"), NULL);
-    mcpd_tool_spec spec = {.input_schema = input, .output_schema = output, .tool = t};
+    /* quick: a call only builds the request and queues it (httpe_start never blocks) */
+    mcpd_tool_spec spec = {
+        .input_schema = input, .output_schema = output, .tool = t, .quick = true};
     int rc = mcpd_tools_add(tools, &spec, NULL, errs);
     free(input);
     free(output);

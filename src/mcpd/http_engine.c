@@ -89,6 +89,10 @@ struct httpe_upstream {
     uint32_t health_timeout_ms;
     uint64_t health_id;
     uint32_t probes_out;
+    uint32_t concurrency, queue_wait_ms; /* the limiter's */
+    /* requests waiting for a slot of the limiter: the transfer thread's */
+    struct job *wait_head, *wait_tail;
+    uint32_t nwaiting;
 };
 
 static pthread_mutex_t table_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -235,8 +239,9 @@ static httpe_upstream *upstream_new(const char *name, const httpe_upstream_confi
                               .probes = c->breaker_probes};
     uint64_t seed = (uint64_t)(uintptr_t)u ^ (uint64_t)time(NULL);
     u->breaker = mcpd_breaker_new(&bc, seed);
-    u->limiter = mcpd_limiter_new(c->concurrency ? c->concurrency : 64,
-                                  c->queue_wait_ms ? c->queue_wait_ms : 1000, 0);
+    u->concurrency = c->concurrency ? c->concurrency : 64;
+    u->queue_wait_ms = c->queue_wait_ms ? c->queue_wait_ms : 1000;
+    u->limiter = mcpd_limiter_new(u->concurrency, u->queue_wait_ms, 0);
     pthread_mutex_init(&u->mu, NULL);
     pthread_cond_init(&u->cv, NULL);
     u->max_idle = c->max_idle ? c->max_idle : 16;
@@ -871,7 +876,8 @@ typedef struct job {
     httpe_done_fn done;
     mcpd_breaker_ticket ticket;
     uv_timer_t backoff; /* between attempts; the job is freed when it has closed */
-    bool in_multi, waiting;
+    struct job *wnext;  /* in the upstream's wait list */
+    bool in_multi, has_slot, queued;
     unsigned attempt;
     mcpd_sbuf body_in; /* the response body */
     bool over;         /* it passed max_response_bytes */
@@ -1167,9 +1173,19 @@ static void job_free(uv_handle_t *h)
 
 /* Ends j with j->r: gives back the handle, the limiter slot and the breaker ticket, tells the
  * caller and frees j once its timer has closed. The loop thread. */
+static void admit_waiters(httpe_upstream *u);
+
 static void job_end(job *j)
 {
     httpe_upstream *u = j->t->up;
+    if (j->queued) { /* still waiting for a slot */
+        job **p = &u->wait_head, *prev = NULL;
+        while (*p != j) prev = *p, p = &(*p)->wnext;
+        *p = j->wnext;
+        if (u->wait_tail == j) u->wait_tail = prev;
+        u->nwaiting--;
+        j->queued = false;
+    }
     if (j->in_multi) curl_multi_remove_handle(D.multi, j->h);
     j->in_multi = false;
     uv_timer_stop(&j->backoff);
@@ -1181,21 +1197,84 @@ static void job_end(job *j)
     curl_slist_free_all(j->hdrs);
     curl_easy_setopt(j->h, CURLOPT_HTTPHEADER, NULL);
     handle_give(u, j->h);
-    mcpd_limiter_release(u->limiter);
-    if (j->r.status == HTTPE_CANCELLED)
+    if (j->has_slot) {
+        mcpd_limiter_release(u->limiter);
+        if (u->wait_head) admit_waiters(u);
+    }
+    if (j->r.status == HTTPE_CANCELLED || !j->has_slot)
         mcpd_breaker_release(u->breaker, &j->ticket);
     else
         mcpd_breaker_record(u->breaker, mcpd_now_ms(), &j->ticket,
                             j->r.status != HTTPE_UPSTREAM_ERROR && j->r.status != HTTPE_TIMEOUT);
     j->r.attempts = j->attempt;
-    j->done(j->ud, &j->r); /* the result is the callee's now */
+    /* last: once the caller has its answer, its call may end and the template (and u) go */
+    j->done(j->ud, &j->r);
     uv_close((uv_handle_t *)&j->backoff, job_free);
+}
+
+/* Starts the requests waiting for u's limiter while it has slots. */
+static void admit_waiters(httpe_upstream *u)
+{
+    while (u->wait_head && mcpd_limiter_try(u->limiter)) {
+        job *j = u->wait_head;
+        u->wait_head = j->wnext;
+        if (!u->wait_head) u->wait_tail = NULL;
+        u->nwaiting--;
+        j->queued = false;
+        j->has_slot = true;
+        uv_timer_stop(&j->backoff);
+        attempt_start(j);
+    }
+}
+
+static void on_wait_timeout(uv_timer_t *tm)
+{
+    job *j = tm->data;
+    httpe_upstream *u = j->t->up;
+    j->r.status = HTTPE_REFUSED;
+    snprintf(j->r.message, sizeof j->r.message,
+             "upstream %s is busy: too many concurrent calls (limit %u): no slot freed within "
+             "%u ms",
+             u->name, u->concurrency, u->queue_wait_ms);
+    job_end(j);
+}
+
+/* A request that found u's limiter full: it waits (on the transfer thread, FIFO) at most
+ * queue_wait_ms and what is left of its time; past the waiters' cap (the limit) it is
+ * refused at once. */
+static void wait_for_slot(job *j)
+{
+    httpe_upstream *u = j->t->up;
+    if (mcpd_limiter_try(u->limiter)) { /* one was freed meanwhile */
+        j->has_slot = true;
+        attempt_start(j);
+        return;
+    }
+    uint64_t now = mcpd_now_ms();
+    uint64_t wait = j->deadline_ms > now ? j->deadline_ms - now : 0;
+    if (wait > u->queue_wait_ms) wait = u->queue_wait_ms;
+    if (u->nwaiting >= u->concurrency || wait == 0) {
+        j->r.status = HTTPE_REFUSED;
+        snprintf(j->r.message, sizeof j->r.message,
+                 "upstream %s is busy: too many concurrent calls (limit %u, %u more waiting)",
+                 u->name, u->concurrency, u->nwaiting);
+        job_end(j);
+        return;
+    }
+    j->queued = true;
+    j->wnext = NULL;
+    if (u->wait_tail)
+        u->wait_tail->wnext = j;
+    else
+        u->wait_head = j;
+    u->wait_tail = j;
+    u->nwaiting++;
+    uv_timer_start(&j->backoff, on_wait_timeout, wait, 0);
 }
 
 static void on_backoff(uv_timer_t *tm)
 {
     job *j = tm->data;
-    j->waiting = false;
     attempt_start(j);
 }
 
@@ -1217,7 +1296,6 @@ static void attempt_done(job *j, CURLcode rc)
                                : httpe_backoff(t->cfg.backoff_ms, t->cfg.max_backoff_ms, j->attempt,
                                                thread_random());
         if (mcpd_now_ms() + wait < j->deadline_ms) { /* time for another try */
-            j->waiting = true;
             uv_timer_start(&j->backoff, on_backoff, wait, 0);
             return;
         }
@@ -1283,7 +1361,10 @@ static void xfer_wake(uv_async_t *a)
         D.live = j;
         uv_timer_init(&D.loop, &j->backoff);
         j->backoff.data = j;
-        attempt_start(j);
+        if (j->has_slot)
+            attempt_start(j);
+        else
+            wait_for_slot(j);
     }
     if (any && !uv_is_active((uv_handle_t *)&D.tick))
         uv_timer_start(&D.tick, xfer_tick, TICK_MS, TICK_MS);
@@ -1369,14 +1450,7 @@ void httpe_start(httpe *t, const mcp_json *args, uint64_t deadline_ms, bool (*st
         snprintf(r->message, sizeof r->message, "upstream %s is unavailable: %s", u->name, why);
         goto refused;
     }
-    uint64_t now = mcpd_now_ms();
-    uint32_t cap = deadline_ms > now ? (uint32_t)(deadline_ms - now) : 1;
-    if (!mcpd_limiter_acquire(u->limiter, cap, why, sizeof why)) {
-        mcpd_breaker_release(u->breaker, &j->ticket);
-        r->status = HTTPE_REFUSED;
-        snprintf(r->message, sizeof r->message, "upstream %s is busy: %s", u->name, why);
-        goto refused;
-    }
+    j->has_slot = mcpd_limiter_try(u->limiter); /* else it waits on the transfer thread */
     j->t = t;
     j->h = handle_take(u);
     j->hdrs = header_list(t, hdr_lines, j->body != NULL);

@@ -89,16 +89,17 @@ typedef struct httpe_result {
  * with httpe_result_free (or takes them, leaving NULL). */
 typedef void (*httpe_done_fn)(void *ud, httpe_result *r);
 
-/* Fills the template from args and starts sending it: the upstream's breaker (refused at once
- * while open) and concurrency limit (a bounded wait, at most until deadline_ms, on the calling
- * thread), then the transfer is handed to the engine's transfer thread and httpe_start returns.
+/* Fills the template from args and starts sending it; never blocks. The upstream's breaker
+ * refuses at once while open; its concurrency limit, when full, makes the request wait on the
+ * transfer thread (FIFO, at most queue_wait_ms and never past deadline_ms; past as many
+ * waiters as the limit, refused at once). The transfer runs on the engine's transfer thread.
  * Idempotent methods are retried on connection errors and 502/503/504/429 with jittered
  * exponential backoff, never past deadline_ms (on the breaker's clock, mcpd_now_ms). stop(ud)
  * is polled on the transfer thread (as curl drives the transfer, and every 100 ms) and aborts
  * the request. done(ud, r) is called exactly once: on the calling thread, before httpe_start
- * returns, when the request cannot be built or is refused; otherwise on the transfer thread.
- * args are read only before httpe_start returns. t must outlive the request. Any thread but the
- * transfer thread. */
+ * returns, when the request cannot be built or the breaker refuses it; otherwise on the
+ * transfer thread. args are read only before httpe_start returns. t must outlive the request.
+ * Any thread but the transfer thread. */
 void httpe_start(httpe *t, const mcp_json *args, uint64_t deadline_ms, bool (*stop)(void *ud),
                  void *ud, httpe_done_fn done);
 void httpe_result_free(httpe_result *r);

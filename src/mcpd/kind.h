@@ -109,6 +109,12 @@ typedef struct mcpd_tool_spec {
      * the rest). The tool then always has a breaker, which failed probes hold open. NULL: no
      * probes. */
     const mcp_json *health;
+    /* True if `call` never blocks (it only starts the work, which ends the call later from a
+     * thread of the kind's): the tool is registered MCP_INLINE, so a call runs on the I/O
+     * thread that read the request instead of being handed to a handler thread. The guard
+     * then never waits there: a call that finds the tool's concurrency limit full waits for
+     * its slot on a thread of libuv's pool. */
+    bool quick;
 } mcpd_tool_spec;
 
 /* Adds a tool. pointer locates it in the config for messages (NULL: the entry). Returns 0, or

@@ -446,7 +446,8 @@ static bool add_operation(oa_ctx *x, const char *path, const char *method, const
                            .description = description,
                            .input_schema = input,
                            .annotations = mcp_json_get(x->entry, "annotations") ? NULL : ann,
-                           .tool = t};
+                           .tool = t,
+                           .quick = true}; /* http calls never block (httpe_start) */
     int rc = mcpd_tools_add(x->tools, &spec, ptr, x->errs);
     free(input);
     if (rc != 0) {

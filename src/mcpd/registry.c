@@ -122,6 +122,7 @@ int mcpd_tools_add(mcpd_tools *t, const mcpd_tool_spec *spec, const char *pointe
                                          : entry_u32(e, "concurrency", t->cfg->concurrency),
         .queue_wait_ms = entry_u32(e, "queue_wait_ms", t->cfg->queue_wait_ms),
         .spawns = spec->spawns,
+        .quick = spec->quick,
         .breaker_cfg = mcp_json_get(e, "breaker"),
         .health = spec->health,
     };
@@ -458,7 +459,8 @@ static bool same_text(const char *a, const char *b)
 
 static bool same_def(const mcpd_tool *a, const mcpd_tool *b)
 {
-    return same_text(a->title, b->title) && same_text(a->description, b->description) &&
+    return a->quick == b->quick && same_text(a->title, b->title) &&
+           same_text(a->description, b->description) &&
            same_text(a->input_schema, b->input_schema) &&
            same_text(a->output_schema, b->output_schema) &&
            same_text(a->annotations, b->annotations);
@@ -485,6 +487,7 @@ static int sync_tools(const mcpd_gen *prev, const mcpd_gen *next)
                           .output_schema = t->output_schema,
                           .annotations = t->annotations,
                           .handler = on_tool_call,
+                          .flags = t->quick ? MCP_INLINE : 0,
                           /* a backstop: mcpd's guard answers at timeout_ms and stops the work;
                            * libmcp answers for it only if a kind never ends its call */
                           .timeout_ms = t->timeout_ms + BACKSTOP_MS};

@@ -104,6 +104,15 @@ const httpTools = (base) => [
   { kind: 'http', name: 'retry_post', method: 'POST', url: `${base}/once/{id}`, arguments: { id: { type: 'string' } },
     retries: 2, backoff_ms: 10, upstream: { name: 'once' } },
   { kind: 'http', name: 'hang', url: `${base}/hang`, timeout_ms: 30000, upstream: { name: 'hang' } },
+  // full limits: the tool's own (its waiting call leaves the I/O thread), an upstream's
+  { kind: 'http', name: 'one_at_a_time', url: `${base}/hang`, timeout_ms: 30000, concurrency: 1,
+    queue_wait_ms: 300, upstream: { name: 'solo' } },
+  { kind: 'http', name: 'tight_hang', url: `${base}/hang`, timeout_ms: 30000,
+    upstream: { name: 'tight', concurrency: 1, queue_wait_ms: 300 } },
+  { kind: 'http', name: 'tight_list', url: `${base}/list`, upstream: { name: 'tight' } },
+  { kind: 'http', name: 'roomy_hang', url: `${base}/hang`, timeout_ms: 30000,
+    upstream: { name: 'roomy', concurrency: 1, queue_wait_ms: 20000 } },
+  { kind: 'http', name: 'roomy_list', url: `${base}/list`, upstream: { name: 'roomy' } },
 ];
 
 for (const era of ['legacy', 'modern']) {
@@ -301,6 +310,48 @@ for (const era of ['legacy', 'modern']) {
       await waitFor(() => up.aborted > aborted, 'mcpd to drop the upstream request', 10000);
       const r = await c.callTool({ name: 'list', arguments: {} });
       assert.equal(r.isError, undefined, 'the server goes on');
+    });
+
+    it('full concurrency limits make calls wait, then say busy; a freed slot goes to a waiter', T, async () => {
+      const hangCall = (name) => {
+        const ac = new AbortController();
+        const params = { name, arguments: {} };
+        const p = era === 'modern' ? c.callTool(params, { signal: ac.signal })
+          : c.callTool(params, undefined, { signal: ac.signal });
+        return { ac, p: p.then(() => 'answered', () => 'aborted') };
+      };
+      // the tool's own limit (1): the second call waits 300 ms off the I/O thread, then is busy
+      let seen = up.hangSeen;
+      const a = hangCall('one_at_a_time');
+      await waitFor(() => up.hangSeen > seen, 'the first call to reach the upstream');
+      const busy = c.callTool({ name: 'one_at_a_time', arguments: {} });
+      let r = await c.callTool({ name: 'list', arguments: {} }); // served meanwhile
+      assert.equal(r.isError, undefined, textOf(r));
+      r = await busy;
+      assert.equal(r.isError, true);
+      assert.match(textOf(r), /tool one_at_a_time is busy: 1 calls are running \(its concurrency limit\) and none ended within 300 ms/);
+      a.ac.abort();
+      assert.equal(await a.p, 'aborted');
+      // the upstream's limit (1): a call to another tool of it waits 300 ms, then is refused
+      seen = up.hangSeen;
+      const b = hangCall('tight_hang');
+      await waitFor(() => up.hangSeen > seen, 'the hanging call to reach the upstream');
+      r = await c.callTool({ name: 'tight_list', arguments: {} });
+      assert.equal(r.isError, true);
+      assert.match(textOf(r), /upstream tight is busy: too many concurrent calls \(limit 1\): no slot freed within 300 ms/);
+      b.ac.abort();
+      assert.equal(await b.p, 'aborted');
+      // a waiting call gets the slot its upstream frees
+      seen = up.hangSeen;
+      const d = hangCall('roomy_hang');
+      await waitFor(() => up.hangSeen > seen, 'the hanging call to reach the upstream');
+      const waiting = c.callTool({ name: 'roomy_list', arguments: {} });
+      await sleep(200);
+      d.ac.abort();
+      r = await waiting;
+      assert.equal(r.isError, undefined, textOf(r));
+      assert.deepEqual(r.structuredContent, { result: [1, 2, 3] });
+      assert.equal(await d.p, 'aborted');
     });
 
     it('a failing upstream opens the breaker; a recovered one closes it', T, async () => {
