@@ -24,8 +24,8 @@
  * 502/503/504/429 with full-jitter exponential backoff (or the server's Retry-After, a timer on
  * that loop), never past the deadline; other methods retry only when the connection failed
  * before anything was sent. The response is capped (max_response_bytes, checked on the decoded
- * bytes); stop() is polled by curl's progress callback and by a tick every 100 ms, so a
- * cancellation aborts the transfer or the backoff. One breaker outcome per request: 5xx after
+ * bytes); stop() is polled by a tick every 100 ms, so a cancellation aborts the transfer or
+ * the backoff. One breaker outcome per request: 5xx after
  * the retries, connection failures and timeouts count as failures; 4xx is the caller's
  * business and counts as a success.
  *
@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -102,7 +103,6 @@ static size_t checker_users;
 
 static size_t on_data(char *p, size_t sz, size_t n, void *ud);
 static int on_close_socket(void *ud, curl_socket_t s);
-static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d);
 
 /* A new handle with the options every request shares (the rest are set per attempt). */
 static CURL *handle_new(void)
@@ -113,12 +113,11 @@ static CURL *handle_new(void)
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "mcpd/" MCP_VERSION);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    /* no progress callback: the transfer thread's tick polls stop() (curl's progress meter
+     * cost clock reads and sums on every socket event) */
     curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
     if (no_proxy_env) curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
     return h;
@@ -896,24 +895,21 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
     return len;
 }
 
-static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
-{
-    (void)a, (void)b, (void)c, (void)d;
-    job *j = ud;
-    return j->stop && j->stop(j->ud) ? 1 : 0;
-}
-
 static struct curl_slist *header_list(const httpe *t, const char *lines, bool has_body)
 {
     struct curl_slist *l = NULL;
     char line[8192];
+    bool ua = false;
     for (const char *p = lines; *p;) {
         const char *e = strchr(p, '\n');
         size_t n = e ? (size_t)(e - p) : strlen(p);
         snprintf(line, sizeof line, "%.*s", (int)n, p);
         l = curl_slist_append(l, line);
+        ua = ua || !strncasecmp(line, "User-Agent:", 11);
         p += n + (e ? 1 : 0);
     }
+    /* ours as a plain header: curl would format its CURLOPT_USERAGENT line anew per request */
+    if (!ua) l = curl_slist_append(l, "User-Agent: mcpd/" MCP_VERSION);
     if (has_body) {
         snprintf(line, sizeof line, "Content-Type: %s", t->body_type);
         l = curl_slist_append(l, line);
@@ -1074,7 +1070,6 @@ static void attempt_start(job *j)
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, j->hdrs);
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->cfg.max_response_bytes);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, j);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, j);
     curl_easy_setopt(h, CURLOPT_PRIVATE, j);
     /* the method, from a known state: GET, then a body (which makes it POST), then the rest */
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);

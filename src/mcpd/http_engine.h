@@ -95,8 +95,7 @@ typedef void (*httpe_done_fn)(void *ud, httpe_result *r);
  * waiters as the limit, refused at once). The transfer runs on the engine's transfer thread.
  * Idempotent methods are retried on connection errors and 502/503/504/429 with jittered
  * exponential backoff, never past deadline_ms (on the breaker's clock, mcpd_now_ms). stop(ud)
- * is polled on the transfer thread (as curl drives the transfer, and every 100 ms) and aborts
- * the request. done(ud, r) is called exactly once: on the calling thread, before httpe_start
+ * is polled on the transfer thread every 100 ms and aborts the request. done(ud, r) is called exactly once: on the calling thread, before httpe_start
  * returns, when the request cannot be built or the breaker refuses it; otherwise on the
  * transfer thread. args are read only before httpe_start returns. t must outlive the request.
  * Any thread but the transfer thread. */
