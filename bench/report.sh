@@ -297,8 +297,10 @@ targets() {
         echo "**sql**: one indexed SELECT through a sql tool over HTTP (wrk, 16 connections) against"
         echo "the same prepared query stepped in a loop on one thread (bench/mcpd/sql_bare.c). **http**:"
         echo "an http tool (GET with a query parameter) over HTTP against nginx \`proxy_pass\` to the same"
-        echo "upstream (another nginx, \`return 200\`), both pinned to core 0; CPU per call is the"
-        echo "server's utime+stime over the calls served."
+        echo "upstream (another nginx, \`return 200\`; nginx keeps its upstream connections alive),"
+        echo "both pinned to core 0, the same number of calls to each; CPU per call is the proxy's"
+        echo "utime+stime over the calls served; each http.sh run is 3 interleaved nginx/mcpd pairs"
+        echo "and gives their medians."
         echo
         eb=$(med kinds exec bare rps); e1=$(med kinds exec c1 rps); e16=$(med kinds exec c16 rps)
         sm=$(med kinds sql mcpd rps); sb=$(med kinds sql bare rps); sc=$(med kinds sql mcpd cpu_us)

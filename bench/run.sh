@@ -530,7 +530,8 @@ if has kinds; then
         rec kinds sql mcpd "$r" cpu_us "$(sed -n 's/^sql.sh: mcpd .*, \([0-9.]*\) us CPU per call.*/\1/p' "$out")"
         rec kinds sql bare "$r" rps "$(sed -n 's/^sql.sh: bare SQLite loop: \([0-9.]*\) calls.*/\1/p' "$out")"
         out=$OUT/logs/kinds-http-$r.txt
-        env "${kenv[@]}" bash "$ROOT/bench/mcpd/http.sh" >"$out" 2>&1 || { cat "$out" >&2; die "bench/mcpd/http.sh failed"; }
+        env "${kenv[@]}" CALLS="${HTTP_CALLS:-$([ "${BENCH_QUICK:-0}" = 1 ] && echo 10000 || echo 30000)}" \
+            bash "$ROOT/bench/mcpd/http.sh" >"$out" 2>&1 || { cat "$out" >&2; die "bench/mcpd/http.sh failed"; }
         rec kinds http nginx "$r" rps "$(sed -n 's/^http.sh: nginx proxy_pass: \([0-9.]*\) req.*/\1/p' "$out")"
         rec kinds http nginx "$r" cpu_us "$(sed -n 's/^http.sh: nginx .*, \([0-9.]*\) us CPU.*/\1/p' "$out")"
         rec kinds http mcpd "$r" rps "$(sed -n 's/^http.sh: mcpd http tool: *\([0-9.]*\) calls.*/\1/p' "$out")"
