@@ -35,7 +35,8 @@
  * loop thread after a call, or the reload thread), never while a call on the instance runs.
  * call runs on a libmcp handler thread (the work pool), and should return at once when the
  * work is slow: post it to the event loop (mcpd_loop_post) or a thread of the kind's own, and
- * finish later. cancel runs on the event loop thread, possibly at the same time as the work:
+ * finish later. A tool added as `quick` has its call run on the HTTP worker (I/O) thread that
+ * read the request instead: such a call must never block. cancel runs on the event loop thread, possibly at the same time as the work:
  * the kind synchronises with itself. health runs on the event loop thread and reports through
  * its callback from any thread. configure must not touch the loop (it may not run yet:
  * --check-config configures without serving).
