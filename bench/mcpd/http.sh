@@ -66,7 +66,7 @@ cat >"$TMP/c.json" <<JSON
 JSON
 taskset -c "$SERVER_CPU" "$MCPD" --config "$TMP/c.json" --listen 127.0.0.1:0 2>"$TMP/mcpd.log" & PIDS+=($!)
 MPID=$!
-for _ in $(seq 100); do grep -q "listening on" "$TMP/mcpd.log" && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q "listening on" "$TMP/mcpd.log" && break; sleep 0.1; done
 MURL=$(grep -o 'http://[^ ]*' "$TMP/mcpd.log" | head -1)
 [ -n "$MURL" ] || die "mcpd did not start: $(cat "$TMP/mcpd.log")"
 
