@@ -284,9 +284,16 @@ static void fake_probe(void *ud, mcpd_health_report_fn rep, void *rud)
      * outstanding probe, so one held for ever would hang it */
     pthread_mutex_lock(&u->mu);
     if (atomic_load(&u->silent)) {
+        /* One probe is held at a time. The checker starts a probe only once the last one has
+         * reported or timed out, so one still held has timed out: it answers now, late (the
+         * checker drops it). Overwritten instead, it would stay outstanding for ever and the
+         * checker's free would wait for it (a test thread slowed by 5 ms under load hung CI). */
+        mcpd_health_report_fn late = u->pending;
+        void *late_ud = u->pending_ud;
         u->pending = rep;
         u->pending_ud = rud;
         pthread_mutex_unlock(&u->mu);
+        if (late) late(late_ud, true, NULL);
         return;
     }
     pthread_mutex_unlock(&u->mu);
