@@ -13,8 +13,11 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The engine's sink of a session: outputs of no request go to the standalone stream, if one
- * was ever opened. Any thread, under the conn's lock. */
+/* The engine's sink of a session: outputs of no request go to the standalone stream. A
+ * notification is dropped if no GET ever opened it; a request to the client (a task's
+ * elicitation or sampling) opens it, so the client's first GET gets it: its handler waits for
+ * the answer, and a client that opens its GET just after its first calls (the TypeScript SDK
+ * does) would otherwise never see the question. Any thread, under the conn's lock. */
 static void session_sink(void *ud, const mcp_out *out)
 {
     session *s = ud;
@@ -27,6 +30,7 @@ static void session_sink(void *ud, const mcp_out *out)
     st = s->get;
     if (st) hstream_ref(st);
     pthread_mutex_unlock(&s->lock);
+    if (!st && out->kind == MCP_OUT_REQUEST) st = session_get_stream(s);
     if (!st) return;
     hstream_put(st, out);
     hstream_unref(st);
