@@ -624,7 +624,8 @@ int mcpd_serve(const mcpd_serve_options *o)
     S.needs_auth = !stdio && !mcpd_host_is_loopback(c->host) && !o->insecure_no_auth;
     S.server = mcp_server_new(&c->info);
     if (c->page_size) mcp_server_set_page_size(S.server, c->page_size);
-    mcp_server_set_tool_filter(S.server, mcpd_tool_allowed, NULL);
+    mcp_server_set_item_filter(S.server, mcpd_item_allowed, NULL);
+    mcp_server_set_principal_id(S.server, mcpd_principal_id, NULL);
     mcpd_guard_set_max_children(c->max_children);
     if (mcpd_loop_start(loop_started, NULL) != 0) {
         fprintf(stderr, "mcpd: cannot start the event loop thread\n");
