@@ -77,6 +77,8 @@ typedef struct mcpd_env {
     const char *config_dir;  /* its directory: relative paths in the config are resolved here */
     uv_loop_t *loop;         /* mcpd's event loop: touch it only on its thread (mcpd_loop_post) */
     bool reload;             /* true when this configure is part of a reload */
+    uint64_t generation;     /* numbers the configure passes (1, 2, ...; 0: --check-config), so
+                                state kept across reloads can tell this pass from the last */
 } mcpd_env;
 
 /* Runs fn(loop, ud) on the event loop thread, soon. Any thread. fn must not block. Returns 0,

@@ -255,6 +255,35 @@ describe("a tool's own circuit breaker", () => {
       await stopChecked(srv);
     }
   });
+
+  it('stays open across a reload that keeps its settings; changed settings start fresh', T, async () => {
+    const breaker = { min_calls: 2, failure_ratio: 0.5, cooldown_ms: 600000 };
+    const config = (b, extra = []) => ({ tools: [
+      { kind: 'exec', name: 'broken', command: ['/nonexistent/program'], breaker: b, concurrency: 4 },
+      ...extra,
+    ] });
+    const srv = await startMcpd(config(breaker));
+    try {
+      const c = await connectClient(srv.url, 'legacy');
+      for (let i = 0; i < 2; i++) await c.callTool({ name: 'broken', arguments: {} });
+      const open = /^tool broken is unavailable: .*retry in \d/;
+      assert.match(textOf(await c.callTool({ name: 'broken', arguments: {} })), open);
+      // a reload that changes another tool, not this one's breaker: still open
+      srv.writeConfig(config(breaker, [{ kind: 'exec', name: 'added', command: ['echo', 'added'] }]));
+      assert.equal(await srv.reload(), 'ok');
+      await waitFor(async () => (await c.listTools()).tools.some((t) => t.name === 'added'), 'the reload served');
+      assert.match(textOf(await c.callTool({ name: 'broken', arguments: {} })), open);
+      // a changed breaker config: a fresh, closed breaker (the call reaches the backend again)
+      srv.writeConfig(config({ ...breaker, min_calls: 3 }));
+      assert.equal(await srv.reload(), 'ok');
+      await waitFor(async () => !(await c.listTools()).tools.some((t) => t.name === 'added'), 'the second reload served');
+      assert.equal(textOf(await c.callTool({ name: 'broken', arguments: {} })),
+        'cannot run /nonexistent/program: no such file or directory');
+      await c.close();
+    } finally {
+      await stopChecked(srv);
+    }
+  });
 });
 
 describe('health probes of exec tools', () => {
