@@ -753,7 +753,8 @@ void mcp_server_set_tool_filter(mcp_server *s, mcp_tool_visible_fn fn, void *ud)
 typedef enum mcp_item_kind {
     MCP_ITEM_TOOL,     /* the tool's name: tools/list, tools/call */
     MCP_ITEM_RESOURCE, /* a resource URI: resources/list, resources/read (also a URI read
-                        * through a template), resources/subscribe, subscriptions/listen */
+                        * through a template), resources/subscribe, subscriptions/listen;
+                        * skills by their SKILL.md URI, skill directories by theirs */
     MCP_ITEM_TEMPLATE, /* the template's uri_template: resources/templates/list, a read through
                         * it, completion/complete with ref/resource */
     MCP_ITEM_PROMPT,   /* the prompt's name: prompts/list, prompts/get, completion/complete
