@@ -284,7 +284,7 @@ static void write_payload(mcp_ctx *ctx, mcp_buf *b)
 {
     char hex[65], who[65];
     args_digest(ctx, hex);
-    principal_digest(ctx->conn->srv, ctx->principal, who);
+    mcp_principal_digest(ctx->conn->srv, ctx->principal, who);
     json_writer w;
     json_writer_init(&w, b, false);
     json_write_obj_begin(&w);
@@ -358,7 +358,7 @@ static int state_matches(mcp_ctx *ctx, const json_value *p)
     if (!json_is_string(m) || !json_is_string(n) || !json_is_string(d) || !json_is_string(who))
         return state_fail(ctx, "malformed");
     char hex[65];
-    principal_digest(ctx->conn->srv, ctx->principal, hex);
+    mcp_principal_digest(ctx->conn->srv, ctx->principal, hex);
     if (strcmp(who->u.str, hex)) return state_fail(ctx, "it was issued to another principal");
     args_digest(ctx, hex);
     if (strcmp(m->u.str, ctx->method_name) || strcmp(n->u.str, ctx->name ? ctx->name : "")) {

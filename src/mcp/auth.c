@@ -65,7 +65,7 @@ bool items_filtered(mcp_server *s)
     return s->tool_filter || s->item_filter;
 }
 
-void principal_digest(mcp_server *s, const void *principal, char hex[65])
+void mcp_principal_digest(mcp_server *s, const void *principal, char hex[65])
 {
     if (!principal) {
         hex[0] = '\0';

@@ -117,8 +117,6 @@ bool tool_visible(mcp_server *s, const void *principal, const char *name);
 bool item_visible(mcp_server *s, const void *principal, reg_kind k, const char *key);
 /* True if a filter may hide items (list results then depend on the principal). */
 bool items_filtered(mcp_server *s);
-/* The hex SHA-256 of principal's identity (mcp_server_set_principal_id), "" for NULL. */
-void principal_digest(mcp_server *s, const void *principal, char hex[65]);
 
 /* The name of each kind's list: its field in a page ("tools", ...) and its cursors' list. */
 extern const char *const reg_list_name[REG_NKINDS];

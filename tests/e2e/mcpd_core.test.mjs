@@ -455,6 +455,31 @@ describe('HTTP auth: bearer tokens stored hashed, per-token tool allowlists', ()
     });
   }
 
+  it('a legacy session belongs to the token that opened it', T, async () => {
+    const srv = await startMcpd(config);
+    try {
+      const init = await post(srv.url, { authorization: 'Bearer ci-secret' });
+      assert.equal(init.status, 200);
+      await init.text();
+      const sid = init.headers.get('mcp-session-id');
+      assert.ok(sid);
+      const list = (token) => fetch(srv.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream',
+          'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} }),
+      });
+      const other = await list('admin-secret');
+      assert.equal(other.status, 404, 'another token is told the session does not exist');
+      assert.match((await other.json()).error.message, /Session not found/);
+      const own = await list('ci-secret');
+      assert.equal(own.status, 200);
+      assert.match(await own.text(), /"name":"say"/);
+    } finally {
+      await stopChecked(srv);
+    }
+  });
+
   it('a reload that drops every token on a non-loopback address is refused', T, async () => {
     const srv = await startMcpd(config, { listen: '0.0.0.0:0' });
     try {
