@@ -516,11 +516,18 @@ static void call_refuse(mcpd_call *c, bool slots, const char *fmt, ...)
     call_end_finish(c, MCPD_CANCELLED, slots);
 }
 
+/* A slot of l within wait_ms (0: only a free one), unless the call is cancelled meanwhile. */
+static bool acquire(mcpd_limiter *l, uint32_t wait_ms, mcpd_call *c)
+{
+    return wait_ms ? mcpd_limiter_acquire_unless(l, wait_ms, &c->cancelled, NULL, 0)
+                   : mcpd_limiter_try(l);
+}
+
 /* Takes the tool's slot and, for kinds that spawn, a child slot; false after answering. */
 static bool take_slots(mcpd_call *c)
 {
     mcpd_tool *t = c->tool;
-    if (!mcpd_limiter_acquire_unless(t->guard->limit, 0, &c->cancelled, NULL, 0)) {
+    if (!acquire(t->guard->limit, t->queue_wait_ms, c)) {
         if (atomic_load(&c->cancelled))
             call_refuse(c, false, "tool %s: cancelled before it started", t->name);
         else
@@ -530,8 +537,7 @@ static bool take_slots(mcpd_call *c)
                         t->name, t->concurrency, t->queue_wait_ms);
         return false;
     }
-    if (c->child &&
-        !mcpd_limiter_acquire_unless(children, t->queue_wait_ms, &c->cancelled, NULL, 0)) {
+    if (c->child && !acquire(children, t->queue_wait_ms, c)) {
         mcpd_limiter_release(t->guard->limit);
         if (atomic_load(&c->cancelled))
             call_refuse(c, false, "tool %s: cancelled before it started", t->name);

@@ -233,6 +233,35 @@ for (const era of ['legacy', 'modern']) {
   });
 }
 
+describe('concurrency limit', () => {
+  it('a tool at its limit answers busy at once; a cancelled call gives its slot back', T, async () => {
+    const tmp = tempDir();
+    const srv = await startMcpd({ tools: [
+      { kind: 'exec', name: 'one', command: ['sh', '-c', 'echo $$ > "$1"; exec sleep "$2"', 'sh', `${tmp.dir}/{id}.pid`, '{s}'],
+        arguments: { id: { type: 'string', pattern: '^[a-z0-9]+$' }, s: { type: 'integer', minimum: 0, maximum: 60 } },
+        concurrency: 1, queue_wait_ms: 0, timeout_ms: 60000 },
+    ] });
+    try {
+      const c = await connectClient(srv.url, 'legacy');
+      const ac = new AbortController();
+      const first = c.callTool({ name: 'one', arguments: { id: 'a', s: 30 } }, undefined, { signal: ac.signal });
+      const pid = await grandchild(tmp.dir, 'a'); // the first call holds the only slot
+      const busy = await c.callTool({ name: 'one', arguments: { id: 'b', s: 0 } });
+      assert.equal(busy.isError, true);
+      assert.equal(textOf(busy), 'tool one is busy: 1 calls are running (its concurrency limit) and none ended within 0 ms; try again later');
+      ac.abort();
+      await assert.rejects(first);
+      await waitFor(() => !alive(pid), `the cancelled call's process ${pid} gone`);
+      await waitFor(async () => !(await c.callTool({ name: 'one', arguments: { id: 'c', s: 0 } })).isError,
+        'the slot given back after the cancel');
+      await c.close();
+    } finally {
+      await stopChecked(srv);
+      tmp.cleanup();
+    }
+  });
+});
+
 describe("a tool's own circuit breaker", () => {
   it('opens after failures and answers at once with when to retry', T, async () => {
     const srv = await startMcpd({ tools: [
