@@ -344,6 +344,29 @@ describe('health probes of exec tools', () => {
       tmp.cleanup();
     }
   });
+
+  it('a breaker held open by probes is kept by a reload, and the next generation\'s first good probe closes it', T, async () => {
+    const tmp = tempDir();
+    const flag = tmp.path('up');
+    // one probe at start, the next a minute later: the reload's first probe decides
+    const backend = { kind: 'exec', name: 'backend', command: ['echo', 'served'],
+      health: { command: ['test', '-e', flag], interval_ms: 60000, timeout_ms: 2000, unhealthy_after: 1, healthy_after: 1 } };
+    const srv = await startMcpd({ tools: [backend] });
+    try {
+      const c = await connectClient(srv.url, 'legacy');
+      await waitFor(async () => (await c.callTool({ name: 'backend', arguments: {} })).isError, 'the breaker held open');
+      writeFileSync(flag, '');
+      srv.writeConfig({ tools: [backend, { kind: 'exec', name: 'added', command: ['echo', 'added'] }] });
+      assert.equal(await srv.reload(), 'ok');
+      await waitFor(async () => (await c.listTools()).tools.some((t) => t.name === 'added'), 'the reload served');
+      await waitFor(async () => !(await c.callTool({ name: 'backend', arguments: {} })).isError,
+        'the kept breaker closed by the new generation\'s first good probe');
+      await c.close();
+    } finally {
+      await stopChecked(srv);
+      tmp.cleanup();
+    }
+  });
 });
 
 describe('reload on SIGHUP', () => {
