@@ -86,6 +86,7 @@ static void legacy_initialize(req_ctx *r)
                            .max_client_requests = h->o.max_client_requests,
                            .max_client_requests_total = h->o.max_client_requests_total};
     s->conn = mcp_conn_new(h->srv, &co);
+    mcp_principal_digest(h->srv, r->principal, s->principal);
     atomic_fetch_add(&h->nsessions, 1);
     hstream *st = hstream_new(h, s, r->ws, r->res);
     st->legacy = true;
@@ -162,6 +163,15 @@ static void legacy_get(req_ctx *r, session *s)
     herr_send(r->ws, r->res, rc == ATTACH_EXPIRED ? HERR_REPLAY_EXPIRED : HERR_STREAM_OPEN, NULL);
 }
 
+/* Whether r comes from the principal that initialized s (both none without auth). */
+static bool same_principal(const req_ctx *r, const session *s)
+{
+    if (!r->principal) return s->principal[0] == '\0';
+    char hex[65];
+    mcp_principal_digest(r->h->srv, r->principal, hex);
+    return strcmp(hex, s->principal) == 0;
+}
+
 void http_legacy(req_ctx *r)
 {
     http_request *req = r->req;
@@ -171,6 +181,11 @@ void http_legacy(req_ctx *r)
         return;
     }
     session *s = sid ? session_find(r->h, sid) : NULL;
+    if (s && !same_principal(r, s)) {
+        mcp_log(MCP_LOGL_DEBUG, "http: session %.8s... used by another principal: refused", s->id);
+        session_unref(s);
+        s = NULL; /* answered as unknown: another principal learns nothing of it */
+    }
     if (!s) {
         char id[80];
         refused_id(r, id, sizeof id);
