@@ -577,14 +577,14 @@ typedef struct mcp_access_record mcp_access_record; /* below */
 
 /* Zero fields take the defaults shown. See docs/internals/transport-http.md. */
 typedef struct mcp_http_options {
-    const char *host;           /* bind address, IPv4 or IPv6 literal; "127.0.0.1" */
-    int port;                   /* 0: the kernel picks one (mcp_http_port tells) */
-    const char *path;           /* the MCP endpoint; "/mcp" */
-    unsigned workers;           /* event-loop threads; number of cores */
-    unsigned threads;           /* most handler threads; max(64, 8 x cores) (see mcp_stdio_options) */
-    size_t queue_max;           /* handler calls waiting for a thread; 1024 (beyond: 503) */
-    size_t max_sessions;        /* legacy sessions; 10000 (beyond: initialize gets 503) */
-    uint32_t session_idle_ms;   /* idle legacy sessions end after this; 30 min */
+    const char *host;         /* bind address, IPv4 or IPv6 literal; "127.0.0.1" */
+    int port;                 /* 0: the kernel picks one (mcp_http_port tells) */
+    const char *path;         /* the MCP endpoint; "/mcp" */
+    unsigned workers;         /* event-loop threads; number of cores */
+    unsigned threads;         /* most handler threads; max(64, 8 x cores) (see mcp_stdio_options) */
+    size_t queue_max;         /* handler calls waiting for a thread; 1024 (beyond: 503) */
+    size_t max_sessions;      /* legacy sessions; 10000 (beyond: initialize gets 503) */
+    uint32_t session_idle_ms; /* idle legacy sessions end after this; 30 min */
     uint32_t sse_keepalive_ms;  /* comment keep-alives on open SSE streams; 15000 */
     size_t max_body;            /* request body bytes; 4 MiB (beyond: 413) */
     size_t max_conns;           /* connections per worker; 10000 */
@@ -787,8 +787,10 @@ int mcp_http_stop(mcp_http *h);
 /* Serves s over Streamable HTTP until SIGTERM or SIGINT, then stops as mcp_http_stop does; a
  * second signal during the stop stops the wait for handlers at once. It installs handlers for
  * SIGTERM and SIGINT while it runs and puts the previous ones back (use mcp_http_start/stop to
- * keep your own). Returns MCP_SERVE_OK, MCP_SERVE_FAILED, MCP_SERVE_ADDRINUSE or
- * MCP_SERVE_ABANDONED. Blocks the calling thread. opts may be NULL. */
+ * keep your own). With an access log file, SIGHUP reopens it (mcp_http_reopen_access_log)
+ * unless the program handles SIGHUP itself (its disposition is not the default). Returns
+ * MCP_SERVE_OK, MCP_SERVE_FAILED, MCP_SERVE_ADDRINUSE or MCP_SERVE_ABANDONED. Blocks the calling
+ * thread. opts may be NULL. */
 #define mcp_serve_http(s, ...) mcp_serve_http_sz((s), sizeof(mcp_http_options), __VA_ARGS__)
 int mcp_serve_http_sz(mcp_server *s, size_t opts_size, const mcp_http_options *opts);
 

@@ -566,11 +566,13 @@ static void *stop_watch_main(void *arg)
     }
     while (!atomic_load(&sw->done)) {
         struct pollfd p = {.fd = sw->sigfd, .events = POLLIN};
-        if (poll(&p, 1, 100) > 0 && !atomic_load(&sw->done)) {
-            mcp_log(MCP_LOGL_WARN, "http: second signal: not waiting for handlers any longer");
-            atomic_store(&sw->hurry, true);
-            break;
-        }
+        char sig = 0;
+        if (poll(&p, 1, 100) <= 0 || atomic_load(&sw->done) || read(sw->sigfd, &sig, 1) != 1 ||
+            sig == SIGHUP) /* (a log rotation during the stop: the files are closed soon) */
+            continue;
+        mcp_log(MCP_LOGL_WARN, "http: second signal: not waiting for handlers any longer");
+        atomic_store(&sw->hurry, true);
+        break;
     }
     return NULL;
 }
@@ -587,8 +589,14 @@ int mcp_serve_http_sz(mcp_server *s, size_t opts_size, const mcp_http_options *o
         rt_signals_close(&sig);
         return rc;
     }
-    struct pollfd p = {.fd = sig.fd, .events = POLLIN};
-    while (poll(&p, 1, -1) <= 0) { /* EINTR: the signal's byte is in the pipe */
+    if (h->alog && h->o.access_log && strcmp(h->o.access_log, "-"))
+        rt_signals_take_hup(&sig); /* SIGHUP reopens the access log (rotation) */
+    for (;;) {
+        struct pollfd p = {.fd = sig.fd, .events = POLLIN};
+        char c = 0;
+        if (poll(&p, 1, -1) <= 0 || read(sig.fd, &c, 1) != 1) continue; /* EINTR: byte waits */
+        if (c != SIGHUP) break;
+        mcp_http_reopen_access_log(h);
     }
     mcp_log(MCP_LOGL_INFO, "http: signal received, finishing in-flight work");
     stop_watch sw;

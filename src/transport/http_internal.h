@@ -169,12 +169,12 @@ struct mcp_http {
     _Atomic uint64_t sessions_total, sessions_expired;
     rt_metrics *metrics;
     http_metric_ids mid;
-    rt_monitor *mon;   /* http_monitor.c: alert rules, /ready */
-    int queue_wait_id; /* histogram: handler calls' wait for a pool thread */
-    http_admin *admin; /* http_admin.c: per-request series, admin listener */
+    rt_monitor *mon;              /* http_monitor.c: alert rules, /ready */
+    int queue_wait_id;            /* histogram: handler calls' wait for a pool thread */
+    http_admin *admin;            /* http_admin.c: per-request series, admin listener */
     pthread_mutex_t sweep_run_mu; /* held during an embedder's mcp_http_sweep */
-    access_log *alog; /* http_access.c: the file or stderr, or NULL */
-    bool logging;     /* an access log or hook: requests carry notes */
+    access_log *alog;             /* http_access.c: the file or stderr, or NULL */
+    bool logging;                 /* an access log or hook: requests carry notes */
 };
 
 /* What the access log learns of a request as the transport handles it (http_access.c); the
@@ -286,7 +286,8 @@ void hstream_keepalive(wstate *ws);
 /* Records a request's latency (from t0, rt_now_ns) in ws's histogram. */
 void http_record_latency(wstate *ws, uint64_t t0);
 
-/* ---- http_admin.c ----------------------------------------------------------------------------- */
+/* ---- http_admin.c -----------------------------------------------------------------------------
+ */
 
 /* Registers the per-method and per-tool series and becomes the server's observer. */
 void http_admin_setup(mcp_http *h);
