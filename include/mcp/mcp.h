@@ -577,14 +577,14 @@ typedef struct mcp_access_record mcp_access_record; /* below */
 
 /* Zero fields take the defaults shown. See docs/internals/transport-http.md. */
 typedef struct mcp_http_options {
-    const char *host;         /* bind address, IPv4 or IPv6 literal; "127.0.0.1" */
-    int port;                 /* 0: the kernel picks one (mcp_http_port tells) */
-    const char *path;         /* the MCP endpoint; "/mcp" */
-    unsigned workers;         /* event-loop threads; number of cores */
-    unsigned threads;         /* most handler threads; max(64, 8 x cores) (see mcp_stdio_options) */
-    size_t queue_max;         /* handler calls waiting for a thread; 1024 (beyond: 503) */
-    size_t max_sessions;      /* legacy sessions; 10000 (beyond: initialize gets 503) */
-    uint32_t session_idle_ms; /* idle legacy sessions end after this; 30 min */
+    const char *host;           /* bind address, IPv4 or IPv6 literal; "127.0.0.1" */
+    int port;                   /* 0: the kernel picks one (mcp_http_port tells) */
+    const char *path;           /* the MCP endpoint; "/mcp" */
+    unsigned workers;           /* event-loop threads; number of cores */
+    unsigned threads;           /* most handler threads; max(64, 8 x cores) (see mcp_stdio_options) */
+    size_t queue_max;           /* handler calls waiting for a thread; 1024 (beyond: 503) */
+    size_t max_sessions;        /* legacy sessions; 10000 (beyond: initialize gets 503) */
+    uint32_t session_idle_ms;   /* idle legacy sessions end after this; 30 min */
     uint32_t sse_keepalive_ms;  /* comment keep-alives on open SSE streams; 15000 */
     size_t max_body;            /* request body bytes; 4 MiB (beyond: 413) */
     size_t max_conns;           /* connections per worker; 10000 */

@@ -286,8 +286,7 @@ void hstream_keepalive(wstate *ws);
 /* Records a request's latency (from t0, rt_now_ns) in ws's histogram. */
 void http_record_latency(wstate *ws, uint64_t t0);
 
-/* ---- http_admin.c -----------------------------------------------------------------------------
- */
+/* ---- http_admin.c ----------------------------------------------------------------------------- */
 
 /* Registers the per-method and per-tool series and becomes the server's observer. */
 void http_admin_setup(mcp_http *h);
