@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define BUF_SIZE (64u << 10)
@@ -51,11 +50,21 @@ static void puts_(lw *w, const char *s)
     put(w, s, strlen(s));
 }
 
-static void putu(lw *w, uint64_t v)
+/* Decimal digits of v, at least width of them (zero-padded): no printf on the per-line path. */
+static void putu_w(lw *w, uint64_t v, int width)
 {
     char t[24];
-    int n = snprintf(t, sizeof t, "%llu", (unsigned long long)v);
-    put(w, t, (size_t)n);
+    int n = 0;
+    do {
+        t[sizeof t - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v || n < width);
+    put(w, t + sizeof t - n, (size_t)n);
+}
+
+static void putu(lw *w, uint64_t v)
+{
+    putu_w(w, v, 1);
 }
 
 static void hex2(lw *w, const char *pre, unsigned char c)
@@ -141,24 +150,48 @@ static void text_str(lw *w, const char *s, size_t max)
     put(w, "\"", 1);
 }
 
+/* The UTC date of a day count since 1970-01-01 (H. Hinnant's civil_from_days): gmtime_r
+ * takes glibc's time zone lock, once per line. */
+static void civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
+{
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    unsigned doe = (unsigned)(days - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
 static void put_time(lw *w, uint64_t unix_ms)
 {
-    time_t sec = (time_t)(unix_ms / 1000);
-    struct tm tm;
-    char t[40];
-    gmtime_r(&sec, &tm);
-    int n = snprintf(t, sizeof t, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     (unsigned)(unix_ms % 1000));
-    put(w, t, (size_t)n);
+    uint64_t sec = unix_ms / 1000, tod = sec % 86400;
+    int64_t y;
+    unsigned m, d;
+    civil((int64_t)(sec / 86400), &y, &m, &d);
+    putu_w(w, (uint64_t)y, 4);
+    put(w, "-", 1);
+    putu_w(w, m, 2);
+    put(w, "-", 1);
+    putu_w(w, d, 2);
+    put(w, "T", 1);
+    putu_w(w, tod / 3600, 2);
+    put(w, ":", 1);
+    putu_w(w, tod / 60 % 60, 2);
+    put(w, ":", 1);
+    putu_w(w, tod % 60, 2);
+    put(w, ".", 1);
+    putu_w(w, unix_ms % 1000, 3);
+    put(w, "Z", 1);
 }
 
 static void put_ms(lw *w, uint64_t us)
 {
-    char t[32];
-    int n =
-        snprintf(t, sizeof t, "%llu.%03u", (unsigned long long)(us / 1000), (unsigned)(us % 1000));
-    put(w, t, (size_t)n);
+    putu(w, us / 1000);
+    put(w, ".", 1);
+    putu_w(w, us % 1000, 3);
 }
 
 /* One field: its key and a value written by the caller right after. */
@@ -181,14 +214,13 @@ static void str_field(lw *w, bool json, const char *k, const char *v, size_t max
 
 static void int_field(lw *w, bool json, const char *k, long long v, bool present)
 {
-    char t[24];
     key(w, json, k, false);
     if (!present) {
         puts_(w, json ? "null" : "-");
         return;
     }
-    int n = snprintf(t, sizeof t, "%lld", v);
-    put(w, t, (size_t)n);
+    if (v < 0) put(w, "-", 1);
+    putu(w, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
 }
 
 size_t access_format(char *out, size_t cap, const mcp_access_record *r, bool json)

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static mcp_access_record full_record(void)
@@ -149,6 +150,27 @@ TEST(bounds)
     CHECK(strstr(j, want) != NULL);
 }
 
+/* The hand-made UTC date agrees with gmtime_r over leap days, centuries and far years. */
+TEST(time_format)
+{
+    static const uint64_t secs[] = {0,          951782400,  951868800,   1709164800,  1796317200,
+                                    4107542400, 4102444799, 32503680000, 253402300799};
+    for (size_t i = 0; i < sizeof secs / sizeof *secs; i++)
+        for (uint64_t k = 0; k < 3; k++) {
+            uint64_t ms = (secs[i] + k * 86399) * 1000 + 7;
+            time_t t = (time_t)(ms / 1000);
+            struct tm tm;
+            gmtime_r(&t, &tm);
+            char want[64], got[ACCESS_LINE_MAX];
+            strftime(want, sizeof want, "{\"time\":\"%Y-%m-%dT%H:%M:%S.007Z\",", &tm);
+            mcp_access_record r = full_record();
+            r.time_unix_ms = ms;
+            size_t n = access_format(got, sizeof got, &r, true);
+            got[n] = '\0';
+            if (strncmp(got, want, strlen(want))) T_FAIL("%s != %s", got, want);
+        }
+}
+
 TEST(rpc_error_code)
 {
     const char *ok = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"error\":{\"code\":5}}}";
@@ -251,6 +273,7 @@ int main(void)
     RUN(escaping_forgery);
     RUN(escaping_utf8);
     RUN(bounds);
+    RUN(time_format);
     RUN(rpc_error_code);
     RUN(writer_reopen);
     RUN(writer_errors);
