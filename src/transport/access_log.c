@@ -96,6 +96,14 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return k;
 }
 
+/* How many of the first n bytes of s are printable ASCII other than " and \. */
+static size_t plain_run(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\') i++;
+    return i;
+}
+
 /* A JSON string (null for NULL), at most max bytes of s. */
 static void json_str(lw *w, const char *s, size_t max)
 {
@@ -107,6 +115,9 @@ static void json_str(lw *w, const char *s, size_t max)
     size_t n = strlen(s), i = 0;
     put(w, "\"", 1);
     while (i < n) {
+        size_t run = plain_run(u + i, (n < max ? n : max) - i);
+        put(w, s + i, run); /* the usual case: printable ASCII, copied as a block */
+        if ((i += run) >= n) break;
         unsigned char c = u[i];
         size_t k = utf8_len(u + i, n - i);
         if (i + (k ? k : 1) > max) break;
@@ -133,9 +144,12 @@ static void text_str(lw *w, const char *s, size_t max)
         put(w, "-", 1);
         return;
     }
-    size_t n = strlen(s), i;
+    size_t n = strlen(s), i = 0;
     put(w, "\"", 1);
-    for (i = 0; i < n && i < max; i++) {
+    for (; i < n && i < max; i++) {
+        size_t run = plain_run((const unsigned char *)s + i, (n < max ? n : max) - i);
+        put(w, s + i, run);
+        if ((i += run) >= n || i >= max) break;
         unsigned char c = (unsigned char)s[i];
         if (c == '"' || c == '\\') {
             char t[2] = {'\\', (char)c};
