@@ -48,6 +48,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define DEFAULT_RETRIES      2u
@@ -108,6 +109,7 @@ static size_t checker_users;
 
 static size_t on_data(char *p, size_t sz, size_t n, void *ud);
 static int on_close_socket(void *ud, curl_socket_t s);
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a);
 
 /* A new handle with the options every request shares (the rest are set per attempt). */
 static CURL *handle_new(void)
@@ -123,6 +125,7 @@ static CURL *handle_new(void)
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     /* no progress callback: the transfer thread's tick polls stop() (curl's progress meter
      * cost clock reads and sums on every socket event) */
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
     curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
     if (no_proxy_env) curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
     return h;
@@ -988,6 +991,7 @@ typedef struct sock_watch {
     curl_socket_t fd;
     int events;      /* what the poll watches now; 0: stopped */
     bool curl_wants; /* curl is waiting on it */
+    bool owned;      /* a connection socket made by on_open_socket: its close is ours to see */
 } sock_watch;
 
 static sock_watch **watches; /* by descriptor */
@@ -1049,6 +1053,11 @@ static int on_curl_socket(CURL *e, curl_socket_t s, int what, void *ud, void *so
     (void)e, (void)ud, (void)sockp;
     sock_watch *w = watch_get(s);
     if (!w) return -1;
+    if (what == CURL_POLL_REMOVE && !w->owned) { /* a resolver's socket: curl closes it itself */
+        uv_close((uv_handle_t *)&w->poll, on_sock_close);
+        watches[s] = NULL;
+        return 0;
+    }
     w->curl_wants = what != CURL_POLL_REMOVE;
     int ev = what == CURL_POLL_REMOVE ? UV_READABLE
                                       : (what & CURL_POLL_IN ? UV_READABLE : 0) |
@@ -1058,6 +1067,23 @@ static int on_curl_socket(CURL *e, curl_socket_t s, int what, void *ud, void *so
         uv_poll_start(&w->poll, ev, on_sock);
     }
     return 0;
+}
+
+/* curl opens a connection socket (close-on-exec: mcpd spawns children). Only sockets made here
+ * keep their watch between transfers, since only their close is sure to come through
+ * on_close_socket; a watch left from a socket closed behind our back goes first. */
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)ud, (void)purpose;
+    curl_socket_t s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (s == CURL_SOCKET_BAD) return s;
+    if ((size_t)s < nwatches && watches[s]) {
+        uv_close((uv_handle_t *)&watches[s]->poll, on_sock_close);
+        watches[s] = NULL;
+    }
+    sock_watch *w = watch_get(s);
+    if (w) w->owned = true;
+    return s;
 }
 
 /* curl closes a socket: its watch goes first (uv_close takes it out of epoll). */
