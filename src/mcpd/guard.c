@@ -89,12 +89,14 @@ static bool slots_acquire(slots *s, uint32_t wait_ms, const mcp_ctx *ctx)
     return ok;
 }
 
+/* Signals after unlocking: a waiter woken under the mutex would find it held and sleep again
+ * (two more context switches per call when calls queue for a slot). */
 static void slots_release(slots *s)
 {
     pthread_mutex_lock(&s->mu);
     s->in_use--;
-    pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
+    pthread_cond_signal(&s->cv);
 }
 
 /* ---- guards ------------------------------------------------------------------------------ */
