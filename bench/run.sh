@@ -572,9 +572,10 @@ if has metrics; then
             fi
         done
     done
-    curl -s "http://127.0.0.1:$PORT_ON/metrics" | grep -q '^mcpd_requests_total{method="tools/call",outcome="ok"} [1-9]' ||
+    counted='^mcpd_requests_total{method="tools/call",outcome="ok"} [1-9]'
+    grep -q "$counted" <<<"$(curl -s "http://127.0.0.1:$PORT_ON/metrics")" ||
         die "the server with metrics on counted no tools/call"
-    curl -s "http://127.0.0.1:$PORT_OFF/metrics" | grep -q '^mcpd_requests_total{method="tools/call",outcome="ok"} [1-9]' &&
+    grep -q "$counted" <<<"$(curl -s "http://127.0.0.1:$PORT_OFF/metrics")" &&
         die "the server with --no-request-metrics counted tools/call"
     stop "$P_ON"; stop "$P_OFF"
     if command -v valgrind >/dev/null; then
