@@ -38,7 +38,7 @@ typedef struct mshard {
 struct rt_metrics {
     unsigned nshards;
     mshard *shards;
-    size_t nslots, capslots; /* slots in use, and allocated, in each shard */
+    size_t nslots, slot_cap; /* slots in use, and allocated, in each shard */
     series *s;
     size_t ns, cap;
 };
@@ -75,27 +75,26 @@ static char *dup_or_null(const char *s)
     return s ? mcp_xstrndup(s, strlen(s)) : NULL;
 }
 
-/* Takes n zeroed slots in every shard's array; returns the first. The arrays grow by doubling
- * (a copy per registration made registering a few hundred series quadratic: about 1 GB copied
- * for 256 tools' histograms at 16 shards). */
+/* Grows every shard's slot array by n zeroed slots; returns the first new one. */
 static size_t grow_slots(rt_metrics *m, size_t n)
 {
     size_t first = m->nslots, total = first + n;
-    if (total > m->capslots) {
-        size_t cap = m->capslots ? m->capslots : 64;
-        while (cap < total) cap *= 2;
-        size_t bytes = (cap * sizeof(uint64_t) + 63) & ~(size_t)63;
-        for (unsigned i = 0; i < m->nshards; i++) {
-            _Atomic uint64_t *a = aligned_alloc(64, bytes);
-            if (!a) abort();
-            memset((void *)a, 0, bytes);
-            if (first) memcpy((void *)a, (void *)m->shards[i].slots, first * sizeof(uint64_t));
-            free((void *)m->shards[i].slots);
-            m->shards[i].slots = a;
-        }
-        m->capslots = cap;
-    }
     m->nslots = total;
+    if (total <= m->slot_cap) return first; /* zeroed when allocated, untouched since */
+    /* Doubling: growing by each series copied every shard's array once per series registered,
+     * quadratic in their number (a server's start took seconds under the sanitizers). */
+    size_t cap = m->slot_cap ? m->slot_cap * 2 : 1024;
+    if (cap < total) cap = total;
+    size_t bytes = (cap * sizeof(uint64_t) + 63) & ~(size_t)63;
+    for (unsigned i = 0; i < m->nshards; i++) {
+        _Atomic uint64_t *a = aligned_alloc(64, bytes);
+        if (!a) abort();
+        memset((void *)a, 0, bytes);
+        if (first) memcpy((void *)a, (void *)m->shards[i].slots, first * sizeof(uint64_t));
+        free((void *)m->shards[i].slots);
+        m->shards[i].slots = a;
+    }
+    m->slot_cap = cap;
     return first;
 }
 
