@@ -12,7 +12,7 @@
 # load hits both alike; the ratio reported is the median of each round's mcpd/bare.
 #
 #   bash bench/mcpd/exec.sh [MCPD] [N]   # env: MCPD, N (calls per run, 1000), REPEATS (5),
-#                                        # CONCS ("1 16"), WINDOW (64), SERVER_CPU (0), LOAD_CPU (1)
+#                                        # CONCS ("1 16"), WINDOW (32), SERVER_CPU (0), LOAD_CPU (1)
 # Prints one line per run ("exec.sh: round R bare calls_per_s=... cpu_us=...", "exec.sh: round R
 # mcpd concurrency=C calls_per_s=... cpu_us=..."), then the medians:
 #   exec.sh: bare median calls_per_s=R cpu_us=C
@@ -24,7 +24,7 @@ MCPD=${MCPD:-${1:-$ROOT/build/release/mcpd}}
 N=${N:-${2:-1000}}
 REPEATS=${REPEATS:-5}
 CONCS=${CONCS:-"1 16"}
-WINDOW=${WINDOW:-64}
+WINDOW=${WINDOW:-32}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-${WRK_CPU:-1}}
 [ -x "$MCPD" ] || { echo "exec.sh: build mcpd first (make)" >&2; exit 2; }
