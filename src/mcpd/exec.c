@@ -18,12 +18,12 @@
  * a bare spawn loop's rate), and returns; the running child is handed to mcpd's loop thread,
  * where its exit is watched on a pidfd by a uv_poll and its pipes are read by libuv. Spawning
  * on the loop instead cost a hand-off more per call (handler -> loop -> child -> loop): under
- * load every hand-off waits for the scheduler, and bench/mcpd/exec.sh measured 57% of the
- * bare loop's rate that way against 100% or more now. The program is looked up in mcpd's PATH
- * once, at configure (find_program), and stdin's /dev/null is opened once: the vfork child
- * then makes one execve and no open. stdout and stderr are read into capped buffers
- * (stdout: the first max_output bytes, after which the group is killed and the text marked
- * truncated; stderr: the last max_stderr bytes), stdin gets the "stdin" argument's value or
+ * load every hand-off waits for the scheduler: 78% of the bare loop's calls/s that way against
+ * 174% now, and 1.29 times its CPU per call against 0.99 (bench/mcpd/exec.sh, docs/mcpd.md). The
+ * program is looked up in mcpd's PATH once, at configure (find_program), and stdin's /dev/null is
+ * opened once: the vfork child then makes one execve and no open. stdout and stderr are read into
+ * capped buffers (stdout: the first max_output bytes, after which the group is killed and the text
+ * marked truncated; stderr: the last max_stderr bytes), stdin gets the "stdin" argument's value or
  * /dev/null. When the child has exited and both pipes are closed, the call ends: an exit
  * status listed in ok_exit (default [0]) gives stdout as text (or, with "output": "json", as
  * structured content); any other status an isError result with the status and the stderr
@@ -37,12 +37,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
