@@ -108,9 +108,10 @@ struct mcp_ctx {
     const struct feature_method *fmethod; /* the table row (feature.h) */
     bool linked;                          /* in conn->inflight */
     bool is_error;
-    bool detached; /* answered as a task: request-level cancellation no longer applies */
-    bool whole;    /* answers the whole incoming message (mcp_out.whole) */
-    bool tag_gone; /* under conn lock: cancelled by mcp_conn_cancel_tag, tag no longer valid */
+    bool detached;   /* answered as a task: request-level cancellation no longer applies */
+    bool whole;      /* answers the whole incoming message (mcp_out.whole) */
+    bool tag_gone;   /* under conn lock: cancelled by mcp_conn_cancel_tag, tag no longer valid */
+    bool inline_now; /* the handler runs inline on an I/O thread and may mcp_ctx_defer */
     atomic_bool cancelled;
     const char *method_name;
     size_t method_name_len; /* every byte: a name may hold a NUL (JSON \u0000) */

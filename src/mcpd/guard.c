@@ -17,6 +17,12 @@
  * watchdog's list and unlinks at its end (one uncontended mutex each way). Only the first call
  * after an idle spell posts the watchdog's start.
  *
+ * Inline calls. A tool added with try_inline is registered MCP_INLINE: libmcp calls the handler
+ * on the I/O thread that decoded the request, and the guard tries the kind's call_inline there
+ * (guard_inline): breaker, then a slot taken only if one is free, then the kind, which ends
+ * the call at once or declines. Anything that would wait (no free slot, the kind declining) hands
+ * the call to libmcp's work pool with mcp_ctx_defer, where it runs the ordinary way below.
+ *
  * The ctx belongs to the kind until the call ends; the watchdog reads it (mcp_ctx_cancelled)
  * only under the list's mutex while the call is linked, and the end unlinks it under the same
  * mutex before finishing the ctx. The call is reference-counted (its end, plus the watchdog
@@ -83,6 +89,16 @@ static bool slots_acquire(slots *s, uint32_t wait_ms, const mcp_ctx *ctx)
         rc = pthread_cond_timedwait(&s->cv, &s->mu, last ? &until : &slice);
         if (rc == ETIMEDOUT && !last) rc = 0;
     }
+    bool ok = s->in_use < s->max;
+    if (ok) s->in_use++;
+    pthread_mutex_unlock(&s->mu);
+    return ok;
+}
+
+/* Takes a slot if one is free, without waiting. */
+static bool slots_try(slots *s)
+{
+    pthread_mutex_lock(&s->mu);
     bool ok = s->in_use < s->max;
     if (ok) s->in_use++;
     pthread_mutex_unlock(&s->mu);
@@ -218,6 +234,7 @@ struct mcpd_call {
     atomic_uint refs;              /* the call's end, and a watchdog cancelling it */
     atomic_bool cancelled, timed_out;
     bool child;
+    bool watched;  /* linked into the watchdog's list (not an inline call) */
     bool ticketed; /* admitted by the tool's breaker: the outcome is reported to it */
     mcpd_breaker_ticket ticket;
 };
@@ -336,6 +353,7 @@ static int watch(mcpd_call *c)
     c->next = W.live;
     if (W.live) W.live->prev = c;
     W.live = c;
+    c->watched = true;
     bool wake = !W.armed;
     W.armed = true;
     if (wake && mcpd_loop_post(watchdog_start, NULL) != 0) {
@@ -353,6 +371,7 @@ static int watch(mcpd_call *c)
  * whether it had timed out. */
 static bool call_end_begin(mcpd_call *c)
 {
+    if (!c->watched) return false; /* inline: never linked, never timed out by the watchdog */
     pthread_mutex_lock(&W.mu);
     if (c->prev)
         c->prev->next = c->next;
@@ -406,8 +425,63 @@ void mcpd_call_fail(mcpd_call *c, mcpd_outcome outcome, const char *fmt, ...)
     call_end_finish(c, outcome);
 }
 
+static mcpd_call *call_new(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx, bool ticketed,
+                           const mcpd_breaker_ticket *ticket)
+{
+    mcpd_call *c = calloc(1, sizeof *c);
+    if (!c) abort();
+    c->ctx = ctx;
+    c->gen = g;
+    c->tool = t;
+    c->child = t->spawns;
+    c->ticketed = ticketed;
+    c->ticket = *ticket;
+    c->deadline_ms = mcpd_now_ms() + t->timeout_ms;
+    atomic_init(&c->refs, 1);
+    atomic_init(&c->cancelled, false);
+    atomic_init(&c->timed_out, false);
+    mcpd_loop_hold();
+    return c;
+}
+
+/* The inline attempt (libmcp runs the handler on its I/O thread: the tool was added with
+ * try_inline). Nothing here waits: with every concurrency slot taken, or when the kind's
+ * call_inline declines, the call is handed to the work pool untouched (the breaker's ticket and
+ * the slot given back, the generation looked up again there) and runs the ordinary way. An open
+ * breaker answers here at once. Not watched: call_inline bounds its own time. */
+static void guard_inline(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
+{
+    mcpd_breaker_ticket ticket = {0};
+    mcpd_breaker *b = t->guard->breaker;
+    uint64_t retry_ms;
+    char why[256];
+    if (!t->kind->call_inline || t->spawns) goto defer;
+    if (b && !mcpd_breaker_allow(b, mcpd_now_ms(), &ticket, &retry_ms, why, sizeof why)) {
+        mcp_ctx_tool_error(ctx, "tool %s is unavailable: %s", t->name, why);
+        mcpd_gen_unref(g);
+        return;
+    }
+    if (!slots_try(&t->guard->limit)) {
+        if (b) mcpd_breaker_release(b, &ticket);
+        goto defer;
+    }
+    mcpd_call *c = call_new(g, t, ctx, b != NULL, &ticket);
+    if (t->kind->call_inline(t->inst, c)) return;
+    slots_release(&t->guard->limit);
+    if (b) mcpd_breaker_release(b, &ticket);
+    free(c);
+    mcpd_loop_unhold();
+defer:
+    mcpd_gen_unref(g);
+    mcp_ctx_defer(ctx);
+}
+
 void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
 {
+    if (mcp_ctx_is_inline(ctx)) {
+        guard_inline(g, t, ctx);
+        return;
+    }
     mcpd_breaker_ticket ticket = {0};
     mcpd_breaker *b = t->guard->breaker;
     uint64_t retry_ms;
@@ -436,19 +510,7 @@ void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
         mcpd_gen_unref(g);
         return;
     }
-    mcpd_call *c = calloc(1, sizeof *c);
-    if (!c) abort();
-    c->ctx = ctx;
-    c->gen = g;
-    c->tool = t;
-    c->child = t->spawns;
-    c->ticketed = b != NULL;
-    c->ticket = ticket;
-    c->deadline_ms = mcpd_now_ms() + t->timeout_ms;
-    atomic_init(&c->refs, 1);
-    atomic_init(&c->cancelled, false);
-    atomic_init(&c->timed_out, false);
-    mcpd_loop_hold();
+    mcpd_call *c = call_new(g, t, ctx, b != NULL, &ticket);
     if (watch(c) != 0) {
         mcp_ctx_tool_error(ctx, "mcpd is stopping");
         call_end_finish(c, MCPD_CANCELLED);
