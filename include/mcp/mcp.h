@@ -180,9 +180,9 @@ typedef void (*mcp_handler_fn)(mcp_ctx *ctx, void *ud);
 /* Tools only: the handler vouches that its structured content is a JSON object matching the
  * tool's output schema (it builds it by construction, e.g. with an mcp_jw writer from typed
  * data), so libmcp copies it as it is: no parse, no schema walk (about a fifth of a small
- * call's cost). Only that it starts with '{' is checked. Builds without NDEBUG still parse and
- * validate it, failing the call as without the flag, so a handler's tests catch a broken
- * promise; in release builds broken text would reach the client. */
+ * call's cost). Only that it starts with '{' is checked. libmcp built with ASan or TSan still
+ * parses and validates it, failing the call as without the flag, so a handler's tests under
+ * sanitizers catch a broken promise; other builds would send broken text to the client. */
 #define MCP_OUTPUT_TRUSTED 0x20u
 
 typedef struct mcp_tool_def {

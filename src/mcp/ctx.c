@@ -357,17 +357,11 @@ void mcp_ctx_description(mcp_ctx *c, const char *description)
         description ? mcp_arena_strndup(&c->arena, description, strlen(description)) : NULL;
 }
 
-/* MCP_OUTPUT_TRUSTED: taken at the handler's word in release builds; builds with assertions
- * check it as if the flag were not set (mcp.h). */
-#ifdef NDEBUG
-#define TRUST_OUTPUT true
-#else
-#define TRUST_OUTPUT false
-#endif
-
+/* MCP_OUTPUT_TRUSTED: taken at the handler's word, but in sanitizer builds (the test builds),
+ * which check it as if the flag were not set (mcp.h). */
 static bool output_trusted(const mcp_ctx *c)
 {
-    return TRUST_OUTPUT && c->entry && (c->entry->flags & MCP_OUTPUT_TRUSTED);
+    return !MCP_CHECK_TRUSTED_OUTPUT && c->entry && (c->entry->flags & MCP_OUTPUT_TRUSTED);
 }
 
 int mcp_ctx_structured(mcp_ctx *c, const char *json)

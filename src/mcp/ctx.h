@@ -8,6 +8,13 @@
 #include "mcp/registry.h"
 #include "rpc/rpc.h"
 
+/* Sanitizer builds (ASan, TSan: the builds tests run in) check MCP_OUTPUT_TRUSTED output. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define MCP_CHECK_TRUSTED_OUTPUT 1
+#else
+#define MCP_CHECK_TRUSTED_OUTPUT 0
+#endif
+
 /* ---- the conn ---------------------------------------------------------------------------- */
 typedef struct pending_out pending_out;
 typedef struct listener listener;
