@@ -36,10 +36,10 @@ calls() { grep '^echo.lua:' <<<"$1" | sed 's/.*requests=\([0-9]*\).*/\1/'; }
 irs() { # BIN CONFIG -> instructions per call
     serve "$2" valgrind --tool=callgrind --callgrind-out-file="$T/cg.%p" "$1"
     wrk -t1 -c4 -d1s -s "$ROOT/bench/http/echo.lua" "$URL" >/dev/null
-    callgrind_control -z "$PID" >/dev/null
+    callgrind_control -z "$PID" >/dev/null 2>&1
     local out ir
     out=$(wrk -t1 -c4 -d3s -s "$ROOT/bench/http/echo.lua" "$URL")
-    callgrind_control -d "$PID" >/dev/null
+    callgrind_control -d "$PID" >/dev/null 2>&1
     kill "$PID"; wait "$PID" 2>/dev/null || true
     ir=$(grep -h '^summary:' "$T"/cg."$PID".1 | awk '{print $2}')
     rm -f "$T"/cg.*
