@@ -775,6 +775,48 @@ typedef bool (*mcp_tool_visible_fn)(void *ud, const void *principal, const char 
  * serving. */
 void mcp_server_set_tool_filter(mcp_server *s, mcp_tool_visible_fn fn, void *ud);
 
+/* What an item filter is asked about, and the key it is given. */
+typedef enum mcp_item_kind {
+    MCP_ITEM_TOOL,     /* the tool's name: tools/list, tools/call */
+    MCP_ITEM_RESOURCE, /* a resource URI: resources/list, resources/read (also a URI read
+                        * through a template), resources/subscribe, subscriptions/listen;
+                        * skills by their SKILL.md URI, skill directories by theirs */
+    MCP_ITEM_TEMPLATE, /* the template's uri_template: resources/templates/list, a read through
+                        * it, completion/complete with ref/resource */
+    MCP_ITEM_PROMPT,   /* the prompt's name: prompts/list, prompts/get, completion/complete
+                        * with ref/prompt */
+} mcp_item_kind;
+
+/* Decides whether principal (NULL when unauthenticated) may see and use the item of kind
+ * `kind` under key. */
+typedef bool (*mcp_item_visible_fn)(void *ud, const void *principal, mcp_item_kind kind,
+                                    const char *key);
+
+/* Sets a filter over tools, resources, templates and prompts (beside the tool filter above:
+ * a tool must pass both). Hidden items are left out of their lists, and a request that names
+ * one is answered exactly as if it did not exist: tools/call "Unknown tool", resources/read
+ * "Resource not found" (-32002 legacy, -32602 modern), prompts/get "Unknown prompt",
+ * completion "Unknown prompt" / "Unknown resource template", resources/subscribe "Resource not
+ * found"; subscriptions/listen drops hidden URIs from what it acknowledges. With a filter set,
+ * modern list results are marked cacheScope "private" (they depend on who asks). fn runs on
+ * request threads, sometimes with the registry read-locked: quick, no mcp_* calls. NULL
+ * removes it. Call before serving. */
+void mcp_server_set_item_filter(mcp_server *s, mcp_item_visible_fn fn, void *ud);
+
+/* Names principals for the seals that bind state to them. A modern `requestState` carries a
+ * digest of the principal that made the request, and a retry presented by another principal
+ * (or anonymously, for state minted for a principal, and the other way round) is refused with
+ * -32602 "invalid params: invalid requestState: it was issued to another principal". fn
+ * writes principal's stable identity (a user id, a token's name) into out[size] (size is 256)
+ * and returns its length (at most size); it is called only for non-NULL principals, on
+ * request threads, quick, no mcp_* calls. Without it a principal is identified by its pointer
+ * value: right for principals that live as long as the process (interned names), wrong when
+ * they are freed and reallocated, or when several processes share a secret
+ * (mcp_server_set_secret): set fn then. NULL restores the pointer identity. Call before
+ * serving. */
+typedef size_t (*mcp_principal_id_fn)(void *ud, const void *principal, char *out, size_t size);
+void mcp_server_set_principal_id(mcp_server *s, mcp_principal_id_fn fn, void *ud);
+
 /* ---- skills (extension io.modelcontextprotocol/skills, SEP-2640) --------------------------- */
 /* A skill is a directory of files served as resources under
  * skill://[<authority>/]<name>/<path>, with a SKILL.md at its root whose YAML frontmatter names

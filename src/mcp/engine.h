@@ -228,4 +228,9 @@ void mcp_server_abandon(mcp_server *s);
  * transport's reference; memory goes when the last handler finishes. */
 void mcp_conn_close(mcp_conn *c);
 
+/* Writes the identity of principal as server s names it (mcp_server_set_principal_id, else its
+ * address) into hex as a SHA-256 in hex; "" for NULL. For transports that bind state (legacy
+ * sessions) to who made it: equal strings, the same principal. Any thread. */
+void mcp_principal_digest(mcp_server *s, const void *principal, char hex[65]);
+
 #endif

@@ -29,7 +29,11 @@ const char *mcpd_errs_pointer(const mcpd_errs *e, size_t i);
 typedef struct mcpd_token {
     const char *name;
     unsigned char sha256[32];
-    const mcp_json *tools; /* array of names, or NULL: every tool */
+    const mcp_json *tools;     /* array of names, or NULL: every tool */
+    const mcp_json *resources; /* array of URI prefixes or resources entry names; NULL: all */
+    const mcp_json *prompts;   /* array of prompt names, or NULL: every prompt */
+    char **res_prefixes;       /* "resources" as URI prefixes (names resolved), nres of them */
+    size_t nres;
 } mcpd_token;
 
 typedef struct mcpd_config {

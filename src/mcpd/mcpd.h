@@ -73,8 +73,11 @@ const mcpd_config *mcpd_gen_config(const mcpd_gen *g);
 /* ---- auth.c ------------------------------------------------------------------------------ */
 /* libmcp's HTTP auth callback: the principal for an Authorization header, or NULL (401). */
 const void *mcpd_auth_check(void *ud, const char *authorization);
-/* libmcp's tool filter: whether principal may see and call tool name. */
-bool mcpd_tool_allowed(void *ud, const void *principal, const char *name);
+/* libmcp's item filter: whether principal may see and use the tool, resource, template or
+ * prompt under key (its token's allowlists in the current config). */
+bool mcpd_item_allowed(void *ud, const void *principal, mcp_item_kind kind, const char *key);
+/* libmcp's principal naming for sealed state: the token's name ("" for anonymous). */
+size_t mcpd_principal_id(void *ud, const void *principal, char *out, size_t size);
 /* Frees the interned principal names (at exit). */
 void mcpd_auth_free_names(void);
 

@@ -303,6 +303,8 @@ static int content_activate(mcpd_gen *g, mcp_server *server)
     return rc;
 }
 
+static _Atomic uint64_t next_generation = 1;
+
 /* Configures every tool entry of cfg into a new generation (taking cfg). Returns it, or NULL
  * with the mistakes in errs (cfg then freed). */
 static mcpd_gen *gen_build(mcpd_config *cfg, mcp_server *server, bool reload, mcpd_errs *errs)
@@ -317,7 +319,8 @@ static mcpd_gen *gen_build(mcpd_config *cfg, mcp_server *server, bool reload, mc
                     .config_path = cfg->path,
                     .config_dir = cfg->dir,
                     .loop = mcpd_loop(),
-                    .reload = reload};
+                    .reload = reload,
+                    .generation = server ? atomic_fetch_add(&next_generation, 1) : 0};
     g->insts = calloc(mcp_json_len(tools) + 1, sizeof *g->insts);
     if (!g->insts) abort();
     size_t ntools = mcp_json_typeof(tools) == MCP_JSON_ARRAY ? mcp_json_len(tools) : 0;
@@ -627,7 +630,8 @@ int mcpd_serve(const mcpd_serve_options *o)
     S.needs_auth = !stdio && !mcpd_host_is_loopback(c->host) && !o->insecure_no_auth;
     S.server = mcp_server_new(&c->info);
     if (c->page_size) mcp_server_set_page_size(S.server, c->page_size);
-    mcp_server_set_tool_filter(S.server, mcpd_tool_allowed, NULL);
+    mcp_server_set_item_filter(S.server, mcpd_item_allowed, NULL);
+    mcp_server_set_principal_id(S.server, mcpd_principal_id, NULL);
     mcpd_guard_set_max_children(c->max_children);
     if (mcpd_loop_start(loop_started, NULL) != 0) {
         fprintf(stderr, "mcpd: cannot start the event loop thread\n");

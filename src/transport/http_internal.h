@@ -120,6 +120,8 @@ struct hstream {
 struct session {
     _Atomic unsigned refs;
     char id[33];
+    char principal[65]; /* who initialized it (mcp_principal_digest; "" without auth): only
+                           the same principal may use the session */
     mcp_http *h;
     mcp_conn *conn;
     pthread_mutex_t handle_lock; /* one mcp_conn_handle at a time */

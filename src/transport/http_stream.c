@@ -9,7 +9,8 @@
  * right after the call, which is the whole fast path of a stateless tools/call.
  *
  * A resume (GET with Last-Event-ID) attaches a new response to a stream; one whose old
- * response is still attached waits on its worker's list, checked every tick. */
+ * response is still attached waits on its worker's list, checked every tick. A standalone GET
+ * without Last-Event-ID attaches too, and is sent the kept events no connection was given. */
 #include "http_internal.h"
 
 #include "base/alloc.h"
@@ -607,10 +608,9 @@ int hstream_attach(wstate *ws, hstream *st, http_response *res, bool resume, uin
     st->mode = MODE_SSE;
     st->close_req = false;
     st->t0_ns = rt_now_ns();
-    if (resume)
-        st->sent_seq = after < st->seq ? after : st->seq;
-    else
-        st->sent_seq = st->seq;
+    /* a fresh GET gets the events no connection was given (a question to the client put
+     * while none listened), and what comes next */
+    if (resume) st->sent_seq = after < st->seq ? after : st->seq;
     if (!st->standalone) st->priming = false; /* a resumed POST stream: events only */
     pthread_mutex_unlock(&st->lock);
     http_response_on_abort(res, on_abort, st);
