@@ -584,8 +584,7 @@ static bool breaker_admits(mcpd_tool *t, mcp_ctx *ctx, mcpd_breaker_ticket *tick
     mcpd_breaker *b = t->guard->breaker;
     uint64_t retry_ms;
     char why[256];
-    if (!b || mcpd_breaker_allow(b, mcpd_now_ms(), ticket, &retry_ms, why, sizeof why))
-        return true;
+    if (!b || mcpd_breaker_allow(b, mcpd_now_ms(), ticket, &retry_ms, why, sizeof why)) return true;
     mcp_ctx_tool_error(ctx, "tool %s is unavailable: %s", t->name, why);
     return false;
 }
