@@ -3,7 +3,8 @@
 # for each mcpd binary given, the point-lookup sql tool of bench/mcpd/sql.sh and the echo plugin
 # tool (bench/mcpd/echo_plugin.c, the same path without a backend) under
 # `valgrind --tool=callgrind` (user-space instructions of all threads, counters zeroed after a
-# 1 s warm-up, 3 s of wrk with 4 connections), the sql tool then natively under
+# 1 s warm-up, 3 s of wrk with 2 connections: more queue calls for handler threads slowed down
+# by valgrind until the overload control answers 503), the sql tool then natively under
 # `perf stat -e context-switches` (3 s of wrk, 16 connections); and once the bare SQLite loop
 # of the same query (bench/mcpd/sql_bare.c). Prints one line per binary and one for the loop.
 #
@@ -35,10 +36,11 @@ serve() { # CONFIG CMD... : starts mcpd, sets PID and URL
 calls() { grep '^echo.lua:' <<<"$1" | sed 's/.*requests=\([0-9]*\).*/\1/'; }
 irs() { # BIN CONFIG -> instructions per call
     serve "$2" valgrind --tool=callgrind --callgrind-out-file="$T/cg.%p" "$1"
-    wrk -t1 -c4 -d1s -s "$ROOT/bench/http/echo.lua" "$URL" >/dev/null
+    wrk -t1 -c2 -d1s -s "$ROOT/bench/http/echo.lua" "$URL" >/dev/null || true
     callgrind_control -z "$PID" >/dev/null 2>&1
     local out ir
-    out=$(wrk -t1 -c4 -d3s -s "$ROOT/bench/http/echo.lua" "$URL")
+    out=$(wrk -t1 -c2 -d3s -s "$ROOT/bench/http/echo.lua" "$URL") ||
+        { echo "sql_cg.sh: wrong answers under callgrind: $out" >&2; exit 1; }
     callgrind_control -d "$PID" >/dev/null 2>&1
     kill "$PID"; wait "$PID" 2>/dev/null || true
     ir=$(grep -h '^summary:' "$T"/cg."$PID".1 | awk '{print $2}')
@@ -48,6 +50,7 @@ irs() { # BIN CONFIG -> instructions per call
 for bin in "$@"; do
     sql=$(irs "$bin" "$T/sql.json")
     echo=$(irs "$bin" "$T/echo.json")
+    [ -n "$sql" ] && [ -n "$echo" ] || exit 1
     serve "$T/sql.json" "$bin"
     perf stat -x, -e context-switches -p "$PID" -o "$T/perf" -- sleep 3 &
     pp=$!
