@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define MAX_CONFIG_BYTES (16u << 20)
 #define MAX_ERRS         200
@@ -436,6 +437,30 @@ static int hexval(char c)
 
 static void read_tokens(mcpd_config *c, mcpd_errs *errs);
 
+/* "access_log": the path (relative to the config's directory; "-": stderr), whose directory
+ * must exist and be writable, and the format. */
+static void read_access_log(mcpd_config *c, mcpd_errs *errs)
+{
+    const mcp_json *al = mcp_json_get(c->root, "access_log");
+    const char *path = get_str(al, "path");
+    c->access_log_format = get_str(al, "format");
+    if (!path || !path[0]) return;
+    if (!strcmp(path, "-") || path[0] == '/') {
+        c->access_log = xstrdup(path);
+        if (path[0] == '-') return;
+    } else {
+        size_t n = strlen(c->dir) + strlen(path) + 2;
+        c->access_log = malloc(n);
+        if (!c->access_log) abort();
+        snprintf(c->access_log, n, "%s/%s", c->dir, path);
+    }
+    char *tmp = xstrdup(c->access_log);
+    const char *dir = dirname(tmp);
+    if (access(dir, W_OK | X_OK))
+        mcpd_err(errs, "/access_log/path", "cannot create files in %s: %s", dir, strerror(errno));
+    free(tmp);
+}
+
 static void read_settings(mcpd_config *c, mcpd_errs *errs)
 {
     const mcp_json *r = c->root, *srv = mcp_json_get(r, "server");
@@ -491,6 +516,7 @@ static void read_settings(mcpd_config *c, mcpd_errs *errs)
         }
         c->http.alert_rules = c->alerts;
     }
+    read_access_log(c, errs);
     const mcp_json *lim = mcp_json_get(r, "limits");
     c->timeout_ms = get_u32(lim, "timeout_ms", 30000);
     c->concurrency = get_u32(lim, "concurrency", 16);
@@ -617,6 +643,7 @@ void mcpd_config_free(mcpd_config *c)
         free(c->tokens[i].res_prefixes);
     }
     free(c->tokens);
+    free(c->access_log);
     free(c->path);
     free(c->dir);
     free(c->text);

@@ -550,6 +550,7 @@ static void reload_done(uv_work_t *w, int status)
 
 static void on_hup(uv_signal_t *h, int sig)
 {
+    mcp_http_reopen_access_log(NULL); /* rotation: quick (an open and a dup2), any thread */
     if (S.reloading) {
         S.reload_again = true;
         return;
@@ -570,9 +571,16 @@ static void loop_stopping(uv_loop_t *loop, void *ud)
     uv_close((uv_handle_t *)&S.hup, NULL);
 }
 
-/* Serves HTTP with options copied out of c, whose generation a reload may free. */
-static int serve_http(const mcpd_config *c, const char *admin_listen)
+/* The principal for the access log: mcpd's principals are their token names (auth.c). */
+static const char *principal_name(void *ud, const void *principal)
 {
+    return principal;
+}
+
+/* Serves HTTP with options copied out of c, whose generation a reload may free. */
+static int serve_http(const mcpd_config *c, const mcpd_serve_options *o)
+{
+    const char *admin_listen = o->admin_listen;
     mcp_http_options h = c->http;
     char admin_host[256];
     if (admin_listen) { /* checked by mcpd_serve */
@@ -591,7 +599,14 @@ static int serve_http(const mcpd_config *c, const char *admin_listen)
     h.allowed_origins = (const char *const *)origins;
     h.allowed_hosts = (const char *const *)hosts;
     h.auth = mcpd_auth_check;
+    char *alog = dup_or_null(o->access_log ? o->access_log : c->access_log);
+    char *afmt = dup_or_null(o->access_log_format ? o->access_log_format : c->access_log_format);
+    h.access_log = alog;
+    h.access_log_format = afmt;
+    h.principal_name = principal_name;
     int rc = mcp_serve_http(S.server, &h);
+    free(alog);
+    free(afmt);
     /* exit status: 0 served, 2 the address is already served by another process, 1 otherwise */
     rc = rc == MCP_SERVE_OK ? 0 : rc == MCP_SERVE_ADDRINUSE ? 2 : 1;
     for (size_t i = 0; i < 32; i++) free(origins[i]), free(hosts[i]);
@@ -647,7 +662,7 @@ int mcpd_serve(const mcpd_serve_options *o)
         if (stdio) {
             rc = mcp_serve_stdio(S.server, NULL) ? 1 : 0;
         } else {
-            rc = serve_http(c, o->admin_listen);
+            rc = serve_http(c, o);
         }
     }
     /* probes first: an exec probe needs the loop to report; a reload from now on starts none */

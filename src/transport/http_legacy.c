@@ -101,6 +101,7 @@ static void legacy_initialize(req_ctx *r)
     r->admit = MCP_ADMIT_INITIALIZE;
     int n = hstream_run(r, s->conn, st, NULL, &held);
     if (mcp_conn_initialized(s->conn)) {
+        http_access_session(r, s->id);
         session_start_expiry(r->ws, s);
         session_insert(h, s);
         mcp_log(MCP_LOGL_DEBUG, "http: session %.8s... created", s->id);
@@ -192,6 +193,7 @@ void http_legacy(req_ctx *r)
         herr_send(r->ws, r->res, sid ? HERR_SESSION_NOT_FOUND : HERR_SESSION_REQUIRED, id);
         return;
     }
+    http_access_session(r, s->id);
     switch (req->method) {
     case HTTP_POST:
         legacy_post(r, s);

@@ -14,6 +14,7 @@
 #include "http_internal.h"
 
 #include "base/alloc.h"
+#include "rpc/rpc.h"
 #include "rt/clock.h"
 
 #include <stdio.h>
@@ -227,6 +228,8 @@ static bool store_locked(hstream *st, const mcp_out *out)
 void hstream_put(hstream *st, const mcp_out *out)
 {
     pthread_mutex_lock(&st->lock);
+    if (out->kind == MCP_OUT_RESPONSE && st->h->logging && !st->rpc_error)
+        st->rpc_error = rpc_response_error_code(out->data, out->len);
     if (out->kind == MCP_OUT_CLOSE_STREAM) {
         if (st->legacy && st->accept_sse && !st->final) {
             st->mode = MODE_SSE;
@@ -289,6 +292,7 @@ typedef struct pump_out {
     mcp_buf out;
     char xname[32], xvalue[48];
     int status;
+    int rpc_error; /* for the access log */
     bool end, start_sse, json, final;
 } pump_out;
 
@@ -325,12 +329,14 @@ static void pump_take_locked(hstream *st, wstate *ws, pump_out *po)
         st->ws = NULL;
     }
     po->final = st->final;
+    po->rpc_error = st->rpc_error;
 }
 
 /* Writes po to its response (owning loop thread, no lock held). */
 static void pump_write(wstate *ws, hstream *st, pump_out *po)
 {
     http_response *res = po->res;
+    if (po->rpc_error) http_access_rpc_error(res, po->rpc_error);
     if (po->json) {
         if (po->xname[0]) http_response_header(res, po->xname, po->xvalue);
         if (po->status == 503) { /* shed: come back when the queue should have drained */
@@ -559,7 +565,8 @@ int hstream_run(req_ctx *r, mcp_conn *conn, hstream *st, session *sess, bool *he
                          .get_header = req_get_header,
                          .hctx = req,
                          .admit = r->admit,
-                         .principal = r->principal};
+                         .principal = r->principal,
+                         .names = r->note ? &r->note->names : NULL};
     prepare(st, req, conn, sess);
     tl_req = st;
     tl_req_wake = false;
