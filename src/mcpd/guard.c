@@ -6,9 +6,7 @@
  * tool's concurrency limit (limiter.c: at most `concurrency` calls run, a call beyond waits at
  * most queue_wait_ms on its handler thread, then gets an isError result that says the tool is
  * busy), the global child-process limit for kinds that spawn (a limiter too), and then runs
- * (kind->call). A quick tool's call (mcpd_tool_spec.quick: registered MCP_INLINE, it runs on
- * the I/O thread that read the request) takes only free slots there; when a limit is full it
- * is handed through mcpd's loop to libuv's thread pool, which waits for the slots as above.
+ * (kind->call). Inline calls (below) never wait: they take only free slots.
  *
  * Cancellation is pushed, not polled: each call registers a libmcp cancel callback
  * (mcp_ctx_on_cancel). It runs on whatever thread cancels (an I/O thread when the client sends
@@ -31,6 +29,17 @@
  * watchdog's list and unlinks at its end (one uncontended mutex each way), plus the cancel
  * callback's registration (one more). Only the first call after an idle spell posts the
  * watchdog's start.
+ *
+ * Inline calls. A tool added quick or with try_inline is registered MCP_INLINE: libmcp calls
+ * the handler on the I/O thread that decoded the request, and the guard never waits there
+ * (guard_inline): breaker, then a slot taken only if one is free, then the kind. Anything that
+ * would wait (no free slot, a call_inline declining, a kind that spawns) hands the call to
+ * libmcp's work pool with mcp_ctx_defer, where it runs the ordinary way. A quick tool's call
+ * then runs as any other (cancel callback, watchdog, kind->call), only on the I/O thread: its
+ * kind->call never blocks, and the call ends later from the kind's thread. A try_inline tool's
+ * kind->call_inline ends the call at once or declines; such a call registers no cancel
+ * callback and is not watched (it ends before its I/O thread could read a cancellation;
+ * call_inline bounds its own time).
  *
  * The ctx belongs to the kind until the call ends; libmcp calls the cancel callback only
  * before the ctx ends, and the call's end unlinks it from the watchdog (under its mutex) before
@@ -566,83 +575,81 @@ static void guard_start(mcpd_call *c)
     t->kind->call(t->inst, c);
 }
 
-/* A quick tool's slots, only if free (its call runs on an I/O thread, which must not wait). */
-static bool try_slots(mcpd_call *c)
+static mcpd_call *call_new(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx, bool ticketed,
+                           const mcpd_breaker_ticket *ticket, int phase)
 {
-    mcpd_tool *t = c->tool;
-    if (!mcpd_limiter_try(t->guard->limit)) return false;
-    if (c->child && !mcpd_limiter_try(children)) {
-        mcpd_limiter_release(t->guard->limit);
-        return false;
-    }
-    return true;
-}
-
-/* A quick tool's call that found a limit full waits for its slots on a thread of libuv's pool
- * (queued from mcpd's loop), never on the I/O thread. Rare by design: only at the limit. The
- * call's own hold keeps the loop running meanwhile. */
-typedef struct slow_call {
-    uv_work_t work;
-    mcpd_call *c;
-} slow_call;
-
-static void slow_work(uv_work_t *w)
-{
-    slow_call *s = w->data;
-    if (take_slots(s->c)) guard_start(s->c);
-}
-
-static void slow_done(uv_work_t *w, int status)
-{
-    (void)status;
-    free(w->data);
-}
-
-static void slow_queue(uv_loop_t *loop, void *ud)
-{
-    slow_call *s = ud;
-    if (uv_queue_work(loop, &s->work, slow_work, slow_done) != 0) {
-        call_refuse(s->c, false, "tool %s cannot wait for a slot", s->c->tool->name);
-        free(s);
-    }
-}
-
-void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
-{
-    mcpd_breaker_ticket ticket = {0};
-    mcpd_breaker *b = t->guard->breaker;
-    uint64_t retry_ms;
-    char why[256];
-    if (b && !mcpd_breaker_allow(b, mcpd_now_ms(), &ticket, &retry_ms, why, sizeof why)) {
-        mcp_ctx_tool_error(ctx, "tool %s is unavailable: %s", t->name, why);
-        mcpd_gen_unref(g);
-        return;
-    }
     mcpd_call *c = calloc(1, sizeof *c);
     if (!c) abort();
     c->ctx = ctx;
     c->gen = g;
     c->tool = t;
     c->child = t->spawns;
-    c->ticketed = b != NULL;
-    c->ticket = ticket;
+    c->ticketed = ticketed;
+    c->ticket = *ticket;
     atomic_init(&c->refs, 1);
     atomic_init(&c->cancelled, false);
     atomic_init(&c->timed_out, false);
-    atomic_init(&c->phase, PH_WAITING);
+    atomic_init(&c->phase, phase);
     mcpd_loop_hold();
-    mcp_ctx_on_cancel(ctx, on_ctx_cancel, c);
-    if (t->quick && !try_slots(c)) {
-        slow_call *s = calloc(1, sizeof *s);
-        if (!s) abort();
-        s->c = c;
-        s->work.data = s;
-        if (mcpd_loop_post(slow_queue, s) != 0) {
-            free(s);
-            call_refuse(c, false, "mcpd is stopping");
+    return c;
+}
+
+/* The breaker's verdict; false after answering an open breaker. */
+static bool breaker_admits(mcpd_tool *t, mcp_ctx *ctx, mcpd_breaker_ticket *ticket)
+{
+    mcpd_breaker *b = t->guard->breaker;
+    uint64_t retry_ms;
+    char why[256];
+    if (!b || mcpd_breaker_allow(b, mcpd_now_ms(), ticket, &retry_ms, why, sizeof why)) return true;
+    mcp_ctx_tool_error(ctx, "tool %s is unavailable: %s", t->name, why);
+    return false;
+}
+
+/* The inline attempt (see the header): nothing here waits. With every concurrency slot taken,
+ * or when the kind's call_inline declines, the call goes to the work pool untouched (the
+ * breaker's ticket and the slot given back; the generation is looked up again there). */
+static void guard_inline(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
+{
+    mcpd_breaker_ticket ticket = {0};
+    mcpd_breaker *b = t->guard->breaker;
+    if ((t->quick || t->kind->call_inline) && !t->spawns) {
+        if (!breaker_admits(t, ctx, &ticket)) {
+            mcpd_gen_unref(g);
+            return;
         }
+        if (mcpd_limiter_try(t->guard->limit)) {
+            if (t->quick) { /* it ends later, from the kind's thread: cancellable and watched */
+                mcpd_call *c = call_new(g, t, ctx, b != NULL, &ticket, PH_WAITING);
+                mcp_ctx_on_cancel(ctx, on_ctx_cancel, c);
+                guard_start(c);
+                return;
+            }
+            mcpd_call *c = call_new(g, t, ctx, b != NULL, &ticket, PH_RUNNING);
+            c->deadline_ms = mcpd_now_ms() + t->timeout_ms;
+            if (t->kind->call_inline(t->inst, c)) return;
+            mcpd_limiter_release(t->guard->limit);
+            free(c);
+            mcpd_loop_unhold();
+        }
+        if (b) mcpd_breaker_release(b, &ticket);
+    }
+    mcpd_gen_unref(g);
+    mcp_ctx_defer(ctx);
+}
+
+void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
+{
+    if (mcp_ctx_is_inline(ctx)) {
+        guard_inline(g, t, ctx);
         return;
     }
-    if (!t->quick && !take_slots(c)) return;
+    mcpd_breaker_ticket ticket = {0};
+    if (!breaker_admits(t, ctx, &ticket)) {
+        mcpd_gen_unref(g);
+        return;
+    }
+    mcpd_call *c = call_new(g, t, ctx, t->guard->breaker != NULL, &ticket, PH_WAITING);
+    mcp_ctx_on_cancel(ctx, on_ctx_cancel, c);
+    if (!take_slots(c)) return;
     guard_start(c);
 }
