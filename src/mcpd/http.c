@@ -141,9 +141,14 @@ static int http_configure(const mcpd_env *env, const mcp_json *e, const char *po
     }
     char *input = mcpd_args_schema(c.arguments, NULL, 0);
     char *output = mcp_json_text(mcp_json_get(e, "output_schema"), NULL);
-    /* quick: a call only builds the request and queues it (httpe_start never blocks) */
-    mcpd_tool_spec spec = {
-        .input_schema = input, .output_schema = output, .tool = t, .quick = true};
+    /* quick: a call only builds the request and queues it (httpe_start never blocks).
+     * output_trusted without an output_schema: mcpd_http_answer hands over only JSON it parsed
+     * itself (the same parser and limits as libmcp's), so libmcp need not parse it again. */
+    mcpd_tool_spec spec = {.input_schema = input,
+                           .output_schema = output,
+                           .tool = t,
+                           .quick = true,
+                           .output_trusted = output == NULL};
     int rc = mcpd_tools_add(tools, &spec, NULL, errs);
     free(input);
     free(output);
@@ -185,7 +190,8 @@ void mcpd_http_answer(mcp_ctx *ctx, const httpe_result *r)
         if (d) {
             const mcp_json *v = mcp_json_root(d);
             if (mcp_json_typeof(v) == MCP_JSON_OBJECT) {
-                mcp_ctx_structured(ctx, r->body);
+                /* from its '{' (MCP_OUTPUT_TRUSTED checks only that) */
+                mcp_ctx_structured(ctx, r->body + strspn(r->body, " \t\r\n"));
             } else {
                 mcp_jw *w = mcp_jw_new();
                 mcp_jw_object(w);

@@ -72,6 +72,7 @@ function startUpstream() {
       if (u.pathname === '/missing') { res.writeHead(404, { 'content-type': 'text/plain' }).end('no such thing'); return; }
       if (u.pathname === '/big') { res.writeHead(200, { 'content-type': 'text/plain' }).end('x'.repeat(100000)); return; }
       if (u.pathname === '/list') { res.writeHead(200, { 'content-type': 'application/json' }).end('[1,2,3]'); return; }
+      if (u.pathname === '/spaced') { res.writeHead(200, { 'content-type': 'application/json' }).end('\n  {"a":1}\n'); return; }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ method: req.method, path: u.pathname, raw: req.url, query: Object.fromEntries(u.searchParams),
         header: req.headers['x-tag'] ?? null, apiKey: req.headers['x-api-key'] ?? null, body: body ? JSON.parse(body) : null }));
@@ -100,6 +101,10 @@ const httpTools = (base) => [
   { kind: 'http', name: 'missing', url: `${base}/missing`, upstream: { name: 'api' } },
   { kind: 'http', name: 'big', url: `${base}/big`, max_response_bytes: 1000, upstream: { name: 'api' } },
   { kind: 'http', name: 'list', url: `${base}/list`, upstream: { name: 'api' } },
+  // an object after whitespace: handed over trusted (no output_schema), or checked (one given)
+  { kind: 'http', name: 'spaced', url: `${base}/spaced`, upstream: { name: 'api' } },
+  { kind: 'http', name: 'spaced_typed', url: `${base}/spaced`, upstream: { name: 'api' },
+    output_schema: { type: 'object', required: ['b'] } },
   { kind: 'http', name: 'slow', url: `${base}/slow`, timeout_ms: 600, retries: 0 },
   { kind: 'http', name: 'retry_get', url: `${base}/once/{id}`, arguments: { id: { type: 'string' } },
     retries: 2, backoff_ms: 10, upstream: { name: 'once' } },
@@ -290,6 +295,14 @@ for (const era of ['legacy', 'modern']) {
       assert.match(textOf(r), /larger than the limit of 1000 bytes/);
       r = await c.callTool({ name: 'list', arguments: {} });
       assert.deepEqual(r.structuredContent, { result: [1, 2, 3] });
+    });
+
+    it('a JSON object answer is the structured content; a declared output_schema is enforced', T, async () => {
+      const r = await c.callTool({ name: 'spaced', arguments: {} });
+      assert.equal(r.isError, undefined, textOf(r));
+      assert.deepEqual(r.structuredContent, { a: 1 });
+      await assert.rejects(c.callTool({ name: 'spaced_typed', arguments: {} }),
+        /does not match its output schema/);
     });
 
     it('a slow upstream times out', T, async () => {
