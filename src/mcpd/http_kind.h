@@ -12,7 +12,9 @@ void mcpd_http_upstream_config(const mcp_json *up, const char *origin, httpe_ups
                                char *health_url, size_t health_size);
 
 /* Adds a 2xx response to ctx: a JSON object as structured content (any other JSON value as
- * {"result": value}) and text; images and audio as such; other text as text. */
+ * {"result": value}) and text; images and audio as such; other text as text. The structured
+ * content is JSON it parsed itself, with libmcp's limits: a tool that declares no output
+ * schema may be added output_trusted. */
 void mcpd_http_answer(mcp_ctx *ctx, const httpe_result *r);
 
 /* Sends t with the call's arguments and ends the call with the answer or the error. */

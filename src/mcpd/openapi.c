@@ -447,7 +447,8 @@ static bool add_operation(oa_ctx *x, const char *path, const char *method, const
                            .input_schema = input,
                            .annotations = mcp_json_get(x->entry, "annotations") ? NULL : ann,
                            .tool = t,
-                           .quick = true}; /* http calls never block (httpe_start) */
+                           .quick = true,           /* http calls never block (httpe_start) */
+                           .output_trusted = true}; /* no output schema (mcpd_http_answer) */
     int rc = mcpd_tools_add(x->tools, &spec, ptr, x->errs);
     free(input);
     if (rc != 0) {
