@@ -8,7 +8,8 @@
 # requests per upstream connection; mcpd: libcurl's connection cache). wrk (bench/mcpd/http.lua)
 # sends the same number of calls (CALLS) to each, 16 connections, and checks every answer: nginx
 # must return the upstream's bytes, mcpd a tools/call result whose structured content holds them.
-# The proxy under test is pinned to SERVER_CPU, wrk and the upstream to WRK_CPU. CPU per call is
+# The proxy under test is pinned to SERVER_CPU, wrk and the upstream to WRK_CPU; mcpd runs one
+# HTTP worker (`http.workers`), as nginx runs one worker process. CPU per call is
 # utime+stime of the proxy's process (nginx runs one worker and no master; mcpd: every thread of
 # its process) over the run, divided by the answers. The two run PAIRS times, interleaved (nginx,
 # mcpd, nginx, mcpd, ...); the summary lines are the medians, and the ratio is the median of the
@@ -60,8 +61,10 @@ taskset -c "$SERVER_CPU" nginx -p "$TMP/proxy" -e "$TMP/proxy/error.log" -c "$TM
 NPID=$!
 wait_port "$NPID" "$PPORT" || die "the proxy did not start"
 
+# one HTTP worker, as nginx has one worker process: both pinned to the one core SERVER_CPU
+# (mcpd's default is one worker per online core, whatever the affinity mask)
 cat >"$TMP/c.json" <<JSON
-{"tools": [{"kind": "http", "name": "echo", "url": "http://127.0.0.1:${UPORT}/", "query": {"m": "{message}"},
+{"http": {"workers": 1}, "tools": [{"kind": "http", "name": "echo", "url": "http://127.0.0.1:${UPORT}/", "query": {"m": "{message}"},
   "arguments": {"message": {"type": "string"}}, "concurrency": 64, "upstream": {"concurrency": 64, "max_idle": 64}}]}
 JSON
 taskset -c "$SERVER_CPU" "$MCPD" --config "$TMP/c.json" --listen 127.0.0.1:0 2>"$TMP/mcpd.log" & PIDS+=($!)
