@@ -438,6 +438,15 @@ static int fill_element(const exec_tool *t, const char *tpl, const mcp_json *arg
 }
 
 /* ---- running ----------------------------------------------------------------------------- */
+/* Closes a pidfd with the raw system call that opened it (pidfd_open has no libc wrapper here).
+ * ThreadSanitizer then sees neither: with close(3) it saw only the close, of a number it still
+ * took for a socket that libuv had closed with a raw close(2) on another thread, and reported a
+ * race on that descriptor. */
+static void close_pidfd(int fd)
+{
+    syscall(SYS_close, fd);
+}
+
 typedef struct job {
     mcpd_call *call;
     const exec_tool *t;
@@ -538,7 +547,7 @@ static void on_handle_closed(uv_handle_t *h)
 static void on_exitw_closed(uv_handle_t *h)
 {
     job *j = h->data;
-    if (j->pidfd >= 0) close(j->pidfd);
+    if (j->pidfd >= 0) close_pidfd(j->pidfd);
     on_handle_closed(h);
 }
 
@@ -852,7 +861,7 @@ static void probe_closed(uv_handle_t *h)
 {
     probe *p = h->data;
     if (--p->handles > 0) return;
-    if (p->pidfd >= 0) close(p->pidfd);
+    if (p->pidfd >= 0) close_pidfd(p->pidfd);
     probe_free(p);
 }
 
