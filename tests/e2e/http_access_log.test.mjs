@@ -98,9 +98,14 @@ describe('access log (mcpd, JSON lines)', () => {
 
       await legacy.close();
       await mod.close();
+      // A line is written when its request ends, which the server may see after the client is
+      // done with it: the SSE stream's after its last byte went, the legacy client's standalone
+      // GET (which its SDK opens with its first request) only once the server sees it aborted.
+      // Waited for here, or they were missing below, or landed in the file after the rotation.
       const all = await waitFor(() => {
         const ls = lines(file).map((l) => JSON.parse(l));
-        return ls.some((l) => l.name === forged) && ls.length >= 8 && ls;
+        const ended = [(l) => l.name === forged, (l) => l.name === 'nap', (l) => l.method === 'GET'];
+        return ended.every((f) => ls.some(f)) && ls.length >= 8 && ls;
       }, 'the access log lines');
 
       for (const l of all) {
