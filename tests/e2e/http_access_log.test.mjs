@@ -3,7 +3,7 @@
 // clients with bearer tokens, a bad request, an unauthenticated one, an SSE stream and a name
 // that tries to forge a line; every line is parsed and its fields checked exactly, no token,
 // argument or query string may appear, and a SIGHUP after renaming the file makes a new one.
-// The everything example's text format is checked too.
+// The everything example's text format, and its SIGHUP (mcp_serve_http's), are checked too.
 //
 // Run: MCPD_BIN=build/asan/mcpd MCPD_EVERYTHING=build/asan/everything \
 //      node --test tests/e2e/http_access_log.test.mjs
@@ -213,6 +213,15 @@ describe('access log (everything, text)', () => {
       assert.equal(Number(m[4]), x.sent);
       assert.equal(Number(m[5]), x.got);
       assert.ok(!readFileSync(file, 'utf8').includes('ARG-SECRET'));
+      // mcp_serve_http takes SIGHUP (the program left it at its default) and reopens the file
+      renameSync(file, `${file}.1`);
+      p.kill('SIGHUP');
+      await waitFor(() => /access log \S+ reopened/.test(stderr), 'the reopen log line');
+      const y = await raw(port, modern(port, body, { name: 'echo' }));
+      assert.equal(y.r.status, 200);
+      const again = await waitFor(() => lines(file).length >= 1 && lines(file), 'a line in the new file');
+      assert.match(again[0], new RegExp(`^time=\\S+ client="${y.client}" method="POST"`));
+      assert.equal(lines(`${file}.1`).length, 1);
     } finally {
       p.kill('SIGTERM');
       const code = await new Promise((r) => p.on('exit', r));
