@@ -691,6 +691,18 @@ typedef struct mcp_alert {
     uint64_t since_unix_ms; /* when it was raised (wall clock) */
 } mcp_alert;
 
+/* Replaces the performance monitor's rules of every HTTP transport serving s, as at a config
+ * reload: rules NULL means the default rules, non-NULL with n 0 none (as in
+ * mcp_http_options; the rules set here win over the options' from now on, also for a
+ * transport started later). The rules are copied and checked at once: a name of [a-z0-9_]
+ * (1-63 chars) unique among them, a known signal, clear <= raise, window_ms at most 3600000,
+ * at most 64 rules. A transport applies them at its next evaluation (within a second): a
+ * rule equal to a current one (same name and fields) keeps its state (a raised alert stays
+ * raised), a changed rule starts afresh, a removed rule's alert clears (and /ready follows).
+ * Returns 0, or MCP_EINVAL with err saying what is wrong (nothing changes). Any thread. */
+int mcp_server_set_alert_rules(mcp_server *s, const mcp_alert_rule *rules, size_t n, char *err,
+                               size_t errsize);
+
 /* Returns false while an alert is raised or h drains (stopping): what /ready answers (503 when
  * false). Any thread. */
 bool mcp_http_ready(mcp_http *h);

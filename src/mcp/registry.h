@@ -60,7 +60,7 @@ typedef struct reg_entry {
     bool *arg_required;
     size_t nparts; /* templates */
     tmpl_part *parts;
-    uint32_t timeout_ms; /* tools: 0 = the server's */
+    uint32_t timeout_ms;       /* tools: 0 = the server's */
     struct serial_box *serial; /* MCP_SERIAL: the calls waiting for it (serial.c); else NULL */
 } reg_entry;
 
@@ -70,6 +70,9 @@ typedef struct reg_table {
     reg_entry **index; /* open addressing by key, index_cap a power of two */
     size_t index_cap;
 } reg_table;
+
+struct mcp_metrics_writer;
+struct srv_alert_rules;
 
 struct mcp_server {
     char *name, *version, *instructions;
@@ -88,13 +91,18 @@ struct mcp_server {
     _Atomic size_t asks_pending;
     _Atomic size_t asks_max; /* set by the first conn that names it; 0: default */
     _Atomic uint64_t asks_refused;
-    _Atomic uint32_t timeout_ms; /* handlers without their own; MCP_TIMEOUT_NONE: none */
-    _Atomic bool abandoned;      /* a transport left handlers running on it: never freed */
+    _Atomic uint32_t timeout_ms;     /* handlers without their own; MCP_TIMEOUT_NONE: none */
+    _Atomic bool abandoned;          /* a transport left handlers running on it: never freed */
     mcp_tool_visible_fn tool_filter; /* auth.c; NULL: every tool is visible */
     void *tool_filter_ud;
     mcp_observer_fn observer; /* engine.c: every request's begin and end; NULL: none */
     void *observer_ud;
     struct rt_metrics *app_metrics; /* metrics_api.c: the program's series; NULL until one */
+    void *app_collect_ud;           /* metrics_api.c: the program's collector */
+    void (*app_collect)(void *ud, struct mcp_metrics_writer *w);
+    pthread_mutex_t alert_mu;   /* metrics_api.c: the rules of mcp_server_set_alert_rules */
+    _Atomic uint64_t alert_gen; /* bumped by each set; 0: never set */
+    struct srv_alert_rules *alert_rules;
 };
 
 /* Finds an item and takes a reference (release with reg_release). NULL if absent. */
