@@ -29,6 +29,7 @@
  * HOME, LANG, LC_ALL, TZ) and env's fixed values. */
 #include "kind.h"
 #include "mcpd/args_schema.h"
+#include "mcpd/series.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -570,6 +571,7 @@ static void stop_child(job *j)
 {
     if (j->stopping || j->exited) return;
     j->stopping = true;
+    mcpd_count(MCPD_CHILDREN_KILLED, 1);
     kill_group(j, j->t->kill_grace_ms ? SIGTERM : SIGKILL);
     if (j->t->kill_grace_ms) uv_timer_start(&j->kill_timer, on_kill_timer, j->t->kill_grace_ms, 0);
 }
@@ -585,6 +587,7 @@ static void on_child_exit(uv_poll_t *p, int status, int events)
     if (r == 0) return; /* not yet */
     uv_poll_stop(p);
     j->exited = true;
+    mcpd_count(MCPD_CHILDREN_RUNNING, -1);
     j->status = r > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     j->term_signal = r > 0 && WIFSIGNALED(st) ? WTERMSIG(st) : 0;
     kill_group(j, SIGKILL); /* whatever it left behind in its group */
@@ -764,6 +767,8 @@ static void spawn_on_loop(uv_loop_t *loop, void *ud)
         close_handle(j, (uv_handle_t *)&j->kill_timer);
         return;
     }
+    mcpd_count(MCPD_CHILDREN_SPAWNED, 1);
+    mcpd_count(MCPD_CHILDREN_RUNNING, 1);
     uv_poll_init(loop, &j->exitw, j->pidfd);
     j->handles = 5;
     uv_pipe_open(&j->out, fds[1]);

@@ -26,6 +26,7 @@
 #include "mcpd.h"
 #include "mcpd/breaker.h"
 #include "mcpd/health.h"
+#include "mcpd/series.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@ typedef struct slots {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     uint32_t in_use, max;
+    uint64_t waits, refused; /* under mu: calls that found no slot free; that got none */
 } slots;
 
 static void slots_init(slots *s, uint32_t max)
@@ -52,6 +54,7 @@ static void slots_init(slots *s, uint32_t max)
     pthread_condattr_destroy(&a);
     s->in_use = 0;
     s->max = max;
+    s->waits = s->refused = 0;
 }
 
 static void slots_destroy(slots *s)
@@ -63,7 +66,7 @@ static void slots_destroy(slots *s)
 /* Takes a slot, waiting at most wait_ms, or until ctx is cancelled (checked every 100 ms: a
  * client that leaves, or a server that stops, frees the waiting thread). Returns true with the
  * slot held. */
-static bool slots_acquire(slots *s, uint32_t wait_ms, const mcp_ctx *ctx)
+static bool slots_acquire(slots *s, uint32_t wait_ms, const mcp_ctx *ctx, bool *waited)
 {
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
@@ -72,6 +75,8 @@ static bool slots_acquire(slots *s, uint32_t wait_ms, const mcp_ctx *ctx)
     if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
     pthread_mutex_lock(&s->mu);
     int rc = 0;
+    *waited = s->in_use >= s->max;
+    if (*waited) s->waits++;
     while (s->in_use >= s->max && rc == 0 && !mcp_ctx_cancelled(ctx)) {
         struct timespec now, slice;
         clock_gettime(CLOCK_MONOTONIC, &now);
@@ -84,9 +89,20 @@ static bool slots_acquire(slots *s, uint32_t wait_ms, const mcp_ctx *ctx)
         if (rc == ETIMEDOUT && !last) rc = 0;
     }
     bool ok = s->in_use < s->max;
-    if (ok) s->in_use++;
+    if (ok)
+        s->in_use++;
+    else
+        s->refused++;
     pthread_mutex_unlock(&s->mu);
     return ok;
+}
+
+static void slots_counts(slots *s, uint64_t *waits, uint64_t *refused)
+{
+    pthread_mutex_lock(&s->mu);
+    *waits = s->waits;
+    *refused = s->refused;
+    pthread_mutex_unlock(&s->mu);
 }
 
 static void slots_release(slots *s)
@@ -196,6 +212,32 @@ void mcpd_guard_health_free(void)
     pthread_mutex_unlock(&checker_mu);
 }
 
+void mcpd_guard_collect(const mcpd_tool *t, mcp_metrics_writer *w)
+{
+    const mcp_metric_type C = MCP_METRIC_COUNTER;
+    uint64_t waits, refused;
+    slots_counts(&t->guard->limit, &waits, &refused);
+    mcpd_series_write(w, "mcpd_concurrency_refused_total", "tool", t->name, C,
+                      "Calls refused at the tool's concurrency limit (no slot within "
+                      "queue_wait_ms).",
+                      (double)refused);
+    mcpd_series_write(w, "mcpd_concurrency_waits_total", "tool", t->name, C,
+                      "Calls that waited for a slot under the tool's concurrency limit.",
+                      (double)waits);
+    mcpd_breaker *b = t->guard->breaker;
+    if (!b) return;
+    mcpd_breaker_stats st;
+    mcpd_breaker_stats_get(b, mcpd_now_ms(), &st);
+    static const double gauge[] = {
+        [MCPD_BREAKER_CLOSED] = 0, [MCPD_BREAKER_HALF_OPEN] = 1, [MCPD_BREAKER_OPEN] = 2};
+    mcpd_series_write(w, "mcpd_breaker_state", "tool", t->name, MCP_METRIC_GAUGE,
+                      "The tool's circuit breaker: 0 closed, 1 half-open, 2 open.",
+                      gauge[st.state]);
+    mcpd_series_write(w, "mcpd_breaker_refused_total", "tool", t->name, C,
+                      "Calls refused at once by the tool's open circuit breaker.",
+                      (double)st.refused);
+}
+
 void mcpd_guard_free(mcpd_tool *t)
 {
     mcpd_guard_probe_stop(t);
@@ -301,6 +343,7 @@ static void on_tick(uv_timer_t *t)
         bool timeout = now >= c->deadline_ms;
         if (!timeout && !mcp_ctx_cancelled(c->ctx)) continue; /* ctx lives while c is live */
         if (timeout) atomic_store(&c->timed_out, true);
+        if (timeout && c->child) mcpd_count(MCPD_CHILDREN_TIMED_OUT, 1);
         atomic_store(&c->cancelled, true);
         atomic_fetch_add(&c->refs, 1);
         c->victim = victims;
@@ -417,7 +460,8 @@ void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
         mcpd_gen_unref(g);
         return;
     }
-    if (!slots_acquire(&t->guard->limit, t->queue_wait_ms, ctx)) {
+    bool waited;
+    if (!slots_acquire(&t->guard->limit, t->queue_wait_ms, ctx, &waited)) {
         if (b) mcpd_breaker_release(b, &ticket);
         mcp_ctx_tool_error(ctx,
                            "tool %s is busy: %u calls are running (its concurrency limit) and "
@@ -426,7 +470,10 @@ void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
         mcpd_gen_unref(g);
         return;
     }
-    if (t->spawns && !slots_acquire(&children, t->queue_wait_ms, ctx)) {
+    bool got = !t->spawns || slots_acquire(&children, t->queue_wait_ms, ctx, &waited);
+    if (t->spawns && waited) mcpd_count(MCPD_CHILDREN_LIMIT_WAITS, 1);
+    if (!got) {
+        mcpd_count(MCPD_CHILDREN_LIMIT_REFUSED, 1);
         slots_release(&t->guard->limit);
         if (b) mcpd_breaker_release(b, &ticket);
         mcp_ctx_tool_error(ctx,

@@ -20,6 +20,7 @@ struct mcpd_limiter {
     uint32_t max, wait_ms, max_waiters;
     uint32_t used, waiting;
     uint64_t refused;
+    uint64_t waits; /* calls that found every slot taken and waited */
 };
 
 mcpd_limiter *mcpd_limiter_new(uint32_t max, uint32_t wait_ms, uint32_t max_waiters)
@@ -78,6 +79,7 @@ bool mcpd_limiter_acquire(mcpd_limiter *l, uint32_t wait_ms_cap, char *why, size
     struct timespec dl;
     deadline_after(&dl, wait);
     l->waiting++;
+    l->waits++;
     int rc = 0;
     while (l->used >= l->max && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&l->cv, &l->mu, &dl);
     l->waiting--;
@@ -135,6 +137,14 @@ uint64_t mcpd_limiter_refused(mcpd_limiter *l)
 {
     pthread_mutex_lock(&l->mu);
     uint64_t n = l->refused;
+    pthread_mutex_unlock(&l->mu);
+    return n;
+}
+
+uint64_t mcpd_limiter_waits(mcpd_limiter *l)
+{
+    pthread_mutex_lock(&l->mu);
+    uint64_t n = l->waits;
     pthread_mutex_unlock(&l->mu);
     return n;
 }

@@ -35,5 +35,7 @@ uint32_t mcpd_limiter_in_use(mcpd_limiter *l);
 uint32_t mcpd_limiter_waiting(mcpd_limiter *l);
 /* Calls refused since creation. */
 uint64_t mcpd_limiter_refused(mcpd_limiter *l);
+/* Calls that waited for a slot since creation (whether they got one or not). */
+uint64_t mcpd_limiter_waits(mcpd_limiter *l);
 
 #endif
