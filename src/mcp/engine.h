@@ -114,7 +114,7 @@ typedef struct mcp_msg_info {
      * writes the message's id as JSON text into id (null when it has none or does not parse),
      * so the transport can answer it from the one parse the engine made. */
     int admit;
-    char id[80];           /* out */
+    char id[80]; /* out */
     const void *principal; /* who the transport authenticated the message as, or NULL */
 } mcp_msg_info;
 

@@ -16,6 +16,7 @@
 #include "mcp/engine.h"
 #include "mcp/registry.h"
 #include "rt/metrics.h"
+#include "rt/monitor.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -100,16 +101,6 @@ int mcp_metrics_write(mcp_metrics_writer *w, const char *name, const char *label
 static const char *const alert_signals[] = {"p99_latency", "queue_wait", "error_rate",
                                             "in_flight",   "rss",        "fds"};
 
-static bool alert_name_ok(const char *n)
-{
-    size_t len = n ? strlen(n) : 0;
-    if (!len || len > 63) return false;
-    for (size_t i = 0; i < len; i++)
-        if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= '0' && n[i] <= '9') || n[i] == '_'))
-            return false;
-    return true;
-}
-
 static bool alert_signal_ok(const char *sig)
 {
     for (size_t i = 0; sig && i < sizeof alert_signals / sizeof *alert_signals; i++)
@@ -121,7 +112,7 @@ static bool alert_signal_ok(const char *sig)
 static const char *alert_problem(const mcp_alert_rule *rules, size_t i)
 {
     const mcp_alert_rule *r = &rules[i];
-    if (!alert_name_ok(r->name)) return "name must be 1-63 characters of [a-z0-9_]";
+    if (!rt_monitor_name_ok(r->name)) return "name must be 1-63 characters of [a-z0-9_]";
     for (size_t k = 0; k < i; k++)
         if (!strcmp(rules[k].name, r->name)) return "a rule of that name comes before";
     if (!alert_signal_ok(r->signal))

@@ -60,7 +60,7 @@ typedef struct reg_entry {
     bool *arg_required;
     size_t nparts; /* templates */
     tmpl_part *parts;
-    uint32_t timeout_ms;       /* tools: 0 = the server's */
+    uint32_t timeout_ms; /* tools: 0 = the server's */
     struct serial_box *serial; /* MCP_SERIAL: the calls waiting for it (serial.c); else NULL */
 } reg_entry;
 
@@ -91,8 +91,8 @@ struct mcp_server {
     _Atomic size_t asks_pending;
     _Atomic size_t asks_max; /* set by the first conn that names it; 0: default */
     _Atomic uint64_t asks_refused;
-    _Atomic uint32_t timeout_ms;     /* handlers without their own; MCP_TIMEOUT_NONE: none */
-    _Atomic bool abandoned;          /* a transport left handlers running on it: never freed */
+    _Atomic uint32_t timeout_ms; /* handlers without their own; MCP_TIMEOUT_NONE: none */
+    _Atomic bool abandoned;      /* a transport left handlers running on it: never freed */
     mcp_tool_visible_fn tool_filter; /* auth.c; NULL: every tool is visible */
     void *tool_filter_ud;
     mcp_observer_fn observer; /* engine.c: every request's begin and end; NULL: none */

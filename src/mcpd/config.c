@@ -391,28 +391,6 @@ static mcp_schema *get_schema(void)
 }
 
 /* ---- settings ---------------------------------------------------------------------------- */
-int mcpd_parse_listen(const char *s, char *host, size_t hostsize, int *port)
-{
-    const char *colon = strrchr(s, ':');
-    if (!colon || colon == s) return -1;
-    const char *h = s;
-    size_t n = (size_t)(colon - s);
-    if (h[0] == '[') {
-        if (n < 3 || h[n - 1] != ']') return -1;
-        h++;
-        n -= 2;
-    }
-    if (n >= hostsize) return -1;
-    char *end;
-    errno = 0;
-    long p = strtol(colon + 1, &end, 10);
-    if (errno || *end || colon[1] < '0' || colon[1] > '9' || p < 0 || p > 65535) return -1;
-    memcpy(host, h, n);
-    host[n] = '\0';
-    *port = (int)p;
-    return 0;
-}
-
 bool mcpd_host_is_loopback(const char *host)
 {
     return !strcmp(host, "localhost") || !strncmp(host, "127.", 4) || !strcmp(host, "::1");
@@ -451,7 +429,7 @@ static void read_settings(mcpd_config *c, mcpd_errs *errs)
     const char *listen = get_str(r, "listen");
     if (listen) {
         c->has_listen = true;
-        if (mcpd_parse_listen(listen, c->host, sizeof c->host, &c->port))
+        if (mcp_parse_hostport(listen, c->host, sizeof c->host, &c->port))
             mcpd_err(errs, "/listen",
                      "expected HOST:PORT (or [IPv6]:PORT) with PORT in 0..65535, got \"%s\"",
                      listen);

@@ -214,28 +214,11 @@ void mcpd_guard_health_free(void)
 
 void mcpd_guard_collect(const mcpd_tool *t, mcp_metrics_writer *w)
 {
-    const mcp_metric_type C = MCP_METRIC_COUNTER;
     uint64_t waits, refused;
     slots_counts(&t->guard->limit, &waits, &refused);
-    mcpd_series_write(w, "mcpd_concurrency_refused_total", "tool", t->name, C,
-                      "Calls refused at the tool's concurrency limit (no slot within "
-                      "queue_wait_ms).",
-                      (double)refused);
-    mcpd_series_write(w, "mcpd_concurrency_waits_total", "tool", t->name, C,
-                      "Calls that waited for a slot under the tool's concurrency limit.",
-                      (double)waits);
-    mcpd_breaker *b = t->guard->breaker;
-    if (!b) return;
     mcpd_breaker_stats st;
-    mcpd_breaker_stats_get(b, mcpd_now_ms(), &st);
-    static const double gauge[] = {
-        [MCPD_BREAKER_CLOSED] = 0, [MCPD_BREAKER_HALF_OPEN] = 1, [MCPD_BREAKER_OPEN] = 2};
-    mcpd_series_write(w, "mcpd_breaker_state", "tool", t->name, MCP_METRIC_GAUGE,
-                      "The tool's circuit breaker: 0 closed, 1 half-open, 2 open.",
-                      gauge[st.state]);
-    mcpd_series_write(w, "mcpd_breaker_refused_total", "tool", t->name, C,
-                      "Calls refused at once by the tool's open circuit breaker.",
-                      (double)st.refused);
+    if (t->guard->breaker) mcpd_breaker_stats_get(t->guard->breaker, mcpd_now_ms(), &st);
+    mcpd_series_guard(w, "mcpd_", "tool", t->name, t->guard->breaker ? &st : NULL, refused, waits);
 }
 
 void mcpd_guard_free(mcpd_tool *t)

@@ -287,29 +287,16 @@ static void upstream_unref(httpe_upstream *u)
 
 static void upstream_collect(httpe_upstream *u, mcp_metrics_writer *w)
 {
-    const mcp_metric_type C = MCP_METRIC_COUNTER, G = MCP_METRIC_GAUGE;
     mcpd_breaker_stats st;
     mcpd_breaker_stats_get(u->breaker, mcpd_now_ms(), &st);
     bool up = u->health_id ? mcpd_health_status(checker, u->health_id, NULL, 0)
                            : st.state != MCPD_BREAKER_OPEN;
-    mcpd_series_write(w, "mcpd_upstream_up", "upstream", u->name, G,
+    mcpd_series_write(w, "mcpd_upstream_up", "upstream", u->name, MCP_METRIC_GAUGE,
                       "1 while the upstream passes its health checks (without: while its "
                       "breaker is not open).",
                       up);
-    static const double gauge[] = {
-        [MCPD_BREAKER_CLOSED] = 0, [MCPD_BREAKER_HALF_OPEN] = 1, [MCPD_BREAKER_OPEN] = 2};
-    mcpd_series_write(w, "mcpd_upstream_breaker_state", "upstream", u->name, G,
-                      "The upstream's circuit breaker: 0 closed, 1 half-open, 2 open.",
-                      gauge[st.state]);
-    mcpd_series_write(w, "mcpd_upstream_breaker_refused_total", "upstream", u->name, C,
-                      "Calls refused at once by the upstream's open circuit breaker.",
-                      (double)st.refused);
-    mcpd_series_write(w, "mcpd_upstream_concurrency_refused_total", "upstream", u->name, C,
-                      "Requests refused at the upstream's concurrency limit.",
-                      (double)mcpd_limiter_refused(u->limiter));
-    mcpd_series_write(w, "mcpd_upstream_concurrency_waits_total", "upstream", u->name, C,
-                      "Requests that waited for a slot under the upstream's concurrency limit.",
-                      (double)mcpd_limiter_waits(u->limiter));
+    mcpd_series_guard(w, "mcpd_upstream_", "upstream", u->name, &st,
+                      mcpd_limiter_refused(u->limiter), mcpd_limiter_waits(u->limiter));
 }
 
 void httpe_collect(mcp_metrics_writer *w)

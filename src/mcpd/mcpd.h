@@ -88,9 +88,9 @@ void mcpd_auth_free_names(void);
 int mcpd_check(const char *path, FILE *out);
 
 typedef struct mcpd_serve_options {
-    const char *config_path;  /* NULL: the default config */
-    bool stdio;               /* --stdio */
-    const char *listen;       /* --listen, or NULL */
+    const char *config_path; /* NULL: the default config */
+    bool stdio;              /* --stdio */
+    const char *listen;      /* --listen, or NULL */
     const char *admin_listen; /* --admin-listen, or NULL */
     bool insecure_no_auth;
 } mcpd_serve_options;

@@ -594,7 +594,7 @@ static int serve_http(const mcpd_config *c, const char *admin_listen)
     mcp_http_options h = c->http;
     char admin_host[256];
     if (admin_listen) { /* checked by mcpd_serve */
-        mcpd_parse_listen(admin_listen, admin_host, sizeof admin_host, &h.admin_port);
+        mcp_parse_hostport(admin_listen, admin_host, sizeof admin_host, &h.admin_port);
         h.admin_host = admin_host;
     }
     char host[sizeof c->host];
@@ -626,12 +626,12 @@ int mcpd_serve(const mcpd_serve_options *o)
     bool stdio = o->stdio || (c->stdio && !o->listen);
     char ah[256];
     int ap;
-    if (o->admin_listen && mcpd_parse_listen(o->admin_listen, ah, sizeof ah, &ap)) {
+    if (o->admin_listen && mcp_parse_hostport(o->admin_listen, ah, sizeof ah, &ap)) {
         fprintf(stderr, "mcpd: --admin-listen: expected HOST:PORT, got \"%s\"\n", o->admin_listen);
         mcpd_gen_unref(g);
         return 2;
     }
-    if (o->listen && mcpd_parse_listen(o->listen, c->host, sizeof c->host, &c->port)) {
+    if (o->listen && mcp_parse_hostport(o->listen, c->host, sizeof c->host, &c->port)) {
         fprintf(stderr, "mcpd: --listen: expected HOST:PORT, got \"%s\"\n", o->listen);
         mcpd_gen_unref(g);
         return 2;

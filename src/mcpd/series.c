@@ -9,6 +9,7 @@
  * callbacks: both follow a reload (registry.c's collector calls all three). Names and labels:
  * docs/metrics.md. */
 #include "mcpd/series.h"
+#include "mcpd/breaker.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -60,31 +61,61 @@ void mcpd_series_write(mcp_metrics_writer *w, const char *name, const char *key,
     mcp_metrics_write(w, name, labels, type, help, v);
 }
 
+void mcpd_series_guard(mcp_metrics_writer *w, const char *prefix, const char *key, const char *name,
+                       const mcpd_breaker_stats *st, uint64_t limit_refused, uint64_t limit_waits)
+{
+    char fam[64], help[160];
+    snprintf(fam, sizeof fam, "%sconcurrency_refused_total", prefix);
+    snprintf(help, sizeof help, "Calls refused at the %s's concurrency limit (no slot in time).",
+             key);
+    mcpd_series_write(w, fam, key, name, MCP_METRIC_COUNTER, help, (double)limit_refused);
+    snprintf(fam, sizeof fam, "%sconcurrency_waits_total", prefix);
+    snprintf(help, sizeof help, "Calls that waited for a slot under the %s's concurrency limit.",
+             key);
+    mcpd_series_write(w, fam, key, name, MCP_METRIC_COUNTER, help, (double)limit_waits);
+    if (!st) return;
+    static const double gauge[] = {
+        [MCPD_BREAKER_CLOSED] = 0, [MCPD_BREAKER_HALF_OPEN] = 1, [MCPD_BREAKER_OPEN] = 2};
+    snprintf(fam, sizeof fam, "%sbreaker_state", prefix);
+    snprintf(help, sizeof help, "The %s's circuit breaker: 0 closed, 1 half-open, 2 open.", key);
+    mcpd_series_write(w, fam, key, name, MCP_METRIC_GAUGE, help, gauge[st->state]);
+    snprintf(fam, sizeof fam, "%sbreaker_refused_total", prefix);
+    snprintf(help, sizeof help, "Calls refused at once by the %s's open circuit breaker.", key);
+    mcpd_series_write(w, fam, key, name, MCP_METRIC_COUNTER, help, (double)st->refused);
+}
+
 static void write_plain(mcp_metrics_writer *w, const char *name, const char *labels,
                         mcp_metric_type type, const char *help, mcpd_counter c)
 {
     mcp_metrics_write(w, name, labels, type, help, (double)mcpd_counted(c));
 }
 
+static const struct plain {
+    const char *name;
+    bool gauge;
+    mcpd_counter c;
+    const char *help;
+} children[] = {
+    {"mcpd_children_running", true, MCPD_CHILDREN_RUNNING,
+     "Child processes of tool calls running now."},
+    {"mcpd_children_spawned_total", false, MCPD_CHILDREN_SPAWNED,
+     "Child processes started for tool calls."},
+    {"mcpd_children_killed_total", false, MCPD_CHILDREN_KILLED,
+     "Child processes mcpd stopped (cancelled, timed out, output over its cap)."},
+    {"mcpd_children_timed_out_total", false, MCPD_CHILDREN_TIMED_OUT,
+     "Calls of process-spawning tools stopped at their timeout."},
+    {"mcpd_children_limit_refused_total", false, MCPD_CHILDREN_LIMIT_REFUSED,
+     "Calls refused at limits.max_children (no slot within queue_wait_ms)."},
+    {"mcpd_children_limit_waits_total", false, MCPD_CHILDREN_LIMIT_WAITS,
+     "Calls that waited for a slot under limits.max_children."},
+};
+
 static void collect_children(mcp_metrics_writer *w)
 {
-    const mcp_metric_type C = MCP_METRIC_COUNTER;
-    write_plain(w, "mcpd_children_running", NULL, MCP_METRIC_GAUGE,
-                "Child processes of tool calls running now.", MCPD_CHILDREN_RUNNING);
-    write_plain(w, "mcpd_children_spawned_total", NULL, C,
-                "Child processes started for tool calls.", MCPD_CHILDREN_SPAWNED);
-    write_plain(w, "mcpd_children_killed_total", NULL, C,
-                "Child processes mcpd stopped (cancelled, timed out, output over its cap).",
-                MCPD_CHILDREN_KILLED);
-    write_plain(w, "mcpd_children_timed_out_total", NULL, C,
-                "Calls of process-spawning tools stopped at their timeout.",
-                MCPD_CHILDREN_TIMED_OUT);
-    write_plain(w, "mcpd_children_limit_refused_total", NULL, C,
-                "Calls refused at limits.max_children (no slot within queue_wait_ms).",
-                MCPD_CHILDREN_LIMIT_REFUSED);
-    write_plain(w, "mcpd_children_limit_waits_total", NULL, C,
-                "Calls that waited for a slot under limits.max_children.",
-                MCPD_CHILDREN_LIMIT_WAITS);
+    for (size_t i = 0; i < sizeof children / sizeof *children; i++)
+        write_plain(w, children[i].name, NULL,
+                    children[i].gauge ? MCP_METRIC_GAUGE : MCP_METRIC_COUNTER, children[i].help,
+                    children[i].c);
 }
 
 static void collect_reloads(mcp_metrics_writer *w)

@@ -42,6 +42,15 @@ void mcpd_count_reload(bool ok);
 void mcpd_series_write(mcp_metrics_writer *w, const char *name, const char *key, const char *value,
                        mcp_metric_type type, const char *help, double v);
 
+struct mcpd_breaker_stats;
+/* Writes the guard series of one tool (prefix "mcpd_", key "tool") or upstream (prefix
+ * "mcpd_upstream_", key "upstream") called name: <prefix>concurrency_refused_total and
+ * _waits_total, and with st (NULL: no breaker) <prefix>breaker_state (0 closed, 1 half-open,
+ * 2 open) and <prefix>breaker_refused_total. Scraping threads. */
+void mcpd_series_guard(mcp_metrics_writer *w, const char *prefix, const char *key, const char *name,
+                       const struct mcpd_breaker_stats *st, uint64_t limit_refused,
+                       uint64_t limit_waits);
+
 /* Writes every series counted here into w (registry.c's collector adds the tools' and kinds'
  * own). Scraping threads. */
 void mcpd_series_collect(mcp_metrics_writer *w);

@@ -173,7 +173,7 @@ void rt_monitor_free(rt_monitor *mon)
     free(mon);
 }
 
-static bool name_ok(const char *s)
+bool rt_monitor_name_ok(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
     if (!n || n > 63) return false;
@@ -187,7 +187,7 @@ static bool name_ok(const char *s)
 static const char *rule_problem(const rt_monitor *mon, const rt_mon_rule *r,
                                 const rt_mon_rule *others, size_t nothers)
 {
-    if (!name_ok(r->name)) return "name must be 1-63 characters of [a-z0-9_]";
+    if (!rt_monitor_name_ok(r->name)) return "name must be 1-63 characters of [a-z0-9_]";
     for (size_t i = 0; i < nothers; i++)
         if (!strcmp(others[i].name, r->name)) return "a rule of that name exists";
     if (nothers >= MAX_RULES) return "too many rules (at most 64)";

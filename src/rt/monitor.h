@@ -69,6 +69,9 @@ typedef struct rt_mon_alert {
  * Free with rt_monitor_free after the last tick and read. Any thread. */
 rt_monitor *rt_monitor_new(rt_metrics *m, uint64_t tick_ms);
 
+/* Whether s is a usable rule name: 1-63 characters of [a-z0-9_]. */
+bool rt_monitor_name_ok(const char *s);
+
 /* Frees mon; NULL is fine. No thread may use it (or read its metrics series) any more. */
 void rt_monitor_free(rt_monitor *mon);
 
