@@ -174,7 +174,7 @@ describe("the monitor's rules on SIGHUP", () => {
       // a bad set (clear above raise) fails the reload whole
       srv.writeConfig(cfg([{ name: 'bad', signal: 'fds', raise: 1, clear: 2 }]));
       assert.equal(await srv.reload(), 'failed');
-      assert.match(srv.stderr, /http\.alerts: alert rule 0 \(bad\): clear threshold is above the raise threshold/);
+      assert.match(srv.stderr, /\/http\/alerts\/0\/clear: must be at most raise \(1\), got 2/);
       // none: both alerts clear, /ready follows, their series go
       srv.writeConfig(cfg([]));
       assert.equal(await srv.reload(), 'ok');

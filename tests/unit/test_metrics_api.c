@@ -206,10 +206,43 @@ TEST(http_snapshot_holds_every_series)
     mcp_server_free(s);
 }
 
+/* mcp_server_set_alert_rules checks the whole set at once: a mistake changes nothing. */
+TEST(alert_rules_are_checked_when_set)
+{
+    mcp_server *s = make_server();
+    char err[200];
+    mcp_alert_rule ok = {.name = "fds_high", .signal = "fds", .raise = 10, .clear = 5};
+    mcp_alert_rule dup[2] = {ok, ok};
+    CHECK_INT(mcp_server_set_alert_rules(s, dup, 2, err, sizeof err), MCP_EINVAL);
+    CHECK_STR(err, "alert rule 1 (fds_high): a rule of that name comes before");
+    mcp_alert_rule bad = ok;
+    bad.signal = "cpu";
+    CHECK_INT(mcp_server_set_alert_rules(s, &bad, 1, err, sizeof err), MCP_EINVAL);
+    CHECK_CONTAINS(err, "unknown signal");
+    bad = ok;
+    bad.clear = 11;
+    CHECK_INT(mcp_server_set_alert_rules(s, &bad, 1, err, sizeof err), MCP_EINVAL);
+    CHECK_CONTAINS(err, "clear threshold is above the raise threshold");
+    bad = ok;
+    bad.name = "Bad-Name";
+    CHECK_INT(mcp_server_set_alert_rules(s, &bad, 1, err, sizeof err), MCP_EINVAL);
+    CHECK_INT(mcp_server_set_alert_rules(s, &ok, 65, err, sizeof err), MCP_EINVAL);
+    CHECK_INT(srv_alert_rules_gen(s), 0); /* nothing was set */
+    CHECK_INT(mcp_server_set_alert_rules(s, &ok, 1, err, sizeof err), 0);
+    CHECK_INT(mcp_server_set_alert_rules(s, NULL, 0, err, sizeof err), 0); /* the defaults */
+    srv_alert_rules *a = malloc(sizeof *a);
+    CHECK(srv_alert_rules_get(s, 0, a));
+    CHECK(a->defaults && a->n == 0 && a->gen == 2);
+    CHECK(!srv_alert_rules_get(s, 2, a)); /* seen already */
+    free(a);
+    mcp_server_free(s);
+}
+
 int main(void)
 {
     RUN(program_series);
     RUN(collector_writes_series_at_each_read);
+    RUN(alert_rules_are_checked_when_set);
     RUN(observer_outcomes);
     RUN(http_snapshot_holds_every_series);
     return test_summary();
