@@ -70,7 +70,7 @@ int mcp_metrics_collector(mcp_server *s, void (*fn)(void *ud, mcp_metrics_writer
  * family's. Samples of one name render together (one HELP and TYPE line: the first sample's
  * help) in any order. Returns 0; MCP_EINVAL when name, labels or help is malformed, name is
  * registered on s, its type differs from its first sample's, or its labels were written
- * already; MCP_ERANGE past 4096 samples in one read. A refused sample is left out, the rest
+ * already; MCP_ERANGE past 65536 samples in one read. A refused sample is left out, the rest
  * render. Only inside fn, with its w. */
 int mcp_metrics_write(mcp_metrics_writer *w, const char *name, const char *labels,
                       mcp_metric_type type, const char *help, double value);

@@ -313,6 +313,8 @@ struct rt_metrics_writer {
     size_t ns, cap;
     family *f;
     size_t nf, fcap;
+    size_t *index; /* open addressing on (family, labels): sample number + 1, 0 empty */
+    size_t icap;   /* a power of two, at least twice ns */
 };
 
 bool rt_metrics_name_ok(const char *n)
@@ -382,6 +384,33 @@ static bool same_labels(const char *a, const char *b)
     return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
+static size_t sample_hash(unsigned fam, const char *labels)
+{
+    uint64_t h = 1469598103934665603ull ^ fam;
+    for (const char *p = labels ? labels : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return (size_t)(h ^ (h >> 32));
+}
+
+/* The index slot of (fam, labels): the one holding it, or the empty one where it goes. */
+static size_t *index_slot(rt_metrics_writer *w, unsigned fam, const char *labels)
+{
+    size_t i = sample_hash(fam, labels) & (w->icap - 1);
+    for (;; i = (i + 1) & (w->icap - 1)) {
+        size_t k = w->index[i];
+        if (!k || (w->s[k - 1].fam == fam && same_labels(w->s[k - 1].labels, labels)))
+            return &w->index[i];
+    }
+}
+
+static void index_grow(rt_metrics_writer *w)
+{
+    free(w->index);
+    w->icap = w->icap ? w->icap * 2 : 256;
+    w->index = mcp_xcalloc(w->icap, sizeof *w->index);
+    for (size_t k = 0; k < w->ns; k++) *index_slot(w, w->s[k].fam, w->s[k].labels) = k + 1;
+}
+
 int rt_metrics_write(rt_metrics_writer *w, const char *name, const char *labels, bool counter,
                      const char *help, double value)
 {
@@ -391,13 +420,15 @@ int rt_metrics_write(rt_metrics_writer *w, const char *name, const char *labels,
     int fam = family_of(w, name, counter, help);
     if (fam < 0) return -EINVAL;
     const char *l = labels && *labels ? labels : NULL;
-    for (size_t i = 0; i < w->ns; i++)
-        if (w->s[i].fam == (unsigned)fam && same_labels(w->s[i].labels, l)) return -EINVAL;
+    if (2 * (w->ns + 1) > w->icap) index_grow(w);
+    size_t *slot = index_slot(w, (unsigned)fam, l);
+    if (*slot) return -EINVAL; /* written already */
     if (w->ns == w->cap) {
         w->cap = w->cap ? w->cap * 2 : 64;
         w->s = mcp_xrealloc(w->s, w->cap * sizeof *w->s);
     }
     w->s[w->ns++] = (sample){dup_or_null(l), value, (unsigned)fam};
+    *slot = w->ns;
     return 0;
 }
 
@@ -430,6 +461,7 @@ static void render_collected(rt_metrics *m, mcp_buf *b)
     for (size_t f = 0; f < w.nf; f++) free(w.f[f].name), free(w.f[f].help);
     free(w.s);
     free(w.f);
+    free(w.index);
 }
 
 void rt_metrics_render(rt_metrics *m, mcp_buf *b)

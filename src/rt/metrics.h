@@ -103,7 +103,7 @@ typedef void (*rt_metrics_collect_fn)(void *ud, rt_metrics_writer *w);
 
 /* At most this many collectors per set, and samples written per render (over all of them). */
 #define RT_METRICS_MAX_COLLECTORS 8
-#define RT_METRICS_MAX_COLLECTED  4096
+#define RT_METRICS_MAX_COLLECTED  65536
 
 /* Adds a collector: fn(ud, w) runs at every rt_metrics_render of m, on the rendering thread
  * (possibly several at once), and writes samples with rt_metrics_write. Returns 0, or -ENOSPC
