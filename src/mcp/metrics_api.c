@@ -80,10 +80,10 @@ static void app_collect(void *ud, rt_metrics_writer *w)
 int mcp_metrics_collector(mcp_server *s, void (*fn)(void *ud, mcp_metrics_writer *w), void *ud)
 {
     if (!s) return MCP_EINVAL;
-    bool first = !s->app_collect && !s->app_collect_ud;
     s->app_collect = fn;
-    s->app_collect_ud = ud ? ud : (void *)s; /* non-NULL: registered once */
-    if (first) rt_metrics_collector(app_set(s), app_collect, s);
+    s->app_collect_ud = ud;
+    if (!s->app_collect_on) rt_metrics_collector(app_set(s), app_collect, s); /* once */
+    s->app_collect_on = true;
     return 0;
 }
 
