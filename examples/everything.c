@@ -1285,6 +1285,9 @@ static const char usage_text[] =
     "                            on a loopback --listen; only there otherwise)\n"
     "  --status-public           /status on a non-loopback admin listener without auth\n"
     "  --no-request-metrics      no per-method/per-tool series (to measure their cost)\n"
+    "  --access-log FILE         one line per HTTP request to FILE (\"-\": stderr); SIGHUP\n"
+    "                            reopens it (rotation)\n"
+    "  --access-log-format FMT   text (default) or json\n"
     "  --max-line BYTES          longest accepted stdio line (default 4 MiB)\n"
     "  --queue-target-ms MS      shed a client whose handler calls wait longer (default 100)\n"
     "  --client-queue-max N      handler calls one client may have waiting (queue-max / 4)\n"
@@ -1440,6 +1443,12 @@ static int parse_args(int argc, char **argv, cli *o)
             o->http.admin_host = o->admin_host;
             http_flag = true;
             i++;
+        } else if (strcmp(a, "--access-log") == 0 || strcmp(a, "--access-log-format") == 0) {
+            if (!next) return bad_usage("missing value after", a);
+            if (a[12] && strcmp(next, "text") && strcmp(next, "json"))
+                return bad_usage("--access-log-format must be text or json, not", next);
+            *(a[12] ? &o->http.access_log_format : &o->http.access_log) = argv[++i];
+            http_flag = true;
         } else if (strcmp(a, "--no-request-metrics") == 0) {
             o->http.no_request_metrics = true;
             http_flag = true;

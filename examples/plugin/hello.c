@@ -1,10 +1,12 @@
-/* hello.c - an example mcpd plugin: two tools written in C, loaded by mcpd with dlopen.
+/* hello.c - an example mcpd plugin: three tools written in C, loaded by mcpd with dlopen.
  *
  *   greet      {"name": string, "times"?: 1..5}  ->  "<greeting>, <name>!" (times lines), with
  *              structured content {"greeting": ...}; the greeting comes from the plugin's
  *              config ({"greeting": "Hello"} by default)
  *   word_count {"text": string}  ->  {"words": n, "bytes": n}; text longer than 1 MiB is a
  *              tool error the model sees
+ *   introduce  {}  ->  asks the user's name (elicitation: MCPD_PLUGIN_INPUT_REQUIRED), then
+ *              "<greeting>, <name>!"
  *
  * Build: cc -shared -fPIC -I include -o libmcpd_hello.so examples/plugin/hello.c (CMake does it:
  * target mcpd_hello). Config entry:
@@ -66,6 +68,35 @@ static int word_count(mcp_ctx *ctx, const mcp_json *args, void *ud, char *err, s
     return mcp_ctx_structured(ctx, out) ? MCPD_PLUGIN_BACKEND_ERROR : MCPD_PLUGIN_OK;
 }
 
+/* Asks for the user's name (elicitation) before greeting: the first round queues the
+ * question and returns MCPD_PLUGIN_INPUT_REQUIRED; mcpd calls again with the answer. */
+static int introduce(mcp_ctx *ctx, const mcp_json *args, void *ud, char *err, size_t errsize)
+{
+    (void)args;
+    const hello *h = ud;
+    const mcp_json *a = mcp_ctx_input(ctx, "name");
+    if (!a) {
+        if (mcp_ctx_elicit(ctx, "name",
+                           "{\"message\":\"What is your name?\",\"requestedSchema\":{\"type\":"
+                           "\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},"
+                           "\"required\":[\"name\"]}}")) {
+            snprintf(err, errsize, "the client cannot answer questions (no elicitation)");
+            return MCPD_PLUGIN_TOOL_ERROR;
+        }
+        return MCPD_PLUGIN_INPUT_REQUIRED;
+    }
+    const char *action = mcp_json_str(mcp_json_get(a, "action"), NULL);
+    const char *name = mcp_json_str(mcp_json_get(mcp_json_get(a, "content"), "name"), NULL);
+    if (!action || strcmp(action, "accept") || !name) {
+        snprintf(err, errsize, "no name was given");
+        return MCPD_PLUGIN_TOOL_ERROR;
+    }
+    char line[256];
+    snprintf(line, sizeof line, "%s, %.150s!", h->greeting, name);
+    mcp_ctx_text(ctx, line);
+    return MCPD_PLUGIN_OK;
+}
+
 int mcpd_plugin_init(mcpd_plugin_host *host, const mcp_json *config, void **state, char *err,
                      size_t errsize)
 {
@@ -106,6 +137,11 @@ int mcpd_plugin_init(mcpd_plugin_host *host, const mcp_json *config, void **stat
                           "\"bytes\":{\"type\":\"integer\"}}}",
          .annotations = "{\"readOnlyHint\":true}",
          .call = word_count,
+         .ud = h},
+        {.name = "introduce",
+         .description = "Asks the user's name, then greets them.",
+         .annotations = "{\"readOnlyHint\":true}",
+         .call = introduce,
          .ud = h},
     };
     for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++)

@@ -573,6 +573,8 @@ int mcp_stdio_wait(mcp_stdio *h, int timeout_ms);
 int mcp_stdio_stop(mcp_stdio *h);
 
 /* ---- Streamable HTTP ------------------------------------------------------------------------ */
+typedef struct mcp_access_record mcp_access_record; /* below */
+
 /* Zero fields take the defaults shown. See docs/internals/transport-http.md. */
 typedef struct mcp_http_options {
     const char *host;           /* bind address, IPv4 or IPv6 literal; "127.0.0.1" */
@@ -648,7 +650,50 @@ typedef struct mcp_http_options {
     /* true: no per-method and per-tool series (the transport's own stay), for measuring
      * what they cost; the status page then lists no methods or tools. */
     bool no_request_metrics;
+    /* Access log (docs/access-log.md): one line per HTTP request with its time, client,
+     * method and path, MCP method and tool/prompt/resource name, status, JSON-RPC error code,
+     * duration, bytes, session id prefix and principal name; never a query string, header,
+     * token, argument or result. access_log: a file path, opened O_APPEND|O_CREAT (0640) at
+     * start (failing the start if it cannot be), or "-" for stderr; NULL: no file.
+     * access_log_format: "text" (the default: key=value, values quoted and escaped) or "json"
+     * (JSON lines). Lines are buffered per worker and written within 250 ms (or at 60 KiB)
+     * with one write each; write errors are counted and logged once, never fatal. See
+     * mcp_http_reopen_access_log for rotation. */
+    const char *access_log;
+    const char *access_log_format;
+    /* Called once per request with its record (mcp_access_record), on the I/O thread that
+     * served it (or the stopping thread for requests cut off by mcp_http_stop): quick, no
+     * blocking, no mcp_* calls. The record and its strings live during the call only. Works
+     * with or without access_log. NULL: none. */
+    void (*access_hook)(void *access_ud, const mcp_access_record *rec);
+    void *access_ud;
+    /* Names the principal auth returned, for the log (it must never be a secret): copied
+     * (at most 128 bytes) when the request is admitted, on its I/O thread; quick. NULL (or
+     * NULL returned): the principal is logged as absent. */
+    const char *(*principal_name)(void *access_ud, const void *principal);
 } mcp_http_options;
+
+/* One request as the access log sees it (mcp_http_options.access_hook). libmcp allocates it:
+ * fields may be appended in later versions (a program reads the ones it knows). Absent
+ * strings are NULL. */
+struct mcp_access_record {
+    uint64_t time_unix_ms;   /* wall clock when the request's first byte arrived */
+    const char *client;      /* the peer: "127.0.0.1:51234", "[::1]:51234" */
+    const char *http_method; /* "POST"; NULL when the request line did not parse */
+    const char *path;        /* the target's path, never its query; at most 256 bytes */
+    const char *mcp_method;  /* the JSON-RPC method as sent (a batch: its first), or NULL */
+    const char *name;        /* params.name (tool, prompt), else params.uri (resource) */
+    int status;              /* HTTP status; 0 when none was sent */
+    int rpc_error;           /* code of the first JSON-RPC error answered; 0: none */
+    uint64_t duration_us;    /* first byte read to last byte written (SSE: to the stream's
+                                end; aborted: to the close) */
+    uint64_t bytes_in;       /* request bytes as received (head and body) */
+    uint64_t bytes_out;      /* response bytes written (head, body, chunk framing) */
+    const char *session;     /* the first 8 characters of the legacy session id */
+    const char *principal;   /* principal_name's answer */
+    unsigned batch;          /* messages in a JSON-RPC batch; 0: not a batch */
+    bool aborted;            /* the connection ended before the response was all written */
+};
 
 typedef struct mcp_http mcp_http;
 
@@ -727,6 +772,18 @@ bool mcp_http_ready(mcp_http *h);
  * max). Any thread. */
 size_t mcp_http_alerts(mcp_http *h, mcp_alert *out, size_t max);
 
+/* Reopens the access log file of h (h NULL: of every HTTP transport of the process) at its
+ * path, for log rotation: after `mv access.log access.log.1`, lines go to a new access.log.
+ * Lines buffered at the time go to the new file. Returns 0, or a negative errno when a file
+ * cannot be opened (logged; that log keeps writing to its old file). Transports without a
+ * file, or logging to stderr, are left alone. mcp_serve_http calls it on SIGHUP when the
+ * program has no SIGHUP handler of its own. Any thread. */
+int mcp_http_reopen_access_log(mcp_http *h);
+
+/* Returns the lines the access log of h could not write (write errors) since the start. Any
+ * thread. */
+uint64_t mcp_http_access_log_errors(mcp_http *h);
+
 /* Returns the admin listener's port, or 0 when there is none (admin_host unset). Any
  * thread. */
 int mcp_http_admin_port(const mcp_http *h);
@@ -758,8 +815,10 @@ int mcp_http_stop(mcp_http *h);
 /* Serves s over Streamable HTTP until SIGTERM or SIGINT, then stops as mcp_http_stop does; a
  * second signal during the stop stops the wait for handlers at once. It installs handlers for
  * SIGTERM and SIGINT while it runs and puts the previous ones back (use mcp_http_start/stop to
- * keep your own). Returns MCP_SERVE_OK, MCP_SERVE_FAILED, MCP_SERVE_ADDRINUSE or
- * MCP_SERVE_ABANDONED. Blocks the calling thread. opts may be NULL. */
+ * keep your own). With an access log file, SIGHUP reopens it (mcp_http_reopen_access_log)
+ * unless the program handles SIGHUP itself (its disposition is not the default). Returns
+ * MCP_SERVE_OK, MCP_SERVE_FAILED, MCP_SERVE_ADDRINUSE or MCP_SERVE_ABANDONED. Blocks the calling
+ * thread. opts may be NULL. */
 #define mcp_serve_http(s, ...) mcp_serve_http_sz((s), sizeof(mcp_http_options), __VA_ARGS__)
 int mcp_serve_http_sz(mcp_server *s, size_t opts_size, const mcp_http_options *opts);
 
@@ -776,6 +835,48 @@ typedef bool (*mcp_tool_visible_fn)(void *ud, const void *principal, const char 
  * threads with the registry read-locked: quick, no mcp_* calls. NULL removes it. Call before
  * serving. */
 void mcp_server_set_tool_filter(mcp_server *s, mcp_tool_visible_fn fn, void *ud);
+
+/* What an item filter is asked about, and the key it is given. */
+typedef enum mcp_item_kind {
+    MCP_ITEM_TOOL,     /* the tool's name: tools/list, tools/call */
+    MCP_ITEM_RESOURCE, /* a resource URI: resources/list, resources/read (also a URI read
+                        * through a template), resources/subscribe, subscriptions/listen;
+                        * skills by their SKILL.md URI, skill directories by theirs */
+    MCP_ITEM_TEMPLATE, /* the template's uri_template: resources/templates/list, a read through
+                        * it, completion/complete with ref/resource */
+    MCP_ITEM_PROMPT,   /* the prompt's name: prompts/list, prompts/get, completion/complete
+                        * with ref/prompt */
+} mcp_item_kind;
+
+/* Decides whether principal (NULL when unauthenticated) may see and use the item of kind
+ * `kind` under key. */
+typedef bool (*mcp_item_visible_fn)(void *ud, const void *principal, mcp_item_kind kind,
+                                    const char *key);
+
+/* Sets a filter over tools, resources, templates and prompts (beside the tool filter above:
+ * a tool must pass both). Hidden items are left out of their lists, and a request that names
+ * one is answered exactly as if it did not exist: tools/call "Unknown tool", resources/read
+ * "Resource not found" (-32002 legacy, -32602 modern), prompts/get "Unknown prompt",
+ * completion "Unknown prompt" / "Unknown resource template", resources/subscribe "Resource not
+ * found"; subscriptions/listen drops hidden URIs from what it acknowledges. With a filter set,
+ * modern list results are marked cacheScope "private" (they depend on who asks). fn runs on
+ * request threads, sometimes with the registry read-locked: quick, no mcp_* calls. NULL
+ * removes it. Call before serving. */
+void mcp_server_set_item_filter(mcp_server *s, mcp_item_visible_fn fn, void *ud);
+
+/* Names principals for the seals that bind state to them. A modern `requestState` carries a
+ * digest of the principal that made the request, and a retry presented by another principal
+ * (or anonymously, for state minted for a principal, and the other way round) is refused with
+ * -32602 "invalid params: invalid requestState: it was issued to another principal". fn
+ * writes principal's stable identity (a user id, a token's name) into out[size] (size is 256)
+ * and returns its length (at most size); it is called only for non-NULL principals, on
+ * request threads, quick, no mcp_* calls. Without it a principal is identified by its pointer
+ * value: right for principals that live as long as the process (interned names), wrong when
+ * they are freed and reallocated, or when several processes share a secret
+ * (mcp_server_set_secret): set fn then. NULL restores the pointer identity. Call before
+ * serving. */
+typedef size_t (*mcp_principal_id_fn)(void *ud, const void *principal, char *out, size_t size);
+void mcp_server_set_principal_id(mcp_server *s, mcp_principal_id_fn fn, void *ud);
 
 /* ---- skills (extension io.modelcontextprotocol/skills, SEP-2640) --------------------------- */
 /* A skill is a directory of files served as resources under

@@ -15,8 +15,9 @@
  * mcp_ctx_structured, mcp_ctx_image, ...) and returns MCPD_PLUGIN_OK; or it writes a message
  * into err and returns MCPD_PLUGIN_TOOL_ERROR (the model sees an isError result with that
  * text; the backend counts as healthy) or MCPD_PLUGIN_BACKEND_ERROR (counted by the breaker).
- * It must never end ctx itself (no mcp_ctx_finish, mcp_ctx_tool_error, mcp_ctx_fail): mcpd
- * does. mcp_ctx_cancelled(ctx) turns true when the client cancels; when the tool's timeout
+ * It must never end ctx itself (no mcp_ctx_finish, mcp_ctx_tool_error, mcp_ctx_fail,
+ * mcp_ctx_ask): mcpd does; to ask the client first, queue the questions and return
+ * MCPD_PLUGIN_INPUT_REQUIRED. mcp_ctx_cancelled(ctx) turns true when the client cancels; when the tool's timeout
  * passes, mcpd has already answered and drops what the call adds.
  *
  * Reload. On SIGHUP mcpd configures everything afresh: mcpd_plugin_init is called again (in
@@ -47,6 +48,13 @@ extern "C" {
 #define MCPD_PLUGIN_OK            0
 #define MCPD_PLUGIN_TOOL_ERROR    1
 #define MCPD_PLUGIN_BACKEND_ERROR 2
+/* The call queued questions for the client (mcp_ctx_elicit, mcp_ctx_sample,
+ * mcp_ctx_list_roots; state for the next round with mcp_ctx_set_state): mcpd ends this round
+ * with mcp_ctx_ask, and the tool is called again with the answers (mcp_ctx_input). In the
+ * modern era the client's retry carries a requestState sealed for the principal (the bearer
+ * token) that made the call: another token cannot complete it. A host older than this value
+ * treats it as MCPD_PLUGIN_BACKEND_ERROR. */
+#define MCPD_PLUGIN_INPUT_REQUIRED 3
 
 /* A tool's call: args is the arguments object (valid against input_schema), ud the tool's ud.
  * Returns MCPD_PLUGIN_*; on an error, err[errsize] (NUL-terminated, at most errsize - 1 bytes)

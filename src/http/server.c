@@ -27,8 +27,10 @@
 #include "base/log.h"
 #include "rt/clock.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -36,12 +38,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READ_BUF_SIZE (64 * 1024)
-#define WRITE_IOVS    16
-#define TAIL_MIN      (16u << 10) /* a smaller body is copied after the head: one iovec */
-#define LINGER_MS     2000
-#define MAX_BLANK     1024  /* bytes of empty lines allowed before a request line */
-#define LOG_EVERY_MS  10000 /* a repeated warning (connections refused) at most this often */
+#define READ_BUF_SIZE     (64 * 1024)
+#define WRITE_IOVS        16
+#define TAIL_MIN          (16u << 10) /* a smaller body is copied after the head: one iovec */
+#define LINGER_MS         2000
+#define MAX_BLANK         1024  /* bytes of empty lines allowed before a request line */
+#define LOG_EVERY_MS      10000 /* a repeated warning (connections refused) at most this often */
+#define HTTP_LOG_PATH_MAX 256   /* bytes of a request's path an exchange keeps */
 
 typedef struct conn conn;
 
@@ -71,6 +74,14 @@ struct http_response {
     char *extra[MAX_EXTRA_HEADERS * 2]; /* name, value pairs (malloc'd) */
     void (*on_abort)(http_response *res, void *ud);
     void *abort_ud;
+    /* The exchange, measured only when on_exchange is set. */
+    bool interim; /* 100 Continue: not an exchange of its own */
+    int status;   /* of the head written; 0: none yet */
+    const char *method;
+    char *path; /* bounded copy (malloc'd) */
+    void *note; /* http_response_set_note */
+    uint64_t bytes_in, bytes_out, start_ns, start_unix_ms;
+    http_response *lognext; /* on a write request: written, waiting for the write to end */
 };
 
 struct conn {
@@ -78,6 +89,9 @@ struct conn {
     uv_shutdown_t shut;
     sworker *sw;
     uint64_t peer_key; /* http_response_peer_key, computed once; 0: not yet */
+    char peer[56];     /* "addr:port" for on_exchange, computed once; "": not yet */
+    uint64_t req_ns, req_unix_ms, req_bytes; /* the request arriving (on_exchange only) */
+    struct wreq *last_w;                     /* the latest write request not yet completed */
     conn *prev, *next;
     http_parser parser;
     http_response *head, *tail;
@@ -105,6 +119,7 @@ struct conn {
 typedef struct wreq {
     uv_write_t req;
     conn *c;
+    http_response *logged, *logged_tail; /* responses whose last bytes this write carries */
     size_t bytes;
     unsigned n;
     uv_buf_t bufs[WRITE_IOVS];
@@ -122,6 +137,7 @@ static void conn_flush(conn *c);
 
 static void response_free(http_response *r)
 {
+    free(r->path);
     for (unsigned i = 0; i < (unsigned)r->nextra * 2; i++) free(r->extra[i]);
     mcp_buf_free(&r->buf);
     free(r->tail);
@@ -146,12 +162,95 @@ static void response_recycle(conn *c, http_response *r)
     }
     for (unsigned i = 0; i < (unsigned)r->nextra * 2; i++) free(r->extra[i]);
     free(r->tail);
+    free(r->path);
     mcp_buf keep = r->buf;
     keep.len = 0;
     keep.overflow = false;
     memset(r, 0, sizeof *r);
     r->buf = keep;
     c->spare = r;
+}
+
+/* --- exchanges (access logs) ---------------------------------------------------------------- */
+
+static bool logging(const conn *c)
+{
+    return c->sw->s->cfg.on_exchange != NULL;
+}
+
+/* The peer as "addr:port" ("[v6]:port"), computed once per connection. */
+static const char *conn_peer(conn *c)
+{
+    if (c->peer[0]) return c->peer;
+    struct sockaddr_storage ss;
+    int len = (int)sizeof ss;
+    char ip[INET6_ADDRSTRLEN] = "";
+    snprintf(c->peer, sizeof c->peer, "-");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len)) return c->peer;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+        uv_ip4_name(a, ip, sizeof ip);
+        snprintf(c->peer, sizeof c->peer, "%s:%u", ip, (unsigned)ntohs(a->sin_port));
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+        uv_ip6_name(a, ip, sizeof ip);
+        snprintf(c->peer, sizeof c->peer, "[%s]:%u", ip, (unsigned)ntohs(a->sin6_port));
+    }
+    return c->peer;
+}
+
+/* Stamps a new response with the request's arrival (req NULL: an error of the server's own,
+ * for the request being received). */
+static void exchange_begin(conn *c, http_response *r, const http_request *req)
+{
+    if (!logging(c)) return;
+    if (!c->req_ns) { /* nothing of a request arrived (a timeout on an idle connection) */
+        c->req_ns = rt_now_ns();
+        c->req_unix_ms = rt_now_unix_ms();
+    }
+    r->start_ns = c->req_ns;
+    r->start_unix_ms = c->req_unix_ms;
+    r->bytes_in = c->req_bytes;
+    c->req_ns = c->req_bytes = 0;
+    if (!req) return;
+    r->method = req->method_name;
+    size_t n = req->path_len < HTTP_LOG_PATH_MAX ? req->path_len : HTTP_LOG_PATH_MAX;
+    r->path = mcp_xstrndup(req->path, n);
+}
+
+/* Hands r's exchange to on_exchange (once; a 100 Continue has none). */
+static void exchange_end(conn *c, http_response *r, bool aborted)
+{
+    const http_server_config *cfg = &c->sw->s->cfg;
+    if (!cfg->on_exchange || r->interim) return;
+    http_exchange x = {.worker = rt_worker_index(c->sw->w),
+                       .peer = conn_peer(c),
+                       .method = r->method,
+                       .path = r->path,
+                       .status = r->status,
+                       .bytes_in = r->bytes_in,
+                       .bytes_out = r->bytes_out,
+                       .start_unix_ms = r->start_unix_ms,
+                       .duration_ns = rt_now_ns() - r->start_ns,
+                       .aborted = aborted,
+                       .note = r->note};
+    r->note = NULL;
+    r->interim = true; /* told */
+    cfg->on_exchange(&x, cfg->ud);
+}
+
+/* Ends the exchanges a finished write request carried (write failed: aborted). */
+static void exchanges_written(conn *c, wreq *w, bool failed)
+{
+    for (http_response *r = w->logged, *n; r; r = n) {
+        n = r->lognext;
+        exchange_end(c, r, failed);
+        if (c->closing)
+            response_free(r);
+        else
+            response_recycle(c, r);
+    }
+    w->logged = w->logged_tail = NULL;
 }
 
 static void conn_free(conn *c)
@@ -164,6 +263,7 @@ static void conn_free(conn *c)
     if (c->next) c->next->prev = c->prev;
     for (http_response *r = c->head, *n; r; r = n) {
         n = r->next;
+        exchange_end(c, r, true);
         response_free(r);
     }
     if (c->spare) response_free(c->spare);
@@ -239,6 +339,8 @@ static void response_complete(http_response *r)
 static void push_error(conn *c, int status, const char *text)
 {
     http_response *r = response_new(c, true);
+    exchange_begin(c, r, NULL);
+    r->status = status;
     http_write_error(&r->buf, status, text);
     RT_COUNT_ADD(c->sw->w, errors, 1);
     response_complete(r);
@@ -248,6 +350,7 @@ static void push_continue(conn *c)
 {
     static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
     http_response *r = response_new(c, false);
+    r->interim = true;
     mcp_buf_append(&r->buf, line, sizeof line - 1);
     response_complete(r);
 }
@@ -265,6 +368,8 @@ static void on_write(uv_write_t *req, int status)
     for (unsigned i = 0; i < w->n; i++) free(w->frees[i]);
     c->inflight -= w->bytes;
     c->nwrites--;
+    if (c->last_w == w) c->last_w = NULL;
+    exchanges_written(c, w, status < 0);
     free(w);
     if (c->closing) return;
     if (status < 0) {
@@ -288,24 +393,40 @@ static bool take_bytes(wreq *w, http_response *r)
         w->frees[w->n] = data;
         w->bufs[w->n++] = uv_buf_init(data, (unsigned)len);
         w->bytes += len;
+        r->bytes_out += len;
     }
     if (r->tail) { /* handed over as it is: no copy */
         size_t len = r->tail_len - r->tail_off;
         w->frees[w->n] = r->tail;
         w->bufs[w->n++] = uv_buf_init(r->tail + r->tail_off, (unsigned)len);
         w->bytes += len;
+        r->bytes_out += len;
         r->tail = NULL;
         r->tail_len = r->tail_off = 0;
     }
     return true;
 }
 
-static void pop_head(conn *c)
+/* Takes the finished head response off the queue. Its exchange ends now, or, when bytes of
+ * it may still be in a write request (w: the one being built; else the latest in flight),
+ * when that write completes. */
+static void pop_head(conn *c, wreq *w)
 {
     http_response *r = c->head;
     c->head = r->next;
     if (!c->head) c->tail = NULL;
     if (r->close) c->close_sent = true;
+    wreq *later = w && w->n ? w : c->nwrites ? c->last_w : NULL;
+    if (later && logging(c) && !r->interim) {
+        r->lognext = NULL;
+        if (later->logged_tail)
+            later->logged_tail->lognext = r;
+        else
+            later->logged = r;
+        later->logged_tail = r;
+        return;
+    }
+    exchange_end(c, r, false);
     response_recycle(c, r);
 }
 
@@ -340,9 +461,12 @@ static void issue_write(conn *c, wreq *w)
         c->inflight -= w->bytes;
         c->nwrites--;
         for (unsigned i = 0; i < w->n; i++) free(w->frees[i]);
-        free(w);
         conn_close(c);
+        exchanges_written(c, w, true);
+        free(w);
+        return;
     }
+    c->last_w = w;
 }
 
 static void backpressure(conn *c)
@@ -386,6 +510,7 @@ static void try_write_now(conn *c)
     size_t left = (size_t)wr;
     for (unsigned i = 0; i < n && left; i++) {
         size_t k = left < bufs[i].len ? left : bufs[i].len;
+        rs[i]->bytes_out += k;
         if (bufs[i].base == rs[i]->buf.data)
             buf_consume(&rs[i]->buf, k);
         else
@@ -393,7 +518,7 @@ static void try_write_now(conn *c)
         left -= k;
     }
     c->last_active = rt_now_ms();
-    while (c->head && c->head->done && !resp_pending(c->head) && !c->close_sent) pop_head(c);
+    while (c->head && c->head->done && !resp_pending(c->head) && !c->close_sent) pop_head(c, NULL);
 }
 
 /* Writes what the queue head (and the complete responses behind it) hold, in order. */
@@ -410,7 +535,8 @@ static void conn_flush(conn *c)
         if (!r->done) break;
     }
     if (!pending) {
-        while (c->head && c->head->done && !resp_pending(c->head) && !c->close_sent) pop_head(c);
+        while (c->head && c->head->done && !resp_pending(c->head) && !c->close_sent)
+            pop_head(c, NULL);
         backpressure(c);
         bool last = c->close_sent || (c->close_after && !c->head);
         if (last && c->nwrites == 0) start_linger(c);
@@ -418,7 +544,7 @@ static void conn_flush(conn *c)
     }
     wreq *w = mcp_xcalloc(1, sizeof *w);
     w->c = c;
-    while (c->head && !c->close_sent && take_bytes(w, c->head) && c->head->done) pop_head(c);
+    while (c->head && !c->close_sent && take_bytes(w, c->head) && c->head->done) pop_head(c, w);
     if (w->n)
         issue_write(c, w);
     else
@@ -436,6 +562,7 @@ static void dispatch(conn *c, http_request *req)
     RT_COUNT_ADD(c->sw->w, requests, 1);
     http_response *r = response_new(c, !req->keep_alive);
     r->head_only = req->method == HTTP_HEAD;
+    exchange_begin(c, r, req);
     c->sw->s->cfg.on_request(req, r, c->sw->s->cfg.ud);
 }
 
@@ -455,10 +582,15 @@ static void conn_feed(conn *c, const char *p, size_t len)
         if (!c->receiving) {
             c->receiving = true;
             c->req_start = rt_now_ms();
+            if (logging(c) && !c->req_ns) {
+                c->req_ns = rt_now_ns();
+                c->req_unix_ms = rt_now_unix_ms();
+            }
             conn_rearm(c);
         }
         http_request *req = NULL;
         ssize_t n = http_parser_feed(&c->parser, p, len, &req);
+        if (n > 0) c->req_bytes += (uint64_t)n;
         if (n < 0) {
             int status;
             const char *why = http_parser_error(&c->parser, &status);
@@ -813,6 +945,7 @@ static int write_head(http_response *res, int status, const char *type, long lon
     for (unsigned i = 0; i < res->nextra; i++)
         f[n++] = (http_field){res->extra[2 * i], res->extra[2 * i + 1]};
     res->headed = true;
+    res->status = status;
     return http_write_status_line_and_headers(&res->buf, status, NULL, f, n, len);
 }
 
@@ -840,6 +973,7 @@ void http_response_close_after(http_response *res)
 
 static void fail_500(http_response *res)
 {
+    res->status = 500;
     http_write_error(&res->buf, 500, "invalid response");
     res->close = true;
     res->c->close_after = true;
@@ -933,6 +1067,16 @@ void http_response_end(http_response *res)
 {
     if (!res->c->closing && !res->head_only) http_write_last_chunk(&res->buf);
     response_complete(res);
+}
+
+void http_response_set_note(http_response *res, void *note)
+{
+    res->note = note;
+}
+
+void *http_response_note(http_response *res)
+{
+    return res->note;
 }
 
 /* FNV-1a over the peer's address bytes (never its port): one key per client host. */

@@ -23,6 +23,22 @@ typedef struct http_response http_response;
  * http_response_send or http_response_end (or the server stops). */
 typedef void (*http_on_request)(http_request *req, http_response *res, void *ud);
 
+/* One finished exchange (a request and its response), for an access log. The strings live
+ * only during the on_exchange call. */
+typedef struct http_exchange {
+    unsigned worker;        /* index of the worker whose loop the connection is on */
+    const char *peer;       /* "127.0.0.1:51234", "[::1]:51234"; "-" if unknown */
+    const char *method;     /* "POST"; NULL when the request line did not parse */
+    const char *path;       /* the target's path (no query), at most 256 bytes; or NULL */
+    int status;             /* HTTP status; 0 when no response head was written */
+    uint64_t bytes_in;      /* bytes of the request as received (head, body, framing) */
+    uint64_t bytes_out;     /* bytes of the response handed to the socket */
+    uint64_t start_unix_ms; /* wall clock when its first byte arrived */
+    uint64_t duration_ns;   /* first byte read to last byte written (or to the close) */
+    bool aborted;           /* the connection ended before the response was all written */
+    void *note;             /* what the handler attached (http_response_set_note), or NULL */
+} http_exchange;
+
 typedef struct http_server_config {
     const char *host; /* NULL: 127.0.0.1 */
     int port;         /* 0: any (see http_server_port) */
@@ -44,6 +60,12 @@ typedef struct http_server_config {
     http_on_request on_request;
     /* Optional: called on each worker's loop thread every tick_ms, after the timeouts. */
     void (*on_tick)(rt_worker *w, uint64_t now_ms, void *ud);
+    /* Optional (access logs): called once for every response that was handed to on_request
+     * and every error the server answers by itself (not 100 Continue), when its last byte
+     * was written, or when its connection ended first (aborted), or at stop. Runs on the
+     * connection's loop thread, or on the stopping thread for responses left at stop: quick,
+     * no blocking. NULL: nothing is measured (no clock read, no copy). */
+    void (*on_exchange)(const http_exchange *x, void *ud);
     void *ud;
 } http_server_config;
 
@@ -111,6 +133,12 @@ int http_response_write_chunk(http_response *res, const void *data, size_t len);
 /* Ends a stream with the last chunk and completes res (it must not be used again). Loop thread
  * of res. */
 void http_response_end(http_response *res);
+
+/* Attaches note to res; on_exchange receives it (and must free it if it owns memory). Only
+ * with on_exchange set. Loop thread of res. */
+void http_response_set_note(http_response *res, void *note);
+/* The note attached to res, or NULL. Loop thread of res. */
+void *http_response_note(http_response *res);
 
 /* A key naming the client host of res's connection (a hash of its peer IP address, not the
  * port), for per-client fairness; never 0. Computed once per connection. Loop thread of res. */

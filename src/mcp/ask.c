@@ -16,8 +16,11 @@
  * in inputRequests and a sealed requestState carrying the method, the tool/prompt name or
  * URI, a SHA-256 digest of the arguments, all answers so far and the handler's state. The
  * client's retry brings requestState and inputResponses back; ask_restore() verifies and
- * merges them before the handler runs again. A tampered, expired or foreign state is
- * refused with -32602 and a precise message. */
+ * merges them before the handler runs again. The payload also carries a digest of the
+ * principal the request came from (auth.c: the program names it, or its address does), so a
+ * state minted for one principal is refused when another one, or nobody, presents it (the
+ * 2026-07-28 spec's replay protection, basic/patterns/mrtr). A tampered, expired, foreign or
+ * other principal's state is refused with -32602 and a precise message. */
 #include "mcp/ask.h"
 #include "mcp/feature.h"
 #include "mcp/token.h"
@@ -275,11 +278,13 @@ static void args_digest(mcp_ctx *ctx, char hex[65])
     mcp_buf_free(&b);
 }
 
-/* The sealed payload: {"m":method,"n":name,"d":digest,"a":{answers},"s":"<b64 state>"}. */
+/* The sealed payload: {"m":method,"n":name,"d":digest,"p":principal,"a":{answers},
+ * "s":"<b64 state>"}; "p" is the digest of who asked ("" for nobody: stdio, no auth). */
 static void write_payload(mcp_ctx *ctx, mcp_buf *b)
 {
-    char hex[65];
+    char hex[65], who[65];
     args_digest(ctx, hex);
+    mcp_principal_digest(ctx->conn->srv, ctx->principal, who);
     json_writer w;
     json_writer_init(&w, b, false);
     json_write_obj_begin(&w);
@@ -289,6 +294,8 @@ static void write_payload(mcp_ctx *ctx, mcp_buf *b)
     json_write_strz(&w, ctx->name ? ctx->name : "");
     json_write_keyz(&w, "d");
     json_write_str(&w, hex, 64);
+    json_write_keyz(&w, "p");
+    json_write_strz(&w, who);
     json_write_keyz(&w, "a");
     json_write_obj_begin(&w);
     for (uint32_t i = 0; i < ctx->na; i++) {
@@ -342,13 +349,17 @@ static int state_fail(mcp_ctx *ctx, const char *why)
     return -1;
 }
 
-/* Checks that the payload was issued for this very request. 0 or -1 after failing. */
+/* Checks that the payload was issued for this very request, to the same principal. 0 or -1
+ * after failing. */
 static int state_matches(mcp_ctx *ctx, const json_value *p)
 {
     const json_value *m = json_get(p, "m"), *n = json_get(p, "n"), *d = json_get(p, "d");
-    if (!json_is_string(m) || !json_is_string(n) || !json_is_string(d))
+    const json_value *who = json_get(p, "p");
+    if (!json_is_string(m) || !json_is_string(n) || !json_is_string(d) || !json_is_string(who))
         return state_fail(ctx, "malformed");
     char hex[65];
+    mcp_principal_digest(ctx->conn->srv, ctx->principal, hex);
+    if (strcmp(who->u.str, hex)) return state_fail(ctx, "it was issued to another principal");
     args_digest(ctx, hex);
     if (strcmp(m->u.str, ctx->method_name) || strcmp(n->u.str, ctx->name ? ctx->name : "")) {
         char why[300];

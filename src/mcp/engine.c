@@ -1085,6 +1085,30 @@ static bool admitted(mcp_ctx *ctx, const json_value *v, mcp_msg_info *info)
     return false;
 }
 
+/* Copies a JSON string value into out[cap] (bounded; embedded NULs end it). */
+static void copy_str(char *out, size_t cap, const json_value *v)
+{
+    if (!json_is_string(v)) return;
+    size_t n = v->len < cap - 1 ? v->len : cap - 1;
+    memcpy(out, v->u.str, n);
+    out[n] = '\0';
+}
+
+/* Fills names from a parsed message (see mcp_msg_info.names). */
+static void note_names(mcp_msg_names *names, const json_value *v)
+{
+    if (v && v->type == JSON_ARRAY) {
+        names->batch = v->len;
+        v = v->len ? &v->u.items[0] : NULL;
+    }
+    if (!json_is_object(v)) return;
+    copy_str(names->method, sizeof names->method, json_get(v, "method"));
+    const json_value *p = json_get(v, "params");
+    if (!json_is_object(p)) return;
+    const json_value *n = json_get(p, "name");
+    copy_str(names->name, sizeof names->name, json_is_string(n) ? n : json_get(p, "uri"));
+}
+
 int mcp_conn_handle(mcp_conn *c, const char *msg, size_t len, mcp_msg_info *info, void *tag)
 {
     if (len > c->opts.max_message)
@@ -1094,6 +1118,7 @@ int mcp_conn_handle(mcp_conn *c, const char *msg, size_t len, mcp_msg_info *info
     lim.max_size = c->opts.max_message;
     json_error je;
     json_value *v = json_parse(msg, len, &ctx->arena, &lim, &je);
+    if (info && info->names) note_names(info->names, v);
     if (info && info->admit && (v || info->admit == MCP_ADMIT_NONE) && !admitted(ctx, v, info)) {
         ctx_free(ctx);
         return MCP_NOT_ADMITTED;

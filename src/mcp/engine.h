@@ -114,9 +114,22 @@ typedef struct mcp_msg_info {
      * writes the message's id as JSON text into id (null when it has none or does not parse),
      * so the transport can answer it from the one parse the engine made. */
     int admit;
-    char id[80]; /* out */
+    char id[80];           /* out */
     const void *principal; /* who the transport authenticated the message as, or NULL */
+    /* Out, when not NULL (an access log): what the message asks, as sent (bounded copies,
+     * unescaped): the request's method; params.name, else params.uri (a tool, a prompt, a
+     * resource); for a batch, those of its first element and its length. Empty strings when
+     * absent or the message does not parse. */
+    struct mcp_msg_names *names;
 } mcp_msg_info;
+
+#define MCP_NAMES_METHOD_MAX 128
+#define MCP_NAMES_NAME_MAX   256
+typedef struct mcp_msg_names {
+    char method[MCP_NAMES_METHOD_MAX + 1];
+    char name[MCP_NAMES_NAME_MAX + 1];
+    unsigned batch; /* elements of a batch; 0: not a batch */
+} mcp_msg_names;
 
 enum { MCP_ADMIT_ALL = 0, MCP_ADMIT_INITIALIZE, MCP_ADMIT_NONE };
 #define MCP_NOT_ADMITTED (-1)
@@ -238,5 +251,10 @@ void mcp_server_abandon(mcp_server *s);
 /* Detaches the sink (nothing more is sent), cancels in-flight requests, and drops the
  * transport's reference; memory goes when the last handler finishes. */
 void mcp_conn_close(mcp_conn *c);
+
+/* Writes the identity of principal as server s names it (mcp_server_set_principal_id, else its
+ * address) into hex as a SHA-256 in hex; "" for NULL. For transports that bind state (legacy
+ * sessions) to who made it: equal strings, the same principal. Any thread. */
+void mcp_principal_digest(mcp_server *s, const void *principal, char hex[65]);
 
 #endif

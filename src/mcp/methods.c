@@ -199,7 +199,7 @@ static void do_list(mcp_ctx *ctx, reg_kind k)
     mcp_buf b;
     begin(ctx, &b, stack, sizeof(stack));
     reg_write_page(ctx->conn->srv, k, after, ctx->principal, &b);
-    result_finish(ctx, &b, true, false);
+    result_finish(ctx, &b, true, items_filtered(ctx->conn->srv)); /* per principal: private */
 }
 
 /* ---- logging, legacy subscriptions ------------------------------------------------------- */
@@ -221,6 +221,10 @@ static void do_subscribe(mcp_ctx *ctx, bool on)
     size_t n;
     const char *uri = need_str(ctx, "uri", &n);
     if (!uri) return;
+    if (on && !item_visible(c->srv, ctx->principal, REG_RESOURCE, uri)) {
+        ctx->name = uri;
+        return ctx_not_found(ctx, NULL);
+    }
     pthread_mutex_lock(&c->lock);
     size_t i = 0;
     while (i < c->nsubs && strcmp(c->subs[i], uri)) i++;
@@ -263,7 +267,8 @@ static listener *listener_new(mcp_ctx *ctx, const json_value *f)
     if (json_is_array(uris)) {
         l->uris = mcp_xcalloc(uris->len + 1, sizeof(char *));
         for (uint32_t i = 0; i < uris->len; i++)
-            if (json_is_string(&uris->u.items[i]))
+            if (json_is_string(&uris->u.items[i]) &&
+                item_visible(ctx->conn->srv, ctx->principal, REG_RESOURCE, uris->u.items[i].u.str))
                 l->uris[l->nuris++] = mcp_xstrndup(uris->u.items[i].u.str, uris->u.items[i].len);
     }
     return l;
@@ -388,7 +393,7 @@ void ctx_not_found(mcp_ctx *ctx, const char *msg)
 {
     if (ctx->method == M_TOOLS_CALL) /* something the tool looked for: the model may retry */
         return mcp_ctx_tool_error(ctx, "%s", msg ? msg : "Not found");
-    if (ctx->method != M_RES_READ)
+    if (ctx->method != M_RES_READ && ctx->method != M_SUBSCRIBE)
         return ctx_fail_with(ctx, F_INVALID_PARAMS, 0, NULL, msg ? msg : "Not found");
     mcp_buf d;
     mcp_buf_init(&d, NULL, 0, 0);
@@ -408,11 +413,17 @@ static void do_read(mcp_ctx *ctx)
     if (!uri) return;
     ctx->name = uri;
     ctx->args = &empty;
-    ctx->entry = reg_find(ctx->conn->srv, REG_RESOURCE, uri, n);
+    mcp_server *s = ctx->conn->srv;
+    if (!item_visible(s, ctx->principal, REG_RESOURCE, uri)) return ctx_not_found(ctx, NULL);
+    ctx->entry = reg_find(s, REG_RESOURCE, uri, n);
     if (!ctx->entry) {
         json_value *vars = NULL;
-        ctx->entry = reg_match_template(ctx->conn->srv, uri, n, &ctx->arena, &vars);
+        ctx->entry = reg_match_template(s, uri, n, &ctx->arena, &vars);
         ctx->args = vars;
+        if (ctx->entry && !item_visible(s, ctx->principal, REG_TEMPLATE, ctx->entry->key)) {
+            reg_release(ctx->entry);
+            ctx->entry = NULL;
+        }
     }
     if (!ctx->entry) return ctx_not_found(ctx, NULL);
     set_meta(ctx);
@@ -426,6 +437,8 @@ static void do_get(mcp_ctx *ctx)
     const char *name = need_str(ctx, "name", &n);
     if (!name) return;
     ctx->name = name;
+    if (!item_visible(ctx->conn->srv, ctx->principal, REG_PROMPT, name))
+        return ctx_invalid(ctx, "Unknown prompt: %.200s", name);
     ctx->entry = reg_find(ctx->conn->srv, REG_PROMPT, name, n);
     if (!ctx->entry) return ctx_invalid(ctx, "Unknown prompt: %.200s", name);
     const json_value *args = need_args(ctx);
@@ -464,7 +477,9 @@ static void do_complete(mcp_ctx *ctx)
                            prompt ? "name" : "uri");
     ctx->name = key->u.str;
     ctx->args = ctx->params;
-    ctx->entry = reg_find(ctx->conn->srv, prompt ? REG_PROMPT : REG_TEMPLATE, key->u.str, key->len);
+    reg_kind k = prompt ? REG_PROMPT : REG_TEMPLATE;
+    if (item_visible(ctx->conn->srv, ctx->principal, k, key->u.str))
+        ctx->entry = reg_find(ctx->conn->srv, k, key->u.str, key->len);
     if (!ctx->entry)
         return ctx_invalid(ctx,
                            prompt ? "Unknown prompt: %.200s" : "Unknown resource template: %.200s",

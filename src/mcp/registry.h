@@ -95,6 +95,10 @@ struct mcp_server {
     _Atomic bool abandoned;      /* a transport left handlers running on it: never freed */
     mcp_tool_visible_fn tool_filter; /* auth.c; NULL: every tool is visible */
     void *tool_filter_ud;
+    mcp_item_visible_fn item_filter; /* auth.c; NULL: every item is visible */
+    void *item_filter_ud;
+    mcp_principal_id_fn principal_id; /* auth.c; NULL: a principal is its pointer */
+    void *principal_id_ud;
     mcp_observer_fn observer; /* engine.c: every request's begin and end; NULL: none */
     void *observer_ud;
     struct rt_metrics *app_metrics; /* metrics_api.c: the program's series; NULL until one */
@@ -113,11 +117,15 @@ void reg_release(reg_entry *e);
 reg_entry *reg_match_template(mcp_server *s, const char *uri, size_t len, mcp_arena *a,
                               json_value **vars);
 /* Writes the page of kind k after cursor position `after` (0: first page) as the members
- * `"<field>":[...]` and, if more remain, `,"nextCursor":"..."` into b. Tools principal may not
- * see (the server's tool filter) are left out; a page may then hold fewer items. */
+ * `"<field>":[...]` and, if more remain, `,"nextCursor":"..."` into b. Items principal may not
+ * see (the server's filters) are left out; a page may then hold fewer items. */
 void reg_write_page(mcp_server *s, reg_kind k, uint64_t after, const void *principal, mcp_buf *b);
 /* True if principal may see and call tool name (no filter: true). auth.c. */
 bool tool_visible(mcp_server *s, const void *principal, const char *name);
+/* True if principal may see and use the item of kind k under key (tools: both filters). */
+bool item_visible(mcp_server *s, const void *principal, reg_kind k, const char *key);
+/* True if a filter may hide items (list results then depend on the principal). */
+bool items_filtered(mcp_server *s);
 
 /* The name of each kind's list: its field in a page ("tools", ...) and its cursors' list. */
 extern const char *const reg_list_name[REG_NKINDS];

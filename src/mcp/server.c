@@ -245,7 +245,7 @@ void reg_write_page(mcp_server *s, reg_kind k, uint64_t after, const void *princ
     LIT(b, "\":[");
     bool first = true;
     for (size_t j = i; j < end; j++) {
-        if (k == REG_TOOL && !tool_visible(s, principal, t->items[j]->key)) continue;
+        if (!item_visible(s, principal, k, t->items[j]->key)) continue;
         if (!first) mcp_buf_putc(b, ',');
         first = false;
         mcp_buf_append(b, t->items[j]->json, t->items[j]->json_len);

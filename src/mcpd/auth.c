@@ -1,4 +1,4 @@
-/* auth.c - static bearer tokens for HTTP, with per-token tool allowlists.
+/* auth.c - static bearer tokens for HTTP, with per-token allowlists.
  *
  * The config lists tokens by name with the SHA-256 of the secret ("sha256": 64 hex digits;
  * `printf %s TOKEN | sha256sum` makes one), never the secret itself. libmcp's HTTP transport
@@ -8,9 +8,14 @@
  * token's name, interned for the life of the process, so a request authenticated just before a
  * reload never holds a pointer into a freed config; the allowlist is looked up by that name in
  * the config current when it is needed (a token removed by a reload stops working at once).
+ * The allowlists cover tools (by name), resources and resource templates (by URI prefix: a
+ * name in the list stands for that resources entry's uri_prefix) and prompts (by name);
+ * libmcp answers a hidden item as a missing one, so names do not leak. The token's name is
+ * also its identity in sealed requestState: state minted for one token is refused when
+ * another presents it.
  * With no tokens configured every request is served as "anonymous" (mcpd refuses to start
  * that way on a non-loopback address unless --insecure-no-auth). Over stdio there is no
- * principal and every tool is visible. */
+ * principal and everything is visible. */
 #include "mcpd.h"
 
 #include <openssl/crypto.h>
@@ -87,22 +92,54 @@ const void *mcpd_auth_check(void *ud, const char *authorization)
     return who;
 }
 
-bool mcpd_tool_allowed(void *ud, const void *principal, const char *name)
+/* Whether list (a JSON array of strings; NULL: everything) holds name. */
+static bool listed(const mcp_json *list, const char *name)
 {
+    if (!list) return true;
+    for (size_t k = 0; k < mcp_json_len(list); k++) {
+        const char *t = mcp_json_str(mcp_json_at(list, k), NULL);
+        if (t && !strcmp(t, name)) return true;
+    }
+    return false;
+}
+
+/* Whether one of t's resource prefixes starts key (a URI, or a template's uri_template). */
+static bool under_prefix(const mcpd_token *t, const char *key)
+{
+    if (!t->resources) return true;
+    for (size_t k = 0; k < t->nres; k++)
+        if (!strncmp(key, t->res_prefixes[k], strlen(t->res_prefixes[k]))) return true;
+    return false;
+}
+
+bool mcpd_item_allowed(void *ud, const void *principal, mcp_item_kind kind, const char *key)
+{
+    (void)ud;
     if (!principal || principal == anonymous) return true;
     mcpd_gen *g = mcpd_gen_current();
     const mcpd_config *c = mcpd_gen_config(g);
-    bool ok = false;
+    bool ok = false; /* a token the current config no longer has: nothing */
     for (size_t i = 0; c && i < c->ntokens; i++) {
-        if (strcmp(c->tokens[i].name, principal)) continue;
-        const mcp_json *tools = c->tokens[i].tools;
-        ok = tools == NULL;
-        for (size_t k = 0; !ok && k < mcp_json_len(tools); k++) {
-            const char *t = mcp_json_str(mcp_json_at(tools, k), NULL);
-            ok = t && !strcmp(t, name);
-        }
+        const mcpd_token *t = &c->tokens[i];
+        if (strcmp(t->name, principal)) continue;
+        if (kind == MCP_ITEM_TOOL)
+            ok = listed(t->tools, key);
+        else if (kind == MCP_ITEM_PROMPT)
+            ok = listed(t->prompts, key);
+        else
+            ok = under_prefix(t, key);
         break;
     }
     mcpd_gen_unref(g);
     return ok;
+}
+
+size_t mcpd_principal_id(void *ud, const void *principal, char *out, size_t size)
+{
+    (void)ud;
+    if (principal == anonymous) return 0; /* "" : no token name is empty */
+    size_t n = strlen(principal);
+    if (n > size) n = size;
+    memcpy(out, principal, n);
+    return n;
 }

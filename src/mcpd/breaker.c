@@ -308,6 +308,14 @@ void mcpd_breaker_force_open(mcpd_breaker *b, uint64_t now_ms, uint64_t retry_ms
     pthread_mutex_unlock(&b->mu);
 }
 
+bool mcpd_breaker_forced(mcpd_breaker *b)
+{
+    pthread_mutex_lock(&b->mu);
+    bool f = b->state == MCPD_BREAKER_OPEN && b->forced;
+    pthread_mutex_unlock(&b->mu);
+    return f;
+}
+
 void mcpd_breaker_force_close(mcpd_breaker *b, uint64_t now_ms)
 {
     pthread_mutex_lock(&b->mu);

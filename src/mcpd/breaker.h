@@ -80,6 +80,8 @@ void mcpd_breaker_release(mcpd_breaker *b, const mcpd_breaker_ticket *t);
 void mcpd_breaker_force_open(mcpd_breaker *b, uint64_t now_ms, uint64_t retry_ms,
                              const char *reason);
 void mcpd_breaker_force_close(mcpd_breaker *b, uint64_t now_ms);
+/* True while a health checker holds it open (force_open, not yet force_close). */
+bool mcpd_breaker_forced(mcpd_breaker *b);
 
 /* The state at now_ms (an open breaker whose cooldown has passed reads half-open). */
 mcpd_breaker_state mcpd_breaker_state_at(mcpd_breaker *b, uint64_t now_ms);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define MAX_CONFIG_BYTES (16u << 20)
 #define MAX_ERRS         200
@@ -444,6 +445,32 @@ static void read_alerts(mcpd_config *c, const mcp_json *al, mcpd_errs *errs)
     c->http.alert_rules = c->alerts;
 }
 
+static void read_tokens(mcpd_config *c, mcpd_errs *errs);
+
+/* "access_log": the path (relative to the config's directory; "-": stderr), whose directory
+ * must exist and be writable, and the format. */
+static void read_access_log(mcpd_config *c, mcpd_errs *errs)
+{
+    const mcp_json *al = mcp_json_get(c->root, "access_log");
+    const char *path = get_str(al, "path");
+    c->access_log_format = get_str(al, "format");
+    if (!path || !path[0]) return;
+    if (!strcmp(path, "-") || path[0] == '/') {
+        c->access_log = xstrdup(path);
+        if (path[0] == '-') return;
+    } else {
+        size_t n = strlen(c->dir) + strlen(path) + 2;
+        c->access_log = malloc(n);
+        if (!c->access_log) abort();
+        snprintf(c->access_log, n, "%s/%s", c->dir, path);
+    }
+    char *tmp = xstrdup(c->access_log);
+    const char *dir = dirname(tmp);
+    if (access(dir, W_OK | X_OK))
+        mcpd_err(errs, "/access_log/path", "cannot create files in %s: %s", dir, strerror(errno));
+    free(tmp);
+}
+
 static void read_settings(mcpd_config *c, mcpd_errs *errs)
 {
     const mcp_json *r = c->root, *srv = mcp_json_get(r, "server");
@@ -485,12 +512,95 @@ static void read_settings(mcpd_config *c, mcpd_errs *errs)
     c->http.queue_target_ms = get_u32(h, "queue_target_ms", 0);
     c->http.client_queue_max = get_u32(h, "client_queue_max", 0);
     read_alerts(c, mcp_json_get(h, "alerts"), errs);
+    read_access_log(c, errs);
     const mcp_json *lim = mcp_json_get(r, "limits");
     c->timeout_ms = get_u32(lim, "timeout_ms", 30000);
     c->concurrency = get_u32(lim, "concurrency", 16);
     c->queue_wait_ms = get_u32(lim, "queue_wait_ms", 1000);
     c->max_children = get_u32(lim, "max_children", 64);
-    const mcp_json *toks = mcp_json_get(mcp_json_get(r, "auth"), "tokens");
+    read_tokens(c, errs);
+}
+
+/* The URI prefix of the resources entry named name ("uri_prefix", or file:///<name>/ as
+ * resdir.c makes it), malloc'd; NULL when no entry has that name. */
+static char *mount_prefix(const mcp_json *root, const char *name)
+{
+    const mcp_json *res = mcp_json_get(root, "resources");
+    for (size_t i = 0; i < mcp_json_len(res); i++) {
+        const mcp_json *e = mcp_json_at(res, i);
+        const char *n = get_str(e, "name");
+        if (!n || strcmp(n, name)) continue;
+        const char *p = get_str(e, "uri_prefix");
+        if (p) return xstrdup(p);
+        size_t len = strlen(name) + sizeof "file:////";
+        char *d = malloc(len);
+        if (!d) abort();
+        snprintf(d, len, "file:///%s/", name);
+        return d;
+    }
+    return NULL;
+}
+
+/* Appends the "name" of every entry of section (", "-separated) to b[size], for messages. */
+static void section_names(const mcp_json *root, const char *section, char *b, size_t size)
+{
+    const mcp_json *a = mcp_json_get(root, section);
+    size_t n = 0;
+    b[0] = '\0';
+    for (size_t i = 0; i < mcp_json_len(a) && n < size; i++) {
+        const char *nm = get_str(mcp_json_at(a, i), "name");
+        if (nm) n += (size_t)snprintf(b + n, size - n, "%s%s", n ? ", " : "", nm);
+    }
+    if (!b[0]) snprintf(b, size, "none");
+}
+
+/* A token's "resources" allowlist as URI prefixes: a string with a ':' is one already, any
+ * other names a resources entry (its uri_prefix). */
+static void read_token_resources(mcpd_config *c, mcpd_token *t, size_t ti, mcpd_errs *errs)
+{
+    size_t n = mcp_json_len(t->resources);
+    t->res_prefixes = n ? calloc(n, sizeof *t->res_prefixes) : NULL;
+    for (size_t k = 0; k < n; k++) {
+        const char *v = mcp_json_str(mcp_json_at(t->resources, k), NULL);
+        if (!v) continue;
+        char *p = strchr(v, ':') ? xstrdup(v) : mount_prefix(c->root, v);
+        if (p) {
+            t->res_prefixes[t->nres++] = p;
+            continue;
+        }
+        char ptr[96], names[512];
+        snprintf(ptr, sizeof ptr, "/auth/tokens/%zu/resources/%zu", ti, k);
+        section_names(c->root, "resources", names, sizeof names);
+        mcpd_err(errs, ptr,
+                 "\"%s\" is neither a URI prefix (scheme:...) nor the name of a resources entry "
+                 "(named: %s)",
+                 v, names);
+    }
+}
+
+/* A token's "prompts" allowlist: every name must be a prompt of the config. */
+static void check_token_prompts(const mcpd_config *c, const mcpd_token *t, size_t ti,
+                                mcpd_errs *errs)
+{
+    const mcp_json *prompts = mcp_json_get(c->root, "prompts");
+    for (size_t k = 0; k < mcp_json_len(t->prompts); k++) {
+        const char *v = mcp_json_str(mcp_json_at(t->prompts, k), NULL);
+        bool found = false;
+        for (size_t j = 0; v && !found && j < mcp_json_len(prompts); j++) {
+            const char *nm = get_str(mcp_json_at(prompts, j), "name");
+            found = nm && !strcmp(nm, v);
+        }
+        if (found || !v) continue;
+        char ptr[96], names[512];
+        snprintf(ptr, sizeof ptr, "/auth/tokens/%zu/prompts/%zu", ti, k);
+        section_names(c->root, "prompts", names, sizeof names);
+        mcpd_err(errs, ptr, "no prompt is named \"%s\" (prompts: %s)", v, names);
+    }
+}
+
+static void read_tokens(mcpd_config *c, mcpd_errs *errs)
+{
+    const mcp_json *toks = mcp_json_get(mcp_json_get(c->root, "auth"), "tokens");
     c->ntokens = mcp_json_len(toks);
     c->tokens = c->ntokens ? calloc(c->ntokens, sizeof *c->tokens) : NULL;
     for (size_t i = 0; i < c->ntokens; i++) {
@@ -498,6 +608,10 @@ static void read_settings(mcpd_config *c, mcpd_errs *errs)
         const char *hex = get_str(tk, "sha256");
         c->tokens[i].name = get_str(tk, "name");
         c->tokens[i].tools = mcp_json_get(tk, "tools");
+        c->tokens[i].resources = mcp_json_get(tk, "resources");
+        c->tokens[i].prompts = mcp_json_get(tk, "prompts");
+        read_token_resources(c, &c->tokens[i], i, errs);
+        check_token_prompts(c, &c->tokens[i], i, errs);
         for (size_t k = 0; hex && k < 32 && hex[2 * k] && hex[2 * k + 1]; k++)
             c->tokens[i].sha256[k] =
                 (unsigned char)(hexval(hex[2 * k]) << 4 | hexval(hex[2 * k + 1]));
@@ -520,7 +634,12 @@ void mcpd_config_free(mcpd_config *c)
 {
     if (!c) return;
     mcp_json_doc_free(c->doc);
+    for (size_t i = 0; i < c->ntokens; i++) {
+        for (size_t k = 0; k < c->tokens[i].nres; k++) free(c->tokens[i].res_prefixes[k]);
+        free(c->tokens[i].res_prefixes);
+    }
     free(c->tokens);
+    free(c->access_log);
     free(c->path);
     free(c->dir);
     free(c->text);

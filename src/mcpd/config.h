@@ -29,7 +29,11 @@ const char *mcpd_errs_pointer(const mcpd_errs *e, size_t i);
 typedef struct mcpd_token {
     const char *name;
     unsigned char sha256[32];
-    const mcp_json *tools; /* array of names, or NULL: every tool */
+    const mcp_json *tools;     /* array of names, or NULL: every tool */
+    const mcp_json *resources; /* array of URI prefixes or resources entry names; NULL: all */
+    const mcp_json *prompts;   /* array of prompt names, or NULL: every prompt */
+    char **res_prefixes;       /* "resources" as URI prefixes (names resolved), nres of them */
+    size_t nres;
 } mcpd_token;
 
 typedef struct mcpd_config {
@@ -48,11 +52,13 @@ typedef struct mcpd_config {
     mcp_http_options http; /* host/port from listen; allowed lists point into origins/hosts */
     const char *origins[32], *hosts[32];
     mcp_alert_rule alerts[64]; /* http.alerts; http.alert_rules points here when given */
-    uint32_t timeout_ms; /* defaults for tools */
+    uint32_t timeout_ms;       /* defaults for tools */
     uint32_t concurrency;
     uint32_t queue_wait_ms;
-    uint32_t max_children; /* global */
-    mcpd_token *tokens;    /* auth; ntokens == 0: no auth */
+    uint32_t max_children;         /* global */
+    char *access_log;              /* access_log.path, relative ones resolved; NULL: none */
+    const char *access_log_format; /* access_log.format, or NULL */
+    mcpd_token *tokens;            /* auth; ntokens == 0: no auth */
     size_t ntokens;
     bool invalid; /* mcpd_config_load: it failed the schema (the mistakes are in errs) */
 } mcpd_config;

@@ -1,31 +1,44 @@
-/* guard.c - the guard around every tool call: concurrency limit with a bounded wait, the global
- * child-process limit, the time limit, cancellation, and the call's end.
+/* guard.c - the guard around every tool call: circuit breaker, concurrency limit with a bounded
+ * wait, the global child-process limit, the time limit, cancellation, and the call's end.
  *
  * A call passes, in order: the tool's circuit breaker when its entry has one ("breaker":
  * breaker.c; an open one answers at once with an isError result that says when to retry), the
- * tool's concurrency limit (a semaphore: at most `concurrency`
- * calls run, a call beyond waits at most queue_wait_ms on its handler thread, then gets an
- * isError result that says the tool is busy), the global child-process limit for kinds that
- * spawn, and then runs (kind->call). While it runs, the watchdog (one timer on mcpd's loop for
- * all calls, ticking every 100 ms while any runs) looks at it: past the tool's timeout, or once
- * the client cancelled (mcp_ctx_cancelled), it marks the call cancelled and calls kind->cancel,
- * which stops the work (exec kills the process group). The kind still ends the call; a call
- * that timed out is answered "tool X did not finish within N ms" whatever the kind added, and
- * counted as a timeout.
+ * tool's concurrency limit (limiter.c: at most `concurrency` calls run, a call beyond waits at
+ * most queue_wait_ms on its handler thread, then gets an isError result that says the tool is
+ * busy), the global child-process limit for kinds that spawn (a limiter too), and then runs
+ * (kind->call).
+ *
+ * Cancellation is pushed, not polled: each call registers a libmcp cancel callback
+ * (mcp_ctx_on_cancel). It runs on whatever thread cancels (an I/O thread when the client sends
+ * notifications/cancelled or goes away) with libmcp's locks held, so it only flips the call's
+ * flags and then either wakes the limiters the call may be waiting on, or, once the kind runs,
+ * posts kind->cancel to mcpd's loop (exec kills the process group there at once). The time
+ * limit stays on the loop's timers: one watchdog timer for every running call (not one per
+ * call: arming a timer per call cost two posts to the loop per call), ticking every 100 ms while
+ * any runs; past a call's deadline it marks the call timed out and calls kind->cancel. The kind
+ * still ends the call; a call that timed out is answered "tool X did not finish within N ms"
+ * whatever the kind added, and counted as a timeout.
+ *
+ * State across reloads. A reload makes new mcpd_tools, but a tool's breaker and limiter are
+ * kept (shared by the old and the new generation) when the tool keeps its name and the
+ * settings of that part: an open breaker stays open, calls running on the old generation keep
+ * counting against the limit. A changed breaker config gets a fresh breaker, changed limits a
+ * fresh limiter. The table of kept parts is process-wide, refcounted, keyed by tool name.
  *
  * Cost per call: no post to the loop and no timer of its own; a call links itself into the
- * watchdog's list and unlinks at its end (one uncontended mutex each way). Only the first call
- * after an idle spell posts the watchdog's start.
+ * watchdog's list and unlinks at its end (one uncontended mutex each way), plus the cancel
+ * callback's registration (one more). Only the first call after an idle spell posts the
+ * watchdog's start.
  *
- * The ctx belongs to the kind until the call ends; the watchdog reads it (mcp_ctx_cancelled)
- * only under the list's mutex while the call is linked, and the end unlinks it under the same
- * mutex before finishing the ctx. The call is reference-counted (its end, plus the watchdog
- * while it runs kind->cancel), and its reference to the generation is dropped on the loop if
- * it is the generation's last, so the kind instance outlives every call on it and is freed on
- * the loop thread. */
+ * The ctx belongs to the kind until the call ends; libmcp calls the cancel callback only
+ * before the ctx ends, and the call's end unlinks it from the watchdog (under its mutex) before
+ * finishing the ctx. The call is reference-counted (its end, plus a pending kind->cancel), and
+ * its reference to the generation is dropped on the loop if it is the generation's last, so
+ * the kind instance outlives every call on it and is freed on the loop thread. */
 #include "mcpd.h"
 #include "mcpd/breaker.h"
 #include "mcpd/health.h"
+#include "mcpd/limiter.h"
 #include "mcpd/series.h"
 
 #include <errno.h>
@@ -36,123 +49,136 @@
 
 #define TICK_MS 100
 
-/* ---- a counting semaphore with a bounded wait --------------------------------------------- */
-typedef struct slots {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    uint32_t in_use, max;
-    uint64_t waits, refused; /* under mu: calls that found no slot free; that got none */
-} slots;
+/* ---- what a reload keeps: breakers and limiters by tool name and settings ------------------ */
+typedef struct kept {
+    struct kept *next;
+    char *name;   /* the tool's */
+    bool breaker; /* obj is an mcpd_breaker, else an mcpd_limiter */
+    char fp[96];  /* its settings, printed: equal settings, same object */
+    size_t refs;  /* under kept_mu: the generations' tools holding it */
+    bool linked;  /* still in kept_list (a newer one with other settings replaces it) */
+    void *obj;
+} kept;
 
-static void slots_init(slots *s, uint32_t max)
+static pthread_mutex_t kept_mu = PTHREAD_MUTEX_INITIALIZER;
+static kept *kept_list;
+
+/* The kept part of tool name with settings fp, with a reference taken; NULL if none. */
+static kept *kept_find(const char *name, bool breaker, const char *fp)
 {
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cv, &a);
-    pthread_condattr_destroy(&a);
-    s->in_use = 0;
-    s->max = max;
-    s->waits = s->refused = 0;
+    pthread_mutex_lock(&kept_mu);
+    kept *k = kept_list;
+    while (k && (k->breaker != breaker || strcmp(k->name, name) || strcmp(k->fp, fp))) k = k->next;
+    if (k) k->refs++;
+    pthread_mutex_unlock(&kept_mu);
+    return k;
 }
 
-static void slots_destroy(slots *s)
+static void kept_unlink_locked(kept *k)
 {
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
+    for (kept **p = &kept_list; *p; p = &(*p)->next)
+        if (*p == k) {
+            *p = k->next;
+            break;
+        }
+    k->linked = false;
 }
 
-/* Takes a slot, waiting at most wait_ms, or until ctx is cancelled (checked every 100 ms: a
- * client that leaves, or a server that stops, frees the waiting thread). Returns true with the
- * slot held. */
-static bool slots_acquire(slots *s, uint32_t wait_ms, const mcp_ctx *ctx, bool *waited)
+/* Registers obj as tool name's part (replacing, for later lookups, one with other settings). */
+static kept *kept_add(const char *name, bool breaker, const char *fp, void *obj)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += wait_ms / 1000;
-    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
-    pthread_mutex_lock(&s->mu);
-    int rc = 0;
-    *waited = s->in_use >= s->max;
-    if (*waited) s->waits++;
-    while (s->in_use >= s->max && rc == 0 && !mcp_ctx_cancelled(ctx)) {
-        struct timespec now, slice;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        slice = now;
-        slice.tv_nsec += TICK_MS * 1000000L;
-        if (slice.tv_nsec >= 1000000000L) slice.tv_sec++, slice.tv_nsec -= 1000000000L;
-        bool last = slice.tv_sec > until.tv_sec ||
-                    (slice.tv_sec == until.tv_sec && slice.tv_nsec >= until.tv_nsec);
-        rc = pthread_cond_timedwait(&s->cv, &s->mu, last ? &until : &slice);
-        if (rc == ETIMEDOUT && !last) rc = 0;
-    }
-    bool ok = s->in_use < s->max;
-    if (ok)
-        s->in_use++;
+    kept *k = calloc(1, sizeof *k);
+    if (!k || !(k->name = strdup(name))) abort();
+    k->breaker = breaker;
+    snprintf(k->fp, sizeof k->fp, "%s", fp);
+    k->refs = 1;
+    k->obj = obj;
+    pthread_mutex_lock(&kept_mu);
+    for (kept *o = kept_list; o; o = o->next)
+        if (o->breaker == breaker && !strcmp(o->name, name)) {
+            kept_unlink_locked(o);
+            break;
+        }
+    k->next = kept_list;
+    kept_list = k;
+    k->linked = true;
+    pthread_mutex_unlock(&kept_mu);
+    return k;
+}
+
+static void kept_put(kept *k)
+{
+    if (!k) return;
+    pthread_mutex_lock(&kept_mu);
+    bool last = --k->refs == 0;
+    if (last && k->linked) kept_unlink_locked(k);
+    pthread_mutex_unlock(&kept_mu);
+    if (!last) return;
+    if (k->breaker)
+        mcpd_breaker_free(k->obj);
     else
-        s->refused++;
-    pthread_mutex_unlock(&s->mu);
-    return ok;
-}
-
-static void slots_counts(slots *s, uint64_t *waits, uint64_t *refused)
-{
-    pthread_mutex_lock(&s->mu);
-    *waits = s->waits;
-    *refused = s->refused;
-    pthread_mutex_unlock(&s->mu);
-}
-
-static void slots_release(slots *s)
-{
-    pthread_mutex_lock(&s->mu);
-    s->in_use--;
-    pthread_cond_signal(&s->cv);
-    pthread_mutex_unlock(&s->mu);
+        mcpd_limiter_free(k->obj);
+    free(k->name);
+    free(k);
 }
 
 /* ---- guards ------------------------------------------------------------------------------ */
 struct mcpd_guard {
-    slots limit;
+    kept *limit_k, *breaker_k;
+    mcpd_limiter *limit;
     mcpd_breaker *breaker; /* the tool's own, when its entry has "breaker"; else NULL */
 };
 
-/* The tool's breaker from its entry's "breaker" object (absent or "enabled": false: none, unless
- * the tool has health probes, which need one: then the defaults). */
-static mcpd_breaker *breaker_from(const mcp_json *b, bool probed, const void *seed)
+/* The tool's breaker settings from its entry's "breaker" object; false for none (absent or
+ * "enabled": false, unless the tool has health probes, which need one: then the defaults). */
+static bool breaker_config(const mcp_json *b, bool probed, mcpd_breaker_config *cfg)
 {
     bool on = true;
-    if (!probed && (!b || (mcp_json_bool(mcp_json_get(b, "enabled"), &on) && !on))) return NULL;
-    mcpd_breaker_config cfg;
-    mcpd_breaker_config_default(&cfg);
+    if (!probed && (!b || (mcp_json_bool(mcp_json_get(b, "enabled"), &on) && !on))) return false;
+    mcpd_breaker_config_default(cfg);
     int64_t v;
     double r;
-    if (mcp_json_int(mcp_json_get(b, "window_ms"), &v)) cfg.window_ms = (uint32_t)v;
-    if (mcp_json_int(mcp_json_get(b, "min_calls"), &v)) cfg.min_calls = (uint32_t)v;
+    if (mcp_json_int(mcp_json_get(b, "window_ms"), &v)) cfg->window_ms = (uint32_t)v;
+    if (mcp_json_int(mcp_json_get(b, "min_calls"), &v)) cfg->min_calls = (uint32_t)v;
     if (mcp_json_double(mcp_json_get(b, "failure_ratio"), &r))
-        cfg.failure_percent = (uint32_t)(r * 100 + 0.5);
-    if (mcp_json_int(mcp_json_get(b, "cooldown_ms"), &v)) cfg.cooldown_ms = (uint32_t)v;
-    if (mcp_json_int(mcp_json_get(b, "half_open_probes"), &v)) cfg.probes = (uint32_t)v;
-    return mcpd_breaker_new(&cfg, (uint64_t)(uintptr_t)seed ^ mcpd_now_ms());
+        cfg->failure_percent = (uint32_t)(r * 100 + 0.5);
+    if (mcp_json_int(mcp_json_get(b, "cooldown_ms"), &v)) cfg->cooldown_ms = (uint32_t)v;
+    if (mcp_json_int(mcp_json_get(b, "half_open_probes"), &v)) cfg->probes = (uint32_t)v;
+    return true;
 }
 
-static slots children;
+static mcpd_limiter *children;
 static uint32_t max_children;
 
 void mcpd_guard_set_max_children(uint32_t n)
 {
     max_children = n;
-    slots_init(&children, n ? n : UINT32_MAX);
+    if (!children) children = mcpd_limiter_new(n ? n : UINT32_MAX, UINT32_MAX, UINT32_MAX);
 }
 
 void mcpd_guard_new(mcpd_tool *t)
 {
-    t->guard = calloc(1, sizeof *t->guard);
-    if (!t->guard) abort();
-    slots_init(&t->guard->limit, t->concurrency ? t->concurrency : UINT32_MAX);
-    t->guard->breaker = breaker_from(t->breaker_cfg, t->health != NULL, t);
+    mcpd_guard *g = calloc(1, sizeof *g);
+    if (!g) abort();
+    char fp[96];
+    uint32_t max = t->concurrency ? t->concurrency : UINT32_MAX;
+    snprintf(fp, sizeof fp, "%u/%u", max, t->queue_wait_ms);
+    g->limit_k = kept_find(t->name, false, fp);
+    if (!g->limit_k) /* waiters are bounded by the handler threads, their wait by queue_wait_ms */
+        g->limit_k =
+            kept_add(t->name, false, fp, mcpd_limiter_new(max, t->queue_wait_ms, UINT32_MAX));
+    g->limit = g->limit_k->obj;
+    mcpd_breaker_config bc;
+    if (breaker_config(t->breaker_cfg, t->health != NULL, &bc)) {
+        snprintf(fp, sizeof fp, "%u/%u/%u/%u/%u", bc.window_ms, bc.min_calls, bc.failure_percent,
+                 bc.cooldown_ms, bc.probes);
+        g->breaker_k = kept_find(t->name, true, fp);
+        if (!g->breaker_k)
+            g->breaker_k = kept_add(t->name, true, fp,
+                                    mcpd_breaker_new(&bc, (uint64_t)(uintptr_t)t ^ mcpd_now_ms()));
+        g->breaker = g->breaker_k->obj;
+    }
+    t->guard = g;
 }
 
 /* ---- health probes (health.c: one checker thread for the process) ------------------------- */
@@ -214,24 +240,38 @@ void mcpd_guard_health_free(void)
 
 void mcpd_guard_collect(const mcpd_tool *t, mcp_metrics_writer *w)
 {
-    uint64_t waits, refused;
-    slots_counts(&t->guard->limit, &waits, &refused);
     mcpd_breaker_stats st;
     if (t->guard->breaker) mcpd_breaker_stats_get(t->guard->breaker, mcpd_now_ms(), &st);
-    mcpd_series_guard(w, "mcpd_", "tool", t->name, t->guard->breaker ? &st : NULL, refused, waits);
+    mcpd_series_guard(w, "mcpd_", "tool", t->name, t->guard->breaker ? &st : NULL,
+                      mcpd_limiter_refused(t->guard->limit), mcpd_limiter_waits(t->guard->limit));
+}
+
+void mcpd_guard_collect_children(mcp_metrics_writer *w)
+{
+    const mcp_metric_type C = MCP_METRIC_COUNTER;
+    mcp_metrics_write(w, "mcpd_children_limit_refused_total", NULL, C,
+                      "Calls refused at limits.max_children (no slot within queue_wait_ms).",
+                      children ? (double)mcpd_limiter_refused(children) : 0);
+    mcp_metrics_write(w, "mcpd_children_limit_waits_total", NULL, C,
+                      "Calls that waited for a slot under limits.max_children.",
+                      children ? (double)mcpd_limiter_waits(children) : 0);
 }
 
 void mcpd_guard_free(mcpd_tool *t)
 {
     mcpd_guard_probe_stop(t);
     if (!t->guard) return;
-    slots_destroy(&t->guard->limit);
-    mcpd_breaker_free(t->guard->breaker);
+    kept_put(t->guard->limit_k);
+    kept_put(t->guard->breaker_k);
     free(t->guard);
     t->guard = NULL;
 }
 
 /* ---- calls ------------------------------------------------------------------------------- */
+/* Where a call is, for its cancel callback: waiting for slots, running in its kind, or ended
+ * before it ran (cancelled while it waited). */
+enum { PH_WAITING, PH_RUNNING, PH_CANCELLED_EARLY };
+
 struct mcpd_call {
     mcp_ctx *ctx;
     mcpd_gen *gen;
@@ -240,8 +280,10 @@ struct mcpd_call {
     void *data;
     struct mcpd_call *prev, *next; /* in W.live while the call runs: under W.mu */
     struct mcpd_call *victim;      /* the watchdog's list of calls to cancel: its thread */
-    atomic_uint refs;              /* the call's end, and a watchdog cancelling it */
+    atomic_uint refs;              /* the call's end, and a pending kind->cancel */
     atomic_bool cancelled, timed_out;
+    atomic_int phase;
+    bool linked; /* in W.live: under W.mu */
     bool child;
     bool ticketed; /* admitted by the tool's breaker: the outcome is reported to it */
     mcpd_breaker_ticket ticket;
@@ -251,7 +293,8 @@ struct mcpd_call {
  * timer per call cost two posts to the loop, hence two thread hand-offs, per call). A call
  * links itself into `live` on its own thread; the first one while the watchdog sleeps posts its
  * start. The timer ticks every TICK_MS while calls run and closes itself at the first tick
- * that finds none, so an idle server has no timer. */
+ * that finds none, so an idle server has no timer. It looks at deadlines only: cancellation
+ * comes through the cancel callback. */
 static struct {
     pthread_mutex_t mu;
     mcpd_call *live;
@@ -305,6 +348,38 @@ static void call_unref(mcpd_call *c)
     mcpd_loop_unhold();
 }
 
+/* kind->cancel for a call that still runs (one that ended meanwhile is left alone: its kind
+ * has let go of what cancel would stop). Loop thread. */
+static void cancel_on_loop(uv_loop_t *loop, void *ud)
+{
+    (void)loop;
+    mcpd_call *c = ud;
+    pthread_mutex_lock(&W.mu);
+    bool running = c->linked;
+    pthread_mutex_unlock(&W.mu);
+    if (running && c->tool->kind->cancel) c->tool->kind->cancel(c->tool->inst, c);
+    call_unref(c);
+}
+
+/* libmcp's cancel callback: the client cancelled or left, or the server stops. Runs on the
+ * cancelling thread with libmcp's locks held: flags, wakeups and a post, nothing more. The
+ * call's end holds its reference until after the ctx ended, and libmcp calls this only before
+ * that, so c is alive here. */
+static void on_ctx_cancel(void *ud)
+{
+    mcpd_call *c = ud;
+    if (atomic_exchange(&c->cancelled, true)) return; /* the watchdog got there first */
+    int ph = PH_WAITING;
+    if (atomic_compare_exchange_strong(&c->phase, &ph, PH_CANCELLED_EARLY)) {
+        mcpd_limiter_wake(c->tool->guard->limit);
+        if (c->child) mcpd_limiter_wake(children);
+        return;
+    }
+    atomic_fetch_add(&c->refs, 1);
+    if (mcpd_loop_post(cancel_on_loop, c) != 0)
+        atomic_fetch_sub(&c->refs, 1); /* the loop stops: the kind ends its calls itself */
+}
+
 static void timer_free(uv_handle_t *h)
 {
     free(h);
@@ -322,12 +397,10 @@ static void on_tick(uv_timer_t *t)
     }
     uint64_t now = mcpd_now_ms();
     for (mcpd_call *c = W.live; c; c = c->next) {
-        if (atomic_load(&c->cancelled)) continue;
-        bool timeout = now >= c->deadline_ms;
-        if (!timeout && !mcp_ctx_cancelled(c->ctx)) continue; /* ctx lives while c is live */
-        if (timeout) atomic_store(&c->timed_out, true);
-        if (timeout && c->child) mcpd_count(MCPD_CHILDREN_TIMED_OUT, 1);
-        atomic_store(&c->cancelled, true);
+        if (now < c->deadline_ms || atomic_load(&c->cancelled)) continue;
+        if (!atomic_exchange(&c->timed_out, true) && c->child)
+            mcpd_count(MCPD_CHILDREN_TIMED_OUT, 1);
+        if (atomic_exchange(&c->cancelled, true)) continue; /* the callback got there first */
         atomic_fetch_add(&c->refs, 1);
         c->victim = victims;
         victims = c;
@@ -336,11 +409,9 @@ static void on_tick(uv_timer_t *t)
     while (victims) {
         mcpd_call *c = victims;
         victims = c->victim;
-        if (atomic_load(&c->timed_out))
-            fprintf(stderr, "mcpd: warning: tool %s did not finish within %u ms; stopping it\n",
-                    c->tool->name, c->tool->timeout_ms);
-        if (c->tool->kind->cancel) c->tool->kind->cancel(c->tool->inst, c);
-        call_unref(c);
+        fprintf(stderr, "mcpd: warning: tool %s did not finish within %u ms; stopping it\n",
+                c->tool->name, c->tool->timeout_ms);
+        cancel_on_loop(NULL, c);
     }
 }
 
@@ -362,12 +433,14 @@ static int watch(mcpd_call *c)
     c->next = W.live;
     if (W.live) W.live->prev = c;
     W.live = c;
+    c->linked = true;
     bool wake = !W.armed;
     W.armed = true;
     if (wake && mcpd_loop_post(watchdog_start, NULL) != 0) {
         W.armed = false;
         W.live = c->next;
         if (W.live) W.live->prev = NULL;
+        c->linked = false;
         pthread_mutex_unlock(&W.mu);
         return -1;
     }
@@ -375,22 +448,26 @@ static int watch(mcpd_call *c)
     return 0;
 }
 
-/* Marks the call ended (out of the watchdog's sight: it no longer reads the ctx); returns
- * whether it had timed out. */
+/* Marks the call ended (out of the watchdog's sight; a pending kind->cancel skips it);
+ * returns whether it had timed out. */
 static bool call_end_begin(mcpd_call *c)
 {
     pthread_mutex_lock(&W.mu);
-    if (c->prev)
-        c->prev->next = c->next;
-    else if (W.live == c)
-        W.live = c->next;
-    if (c->next) c->next->prev = c->prev;
+    if (c->linked) {
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            W.live = c->next;
+        if (c->next) c->next->prev = c->prev;
+    }
     c->prev = c->next = NULL;
+    c->linked = false;
     pthread_mutex_unlock(&W.mu);
     return atomic_load(&c->timed_out);
 }
 
-static void call_end_finish(mcpd_call *c, mcpd_outcome outcome)
+/* Gives back what the call holds (its ctx has ended) and drops the end's reference. */
+static void call_end_finish(mcpd_call *c, mcpd_outcome outcome, bool slots)
 {
     mcpd_breaker *b = c->tool->guard->breaker;
     if (c->ticketed && outcome == MCPD_CANCELLED)
@@ -398,28 +475,32 @@ static void call_end_finish(mcpd_call *c, mcpd_outcome outcome)
     else if (c->ticketed)
         mcpd_breaker_record(b, mcpd_now_ms(), &c->ticket,
                             outcome == MCPD_OK || outcome == MCPD_TOOL_ERROR);
-    if (c->child) slots_release(&children);
-    slots_release(&c->tool->guard->limit);
+    if (slots && c->child) mcpd_limiter_release(children);
+    if (slots) mcpd_limiter_release(c->tool->guard->limit);
     call_unref(c);
+}
+
+/* Answers a call that timed out; returns true if it did. */
+static bool answered_timeout(mcpd_call *c)
+{
+    if (!call_end_begin(c)) return false;
+    mcp_ctx_tool_error(c->ctx, "tool %s did not finish within %u ms", c->tool->name,
+                       c->tool->timeout_ms);
+    return true;
 }
 
 void mcpd_call_finish(mcpd_call *c, mcpd_outcome outcome)
 {
-    if (call_end_begin(c)) {
-        mcp_ctx_tool_error(c->ctx, "tool %s did not finish within %u ms", c->tool->name,
-                           c->tool->timeout_ms);
+    if (answered_timeout(c))
         outcome = MCPD_TIMEOUT;
-    } else {
+    else
         mcp_ctx_finish(c->ctx);
-    }
-    call_end_finish(c, outcome);
+    call_end_finish(c, outcome, true);
 }
 
 void mcpd_call_fail(mcpd_call *c, mcpd_outcome outcome, const char *fmt, ...)
 {
-    if (call_end_begin(c)) {
-        mcp_ctx_tool_error(c->ctx, "tool %s did not finish within %u ms", c->tool->name,
-                           c->tool->timeout_ms);
+    if (answered_timeout(c)) {
         outcome = MCPD_TIMEOUT;
     } else {
         char msg[4096];
@@ -429,7 +510,66 @@ void mcpd_call_fail(mcpd_call *c, mcpd_outcome outcome, const char *fmt, ...)
         va_end(ap);
         mcp_ctx_tool_error(c->ctx, "%s", msg);
     }
-    call_end_finish(c, outcome);
+    call_end_finish(c, outcome, true);
+}
+
+void mcpd_call_ask(mcpd_call *c)
+{
+    mcpd_outcome outcome = MCPD_CANCELLED; /* a round of questions: nothing to count */
+    if (answered_timeout(c))
+        outcome = MCPD_TIMEOUT;
+    else
+        mcp_ctx_ask(c->ctx);
+    call_end_finish(c, outcome, true);
+}
+
+/* Ends a call that never reached its kind: err is the answer (slots: whether it holds them). */
+static void call_refuse(mcpd_call *c, bool slots, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void call_refuse(mcpd_call *c, bool slots, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    mcp_ctx_tool_error(c->ctx, "%s", msg);
+    call_end_finish(c, MCPD_CANCELLED, slots);
+}
+
+/* A slot of l within wait_ms (0: only a free one), unless the call is cancelled meanwhile. */
+static bool acquire(mcpd_limiter *l, uint32_t wait_ms, mcpd_call *c)
+{
+    return wait_ms ? mcpd_limiter_acquire_unless(l, wait_ms, &c->cancelled, NULL, 0)
+                   : mcpd_limiter_try(l);
+}
+
+/* Takes the tool's slot and, for kinds that spawn, a child slot; false after answering. */
+static bool take_slots(mcpd_call *c)
+{
+    mcpd_tool *t = c->tool;
+    if (!acquire(t->guard->limit, t->queue_wait_ms, c)) {
+        if (atomic_load(&c->cancelled))
+            call_refuse(c, false, "tool %s: cancelled before it started", t->name);
+        else
+            call_refuse(c, false,
+                        "tool %s is busy: %u calls are running (its concurrency limit) and "
+                        "none ended within %u ms; try again later",
+                        t->name, t->concurrency, t->queue_wait_ms);
+        return false;
+    }
+    if (c->child && !acquire(children, t->queue_wait_ms, c)) {
+        mcpd_limiter_release(t->guard->limit);
+        if (atomic_load(&c->cancelled))
+            call_refuse(c, false, "tool %s: cancelled before it started", t->name);
+        else
+            call_refuse(c, false,
+                        "tool %s cannot start: %u child processes are running (mcpd's "
+                        "limits.max_children) and none ended within %u ms; try again later",
+                        t->name, max_children, t->queue_wait_ms);
+        return false;
+    }
+    return true;
 }
 
 void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
@@ -443,29 +583,6 @@ void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
         mcpd_gen_unref(g);
         return;
     }
-    bool waited;
-    if (!slots_acquire(&t->guard->limit, t->queue_wait_ms, ctx, &waited)) {
-        if (b) mcpd_breaker_release(b, &ticket);
-        mcp_ctx_tool_error(ctx,
-                           "tool %s is busy: %u calls are running (its concurrency limit) and "
-                           "none ended within %u ms; try again later",
-                           t->name, t->concurrency, t->queue_wait_ms);
-        mcpd_gen_unref(g);
-        return;
-    }
-    bool got = !t->spawns || slots_acquire(&children, t->queue_wait_ms, ctx, &waited);
-    if (t->spawns && waited) mcpd_count(MCPD_CHILDREN_LIMIT_WAITS, 1);
-    if (!got) {
-        mcpd_count(MCPD_CHILDREN_LIMIT_REFUSED, 1);
-        slots_release(&t->guard->limit);
-        if (b) mcpd_breaker_release(b, &ticket);
-        mcp_ctx_tool_error(ctx,
-                           "tool %s cannot start: %u child processes are running (mcpd's "
-                           "limits.max_children) and none ended within %u ms; try again later",
-                           t->name, max_children, t->queue_wait_ms);
-        mcpd_gen_unref(g);
-        return;
-    }
     mcpd_call *c = calloc(1, sizeof *c);
     if (!c) abort();
     c->ctx = ctx;
@@ -474,15 +591,18 @@ void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
     c->child = t->spawns;
     c->ticketed = b != NULL;
     c->ticket = ticket;
-    c->deadline_ms = mcpd_now_ms() + t->timeout_ms;
     atomic_init(&c->refs, 1);
     atomic_init(&c->cancelled, false);
     atomic_init(&c->timed_out, false);
+    atomic_init(&c->phase, PH_WAITING);
     mcpd_loop_hold();
-    if (watch(c) != 0) {
-        mcp_ctx_tool_error(ctx, "mcpd is stopping");
-        call_end_finish(c, MCPD_CANCELLED);
-        return;
-    }
+    mcp_ctx_on_cancel(ctx, on_ctx_cancel, c);
+    if (!take_slots(c)) return;
+    c->deadline_ms = mcpd_now_ms() + t->timeout_ms;
+    if (watch(c) != 0) return call_refuse(c, true, "mcpd is stopping");
+    /* linked first: a cancel that sees RUNNING finds the call linked on the loop */
+    int ph = PH_WAITING;
+    if (!atomic_compare_exchange_strong(&c->phase, &ph, PH_RUNNING))
+        return call_refuse(c, true, "tool %s: cancelled before it started", t->name);
     t->kind->call(t->inst, c);
 }

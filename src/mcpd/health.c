@@ -292,7 +292,10 @@ uint64_t mcpd_health_add(mcpd_health *h, const mcpd_health_target *def)
     if (!t->def.timeout_ms) t->def.timeout_ms = 5000;
     if (!t->def.unhealthy_after) t->def.unhealthy_after = 2;
     if (!t->def.healthy_after) t->def.healthy_after = 1;
-    t->healthy = true;
+    /* a breaker kept across a reload may still be held open by the previous generation's
+     * probes: start unhealthy then, so that the first good probes close it */
+    t->healthy = !(def->breaker && mcpd_breaker_forced(def->breaker));
+    if (!t->healthy) snprintf(t->why, sizeof t->why, "unhealthy before the reload");
     pthread_mutex_lock(&h->mu);
     t->id = ++h->next_id;
     t->next = h->targets;

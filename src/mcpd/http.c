@@ -130,6 +130,7 @@ static int http_configure(const mcpd_env *env, const mcp_json *e, const char *po
     mcp_json_bool(mcp_json_get(e, "follow_redirects"), &c.follow_redirects);
     mcpd_http_upstream_config(mcp_json_get(e, "upstream"), origin, &c.upstream, health,
                               sizeof health);
+    c.upstream.generation = env->generation;
     char err[512], key[32], ptr[512];
     httpe *t = httpe_new(&c, err, sizeof err, key, sizeof key);
     if (!t) {

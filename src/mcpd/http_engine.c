@@ -14,7 +14,9 @@
  * upstream: a stack of idle curl easy handles (each keeps its connections alive, so the pool
  * is a keep-alive pool), a concurrency limiter with a bounded wait, a circuit breaker, and an
  * optional health check. Upstreams live in a process-wide table with reference counts, so a
- * reload that keeps an upstream keeps its warm connections and its breaker's state.
+ * reload that keeps an upstream with the same settings keeps its warm connections, its
+ * limiter and its breaker's state (an open breaker stays open); changed settings (breaker,
+ * limits, pool, health check) start a fresh upstream.
  *
  * A run: breaker (refused at once while open, with the time to retry), limiter (bounded
  * wait), then attempts. Idempotent methods retry on connection failures and 502/503/504/429
@@ -65,7 +67,9 @@ typedef struct idle_handle {
 struct httpe_upstream {
     httpe_upstream *next;
     char *name;
-    size_t refs; /* guarded by the table's mutex */
+    char *settings;      /* its config, printed: a reload keeps the upstream only if they match */
+    uint64_t generation; /* the last configure pass that took it (httpe_upstream_config) */
+    size_t refs;         /* guarded by the table's mutex */
     mcpd_breaker *breaker;
     mcpd_limiter *limiter;
     pthread_mutex_t mu; /* the idle stack, probes_out */
@@ -190,10 +194,23 @@ static void probe_start(void *ud, mcpd_health_report_fn report_fn, void *report_
     }
 }
 
+/* c printed, every field that shapes the upstream's breaker, limiter, pool and probes. */
+static void settings_of(const httpe_upstream_config *c, char *out, size_t size)
+{
+    snprintf(out, size, "%u %u %u %u %u %u %u %u %u %u %u %u %s", c->concurrency, c->queue_wait_ms,
+             c->max_idle, c->health_interval_ms, c->health_timeout_ms, c->unhealthy_after,
+             c->healthy_after, c->breaker_window_ms, c->breaker_min_calls,
+             c->breaker_failure_percent, c->breaker_cooldown_ms, c->breaker_probes,
+             c->health_url ? c->health_url : "-");
+}
+
 static httpe_upstream *upstream_new(const char *name, const httpe_upstream_config *c)
 {
     httpe_upstream *u = mcpd_xcalloc(1, sizeof *u);
     u->name = mcpd_xstrdup(name);
+    char set[2400];
+    settings_of(c, set, sizeof set);
+    u->settings = mcpd_xstrdup(set);
     u->refs = 1;
     mcpd_breaker_config bc = {.window_ms = c->breaker_window_ms,
                               .min_calls = c->breaker_min_calls,
@@ -249,15 +266,36 @@ static void upstream_free(httpe_upstream *u)
     pthread_mutex_destroy(&u->mu);
     pthread_cond_destroy(&u->cv);
     free(u->health_url);
+    free(u->settings);
     free(u->name);
     free(u);
 }
 
+/* Unlinks u from the table (it lives on while referenced). Caller holds table_mu. */
+static void upstream_unlink(httpe_upstream *u)
+{
+    for (httpe_upstream **p = &table; *p; p = &(*p)->next) {
+        if (*p == u) {
+            *p = u->next;
+            break;
+        }
+    }
+}
+
+/* The upstream named name, shared: a reload whose config keeps its settings keeps it (its
+ * breaker state, limiter, warm connections); changed settings make a fresh one, which later
+ * lookups find (the old one serves the old generation until its last template goes). */
 static httpe_upstream *upstream_ref(const char *name, const httpe_upstream_config *c)
 {
+    char set[2400];
+    settings_of(c, set, sizeof set);
     pthread_mutex_lock(&table_mu);
     httpe_upstream *u = table;
     while (u && strcmp(u->name, name) != 0) u = u->next;
+    if (u && u->generation != c->generation && strcmp(u->settings, set)) {
+        upstream_unlink(u);
+        u = NULL;
+    }
     if (u) {
         u->refs++;
     } else {
@@ -265,6 +303,7 @@ static httpe_upstream *upstream_ref(const char *name, const httpe_upstream_confi
         u->next = table;
         table = u;
     }
+    u->generation = c->generation;
     pthread_mutex_unlock(&table_mu);
     return u;
 }
@@ -274,12 +313,7 @@ static void upstream_unref(httpe_upstream *u)
     if (!u) return;
     pthread_mutex_lock(&table_mu);
     if (--u->refs == 0) {
-        for (httpe_upstream **p = &table; *p; p = &(*p)->next) {
-            if (*p == u) {
-                *p = u->next;
-                break;
-            }
-        }
+        upstream_unlink(u);
         upstream_free(u);
     }
     pthread_mutex_unlock(&table_mu);

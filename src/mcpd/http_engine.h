@@ -28,6 +28,10 @@ typedef struct httpe_upstream_config {
     /* breaker settings (0: the defaults of breaker.h) */
     uint32_t breaker_window_ms, breaker_min_calls, breaker_failure_percent, breaker_cooldown_ms,
         breaker_probes;
+    /* mcpd_env.generation of the configure pass: within one pass the first template naming
+     * an upstream decides its settings and the others share it; a later pass keeps it only if
+     * its first template has the same settings (else a fresh upstream starts) */
+    uint64_t generation;
 } httpe_upstream_config;
 
 /* ---- request templates ---------------------------------------------------------------------- */

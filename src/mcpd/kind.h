@@ -17,8 +17,10 @@
  *      the call exactly once, from any thread, with mcpd_call_finish() or mcpd_call_fail(),
  *      saying what happened (mcpd_outcome) so that breakers and limiters see it;
  *   5. on cancellation (the client cancelled, went away, or the tool's timeout passed) calls
- *      `cancel`: the kind stops the work (kills the process group, aborts the transfer) and
- *      still ends the call with mcpd_call_finish/fail; after a timeout the guard then answers
+ *      `cancel` on the event loop at once (libmcp's cancel callback posts it; a timeout is
+ *      seen by the loop's watchdog timer): the kind stops the work (kills the process group,
+ *      aborts the transfer) and still ends the call with mcpd_call_finish/fail (or
+ *      mcpd_call_ask, for a round of questions); after a timeout the guard then answers
  *      "tool X did not finish within N ms" whatever the kind added (libmcp's own per-tool
  *      timeout, 5 s later, answers for a kind that never ends its call);
  *   6. calls `health` periodically for tools added with a `health` object while they are
@@ -76,6 +78,8 @@ typedef struct mcpd_env {
     const char *config_dir;  /* its directory: relative paths in the config are resolved here */
     uv_loop_t *loop;         /* mcpd's event loop: touch it only on its thread (mcpd_loop_post) */
     bool reload;             /* true when this configure is part of a reload */
+    uint64_t generation;     /* numbers the configure passes (1, 2, ...; 0: --check-config), so
+                                state kept across reloads can tell this pass from the last */
 } mcpd_env;
 
 /* Runs fn(loop, ud) on the event loop thread, soon. Any thread. fn must not block. Returns 0,
@@ -157,6 +161,12 @@ void mcpd_call_finish(mcpd_call *c, mcpd_outcome outcome);
  * before is discarded), e.g. "exit status 2: grep: bad regex". Otherwise like finish. */
 void mcpd_call_fail(mcpd_call *c, mcpd_outcome outcome, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Ends this round of the call with mcp_ctx_ask(): the questions queued on its ctx
+ * (mcp_ctx_elicit, mcp_ctx_sample, mcp_ctx_list_roots; state kept with mcp_ctx_set_state) go
+ * to the client, and the tool is called again, through the guard, with the answers
+ * (mcp_ctx_input). The round is not counted by the breaker. Otherwise like finish. */
+void mcpd_call_ask(mcpd_call *c);
 
 /* ---- the kind ------------------------------------------------------------------------------ */
 /* Health probe result: ok, or not with a reason ("connect: connection refused"). Any thread. */

@@ -60,6 +60,19 @@ static void deadline_after(struct timespec *ts, uint32_t ms)
 
 bool mcpd_limiter_acquire(mcpd_limiter *l, uint32_t wait_ms_cap, char *why, size_t whysize)
 {
+    return mcpd_limiter_acquire_unless(l, wait_ms_cap, NULL, why, whysize);
+}
+
+void mcpd_limiter_wake(mcpd_limiter *l)
+{
+    pthread_mutex_lock(&l->mu);
+    if (l->waiting) pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+bool mcpd_limiter_acquire_unless(mcpd_limiter *l, uint32_t wait_ms_cap, const atomic_bool *stop,
+                                 char *why, size_t whysize)
+{
     uint32_t wait = l->wait_ms;
     if (wait_ms_cap && wait_ms_cap < wait) wait = wait_ms_cap;
     pthread_mutex_lock(&l->mu);
@@ -81,11 +94,17 @@ bool mcpd_limiter_acquire(mcpd_limiter *l, uint32_t wait_ms_cap, char *why, size
     l->waiting++;
     l->waits++;
     int rc = 0;
-    while (l->used >= l->max && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&l->cv, &l->mu, &dl);
+    bool stopped = false;
+    while (l->used >= l->max && rc != ETIMEDOUT && !(stopped = stop && atomic_load(stop)))
+        rc = pthread_cond_timedwait(&l->cv, &l->mu, &dl);
     l->waiting--;
-    bool ok = l->used < l->max;
+    bool ok = l->used < l->max && !stopped;
     if (ok) {
         l->used++;
+    } else if (stopped) {
+        /* a release may have signalled this waiter: pass its wakeup on */
+        if (l->used < l->max && l->waiting) pthread_cond_signal(&l->cv);
+        if (why && whysize) snprintf(why, whysize, "cancelled while waiting for a slot");
     } else {
         l->refused++;
         if (why && whysize)

@@ -3,10 +3,13 @@
  * A tool or an upstream gets one: at most `max` calls run at once; a call beyond waits at most
  * `wait_ms` for a slot, and at most `max_waiters` calls may wait at all, so a flood turns into
  * quick, clear errors instead of a pile of blocked threads. The global child-process limit of
- * mcpd is one of these too. Every function may be called from any thread. */
+ * mcpd and every tool's own limit (guard.c) are ones too; a waiting call that is cancelled
+ * stops waiting at once (mcpd_limiter_acquire_unless + mcpd_limiter_wake). Every function may be
+ * called from any thread. */
 #ifndef MCPD_LIMITER_H
 #define MCPD_LIMITER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +28,14 @@ void mcpd_limiter_free(mcpd_limiter *l);
  * e.g. "too many concurrent calls (limit 4): no slot freed within 500 ms". Blocks the calling
  * thread: use it on handler threads, never on an event loop (use mcpd_limiter_try there). */
 bool mcpd_limiter_acquire(mcpd_limiter *l, uint32_t wait_ms_cap, char *why, size_t whysize);
+/* The same, but the wait also ends as soon as *stop is true (checked when the limiter is
+ * woken: whoever sets it calls mcpd_limiter_wake). Returns false, without counting a refusal,
+ * when it was stopped ("cancelled while waiting for a slot"). stop may be NULL. */
+bool mcpd_limiter_acquire_unless(mcpd_limiter *l, uint32_t wait_ms_cap, const atomic_bool *stop,
+                                 char *why, size_t whysize);
+/* Wakes every waiter to look at its stop flag. Any thread; takes only the limiter's mutex, so
+ * it may run from a libmcp cancel callback. */
+void mcpd_limiter_wake(mcpd_limiter *l);
 /* Takes a slot if one is free at once; never waits. */
 bool mcpd_limiter_try(mcpd_limiter *l);
 /* Gives a slot back and wakes one waiter. */

@@ -18,6 +18,7 @@
 
 static const char usage_text[] =
     "usage: mcpd [--config FILE] [--stdio | --listen HOST:PORT] [--insecure-no-auth]\n"
+    "            [--access-log FILE] [--access-log-format text|json]\n"
     "       mcpd --check-config FILE\n"
     "       mcpd --print-default-config\n"
     "\n"
@@ -31,6 +32,9 @@ static const char usage_text[] =
     "  --admin-listen HOST:PORT  serve /metrics, /health, /ready, /status there (they are\n"
     "                            on a loopback --listen too, and only there otherwise)\n"
     "  --insecure-no-auth        allow a non-loopback --listen without auth tokens\n"
+    "  --access-log FILE         one line per HTTP request to FILE (\"-\": stderr); SIGHUP\n"
+    "                            reopens it (rotation). No token, header or argument is logged\n"
+    "  --access-log-format FMT   text (key=value, the default) or json (JSON lines)\n"
     "  --check-config FILE       check FILE, print every mistake; exit 0 if valid, else 2\n"
     "  --print-default-config    print the default config and exit\n"
     "  --help                    show this help\n"
@@ -43,6 +47,7 @@ typedef struct cli {
     bool stdio;
     const char *listen;
     const char *admin_listen;
+    const char *access_log, *access_log_format;
     bool insecure_no_auth;
 } cli;
 
@@ -76,6 +81,10 @@ static int parse_args(int argc, char **argv, cli *o)
             o->insecure_no_auth = true;
         } else if (!strcmp(a, "--print-default-config")) {
             o->print_default = true;
+        } else if (!strcmp(a, "--access-log") || !strcmp(a, "--access-log-format")) {
+            const char *v = flag_value(argc, argv, &i);
+            if (!v) return bad_usage("missing value after", a);
+            *(a[12] ? &o->access_log_format : &o->access_log) = v;
         } else if (!strcmp(a, "--admin-listen")) {
             if (!(o->admin_listen = flag_value(argc, argv, &i)))
                 return bad_usage("missing value after", a);
@@ -90,6 +99,11 @@ static int parse_args(int argc, char **argv, cli *o)
     }
     if (o->stdio && o->listen) return bad_usage("--stdio and --listen exclude each other", NULL);
     if (o->check && o->config) return bad_usage("--check-config takes the file itself", NULL);
+    if (o->access_log_format && strcmp(o->access_log_format, "text") &&
+        strcmp(o->access_log_format, "json"))
+        return bad_usage("--access-log-format must be text or json, not", o->access_log_format);
+    if (o->stdio && o->access_log)
+        return bad_usage("--access-log logs HTTP requests; it does not go with --stdio", NULL);
     return -1;
 }
 
@@ -108,6 +122,8 @@ int main(int argc, char **argv)
                              .stdio = o.stdio,
                              .listen = o.listen,
                              .admin_listen = o.admin_listen,
+                             .access_log = o.access_log,
+                             .access_log_format = o.access_log_format,
                              .insecure_no_auth = o.insecure_no_auth};
     return mcpd_serve(&so);
 }

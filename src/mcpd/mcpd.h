@@ -56,6 +56,8 @@ void mcpd_guard_set_max_children(uint32_t n);
 /* Writes t's series (breaker state and refusals, concurrency refusals and waits) into w.
  * Scraping threads. */
 void mcpd_guard_collect(const mcpd_tool *t, mcp_metrics_writer *w);
+/* Writes the series of mcpd's child-process limit (refusals, waits) into w. Scraping threads. */
+void mcpd_guard_collect_children(mcp_metrics_writer *w);
 /* Runs a tools/call for t of generation g (a reference to g is held by the call and dropped
  * when it ends). Handler thread. */
 void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx);
@@ -77,8 +79,11 @@ const mcpd_config *mcpd_gen_config(const mcpd_gen *g);
 /* ---- auth.c ------------------------------------------------------------------------------ */
 /* libmcp's HTTP auth callback: the principal for an Authorization header, or NULL (401). */
 const void *mcpd_auth_check(void *ud, const char *authorization);
-/* libmcp's tool filter: whether principal may see and call tool name. */
-bool mcpd_tool_allowed(void *ud, const void *principal, const char *name);
+/* libmcp's item filter: whether principal may see and use the tool, resource, template or
+ * prompt under key (its token's allowlists in the current config). */
+bool mcpd_item_allowed(void *ud, const void *principal, mcp_item_kind kind, const char *key);
+/* libmcp's principal naming for sealed state: the token's name ("" for anonymous). */
+size_t mcpd_principal_id(void *ud, const void *principal, char *out, size_t size);
 /* Frees the interned principal names (at exit). */
 void mcpd_auth_free_names(void);
 
@@ -88,10 +93,12 @@ void mcpd_auth_free_names(void);
 int mcpd_check(const char *path, FILE *out);
 
 typedef struct mcpd_serve_options {
-    const char *config_path; /* NULL: the default config */
-    bool stdio;              /* --stdio */
-    const char *listen;      /* --listen, or NULL */
-    const char *admin_listen; /* --admin-listen, or NULL */
+    const char *config_path;       /* NULL: the default config */
+    bool stdio;                    /* --stdio */
+    const char *listen;            /* --listen, or NULL */
+    const char *admin_listen;      /* --admin-listen, or NULL */
+    const char *access_log;        /* --access-log, or NULL */
+    const char *access_log_format; /* --access-log-format, or NULL */
     bool insecure_no_auth;
 } mcpd_serve_options;
 

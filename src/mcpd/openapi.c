@@ -510,6 +510,7 @@ static int oa_configure(const mcpd_env *env, const mcp_json *e, const char *poin
     const char *o = strstr(base, "://");
     snprintf(origin, sizeof origin, "%.*s", (int)(o + 3 - base + strcspn(o + 3, "/?#")), base);
     mcpd_http_upstream_config(mcp_json_get(e, "upstream"), origin, &x.up, health, sizeof health);
+    x.up.generation = env->generation;
     if (!x.up.name) x.up.name = origin;
     x.in = calloc(1, sizeof *x.in);
     if (!x.in) abort();

@@ -6,7 +6,8 @@
  * against another libmcp fails here, not at its first call) and calls its mcpd_plugin_init
  * with a host whose add_tool turns each mcpd_plugin_tool into an mcpd tool (kind.h), so plugin
  * tools get the guard layer like every other kind. A call runs the plugin's function on the
- * handler thread and maps its return value to an mcpd outcome. free calls mcpd_plugin_fini and
+ * handler thread and maps its return value to an mcpd outcome, or to a round of questions
+ * (MCPD_PLUGIN_INPUT_REQUIRED: mcpd_call_ask). free calls mcpd_plugin_fini and
  * drops the dlopen reference (the object stays mapped while another generation holds one).
  * The plugin interface is include/mcp/mcpd_plugin.h. */
 #include "kind.h"
@@ -172,6 +173,7 @@ static void plugin_call(void *inst, mcpd_call *c)
     char err[1024] = "";
     int rc = pt->call(mcpd_call_ctx(c), mcpd_call_args(c), pt->ud, err, sizeof err);
     if (rc == MCPD_PLUGIN_OK) return mcpd_call_finish(c, MCPD_OK);
+    if (rc == MCPD_PLUGIN_INPUT_REQUIRED) return mcpd_call_ask(c);
     mcpd_call_fail(c, rc == MCPD_PLUGIN_TOOL_ERROR ? MCPD_TOOL_ERROR : MCPD_BACKEND_ERROR, "%s",
                    err[0] ? err : "the plugin's tool failed without saying why");
 }

@@ -302,6 +302,8 @@ static int content_activate(mcpd_gen *g, mcp_server *server)
     return rc;
 }
 
+static _Atomic uint64_t next_generation = 1;
+
 /* Configures every tool entry of cfg into a new generation (taking cfg). Returns it, or NULL
  * with the mistakes in errs (cfg then freed). */
 static mcpd_gen *gen_build(mcpd_config *cfg, mcp_server *server, bool reload, mcpd_errs *errs)
@@ -316,7 +318,8 @@ static mcpd_gen *gen_build(mcpd_config *cfg, mcp_server *server, bool reload, mc
                     .config_path = cfg->path,
                     .config_dir = cfg->dir,
                     .loop = mcpd_loop(),
-                    .reload = reload};
+                    .reload = reload,
+                    .generation = server ? atomic_fetch_add(&next_generation, 1) : 0};
     g->insts = calloc(mcp_json_len(tools) + 1, sizeof *g->insts);
     if (!g->insts) abort();
     size_t ntools = mcp_json_typeof(tools) == MCP_JSON_ARRAY ? mcp_json_len(tools) : 0;
@@ -441,6 +444,7 @@ void mcpd_gen_collect(mcp_metrics_writer *w)
 static void collect(void *ud, mcp_metrics_writer *w)
 {
     mcpd_series_collect(w);
+    mcpd_guard_collect_children(w);
     mcpd_gen_collect(w);
     mcpd_kinds_collect(w);
 }
@@ -568,6 +572,7 @@ static void reload_done(uv_work_t *w, int status)
 
 static void on_hup(uv_signal_t *h, int sig)
 {
+    mcp_http_reopen_access_log(NULL); /* rotation: quick (an open and a dup2), any thread */
     if (S.reloading) {
         S.reload_again = true;
         return;
@@ -588,9 +593,16 @@ static void loop_stopping(uv_loop_t *loop, void *ud)
     uv_close((uv_handle_t *)&S.hup, NULL);
 }
 
-/* Serves HTTP with options copied out of c, whose generation a reload may free. */
-static int serve_http(const mcpd_config *c, const char *admin_listen)
+/* The principal for the access log: mcpd's principals are their token names (auth.c). */
+static const char *principal_name(void *ud, const void *principal)
 {
+    return principal;
+}
+
+/* Serves HTTP with options copied out of c, whose generation a reload may free. */
+static int serve_http(const mcpd_config *c, const mcpd_serve_options *o)
+{
+    const char *admin_listen = o->admin_listen;
     mcp_http_options h = c->http;
     char admin_host[256];
     if (admin_listen) { /* checked by mcpd_serve */
@@ -609,7 +621,14 @@ static int serve_http(const mcpd_config *c, const char *admin_listen)
     h.allowed_origins = (const char *const *)origins;
     h.allowed_hosts = (const char *const *)hosts;
     h.auth = mcpd_auth_check;
+    char *alog = dup_or_null(o->access_log ? o->access_log : c->access_log);
+    char *afmt = dup_or_null(o->access_log_format ? o->access_log_format : c->access_log_format);
+    h.access_log = alog;
+    h.access_log_format = afmt;
+    h.principal_name = principal_name;
     int rc = mcp_serve_http(S.server, &h);
+    free(alog);
+    free(afmt);
     /* exit status: 0 served, 2 the address is already served by another process, 1 otherwise */
     rc = rc == MCP_SERVE_OK ? 0 : rc == MCP_SERVE_ADDRINUSE ? 2 : 1;
     for (size_t i = 0; i < 32; i++) free(origins[i]), free(hosts[i]);
@@ -648,7 +667,8 @@ int mcpd_serve(const mcpd_serve_options *o)
     S.needs_auth = !stdio && !mcpd_host_is_loopback(c->host) && !o->insecure_no_auth;
     S.server = mcp_server_new(&c->info);
     if (c->page_size) mcp_server_set_page_size(S.server, c->page_size);
-    mcp_server_set_tool_filter(S.server, mcpd_tool_allowed, NULL);
+    mcp_server_set_item_filter(S.server, mcpd_item_allowed, NULL);
+    mcp_server_set_principal_id(S.server, mcpd_principal_id, NULL);
     mcp_metrics_collector(S.server, collect, NULL);
     mcpd_guard_set_max_children(c->max_children);
     if (mcpd_loop_start(loop_started, NULL) != 0) {
@@ -665,7 +685,7 @@ int mcpd_serve(const mcpd_serve_options *o)
         if (stdio) {
             rc = mcp_serve_stdio(S.server, NULL) ? 1 : 0;
         } else {
-            rc = serve_http(c, o->admin_listen);
+            rc = serve_http(c, o);
         }
     }
     /* probes first: an exec probe needs the loop to report; a reload from now on starts none */

@@ -104,10 +104,6 @@ static const struct plain {
      "Child processes mcpd stopped (cancelled, timed out, output over its cap)."},
     {"mcpd_children_timed_out_total", false, MCPD_CHILDREN_TIMED_OUT,
      "Calls of process-spawning tools stopped at their timeout."},
-    {"mcpd_children_limit_refused_total", false, MCPD_CHILDREN_LIMIT_REFUSED,
-     "Calls refused at limits.max_children (no slot within queue_wait_ms)."},
-    {"mcpd_children_limit_waits_total", false, MCPD_CHILDREN_LIMIT_WAITS,
-     "Calls that waited for a slot under limits.max_children."},
 };
 
 static void collect_children(mcp_metrics_writer *w)

@@ -18,8 +18,6 @@ typedef enum mcpd_counter {
     MCPD_CHILDREN_SPAWNED,
     MCPD_CHILDREN_KILLED,    /* stopped by mcpd (cancel, timeout, output cap) */
     MCPD_CHILDREN_TIMED_OUT, /* calls of spawning tools that passed their timeout */
-    MCPD_CHILDREN_LIMIT_REFUSED,
-    MCPD_CHILDREN_LIMIT_WAITS,
     MCPD_RELOADS_SUCCESS,
     MCPD_RELOADS_FAILURE,
     MCPD_HEALTH_CHECKS_OK,

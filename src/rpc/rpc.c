@@ -184,3 +184,30 @@ void rpc_write_notification(mcp_buf *b, const char *method, const char *params_j
     }
     mcp_buf_putc(b, '}');
 }
+
+/* Skips the JSON id value at p (an integer, null, or a string with escapes). */
+static const char *skip_id(const char *p, const char *end)
+{
+    if (p < end && *p == '"') {
+        for (p++; p < end && *p != '"'; p++)
+            if (*p == '\\') p++;
+        return p < end ? p + 1 : end;
+    }
+    while (p < end && *p != ',') p++;
+    return p;
+}
+
+int rpc_response_error_code(const char *data, size_t len)
+{
+    static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":", err[] = ",\"error\":{\"code\":";
+    const char *p = data, *end = data + len;
+    if (len < sizeof head - 1 || memcmp(p, head, sizeof head - 1)) return 0;
+    p = skip_id(p + sizeof head - 1, end);
+    if ((size_t)(end - p) < sizeof err - 1 || memcmp(p, err, sizeof err - 1)) return 0;
+    p += sizeof err - 1;
+    bool neg = p < end && *p == '-';
+    if (neg) p++;
+    long v = 0;
+    for (; p < end && *p >= '0' && *p <= '9' && v < 100000000; p++) v = v * 10 + (*p - '0');
+    return (int)(neg ? -v : v);
+}

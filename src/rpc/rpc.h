@@ -74,6 +74,9 @@ void rpc_end_result(mcp_buf *b);
 /* Writes `{"jsonrpc":"2.0","id":<id>,"error":`; the caller writes the error object next and
  * then calls rpc_end_result(). */
 void rpc_begin_error(mcp_buf *b, const rpc_id *id);
+/* The error code of a response written by the writers above (`{"jsonrpc":"2.0","id":..,
+ * "error":{"code":N`), or 0 for a result or anything else. */
+int rpc_response_error_code(const char *data, size_t len);
 /* Writes a complete error response. msg is plain text (escaped here); data_json is JSON text
  * for "data" or NULL. */
 void rpc_write_error(mcp_buf *b, const rpc_id *id, int code, const char *msg,

@@ -40,7 +40,7 @@ typedef struct mshard {
 struct rt_metrics {
     unsigned nshards;
     mshard *shards;
-    size_t nslots;
+    size_t nslots, slot_cap; /* slots in use, and allocated, in each shard */
     series *s;
     size_t ns, cap;
     struct {
@@ -86,7 +86,13 @@ static char *dup_or_null(const char *s)
 static size_t grow_slots(rt_metrics *m, size_t n)
 {
     size_t first = m->nslots, total = first + n;
-    size_t bytes = (total * sizeof(uint64_t) + 63) & ~(size_t)63;
+    m->nslots = total;
+    if (total <= m->slot_cap) return first; /* zeroed when allocated, untouched since */
+    /* Doubling: growing by each series copied every shard's array once per series registered,
+     * quadratic in their number (a server's start took seconds under the sanitizers). */
+    size_t cap = m->slot_cap ? m->slot_cap * 2 : 1024;
+    if (cap < total) cap = total;
+    size_t bytes = (cap * sizeof(uint64_t) + 63) & ~(size_t)63;
     for (unsigned i = 0; i < m->nshards; i++) {
         _Atomic uint64_t *a = aligned_alloc(64, bytes);
         if (!a) abort();
@@ -95,7 +101,7 @@ static size_t grow_slots(rt_metrics *m, size_t n)
         free((void *)m->shards[i].slots);
         m->shards[i].slots = a;
     }
-    m->nslots = total;
+    m->slot_cap = cap;
     return first;
 }
 

@@ -34,13 +34,28 @@ int rt_signals_open(rt_signals *s)
     sigaction(SIGTERM, &sa, &s->old[0]);
     sigaction(SIGINT, &sa, &s->old[1]);
     s->fd = sig_pipe[0];
+    s->hup = false;
     return 0;
+}
+
+bool rt_signals_take_hup(rt_signals *s)
+{
+    struct sigaction cur;
+    if (sigaction(SIGHUP, NULL, &cur) || cur.sa_handler != SIG_DFL) return false;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    s->hup = sigaction(SIGHUP, &sa, &s->old_hup) == 0;
+    return s->hup;
 }
 
 void rt_signals_close(rt_signals *s)
 {
     sigaction(SIGTERM, &s->old[0], NULL);
     sigaction(SIGINT, &s->old[1], NULL);
+    if (s->hup) sigaction(SIGHUP, &s->old_hup, NULL);
+    s->hup = false;
     close(sig_pipe[0]);
     close(sig_pipe[1]);
     sig_pipe[0] = sig_pipe[1] = -1;

@@ -16,14 +16,22 @@
 #define MCP_RT_SIGNALS_H
 
 #include <signal.h>
+#include <stdbool.h>
 
 typedef struct rt_signals {
-    int fd; /* readable (POLLIN) once SIGTERM or SIGINT arrived */
+    int fd; /* readable (POLLIN) once SIGTERM or SIGINT arrived; one byte per signal: its number */
     struct sigaction old[2];
+    struct sigaction old_hup;
+    bool hup; /* SIGHUP is ours too (rt_signals_take_hup) */
 } rt_signals;
 
 /* Installs the handlers. Returns 0, or -1 with errno set (no pipe). Main thread. */
 int rt_signals_open(rt_signals *s);
+
+/* Also takes SIGHUP (its byte is SIGHUP), but only when its disposition is the default: a
+ * program that handles SIGHUP itself keeps it. Returns true when taken. After
+ * rt_signals_open, same thread. */
+bool rt_signals_take_hup(rt_signals *s);
 
 /* Restores the previous handlers and closes the pipe. Same thread as rt_signals_open. */
 void rt_signals_close(rt_signals *s);

@@ -231,7 +231,9 @@ static void on_request(http_request *req, http_response *res, void *ud)
     }
     http_metric(ws, h->mid.requests, 1);
     http_metric(ws, h->mid.bytes_in, (int64_t)req->body_len);
+    http_access_begin(&r);
     if (http_admit(&r)) return;
+    http_access_principal(&r);
     tl_client = client_key(&r);
     if (r.modern)
         http_modern(&r);
@@ -245,6 +247,7 @@ static void keepalive_tick(rt_worker *w, uint64_t now, void *ud)
     mcp_http *h = ud;
     wstate *ws = http_current_ws(h);
     if (ws->idx == 0) http_monitor_tick(h, now);
+    http_access_tick(ws);
     if (!ws->modern_closed) mcp_conn_tick(ws->modern, now); /* handler timeouts; tasks' reaping */
     if (ws->waits) hstream_resume_waits(ws, now, false);
     if (now - ws->last_keepalive < h->o.sse_keepalive_ms) return;
@@ -263,6 +266,7 @@ static void free_http(mcp_http *h)
     free(h->ws);
     rt_monitor_free(h->mon);
     http_admin_free(h);
+    http_access_close(h);
     rt_metrics_free(h->metrics);
     pthread_rwlock_destroy(&h->sess_lock);
     pthread_mutex_destroy(&h->sweep_run_mu);
@@ -359,6 +363,7 @@ static int http_listen(mcp_http *h)
         .limits = {.max_body = o->max_body, .unique = unique_headers},
         .on_request = on_request,
         .on_tick = keepalive_tick,
+        .on_exchange = h->logging ? http_access_exchange : NULL,
         .ud = h,
     };
     return http_server_start(&h->hs, &hc);
@@ -389,6 +394,7 @@ mcp_http *mcp_http_start_sz(mcp_server *srv, size_t opts_size, const mcp_http_op
     if (!options_check(&o, err, errsize)) return NULL;
     mcp_http *h = http_new(srv, &o);
     int rc = http_monitor_setup(h, err, errsize) ? 0 : -EINVAL;
+    if (!rc && !http_access_setup(h, err, errsize)) rc = -EINVAL;
     if (!rc) rc = pool_start(h, err, errsize);
     if (!rc && (rc = http_listen(h)) != 0) {
         bool v6 = strchr(o.host, ':') != NULL;
@@ -523,6 +529,7 @@ static int http_stop(mcp_http *h, const _Atomic bool *hurry)
             close_modern(&h->ws[i]);
     http_admin_stop(h); /* served /ready (503) during the drain; reads the pool */
     http_server_stop(h->hs);
+    http_access_flush(h); /* the exchanges cut off by the stop are in */
     if (rt_pool_shutdown_until(h->pool, true, began + h->o.drain_ms + STOP_GRACE_MS, hurry)) {
         mcp_log(MCP_LOGL_ERROR,
                 "http: handlers still running %llu ms after the stop began; leaving them (what "
@@ -559,11 +566,13 @@ static void *stop_watch_main(void *arg)
     }
     while (!atomic_load(&sw->done)) {
         struct pollfd p = {.fd = sw->sigfd, .events = POLLIN};
-        if (poll(&p, 1, 100) > 0 && !atomic_load(&sw->done)) {
-            mcp_log(MCP_LOGL_WARN, "http: second signal: not waiting for handlers any longer");
-            atomic_store(&sw->hurry, true);
-            break;
-        }
+        char sig = 0;
+        if (poll(&p, 1, 100) <= 0 || atomic_load(&sw->done) || read(sw->sigfd, &sig, 1) != 1 ||
+            sig == SIGHUP) /* (a log rotation during the stop: the files are closed soon) */
+            continue;
+        mcp_log(MCP_LOGL_WARN, "http: second signal: not waiting for handlers any longer");
+        atomic_store(&sw->hurry, true);
+        break;
     }
     return NULL;
 }
@@ -580,8 +589,14 @@ int mcp_serve_http_sz(mcp_server *s, size_t opts_size, const mcp_http_options *o
         rt_signals_close(&sig);
         return rc;
     }
-    struct pollfd p = {.fd = sig.fd, .events = POLLIN};
-    while (poll(&p, 1, -1) <= 0) { /* EINTR: the signal's byte is in the pipe */
+    if (h->alog && h->o.access_log && strcmp(h->o.access_log, "-"))
+        rt_signals_take_hup(&sig); /* SIGHUP reopens the access log (rotation) */
+    for (;;) {
+        struct pollfd p = {.fd = sig.fd, .events = POLLIN};
+        char c = 0;
+        if (poll(&p, 1, -1) <= 0 || read(sig.fd, &c, 1) != 1) continue; /* EINTR: byte waits */
+        if (c != SIGHUP) break;
+        mcp_http_reopen_access_log(h);
     }
     mcp_log(MCP_LOGL_INFO, "http: signal received, finishing in-flight work");
     stop_watch sw;

@@ -100,6 +100,7 @@ void herr_send(wstate *ws, http_response *res, herr e, const char *id_json)
     herr_json(&b, e, id_json, NULL);
     if (e == HERR_TOO_MANY_SESSIONS && ws) http_metric(ws, ws->h->mid.shed, 1);
     http_count_error(ws);
+    http_access_rpc_error(res, row->code);
     if (row->xname) http_response_header(res, row->xname, row->xvalue);
     http_response_send(res, row->status, "application/json", b.data, b.len);
     mcp_buf_free(&b);

@@ -10,6 +10,7 @@
  *   http_modern.c   modern-era rules (2026-07-28): stateless POST
  *   http_admin.c    /metrics, /health, /ready, /status(.json), the admin listener, and the
  *                   per-method and per-tool series fed by the engine's observer
+ *   http_access.c   the access log's MCP side: each request's note, its record, the writer
  *
  * Lock order: session handle lock, engine conn lock, session lock, stream lock. Nothing that
  * holds a later lock takes an earlier one. The session table's rwlock comes before them all
@@ -26,6 +27,7 @@
 #include "rt/monitor.h"
 #include "rt/pool.h"
 #include "rt/timer.h"
+#include "transport/access_log.h"
 #include "transport/errors.h"
 
 #include <pthread.h>
@@ -108,6 +110,7 @@ struct hstream {
     http_response *res;
     wstate *ws;                           /* the worker owning res (NULL: detached) */
     bool started;                         /* res has its SSE head */
+    int rpc_error;                        /* first JSON-RPC error answered (access log) */
     char extra_name[32], extra_value[48]; /* one header for the head (Mcp-Session-Id) */
     /* loop thread of ws only */
     hstream *wprev, *wnext; /* in ws->sse */
@@ -120,6 +123,8 @@ struct hstream {
 struct session {
     _Atomic unsigned refs;
     char id[33];
+    char principal[65]; /* who initialized it (mcp_principal_digest; "" without auth): only
+                           the same principal may use the session */
     mcp_http *h;
     mcp_conn *conn;
     pthread_mutex_t handle_lock; /* one mcp_conn_handle at a time */
@@ -166,12 +171,24 @@ struct mcp_http {
     _Atomic uint64_t sessions_total, sessions_expired;
     rt_metrics *metrics;
     http_metric_ids mid;
-    rt_monitor *mon;   /* http_monitor.c: alert rules, /ready */
-    uint64_t alert_gen; /* http_monitor.c: the server's alert rules applied (worker 0's tick) */
-    int queue_wait_id; /* histogram: handler calls' wait for a pool thread */
-    http_admin *admin; /* http_admin.c: per-request series, admin listener */
+    rt_monitor *mon;              /* http_monitor.c: alert rules, /ready */
+    uint64_t alert_gen;           /* http_monitor.c: the server's alert rules applied */
+    int queue_wait_id;            /* histogram: handler calls' wait for a pool thread */
+    http_admin *admin;            /* http_admin.c: per-request series, admin listener */
     pthread_mutex_t sweep_run_mu; /* held during an embedder's mcp_http_sweep */
+    access_log *alog;             /* http_access.c: the file or stderr, or NULL */
+    bool logging;                 /* an access log or hook: requests carry notes */
 };
+
+/* What the access log learns of a request as the transport handles it (http_access.c); the
+ * HTTP layer carries it with the response (http_response_set_note) to its end. Loop thread. */
+typedef struct access_note {
+    mcp_msg_names names; /* filled by the engine's parse */
+    int rpc_error;
+    char session[ACCESS_SESSION_MAX + 1];
+    char principal[ACCESS_PRINCIPAL_MAX + 1];
+    bool has_principal;
+} access_note;
 
 /* One MCP request on its way through the pipeline (loop thread of ws). */
 typedef struct req_ctx {
@@ -185,6 +202,7 @@ typedef struct req_ctx {
     int admit;             /* mcp_msg_info.admit for the handle call */
     char id[80];           /* after MCP_NOT_ADMITTED: the body's id as JSON text */
     const void *principal; /* what mcp_http_options.auth returned, or NULL */
+    access_note *note;     /* when logging (the MCP endpoint only), else NULL */
 } req_ctx;
 
 /* ---- http.c ---------------------------------------------------------------------------------- */
@@ -286,6 +304,26 @@ bool http_admin_route(req_ctx *r);
 /* Every series in Prometheus text; the status as JSON. Any thread. */
 void http_admin_render(mcp_http *h, mcp_buf *b);
 void http_admin_status_json(mcp_http *h, mcp_buf *b);
+
+/* ---- http_access.c --------------------------------------------------------------------------- */
+
+/* Opens the access log of h->o (if any) and sets h->logging. False with err set. */
+bool http_access_setup(mcp_http *h, char *err, size_t errsize);
+/* Gives r a note (logging only). Loop thread of r. */
+void http_access_begin(req_ctx *r);
+/* Notes r's principal's name, once admitted. */
+void http_access_principal(req_ctx *r);
+/* Notes the session id's prefix. */
+void http_access_session(req_ctx *r, const char *sid);
+/* Notes a JSON-RPC error code answered on res (the first one counts). Loop thread of res. */
+void http_access_rpc_error(http_response *res, int code);
+/* The HTTP layer's on_exchange: formats, writes, calls the hook, frees the note. */
+void http_access_exchange(const http_exchange *x, void *ud);
+/* The worker's tick: writes its buffered lines. */
+void http_access_tick(wstate *ws);
+/* Writes every buffer (the workers have stopped); closes with close. */
+void http_access_flush(mcp_http *h);
+void http_access_close(mcp_http *h);
 
 /* ---- http_session.c -------------------------------------------------------------------------- */
 

@@ -13,8 +13,11 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The engine's sink of a session: outputs of no request go to the standalone stream, if one
- * was ever opened. Any thread, under the conn's lock. */
+/* The engine's sink of a session: outputs of no request go to the standalone stream. A
+ * notification is dropped if no GET ever opened it; a request to the client (a task's
+ * elicitation or sampling) opens it, so the client's first GET gets it: its handler waits for
+ * the answer, and a client that opens its GET just after its first calls (the TypeScript SDK
+ * does) would otherwise never see the question. Any thread, under the conn's lock. */
 static void session_sink(void *ud, const mcp_out *out)
 {
     session *s = ud;
@@ -27,6 +30,7 @@ static void session_sink(void *ud, const mcp_out *out)
     st = s->get;
     if (st) hstream_ref(st);
     pthread_mutex_unlock(&s->lock);
+    if (!st && out->kind == MCP_OUT_REQUEST) st = session_get_stream(s);
     if (!st) return;
     hstream_put(st, out);
     hstream_unref(st);
@@ -82,6 +86,7 @@ static void legacy_initialize(req_ctx *r)
                            .max_client_requests = h->o.max_client_requests,
                            .max_client_requests_total = h->o.max_client_requests_total};
     s->conn = mcp_conn_new(h->srv, &co);
+    mcp_principal_digest(h->srv, r->principal, s->principal);
     atomic_fetch_add(&h->nsessions, 1);
     hstream *st = hstream_new(h, s, r->ws, r->res);
     st->legacy = true;
@@ -96,6 +101,7 @@ static void legacy_initialize(req_ctx *r)
     r->admit = MCP_ADMIT_INITIALIZE;
     int n = hstream_run(r, s->conn, st, NULL, &held);
     if (mcp_conn_initialized(s->conn)) {
+        http_access_session(r, s->id);
         session_start_expiry(r->ws, s);
         session_insert(h, s);
         mcp_log(MCP_LOGL_DEBUG, "http: session %.8s... created", s->id);
@@ -158,6 +164,15 @@ static void legacy_get(req_ctx *r, session *s)
     herr_send(r->ws, r->res, rc == ATTACH_EXPIRED ? HERR_REPLAY_EXPIRED : HERR_STREAM_OPEN, NULL);
 }
 
+/* Whether r comes from the principal that initialized s (both none without auth). */
+static bool same_principal(const req_ctx *r, const session *s)
+{
+    if (!r->principal) return s->principal[0] == '\0';
+    char hex[65];
+    mcp_principal_digest(r->h->srv, r->principal, hex);
+    return strcmp(hex, s->principal) == 0;
+}
+
 void http_legacy(req_ctx *r)
 {
     http_request *req = r->req;
@@ -167,12 +182,18 @@ void http_legacy(req_ctx *r)
         return;
     }
     session *s = sid ? session_find(r->h, sid) : NULL;
+    if (s && !same_principal(r, s)) {
+        mcp_log(MCP_LOGL_DEBUG, "http: session %.8s... used by another principal: refused", s->id);
+        session_unref(s);
+        s = NULL; /* answered as unknown: another principal learns nothing of it */
+    }
     if (!s) {
         char id[80];
         refused_id(r, id, sizeof id);
         herr_send(r->ws, r->res, sid ? HERR_SESSION_NOT_FOUND : HERR_SESSION_REQUIRED, id);
         return;
     }
+    http_access_session(r, s->id);
     switch (req->method) {
     case HTTP_POST:
         legacy_post(r, s);

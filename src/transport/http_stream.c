@@ -9,10 +9,12 @@
  * right after the call, which is the whole fast path of a stateless tools/call.
  *
  * A resume (GET with Last-Event-ID) attaches a new response to a stream; one whose old
- * response is still attached waits on its worker's list, checked every tick. */
+ * response is still attached waits on its worker's list, checked every tick. A standalone GET
+ * without Last-Event-ID attaches too, and is sent the kept events no connection was given. */
 #include "http_internal.h"
 
 #include "base/alloc.h"
+#include "rpc/rpc.h"
 #include "rt/clock.h"
 
 #include <stdio.h>
@@ -226,6 +228,8 @@ static bool store_locked(hstream *st, const mcp_out *out)
 void hstream_put(hstream *st, const mcp_out *out)
 {
     pthread_mutex_lock(&st->lock);
+    if (out->kind == MCP_OUT_RESPONSE && st->h->logging && !st->rpc_error)
+        st->rpc_error = rpc_response_error_code(out->data, out->len);
     if (out->kind == MCP_OUT_CLOSE_STREAM) {
         if (st->legacy && st->accept_sse && !st->final) {
             st->mode = MODE_SSE;
@@ -288,6 +292,7 @@ typedef struct pump_out {
     mcp_buf out;
     char xname[32], xvalue[48];
     int status;
+    int rpc_error; /* for the access log */
     bool end, start_sse, json, final;
 } pump_out;
 
@@ -324,12 +329,14 @@ static void pump_take_locked(hstream *st, wstate *ws, pump_out *po)
         st->ws = NULL;
     }
     po->final = st->final;
+    po->rpc_error = st->rpc_error;
 }
 
 /* Writes po to its response (owning loop thread, no lock held). */
 static void pump_write(wstate *ws, hstream *st, pump_out *po)
 {
     http_response *res = po->res;
+    if (po->rpc_error) http_access_rpc_error(res, po->rpc_error);
     if (po->json) {
         if (po->xname[0]) http_response_header(res, po->xname, po->xvalue);
         if (po->status == 503) { /* shed: come back when the queue should have drained */
@@ -558,7 +565,8 @@ int hstream_run(req_ctx *r, mcp_conn *conn, hstream *st, session *sess, bool *he
                          .get_header = req_get_header,
                          .hctx = req,
                          .admit = r->admit,
-                         .principal = r->principal};
+                         .principal = r->principal,
+                         .names = r->note ? &r->note->names : NULL};
     prepare(st, req, conn, sess);
     tl_req = st;
     tl_req_wake = false;
@@ -607,10 +615,9 @@ int hstream_attach(wstate *ws, hstream *st, http_response *res, bool resume, uin
     st->mode = MODE_SSE;
     st->close_req = false;
     st->t0_ns = rt_now_ns();
-    if (resume)
-        st->sent_seq = after < st->seq ? after : st->seq;
-    else
-        st->sent_seq = st->seq;
+    /* a fresh GET gets the events no connection was given (a question to the client put
+     * while none listened), and what comes next */
+    if (resume) st->sent_seq = after < st->seq ? after : st->seq;
     if (!st->standalone) st->priming = false; /* a resumed POST stream: events only */
     pthread_mutex_unlock(&st->lock);
     http_response_on_abort(res, on_abort, st);

@@ -37,7 +37,8 @@ async function launch(bin, args, { http = true, stdin = 'ignore' } = {}) {
   proc.stderr.setEncoding('utf8');
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   const url = !http ? null : await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line: ${stderr}`)), 20000);
+    // killed, not left running: its pipes would keep the test process alive until CTest's timeout
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`no listening line within 20 s: ${stderr}`)); }, 20000);
     proc.stderr.on('data', (d) => {
       stderr += d;
       const m = /listening on (http:\/\/\S+)/.exec(stderr);

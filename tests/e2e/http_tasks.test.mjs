@@ -631,6 +631,24 @@ describe('tasks over Streamable HTTP, legacy era (2025-11-25 sessions, raw fetch
     await stream.close();
     await s.close();
   }));
+
+  it('a task that asks before the client listens: the first standalone GET gets the question', T, () => withServer(async (srv) => {
+    // (the TypeScript SDK opens its GET just after its first calls: the question used to be
+    // dropped, and the task waited for ever)
+    const s = await Session.open(srv, { elicitation: {} });
+    const { task: t } = await s.result('tools/call', { name: 'confirm_delete', arguments: { filename: 'late.txt' }, task: {} });
+    await pollLegacy(s, t.taskId, { pred: (x) => x.status === 'input_required', ms: 20000 });
+    const stream = await s.standalone();
+    const q = await stream.waitFor((m) => m.method === 'elicitation/create', 'elicitation/create');
+    assert.equal(q.params.message, 'Delete the file?');
+    const ans = await s.post({ jsonrpc: '2.0', id: q.id, result: { action: 'accept', content: { confirm: true } } });
+    assert.equal(ans.status, 202);
+    const r = await s.req('tasks/result', { taskId: t.taskId });
+    assert.equal(textOf(r.result), 'Deleted late.txt', JSON.stringify(r));
+    assert.equal(stream.messages.filter((m) => m.method === 'elicitation/create').length, 1);
+    await stream.close();
+    await s.close();
+  }));
 });
 
 // ---- legacy era: the SDK client's experimental task helpers ------------------------------------

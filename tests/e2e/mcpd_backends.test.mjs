@@ -355,6 +355,15 @@ describe('http upstreams across a reload', () => {
       assert.equal(await srv.reload(), 'ok');
       r = await c.callTool({ name: 'extra', arguments: {} });
       assert.match(textOf(r), /upstream flaky is unavailable: circuit open/, 'the new generation shares the open breaker');
+      // changed breaker settings for the upstream: a fresh, closed breaker (the call gets through)
+      const changed = tools.map((t) => (t.name === 'flaky_get'
+        ? { ...t, upstream: { name: 'flaky', breaker: { ...t.upstream.breaker, cooldown_ms: 500000 } } } : t));
+      srv.writeConfig({ tools: changed });
+      assert.equal(await srv.reload(), 'ok');
+      await waitFor(async () => !(await c.listTools()).tools.some((t) => t.name === 'extra'), 'the second reload served');
+      up.mode = 'ok';
+      r = await c.callTool({ name: 'flaky_get', arguments: { id: 'fresh' } });
+      assert.doesNotMatch(textOf(r), /unavailable/, 'a changed breaker config starts closed');
       await c.close();
     } finally {
       await stopChecked(srv);

@@ -16,6 +16,7 @@
 //      node --test tests/e2e/mcpd_content.test.mjs
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -406,5 +407,110 @@ describe('mcpd content config mistakes', () => {
     const r = spawnSync(BIN, ['--check-config', badConfig], { encoding: 'utf8' });
     assert.equal(r.status, 2);
     assert.match(r.stderr + r.stdout, /\/tools\/0: plugin: config\.greeting: expected a string of 1 to 63 bytes/);
+  });
+});
+
+// ---- per-token allowlists and requestState bound to the token ---------------------------------
+
+describe('per-token allowlists over resources and prompts; requestState bound to its token', () => {
+  const sha = (s) => createHash('sha256').update(s).digest('hex');
+  // limited: resources under one URI prefix, no prompt, the plugin's introduce tool only;
+  // full: the docs resources entry by name, the prompt by name, every tool
+  const withAuth = (t) => {
+    const cfg = JSON.parse(readFileSync(t.config, 'utf8'));
+    cfg.auth = { tokens: [
+      { name: 'limited', sha256: sha('limited-secret'), resources: ['file:///docs/sub/'], prompts: [], tools: ['introduce'] },
+      { name: 'full', sha256: sha('full-secret'), resources: ['docs'], prompts: ['code_review'] },
+    ] };
+    writeFileSync(t.config, JSON.stringify(cfg, null, 2));
+    return t;
+  };
+  const bearer = (who) => ({ authorization: `Bearer ${who}-secret` });
+  const modernMeta = (caps = {}) => ({
+    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+    'io.modelcontextprotocol/clientCapabilities': caps,
+    'io.modelcontextprotocol/clientInfo': { name: 'mcpd-auth', version: '1.0.0' },
+  });
+  let nextId = 1;
+  // One modern request as who; resolves to the JSON-RPC response (JSON or the last SSE event).
+  async function call(srv, who, method, params, caps) {
+    const body = { jsonrpc: '2.0', id: nextId++, method, params: { ...params, _meta: modernMeta(caps) } };
+    const r = await fetch(srv.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json', accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2026-07-28', 'mcp-method': method,
+        ...(params.name ?? params.uri ? { 'mcp-name': params.name ?? params.uri } : {}),
+        ...bearer(who),
+      },
+      body: JSON.stringify(body),
+    });
+    const text = await r.text();
+    if (!r.headers.get('content-type')?.startsWith('text/event-stream')) return JSON.parse(text);
+    const datas = text.split('\n').filter((l) => l.startsWith('data:')).map((l) => JSON.parse(l.slice(5)));
+    return datas.find((m) => m.id === body.id);
+  }
+  const connectAs = (who) => async (srv) => {
+    const client = new ClientV1({ name: 'mcpd-auth-v1', version: '1.0.0' }, { capabilities: {} });
+    await client.connect(new HttpV1(new URL(srv.url), { requestInit: { headers: bearer(who) } }));
+    return { client, close: () => client.close() };
+  };
+
+  it('lists, reads, gets and completes only what the token allows; hidden is answered as missing', T, () => withMcpd(withAuth(tree()), async (srv) => {
+    const uris = async (who) => (await call(srv, who, 'resources/list', {})).result.resources.map((r) => r.uri).sort();
+    assert.deepEqual(await uris('limited'), ['file:///docs/sub/notes.txt']);
+    assert.deepEqual(await uris('full'), ['file:///docs/alias.md', 'file:///docs/guide.md', 'file:///docs/logo.png', 'file:///docs/sub/notes.txt']);
+    assert.equal((await call(srv, 'limited', 'resources/list', {})).result.cacheScope, 'private');
+    assert.deepEqual((await call(srv, 'limited', 'resources/templates/list', {})).result.resourceTemplates, []);
+    assert.equal((await call(srv, 'full', 'resources/templates/list', {})).result.resourceTemplates.length, 1);
+    const read = (who, uri) => call(srv, who, 'resources/read', { uri });
+    assert.equal((await read('limited', 'file:///docs/sub/notes.txt')).result.contents[0].text, 'notes');
+    assert.equal((await read('full', 'file:///docs/guide.md')).result.contents[0].text, '# Guide\n');
+    const hidden = await read('limited', 'file:///docs/guide.md');
+    const missing = await read('limited', 'file:///docs/sub/missing.md');
+    assert.equal(hidden.error.code, -32602);
+    assert.deepEqual({ ...hidden.error, data: undefined }, { ...missing.error, data: undefined }, 'hidden and missing look the same');
+    assert.deepEqual((await call(srv, 'limited', 'prompts/list', {})).result.prompts, []);
+    assert.deepEqual((await call(srv, 'full', 'prompts/list', {})).result.prompts.map((p) => p.name), ['code_review']);
+    const get = await call(srv, 'limited', 'prompts/get', { name: 'code_review', arguments: { code: 'x' } });
+    assert.equal(get.error.code, -32602);
+    assert.equal(get.error.message, 'Unknown prompt: code_review');
+    const ref = { type: 'ref/prompt', name: 'code_review' };
+    const comp = await call(srv, 'limited', 'completion/complete', { ref, argument: { name: 'language', value: 'p' } });
+    assert.equal(comp.error.message, 'Unknown prompt: code_review');
+    const ok = await call(srv, 'full', 'completion/complete', { ref, argument: { name: 'language', value: 'p' } });
+    assert.deepEqual(ok.result.completion.values, ['python', 'perl']);
+    const tools = (await call(srv, 'limited', 'tools/list', {})).result.tools.map((t) => t.name);
+    assert.deepEqual(tools, HELLO ? ['introduce'] : []);
+  }));
+
+  it('a legacy session subscribes only to resources its token may see', T, () => withMcpd(withAuth(tree()), async (srv, open) => {
+    const { client } = await open();
+    const err = await client.subscribeResource({ uri: 'file:///docs/guide.md' }).then(() => null, (e) => e);
+    assert.ok(err, 'subscribing to a hidden resource fails');
+    assert.equal(err.code, -32002);
+    assert.match(err.message, /Resource not found/);
+    await client.subscribeResource({ uri: 'file:///docs/sub/notes.txt' });
+    assert.deepEqual((await client.listResources()).resources.map((r) => r.uri), ['file:///docs/sub/notes.txt']);
+  }, connectAs('limited')));
+
+  it('a requestState minted for one token is refused to another', { ...T, skip: !HELLO && 'MCPD_HELLO not set' }, () => {
+    const t = withAuth(tree());
+    const cfg = JSON.parse(readFileSync(t.config, 'utf8'));
+    cfg.auth.tokens[1].tools = ['introduce']; // both tokens may call it
+    writeFileSync(t.config, JSON.stringify(cfg, null, 2));
+    return withMcpd(t, async (srv) => {
+      const caps = { elicitation: {} };
+      const first = await call(srv, 'limited', 'tools/call', { name: 'introduce', arguments: {} }, caps);
+      assert.equal(first.result.resultType, 'input_required', JSON.stringify(first));
+      assert.equal(first.result.inputRequests.name.method, 'elicitation/create');
+      const retry = { name: 'introduce', arguments: {}, requestState: first.result.requestState,
+        inputResponses: { name: { action: 'accept', content: { name: 'Ada' } } } };
+      const stolen = await call(srv, 'full', 'tools/call', retry, caps);
+      assert.equal(stolen.error?.code, -32602, JSON.stringify(stolen));
+      assert.equal(stolen.error.message, 'invalid params: invalid requestState: it was issued to another principal');
+      const own = await call(srv, 'limited', 'tools/call', retry, caps);
+      assert.equal(text(own.result), 'Bonjour, Ada!');
+    });
   });
 });

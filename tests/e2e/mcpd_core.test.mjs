@@ -233,6 +233,35 @@ for (const era of ['legacy', 'modern']) {
   });
 }
 
+describe('concurrency limit', () => {
+  it('a tool at its limit answers busy at once; a cancelled call gives its slot back', T, async () => {
+    const tmp = tempDir();
+    const srv = await startMcpd({ tools: [
+      { kind: 'exec', name: 'one', command: ['sh', '-c', 'echo $$ > "$1"; exec sleep "$2"', 'sh', `${tmp.dir}/{id}.pid`, '{s}'],
+        arguments: { id: { type: 'string', pattern: '^[a-z0-9]+$' }, s: { type: 'integer', minimum: 0, maximum: 60 } },
+        concurrency: 1, queue_wait_ms: 0, timeout_ms: 60000 },
+    ] });
+    try {
+      const c = await connectClient(srv.url, 'legacy');
+      const ac = new AbortController();
+      const first = c.callTool({ name: 'one', arguments: { id: 'a', s: 30 } }, undefined, { signal: ac.signal });
+      const pid = await grandchild(tmp.dir, 'a'); // the first call holds the only slot
+      const busy = await c.callTool({ name: 'one', arguments: { id: 'b', s: 0 } });
+      assert.equal(busy.isError, true);
+      assert.equal(textOf(busy), 'tool one is busy: 1 calls are running (its concurrency limit) and none ended within 0 ms; try again later');
+      ac.abort();
+      await assert.rejects(first);
+      await waitFor(() => !alive(pid), `the cancelled call's process ${pid} gone`);
+      await waitFor(async () => !(await c.callTool({ name: 'one', arguments: { id: 'c', s: 0 } })).isError,
+        'the slot given back after the cancel');
+      await c.close();
+    } finally {
+      await stopChecked(srv);
+      tmp.cleanup();
+    }
+  });
+});
+
 describe("a tool's own circuit breaker", () => {
   it('opens after failures and answers at once with when to retry', T, async () => {
     const srv = await startMcpd({ tools: [
@@ -250,6 +279,35 @@ describe("a tool's own circuit breaker", () => {
       assert.equal(r.isError, true);
       assert.match(textOf(r), /^tool broken is unavailable: .*retry in \d/);
       assert.equal(textOf(await c.callTool({ name: 'fine', arguments: {} })), 'ok\n');
+      await c.close();
+    } finally {
+      await stopChecked(srv);
+    }
+  });
+
+  it('stays open across a reload that keeps its settings; changed settings start fresh', T, async () => {
+    const breaker = { min_calls: 2, failure_ratio: 0.5, cooldown_ms: 600000 };
+    const config = (b, extra = []) => ({ tools: [
+      { kind: 'exec', name: 'broken', command: ['/nonexistent/program'], breaker: b, concurrency: 4 },
+      ...extra,
+    ] });
+    const srv = await startMcpd(config(breaker));
+    try {
+      const c = await connectClient(srv.url, 'legacy');
+      for (let i = 0; i < 2; i++) await c.callTool({ name: 'broken', arguments: {} });
+      const open = /^tool broken is unavailable: .*retry in \d/;
+      assert.match(textOf(await c.callTool({ name: 'broken', arguments: {} })), open);
+      // a reload that changes another tool, not this one's breaker: still open
+      srv.writeConfig(config(breaker, [{ kind: 'exec', name: 'added', command: ['echo', 'added'] }]));
+      assert.equal(await srv.reload(), 'ok');
+      await waitFor(async () => (await c.listTools()).tools.some((t) => t.name === 'added'), 'the reload served');
+      assert.match(textOf(await c.callTool({ name: 'broken', arguments: {} })), open);
+      // a changed breaker config: a fresh, closed breaker (the call reaches the backend again)
+      srv.writeConfig(config({ ...breaker, min_calls: 3 }));
+      assert.equal(await srv.reload(), 'ok');
+      await waitFor(async () => !(await c.listTools()).tools.some((t) => t.name === 'added'), 'the second reload served');
+      assert.equal(textOf(await c.callTool({ name: 'broken', arguments: {} })),
+        'cannot run /nonexistent/program: no such file or directory');
       await c.close();
     } finally {
       await stopChecked(srv);
@@ -280,6 +338,29 @@ describe('health probes of exec tools', () => {
       writeFileSync(flag, '');
       await waitFor(async () => !(await c.callTool({ name: 'backend', arguments: {} })).isError,
         'the breaker to close after a good probe');
+      await c.close();
+    } finally {
+      await stopChecked(srv);
+      tmp.cleanup();
+    }
+  });
+
+  it('a breaker held open by probes is kept by a reload, and the next generation\'s first good probe closes it', T, async () => {
+    const tmp = tempDir();
+    const flag = tmp.path('up');
+    // one probe at start, the next a minute later: the reload's first probe decides
+    const backend = { kind: 'exec', name: 'backend', command: ['echo', 'served'],
+      health: { command: ['test', '-e', flag], interval_ms: 60000, timeout_ms: 2000, unhealthy_after: 1, healthy_after: 1 } };
+    const srv = await startMcpd({ tools: [backend] });
+    try {
+      const c = await connectClient(srv.url, 'legacy');
+      await waitFor(async () => (await c.callTool({ name: 'backend', arguments: {} })).isError, 'the breaker held open');
+      writeFileSync(flag, '');
+      srv.writeConfig({ tools: [backend, { kind: 'exec', name: 'added', command: ['echo', 'added'] }] });
+      assert.equal(await srv.reload(), 'ok');
+      await waitFor(async () => (await c.listTools()).tools.some((t) => t.name === 'added'), 'the reload served');
+      await waitFor(async () => !(await c.callTool({ name: 'backend', arguments: {} })).isError,
+        'the kept breaker closed by the new generation\'s first good probe');
       await c.close();
     } finally {
       await stopChecked(srv);
@@ -425,6 +506,31 @@ describe('HTTP auth: bearer tokens stored hashed, per-token tool allowlists', ()
       }
     });
   }
+
+  it('a legacy session belongs to the token that opened it', T, async () => {
+    const srv = await startMcpd(config);
+    try {
+      const init = await post(srv.url, { authorization: 'Bearer ci-secret' });
+      assert.equal(init.status, 200);
+      await init.text();
+      const sid = init.headers.get('mcp-session-id');
+      assert.ok(sid);
+      const list = (token) => fetch(srv.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream',
+          'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} }),
+      });
+      const other = await list('admin-secret');
+      assert.equal(other.status, 404, 'another token is told the session does not exist');
+      assert.match((await other.json()).error.message, /Session not found/);
+      const own = await list('ci-secret');
+      assert.equal(own.status, 200);
+      assert.match(await own.text(), /"name":"say"/);
+    } finally {
+      await stopChecked(srv);
+    }
+  });
 
   it('a reload that drops every token on a non-loopback address is refused', T, async () => {
     const srv = await startMcpd(config, { listen: '0.0.0.0:0' });

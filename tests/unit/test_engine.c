@@ -1056,6 +1056,163 @@ TEST(mrtr_modern)
     mcp_conn_close(c);
 }
 
+/* requestState is bound to the principal that asked (mcp_server_set_principal_id names it). */
+/* As if the HTTP transport had authenticated it as principal (a stdio conn: no header
+ * checks). */
+static int feed_as(mcp_conn *c, const char *msg, const void *principal)
+{
+    mcp_msg_info info = {.principal = principal};
+    return mcp_conn_handle(c, msg, strlen(msg), &info, (void *)0x7a);
+}
+
+static size_t principal_name(void *ud, const void *principal, char *out, size_t size)
+{
+    (void)ud;
+    size_t n = strlen(principal) < size ? strlen(principal) : size;
+    memcpy(out, principal, n);
+    return n;
+}
+
+TEST(mrtr_principal)
+{
+    static const char alice[] = "alice", bob[] = "bob";
+    char alice2[] = "alice"; /* the same name at another address */
+    const char *answers = "{\"who\":{\"action\":\"accept\",\"content\":{\"name\":\"Ada\"}}}";
+    const char *first = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{"
+                        "\"name\":\"ask\",\"arguments\":{}," META_CAPS_(CAPS_ELICIT) "}}";
+    char state[4096], nobody[4096], msg[8192];
+    mcp_conn *c = conn_with(MCP_CONN_STDIO, exec_sync);
+    feed_as(c, first, alice);
+    snprintf(state, sizeof(state), "%s", jstr(last(), "result.requestState"));
+    feed_as(c, first, NULL);
+    snprintf(nobody, sizeof(nobody), "%s", jstr(last(), "result.requestState"));
+    retry_msg(msg, sizeof(msg), "ask", "{}", state, answers);
+    const void *refused[] = {bob, NULL, alice2}; /* by pointer: another address is another one */
+    for (size_t i = 0; i < 3; i++) {
+        rec_clear();
+        feed_as(c, msg, refused[i]);
+        CHECK_CODE(last(), -32602);
+        CHECK_STR(jstr(last(), "error.message"),
+                  "invalid params: invalid requestState: it was issued to another principal");
+    }
+    rec_clear();
+    feed_as(c, msg, alice);
+    CHECK_STR(jstr(last(), "result.content.0.text"), "hello Ada (state round1)");
+    /* minted for nobody: refused to a principal, accepted from nobody */
+    retry_msg(msg, sizeof(msg), "ask", "{}", nobody, answers);
+    rec_clear();
+    feed_as(c, msg, alice);
+    CHECK_CONTAINS(jstr(last(), "error.message"), "another principal");
+    rec_clear();
+    feed_as(c, msg, NULL);
+    CHECK_STR(jstr(last(), "result.content.0.text"), "hello Ada (state round1)");
+    /* named by the program: the name decides, not the address */
+    mcp_server_set_principal_id(srv, principal_name, NULL);
+    rec_clear();
+    feed_as(c, first, alice);
+    snprintf(state, sizeof(state), "%s", jstr(last(), "result.requestState"));
+    retry_msg(msg, sizeof(msg), "ask", "{}", state, answers);
+    rec_clear();
+    feed_as(c, msg, bob);
+    CHECK_CONTAINS(jstr(last(), "error.message"), "another principal");
+    rec_clear();
+    feed_as(c, msg, alice2);
+    CHECK_STR(jstr(last(), "result.content.0.text"), "hello Ada (state round1)");
+    mcp_server_set_principal_id(srv, NULL, NULL);
+    mcp_conn_close(c);
+}
+
+/* The item filter hides tools, resources, templates and prompts per principal, and a hidden
+ * item is answered exactly as a missing one. */
+static bool only_public(void *ud, const void *principal, mcp_item_kind kind, const char *key)
+{
+    (void)ud;
+    if (!principal) return true;
+    switch (kind) {
+    case MCP_ITEM_TOOL:
+        return strcmp(key, "echo") == 0;
+    case MCP_ITEM_RESOURCE:
+    case MCP_ITEM_TEMPLATE:
+        return strncmp(key, "file:///logs/", 13) == 0;
+    case MCP_ITEM_PROMPT:
+        return false;
+    }
+    return false;
+}
+
+#define REQ(id, m, params)                                                                         \
+    "{\"jsonrpc\":\"2.0\",\"id\":" #id ",\"method\":\"" m "\",\"params\":{" params "}}"
+
+TEST(item_filter)
+{
+    static const char eve[] = "eve";
+    mcp_server_set_item_filter(srv, only_public, NULL);
+    mcp_conn *c = conn_with(MCP_CONN_STDIO, exec_sync);
+    feed_as(c, REQ(1, "tools/list", META), eve);
+    CHECK_STR(jstr(last(), "result.tools.0.name"), "echo");
+    CHECK(!jpath(last(), "result.tools.1"));
+    CHECK_STR(jstr(last(), "result.cacheScope"), "private");
+    rec_clear();
+    feed_as(c, REQ(2, "resources/list", META), eve);
+    CHECK(jpath(last(), "result.resources") && !jpath(last(), "result.resources.0"));
+    rec_clear();
+    feed_as(c, REQ(3, "resources/templates/list", META), eve);
+    CHECK_STR(jstr(last(), "result.resourceTemplates.0.name"), "logs");
+    rec_clear();
+    feed_as(c, REQ(4, "prompts/list", META), eve);
+    CHECK(jpath(last(), "result.prompts") && !jpath(last(), "result.prompts.0"));
+    /* hidden = missing: the same error for a hidden resource and one that does not exist */
+    const char *reads[] = {REQ(5, "resources/read", "\"uri\":\"file:///readme\"," META),
+                           REQ(5, "resources/read", "\"uri\":\"file:///nope\"," META)};
+    for (size_t i = 0; i < 2; i++) {
+        rec_clear();
+        feed_as(c, reads[i], eve);
+        CHECK_CODE(last(), -32602);
+        CHECK_STR(jstr(last(), "error.message"), "Resource not found");
+    }
+    rec_clear();
+    feed_as(c, REQ(6, "resources/read", "\"uri\":\"file:///logs/a.txt\"," META), eve);
+    CHECK(jpath(last(), "result.contents"));
+    rec_clear();
+    feed_as(c, REQ(7, "prompts/get", "\"name\":\"greet\",\"arguments\":{\"who\":\"x\"}," META),
+            eve);
+    CHECK_CODE(last(), -32602);
+    CHECK_STR(jstr(last(), "error.message"), "Unknown prompt: greet");
+    rec_clear();
+    feed_as(c,
+            REQ(8, "completion/complete",
+                "\"ref\":{\"type\":\"ref/prompt\",\"name\":\"greet\"},"
+                "\"argument\":{\"name\":\"who\",\"value\":\"\"}," META),
+            eve);
+    CHECK_STR(jstr(last(), "error.message"), "Unknown prompt: greet");
+    rec_clear();
+    feed_as(c, REQ(9, "tools/call", "\"name\":\"ask\"," META), eve);
+    CHECK_CONTAINS(jstr(last(), "error.message"), "Unknown tool: ask");
+    /* modern listen acknowledges only what the principal may see */
+    rec_clear();
+    feed_as(c,
+            REQ(10, "subscriptions/listen",
+                "\"notifications\":{\"resourceSubscriptions\":"
+                "[\"file:///readme\",\"file:///logs/a.txt\"]}," META),
+            eve);
+    CHECK_STR(jstr(last(), "params.notifications.resourceSubscriptions.0"), "file:///logs/a.txt");
+    CHECK(!jpath(last(), "params.notifications.resourceSubscriptions.1"));
+    mcp_conn_close(c);
+    /* legacy subscribe to a hidden resource: not found; without a principal all is visible */
+    c = legacy_session("2025-11-25", "{}");
+    rec_clear();
+    feed_as(c, REQ(11, "resources/subscribe", "\"uri\":\"file:///readme\""), eve);
+    CHECK_CODE(last(), -32002);
+    rec_clear();
+    feed_as(c, REQ(12, "resources/subscribe", "\"uri\":\"file:///readme\""), NULL);
+    CHECK(jpath(last(), "result"));
+    rec_clear();
+    feed_as(c, REQ(13, "prompts/list", ""), NULL);
+    CHECK_STR(jstr(last(), "result.prompts.0.name"), "greet");
+    mcp_conn_close(c);
+    mcp_server_set_item_filter(srv, NULL, NULL);
+}
+
 /* ---- asking: legacy ------------------------------------------------------------------------- */
 
 TEST(ask_legacy)
@@ -1435,6 +1592,8 @@ int main(void)
     RUN(list_changed_legacy);
     RUN(registration_errors);
     RUN(mrtr_modern);
+    RUN(mrtr_principal);
+    RUN(item_filter);
     RUN(ask_legacy);
     RUN(overloaded);
     RUN(threads);

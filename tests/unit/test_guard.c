@@ -266,6 +266,47 @@ TEST(limiter_waiter_gets_released_slot)
     mcpd_limiter_free(l);
 }
 
+/* A waiter whose stop flag is set stops waiting when woken (a cancelled call), with its
+ * reason, and a slot released then still reaches the other waiter. */
+typedef struct stoppable {
+    mcpd_limiter *l;
+    atomic_bool stop;
+    char why[160];
+    bool ok;
+} stoppable;
+
+static void *stoppable_waiter(void *arg)
+{
+    stoppable *w = arg;
+    w->ok = mcpd_limiter_acquire_unless(w->l, 0, &w->stop, w->why, sizeof w->why);
+    if (w->ok) mcpd_limiter_release(w->l);
+    return NULL;
+}
+
+TEST(limiter_wait_stops_when_woken)
+{
+    mcpd_limiter *l = mcpd_limiter_new(1, 600000, 4); /* a wait far longer than the test */
+    CHECK(mcpd_limiter_try(l));
+    stoppable a = {.l = l}, b = {.l = l};
+    atomic_init(&a.stop, false);
+    atomic_init(&b.stop, false);
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, stoppable_waiter, &a);
+    pthread_create(&tb, NULL, stoppable_waiter, &b);
+    while (mcpd_limiter_waiting(l) < 2) usleep(1000);
+    atomic_store(&a.stop, true);
+    mcpd_limiter_wake(l);
+    pthread_join(ta, NULL);
+    CHECK(!a.ok);
+    CHECK_STR(a.why, "cancelled while waiting for a slot");
+    CHECK_INT(mcpd_limiter_refused(l), 0); /* a cancellation is not a refusal */
+    mcpd_limiter_release(l);
+    pthread_join(tb, NULL);
+    CHECK(b.ok);
+    CHECK_INT(mcpd_limiter_in_use(l), 0);
+    mcpd_limiter_free(l);
+}
+
 /* ---- health --------------------------------------------------------------------------------- */
 typedef struct fake_upstream {
     atomic_bool up;
@@ -285,9 +326,16 @@ static void fake_probe(void *ud, mcpd_health_report_fn rep, void *rud)
      * outstanding probe, so one held for ever would hang it */
     pthread_mutex_lock(&u->mu);
     if (atomic_load(&u->silent)) {
+        /* One probe is held at a time. The checker starts a probe only once the last one has
+         * reported or timed out, so one still held has timed out: it answers now, late (the
+         * checker drops it). Overwritten instead, it would stay outstanding for ever and the
+         * checker's free would wait for it (a test thread slowed by 5 ms under load hung CI). */
+        mcpd_health_report_fn late = u->pending;
+        void *late_ud = u->pending_ud;
         u->pending = rep;
         u->pending_ud = rud;
         pthread_mutex_unlock(&u->mu);
+        if (late) late(late_ud, true, NULL);
         return;
     }
     pthread_mutex_unlock(&u->mu);
@@ -463,6 +511,7 @@ int main(void)
     RUN(limiter_try_and_refuse);
     RUN(limiter_bounded_wait_times_out);
     RUN(limiter_waiter_gets_released_slot);
+    RUN(limiter_wait_stops_when_woken);
     RUN(health_verdict_hysteresis);
     RUN(health_loop_opens_and_closes_breaker);
     RUN(health_probe_timeout_fails_and_late_report_is_dropped);

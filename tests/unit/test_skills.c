@@ -605,6 +605,39 @@ TEST(default_authority)
     done();
 }
 
+/* The server's item filter hides a skill with its SKILL.md, a directory with its URI: hidden is
+ * answered as missing. */
+static bool hide_basic(void *ud, const void *principal, mcp_item_kind kind, const char *key)
+{
+    (void)ud, (void)principal, (void)kind;
+    return strncmp(key, "skill://basic", 13) != 0;
+}
+
+TEST(filtered)
+{
+    char err[256];
+    fresh(100);
+    mcp_skill_file f[] = {{.path = "scripts/lint.sh", .text = "l"}};
+    mcp_skill_def d = {.skill_md = BASIC, .files = f, .nfiles = 1};
+    CHECK_INT(add(&d, err, sizeof err), 0);
+    CHECK_INT(add_md(MD("name: other\ndescription: Another.\n"), err, sizeof err), 0);
+    mcp_server_set_item_filter(srv, hide_basic, NULL);
+    const char *l = req("skills/list", "");
+    CHECK_INT(jlen(l, "result.skills"), 1);
+    CHECK_STR(jstr(l, "result.skills.0.uri"), "skill://other/SKILL.md");
+    CHECK_STR(jstr(l, "result.cacheScope"), "private");
+    const char *g = req("skills/get", "\"uri\":\"skill://basic/SKILL.md\",");
+    CHECK_CODE(g, -32602);
+    CHECK_STR(jstr(g, "error.message"),
+              "invalid params: no skill has the uri 'skill://basic/SKILL.md'");
+    const char *r = req("resources/directory/read", "\"uri\":\"skill://basic/scripts\",");
+    CHECK_STR(jstr(r, "error.message"),
+              "invalid params: 'skill://basic/scripts' is not a directory of a skill");
+    CHECK_CODE(req("resources/read", "\"uri\":\"skill://basic/scripts/lint.sh\","), -32602);
+    CHECK(jpath(req("resources/directory/read", "\"uri\":\"skill://other\","), "result"));
+    done();
+}
+
 TEST(directory_read)
 {
     char err[256];
@@ -695,6 +728,7 @@ int main(void)
     RUN(frontmatter_refused);
     RUN(frontmatter_limits);
     RUN(list_and_get);
+    RUN(filtered);
     RUN(no_skills_no_methods);
     RUN(legacy_era_has_no_skills);
     RUN(list_pagination);

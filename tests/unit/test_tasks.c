@@ -340,9 +340,12 @@ static void close_all(void)
 
 #define TAG ((void *)0x7a)
 
+static const void *feed_principal; /* as if the transport had authenticated the message */
+
 static int feed(mcp_conn *c, const char *msg)
 {
-    return mcp_conn_handle(c, msg, strlen(msg), NULL, TAG);
+    mcp_msg_info info = {.principal = feed_principal};
+    return mcp_conn_handle(c, msg, strlen(msg), feed_principal ? &info : NULL, TAG);
 }
 
 static mcp_conn *legacy_conn(mcp_conn_mode mode, const char *caps, mcp_exec_fn exec, void *ud)
@@ -995,6 +998,36 @@ TEST(modern_lifecycle)
     cclose(c);
 }
 
+/* A task belongs to the principal that created it: another one is told it is unknown. */
+TEST(modern_task_principal)
+{
+    static const char alice[] = "alice", bob[] = "bob";
+    new_server(NULL);
+    mcp_conn *c = conn_ex(MCP_CONN_STDIO, exec_sync, NULL); /* stdio: no header checks */
+    atomic_store(&parked, NULL);
+    feed_principal = alice;
+    const char *r = mcall(c, "park", NULL, M_TASKS);
+    char *id = dupid(jstr(r, "result.taskId"));
+    CHECK(is_task_id(id));
+    const void *others[] = {bob, NULL};
+    for (size_t i = 0; i < 2; i++) {
+        feed_principal = others[i];
+        r = mtask(c, "tasks/get", id, M_TASKS);
+        CHECK_CODE(r, -32602);
+        CHECK_CONTAINS(jstr(r, "error.message"), "unknown or expired task");
+        CHECK_CODE(mtask(c, "tasks/cancel", id, M_TASKS), -32602);
+    }
+    feed_principal = alice;
+    CHECK_STR(jstr(mtask(c, "tasks/get", id, M_TASKS), "result.status"), "working");
+    mcp_ctx *p = atomic_exchange(&parked, NULL);
+    mcp_ctx_text(p, "done");
+    CHECK_INT(mcp_ctx_finish(p), 0);
+    CHECK_STR(jstr(mtask(c, "tasks/get", id, M_TASKS), "result.status"), "completed");
+    feed_principal = NULL;
+    free(id);
+    cclose(c);
+}
+
 TEST(modern_without_extension)
 {
     new_server(NULL);
@@ -1561,6 +1594,7 @@ int main(void)
     RUN(legacy_task_progress);
     RUN(legacy_cancelled_notification_id_reuse);
     RUN(modern_lifecycle);
+    RUN(modern_task_principal);
     RUN(modern_without_extension);
     RUN(modern_input_required);
     RUN(modern_deferred);

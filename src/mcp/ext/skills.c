@@ -514,14 +514,17 @@ static void do_list(mcp_ctx *ctx)
     skill_set *set = skills_of(s);
     size_t i = 0, shown = 0;
     while (i < set->n && set->items[i]->seq <= after) i++;
+    bool first = true; /* a skill is visible when its SKILL.md is (the item filter) */
     for (; i < set->n && shown < s->page_size; i++, shown++) {
-        if (shown) mcp_buf_putc(&b, ',');
+        if (!item_visible(s, ctx->principal, REG_RESOURCE, set->items[i]->uri)) continue;
+        if (!first) mcp_buf_putc(&b, ',');
+        first = false;
         mcp_buf_append(&b, set->items[i]->json, set->items[i]->json_len);
     }
     mcp_buf_putc(&b, ']');
     if (i < set->n) cursor_write(s, &b, "skills", set->items[i - 1]->seq, NULL, 0);
     pthread_rwlock_unlock(&skills_of(s)->lock);
-    result_finish(ctx, &b, true, false);
+    result_finish(ctx, &b, true, items_filtered(s));
 }
 
 /* params.uri, or NULL after answering -32602. */
@@ -550,12 +553,13 @@ static void do_get(mcp_ctx *ctx)
     for (size_t i = 0; i < set->n && !found; i++) {
         const skill *k = set->items[i];
         if (strlen(k->uri) != n || memcmp(k->uri, uri, n)) continue;
+        if (!item_visible(ctx->conn->srv, ctx->principal, REG_RESOURCE, k->uri)) break;
         LIT(&b, "\"skill\":");
         mcp_buf_append(&b, k->json, k->json_len);
         found = true;
     }
     pthread_rwlock_unlock(&set->lock);
-    if (found) return result_finish(ctx, &b, true, false);
+    if (found) return result_finish(ctx, &b, true, items_filtered(ctx->conn->srv));
     mcp_buf_free(&b);
     ctx_invalid(ctx, "invalid params: no skill has the uri '%.200s'", uri);
 }
@@ -580,6 +584,7 @@ static void do_dir_read(mcp_ctx *ctx)
             const skill_dir *x = &set->items[i]->dirs[j];
             if (strlen(x->uri) == n && !memcmp(x->uri, uri, n)) d = x;
         }
+    if (d && !item_visible(s, ctx->principal, REG_RESOURCE, d->uri)) d = NULL; /* as missing */
     if (d) {
         LIT(&b, "\"resources\":[");
         size_t end = from + s->page_size;
@@ -592,7 +597,7 @@ static void do_dir_read(mcp_ctx *ctx)
         if (end < d->nkids) cursor_write(s, &b, "directory", end, uri, n);
     }
     pthread_rwlock_unlock(&set->lock);
-    if (d) return result_finish(ctx, &b, true, false);
+    if (d) return result_finish(ctx, &b, true, items_filtered(s));
     mcp_buf_free(&b);
     ctx_invalid(ctx, "invalid params: '%.200s' is not a directory of a skill", uri);
 }

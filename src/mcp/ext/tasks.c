@@ -17,8 +17,9 @@
  * not hot), bounded in count, each task bounded in life (ttl from creation; a terminal task is
  * dropped once its ttl has passed, a task parked for input is cancelled then). Ids are 128
  * random bits (base64url), so they cannot be guessed; a legacy task is visible only to the
- * session that created it. Lock order: a conn's lock may be held when taking tasks_lock only
- * through ctx_free; nothing here calls into a conn with tasks_lock held.
+ * session that created it, and any task only to the principal that created it (the transport's
+ * auth; another one is told the task is unknown). Lock order: a conn's lock may be held when taking
+ * tasks_lock only through ctx_free; nothing here calls into a conn with tasks_lock held.
  *
  * This is a feature (feature.h): its methods are in tasks_methods at the end, its state (the
  * store) is private to this file, and the engine reaches it only through the hooks: a call's
@@ -96,6 +97,7 @@ struct task {
     uint8_t status;
     bool parked;                    /* modern: the handler waits for tasks/update */
     uint64_t owner;                 /* legacy: the serial of the conn that created it; 0: anyone */
+    char principal[65];             /* who created it (mcp_principal_digest; "": nobody) */
     uint64_t seq;                   /* creation order, for tasks/list cursors */
     int64_t created_ms, updated_ms; /* Unix ms */
     uint64_t terminal_mono;         /* monotonic ms when it became terminal */
@@ -404,6 +406,7 @@ bool mcp_ctx_start_task(mcp_ctx *ctx)
     t->meta = mcp_buf_steal(&m, NULL);
     t->era = ctx->era;
     t->owner = ctx->era == ERA_LEGACY ? ctx->conn->serial : 0;
+    mcp_principal_digest(s, ctx->principal, t->principal);
     t->created_ms = t->updated_ms = (int64_t)rt_now_unix_ms();
     t->ttl_ms = ttl;
     t->ctx = ctx;
@@ -668,9 +671,13 @@ static task *lookup(mcp_ctx *ctx)
         ctx_fail_with(ctx, F_INVALID_PARAMS, 0, NULL, msg);
         return NULL;
     }
+    char who[65];
+    mcp_principal_digest(s, ctx->principal, who);
     pthread_mutex_lock(&ts->lock);
     task *t = find_locked(ts, id, n);
-    if (t && (t->era != ctx->era || (t->owner && t->owner != ctx->conn->serial))) t = NULL;
+    if (t && (t->era != ctx->era || (t->owner && t->owner != ctx->conn->serial) ||
+              strcmp(t->principal, who)))
+        t = NULL; /* another principal's task is answered as unknown */
     if (!t) {
         pthread_mutex_unlock(&ts->lock);
         fail_unknown(ctx, id);

@@ -25,7 +25,8 @@ export async function startServer(args = [], { listen = '127.0.0.1:0', timeoutMs
     proc.on('exit', (code, signal) => resolve({ code, signal }));
   });
   const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), timeoutMs);
+    // killed, not left running: its pipes would keep the test process alive until CTest's timeout
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`server did not start within ${timeoutMs} ms: ${stderr}`)); }, timeoutMs);
     proc.stderr.on('data', (d) => {
       stderr += d;
       const m = /http: listening on (http:\/\/\S+)/.exec(stderr);

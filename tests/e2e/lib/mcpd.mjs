@@ -69,7 +69,8 @@ export async function startMcpd(config, { args = [], env, listen = '127.0.0.1:0'
   proc.stderr.on('data', (d) => { stderr += d; });
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => { live.delete(proc); resolve({ code, signal }); }));
   const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`mcpd did not start: ${stderr}`)), timeoutMs);
+    // killed, not left running: its pipes would keep the test process alive until CTest's timeout
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`mcpd did not start within ${timeoutMs} ms: ${stderr}`)); }, timeoutMs);
     const look = () => {
       const m = /http: listening on (http:\/\/\S+)/.exec(stderr);
       if (m) { clearTimeout(timer); resolve(m[1]); }
