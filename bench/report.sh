@@ -292,8 +292,11 @@ targets() {
         echo "\`bench/mcpd/exec.sh\`, \`sql.sh\`, \`http.sh\` with the release \`mcpd\` (its tools, its"
         echo "guard: timeout, concurrency limit, breaker), each against the bare way of doing the same"
         echo "work on this machine, in the same run as the echo tool above; medians of the runs."
-        echo "**exec**: \`echo hi\` through an exec tool over stdio (calls pipelined; tool concurrency 1"
-        echo "and 16) against a C loop of posix_spawn + read the pipe + waitpid (bench/mcpd/spawn_loop.c)."
+        echo "**exec**: \`echo hi\` through an exec tool over stdio (32 calls in flight; tool concurrency 1"
+        echo "and 16) against a C loop of posix_spawn + read both pipes + waitpid, stdout and stderr on"
+        echo "pipes and stdin on /dev/null on both sides, each child in a session of its own"
+        echo "(bench/mcpd/exec_bench.c); rounds interleaved, the ratio is the median of each round's;"
+        echo "CPU per call is the side's user + system time with its children's."
         echo "**sql**: one indexed SELECT through a sql tool over HTTP (wrk, 16 connections) against"
         echo "the same prepared query stepped in a loop on one thread (bench/mcpd/sql_bare.c). **http**:"
         echo "an http tool (GET with a query parameter) over HTTP against nginx \`proxy_pass\` to the same"
@@ -301,6 +304,7 @@ targets() {
         echo "server's utime+stime over the calls served."
         echo
         eb=$(med kinds exec bare rps); e1=$(med kinds exec c1 rps); e16=$(med kinds exec c16 rps)
+        ebc=$(med kinds exec bare cpu_us); e1c=$(med kinds exec c1 cpu_us)
         sm=$(med kinds sql mcpd rps); sb=$(med kinds sql bare rps); sc=$(med kinds sql mcpd cpu_us)
         hm=$(med kinds http mcpd rps); hn=$(med kinds http nginx rps)
         hmc=$(med kinds http mcpd cpu_us); hnc=$(med kinds http nginx cpu_us)
@@ -312,18 +316,51 @@ targets() {
                 END { for (r in a) if ((r in b) && b[r] > 0) print a[r]/b[r] }' "$R" |
                 sort -g | awk '{v[NR]=$1} END{ if (NR == 0) print ""; else if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2 }'
         }
-        re1=$(rr exec c1 exec bare rps); re16=$(rr exec c16 exec bare rps)
+        re1=$(rr exec c1 exec bare rps); re16=$(rr exec c16 exec bare rps); re1c=$(rr exec c1 exec bare cpu_us)
         rs=$(rr sql mcpd sql bare rps); rh=$(rr http mcpd http nginx rps); rhc=$(rr http mcpd http nginx cpu_us)
         pct() { n '%.0f%%' "$( [ -n "$1" ] && awk -v r="$1" 'BEGIN{print 100*r}')"; }
         echo "| kind | mcpd | baseline | ratio (median of the runs' ratios) | target | |"
         echo "|---|---:|---:|---:|---|---|"
         echo "| exec, concurrency 1 (calls/s) | $(n %.0f "$e1") | $(n %.0f "$eb") | $(pct "$re1") | >= 80% | $(ok "0$re1 >= 0.8") |"
+        echo "| exec, concurrency 1 (CPU per call) | $(n '%.0f us' "$e1c") | $(n '%.0f us' "$ebc") | $(n '%.2fx' "$re1c") | | |"
         echo "| exec, concurrency 16 (calls/s) | $(n %.0f "$e16") | $(n %.0f "$eb") | $(pct "$re16") | | |"
         echo "| sql (calls/s) | $(n %.0f "$sm") | $(n %.0f "$sb") | $(pct "$rs") | >= 50% | $(ok "0$rs >= 0.5") |"
         echo "| http (calls/s) | $(n %.0f "$hm") | $(n %.0f "$hn") | $(pct "$rh") | | |"
         echo "| http (CPU per call) | $(n '%.1f us' "$hmc") | $(n '%.1f us' "$hnc") | $(n '%.2fx' "$rhc") | <= 1.5x | $(ok "0$rhc <= 1.5 && 0$rhc > 0") |"
         echo
         echo "sql CPU per call in mcpd: $(n '%.1f us' "$sc") (all of HTTP, JSON-RPC, guard and SQLite)."
+        echo
+    fi
+
+    if has metrics; then
+        echo "## What the per-request metrics cost (issue 14)"
+        echo
+        echo "The echo call of scenario 1 against two \`everything\` servers on core 0, one with"
+        echo "\`--no-request-metrics\` (no per-method and per-tool series: requests by method, tool and"
+        echo "outcome, their latency histograms, in-flight requests; docs/metrics.md), wrk on core 1,"
+        echo "runs alternating which server goes first; the ratio is the median of each pair's on/off."
+        echo "Instructions per request are callgrind's (bench/http/callgrind_echo.sh: 400 requests on"
+        echo "one connection minus 200, over 200), which the machine's load does not move."
+        echo
+        rm_() { # the median over runs of on/off for METRIC
+            awk -F'\t' -v m="$1" '$1=="metrics" && $5==m && $4 != "0" { if ($2=="on") a[$4]=$6; else b[$4]=$6 }
+                END { for (r in a) if ((r in b) && b[r] > 0) print a[r]/b[r] }' "$R" |
+                sort -g | awk '{v[NR]=$1} END{ if (NR == 0) print ""; else if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2 }'
+        }
+        x=$(awk -F'\t' '$1=="metrics" && $3 != "cg" {print $3; exit}' "$R")
+        con=$(med metrics on "$x" cpu_us); coff=$(med metrics off "$x" cpu_us)
+        ion=$(med metrics on cg instructions); ioff=$(med metrics off cg instructions)
+        rc=$(rm_ cpu_us)
+        echo "| metrics | req/s | CPU/request | instructions/request |"
+        echo "|---|---:|---:|---:|"
+        echo "| on | $(n %.0f "$(med metrics on "$x" rps)") | $(n '%.2f us' "$con") | $(n %.0f "$ion") |"
+        echo "| off | $(n %.0f "$(med metrics off "$x" rps)") | $(n '%.2f us' "$coff") | $(n %.0f "$ioff") |"
+        echo
+        echo "| target | measured | |"
+        echo "|---|---|---|"
+        echo "| CPU per request with metrics on within 5% of off ($x connections, median of the pairs' ratios; CPU/request in every run: on $(awk -F'\t' -v x="$x" '$1=="metrics" && $2=="on" && $3==x && $5=="cpu_us" && $4 != "0" {printf "%s ", $6}' "$R"), off $(awk -F'\t' -v x="$x" '$1=="metrics" && $2=="off" && $3==x && $5=="cpu_us" && $4 != "0" {printf "%s ", $6}' "$R")) | $(n '%+.1f%%' "$( [ -n "$rc" ] && awk -v r="$rc" 'BEGIN{print 100*(r-1)}')") | $(ok "0$rc > 0 && 0$rc <= 1.05") |"
+        [ -n "$ion" ] && [ -n "$ioff" ] &&
+            echo "| instructions per request, on against off | $(awk -v a="$ion" -v b="$ioff" 'BEGIN{printf "%+d (%+.1f%%)", a-b, 100*(a-b)/b}') | $(ok "$ion <= 1.05 * $ioff") |"
         echo
     fi
 

@@ -27,12 +27,14 @@
 # 6 echo argument of 100 B / 10 KB / 1 MB; 7 tools/list of 1 000 tools, all pages; 8 server CPU
 # per request in scenario 1 (utime+stime / requests); "kinds": mcpd's exec, sql and http tools
 # against a bare posix_spawn loop, a bare SQLite loop and nginx proxy_pass (issue 13,
-# bench/mcpd/*.sh); "json": build/bench/bench_json.
+# bench/mcpd/*.sh); "metrics": CPU per echo call with the per-request metrics on and off
+# (issue 14: within 5%), interleaved wrk runs and callgrind's instructions per request;
+# "json": build/bench/bench_json.
 #
 # Environment: BENCH_QUICK=1, SCENARIOS="1 2 ...", RUNS, DURATION (s), CONNS ("1 16 64 256"),
 # SSE_STREAMS (10000), SSE_HOLD (s), IDLE_COUNTS (mcpd), TS_IDLE_COUNTS, SERVER_CPU (0),
 # LOAD_CPU (1), EVERYTHING, BENCH_SERVER, MCPLOAD, MCPD (binaries), CK (kinds: connections, 16),
-# EXEC_N (kinds: exec calls per run, 1000), OUT (results directory),
+# EXEC_N (kinds: exec calls per run, 600), EXEC_REPEATS (kinds: exec.sh's rounds, 3), OUT,
 # PROFILE=0 (no perf profile), BENCH_WAIT_IDLE (s to wait for idle cores, 60).
 # Fails (exit 1) when a server answers wrong or a load generator sees an error.
 set -euo pipefail
@@ -47,7 +49,7 @@ LUA=$ROOT/bench/http/echo.lua
 TS_SERVER=$ROOT/bench/peers/ts_server.mjs
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
-SCENARIOS=${SCENARIOS:-"1 2 3 4 5 6 7 kinds json"}
+SCENARIOS=${SCENARIOS:-"1 2 3 4 5 6 7 kinds metrics json"}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
     RUNS=${RUNS:-1}; DURATION=${DURATION:-2}; CONNS=${CONNS:-"1 64"}
     SSE_STREAMS=${SSE_STREAMS:-2000}; SSE_HOLD=${SSE_HOLD:-3}
@@ -517,13 +519,17 @@ if has kinds; then
     log "kinds: exec, sql, http tools of mcpd against their baselines ($RUNS runs)"
     kenv=(MCPD="$MCPD" SERVER_CPU="$SERVER_CPU" WRK_CPU="$LOAD_CPU" DURATION="$DURATION" CONNS="${CK:-16}")
     for r in $(seq 1 "$RUNS"); do
+        # exec.sh interleaves its own rounds (bare, mcpd c1, mcpd c16, ...): each round is
+        # recorded as a run, so the report's medians and median ratio are over all of them
         out=$OUT/logs/kinds-exec-$r.txt
-        env "${kenv[@]}" N="${EXEC_N:-$([ "${BENCH_QUICK:-0}" = 1 ] && echo 500 || echo 1000)}" \
-            bash "$ROOT/bench/mcpd/exec.sh" >"$out" 2>&1 || { cat "$out" >&2; die "bench/mcpd/exec.sh failed"; }
-        rec kinds exec bare "$r" rps "$(sed -n 's/^exec.sh: bare .*calls_per_s=\([0-9.]*\).*/\1/p' "$out")"
-        for c in 1 16; do
-            rec kinds exec "c$c" "$r" rps "$(sed -n "s/^exec.sh: mcpd concurrency=$c .*calls_per_s=\([0-9.]*\).*/\1/p" "$out")"
-        done
+        env "${kenv[@]}" LOAD_CPU="$LOAD_CPU" N="${EXEC_N:-$([ "${BENCH_QUICK:-0}" = 1 ] && echo 300 || echo 600)}" \
+            REPEATS="${EXEC_REPEATS:-3}" bash "$ROOT/bench/mcpd/exec.sh" >"$out" 2>&1 ||
+            { cat "$out" >&2; die "bench/mcpd/exec.sh failed"; }
+        while read -r _ _ round who rest; do
+            [ "$who" = mcpd ] && { who=c$(sed -n 's/^concurrency=\([0-9]*\).*/\1/p' <<<"$rest"); }
+            rec kinds exec "$who" "$r.$round" rps "$(sed -n 's/.*calls_per_s=\([0-9.]*\).*/\1/p' <<<"$rest")"
+            rec kinds exec "$who" "$r.$round" cpu_us "$(sed -n 's/.*cpu_us=\([0-9.]*\).*/\1/p' <<<"$rest")"
+        done < <(grep '^exec.sh: round ' "$out")
         out=$OUT/logs/kinds-sql-$r.txt
         env "${kenv[@]}" bash "$ROOT/bench/mcpd/sql.sh" >"$out" 2>&1 || { cat "$out" >&2; die "bench/mcpd/sql.sh failed"; }
         rec kinds sql mcpd "$r" rps "$(sed -n 's/^sql.sh: mcpd sql tool: \([0-9.]*\) calls.*/\1/p' "$out")"
@@ -537,6 +543,52 @@ if has kinds; then
         rec kinds http mcpd "$r" cpu_us "$(sed -n 's/^http.sh: mcpd .*, \([0-9.]*\) us CPU.*/\1/p' "$out")"
         log "  kinds run $r: $(grep -h 'ratio\|nginx (' "$OUT/logs/kinds-exec-$r.txt" "$OUT/logs/kinds-sql-$r.txt" "$out" | tr '\n' ' ')"
     done
+fi
+
+# ---- metrics: what the per-request metrics cost (issue 14) --------------------------------------
+# Two everything servers on core $SERVER_CPU, one with --no-request-metrics (no per-method and
+# per-tool series: the engine's observer is not set), the echo call of scenario 1 at
+# $CM connections, METRICS_RUNS pairs of runs alternating which goes first; CPU/request of
+# each and the median of the pairs' on/off ratios. Then, when valgrind is installed,
+# callgrind's instructions per request of each (bench/http/callgrind_echo.sh, 200 and 400
+# requests on one connection, the difference): repeatable whatever else the machine runs.
+if has metrics; then
+    CM=${CM:-16}
+    MR=${METRICS_RUNS:-$([ "${BENCH_QUICK:-0}" = 1 ] && echo 2 || echo 5)}
+    log "metrics: echo with the per-request metrics on and off, $CM connections ($MR x 2 x ${DURATION}s)"
+    start mcpd_mon "$EVERYTHING" "${MCPD_ARGS[@]}"; P_ON=$SPID; PORT_ON=$SPORT
+    check_echo mcpd_mon "$PORT_ON" 2026-07-28
+    start mcpd_moff "$EVERYTHING" "${MCPD_ARGS[@]}" --no-request-metrics; P_OFF=$SPID; PORT_OFF=$SPORT
+    check_echo mcpd_moff "$PORT_OFF" 2026-07-28
+    wrk_run metrics on "$CM" 0 "$P_ON" "$PORT_ON" "$CM" 2 1
+    wrk_run metrics off "$CM" 0 "$P_OFF" "$PORT_OFF" "$CM" 2 1
+    for r in $(seq 1 "$MR"); do
+        if [ $((r % 2)) = 1 ]; then order="on off"; else order="off on"; fi
+        for v in $order; do
+            if [ $v = on ]; then
+                wrk_run metrics on "$CM" "$r" "$P_ON" "$PORT_ON" "$CM" "$DURATION" 1
+            else
+                wrk_run metrics off "$CM" "$r" "$P_OFF" "$PORT_OFF" "$CM" "$DURATION" 1
+            fi
+        done
+    done
+    counted='^mcpd_requests_total{method="tools/call",outcome="ok"} [1-9]'
+    grep -q "$counted" <<<"$(curl -s "http://127.0.0.1:$PORT_ON/metrics")" ||
+        die "the server with metrics on counted no tools/call"
+    grep -q "$counted" <<<"$(curl -s "http://127.0.0.1:$PORT_OFF/metrics")" &&
+        die "the server with --no-request-metrics counted tools/call"
+    stop "$P_ON"; stop "$P_OFF"
+    if command -v valgrind >/dev/null; then
+        for v in on off; do
+            line=$(if [ $v = off ]; then export EVERYTHING_NO_REQUEST_METRICS=1; fi
+                PORT=$(pick_port) bash "$ROOT/bench/http/callgrind_echo.sh" "$EVERYTHING" 5 200 2>&1 | tail -1)
+            echo "$line" >>"$OUT/logs/metrics-callgrind.txt"
+            ins=$(sed -n 's/.*instructions_per_request=\([0-9]*\).*/\1/p' <<<"$line")
+            [ -n "$ins" ] && [ "$ins" -gt 0 ] || die "callgrind_echo ($v): $line"
+            rec metrics "$v" cg 1 instructions "$ins"
+            log "  metrics $v: $ins instructions per request (callgrind)"
+        done
+    fi
 fi
 
 # ---- the JSON micro-benchmark (bench/json, also `make bench-json`) -------------------------------

@@ -12,7 +12,8 @@
 set -euo pipefail
 BIN=$1 SIZE=$2 N=$3 PORT=${PORT:-18931}
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+[ -z "${KEEP:-}" ] || echo "callgrind_echo: keeping $TMP" >&2
+trap '[ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 python3 - "$SIZE" >"$TMP/body.json" <<'PY'
 import json, sys
 msg = "hello" if sys.argv[1] == "5" else "x" * int(sys.argv[1])

@@ -859,9 +859,9 @@ typedef bool (*mcp_item_visible_fn)(void *ud, const void *principal, mcp_item_ki
  * "Resource not found" (-32002 legacy, -32602 modern), prompts/get "Unknown prompt",
  * completion "Unknown prompt" / "Unknown resource template", resources/subscribe "Resource not
  * found"; subscriptions/listen drops hidden URIs from what it acknowledges. With a filter set,
- * modern list results are marked cacheScope "private" (they depend on who asks). fn runs on
- * request threads, sometimes with the registry read-locked: quick, no mcp_* calls. NULL
- * removes it. Call before serving. */
+ * modern list results to authenticated requests are marked cacheScope "private" (they depend
+ * on who asks). fn runs on request threads, sometimes with the registry read-locked: quick, no
+ * mcp_* calls. NULL removes it. Call before serving. */
 void mcp_server_set_item_filter(mcp_server *s, mcp_item_visible_fn fn, void *ud);
 
 /* Names principals for the seals that bind state to them. A modern `requestState` carries a

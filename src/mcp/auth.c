@@ -60,9 +60,9 @@ bool item_visible(mcp_server *s, const void *principal, reg_kind k, const char *
     return !s->item_filter || s->item_filter(s->item_filter_ud, principal, kinds[k], key);
 }
 
-bool items_filtered(mcp_server *s)
+bool items_private(mcp_server *s, const void *principal)
 {
-    return s->tool_filter || s->item_filter;
+    return principal && (s->tool_filter || s->item_filter);
 }
 
 void mcp_principal_digest(mcp_server *s, const void *principal, char hex[65])

@@ -199,7 +199,7 @@ static void do_list(mcp_ctx *ctx, reg_kind k)
     mcp_buf b;
     begin(ctx, &b, stack, sizeof(stack));
     reg_write_page(ctx->conn->srv, k, after, ctx->principal, &b);
-    result_finish(ctx, &b, true, items_filtered(ctx->conn->srv)); /* per principal: private */
+    result_finish(ctx, &b, true, items_private(ctx->conn->srv, ctx->principal));
 }
 
 /* ---- logging, legacy subscriptions ------------------------------------------------------- */

@@ -124,8 +124,9 @@ void reg_write_page(mcp_server *s, reg_kind k, uint64_t after, const void *princ
 bool tool_visible(mcp_server *s, const void *principal, const char *name);
 /* True if principal may see and use the item of kind k under key (tools: both filters). */
 bool item_visible(mcp_server *s, const void *principal, reg_kind k, const char *key);
-/* True if a filter may hide items (list results then depend on the principal). */
-bool items_filtered(mcp_server *s);
+/* True if what a list shows may depend on who asks: a filter is set and the request has a
+ * principal (every unauthenticated request sees the same, so their lists stay public). */
+bool items_private(mcp_server *s, const void *principal);
 
 /* The name of each kind's list: its field in a page ("tools", ...) and its cursors' list. */
 extern const char *const reg_list_name[REG_NKINDS];

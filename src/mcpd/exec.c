@@ -12,13 +12,18 @@
  * that starts with '-' is refused unless the argument says allow_dash (it would be read as an
  * option), and NUL bytes are refused (they cannot be in argv).
  *
- * Then the handler returns: the spawn happens on mcpd's loop thread, with posix_spawn in a new
- * session (so the child leads its own process group; posix_spawn is a vfork-like clone, where
- * uv_spawn forks the whole multi-threaded process: 62% of a bare spawn loop's rate with
- * uv_spawn, above 100% with posix_spawn, bench/mcpd/exec.sh), its exit watched on a pidfd by a
- * uv_poll, its pipes read by libuv. stdout and stderr are read into capped buffers
- * (stdout: the first max_output bytes, after which the group is killed and the text marked
- * truncated; stderr: the last max_stderr bytes), stdin gets the "stdin" argument's value or
+ * Then the handler spawns the child itself, with posix_spawn in a new session (so the child
+ * leads its own process group; posix_spawn is a vfork-like clone that holds the handler thread
+ * only until the child's execve, where uv_spawn forks the whole multi-threaded process: 62% of
+ * a bare spawn loop's rate), and returns; the running child is handed to mcpd's loop thread,
+ * where its exit is watched on a pidfd by a uv_poll and its pipes are read by libuv. Spawning
+ * on the loop instead cost a hand-off more per call (handler -> loop -> child -> loop): under
+ * load every hand-off waits for the scheduler: 78% of the bare loop's calls/s that way against
+ * 174% now, and 1.29 times its CPU per call against 0.99 (bench/mcpd/exec.sh, docs/mcpd.md). The
+ * program is looked up in mcpd's PATH once, at configure (find_program), and stdin's /dev/null is
+ * opened once: the vfork child then makes one execve and no open. stdout and stderr are read into
+ * capped buffers (stdout: the first max_output bytes, after which the group is killed and the text
+ * marked truncated; stderr: the last max_stderr bytes), stdin gets the "stdin" argument's value or
  * /dev/null. When the child has exited and both pipes are closed, the call ends: an exit
  * status listed in ok_exit (default [0]) gives stdout as text (or, with "output": "json", as
  * structured content); any other status an isError result with the status and the stderr
@@ -33,11 +38,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -93,6 +100,7 @@ typedef struct exec_arg {
 typedef struct exec_tool {
     char **command; /* the template */
     size_t ncommand;
+    char *program; /* command[0] found in mcpd's PATH at configure, or NULL (spawned by name) */
     exec_arg *args;
     size_t nargs;
     char *stdin_arg;
@@ -133,6 +141,7 @@ static void exec_free(void *inst)
     for (size_t i = 0; t->health && t->health[i]; i++) free(t->health[i]);
     free(t->health);
     free(t->command), free(t->args), free(t->env), free(t->stdin_arg), free(t->cwd);
+    free(t->program);
     free(t);
 }
 
@@ -218,6 +227,32 @@ static void read_env(exec_tool *t, const mcp_json *e)
     }
 }
 
+/* The program's path as execvp would find it in mcpd's PATH now (malloc'd), looked up once here
+ * rather than by each spawn (posix_spawnp tries every PATH entry before it in the child, while
+ * the spawning thread waits: nine failed execve per call with this machine's PATH). NULL when
+ * the name holds a '/' (no search), when it is not found (each spawn then searches and reports
+ * the error), or when a relative PATH entry comes first (it would be relative to the tool's
+ * cwd in the child). Like a shell's hash table: a spawn that finds the file gone searches
+ * again; a reload looks again. */
+static char *find_program(const char *name)
+{
+    const char *path = getenv("PATH");
+    if (strchr(name, '/') || !path) return NULL;
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, ":");
+        if (n == 0 || p[0] != '/') return NULL;
+        size_t len = n + strlen(name) + 2;
+        char *f = malloc(len);
+        if (!f) abort();
+        snprintf(f, len, "%.*s/%s", (int)n, p, name);
+        struct stat st;
+        if (stat(f, &st) == 0 && S_ISREG(st.st_mode) && access(f, X_OK) == 0) return f;
+        free(f);
+        p += n + (p[n] == ':');
+    }
+    return NULL;
+}
+
 static int exec_configure(const mcpd_env *env, const mcp_json *e, const char *pointer,
                           mcpd_tools *tools, mcpd_errs *errs, void **inst)
 {
@@ -257,6 +292,7 @@ static int exec_configure(const mcpd_env *env, const mcp_json *e, const char *po
         t->cwd = xstrdup(cwd);
     }
     read_env(t, e);
+    if (t->ncommand) t->program = find_program(t->command[0]);
     int64_t v;
     t->max_output = mcp_json_int(mcp_json_get(e, "max_output"), &v) ? (size_t)v : 65536;
     t->max_stderr = mcp_json_int(mcp_json_get(e, "max_stderr"), &v) ? (size_t)v : 4096;
@@ -459,7 +495,7 @@ typedef struct job {
     bool exited, out_done, err_done, stopping;
     int64_t status;
     int term_signal;
-    int spawn_error;
+    int fds[3]; /* from the spawn to the loop: stdin's write end (or -1), stdout, stderr */
 } job;
 
 static void job_free(job *j)
@@ -487,10 +523,7 @@ static void job_answer(job *j)
     mcpd_call *c = j->call;
     const exec_tool *t = j->t;
     mcp_ctx *ctx = mcpd_call_ctx(c);
-    if (j->spawn_error) {
-        mcpd_call_fail(c, MCPD_BACKEND_ERROR, "cannot run %s: %s", j->argv.v[0],
-                       uv_strerror(j->spawn_error));
-    } else if (mcpd_call_cancelled(c)) {
+    if (mcpd_call_cancelled(c)) {
         mcpd_call_finish(c, MCPD_CANCELLED);
     } else if (!j->truncated && j->term_signal) {
         mcpd_call_fail(c, MCPD_TOOL_ERROR, "%s was killed by signal %d%s%.*s", j->argv.v[0],
@@ -666,11 +699,12 @@ static void on_written(uv_write_t *w, int status)
     close_handle(j, (uv_handle_t *)&j->inp); /* EOF for the child */
 }
 
-/* Spawns argv (looked up in mcpd's PATH) with env in a session of its own, fa's file actions
- * and cwd (may be NULL), every signal at its default and none blocked; destroys fa. Returns 0
- * with *pid set, or the errno. */
+/* Spawns argv with env in a session of its own, fa's file actions and cwd (may be NULL), every
+ * signal at its default and none blocked; destroys fa. path is the program's file (posix_spawn)
+ * or NULL: argv[0] is then looked up in mcpd's PATH (posix_spawnp), as it is when path names a
+ * file that has gone since configure. Returns 0 with *pid set, or the errno. */
 static int spawn_session(pid_t *pid, posix_spawn_file_actions_t *fa, const char *cwd,
-                         char *const argv[], char *const env[])
+                         const char *path, char *const argv[], char *const env[])
 {
     if (cwd) posix_spawn_file_actions_addchdir_np(fa, cwd);
     posix_spawnattr_t at;
@@ -682,16 +716,13 @@ static int spawn_session(pid_t *pid, posix_spawn_file_actions_t *fa, const char 
     posix_spawnattr_setsigdefault(&at, &all);
     posix_spawnattr_setflags(&at,
                              POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    int rc = posix_spawnp(pid, argv[0], fa, &at, argv, env);
+    int rc = path ? posix_spawn(pid, path, fa, &at, argv, env) : ENOENT;
+    if (rc == ENOENT) rc = posix_spawnp(pid, argv[0], fa, &at, argv, env);
     posix_spawn_file_actions_destroy(fa);
     posix_spawnattr_destroy(&at);
     return rc;
 }
 
-/* Starts the child with posix_spawn (a vfork-like clone in glibc: far cheaper than the fork of
- * a large multi-threaded process that uv_spawn makes) in a new session, its stdout and stderr on
- * pipes, stdin on a pipe or /dev/null, and watches its pidfd for the exit. Returns 0 or a
- * negative errno. */
 /* pipe2 straight through the system call, as libuv makes and closes its descriptors: the
  * ends read by the loop are closed by libuv with a raw close, and ThreadSanitizer, which saw an
  * intercepted pipe2 but not that close, would take the next accept() of the same number on an
@@ -701,79 +732,90 @@ static int raw_pipe(int fds[2])
     return (int)syscall(SYS_pipe2, fds, O_CLOEXEC);
 }
 
-static int start_child(job *j, int fds[3])
+/* ... and the spawning thread closes them the same way (the child's ends after the spawn; all
+ * of them on a failure): TSan would otherwise pair an intercepted close on a handler thread
+ * with the loop's last epoll_ctl on an earlier descriptor of the same number, which libuv
+ * closed out of its sight. */
+static void raw_close(int fd)
+{
+    syscall(SYS_close, fd);
+}
+
+/* /dev/null, opened once for every child's stdin (a dup2 in the child instead of an open, which
+ * walks the path while the spawning thread waits). Never closed. */
+static int devnull_fd = -1;
+static pthread_once_t devnull_once = PTHREAD_ONCE_INIT;
+
+static void devnull_open(void)
+{
+    devnull_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* Starts the child on the calling thread with posix_spawn (a vfork-like clone in glibc: far
+ * cheaper than the fork of a large multi-threaded process that uv_spawn makes; this thread waits
+ * only until the child has called execve) in a new session, its stdout and stderr on pipes,
+ * stdin on a pipe or /dev/null, and opens its pidfd. Sets j->pid, j->pidfd and j->fds (stdin's
+ * write end or -1, stdout's and stderr's read ends). Returns 0 or a negative errno (nothing
+ * left open, no child left running). */
+static int start_child(job *j)
 {
     int in[2] = {-1, -1}, out[2], err[2];
+    pthread_once(&devnull_once, devnull_open);
+    if (!j->in && devnull_fd < 0) return -ENOENT;
     if (raw_pipe(out)) return -errno;
     if (raw_pipe(err)) {
         int e = -errno;
-        close(out[0]), close(out[1]);
+        raw_close(out[0]), raw_close(out[1]);
         return e;
     }
     if (j->in && raw_pipe(in)) {
         int e = -errno;
-        close(out[0]), close(out[1]), close(err[0]), close(err[1]);
+        raw_close(out[0]), raw_close(out[1]), raw_close(err[0]), raw_close(err[1]);
         return e;
     }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    if (j->in)
-        posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    else
-        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, j->in ? in[0] : devnull_fd, 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     posix_spawn_file_actions_adddup2(&fa, err[1], 2);
     pid_t pid;
-    int rc = spawn_session(&pid, &fa, j->t->cwd, j->argv.v, j->t->env);
-    close(out[1]), close(err[1]);
-    if (in[0] >= 0) close(in[0]);
+    int rc = spawn_session(&pid, &fa, j->t->cwd, j->t->program, j->argv.v, j->t->env);
+    raw_close(out[1]), raw_close(err[1]);
+    if (in[0] >= 0) raw_close(in[0]);
     if (rc != 0) {
-        close(out[0]), close(err[0]);
-        if (in[1] >= 0) close(in[1]);
+        raw_close(out[0]), raw_close(err[0]);
+        if (in[1] >= 0) raw_close(in[1]);
         return -rc;
     }
     j->pid = pid;
     j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    fds[0] = in[1], fds[1] = out[0], fds[2] = err[0];
+    j->fds[0] = in[1], j->fds[1] = out[0], j->fds[2] = err[0];
     if (j->pidfd < 0) { /* no pidfd (kernel before 5.3): cannot watch the exit */
         int e = -errno;
         kill(-pid, SIGKILL);
         waitpid(pid, NULL, 0);
-        close(out[0]), close(err[0]);
-        if (in[1] >= 0) close(in[1]);
+        raw_close(out[0]), raw_close(err[0]);
+        if (in[1] >= 0) raw_close(in[1]);
         return e;
     }
     return 0;
 }
 
-static void spawn_on_loop(uv_loop_t *loop, void *ud)
+/* The loop's side of a running child: its pidfd and pipes become handles of the loop. */
+static void watch_on_loop(uv_loop_t *loop, void *ud)
 {
     job *j = ud;
     uv_pipe_init(loop, &j->out, 0);
     uv_pipe_init(loop, &j->err, 0);
     uv_pipe_init(loop, &j->inp, 0);
     uv_timer_init(loop, &j->kill_timer);
-    j->out.data = j->err.data = j->inp.data = j->kill_timer.data = j->exitw.data = j;
-    j->handles = 4;
-    j->pidfd = -1;
-    int fds[3] = {-1, -1, -1};
-    int rc = start_child(j, fds);
-    if (rc != 0) {
-        j->spawn_error = rc;
-        j->exited = j->out_done = j->err_done = true;
-        close_handle(j, (uv_handle_t *)&j->out);
-        close_handle(j, (uv_handle_t *)&j->err);
-        close_handle(j, (uv_handle_t *)&j->inp);
-        close_handle(j, (uv_handle_t *)&j->kill_timer);
-        return;
-    }
-    mcpd_count(MCPD_CHILDREN_SPAWNED, 1);
-    mcpd_count(MCPD_CHILDREN_RUNNING, 1);
+    mcpd_count(MCPD_CHILDREN_RUNNING, 1); /* on_child_exit takes it off */
     uv_poll_init(loop, &j->exitw, j->pidfd);
+    j->out.data = j->err.data = j->inp.data = j->kill_timer.data = j->exitw.data = j;
     j->handles = 5;
-    uv_pipe_open(&j->out, fds[1]);
-    uv_pipe_open(&j->err, fds[2]);
-    if (fds[0] >= 0) uv_pipe_open(&j->inp, fds[0]);
+    uv_pipe_open(&j->out, j->fds[1]);
+    uv_pipe_open(&j->err, j->fds[2]);
+    if (j->fds[0] >= 0) uv_pipe_open(&j->inp, j->fds[0]);
     mcpd_call_set_data(j->call, j);
     uv_poll_start(&j->exitw, UV_READABLE, on_child_exit);
     uv_read_start((uv_stream_t *)&j->out, on_alloc, on_out);
@@ -787,6 +829,9 @@ static void spawn_on_loop(uv_loop_t *loop, void *ud)
     if (mcpd_call_cancelled(j->call)) stop_child(j);
 }
 
+/* Handler thread: fills the template, spawns the child here (the spawn costs this thread only
+ * the vfork's wait for execve; the loop thread would add a hand-off per call), then hands the
+ * running child to the loop, which reads its output and sees its exit. */
 static void exec_call(void *inst, mcpd_call *c)
 {
     exec_tool *t = mcpd_call_tool(c);
@@ -794,6 +839,7 @@ static void exec_call(void *inst, mcpd_call *c)
     job *j = xcalloc(1, sizeof *j);
     j->call = c;
     j->t = t;
+    j->pidfd = -1;
     char why[256];
     size_t total = 0;
     for (size_t i = 0; i < t->ncommand; i++) {
@@ -820,7 +866,19 @@ static void exec_call(void *inst, mcpd_call *c)
         memcpy(j->in, s ? s : "", len);
         j->in_len = len;
     }
-    if (mcpd_loop_post(spawn_on_loop, j) != 0) {
+    int rc = start_child(j);
+    if (rc != 0) {
+        mcpd_call_fail(c, MCPD_BACKEND_ERROR, "cannot run %s: %s", j->argv.v[0], uv_strerror(rc));
+        job_free(j);
+        return;
+    }
+    mcpd_count(MCPD_CHILDREN_SPAWNED, 1);
+    if (mcpd_loop_post(watch_on_loop, j) != 0) { /* stopping: nobody would watch the child */
+        kill(-j->pid, SIGKILL);
+        mcpd_count(MCPD_CHILDREN_KILLED, 1);
+        waitpid(j->pid, NULL, 0);
+        raw_close(j->pidfd), raw_close(j->fds[1]), raw_close(j->fds[2]);
+        if (j->fds[0] >= 0) raw_close(j->fds[0]);
         job_free(j);
         mcpd_call_fail(c, MCPD_CANCELLED, "mcpd is stopping");
     }
@@ -899,7 +957,7 @@ static void probe_on_loop(uv_loop_t *loop, void *ud)
     for (int fd = 0; fd < 3; fd++)
         posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", fd ? O_WRONLY : O_RDONLY, 0);
     pid_t pid = 0;
-    int rc = spawn_session(&pid, &fa, p->cwd, p->argv.v, p->env.v);
+    int rc = spawn_session(&pid, &fa, p->cwd, NULL, p->argv.v, p->env.v);
     p->pidfd = rc ? -1 : (int)syscall(SYS_pidfd_open, pid, 0);
     if (rc || p->pidfd < 0) {
         char why[160];

@@ -128,12 +128,16 @@ bool mcpd_limiter_try(mcpd_limiter *l)
     return ok;
 }
 
+/* Signals after unlocking: a waiter woken under the mutex would find it held and sleep again
+ * (two more context switches per call when calls queue for a slot, as exec calls do at
+ * concurrency 1 under load). */
 void mcpd_limiter_release(mcpd_limiter *l)
 {
     pthread_mutex_lock(&l->mu);
     if (l->used) l->used--;
-    if (l->waiting) pthread_cond_signal(&l->cv);
+    bool wake = l->waiting > 0;
     pthread_mutex_unlock(&l->mu);
+    if (wake) pthread_cond_signal(&l->cv);
 }
 
 uint32_t mcpd_limiter_in_use(mcpd_limiter *l)

@@ -13,7 +13,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import {
   connectClient, runMcpd, sleep, startMcpd, stopChecked, tempDir, textOf, waitFor,
 } from './lib/mcpd.mjs';
@@ -232,6 +232,53 @@ for (const era of ['legacy', 'modern']) {
     });
   });
 }
+
+// The program is looked up in mcpd's PATH once, at configure (not by every spawn); a spawn that
+// finds the file gone searches PATH again, and a relative PATH entry (relative to the tool's
+// cwd in the child) turns the lookup off.
+describe('exec: the program found in PATH', () => {
+  it('is found once, searched again when it has gone, and a relative PATH entry is honoured', T, async () => {
+    const tmp = tempDir();
+    for (const d of ['a', 'b', 'c']) mkdirSync(tmp.path(d));
+    const prog = (d, out) => {
+      writeFileSync(tmp.path(`${d}/mcpd-e2e-prog`), `#!/bin/sh\necho ${out}\n`);
+      chmodSync(tmp.path(`${d}/mcpd-e2e-prog`), 0o755);
+    };
+    prog('a', 'from-a');
+    const tools = [
+      { kind: 'exec', name: 'p', command: ['mcpd-e2e-prog'] },
+      { kind: 'exec', name: 'rel', command: ['mcpd-e2e-prog'], cwd: tmp.path('c'), env_allow: [] },
+    ];
+    const PATH = `${tmp.path('a')}:${tmp.path('b')}:/usr/bin:/bin`;
+    const srv = await startMcpd({ tools }, { env: { PATH } });
+    try {
+      const c = await connectClient(srv.url, 'legacy');
+      assert.equal(textOf(await c.callTool({ name: 'p', arguments: {} })), 'from-a\n');
+      rmSync(tmp.path('a/mcpd-e2e-prog'));
+      prog('b', 'from-b');
+      assert.equal(textOf(await c.callTool({ name: 'p', arguments: {} })), 'from-b\n');
+      rmSync(tmp.path('b/mcpd-e2e-prog'));
+      const r = await c.callTool({ name: 'p', arguments: {} });
+      assert.equal(r.isError, true);
+      assert.equal(textOf(r), 'cannot run mcpd-e2e-prog: no such file or directory');
+      await c.close();
+    } finally {
+      await stopChecked(srv);
+    }
+    // "." first in PATH: the program is the one in the tool's cwd (c/), as posix_spawnp finds it
+    prog('a', 'from-a');
+    prog('c', 'from-c');
+    const srv2 = await startMcpd({ tools }, { env: { PATH: `.:${PATH}` } });
+    try {
+      const c = await connectClient(srv2.url, 'legacy');
+      assert.equal(textOf(await c.callTool({ name: 'rel', arguments: {} })), 'from-c\n');
+      await c.close();
+    } finally {
+      await stopChecked(srv2);
+      tmp.cleanup();
+    }
+  });
+});
 
 describe('concurrency limit', () => {
   it('a tool at its limit answers busy at once; a cancelled call gives its slot back', T, async () => {

@@ -524,7 +524,7 @@ static void do_list(mcp_ctx *ctx)
     mcp_buf_putc(&b, ']');
     if (i < set->n) cursor_write(s, &b, "skills", set->items[i - 1]->seq, NULL, 0);
     pthread_rwlock_unlock(&skills_of(s)->lock);
-    result_finish(ctx, &b, true, items_filtered(s));
+    result_finish(ctx, &b, true, items_private(s, ctx->principal));
 }
 
 /* params.uri, or NULL after answering -32602. */
@@ -559,7 +559,7 @@ static void do_get(mcp_ctx *ctx)
         found = true;
     }
     pthread_rwlock_unlock(&set->lock);
-    if (found) return result_finish(ctx, &b, true, items_filtered(ctx->conn->srv));
+    if (found) return result_finish(ctx, &b, true, items_private(ctx->conn->srv, ctx->principal));
     mcp_buf_free(&b);
     ctx_invalid(ctx, "invalid params: no skill has the uri '%.200s'", uri);
 }
@@ -597,7 +597,7 @@ static void do_dir_read(mcp_ctx *ctx)
         if (end < d->nkids) cursor_write(s, &b, "directory", end, uri, n);
     }
     pthread_rwlock_unlock(&set->lock);
-    if (d) return result_finish(ctx, &b, true, items_filtered(s));
+    if (d) return result_finish(ctx, &b, true, items_private(s, ctx->principal));
     mcp_buf_free(&b);
     ctx_invalid(ctx, "invalid params: '%.200s' is not a directory of a skill", uri);
 }
