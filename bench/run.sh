@@ -34,7 +34,8 @@
 # Environment: BENCH_QUICK=1, SCENARIOS="1 2 ...", RUNS, DURATION (s), CONNS ("1 16 64 256"),
 # SSE_STREAMS (10000), SSE_HOLD (s), IDLE_COUNTS (mcpd), TS_IDLE_COUNTS, SERVER_CPU (0),
 # LOAD_CPU (1), EVERYTHING, BENCH_SERVER, MCPLOAD, MCPD (binaries), CK (kinds: connections, 16),
-# EXEC_N (kinds: exec calls per run, 600), EXEC_REPEATS (kinds: exec.sh's rounds, 3), OUT,
+# EXEC_N (kinds: exec calls per run, 600), EXEC_REPEATS (kinds: exec.sh's rounds, 3),
+# SQL_CG=0 (kinds: no callgrind count of sql calls), OUT (results directory),
 # PROFILE=0 (no perf profile), BENCH_WAIT_IDLE (s to wait for idle cores, 60).
 # Fails (exit 1) when a server answers wrong or a load generator sees an error.
 set -euo pipefail
@@ -512,7 +513,9 @@ fi
 # ---- kinds: mcpd's backend tool kinds against their bare baselines (issue 13) -----------------
 # bench/mcpd/{exec,sql,http}.sh with build/bench/mcpd, RUNS times, the three interleaved: exec
 # calls/s against a bare posix_spawn + waitpid loop (stdio, concurrency 1 and 16); sql calls/s
-# over HTTP against the same query in a bare SQLite loop; http tool calls/s and CPU per call
+# over HTTP against the same query in a bare SQLite loop (the search_books query, the headline,
+# and a point lookup, the floor, beside an echo tool and nginx static in the same run), then
+# instructions per sql call once under callgrind (sql_cg.sh); http tool calls/s and CPU per call
 # against nginx proxy_pass to the same upstream. Each script checks every answer.
 if has kinds; then
     [ -x "$MCPD" ] || die "no binary at $MCPD (build: ninja -C build/bench mcpd)"
@@ -531,10 +534,17 @@ if has kinds; then
             rec kinds exec "$who" "$r.$round" cpu_us "$(sed -n 's/.*cpu_us=\([0-9.]*\).*/\1/p' <<<"$rest")"
         done < <(grep '^exec.sh: round ' "$out")
         out=$OUT/logs/kinds-sql-$r.txt
-        env "${kenv[@]}" bash "$ROOT/bench/mcpd/sql.sh" >"$out" 2>&1 || { cat "$out" >&2; die "bench/mcpd/sql.sh failed"; }
-        rec kinds sql mcpd "$r" rps "$(sed -n 's/^sql.sh: mcpd sql tool: \([0-9.]*\) calls.*/\1/p' "$out")"
-        rec kinds sql mcpd "$r" cpu_us "$(sed -n 's/^sql.sh: mcpd .*, \([0-9.]*\) us CPU per call.*/\1/p' "$out")"
-        rec kinds sql bare "$r" rps "$(sed -n 's/^sql.sh: bare SQLite loop: \([0-9.]*\) calls.*/\1/p' "$out")"
+        env "${kenv[@]}" RUNS=1 bash "$ROOT/bench/mcpd/sql.sh" >"$out" 2>&1 || { cat "$out" >&2; die "bench/mcpd/sql.sh failed"; }
+        sqlv() { sed -n "s/^sql.sh: run 1: $1 .*$2=\([0-9.]*\).*/\1/p" "$out"; }
+        for q in search point; do
+            rec kinds sql "${q}_mcpd" "$r" rps "$(sqlv $q mcpd_rps)"
+            rec kinds sql "${q}_mcpd" "$r" cpu_us "$(sqlv $q mcpd_cpu_us)"
+            rec kinds sql "${q}_bare" "$r" rps "$(sqlv $q bare_rps)"
+            rec kinds sql "${q}_bare" "$r" cpu_us "$(sqlv $q bare_cpu_us)"
+        done
+        rec kinds sql echo "$r" rps "$(sqlv echo rps)"
+        rec kinds sql echo "$r" cpu_us "$(sqlv echo cpu_us)"
+        rec kinds sql nginx_static "$r" cpu_us "$(sqlv nginx_static cpu_us)"
         out=$OUT/logs/kinds-http-$r.txt
         env "${kenv[@]}" bash "$ROOT/bench/mcpd/http.sh" >"$out" 2>&1 || { cat "$out" >&2; die "bench/mcpd/http.sh failed"; }
         rec kinds http nginx "$r" rps "$(sed -n 's/^http.sh: nginx proxy_pass: \([0-9.]*\) req.*/\1/p' "$out")"
@@ -543,6 +553,17 @@ if has kinds; then
         rec kinds http mcpd "$r" cpu_us "$(sed -n 's/^http.sh: mcpd .*, \([0-9.]*\) us CPU.*/\1/p' "$out")"
         log "  kinds run $r: $(grep -h 'ratio\|nginx (' "$OUT/logs/kinds-exec-$r.txt" "$OUT/logs/kinds-sql-$r.txt" "$out" | tr '\n' ' ')"
     done
+    # instructions per sql call and per echo call (callgrind: the same whatever the load), once
+    if [ "${SQL_CG:-1}" = 1 ] && command -v valgrind >/dev/null; then
+        out=$OUT/logs/kinds-sql-cg.txt
+        bash "$ROOT/bench/mcpd/sql_cg.sh" "$MCPD" >"$out" 2>&1 || { cat "$out" >&2; die "bench/mcpd/sql_cg.sh failed"; }
+        line=$(grep "^sql_cg.sh: $MCPD:" "$out")
+        rec kinds sqlcg point 1 ir_sql "$(sed 's/.*: sql \([0-9]*\) instructions.*/\1/' <<<"$line")"
+        rec kinds sqlcg point 1 ir_echo "$(sed 's/.*, echo \([0-9]*\),.*/\1/' <<<"$line")"
+        rec kinds sqlcg point 1 cs_sql "$(sed 's/.*sql: \([0-9.]*\) context switches.*/\1/' <<<"$line")"
+        rec kinds sqlcg point 1 ir_bare "$(sed -n 's/^sql_cg.sh: bare SQLite loop: \([0-9]*\) instructions.*/\1/p' "$out")"
+        log "  $(tr '\n' ' ' <"$out")"
+    fi
 fi
 
 # ---- metrics: what the per-request metrics cost (issue 14) --------------------------------------

@@ -2,12 +2,13 @@
 -- stateless, `_meta` in the body).
 --
 --   wrk -t1 -c64 -d10s --latency -s bench/http/echo.lua http://127.0.0.1:PORT/mcp
---   wrk ... -s bench/http/echo.lua URL -- [path=/mcp] [version=V] [size=BYTES]
+--   wrk ... -s bench/http/echo.lua URL -- [path=/mcp] [version=V] [size=BYTES] [message=S]
 --                                          [session=ID] [accept=json|sse|both]
 --
 --   version=V   the MCP-Protocol-Version header (default 2026-07-28). The body stays the same
 --               (the TypeScript SDK, which knows no 2026-07-28, is driven with 2025-11-25).
 --   size=N      the message argument is N bytes of 'x' instead of "hello" (scenario 6)
+--   message=S   the message argument is S (no quotes or backslashes) instead of "hello"
 --   session=ID  legacy session call: sends Mcp-Session-Id, version defaults to 2025-11-25 and
 --               the body carries no modern _meta (scenario 2)
 --   accept=     json: "application/json"; sse: "text/event-stream"; both (default):
@@ -62,7 +63,7 @@ function init(args)
       if k then opt[k] = v elseif a ~= "" then opt.path = a end
    end
    if opt.path then path = opt.path end
-   local message = "hello"
+   local message = opt.message or "hello"
    if opt.size then message = string.rep("x", tonumber(opt.size)) end
    if opt.session then
       headers["Mcp-Session-Id"] = opt.session

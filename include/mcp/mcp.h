@@ -177,6 +177,13 @@ typedef void (*mcp_handler_fn)(mcp_ctx *ctx, void *ud);
  * arrival order, on the work pool, with no lock held across the handler. Overrides
  * MCP_INLINE. */
 #define MCP_SERIAL 0x10u
+/* Tools only: the handler vouches that its structured content is a JSON object matching the
+ * tool's output schema (it builds it by construction, e.g. with an mcp_jw writer from typed
+ * data), so libmcp copies it as it is: no parse, no schema walk (about a fifth of a small
+ * call's cost). Only that it starts with '{' is checked. libmcp built with ASan or TSan still
+ * parses and validates it, failing the call as without the flag, so a handler's tests under
+ * sanitizers catch a broken promise; other builds would send broken text to the client. */
+#define MCP_OUTPUT_TRUSTED 0x20u
 
 typedef struct mcp_tool_def {
     const char *name;          /* required; 1-128 of [A-Za-z0-9_.-] */
@@ -533,6 +540,25 @@ int mcp_ctx_on_cancel(mcp_ctx *c, void (*fn)(void *ud), void *ud);
  * belongs to the ctx: don't read, write or close it; it is closed when the ctx ends. The
  * handler's thread. */
 int mcp_ctx_cancel_fd(mcp_ctx *c);
+
+/* ---- handlers that run inline but may need a thread ------------------------------------------ */
+/* An MCP_INLINE handler runs on the I/O thread that decoded the request, which must never block.
+ * A handler that is quick most of the time but not always (a database read that may meet a
+ * lock, a cache that may miss) is registered MCP_INLINE, tries the quick path, and hands the
+ * call to the work pool when it finds it would block. */
+
+/* True while the handler runs inline on an I/O thread and may still hand the call over with
+ * mcp_ctx_defer(); false on a handler thread (and for an MCP_INLINE tool served where there is
+ * no pool, e.g. an embedding without threads). The handler's thread, during its invocation. */
+bool mcp_ctx_is_inline(const mcp_ctx *c);
+
+/* From a handler running inline (mcp_ctx_is_inline true): hands the call to the work pool, where
+ * the same handler is invoked again with the same ctx, from its start, and mcp_ctx_is_inline
+ * false. Content added so far is dropped. Returns 0: c is no longer the caller's (return at
+ * once without touching it; if the pool's queue is full the call was answered "overloaded", as
+ * any call would be). Returns MCP_EINVAL when not running inline (c stays the caller's: go on
+ * on this thread). */
+int mcp_ctx_defer(mcp_ctx *c);
 
 /* ---- serving --------------------------------------------------------------------------------- */
 typedef struct mcp_stdio_options {

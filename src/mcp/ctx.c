@@ -357,10 +357,22 @@ void mcp_ctx_description(mcp_ctx *c, const char *description)
         description ? mcp_arena_strndup(&c->arena, description, strlen(description)) : NULL;
 }
 
+/* MCP_OUTPUT_TRUSTED: taken at the handler's word, but in sanitizer builds (the test builds),
+ * which check it as if the flag were not set (mcp.h). */
+static bool output_trusted(const mcp_ctx *c)
+{
+    return !MCP_CHECK_TRUSTED_OUTPUT && c->entry && (c->entry->flags & MCP_OUTPUT_TRUSTED);
+}
+
 int mcp_ctx_structured(mcp_ctx *c, const char *json)
 {
-    json_value *v = handler_json(c, json, "mcp_ctx_structured");
-    if (!v) return MCP_EINVAL;
+    json_value *v = NULL;
+    if (!output_trusted(c)) {
+        v = handler_json(c, json, "mcp_ctx_structured");
+        if (!v) return MCP_EINVAL;
+    } else if (!json || json[0] != '{') {
+        return ctx_mistake(c, "mcp_ctx_structured: expected a JSON object");
+    }
     size_t n = strlen(json);
     c->structured_v = v;
     c->structured = mcp_arena_strndup(&c->arena, json, n);
@@ -410,6 +422,7 @@ static int check_output(mcp_ctx *c)
 {
     const reg_entry *e = c->entry;
     if (!e || !e->out_schema || c->is_error) return 0;
+    if (c->structured && output_trusted(c)) return 0;
     char msg[600];
     if (!c->structured_v) {
         snprintf(msg, sizeof(msg),

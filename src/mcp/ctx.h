@@ -8,6 +8,13 @@
 #include "mcp/registry.h"
 #include "rpc/rpc.h"
 
+/* Sanitizer builds (ASan, TSan: the builds tests run in) check MCP_OUTPUT_TRUSTED output. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define MCP_CHECK_TRUSTED_OUTPUT 1
+#else
+#define MCP_CHECK_TRUSTED_OUTPUT 0
+#endif
+
 /* ---- the conn ---------------------------------------------------------------------------- */
 typedef struct pending_out pending_out;
 typedef struct listener listener;
@@ -108,9 +115,10 @@ struct mcp_ctx {
     const struct feature_method *fmethod; /* the table row (feature.h) */
     bool linked;                          /* in conn->inflight */
     bool is_error;
-    bool detached; /* answered as a task: request-level cancellation no longer applies */
-    bool whole;    /* answers the whole incoming message (mcp_out.whole) */
-    bool tag_gone; /* under conn lock: cancelled by mcp_conn_cancel_tag, tag no longer valid */
+    bool detached;   /* answered as a task: request-level cancellation no longer applies */
+    bool whole;      /* answers the whole incoming message (mcp_out.whole) */
+    bool tag_gone;   /* under conn lock: cancelled by mcp_conn_cancel_tag, tag no longer valid */
+    bool inline_now; /* the handler runs inline on an I/O thread and may mcp_ctx_defer */
     atomic_bool cancelled;
     const char *method_name;
     size_t method_name_len; /* every byte: a name may hold a NUL (JSON \u0000) */

@@ -449,21 +449,40 @@ void ctx_fail_with(mcp_ctx *ctx, eng_fail f, int code, const char *data_json, co
     mcp_buf_free(&b);
 }
 
-static void invoke(mcp_ctx *ctx)
+/* inl: the handler runs on the I/O thread and may hand itself to the pool (mcp_ctx_defer). */
+static void invoke(mcp_ctx *ctx, bool inl)
 {
     reg_entry *e = ctx->entry;
     mcp_handler_fn fn = ctx->method == M_COMPLETE ? e->complete : e->handler;
+    ctx->inline_now = inl;
     fn(ctx, e->ud);
 }
 
 static void handler_job(void *arg)
 {
-    invoke(arg);
+    invoke(arg, false);
 }
 
 void ctx_invoke(mcp_ctx *ctx)
 {
-    invoke(ctx);
+    invoke(ctx, false);
+}
+
+bool mcp_ctx_is_inline(const mcp_ctx *ctx)
+{
+    return ctx->inline_now;
+}
+
+int mcp_ctx_defer(mcp_ctx *ctx)
+{
+    if (!ctx->inline_now) return MCP_EINVAL;
+    ctx->inline_now = false;
+    ctx_reset_answer(ctx);
+    ctx->mistake = NULL;
+    mcp_conn *c = ctx->conn;
+    if (c->opts.exec(c->opts.exec_ud, handler_job, ctx) < 0)
+        ctx_fail_with(ctx, F_OVERLOADED, 0, NULL, "server overloaded, retry later");
+    return 0;
 }
 
 void ctx_link(mcp_ctx *ctx)
@@ -523,7 +542,7 @@ void ctx_run_handler(mcp_ctx *ctx)
         return;
     }
     if ((ctx->entry->flags & MCP_INLINE) || !c->opts.exec) {
-        invoke(ctx);
+        invoke(ctx, c->opts.exec != NULL);
         return;
     }
     int rc = c->opts.exec(c->opts.exec_ud, handler_job, ctx);

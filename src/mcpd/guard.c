@@ -30,6 +30,14 @@
  * callback's registration (one more). Only the first call after an idle spell posts the
  * watchdog's start.
  *
+ * Inline calls. A tool added with try_inline is registered MCP_INLINE: libmcp calls the handler
+ * on the I/O thread that decoded the request, and the guard tries the kind's call_inline there
+ * (guard_inline): breaker, then a slot taken only if one is free, then the kind, which ends
+ * the call at once or declines. Anything that would wait (no free slot, the kind declining)
+ * hands the call to libmcp's work pool with mcp_ctx_defer, where it runs the ordinary way. An
+ * inline call registers no cancel callback and is not watched (it ends before its I/O thread
+ * could read a cancellation; call_inline bounds its own time).
+ *
  * The ctx belongs to the kind until the call ends; libmcp calls the cancel callback only
  * before the ctx ends, and the call's end unlinks it from the watchdog (under its mutex) before
  * finishing the ctx. The call is reference-counted (its end, plus a pending kind->cancel), and
@@ -572,30 +580,74 @@ static bool take_slots(mcpd_call *c)
     return true;
 }
 
-void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
+static mcpd_call *call_new(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx, bool ticketed,
+                           const mcpd_breaker_ticket *ticket, int phase)
 {
-    mcpd_breaker_ticket ticket = {0};
-    mcpd_breaker *b = t->guard->breaker;
-    uint64_t retry_ms;
-    char why[256];
-    if (b && !mcpd_breaker_allow(b, mcpd_now_ms(), &ticket, &retry_ms, why, sizeof why)) {
-        mcp_ctx_tool_error(ctx, "tool %s is unavailable: %s", t->name, why);
-        mcpd_gen_unref(g);
-        return;
-    }
     mcpd_call *c = calloc(1, sizeof *c);
     if (!c) abort();
     c->ctx = ctx;
     c->gen = g;
     c->tool = t;
     c->child = t->spawns;
-    c->ticketed = b != NULL;
-    c->ticket = ticket;
+    c->ticketed = ticketed;
+    c->ticket = *ticket;
     atomic_init(&c->refs, 1);
     atomic_init(&c->cancelled, false);
     atomic_init(&c->timed_out, false);
-    atomic_init(&c->phase, PH_WAITING);
+    atomic_init(&c->phase, phase);
     mcpd_loop_hold();
+    return c;
+}
+
+/* The breaker's verdict; false after answering an open breaker. */
+static bool breaker_admits(mcpd_tool *t, mcp_ctx *ctx, mcpd_breaker_ticket *ticket)
+{
+    mcpd_breaker *b = t->guard->breaker;
+    uint64_t retry_ms;
+    char why[256];
+    if (!b || mcpd_breaker_allow(b, mcpd_now_ms(), ticket, &retry_ms, why, sizeof why)) return true;
+    mcp_ctx_tool_error(ctx, "tool %s is unavailable: %s", t->name, why);
+    return false;
+}
+
+/* The inline attempt (see the header): nothing here waits. With every concurrency slot taken,
+ * or when the kind's call_inline declines, the call goes to the work pool untouched (the
+ * breaker's ticket and the slot given back; the generation is looked up again there). */
+static void guard_inline(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
+{
+    mcpd_breaker_ticket ticket = {0};
+    mcpd_breaker *b = t->guard->breaker;
+    if (t->kind->call_inline && !t->spawns) {
+        if (!breaker_admits(t, ctx, &ticket)) {
+            mcpd_gen_unref(g);
+            return;
+        }
+        if (mcpd_limiter_try_first(t->guard->limit)) { /* a miss: the pool path waits */
+            mcpd_call *c = call_new(g, t, ctx, b != NULL, &ticket, PH_RUNNING);
+            c->deadline_ms = mcpd_now_ms() + t->timeout_ms;
+            if (t->kind->call_inline(t->inst, c)) return;
+            mcpd_limiter_release(t->guard->limit);
+            free(c);
+            mcpd_loop_unhold();
+        }
+        if (b) mcpd_breaker_release(b, &ticket);
+    }
+    mcpd_gen_unref(g);
+    mcp_ctx_defer(ctx);
+}
+
+void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
+{
+    if (mcp_ctx_is_inline(ctx)) {
+        guard_inline(g, t, ctx);
+        return;
+    }
+    mcpd_breaker_ticket ticket = {0};
+    if (!breaker_admits(t, ctx, &ticket)) {
+        mcpd_gen_unref(g);
+        return;
+    }
+    mcpd_call *c = call_new(g, t, ctx, t->guard->breaker != NULL, &ticket, PH_WAITING);
     mcp_ctx_on_cancel(ctx, on_ctx_cancel, c);
     if (!take_slots(c)) return;
     c->deadline_ms = mcpd_now_ms() + t->timeout_ms;

@@ -35,6 +35,7 @@
  * Threads. configure runs on the main thread at start and on a reload thread later (never two
  * at once); free runs on whichever thread drops the generation's last reference (the event
  * loop thread after a call, or the reload thread), never while a call on the instance runs.
+ * call_inline, when a kind has it, runs on a libmcp I/O thread and must not block (below).
  * call runs on a libmcp handler thread (the work pool), and should return at once when the
  * work is slow: post it to the event loop (mcpd_loop_post) or a thread of the kind's own, and
  * finish later. cancel runs on the event loop thread, possibly at the same time as the work:
@@ -114,6 +115,13 @@ typedef struct mcpd_tool_spec {
      * the rest). The tool then always has a breaker, which failed probes hold open. NULL: no
      * probes. */
     const mcp_json *health;
+    /* Calls may be tried inline, on the I/O thread that decoded the request, through the
+     * kind's call_inline (which hands them to a handler thread when they could block). Saves
+     * the hand-off to a handler thread: two context switches per call. */
+    bool try_inline;
+    /* The structured content the kind adds matches output_schema by construction: libmcp
+     * copies it unparsed and unchecked in release builds (MCP_OUTPUT_TRUSTED). */
+    bool output_trusted;
 } mcpd_tool_spec;
 
 /* Adds a tool. pointer locates it in the config for messages (NULL: the entry). Returns 0, or
@@ -195,6 +203,14 @@ typedef struct mcpd_kind {
     void (*health)(void *inst, mcpd_health_done done, void *done_ud);
     /* Frees the instance; no call is running on it any more (see Threads above). */
     void (*free)(void *inst);
+    /* Optional, for tools added with try_inline: tries the call on the I/O thread that decoded
+     * the request, after the guard admitted it (breaker, a free concurrency slot). Returns true
+     * after ending the call there (mcpd_call_finish/fail); or false, having ended nothing,
+     * when the work could block or run long (a resource is busy, a lock is held, a time
+     * budget ran out): the guard then hands the call to a handler thread and `call`. It must
+     * never wait and must bound its own time (a slow call holds every connection of that I/O
+     * thread); nothing cancels it (the watchdog does not see it). */
+    bool (*call_inline)(void *inst, mcpd_call *c);
     /* Optional: writes the kind's own series (state shared by its instances, such as the http
      * kind's upstreams) with mcp_metrics_write at each scrape (docs/metrics.md). Any scraping
      * thread, several at once: read under short locks, never block. */

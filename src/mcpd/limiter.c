@@ -116,16 +116,26 @@ bool mcpd_limiter_acquire_unless(mcpd_limiter *l, uint32_t wait_ms_cap, const at
     return ok;
 }
 
-bool mcpd_limiter_try(mcpd_limiter *l)
+static bool try_take(mcpd_limiter *l, bool count_miss)
 {
     pthread_mutex_lock(&l->mu);
     bool ok = l->used < l->max;
     if (ok)
         l->used++;
-    else
+    else if (count_miss)
         l->refused++;
     pthread_mutex_unlock(&l->mu);
     return ok;
+}
+
+bool mcpd_limiter_try(mcpd_limiter *l)
+{
+    return try_take(l, true);
+}
+
+bool mcpd_limiter_try_first(mcpd_limiter *l)
+{
+    return try_take(l, false);
 }
 
 /* Signals after unlocking: a waiter woken under the mutex would find it held and sleep again

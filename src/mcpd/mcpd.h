@@ -34,6 +34,7 @@ typedef struct mcpd_tool {
     char *pointer; /* where the tool is defined in the config, for logs */
     uint32_t timeout_ms, concurrency, queue_wait_ms;
     bool spawns;
+    unsigned mcp_flags;          /* MCP_INLINE (mcpd_tool_spec.try_inline), MCP_OUTPUT_TRUSTED */
     const mcp_json *breaker_cfg; /* the entry's "breaker" object, or NULL */
     const mcp_json *health;      /* mcpd_tool_spec.health, or NULL */
     uint64_t health_id;          /* its target in the checker while served; 0: none */

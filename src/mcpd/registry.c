@@ -123,6 +123,8 @@ int mcpd_tools_add(mcpd_tools *t, const mcpd_tool_spec *spec, const char *pointe
                                          : entry_u32(e, "concurrency", t->cfg->concurrency),
         .queue_wait_ms = entry_u32(e, "queue_wait_ms", t->cfg->queue_wait_ms),
         .spawns = spec->spawns,
+        .mcp_flags =
+            (spec->try_inline ? MCP_INLINE : 0u) | (spec->output_trusted ? MCP_OUTPUT_TRUSTED : 0u),
         .breaker_cfg = mcp_json_get(e, "breaker"),
         .health = spec->health,
     };
@@ -481,7 +483,7 @@ static bool same_def(const mcpd_tool *a, const mcpd_tool *b)
     return same_text(a->title, b->title) && same_text(a->description, b->description) &&
            same_text(a->input_schema, b->input_schema) &&
            same_text(a->output_schema, b->output_schema) &&
-           same_text(a->annotations, b->annotations);
+           same_text(a->annotations, b->annotations) && a->mcp_flags == b->mcp_flags;
 }
 
 /* Makes libmcp's tool registry match next (coming from prev, NULL at start). Returns the
@@ -505,6 +507,7 @@ static int sync_tools(const mcpd_gen *prev, const mcpd_gen *next)
                           .output_schema = t->output_schema,
                           .annotations = t->annotations,
                           .handler = on_tool_call,
+                          .flags = t->mcp_flags,
                           /* a backstop: mcpd's guard answers at timeout_ms and stops the work;
                            * libmcp answers for it only if a kind never ends its call */
                           .timeout_ms = t->timeout_ms + BACKSTOP_MS};

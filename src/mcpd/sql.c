@@ -14,7 +14,15 @@
  * call). The engine polls mcpd_call_cancelled and the remaining time while SQLite steps, so a
  * timeout or a cancellation interrupts the query itself, not just the answer. Outcomes: rows ->
  * OK; a constraint or a type error -> a tool error (the backend is fine); a lock held past the
- * busy timeout, an I/O error -> a backend error, which the breaker counts. */
+ * busy timeout, an I/O error -> a backend error, which the breaker counts.
+ *
+ * The fast path. A read-only tool is tried inline first (call_inline, on the I/O thread that
+ * decoded the request: no hand-off to a handler thread) within "inline_budget_us" (1000 by
+ * default, 0: never): sqle_try_run runs it on an idle connection without waiting for locks and
+ * interrupts it when the budget is spent; then, or when no connection is idle, the call goes to
+ * a handler thread and runs as above (a read has no effect, so running it again is safe). The
+ * result is handed to libmcp as text and structured content without a re-parse: the tool is
+ * added with output_trusted (the engine's output matches its output schema by construction). */
 #include "kind.h"
 #include "mcpd/args_schema.h"
 #include "mcpd/sql_engine.h"
@@ -36,8 +44,17 @@ static const char sql_schema[] =
     "\"max_rows\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100000},"
     "\"max_bytes\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":67108864},"
     "\"busy_timeout_ms\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":600000},"
-    "\"init_sql\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1048576}"
+    "\"init_sql\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1048576},"
+    "\"inline_budget_us\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":100000}"
     "}}";
+
+#define DEFAULT_INLINE_US 1000u
+
+/* A tool's instance: the engine and the inline budget. */
+typedef struct sql_tool {
+    sqle *q;
+    uint32_t inline_us;
+} sql_tool;
 
 static char *resolve(const char *dir, const char *path)
 {
@@ -117,17 +134,25 @@ static int sql_configure(const mcpd_env *env, const mcp_json *e, const char *poi
         ann = read_only
                   ? "{\"readOnlyHint\":true,\"openWorldHint\":false}"
                   : "{\"readOnlyHint\":false,\"destructiveHint\":true,\"openWorldHint\":false}";
+    sql_tool *t = calloc(1, sizeof *t);
+    if (!t) abort();
+    t->q = q;
+    t->inline_us = DEFAULT_INLINE_US;
+    if (mcp_json_get(e, "inline_budget_us")) t->inline_us = entry_u32(e, "inline_budget_us");
     mcpd_tool_spec spec = {.input_schema = input,
                            .output_schema = sqle_output_schema(q),
                            .annotations = ann,
-                           .tool = q};
+                           .tool = t,
+                           .try_inline = read_only && t->inline_us > 0,
+                           .output_trusted = true};
     int rc = mcpd_tools_add(tools, &spec, NULL, errs);
     free(input);
     if (rc != 0) {
         sqle_free(q);
+        free(t);
         return -1;
     }
-    *inst = q;
+    *inst = t;
     return 0;
 }
 
@@ -137,25 +162,23 @@ static bool should_stop(void *ud)
     return mcpd_call_cancelled(c) || mcpd_call_remaining_ms(c) <= 0;
 }
 
-static void sql_call(void *inst, mcpd_call *c)
+/* Ends the call with the run's result. */
+static void end_call(mcpd_call *c, sqle_result *r)
 {
-    sqle *q = inst;
-    sqle_result r;
-    sqle_run(q, mcpd_call_args(c), should_stop, c, &r);
-    switch (r.status) {
+    switch (r->status) {
     case SQLE_OK: {
         mcp_ctx *ctx = mcpd_call_ctx(c);
-        mcp_ctx_text(ctx, r.text);
-        mcp_ctx_structured(ctx, r.structured);
-        sqle_result_free(&r);
+        mcp_ctx_textn(ctx, r->text, r->text_len);
+        mcp_ctx_structured(ctx, r->structured);
+        sqle_result_free(r);
         mcpd_call_finish(c, MCPD_OK);
         return;
     }
     case SQLE_USER_ERROR:
-        mcpd_call_fail(c, MCPD_TOOL_ERROR, "SQL error: %s", r.message);
+        mcpd_call_fail(c, MCPD_TOOL_ERROR, "SQL error: %s", r->message);
         return;
     case SQLE_DB_ERROR:
-        mcpd_call_fail(c, MCPD_BACKEND_ERROR, "database error: %s", r.message);
+        mcpd_call_fail(c, MCPD_BACKEND_ERROR, "database error: %s", r->message);
         return;
     case SQLE_INTERRUPTED:
         if (mcpd_call_cancelled(c) && mcpd_call_remaining_ms(c) > 0)
@@ -167,9 +190,28 @@ static void sql_call(void *inst, mcpd_call *c)
     }
 }
 
+static void sql_call(void *inst, mcpd_call *c)
+{
+    sql_tool *t = inst;
+    sqle_result r;
+    sqle_run(t->q, mcpd_call_args(c), should_stop, c, &r);
+    end_call(c, &r);
+}
+
+static bool sql_call_inline(void *inst, mcpd_call *c)
+{
+    sql_tool *t = inst;
+    sqle_result r;
+    if (!sqle_try_run(t->q, mcpd_call_args(c), t->inline_us, &r)) return false;
+    end_call(c, &r);
+    return true;
+}
+
 static void sql_free(void *inst)
 {
-    sqle_free(inst);
+    sql_tool *t = inst;
+    sqle_free(t->q);
+    free(t);
 }
 
 const mcpd_kind mcpd_kind_sql = {
@@ -179,4 +221,5 @@ const mcpd_kind mcpd_kind_sql = {
     .configure = sql_configure,
     .call = sql_call,
     .free = sql_free,
+    .call_inline = sql_call_inline,
 };

@@ -48,10 +48,15 @@ typedef enum sqle_status {
 
 typedef struct sqle_result {
     sqle_status status;
-    char *structured;  /* SQLE_OK: {"columns":[..],"rows":[{..}],"row_count":n,"truncated":b}
-                          (plus "changes" for a writing statement); malloc'd */
-    char *text;        /* SQLE_OK: the rows as a text table; malloc'd */
+    /* SQLE_OK: {"columns":[..],"rows":[{..}],"row_count":n,"truncated":b} (plus "changes" for
+     * a writing statement), valid JSON matching sqle_output_schema by construction; and the
+     * rows as a text table. Both NUL-terminated, in the connection's buffers: valid until
+     * sqle_result_free, which gives the connection back. */
+    const char *structured, *text;
+    size_t structured_len, text_len;
     char message[512]; /* otherwise: what went wrong */
+    sqle *owner_;      /* private: the connection held for the output (SQLE_OK) */
+    void *conn_;
 } sqle_result;
 
 /* Runs the statement with parameters bound from args (an object: each parameter takes the
@@ -61,6 +66,18 @@ typedef struct sqle_result {
  * from the pool (opens one if none is idle) and gives it back. Fills *r; free it with
  * sqle_result_free. Any thread; runs in parallel on different connections. */
 void sqle_run(sqle *e, const mcp_json *args, bool (*stop)(void *ud), void *ud, sqle_result *r);
+
+/* sqle_run for a thread that must not wait (an I/O thread): a read-only statement, on an idle
+ * connection only (none is opened), giving up at once on a lock instead of waiting, and
+ * interrupted once it has run budget_us microseconds. Returns true with *r filled (SQLE_OK or
+ * SQLE_USER_ERROR); false, *r empty, when it gave up (no idle connection, a writing statement,
+ * budget_us 0, a lock, the budget spent, any database error): run it with sqle_run on a
+ * thread that may block. After a run spent its budget the next 64 calls give up at once
+ * rather than spend theirs. A read-only statement has no effect, so a run given up is just
+ * run again. Any thread. */
+bool sqle_try_run(sqle *e, const mcp_json *args, uint32_t budget_us, sqle_result *r);
+
+/* Frees what a run holds (gives its connection back). Any run's result, also not SQLE_OK. */
 void sqle_result_free(sqle_result *r);
 
 /* Connections open now (idle or busy), for tests. */

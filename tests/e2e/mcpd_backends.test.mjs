@@ -29,6 +29,8 @@ const sqlTools = (db) => [
   { kind: 'sql', name: 'users_above', database: db,
     sql: 'SELECT name FROM users WHERE score > :min ORDER BY name', arguments: { min: { type: 'number' } } },
   { kind: 'sql', name: 'count_users', database: db, sql: 'SELECT count(*) AS n FROM users' },
+  { kind: 'sql', name: 'count_users_pooled', database: db, sql: 'SELECT count(*) AS n FROM users',
+    inline_budget_us: 0 },
   { kind: 'sql', name: 'big_rows', database: db, sql: 'SELECT n, pad FROM big ORDER BY n', max_rows: 25 },
   { kind: 'sql', name: 'big_bytes', database: db, sql: 'SELECT n, pad FROM big ORDER BY n', max_rows: 100000,
     max_bytes: 4096 },
@@ -173,6 +175,21 @@ for (const era of ['legacy', 'modern']) {
       assert.equal(b.structuredContent.truncated, true);
       assert.ok(JSON.stringify(b.structuredContent.rows).length <= 4096);
       assert.ok(b.structuredContent.row_count > 10 && b.structuredContent.row_count < 2000);
+    });
+
+    it('the inline fast path and the handler-thread path answer alike, also in parallel', T, async () => {
+      const calls = [];
+      for (let i = 0; i < 24; i++) {
+        calls.push(c.callTool({ name: i % 2 ? 'count_users' : 'count_users_pooled', arguments: {} }));
+        calls.push(c.callTool({ name: 'find_user', arguments: { name: 'ada' } }));
+      }
+      const rs = await Promise.all(calls);
+      for (let i = 0; i < rs.length; i += 2) {
+        assert.equal(rs[i].isError, undefined, textOf(rs[i]));
+        assert.deepEqual(rs[i].structuredContent.columns, ['n']);
+        assert.equal(rs[i + 1].structuredContent.rows[0].email, 'ada@example.com');
+      }
+      assert.deepEqual(rs[0].structuredContent, rs[2].structuredContent);
     });
 
     it('a query past its timeout is interrupted; the server goes on', T, async () => {

@@ -166,6 +166,37 @@ static void h_struct(mcp_ctx *c, void *ud)
     mcp_ctx_finish(c);
 }
 
+/* Tries inline; with "defer": true it hands itself to the pool (after adding content, which
+ * the pool's run must not see) and answers there, saying where it ran. */
+static int deferred_runs;
+static void h_defer(mcp_ctx *c, void *ud)
+{
+    (void)ud;
+    bool inl = mcp_ctx_is_inline(c);
+    if (inl && mcp_ctx_arg_bool(c, "defer", false)) {
+        mcp_ctx_text(c, "dropped");
+        CHECK_INT(mcp_ctx_defer(c), 0);
+        return;
+    }
+    if (!inl) {
+        deferred_runs++;
+        CHECK_INT(mcp_ctx_defer(c), MCP_EINVAL); /* on the pool: stays the caller's */
+    }
+    mcp_ctx_text(c, inl ? "inline" : "pool");
+    mcp_ctx_finish(c);
+}
+
+/* Structured content that breaks its output schema, from a tool that vouches for it. */
+static void h_trusted(mcp_ctx *c, void *ud)
+{
+    (void)ud;
+    const char *mode = mcp_ctx_arg_str(c, "mode");
+    mcp_ctx_structured(c, mode && !strcmp(mode, "bad")     ? "{\"n\":\"x\"}"
+                          : mode && !strcmp(mode, "array") ? "[1]"
+                                                           : "{\"n\":3}");
+    mcp_ctx_finish(c);
+}
+
 static void h_fail(mcp_ctx *c, void *ud)
 {
     (void)ud;
@@ -1331,6 +1362,70 @@ TEST(overloaded)
     mcp_conn_close(c);
 }
 
+/* An inline handler hands a call to the pool only when it asks; the pool's run starts afresh. */
+TEST(inline_defer)
+{
+    add_tool("defer", NULL, NULL, h_defer, MCP_INLINE);
+    mcp_conn *c = conn_with(MCP_CONN_HTTP_MODERN, exec_thread);
+    feed(c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":"
+            "\"defer\"," META "}}");
+    CHECK_INT(nthreads, 0);
+    CHECK_STR(jstr(last(), "result.content.0.text"), "inline");
+    rec_clear();
+    deferred_runs = 0;
+    feed(c, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":"
+            "\"defer\",\"arguments\":{\"defer\":true}," META "}}");
+    join_threads();
+    CHECK_INT(deferred_runs, 1);
+    CHECK_INT(rec_count(), 1);
+    CHECK_STR(jstr(last(), "result.content.0.text"), "pool");
+    CHECK(jpath(last(), "result.content.1") == NULL); /* what the inline try added is gone */
+    mcp_conn_close(c);
+    /* the pool's queue is full: the deferred call is answered "overloaded" */
+    c = conn_with(MCP_CONN_HTTP_MODERN, exec_full);
+    feed(c, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":"
+            "\"defer\",\"arguments\":{\"defer\":true}," META "}}");
+    CHECK_INT(rec_count(), 1);
+    CHECK_INT(outs[0].status, MCP_STATUS_OVERLOADED);
+    mcp_conn_close(c);
+    /* no pool at all: not inline (nothing to defer to), the handler just runs */
+    c = conn_with(MCP_CONN_HTTP_MODERN, NULL);
+    deferred_runs = 0;
+    feed(c, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":"
+            "\"defer\",\"arguments\":{\"defer\":true}," META "}}");
+    CHECK_INT(deferred_runs, 1);
+    CHECK_STR(jstr(last(), "result.content.0.text"), "pool");
+    mcp_conn_close(c);
+    mcp_server_remove_tool(srv, "defer");
+}
+
+/* MCP_OUTPUT_TRUSTED: copied unparsed, but checked in sanitizer builds. */
+TEST(trusted_output)
+{
+    add_tool("trusted", NULL,
+             "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\"}},\"required\":"
+             "[\"n\"]}",
+             h_trusted, MCP_INLINE | MCP_OUTPUT_TRUSTED);
+    mcp_conn *c = conn_with(MCP_CONN_HTTP_MODERN, NULL);
+    feed(c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":"
+            "\"trusted\"," META "}}");
+    CHECK_INT(jint(last(), "result.structuredContent.n"), 3);
+    rec_clear();
+    feed(c, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":"
+            "\"trusted\",\"arguments\":{\"mode\":\"array\"}," META "}}");
+    CHECK_CODE(last(), -32603); /* not an object: refused in every build */
+    rec_clear();
+    feed(c, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":"
+            "\"trusted\",\"arguments\":{\"mode\":\"bad\"}," META "}}");
+#if MCP_CHECK_TRUSTED_OUTPUT
+    CHECK_CODE(last(), -32603); /* checked: a broken promise fails the tests */
+#else
+    CHECK_STR(jstr(last(), "result.structuredContent.n"), "x"); /* taken at its word */
+#endif
+    mcp_conn_close(c);
+    mcp_server_remove_tool(srv, "trusted");
+}
+
 static void *finish_later(void *p)
 {
     mcp_ctx *ctx = p;
@@ -1597,6 +1692,8 @@ int main(void)
     RUN(ask_legacy);
     RUN(overloaded);
     RUN(threads);
+    RUN(inline_defer);
+    RUN(trusted_output);
     RUN(tool_results);
     RUN(resources);
     RUN(prompts);

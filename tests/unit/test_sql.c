@@ -252,6 +252,89 @@ TEST(interrupt_and_busy)
     sqle_free(e);
 }
 
+/* The inline path: the same answers as sqle_run when it can, and never a wait. */
+TEST(try_run_inline)
+{
+    make_db();
+    char err[256];
+    sqle *e = open_sql("SELECT id, name FROM users WHERE name = :name", false, err);
+    CHECK(e != NULL);
+    sqle_result r, r2;
+    CHECK(sqle_try_run(e, args("{\"name\":\"ada\"}"), 1000, &r));
+    CHECK_INT(r.status, SQLE_OK);
+    CHECK_STR(r.structured, "{\"columns\":[\"id\",\"name\"],\"rows\":[{\"id\":1,\"name\":"
+                            "\"ada\"}],\"row_count\":1,\"truncated\":false}");
+    CHECK_INT(r.structured_len, strlen(r.structured));
+    CHECK_STR(r.text, "| id | name |\n| --- | --- |\n| 1 | ada |\n1 row(s)\n");
+    /* r holds the only connection: the next try finds none idle and opens none */
+    CHECK(!sqle_try_run(e, args("{\"name\":\"bob\"}"), 1000, &r2));
+    CHECK_INT(sqle_connections(e), 1);
+    sqle_result_free(&r);
+    CHECK(!sqle_try_run(e, args("{}"), 0, &r2)); /* no budget: never inline */
+    /* a lock held by a writer: gives up at once instead of waiting busy_timeout_ms */
+    sqlite3 *db;
+    sqlite3_open(dbpath, &db);
+    sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
+    uint64_t t0 = mono_ns();
+    CHECK(!sqle_try_run(e, args("{\"name\":\"ada\"}"), 1000000, &r));
+    CHECK(mono_ns() - t0 < 1000000000u); /* not the 2 s busy timeout (a generous bound) */
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(db);
+    CHECK(sqle_try_run(e, args("{\"name\":\"ada\"}"), 1000, &r));
+    sqle_result_free(&r);
+    sqle_free(e);
+    /* a statement that writes is never run inline */
+    e = open_sql("UPDATE users SET score = 1", true, err);
+    CHECK(!sqle_try_run(e, args("{}"), 1000, &r));
+    sqle_free(e);
+    /* past its budget it is interrupted and given up; the next calls then skip the try */
+    e = open_sql("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c)"
+                 " SELECT count(*) AS n FROM c",
+                 false, err);
+    CHECK(!sqle_try_run(e, args("{}"), 1, &r));
+    CHECK_INT(atomic_load(&e->inline_skip), INLINE_BACKOFF);
+    CHECK(!sqle_try_run(e, args("{}"), 1000, &r));
+    CHECK_INT(atomic_load(&e->inline_skip), INLINE_BACKOFF - 1);
+    sqle_free(e);
+    /* a SQL error is an answer: the pool would say the same */
+    e = open_sql("SELECT json(:v) AS j", false, err);
+    CHECK(sqle_try_run(e, args("{\"v\":\"{x\"}"), 1000, &r));
+    CHECK_INT(r.status, SQLE_USER_ERROR);
+    CHECK_CONTAINS(r.message, "malformed JSON");
+    sqle_result_free(&r);
+    sqle_free(e);
+}
+
+/* Results reuse their connection's buffers: a big one is not kept idle, later ones are right. */
+TEST(buffers_reused)
+{
+    make_db();
+    char err[256];
+    sqle_config c = {.path = dbpath,
+                     .sql = "SELECT n, printf('%0*d', :w, n) AS pad FROM big WHERE n <= :k",
+                     .max_rows = 1000,
+                     .max_bytes = 8u << 20};
+    sqle *e = sqle_new(&c, err, sizeof err);
+    CHECK(e != NULL);
+    sqle_result r;
+    sqle_run(e, args("{\"w\":1000,\"k\":500}"), NULL, NULL, &r);
+    CHECK_INT(r.status, SQLE_OK);
+    CHECK(r.structured_len > 500000);
+    CHECK(valid_against(sqle_output_schema(e), r.structured));
+    sqle_result_free(&r);
+    CHECK(e->idle && e->idle->json.cap == 0 && e->idle->table.cap == 0); /* trimmed */
+    sqle_run(e, args("{\"w\":1,\"k\":2}"), NULL, NULL, &r);
+    CHECK_STR(r.structured, "{\"columns\":[\"n\",\"pad\"],\"rows\":[{\"n\":1,\"pad\":\"1\"},"
+                            "{\"n\":2,\"pad\":\"2\"}],\"row_count\":2,\"truncated\":false}");
+    sqle_result_free(&r);
+    sqle_run(e, args("{\"w\":1,\"k\":0}"), NULL, NULL, &r);
+    CHECK_STR(r.structured,
+              "{\"columns\":[\"n\",\"pad\"],\"rows\":[],\"row_count\":0,\"truncated\":false}");
+    CHECK_STR(r.text, "| n | pad |\n| --- | --- |\n0 row(s)\n");
+    sqle_result_free(&r);
+    sqle_free(e);
+}
+
 static sqle *shared;
 static void *runner(void *arg)
 {
@@ -336,6 +419,8 @@ int main(void)
     RUN(writes_and_constraints);
     RUN(interrupt_and_busy);
     RUN(pool_in_parallel);
+    RUN(try_run_inline);
+    RUN(buffers_reused);
     RUN(init_sql_creates_once);
     RUN(table_cells_escaped_and_cut);
     mcp_json_doc_free(args_doc);
