@@ -1129,9 +1129,6 @@ static int add_skills(mcp_server *s, char *err, size_t errsize)
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 static atomic_int block_running, block_completed, block_cancelled;
 
@@ -1369,30 +1366,9 @@ static int parse_num(const char *s, unsigned long long max, bool zero_ok, unsign
     return 0;
 }
 
-/* HOST:PORT, [V6]:PORT into host[256] and *port. Returns 0 or -1. */
-static int parse_hostport(const char *a, char *host, int *port_out)
-{
-    const char *colon = strrchr(a, ':');
-    if (!colon || colon == a) return -1;
-    const char *h = a;
-    size_t n = (size_t)(colon - a);
-    if (h[0] == '[') {
-        if (n < 3 || h[n - 1] != ']') return -1;
-        h++;
-        n -= 2;
-    }
-    if (n >= 256) return -1;
-    memcpy(host, h, n);
-    host[n] = '\0';
-    unsigned long long port;
-    if (parse_num(colon + 1, 65535, true, &port)) return -1;
-    *port_out = (int)port;
-    return 0;
-}
-
 static int parse_listen(const char *a, cli *o)
 {
-    if (parse_hostport(a, o->host, &o->http.port)) return -1;
+    if (mcp_parse_hostport(a, o->host, sizeof o->host, &o->http.port)) return -1;
     o->http.host = o->host;
     return 0;
 }
@@ -1461,7 +1437,8 @@ static int parse_args(int argc, char **argv, cli *o)
             if (parse_listen(next, o)) return bad_usage("--listen: not HOST:PORT", next);
             o->listen = argv[++i];
         } else if (strcmp(a, "--admin-listen") == 0) {
-            if (!next || parse_hostport(next, o->admin_host, &o->http.admin_port))
+            if (!next ||
+                mcp_parse_hostport(next, o->admin_host, sizeof o->admin_host, &o->http.admin_port))
                 return bad_usage("--admin-listen needs HOST:PORT", next);
             o->http.admin_host = o->admin_host;
             http_flag = true;
@@ -1514,23 +1491,10 @@ static int parse_args(int argc, char **argv, cli *o)
     return -1;
 }
 
-/* Big messages: memory freed after a request stays in the process (up to 32 MiB at the top of
- * each malloc arena, blocks below 32 MiB from the arenas) instead of being unmapped and faulted
- * back in, zeroed, by the next request. Without it a 1 MB tools/call echo spends over half its
- * CPU in page faults (docs/benchmarks.md, scenario 6). Process-wide, so the program sets it,
- * not libmcp. */
-static void keep_freed_memory(void)
-{
-#ifdef __GLIBC__
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 32 << 20);
-#endif
-}
-
 int main(int argc, char **argv)
 {
     cli o = {0};
-    keep_freed_memory();
+    mcp_keep_freed_memory(); /* big messages: docs/benchmarks.md, scenario 6 */
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;
     if (getenv("EVERYTHING_NO_REQUEST_METRICS")) o.http.no_request_metrics = true; /* benches */

@@ -9,6 +9,7 @@
 #        bash bench/http/callgrind_echo.sh build/bench/everything 5 200     (the "hello" size)
 #
 # SERVER_BINARY takes mcpd's/everything's flags (--listen, --workers, --threads, --max-body).
+# [SERVER_ARGS="..."]: more flags for it, e.g. "--access-log /tmp/a.log" (docs/metrics.md).
 set -euo pipefail
 BIN=$1 SIZE=$2 N=$3 PORT=${PORT:-18931}
 TMP=$(mktemp -d)
@@ -27,7 +28,7 @@ PY
 run() {
     local n=$1 out="$TMP/cg.$1"
     valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN" --listen 127.0.0.1:$PORT \
-        --workers 1 --threads 1 --max-body 8388608 2>/dev/null &
+        --workers 1 --threads 1 --max-body 8388608 ${SERVER_ARGS:-} 2>/dev/null &
     local pid=$! urls=()
     for _ in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:$PORT/ && break; sleep 0.3; done
     for _ in $(seq 1 "$n"); do urls+=("http://127.0.0.1:$PORT/mcp"); done

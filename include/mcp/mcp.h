@@ -737,6 +737,22 @@ mcp_http *mcp_http_start_sz(mcp_server *s, size_t opts_size, const mcp_http_opti
 /* Returns the port it listens on. Any thread. */
 int mcp_http_port(const mcp_http *h);
 
+/* ---- helpers for a server program's main -------------------------------------------------- */
+
+/* Parses a listen address, HOST:PORT or [IPV6]:PORT (port 0..65535, decimal digits only), into
+ * host[hostsize] (without the brackets) and *port, for mcp_http_options.host/port and
+ * admin_host/admin_port. Returns 0, or MCP_EINVAL (host and *port untouched) when s is not
+ * one or the host does not fit. Any thread. */
+int mcp_parse_hostport(const char *s, char *host, size_t hostsize, int *port);
+
+/* Keeps memory freed after a request in the process (glibc malloc: M_MMAP_THRESHOLD and
+ * M_TRIM_THRESHOLD at 32 MiB) instead of unmapping it and faulting it back in, zeroed, for
+ * the next big message: without it a 1 MB tools/call echo spends over half its CPU in page
+ * faults (docs/benchmarks.md, scenario 6). Process-wide, so libmcp never does it by itself:
+ * a server program calls it first thing in main. Does nothing on other C libraries. Main
+ * thread, before other threads start. */
+void mcp_keep_freed_memory(void);
+
 /* ---- performance monitor (docs/overload.md) -------------------------------------------------
  * Rules evaluated once a second on sliding windows of the transport's metrics. An alert
  * raises when its signal stays at or above `raise` for for_ms, and clears when it stays at or
@@ -761,6 +777,18 @@ typedef struct mcp_alert {
     double raise, clear;    /* the rule's thresholds */
     uint64_t since_unix_ms; /* when it was raised (wall clock) */
 } mcp_alert;
+
+/* Replaces the performance monitor's rules of every HTTP transport serving s, as at a config
+ * reload: rules NULL means the default rules, non-NULL with n 0 none (as in
+ * mcp_http_options; the rules set here win over the options' from now on, also for a
+ * transport started later). The rules are copied and checked at once: a name of [a-z0-9_]
+ * (1-63 chars) unique among them, a known signal, clear <= raise, window_ms at most 3600000,
+ * at most 64 rules. A transport applies them at its next evaluation (within a second): a
+ * rule equal to a current one (same name and fields) keeps its state (a raised alert stays
+ * raised), a changed rule starts afresh, a removed rule's alert clears (and /ready follows).
+ * Returns 0, or MCP_EINVAL with err saying what is wrong (nothing changes). Any thread. */
+int mcp_server_set_alert_rules(mcp_server *s, const mcp_alert_rule *rules, size_t n, char *err,
+                               size_t errsize);
 
 /* Returns false while an alert is raised or h drains (stopping): what /ready answers (503 when
  * false). Any thread. */

@@ -13,9 +13,46 @@
 #include "mcp/ctx.h"
 #include "base/sized.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+/* ---- a server program's main --------------------------------------------------------------- */
+
+int mcp_parse_hostport(const char *s, char *host, size_t hostsize, int *port)
+{
+    const char *colon = s ? strrchr(s, ':') : NULL;
+    if (!colon || colon == s || !host) return MCP_EINVAL;
+    const char *h = s;
+    size_t n = (size_t)(colon - s);
+    if (h[0] == '[') {
+        if (n < 3 || h[n - 1] != ']') return MCP_EINVAL;
+        h++;
+        n -= 2;
+    }
+    if (n >= hostsize) return MCP_EINVAL;
+    char *end;
+    errno = 0;
+    long p = strtol(colon + 1, &end, 10);
+    if (errno || *end || colon[1] < '0' || colon[1] > '9' || p < 0 || p > 65535) return MCP_EINVAL;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
+void mcp_keep_freed_memory(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 32 << 20);
+#endif
+}
 
 /* ---- version, errors ----------------------------------------------------------------------- */
 

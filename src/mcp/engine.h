@@ -213,9 +213,20 @@ size_t mcp_each_method(void (*fn)(void *ud, const char *name), void *ud);
 /* The program's own series (include/mcp/metrics.h) in Prometheus text, appended to b. Any
  * thread. */
 void mcp_server_metrics_render(mcp_server *s, mcp_buf *b);
-/* The value of the program's series name{labels} (labels as registered, "" for none) in
- * *value: true when it exists. Any thread. */
-bool mcp_server_metrics_find(mcp_server *s, const char *name, const char *labels, int64_t *value);
+
+/* The rules last given to mcp_server_set_alert_rules, copied out. */
+typedef struct srv_alert_rules {
+    uint64_t gen;  /* s->alert_gen they were set with */
+    bool defaults; /* set with rules NULL: the transport's default rules */
+    size_t n;
+    mcp_alert_rule r[64]; /* name and signal point into names[] and signals[] */
+    char names[64][64], signals[64][16];
+} srv_alert_rules;
+/* Copies s's alert rules into out when their generation is not `seen` (so a caller that
+ * polls copies only after a change); returns whether it did. Any thread. */
+bool srv_alert_rules_get(mcp_server *s, uint64_t seen, srv_alert_rules *out);
+/* The generation of s's alert rules (0: never set). Any thread. */
+uint64_t srv_alert_rules_gen(mcp_server *s);
 
 /* Number of requests in flight (handlers not yet finished). */
 unsigned mcp_conn_inflight(const mcp_conn *c);

@@ -71,6 +71,9 @@ typedef struct reg_table {
     size_t index_cap;
 } reg_table;
 
+struct mcp_metrics_writer;
+struct srv_alert_rules;
+
 struct mcp_server {
     char *name, *version, *instructions;
     char *info_json; /* Implementation object */
@@ -99,6 +102,12 @@ struct mcp_server {
     mcp_observer_fn observer; /* engine.c: every request's begin and end; NULL: none */
     void *observer_ud;
     struct rt_metrics *app_metrics; /* metrics_api.c: the program's series; NULL until one */
+    void *app_collect_ud;           /* metrics_api.c: the program's collector */
+    void (*app_collect)(void *ud, struct mcp_metrics_writer *w);
+    bool app_collect_on; /* app_collect is a collector of app_metrics */
+    pthread_mutex_t alert_mu;   /* metrics_api.c: the rules of mcp_server_set_alert_rules */
+    _Atomic uint64_t alert_gen; /* bumped by each set; 0: never set */
+    struct srv_alert_rules *alert_rules;
 };
 
 /* Finds an item and takes a reference (release with reg_release). NULL if absent. */

@@ -301,6 +301,7 @@ mcp_server *srv_new(const mcp_server_info *info, char *err, size_t errsize)
     atomic_init(&s->timeout_ms, DEFAULT_TIMEOUT_MS);
     pthread_rwlock_init(&s->reg_lock, NULL);
     pthread_mutex_init(&s->conns_lock, NULL);
+    pthread_mutex_init(&s->alert_mu, NULL);
     token_random_key(s->key);
     features_init(s);
     return s;
@@ -329,6 +330,8 @@ void mcp_server_free(mcp_server *s)
     }
     pthread_rwlock_destroy(&s->reg_lock);
     pthread_mutex_destroy(&s->conns_lock);
+    pthread_mutex_destroy(&s->alert_mu);
+    free(s->alert_rules);
     free(s->info_json);
     free(s->name);
     free(s->version);

@@ -19,6 +19,7 @@
  * the late outcome of a call admitted before the breaker opened neither counts in the new
  * window nor frees a probe slot it never held. Time comes from the caller (tests drive it). */
 #include "mcpd/breaker.h"
+#include "mcpd/series.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -161,11 +162,18 @@ static void window_clear(mcpd_breaker *b)
     b->ring_pos = b->ring_len = b->ring_failures = 0;
 }
 
+/* Moves b to state s, counting the transition (mcpd_breaker_transitions_total). */
+static void set_state(mcpd_breaker *b, mcpd_breaker_state s)
+{
+    mcpd_count_transition((int)b->state, (int)s);
+    b->state = s;
+}
+
 static void go_open(mcpd_breaker *b, uint64_t now)
 {
     uint64_t c = b->cooldown_ms, j = c * b->cfg.jitter_percent / 100;
     if (j) c = c - j + next_random(b) % (2 * j + 1);
-    b->state = MCPD_BREAKER_OPEN;
+    set_state(b, MCPD_BREAKER_OPEN);
     b->open_until = now + (c ? c : 1);
     b->generation++;
     b->opened++;
@@ -177,7 +185,7 @@ static void go_open(mcpd_breaker *b, uint64_t now)
 
 static void go_closed(mcpd_breaker *b)
 {
-    b->state = MCPD_BREAKER_CLOSED;
+    set_state(b, MCPD_BREAKER_CLOSED);
     b->generation++;
     b->forced = false;
     b->probes_out = b->probes_ok = 0;
@@ -189,7 +197,7 @@ static void go_closed(mcpd_breaker *b)
 static void advance(mcpd_breaker *b, uint64_t now)
 {
     if (b->state == MCPD_BREAKER_OPEN && !b->forced && now >= b->open_until) {
-        b->state = MCPD_BREAKER_HALF_OPEN;
+        set_state(b, MCPD_BREAKER_HALF_OPEN);
         b->generation++;
         b->probes_out = b->probes_ok = 0;
     }
@@ -289,7 +297,7 @@ void mcpd_breaker_force_open(mcpd_breaker *b, uint64_t now_ms, uint64_t retry_ms
 {
     pthread_mutex_lock(&b->mu);
     if (!(b->state == MCPD_BREAKER_OPEN && b->forced)) {
-        b->state = MCPD_BREAKER_OPEN;
+        set_state(b, MCPD_BREAKER_OPEN);
         b->generation++;
         b->opened++;
         b->probes_out = b->probes_ok = 0;

@@ -392,28 +392,6 @@ static mcp_schema *get_schema(void)
 }
 
 /* ---- settings ---------------------------------------------------------------------------- */
-int mcpd_parse_listen(const char *s, char *host, size_t hostsize, int *port)
-{
-    const char *colon = strrchr(s, ':');
-    if (!colon || colon == s) return -1;
-    const char *h = s;
-    size_t n = (size_t)(colon - s);
-    if (h[0] == '[') {
-        if (n < 3 || h[n - 1] != ']') return -1;
-        h++;
-        n -= 2;
-    }
-    if (n >= hostsize) return -1;
-    char *end;
-    errno = 0;
-    long p = strtol(colon + 1, &end, 10);
-    if (errno || *end || colon[1] < '0' || colon[1] > '9' || p < 0 || p > 65535) return -1;
-    memcpy(host, h, n);
-    host[n] = '\0';
-    *port = (int)p;
-    return 0;
-}
-
 bool mcpd_host_is_loopback(const char *host)
 {
     return !strcmp(host, "localhost") || !strncmp(host, "127.", 4) || !strcmp(host, "::1");
@@ -433,6 +411,38 @@ static const char *get_str(const mcp_json *obj, const char *key)
 static int hexval(char c)
 {
     return c <= '9' ? c - '0' : c - 'a' + 10;
+}
+
+/* http.alerts: the performance monitor's rules (docs/overload.md), with what the schema cannot
+ * say checked here, located: names unique, clear <= raise, a window of at most an hour. */
+static void read_alerts(mcpd_config *c, const mcp_json *al, mcpd_errs *errs)
+{
+    if (!al) return; /* absent: the default rules; present, even empty: these */
+    for (size_t i = 0; i < mcp_json_len(al) && i < 64; i++) {
+        const mcp_json *a = mcp_json_at(al, i);
+        mcp_alert_rule *ru = &c->alerts[i];
+        ru->name = get_str(a, "name");
+        ru->signal = get_str(a, "signal");
+        mcp_json_double(mcp_json_get(a, "raise"), &ru->raise);
+        mcp_json_double(mcp_json_get(a, "clear"), &ru->clear);
+        ru->window_ms = get_u32(a, "window_ms", 0);
+        ru->for_ms = get_u32(a, "for_ms", 0);
+        c->http.n_alert_rules = i + 1;
+        char p[64];
+        for (size_t j = 0; ru->name && j < i; j++) {
+            if (!c->alerts[j].name || strcmp(c->alerts[j].name, ru->name)) continue;
+            snprintf(p, sizeof p, "/http/alerts/%zu/name", i);
+            mcpd_err(errs, p, "a rule named \"%s\" is already defined (/http/alerts/%zu)", ru->name,
+                     j);
+        }
+        snprintf(p, sizeof p, "/http/alerts/%zu/clear", i);
+        if (ru->clear > ru->raise)
+            mcpd_err(errs, p, "must be at most raise (%g), got %g", ru->raise, ru->clear);
+        snprintf(p, sizeof p, "/http/alerts/%zu/window_ms", i);
+        if (ru->window_ms > 3600000u)
+            mcpd_err(errs, p, "at most 3600000 (an hour of evaluations), got %u", ru->window_ms);
+    }
+    c->http.alert_rules = c->alerts;
 }
 
 static void read_tokens(mcpd_config *c, mcpd_errs *errs);
@@ -478,7 +488,7 @@ static void read_settings(mcpd_config *c, mcpd_errs *errs)
     const char *listen = get_str(r, "listen");
     if (listen) {
         c->has_listen = true;
-        if (mcpd_parse_listen(listen, c->host, sizeof c->host, &c->port))
+        if (mcp_parse_hostport(listen, c->host, sizeof c->host, &c->port))
             mcpd_err(errs, "/listen",
                      "expected HOST:PORT (or [IPv6]:PORT) with PORT in 0..65535, got \"%s\"",
                      listen);
@@ -501,21 +511,7 @@ static void read_settings(mcpd_config *c, mcpd_errs *errs)
     c->http.allowed_hosts = c->hosts;
     c->http.queue_target_ms = get_u32(h, "queue_target_ms", 0);
     c->http.client_queue_max = get_u32(h, "client_queue_max", 0);
-    const mcp_json *al = mcp_json_get(h, "alerts");
-    if (al) { /* present, even empty: replaces the default rules */
-        for (size_t i = 0; i < mcp_json_len(al) && i < 64; i++) {
-            const mcp_json *a = mcp_json_at(al, i);
-            mcp_alert_rule *ru = &c->alerts[i];
-            ru->name = get_str(a, "name");
-            ru->signal = get_str(a, "signal");
-            mcp_json_double(mcp_json_get(a, "raise"), &ru->raise);
-            mcp_json_double(mcp_json_get(a, "clear"), &ru->clear);
-            ru->window_ms = get_u32(a, "window_ms", 0);
-            ru->for_ms = get_u32(a, "for_ms", 0);
-            c->http.n_alert_rules = i + 1;
-        }
-        c->http.alert_rules = c->alerts;
-    }
+    read_alerts(c, mcp_json_get(h, "alerts"), errs);
     read_access_log(c, errs);
     const mcp_json *lim = mcp_json_get(r, "limits");
     c->timeout_ms = get_u32(lim, "timeout_ms", 30000);

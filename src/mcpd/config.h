@@ -81,8 +81,6 @@ mcpd_config *mcpd_config_load(const char *path, mcpd_errs *errs, char **text_out
 mcpd_config *mcpd_config_parse(const char *path, const char *text, size_t len, mcpd_errs *errs);
 void mcpd_config_free(mcpd_config *c);
 
-/* Parses HOST:PORT or [V6]:PORT into host[hostsize] and *port. Returns 0 or -1. */
-int mcpd_parse_listen(const char *s, char *host, size_t hostsize, int *port);
 /* True if host is a loopback address or "localhost". */
 bool mcpd_host_is_loopback(const char *host);
 

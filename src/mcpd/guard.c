@@ -50,6 +50,7 @@
 #include "mcpd/breaker.h"
 #include "mcpd/health.h"
 #include "mcpd/limiter.h"
+#include "mcpd/series.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -248,6 +249,25 @@ void mcpd_guard_health_free(void)
     pthread_mutex_unlock(&checker_mu);
 }
 
+void mcpd_guard_collect(const mcpd_tool *t, mcp_metrics_writer *w)
+{
+    mcpd_breaker_stats st;
+    if (t->guard->breaker) mcpd_breaker_stats_get(t->guard->breaker, mcpd_now_ms(), &st);
+    mcpd_series_guard(w, "mcpd_", "tool", t->name, t->guard->breaker ? &st : NULL,
+                      mcpd_limiter_refused(t->guard->limit), mcpd_limiter_waits(t->guard->limit));
+}
+
+void mcpd_guard_collect_children(mcp_metrics_writer *w)
+{
+    const mcp_metric_type C = MCP_METRIC_COUNTER;
+    mcp_metrics_write(w, "mcpd_children_limit_refused_total", NULL, C,
+                      "Calls refused at limits.max_children (no slot within queue_wait_ms).",
+                      children ? (double)mcpd_limiter_refused(children) : 0);
+    mcp_metrics_write(w, "mcpd_children_limit_waits_total", NULL, C,
+                      "Calls that waited for a slot under limits.max_children.",
+                      children ? (double)mcpd_limiter_waits(children) : 0);
+}
+
 void mcpd_guard_free(mcpd_tool *t)
 {
     mcpd_guard_probe_stop(t);
@@ -389,7 +409,8 @@ static void on_tick(uv_timer_t *t)
     uint64_t now = mcpd_now_ms();
     for (mcpd_call *c = W.live; c; c = c->next) {
         if (now < c->deadline_ms || atomic_load(&c->cancelled)) continue;
-        atomic_store(&c->timed_out, true);
+        if (!atomic_exchange(&c->timed_out, true) && c->child)
+            mcpd_count(MCPD_CHILDREN_TIMED_OUT, 1);
         if (atomic_exchange(&c->cancelled, true)) continue; /* the callback got there first */
         atomic_fetch_add(&c->refs, 1);
         c->victim = victims;
@@ -617,7 +638,7 @@ static void guard_inline(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx)
             mcpd_gen_unref(g);
             return;
         }
-        if (mcpd_limiter_try(t->guard->limit)) {
+        if (mcpd_limiter_try_first(t->guard->limit)) { /* a miss: the pool path waits */
             if (t->quick) { /* it ends later, from the kind's thread: cancellable and watched */
                 mcpd_call *c = call_new(g, t, ctx, b != NULL, &ticket, PH_WAITING);
                 mcp_ctx_on_cancel(ctx, on_ctx_cancel, c);

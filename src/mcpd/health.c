@@ -16,6 +16,7 @@
  * reason and the time to the next probe become the refusal's text), `healthy_after` successes
  * in a row close it. One failed probe among good ones changes nothing. */
 #include "mcpd/health.h"
+#include "mcpd/series.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -101,6 +102,7 @@ static void close_target(target *t)
 static void verdict_locked(mcpd_health *h, target *t, uint64_t now, bool ok, const char *why)
 {
     atomic_fetch_add(&h->checks_done, 1);
+    mcpd_count(ok ? MCPD_HEALTH_CHECKS_OK : MCPD_HEALTH_CHECKS_FAILED, 1);
     if (ok) {
         t->fails = 0;
         t->oks++;

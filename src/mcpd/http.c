@@ -275,4 +275,5 @@ const mcpd_kind mcpd_kind_http = {
     .configure = http_configure,
     .call = http_call,
     .free = http_free,
+    .collect = httpe_collect, /* the upstreams, shared with openapi's tools */
 };

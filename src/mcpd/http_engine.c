@@ -38,6 +38,7 @@
 #include "mcpd/breaker.h"
 #include "mcpd/health.h"
 #include "mcpd/limiter.h"
+#include "mcpd/series.h"
 #include "mcpd/text.h"
 
 #include <curl/curl.h>
@@ -363,6 +364,27 @@ static void upstream_unref(httpe_upstream *u)
         upstream_free(u);
         if (--upstreams_alive == 0) driver_stop(); /* no upstream left: no transfer can come */
     }
+    pthread_mutex_unlock(&table_mu);
+}
+
+static void upstream_collect(httpe_upstream *u, mcp_metrics_writer *w)
+{
+    mcpd_breaker_stats st;
+    mcpd_breaker_stats_get(u->breaker, mcpd_now_ms(), &st);
+    bool up = u->health_id ? mcpd_health_status(checker, u->health_id, NULL, 0)
+                           : st.state != MCPD_BREAKER_OPEN;
+    mcpd_series_write(w, "mcpd_upstream_up", "upstream", u->name, MCP_METRIC_GAUGE,
+                      "1 while the upstream passes its health checks (without: while its "
+                      "breaker is not open).",
+                      up);
+    mcpd_series_guard(w, "mcpd_upstream_", "upstream", u->name, &st,
+                      mcpd_limiter_refused(u->limiter), mcpd_limiter_waits(u->limiter));
+}
+
+void httpe_collect(mcp_metrics_writer *w)
+{
+    pthread_mutex_lock(&table_mu);
+    for (httpe_upstream *u = table; u; u = u->next) upstream_collect(u, w);
     pthread_mutex_unlock(&table_mu);
 }
 

@@ -9,6 +9,7 @@
 #define MCPD_HTTP_ENGINE_H
 
 #include <mcp/json.h>
+#include <mcp/metrics.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -67,6 +68,9 @@ void httpe_free(httpe *t);
 
 /* The upstream's name (its origin unless named). */
 const char *httpe_upstream_name(const httpe *t);
+/* Writes every upstream's series (up, breaker state and refusals, concurrency refusals and
+ * waits; docs/metrics.md) into w: the http kind's collect. Any thread. */
+void httpe_collect(mcp_metrics_writer *w);
 
 typedef enum httpe_status {
     HTTPE_OK,             /* a 2xx (or 3xx not followed) answer */

@@ -52,6 +52,7 @@
 
 #include <mcp/json.h>
 #include <mcp/mcp.h>
+#include <mcp/metrics.h>
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -221,11 +222,17 @@ typedef struct mcpd_kind {
      * never wait and must bound its own time (a slow call holds every connection of that I/O
      * thread); nothing cancels it (the watchdog does not see it). */
     bool (*call_inline)(void *inst, mcpd_call *c);
+    /* Optional: writes the kind's own series (state shared by its instances, such as the http
+     * kind's upstreams) with mcp_metrics_write at each scrape (docs/metrics.md). Any scraping
+     * thread, several at once: read under short locks, never block. */
+    void (*collect)(mcp_metrics_writer *w);
 } mcpd_kind;
 
 /* The kind named name, or NULL. */
 const mcpd_kind *mcpd_kind_find(const char *name);
 /* Comma-separated names of the kinds built in, for messages ("exec, sql, http"). */
 const char *mcpd_kind_names(void);
+/* Calls every kind's collect (kinds.c). Scraping threads. */
+void mcpd_kinds_collect(mcp_metrics_writer *w);
 
 #endif

@@ -42,3 +42,9 @@ const char *mcpd_kind_names(void)
     names[n] = '\0';
     return names;
 }
+
+void mcpd_kinds_collect(mcp_metrics_writer *w)
+{
+    for (size_t i = 0; i < NKINDS; i++)
+        if (kinds[i]->collect) kinds[i]->collect(w);
+}

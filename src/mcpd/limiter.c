@@ -20,6 +20,7 @@ struct mcpd_limiter {
     uint32_t max, wait_ms, max_waiters;
     uint32_t used, waiting;
     uint64_t refused;
+    uint64_t waits; /* calls that found every slot taken and waited */
 };
 
 mcpd_limiter *mcpd_limiter_new(uint32_t max, uint32_t wait_ms, uint32_t max_waiters)
@@ -91,6 +92,7 @@ bool mcpd_limiter_acquire_unless(mcpd_limiter *l, uint32_t wait_ms_cap, const at
     struct timespec dl;
     deadline_after(&dl, wait);
     l->waiting++;
+    l->waits++;
     int rc = 0;
     bool stopped = false;
     while (l->used >= l->max && rc != ETIMEDOUT && !(stopped = stop && atomic_load(stop)))
@@ -114,16 +116,26 @@ bool mcpd_limiter_acquire_unless(mcpd_limiter *l, uint32_t wait_ms_cap, const at
     return ok;
 }
 
-bool mcpd_limiter_try(mcpd_limiter *l)
+static bool try_take(mcpd_limiter *l, bool count_miss)
 {
     pthread_mutex_lock(&l->mu);
     bool ok = l->used < l->max;
     if (ok)
         l->used++;
-    else
+    else if (count_miss)
         l->refused++;
     pthread_mutex_unlock(&l->mu);
     return ok;
+}
+
+bool mcpd_limiter_try(mcpd_limiter *l)
+{
+    return try_take(l, true);
+}
+
+bool mcpd_limiter_try_first(mcpd_limiter *l)
+{
+    return try_take(l, false);
 }
 
 /* Signals after unlocking: a waiter woken under the mutex would find it held and sleep again
@@ -158,6 +170,14 @@ uint64_t mcpd_limiter_refused(mcpd_limiter *l)
 {
     pthread_mutex_lock(&l->mu);
     uint64_t n = l->refused;
+    pthread_mutex_unlock(&l->mu);
+    return n;
+}
+
+uint64_t mcpd_limiter_waits(mcpd_limiter *l)
+{
+    pthread_mutex_lock(&l->mu);
+    uint64_t n = l->waits;
     pthread_mutex_unlock(&l->mu);
     return n;
 }

@@ -38,6 +38,9 @@ bool mcpd_limiter_acquire_unless(mcpd_limiter *l, uint32_t wait_ms_cap, const at
 void mcpd_limiter_wake(mcpd_limiter *l);
 /* Takes a slot if one is free at once; never waits. */
 bool mcpd_limiter_try(mcpd_limiter *l);
+/* The same, but a miss is not counted as a refusal: for a first attempt whose caller goes on to
+ * wait for a slot another way (the guard's inline attempt). */
+bool mcpd_limiter_try_first(mcpd_limiter *l);
 /* Gives a slot back and wakes one waiter. */
 void mcpd_limiter_release(mcpd_limiter *l);
 
@@ -46,5 +49,7 @@ uint32_t mcpd_limiter_in_use(mcpd_limiter *l);
 uint32_t mcpd_limiter_waiting(mcpd_limiter *l);
 /* Calls refused since creation. */
 uint64_t mcpd_limiter_refused(mcpd_limiter *l);
+/* Calls that waited for a slot since creation (whether they got one or not). */
+uint64_t mcpd_limiter_waits(mcpd_limiter *l);
 
 #endif

@@ -15,9 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 static const char usage_text[] =
     "usage: mcpd [--config FILE] [--stdio | --listen HOST:PORT] [--insecure-no-auth]\n"
@@ -110,23 +107,9 @@ static int parse_args(int argc, char **argv, cli *o)
     return -1;
 }
 
-/* Big messages: memory freed after a request stays in the process (up to 32 MiB at the top of
- * each malloc arena, blocks below 32 MiB from the arenas) instead of being unmapped and faulted
- * back in, zeroed, by the next request. Without it a 1 MB tools/call echo spends over half its
- * CPU in page faults (docs/benchmarks.md, scenario 6). Process-wide, so the program sets it,
- * not libmcp. */
-static void keep_freed_memory(void)
-{
-#ifdef __GLIBC__
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 32 << 20);
-#endif
-}
-
 int main(int argc, char **argv)
 {
     cli o = {0};
-    keep_freed_memory();
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;
     if (o.print_default) {
@@ -134,6 +117,7 @@ int main(int argc, char **argv)
         return fflush(stdout) == 0 ? 0 : 1;
     }
     if (o.check) return mcpd_check(o.check, stdout);
+    mcp_keep_freed_memory(); /* serving: big messages (docs/benchmarks.md, scenario 6) */
     mcpd_serve_options so = {.config_path = o.config,
                              .stdio = o.stdio,
                              .listen = o.listen,

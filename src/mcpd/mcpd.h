@@ -55,6 +55,11 @@ void mcpd_guard_health_free(void);
 void mcpd_guard_free(mcpd_tool *t);
 /* Sets the global child-process limit (0: none). Before serving. */
 void mcpd_guard_set_max_children(uint32_t n);
+/* Writes t's series (breaker state and refusals, concurrency refusals and waits) into w.
+ * Scraping threads. */
+void mcpd_guard_collect(const mcpd_tool *t, mcp_metrics_writer *w);
+/* Writes the series of mcpd's child-process limit (refusals, waits) into w. Scraping threads. */
+void mcpd_guard_collect_children(mcp_metrics_writer *w);
 /* Runs a tools/call for t of generation g (a reference to g is held by the call and dropped
  * when it ends). Handler thread. */
 void mcpd_guard_call(mcpd_gen *g, mcpd_tool *t, mcp_ctx *ctx);
@@ -68,6 +73,8 @@ void mcpd_gen_unref(mcpd_gen *g);
 void mcpd_gen_unref_soon(mcpd_gen *g);
 /* A reference to the generation served now (NULL when none); drop it with mcpd_gen_unref. */
 mcpd_gen *mcpd_gen_current(void);
+/* Writes the series of every tool of the generation served now into w. Scraping threads. */
+void mcpd_gen_collect(mcp_metrics_writer *w);
 /* Its config (NULL for NULL). */
 const mcpd_config *mcpd_gen_config(const mcpd_gen *g);
 

@@ -7,6 +7,7 @@
 
 #include "ctxjson.h"
 #include "mount.h"
+#include "text.h"
 #include "ptmpl.h"
 
 #include <stdarg.h>
@@ -31,19 +32,6 @@ static char *dup_opt(const char *s)
     char *p = strdup(s);
     if (!p) abort();
     return p;
-}
-
-static int seterr(char *err, size_t errsize, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int seterr(char *err, size_t errsize, const char *fmt, ...)
-{
-    if (err && errsize) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errsize, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
 }
 
 static void add_message(const char *role, const char *text, size_t len, void *ud)
@@ -146,15 +134,15 @@ static void copy_args(prompt *p, const prompt_cfg *c)
 
 prompt *prompt_new(mcp_server *s, const prompt_cfg *c, char *err, size_t errsize)
 {
-    if (!c->name || !*c->name) return seterr(err, errsize, "name: required"), NULL;
-    if (c->nargs > 64) return seterr(err, errsize, "arguments: at most 64"), NULL;
+    if (!c->name || !*c->name) return mcpd_seterr(err, errsize, "name: required"), NULL;
+    if (c->nargs > 64) return mcpd_seterr(err, errsize, "arguments: at most 64"), NULL;
     for (size_t i = 0; i < c->nargs; i++) {
         if (!c->args[i].name || !*c->args[i].name)
-            return seterr(err, errsize, "arguments/%zu/name: required", i), NULL;
+            return mcpd_seterr(err, errsize, "arguments/%zu/name: required", i), NULL;
         for (size_t j = 0; j < i; j++)
             if (!strcmp(c->args[i].name, c->args[j].name))
-                return seterr(err, errsize, "arguments/%zu/name: '%s' is declared twice", i,
-                              c->args[i].name),
+                return mcpd_seterr(err, errsize, "arguments/%zu/name: '%s' is declared twice", i,
+                                   c->args[i].name),
                        NULL;
     }
     const char *names[64];
@@ -162,13 +150,14 @@ prompt *prompt_new(mcp_server *s, const prompt_cfg *c, char *err, size_t errsize
     char terr[256];
     ptmpl *t = ptmpl_compile(c->text ? c->text : "", c->text ? c->len : 0, names, c->nargs, terr,
                              sizeof terr);
-    if (!t) return seterr(err, errsize, "%s", terr), NULL;
+    if (!t) return mcpd_seterr(err, errsize, "%s", terr), NULL;
     char key[300];
     snprintf(key, sizeof key, "prompt:%s", c->name);
     mount *m = mount_get(key);
     if (!m) {
         ptmpl_free(t);
-        return seterr(err, errsize, "too many resource directories and prompts (at most 1024)"),
+        return mcpd_seterr(err, errsize,
+                           "too many resource directories and prompts (at most 1024)"),
                NULL;
     }
     prompt *p = calloc(1, sizeof *p);
@@ -235,7 +224,7 @@ int prompt_activate(prompt *p, char *err, size_t errsize)
         mcp_server_remove_prompt(p->srv, p->name);
         rc = mcp_server_add_prompt(p->srv, &def, terr, sizeof terr);
     }
-    if (rc) return seterr(err, errsize, "%s", terr);
+    if (rc) return mcpd_seterr(err, errsize, "%s", terr);
     mount_take(p->m, p);
     return 0;
 }

@@ -19,6 +19,7 @@
  * one at a time: a SIGHUP during a reload schedules one more. */
 #include "content.h"
 #include "mcpd.h"
+#include "mcpd/series.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -435,6 +436,22 @@ mcpd_gen *mcpd_gen_current(void)
     return g;
 }
 
+void mcpd_gen_collect(mcp_metrics_writer *w)
+{
+    mcpd_gen *g = mcpd_gen_current();
+    for (size_t i = 0; g && i < g->ntools; i++) mcpd_guard_collect(&g->tools[i], w);
+    mcpd_gen_unref_soon(g); /* the last reference is dropped on the loop, not a scraper */
+}
+
+/* libmcp's collector (mcp_metrics_collector): mcpd's counters, the tools', the kinds'. */
+static void collect(void *ud, mcp_metrics_writer *w)
+{
+    mcpd_series_collect(w);
+    mcpd_guard_collect_children(w);
+    mcpd_gen_collect(w);
+    mcpd_kinds_collect(w);
+}
+
 /* The one handler of every tool. */
 static void on_tool_call(mcp_ctx *ctx, void *ud)
 {
@@ -517,7 +534,15 @@ static void reload_run(uv_work_t *w)
         mcpd_gen_unref(g);
         g = NULL;
     }
+    char err[256];
+    if (g && mcp_server_set_alert_rules(S.server, g->cfg->http.alert_rules,
+                                        g->cfg->http.n_alert_rules, err, sizeof err) != 0) {
+        fprintf(stderr, "mcpd: error: %s: http.alerts: %s\n", g->cfg->path, err);
+        mcpd_gen_unref(g);
+        g = NULL;
+    }
     S.reload_ok = g != NULL;
+    mcpd_count_reload(g != NULL);
     if (!g) {
         fprintf(stderr, "mcpd: error: reload failed, keeping the current config\n");
         return;
@@ -585,7 +610,7 @@ static int serve_http(const mcpd_config *c, const mcpd_serve_options *o)
     mcp_http_options h = c->http;
     char admin_host[256];
     if (admin_listen) { /* checked by mcpd_serve */
-        mcpd_parse_listen(admin_listen, admin_host, sizeof admin_host, &h.admin_port);
+        mcp_parse_hostport(admin_listen, admin_host, sizeof admin_host, &h.admin_port);
         h.admin_host = admin_host;
     }
     char host[sizeof c->host];
@@ -624,12 +649,12 @@ int mcpd_serve(const mcpd_serve_options *o)
     bool stdio = o->stdio || (c->stdio && !o->listen);
     char ah[256];
     int ap;
-    if (o->admin_listen && mcpd_parse_listen(o->admin_listen, ah, sizeof ah, &ap)) {
+    if (o->admin_listen && mcp_parse_hostport(o->admin_listen, ah, sizeof ah, &ap)) {
         fprintf(stderr, "mcpd: --admin-listen: expected HOST:PORT, got \"%s\"\n", o->admin_listen);
         mcpd_gen_unref(g);
         return 2;
     }
-    if (o->listen && mcpd_parse_listen(o->listen, c->host, sizeof c->host, &c->port)) {
+    if (o->listen && mcp_parse_hostport(o->listen, c->host, sizeof c->host, &c->port)) {
         fprintf(stderr, "mcpd: --listen: expected HOST:PORT, got \"%s\"\n", o->listen);
         mcpd_gen_unref(g);
         return 2;
@@ -648,6 +673,7 @@ int mcpd_serve(const mcpd_serve_options *o)
     if (c->page_size) mcp_server_set_page_size(S.server, c->page_size);
     mcp_server_set_item_filter(S.server, mcpd_item_allowed, NULL);
     mcp_server_set_principal_id(S.server, mcpd_principal_id, NULL);
+    mcp_metrics_collector(S.server, collect, NULL);
     mcpd_guard_set_max_children(c->max_children);
     if (mcpd_loop_start(loop_started, NULL) != 0) {
         fprintf(stderr, "mcpd: cannot start the event loop thread\n");

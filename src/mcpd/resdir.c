@@ -25,6 +25,7 @@
 #include "fsroot.h"
 #include "mime.h"
 #include "mount.h"
+#include "text.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -756,19 +757,6 @@ static bool watcher_run(resdir *d, int cmd)
 
 /* ---- life ------------------------------------------------------------------------------------ */
 
-static int seterr(char *err, size_t errsize, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int seterr(char *err, size_t errsize, const char *fmt, ...)
-{
-    if (err && errsize) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errsize, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 static bool prefix_ok(const char *p)
 {
     size_t n = strlen(p);
@@ -785,24 +773,24 @@ static bool prefix_ok(const char *p)
 
 static int check_config(const resdir_config *c, char *err, size_t errsize)
 {
-    if (!c->name || !*c->name) return seterr(err, errsize, "name: required");
-    if (!c->root || !*c->root) return seterr(err, errsize, "root: required");
+    if (!c->name || !*c->name) return mcpd_seterr(err, errsize, "name: required");
+    if (!c->root || !*c->root) return mcpd_seterr(err, errsize, "root: required");
     if (c->uri_prefix && !prefix_ok(c->uri_prefix))
-        return seterr(
+        return mcpd_seterr(
             err, errsize,
             "uri_prefix: expected an absolute URI ending in '/' (e.g. \"file:///docs/\"), "
             "without spaces, '{', '}', '?' or '#'");
     if (c->max_file_bytes > (64u << 20))
-        return seterr(err, errsize, "max_file_bytes: at most 67108864 (64 MiB)");
-    if (c->max_files > 100000) return seterr(err, errsize, "max_files: at most 100000");
+        return mcpd_seterr(err, errsize, "max_file_bytes: at most 67108864 (64 MiB)");
+    if (c->max_files > 100000) return mcpd_seterr(err, errsize, "max_files: at most 100000");
     if (c->max_depth > 64 || c->max_depth < -1)
-        return seterr(err, errsize, "max_depth: from 0 to 64");
+        return mcpd_seterr(err, errsize, "max_depth: from 0 to 64");
     for (size_t i = 0; i < c->nmime; i++)
         if (!c->mime[i].ext || !*c->mime[i].ext || strchr(c->mime[i].ext, '.') ||
             !mime_valid(c->mime[i].mime))
-            return seterr(err, errsize,
-                          "mime: expected {\"ext\": \"type/subtype\"} with extensions given "
-                          "without the dot");
+            return mcpd_seterr(err, errsize,
+                               "mime: expected {\"ext\": \"type/subtype\"} with extensions given "
+                               "without the dot");
     return 0;
 }
 
@@ -811,7 +799,7 @@ resdir *resdir_new(mcp_server *s, const resdir_config *c, char *err, size_t errs
     if (check_config(c, err, errsize)) return NULL;
     int rootfd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0) {
-        seterr(err, errsize, "root: %s: %s", c->root, strerror(errno));
+        mcpd_seterr(err, errsize, "root: %s: %s", c->root, strerror(errno));
         return NULL;
     }
     char key[600];
@@ -819,7 +807,7 @@ resdir *resdir_new(mcp_server *s, const resdir_config *c, char *err, size_t errs
     mount *m = mount_get(key);
     if (!m) {
         close(rootfd);
-        seterr(err, errsize, "too many resource directories and prompts (at most 1024)");
+        mcpd_seterr(err, errsize, "too many resource directories and prompts (at most 1024)");
         return NULL;
     }
     resdir *d = calloc(1, sizeof *d);
@@ -878,7 +866,7 @@ resdir *resdir_new(mcp_server *s, const resdir_config *c, char *err, size_t errs
         char terr[256];
         int rc = mcp_server_add_template(s, &t, terr, sizeof terr);
         if (rc && rc != MCP_EEXIST) {
-            seterr(err, errsize, "uri_prefix: %s", terr);
+            mcpd_seterr(err, errsize, "uri_prefix: %s", terr);
             free(d->tmpl_uri);
             d->tmpl_uri = NULL;
             resdir_free(d);

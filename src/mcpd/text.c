@@ -1,6 +1,8 @@
 /* text.c - the shared helpers of text.h: aborting allocation, a text buffer, writer text. */
 #include "mcpd/text.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +18,17 @@ char *mcpd_xstrdup(const char *s)
     char *d = strdup(s ? s : "");
     if (!d) abort();
     return d;
+}
+
+int mcpd_seterr(char *err, size_t errsize, const char *fmt, ...)
+{
+    if (err && errsize) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errsize, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
 }
 
 void mcpd_sb_put(mcpd_sbuf *b, const char *s, size_t n)

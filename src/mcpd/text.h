@@ -1,5 +1,5 @@
-/* text.h - small helpers the backend kinds share: allocation that aborts on out-of-memory, a
- * growing text buffer, and taking a JSON writer's text. */
+/* text.h - small helpers the backend kinds and the content modules share: allocation that
+ * aborts on out-of-memory, error text, a growing text buffer, and taking a JSON writer's text. */
 #ifndef MCPD_TEXT_H
 #define MCPD_TEXT_H
 
@@ -10,6 +10,11 @@
 /* calloc/strdup that abort on out-of-memory (n 0 allocates one element; s NULL copies ""). */
 void *mcpd_xcalloc(size_t n, size_t size);
 char *mcpd_xstrdup(const char *s);
+
+/* Formats into err[errsize] (err NULL or errsize 0: nothing) and returns -1, for
+ * `return mcpd_seterr(err, errsize, "...", ...);`. */
+int mcpd_seterr(char *err, size_t errsize, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* A growing, NUL-terminated text buffer; zero-initialise it, free p when done. */
 typedef struct mcpd_sbuf {

@@ -12,6 +12,8 @@
 
 #include "base/alloc.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -41,6 +43,11 @@ struct rt_metrics {
     size_t nslots, slot_cap; /* slots in use, and allocated, in each shard */
     series *s;
     size_t ns, cap;
+    struct {
+        rt_metrics_collect_fn fn;
+        void *ud;
+    } coll[RT_METRICS_MAX_COLLECTORS];
+    unsigned ncoll;
 };
 
 #define HIST_SLOTS (2 + RT_HIST_BUCKETS)
@@ -293,6 +300,176 @@ static void render_series(rt_metrics *m, const series *s, mcp_buf *b, rt_hist_sn
         mcp_buf_printf(b, " %lld\n", (long long)rt_metrics_get(m, (int)(s - m->s)));
 }
 
+/* ---- collected series ----------------------------------------------------------------------- */
+
+typedef struct sample {
+    char *labels; /* NULL: none */
+    double value;
+    unsigned fam;
+} sample;
+
+typedef struct family {
+    char *name, *help;
+    bool counter;
+} family;
+
+struct rt_metrics_writer {
+    rt_metrics *m;
+    sample *s;
+    size_t ns, cap;
+    family *f;
+    size_t nf, fcap;
+    size_t *index; /* open addressing on (family, labels): sample number + 1, 0 empty */
+    size_t icap;   /* a power of two, at least twice ns */
+};
+
+bool rt_metrics_name_ok(const char *n)
+{
+    if (!n || !*n || strlen(n) > 200) return false;
+    for (const char *p = n; *p; p++) {
+        char c = *p;
+        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+        if (!alpha && !(p > n && c >= '0' && c <= '9')) return false;
+    }
+    return true;
+}
+
+bool rt_metrics_labels_ok(const char *l)
+{
+    if (!l || !*l) return true;
+    if (strlen(l) > 400) return false;
+    const char *p = l;
+    for (;;) {
+        const char *k = p;
+        while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
+               (p > k && *p >= '0' && *p <= '9'))
+            p++;
+        if (p == k || *p++ != '=' || *p++ != '"') return false;
+        while (*p && *p != '"') {
+            if (*p == '\\' || (unsigned char)*p < 0x20) return false;
+            p++;
+        }
+        if (*p++ != '"') return false;
+        if (!*p) return true;
+        if (*p++ != ',') return false;
+    }
+}
+
+int rt_metrics_collector(rt_metrics *m, rt_metrics_collect_fn fn, void *ud)
+{
+    if (m->ncoll == RT_METRICS_MAX_COLLECTORS) return -ENOSPC;
+    m->coll[m->ncoll].fn = fn;
+    m->coll[m->ncoll].ud = ud;
+    m->ncoll++;
+    return 0;
+}
+
+static bool registered(const rt_metrics *m, const char *name)
+{
+    for (size_t i = 0; i < m->ns; i++)
+        if (!strcmp(m->s[i].name, name)) return true;
+    return false;
+}
+
+/* The family of name (added when new); -1 when the name is registered or its type differs. */
+static int family_of(rt_metrics_writer *w, const char *name, bool counter, const char *help)
+{
+    for (size_t i = 0; i < w->nf; i++)
+        if (!strcmp(w->f[i].name, name)) return w->f[i].counter == counter ? (int)i : -1;
+    if (registered(w->m, name)) return -1;
+    if (w->nf == w->fcap) {
+        w->fcap = w->fcap ? w->fcap * 2 : 16;
+        w->f = mcp_xrealloc(w->f, w->fcap * sizeof *w->f);
+    }
+    w->f[w->nf] = (family){dup_or_null(name), dup_or_null(help ? help : ""), counter};
+    return (int)w->nf++;
+}
+
+static bool same_labels(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static size_t sample_hash(unsigned fam, const char *labels)
+{
+    uint64_t h = 1469598103934665603ull ^ fam;
+    for (const char *p = labels ? labels : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return (size_t)(h ^ (h >> 32));
+}
+
+/* The index slot of (fam, labels): the one holding it, or the empty one where it goes. */
+static size_t *index_slot(rt_metrics_writer *w, unsigned fam, const char *labels)
+{
+    size_t i = sample_hash(fam, labels) & (w->icap - 1);
+    for (;; i = (i + 1) & (w->icap - 1)) {
+        size_t k = w->index[i];
+        if (!k || (w->s[k - 1].fam == fam && same_labels(w->s[k - 1].labels, labels)))
+            return &w->index[i];
+    }
+}
+
+static void index_grow(rt_metrics_writer *w)
+{
+    free(w->index);
+    w->icap = w->icap ? w->icap * 2 : 256;
+    w->index = mcp_xcalloc(w->icap, sizeof *w->index);
+    for (size_t k = 0; k < w->ns; k++) *index_slot(w, w->s[k].fam, w->s[k].labels) = k + 1;
+}
+
+int rt_metrics_write(rt_metrics_writer *w, const char *name, const char *labels, bool counter,
+                     const char *help, double value)
+{
+    if (!rt_metrics_name_ok(name) || !rt_metrics_labels_ok(labels) || (help && strchr(help, '\n')))
+        return -EINVAL;
+    if (w->ns == RT_METRICS_MAX_COLLECTED) return -ENOSPC;
+    int fam = family_of(w, name, counter, help);
+    if (fam < 0) return -EINVAL;
+    const char *l = labels && *labels ? labels : NULL;
+    if (2 * (w->ns + 1) > w->icap) index_grow(w);
+    size_t *slot = index_slot(w, (unsigned)fam, l);
+    if (*slot) return -EINVAL; /* written already */
+    if (w->ns == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 64;
+        w->s = mcp_xrealloc(w->s, w->cap * sizeof *w->s);
+    }
+    w->s[w->ns++] = (sample){dup_or_null(l), value, (unsigned)fam};
+    *slot = w->ns;
+    return 0;
+}
+
+/* A sample value as Prometheus reads it: integers exactly, NaN and infinities by name. */
+static void render_value(mcp_buf *b, double v)
+{
+    if (isnan(v))
+        mcp_buf_printf(b, " NaN\n");
+    else if (isinf(v))
+        mcp_buf_printf(b, " %sInf\n", v > 0 ? "+" : "-");
+    else
+        mcp_buf_printf(b, " %.17g\n", v);
+}
+
+static void render_collected(rt_metrics *m, mcp_buf *b)
+{
+    rt_metrics_writer w = {.m = m};
+    for (unsigned i = 0; i < m->ncoll; i++) m->coll[i].fn(m->coll[i].ud, &w);
+    for (size_t f = 0; f < w.nf; f++) {
+        mcp_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", w.f[f].name, w.f[f].help, w.f[f].name,
+                       w.f[f].counter ? "counter" : "gauge");
+        for (size_t i = 0; i < w.ns; i++) {
+            if (w.s[i].fam != f) continue;
+            mcp_buf_printf(b, "%s", w.f[f].name);
+            if (w.s[i].labels) mcp_buf_printf(b, "{%s}", w.s[i].labels);
+            render_value(b, w.s[i].value);
+        }
+    }
+    for (size_t i = 0; i < w.ns; i++) free(w.s[i].labels);
+    for (size_t f = 0; f < w.nf; f++) free(w.f[f].name), free(w.f[f].help);
+    free(w.s);
+    free(w.f);
+    free(w.index);
+}
+
 void rt_metrics_render(rt_metrics *m, mcp_buf *b)
 {
     rt_hist_snapshot *snap = mcp_xmalloc(sizeof *snap);
@@ -306,4 +483,5 @@ void rt_metrics_render(rt_metrics *m, mcp_buf *b)
             if (!strcmp(m->s[j].name, m->s[i].name)) render_series(m, &m->s[j], b, snap);
     }
     free(snap);
+    if (m->ncoll) render_collected(m, b);
 }

@@ -13,6 +13,10 @@
  * (larger values land in the last bucket). Rendering maps them onto fixed Prometheus `le`
  * bounds; rt_metrics_hist_get gives the fine buckets and quantiles.
  *
+ * Series whose label sets change while the program runs (one per tool of a config that is
+ * reloaded, one per alert rule) are not registered: a collector (rt_metrics_collector) writes
+ * them at each render, after the registered ones.
+ *
  * Registration (rt_metrics_counter and friends) is not thread-safe and must finish before
  * recording starts. rt_metrics_free after every recorder and reader is done. */
 #ifndef MCP_RT_METRICS_H
@@ -93,9 +97,39 @@ uint64_t rt_hist_quantile(const rt_hist_snapshot *s, double q);
 unsigned rt_hist_bucket(uint64_t ns);
 uint64_t rt_hist_bucket_upper(unsigned bucket);
 
+/* ---- collected series --------------------------------------------------------------------- */
+typedef struct rt_metrics_writer rt_metrics_writer;
+typedef void (*rt_metrics_collect_fn)(void *ud, rt_metrics_writer *w);
+
+/* At most this many collectors per set, and samples written per render (over all of them). */
+#define RT_METRICS_MAX_COLLECTORS 8
+#define RT_METRICS_MAX_COLLECTED  65536
+
+/* Adds a collector: fn(ud, w) runs at every rt_metrics_render of m, on the rendering thread
+ * (possibly several at once), and writes samples with rt_metrics_write. Returns 0, or -ENOSPC
+ * past RT_METRICS_MAX_COLLECTORS. Registration time only. */
+int rt_metrics_collector(rt_metrics *m, rt_metrics_collect_fn fn, void *ud);
+
+/* Writes one sample of a collected series: name and labels as for registration (checked:
+ * rt_metrics_name_ok, rt_metrics_labels_ok), help one line (the first sample of a name gives
+ * the family's), counter true for TYPE counter, else gauge. Samples of one name are rendered
+ * together whatever the order they were written in. Returns 0, or -EINVAL (a bad name, labels
+ * or help; a name registered in m; a type other than the name's first sample's; labels already
+ * written for that name), or -ENOSPC past RT_METRICS_MAX_COLLECTED samples in this render. A
+ * refused sample is left out; the others render. The collector's thread. */
+int rt_metrics_write(rt_metrics_writer *w, const char *name, const char *labels, bool counter,
+                     const char *help, double value);
+
+/* Whether name is a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*, at most 200 chars), and
+ * labels NULL, "" or `k="v",...` (names [a-zA-Z_][a-zA-Z0-9_]*, values without '"', '\\' or
+ * control characters; at most 400 chars). */
+bool rt_metrics_name_ok(const char *name);
+bool rt_metrics_labels_ok(const char *labels);
+
 /* Appends every series in Prometheus text format (version 0.0.4) to b, families in the order
  * their first series was registered. Histograms get `le` bounds from 100 us to 5 s in
- * seconds; a fine bucket counts under the first bound not below its upper edge. Any thread. */
+ * seconds; a fine bucket counts under the first bound not below its upper edge. Then the
+ * collectors' samples, grouped by name. Any thread. */
 void rt_metrics_render(rt_metrics *m, mcp_buf *b);
 
 #endif

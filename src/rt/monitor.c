@@ -12,7 +12,11 @@
  * raise nothing changes (hysteresis).
  *
  * Rule state lives behind one mutex: rt_monitor_tick takes it to publish, readers (ready,
- * alerts, the metrics series) take it to copy. The ring is touched only by the ticking thread. */
+ * alerts, the metrics series) take it to copy. The ring is touched only by the ticking thread,
+ * which is also the one that replaces the rules (a reload): a rule whose definition did not
+ * change keeps its state object (ring, pending period, raised alert) in the new set; the
+ * others start afresh, and a removed rule's alert clears with it. mcpd_alert_active is
+ * collected at render time (rt_metrics_collector), so its series follow the rules. */
 #include "rt/monitor.h"
 #include "base/alloc.h"
 #include "base/log.h"
@@ -126,31 +130,50 @@ static uint64_t read_alert(void *ud, unsigned key)
 
 /* ---- lifecycle ------------------------------------------------------------------------------- */
 
+/* mcpd_alert_active{rule="NAME"} for each rule now: collected, as reloads change the rules. */
+static void collect_alerts(void *ud, rt_metrics_writer *w)
+{
+    rt_monitor *mon = ud;
+    pthread_mutex_lock(&mon->mu);
+    for (unsigned i = 0; i < mon->nrules; i++) {
+        char labels[80];
+        snprintf(labels, sizeof labels, "rule=\"%s\"", mon->rules[i]->name);
+        rt_metrics_write(w, "mcpd_alert_active", labels, false,
+                         "1 while the alert of that rule is raised.", mon->rules[i]->active);
+    }
+    pthread_mutex_unlock(&mon->mu);
+}
+
 rt_monitor *rt_monitor_new(rt_metrics *m, uint64_t tick_ms)
 {
     rt_monitor *mon = mcp_xcalloc(1, sizeof *mon);
     mon->m = m;
     mon->tick_ms = tick_ms ? tick_ms : DEFAULT_TICK;
     pthread_mutex_init(&mon->mu, NULL);
-    if (m)
+    if (m) {
         rt_metrics_func(m, "mcpd_alerts", NULL, "Alerts active now (any makes /ready answer 503).",
                         false, read_alert, mon, KEY_COUNT);
+        rt_metrics_collector(m, collect_alerts, mon);
+    }
     return mon;
+}
+
+static void mrule_free(mrule *mr)
+{
+    free(mr->hring);
+    free(mr->cring);
+    free(mr);
 }
 
 void rt_monitor_free(rt_monitor *mon)
 {
     if (!mon) return;
-    for (unsigned i = 0; i < mon->nrules; i++) {
-        free(mon->rules[i]->hring);
-        free(mon->rules[i]->cring);
-        free(mon->rules[i]);
-    }
+    for (unsigned i = 0; i < mon->nrules; i++) mrule_free(mon->rules[i]);
     pthread_mutex_destroy(&mon->mu);
     free(mon);
 }
 
-static bool name_ok(const char *s)
+bool rt_monitor_name_ok(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
     if (!n || n > 63) return false;
@@ -160,13 +183,14 @@ static bool name_ok(const char *s)
     return true;
 }
 
-/* Returns NULL when r is usable, else what is wrong with it. */
-static const char *rule_problem(const rt_monitor *mon, const rt_mon_rule *r)
+/* Returns NULL when r is usable beside the nothers rules in others, else what is wrong. */
+static const char *rule_problem(const rt_monitor *mon, const rt_mon_rule *r,
+                                const rt_mon_rule *others, size_t nothers)
 {
-    if (!name_ok(r->name)) return "name must be 1-63 characters of [a-z0-9_]";
-    for (unsigned i = 0; i < mon->nrules; i++)
-        if (!strcmp(mon->rules[i]->name, r->name)) return "a rule of that name exists";
-    if (mon->nrules == MAX_RULES) return "too many rules (at most 64)";
+    if (!rt_monitor_name_ok(r->name)) return "name must be 1-63 characters of [a-z0-9_]";
+    for (size_t i = 0; i < nothers; i++)
+        if (!strcmp(others[i].name, r->name)) return "a rule of that name exists";
+    if (nothers >= MAX_RULES) return "too many rules (at most 64)";
     if (!(r->clear <= r->raise)) return "clear threshold is above the raise threshold";
     if (r->signal < RT_MON_QUANTILE || r->signal > RT_MON_FUNC) return "unknown signal";
     if (r->signal == RT_MON_FUNC && !r->fn) return "function signal without a function";
@@ -179,14 +203,16 @@ static const char *rule_problem(const rt_monitor *mon, const rt_mon_rule *r)
     return NULL;
 }
 
-int rt_monitor_add(rt_monitor *mon, const rt_mon_rule *rule, char *err, size_t errsize)
+static int rule_error(const rt_mon_rule *rule, const char *why, char *err, size_t errsize)
 {
-    const char *why = rule_problem(mon, rule);
-    if (why) {
-        if (err && errsize)
-            snprintf(err, errsize, "alert rule %s: %s", rule->name ? rule->name : "(null)", why);
-        return -EINVAL;
-    }
+    if (err && errsize)
+        snprintf(err, errsize, "alert rule %s: %s", rule->name ? rule->name : "(null)", why);
+    return -EINVAL;
+}
+
+/* A new rule's state: r (checked) with its defaults filled in, and an empty ring. */
+static mrule *mrule_new(const rt_monitor *mon, const rt_mon_rule *rule)
+{
     mrule *mr = mcp_xcalloc(1, sizeof *mr);
     mr->r = *rule;
     snprintf(mr->name, sizeof mr->name, "%s", rule->name);
@@ -199,15 +225,60 @@ int rt_monitor_add(rt_monitor *mon, const rt_mon_rule *rule, char *err, size_t e
         mr->hring = mcp_xcalloc(mr->ring_len, sizeof *mr->hring);
     else if (mr->r.signal == RT_MON_RATIO)
         mr->cring = mcp_xcalloc(mr->ring_len, sizeof *mr->cring);
+    return mr;
+}
+
+int rt_monitor_add(rt_monitor *mon, const rt_mon_rule *rule, char *err, size_t errsize)
+{
+    rt_mon_rule cur[MAX_RULES];
+    for (unsigned i = 0; i < mon->nrules; i++) cur[i] = mon->rules[i]->r;
+    const char *why = rule_problem(mon, rule, cur, mon->nrules);
+    if (why) return rule_error(rule, why, err, errsize);
+    mrule *mr = mrule_new(mon, rule);
     pthread_mutex_lock(&mon->mu);
-    unsigned key = mon->nrules;
     mon->rules[mon->nrules++] = mr;
     pthread_mutex_unlock(&mon->mu);
-    if (mon->m) {
-        char labels[80];
-        snprintf(labels, sizeof labels, "rule=\"%s\"", mr->name);
-        rt_metrics_func(mon->m, "mcpd_alert_active", labels,
-                        "1 while the alert of that rule is raised.", false, read_alert, mon, key);
+    return 0;
+}
+
+/* Whether a (kept) and b (new, its defaults filled in) define the same rule. */
+static bool same_rule(const rt_mon_rule *a, const rt_mon_rule *b)
+{
+    return !strcmp(a->name, b->name) && a->signal == b->signal && a->id == b->id &&
+           a->id2 == b->id2 && a->q == b->q && a->raise == b->raise && a->clear == b->clear &&
+           a->window_ms == b->window_ms && a->for_ms == b->for_ms && a->min_count == b->min_count &&
+           a->fn == b->fn && a->ud == b->ud;
+}
+
+int rt_monitor_replace(rt_monitor *mon, const rt_mon_rule *rules, size_t n, char *err,
+                       size_t errsize)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *why = rule_problem(mon, &rules[i], rules, i);
+        if (why) return rule_error(&rules[i], why, err, errsize);
+    }
+    mrule *next[MAX_RULES], *gone[MAX_RULES];
+    bool kept[MAX_RULES] = {0};
+    unsigned ngone = 0;
+    for (size_t i = 0; i < n; i++) {
+        mrule *fresh = mrule_new(mon, &rules[i]), *old = NULL;
+        for (unsigned k = 0; k < mon->nrules && !old; k++)
+            if (!kept[k] && same_rule(&mon->rules[k]->r, &fresh->r))
+                old = mon->rules[k], kept[k] = true;
+        if (old) mrule_free(fresh);
+        next[i] = old ? old : fresh;
+    }
+    pthread_mutex_lock(&mon->mu);
+    for (unsigned k = 0; k < mon->nrules; k++)
+        if (!kept[k]) gone[ngone++] = mon->rules[k];
+    memcpy(mon->rules, next, n * sizeof *next);
+    mon->nrules = (unsigned)n;
+    pthread_mutex_unlock(&mon->mu);
+    for (unsigned k = 0; k < ngone; k++) {
+        if (gone[k]->active)
+            mcp_log(MCP_LOGL_INFO, "alert cleared: rule=%s (the rule was removed or changed)",
+                    gone[k]->name);
+        mrule_free(gone[k]);
     }
     return 0;
 }

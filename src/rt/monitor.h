@@ -14,8 +14,9 @@
  * the owner decides which timer runs them and tests inject time.
  *
  * A raised alert is a WARN log line (its cleared counterpart an INFO line), the series
- * mcpd_alerts (how many are active) and mcpd_alert_active{rule="NAME"} (0 or 1) in the metrics
- * set, an entry in rt_monitor_alerts, and rt_monitor_ready returning false.
+ * mcpd_alerts (how many are active) and mcpd_alert_active{rule="NAME"} (0 or 1, collected at
+ * render time) in the metrics set, an entry in rt_monitor_alerts, and rt_monitor_ready returning
+ * false.
  *
  * Threads: rules are added before the first tick, from one thread. rt_monitor_tick is called
  * from one thread at a time. rt_monitor_ready, rt_monitor_alerts and the metrics series may be
@@ -68,6 +69,9 @@ typedef struct rt_mon_alert {
  * Free with rt_monitor_free after the last tick and read. Any thread. */
 rt_monitor *rt_monitor_new(rt_metrics *m, uint64_t tick_ms);
 
+/* Whether s is a usable rule name: 1-63 characters of [a-z0-9_]. */
+bool rt_monitor_name_ok(const char *s);
+
 /* Frees mon; NULL is fine. No thread may use it (or read its metrics series) any more. */
 void rt_monitor_free(rt_monitor *mon);
 
@@ -76,6 +80,15 @@ void rt_monitor_free(rt_monitor *mon);
  * above raise, an unknown signal, a missing function or metric, a window too long (at most
  * 3600 ticks). Before the first tick only, one thread. */
 int rt_monitor_add(rt_monitor *mon, const rt_mon_rule *rule, char *err, size_t errsize);
+
+/* Replaces the rules with rules[0..n) (copied), all checked first as rt_monitor_add does:
+ * on a mistake nothing changes and -EINVAL returns with err saying what. A rule equal to one
+ * already there (same name and every field) keeps its state: a raised alert stays raised, its
+ * window keeps its history. Others start inactive; a rule no longer there goes, with its alert
+ * (an INFO line if it was raised) and its mcpd_alert_active series. Returns 0. The ticking
+ * thread (or any, before the first tick). */
+int rt_monitor_replace(rt_monitor *mon, const rt_mon_rule *rules, size_t n, char *err,
+                       size_t errsize);
 
 /* Evaluates every rule if tick_ms has passed since the last evaluation (the first call always
  * evaluates); now_ms is the monotonic time (rt_now_ms). Returns the number of alerts that

@@ -38,12 +38,23 @@ typedef struct lw {
     char *p, *end; /* end leaves room for the newline */
 } lw;
 
-static void put(lw *w, const char *s, size_t n)
+/* Short pieces (most of a line) are copied inline: a memcpy call each costs more. */
+static inline void put(lw *w, const char *s, size_t n)
 {
     if (n > (size_t)(w->end - w->p)) n = (size_t)(w->end - w->p);
-    memcpy(w->p, s, n);
+    if (n <= 16)
+        for (size_t i = 0; i < n; i++) w->p[i] = s[i];
+    else
+        memcpy(w->p, s, n);
     w->p += n;
 }
+
+static inline void put1(lw *w, char c)
+{
+    if (w->p < w->end) *w->p++ = c;
+}
+
+#define PUTL(w, lit) put((w), (lit), sizeof(lit) - 1)
 
 static void puts_(lw *w, const char *s)
 {
@@ -70,12 +81,9 @@ static void putu(lw *w, uint64_t v)
 static void hex2(lw *w, const char *pre, unsigned char c)
 {
     static const char hx[] = "0123456789abcdef";
-    char t[8];
-    size_t n = strlen(pre);
-    memcpy(t, pre, n);
-    t[n] = hx[c >> 4];
-    t[n + 1] = hx[c & 15];
-    put(w, t, n + 2);
+    put(w, pre, strlen(pre));
+    put1(w, hx[c >> 4]);
+    put1(w, hx[c & 15]);
 }
 
 /* The length of the valid UTF-8 sequence at s[0..n) (RFC 3629: no overlongs, no surrogates,
@@ -208,62 +216,72 @@ static void put_ms(lw *w, uint64_t us)
     putu_w(w, us % 1000, 3);
 }
 
-/* One field: its key and a value written by the caller right after. */
-static void key(lw *w, bool json, const char *k, bool first)
+/* One field: its key (klen bytes) and a value written by the caller right after. */
+static void key(lw *w, bool json, const char *k, size_t klen, bool first)
 {
-    if (!first) put(w, json ? "," : " ", 1);
-    if (json) put(w, "\"", 1);
-    puts_(w, k);
-    puts_(w, json ? "\":" : "=");
+    if (!first) put1(w, json ? ',' : ' ');
+    if (json) put1(w, '"');
+    put(w, k, klen);
+    if (json) put1(w, '"');
+    put1(w, json ? ':' : '=');
 }
+#define KEY(w, json, k)                   key((w), (json), (k), sizeof(k) - 1, false)
+#define STR_FIELD(w, json, k, v, max)     str_field((w), (json), (k), sizeof(k) - 1, (v), (max))
+#define INT_FIELD(w, json, k, v, present) int_field((w), (json), (k), sizeof(k) - 1, (v), (present))
 
-static void str_field(lw *w, bool json, const char *k, const char *v, size_t max)
+static void str_field(lw *w, bool json, const char *k, size_t klen, const char *v, size_t max)
 {
-    key(w, json, k, false);
+    key(w, json, k, klen, false);
     if (json)
         json_str(w, v, max);
     else
         text_str(w, v, max);
 }
 
-static void int_field(lw *w, bool json, const char *k, long long v, bool present)
+static void int_field(lw *w, bool json, const char *k, size_t klen, long long v, bool present)
 {
-    key(w, json, k, false);
+    key(w, json, k, klen, false);
     if (!present) {
-        puts_(w, json ? "null" : "-");
+        if (json)
+            PUTL(w, "null");
+        else
+            put1(w, '-');
         return;
     }
-    if (v < 0) put(w, "-", 1);
+    if (v < 0) put1(w, '-');
     putu(w, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
 }
 
 size_t access_format(char *out, size_t cap, const mcp_access_record *r, bool json)
 {
     lw w = {out, out + cap - 1};
-    if (json) put(&w, "{", 1);
-    key(&w, json, "time", true);
-    if (json) put(&w, "\"", 1);
+    if (json) put1(&w, '{');
+    key(&w, json, "time", 4, true);
+    if (json) put1(&w, '"');
     put_time(&w, r->time_unix_ms);
-    if (json) put(&w, "\"", 1);
-    str_field(&w, json, "client", r->client, ACCESS_CLIENT_MAX);
-    str_field(&w, json, "method", r->http_method, ACCESS_HMETHOD_MAX);
-    str_field(&w, json, "path", r->path, ACCESS_PATH_MAX);
-    int_field(&w, json, "status", r->status, true);
-    str_field(&w, json, "mcp_method", r->mcp_method, ACCESS_MCPMETHOD_MAX);
-    str_field(&w, json, "name", r->name, ACCESS_NAME_MAX);
-    int_field(&w, json, "rpc_error", r->rpc_error, r->rpc_error != 0);
-    key(&w, json, "duration_ms", false);
+    if (json) put1(&w, '"');
+    STR_FIELD(&w, json, "client", r->client, ACCESS_CLIENT_MAX);
+    STR_FIELD(&w, json, "method", r->http_method, ACCESS_HMETHOD_MAX);
+    STR_FIELD(&w, json, "path", r->path, ACCESS_PATH_MAX);
+    INT_FIELD(&w, json, "status", r->status, true);
+    STR_FIELD(&w, json, "mcp_method", r->mcp_method, ACCESS_MCPMETHOD_MAX);
+    STR_FIELD(&w, json, "name", r->name, ACCESS_NAME_MAX);
+    INT_FIELD(&w, json, "rpc_error", r->rpc_error, r->rpc_error != 0);
+    KEY(&w, json, "duration_ms");
     put_ms(&w, r->duration_us);
-    key(&w, json, "bytes_in", false);
+    KEY(&w, json, "bytes_in");
     putu(&w, r->bytes_in);
-    key(&w, json, "bytes_out", false);
+    KEY(&w, json, "bytes_out");
     putu(&w, r->bytes_out);
-    str_field(&w, json, "session", r->session, ACCESS_SESSION_MAX);
-    str_field(&w, json, "principal", r->principal, ACCESS_PRINCIPAL_MAX);
-    int_field(&w, json, "batch", r->batch, true);
-    key(&w, json, "aborted", false);
-    puts_(&w, r->aborted ? "true" : "false");
-    if (json) put(&w, "}", 1);
+    STR_FIELD(&w, json, "session", r->session, ACCESS_SESSION_MAX);
+    STR_FIELD(&w, json, "principal", r->principal, ACCESS_PRINCIPAL_MAX);
+    INT_FIELD(&w, json, "batch", r->batch, true);
+    KEY(&w, json, "aborted");
+    if (r->aborted)
+        PUTL(&w, "true");
+    else
+        PUTL(&w, "false");
+    if (json) put1(&w, '}');
     *w.p++ = '\n'; /* end keeps its room */
     return (size_t)(w.p - out);
 }

@@ -78,7 +78,8 @@ enum {
     K_POOL_THREADS,
     K_POOL_THREADS_MAX,
     K_POOL_COMPLETED,
-    K_POOL_WAIT_NS
+    K_POOL_WAIT_NS,
+    K_ALOG_LOST
 };
 
 /* Server-to-client requests awaiting answers, and calls refused for having too many. */
@@ -96,6 +97,7 @@ static uint64_t read_stat(void *ud, unsigned key)
     rt_stats rs = {0};
     rt_pool_stats ps = {0};
     if (key == K_CONNS_LIMIT) return h->hs ? http_server_max_conns(h->hs) * h->nworkers : 0;
+    if (key == K_ALOG_LOST) return access_log_errors(h->alog);
     if (key == K_ASKS || key == K_ASKS_REFUSED) return read_asks(h, key);
     if (key >= K_POOL_THREADS) {
         rt_pool_stats_get(h->pool, &ps);
@@ -194,6 +196,8 @@ static void metrics_setup(mcp_http *h)
                                           read_stat, h, K_POOL_WAIT_NS));
     h->mid.bytes_in = rt_metrics_counter(m, "mcpd_http_request_body_bytes_total", NULL,
                                          "Request body bytes received at the MCP endpoint.");
+    stat_series(h, "mcpd_access_log_lines_lost_total",
+                "Access log lines lost to write errors (docs/access-log.md).", true, K_ALOG_LOST);
 }
 
 /* ---- HTTP server callbacks ------------------------------------------------------------------ */

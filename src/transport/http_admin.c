@@ -304,14 +304,55 @@ static bool is_ready(mcp_http *h, char *reason, size_t size)
     return true;
 }
 
-/* The application's series (mcp_metrics_*) as "series":[{name,labels,value}], alerts from
- * mcpd_alert_active, breaker states from mcpd_breaker_state. */
-static void series_json(mcp_http *h, mcp_buf *b)
+/* The value of series name{labels} (labels "" for none) in app, the program's series as
+ * Prometheus text: true when there. */
+static bool app_value(const char *app, const char *name, const char *labels, double *v)
+{
+    char needle[512];
+    int n = snprintf(needle, sizeof needle, "\n%s%s%s%s ", name, *labels ? "{" : "", labels,
+                     *labels ? "}" : "");
+    if (n < 0 || (size_t)n >= sizeof needle) return false;
+    const char *p = strstr(app, needle);
+    return p && sscanf(p + n, "%lf", v) == 1;
+}
+
+static const char *breaker_name(double st)
+{
+    return st == 0 ? "closed" : st == 1 ? "half-open" : "open";
+}
+
+/* The upstreams array: one row per mcpd_upstream_up{upstream="X"} the program published, with
+ * its breaker state from mcpd_upstream_breaker_state. */
+static void upstreams_json(const char *app, mcp_buf *b)
+{
+    static const char key[] = "\nmcpd_upstream_up{upstream=\"";
+    mcp_buf_append(b, ",\"upstreams\":[", 14);
+    bool first = true;
+    for (const char *p = strstr(app, key); p; p = strstr(p + 1, key)) {
+        const char *name = p + sizeof key - 1, *end = strstr(name, "\"} ");
+        double up, st;
+        if (!end || end - name > 200 || sscanf(end + 3, "%lf", &up) != 1) continue;
+        char nm[201], labels[220];
+        snprintf(nm, sizeof nm, "%.*s", (int)(end - name), name);
+        mcp_buf_append(b, first ? "{\"name\":" : ",{\"name\":", first ? 8 : 9);
+        first = false;
+        json_str(b, nm);
+        mcp_buf_printf(b, ",\"up\":%s", up != 0 ? "true" : "false");
+        snprintf(labels, sizeof labels, "upstream=\"%s\"", nm);
+        if (app_value(app, "mcpd_upstream_breaker_state", labels, &st))
+            mcp_buf_printf(b, ",\"breaker\":\"%s\"", breaker_name(st));
+        mcp_buf_append(b, "}", 1);
+    }
+    mcp_buf_append(b, "]", 1);
+}
+
+/* The application's series (mcp_metrics_*, as Prometheus text in app) as
+ * "series":[{name,labels,value}], and alerts from mcpd_alert_active and the monitor. */
+static void series_json(mcp_http *h, const char *app, mcp_buf *b)
 {
     mcp_buf text;
     mcp_buf_init(&text, NULL, 0, 0);
-    mcp_server_metrics_render(h->srv, &text);
-    mcp_buf_append(&text, "", 1);
+    mcp_buf_append(&text, app, strlen(app) + 1);
     mcp_buf alerts;
     mcp_buf_init(&alerts, NULL, 0, 0);
     mcp_buf_append(b, ",\"series\":[", 11);
@@ -418,8 +459,8 @@ static double status_rate(http_admin *a, uint64_t now, uint64_t n)
 }
 
 /* The tools array: one row per registered tool (and "_other" when it counted), with the
- * breaker state a program published as mcpd_breaker_state{tool=...}. */
-static void tools_json(mcp_http *h, mcp_buf *b, rt_hist_snapshot *snap)
+ * breaker state the program published (in app) as mcpd_breaker_state{tool=...}. */
+static void tools_json(mcp_http *h, const char *app, mcp_buf *b, rt_hist_snapshot *snap)
 {
     http_admin *a = h->admin;
     row_stats r;
@@ -429,14 +470,11 @@ static void tools_json(mcp_http *h, mcp_buf *b, rt_hist_snapshot *snap)
         if (i == a->tools.n && !r.n) continue;
         mcp_buf_append(b, i ? "," : "", i ? 1 : 0);
         row_json(b, lt_name(&a->tools, i), &r);
-        char key[200];
-        snprintf(key, sizeof key, "tool=\"%s\"", lt_name(&a->tools, i));
-        int64_t st;
-        if (mcp_server_metrics_find(h->srv, "mcpd_breaker_state", key, &st))
-            mcp_buf_printf(b, ",\"breaker\":\"%s\"",
-                           st == 0   ? "closed"
-                           : st == 1 ? "half-open"
-                                     : "open");
+        char key[220];
+        snprintf(key, sizeof key, "tool=\"%.200s\"", lt_name(&a->tools, i));
+        double st;
+        if (app_value(app, "mcpd_breaker_state", key, &st))
+            mcp_buf_printf(b, ",\"breaker\":\"%s\"", breaker_name(st));
         mcp_buf_append(b, "}", 1);
     }
     mcp_buf_append(b, "]", 1);
@@ -490,10 +528,17 @@ void http_admin_status_json(mcp_http *h, mcp_buf *b)
                    (unsigned long long)atomic_load(&h->nsessions),
                    (long long)rt_metrics_get(h->metrics, h->mid.sse_open));
     if (rows.len) mcp_buf_append(b, rows.data, rows.len);
-    tools_json(h, b, snap);
-    series_json(h, b);
+    mcp_buf app; /* the program's series, read once for the tools, upstreams and series */
+    mcp_buf_init(&app, NULL, 0, 0);
+    mcp_buf_append(&app, "\n", 1);
+    mcp_server_metrics_render(h->srv, &app);
+    mcp_buf_append(&app, "", 1);
+    tools_json(h, app.data, b, snap);
+    upstreams_json(app.data, b);
+    series_json(h, app.data + 1, b);
     recent_errors_json(a, b);
     mcp_buf_append(b, "}\n", 2);
+    mcp_buf_free(&app);
     mcp_buf_free(&rows);
     free(snap);
 }

@@ -172,6 +172,7 @@ struct mcp_http {
     rt_metrics *metrics;
     http_metric_ids mid;
     rt_monitor *mon;              /* http_monitor.c: alert rules, /ready */
+    uint64_t alert_gen;           /* http_monitor.c: the server's alert rules applied */
     int queue_wait_id;            /* histogram: handler calls' wait for a pool thread */
     http_admin *admin;            /* http_admin.c: per-request series, admin listener */
     pthread_mutex_t sweep_run_mu; /* held during an embedder's mcp_http_sweep */

@@ -8,11 +8,13 @@
  * call belongs to, so the pool can queue and shed per client. Decisions: docs/overload.md. */
 #include "transport/http_internal.h"
 
+#include "base/alloc.h"
 #include "base/log.h"
 #include "rt/clock.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -109,34 +111,69 @@ static bool to_rt_rule(mcp_http *h, const mcp_alert_rule *a, rt_mon_rule *r)
     return true;
 }
 
-bool http_monitor_setup(mcp_http *h, char *err, size_t errsize)
+/* Makes rules[0..n) (NULL: the defaults) the monitor's rules. Returns false with err. */
+static bool set_rules(mcp_http *h, const mcp_alert_rule *rules, size_t n, char *err, size_t errsize)
 {
-    h->queue_wait_id = rt_metrics_histogram(h->metrics, "mcpd_queue_wait_seconds", NULL,
-                                            "Time handler calls waited for a pool thread.");
-    h->mon = rt_monitor_new(h->metrics, 1000);
     mcp_alert_rule dflt[2];
-    const mcp_alert_rule *rules = h->o.alert_rules;
-    size_t n = h->o.n_alert_rules;
     if (!rules) {
         n = default_rules(dflt);
         rules = dflt;
     }
+    rt_mon_rule r[64];
+    if (n > 64) {
+        snprintf(err, errsize, "too many alert rules: %zu (at most 64)", n);
+        return false;
+    }
     for (size_t i = 0; i < n; i++) {
-        rt_mon_rule r;
-        if (!to_rt_rule(h, &rules[i], &r)) {
+        if (!to_rt_rule(h, &rules[i], &r[i])) {
             snprintf(err, errsize, "alert rule %s: unknown signal \"%s\"",
                      rules[i].name ? rules[i].name : "(null)",
                      rules[i].signal ? rules[i].signal : "(null)");
             return false;
         }
-        if (rt_monitor_add(h->mon, &r, err, errsize)) return false;
     }
+    return rt_monitor_replace(h->mon, r, n, err, errsize) == 0;
+}
+
+/* The rules of mcp_server_set_alert_rules, when they changed since h last looked: true with
+ * *a filled (the caller frees it). */
+static srv_alert_rules *server_rules(mcp_http *h)
+{
+    if (srv_alert_rules_gen(h->srv) == h->alert_gen) return NULL;
+    srv_alert_rules *a = mcp_xmalloc(sizeof *a);
+    if (srv_alert_rules_get(h->srv, h->alert_gen, a)) {
+        h->alert_gen = a->gen;
+        return a;
+    }
+    free(a);
+    return NULL;
+}
+
+bool http_monitor_setup(mcp_http *h, char *err, size_t errsize)
+{
+    h->queue_wait_id = rt_metrics_histogram(h->metrics, "mcpd_queue_wait_seconds", NULL,
+                                            "Time handler calls waited for a pool thread.");
+    h->mon = rt_monitor_new(h->metrics, 1000);
+    srv_alert_rules *a = server_rules(h); /* set on the server already: they win */
+    bool ok = a ? set_rules(h, a->defaults ? NULL : a->r, a->n, err, errsize)
+                : set_rules(h, h->o.alert_rules, h->o.n_alert_rules, err, errsize);
+    free(a);
     h->o.alert_rules = NULL; /* the caller's array is not kept */
-    return true;
+    return ok;
 }
 
 void http_monitor_tick(mcp_http *h, uint64_t now_ms)
 {
+    srv_alert_rules *a = server_rules(h);
+    if (a) {
+        char err[256];
+        if (set_rules(h, a->defaults ? NULL : a->r, a->n, err, sizeof err))
+            mcp_log(MCP_LOGL_INFO, "http: alert rules replaced: %zu rules%s", a->n,
+                    a->defaults ? " (the defaults)" : "");
+        else
+            mcp_log(MCP_LOGL_ERROR, "http: new alert rules refused, keeping the old: %s", err);
+        free(a);
+    }
     rt_monitor_tick(h->mon, now_ms);
 }
 

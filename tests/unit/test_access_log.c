@@ -5,7 +5,11 @@
 #include "rpc/rpc.h"
 #include "transport/access_log.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -265,6 +269,119 @@ TEST(writer_errors)
     access_log_close(l);
 }
 
+/* ---- the C hook, through a running HTTP transport ---------------------------------------- */
+
+static void ok_tool(mcp_ctx *c, void *ud)
+{
+    mcp_ctx_text(c, "fine");
+    mcp_ctx_finish(c);
+}
+
+typedef struct principal {
+    const char *name;
+} principal;
+static const principal alice = {"alice"};
+
+static const void *auth(void *ud, const char *authorization)
+{
+    return authorization && !strcmp(authorization, "Bearer s3cret") ? &alice : NULL;
+}
+
+static const char *name_of(void *ud, const void *p)
+{
+    return ((const principal *)p)->name;
+}
+
+static struct {
+    pthread_mutex_t mu;
+    int n;
+    char line[ACCESS_LINE_MAX];
+} seen = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void hook(void *ud, const mcp_access_record *r)
+{
+    pthread_mutex_lock(&seen.mu);
+    seen.n++;
+    mcp_access_record c = *r;
+    c.time_unix_ms = 0; /* the variable parts, checked below */
+    c.duration_us = 0;
+    c.client = "C";
+    size_t n = access_format(seen.line, sizeof seen.line, &c, true);
+    seen.line[n] = '\0';
+    pthread_mutex_unlock(&seen.mu);
+}
+
+/* Sends req on a new connection to port and reads until the server closes it. */
+static size_t roundtrip(int port, const char *req)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a)) return 0;
+    if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) return 0;
+    char buf[4096];
+    size_t total = 0;
+    ssize_t k;
+    while ((k = read(fd, buf, sizeof buf)) > 0) total += (size_t)k;
+    close(fd);
+    return total;
+}
+
+TEST(hook_through_http)
+{
+    char err[256];
+    mcp_server *s =
+        mcp_server_new_err(&(mcp_server_info){.name = "m", .version = "1"}, err, sizeof err);
+    CHECK(s != NULL);
+    mcp_tool_def t = {.name = "good", .handler = ok_tool};
+    CHECK_INT(mcp_server_add_tool(s, &t, err, sizeof err), 0);
+    mcp_http_options o = {.host = "127.0.0.1",
+                          .workers = 1,
+                          .auth = auth,
+                          .access_hook = hook,
+                          .principal_name = name_of};
+    mcp_http *h = mcp_http_start(s, &o, err, sizeof err);
+    CHECK(h != NULL);
+    static const char body[] =
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"good\","
+        "\"arguments\":{},\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","
+        "\"io.modelcontextprotocol/clientCapabilities\":{},"
+        "\"io.modelcontextprotocol/clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}}";
+    char req[2048];
+    int n = snprintf(req, sizeof req,
+                     "POST /mcp?k=v HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                     "Authorization: Bearer s3cret\r\nContent-Type: application/json\r\n"
+                     "Accept: application/json\r\nMCP-Protocol-Version: 2026-07-28\r\n"
+                     "Mcp-Method: tools/call\r\nMcp-Name: good\r\nContent-Length: %zu\r\n\r\n%s",
+                     strlen(body), body);
+    size_t got = roundtrip(mcp_http_port(h), req);
+    CHECK(got > 0);
+    for (int i = 0; i < 1000; i++) { /* the hook runs as the last byte goes: soon after */
+        pthread_mutex_lock(&seen.mu);
+        int k = seen.n;
+        pthread_mutex_unlock(&seen.mu);
+        if (k) break;
+        usleep(10000);
+    }
+    CHECK_INT(mcp_http_stop(h), MCP_SERVE_OK);
+    mcp_server_free(s);
+    CHECK_INT(seen.n, 1);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "{\"time\":\"1970-01-01T00:00:00.000Z\",\"client\":\"C\",\"method\":\"POST\","
+             "\"path\":\"/mcp\",\"status\":200,\"mcp_method\":\"tools/call\",\"name\":\"good\","
+             "\"rpc_error\":null,\"duration_ms\":0.000,\"bytes_in\":%d,\"bytes_out\":%zu,"
+             "\"session\":null,\"principal\":\"alice\",\"batch\":0,\"aborted\":false}\n",
+             n, got);
+    CHECK_STR(seen.line, want);
+    /* a bad format is refused at start */
+    s = mcp_server_new_err(&(mcp_server_info){.name = "m", .version = "1"}, err, sizeof err);
+    o.access_log_format = "yaml";
+    CHECK(mcp_http_start(s, &o, err, sizeof err) == NULL);
+    CHECK_STR(err, "access log format must be \"text\" or \"json\", not \"yaml\"");
+    mcp_server_free(s);
+}
+
 int main(void)
 {
     RUN(json_fields);
@@ -277,6 +394,7 @@ int main(void)
     RUN(rpc_error_code);
     RUN(writer_reopen);
     RUN(writer_errors);
+    RUN(hook_through_http);
     printf("%d passed, %d failed\n", t_passed, t_failed);
     return t_failed ? 1 : 0;
 }

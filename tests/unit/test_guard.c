@@ -4,6 +4,7 @@
 #include "../../src/mcpd/breaker.c"
 #include "../../src/mcpd/health.c"
 #include "../../src/mcpd/limiter.c"
+#include "../../src/mcpd/series.c"
 #include "test.h"
 
 #include <unistd.h>

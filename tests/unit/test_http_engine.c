@@ -6,6 +6,7 @@
 #include "../../src/mcpd/health.c"
 #include "../../src/mcpd/http_engine.c"
 #include "../../src/mcpd/limiter.c"
+#include "../../src/mcpd/series.c"
 #include "../../src/mcpd/text.c"
 #include "../../src/mcpd/yaml_json.c"
 #include "test.h"

@@ -250,6 +250,17 @@ TEST(alert_rules_and_fairness)
                             &rc);
     CHECK_INT(rc, 2);
     CHECK(strstr(out, "/http/alerts/0/signal") != NULL);
+    /* what the schema cannot say: names unique, clear <= raise, an hour's window at most */
+    out = check("{\"http\": {\"alerts\": [{\"name\": \"x\", \"signal\": \"fds\", \"raise\": 1,"
+                " \"clear\": 2}, {\"name\": \"x\", \"signal\": \"rss\", \"raise\": 1, \"clear\": 0,"
+                " \"window_ms\": 3600001}]}}",
+                &rc);
+    CHECK_INT(rc, 2);
+    CHECK_CONTAINS(out, "/http/alerts/0/clear: must be at most raise (1), got 2");
+    CHECK_CONTAINS(out,
+                   "/http/alerts/1/name: a rule named \"x\" is already defined (/http/alerts/0)");
+    CHECK_CONTAINS(out, "/http/alerts/1/window_ms: at most 3600000 (an hour of evaluations), got "
+                        "3600001");
 }
 
 int main(void)

@@ -4,9 +4,11 @@
 #include "test.h"
 #include "rt/metrics.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 TEST(buckets_are_contiguous_and_within_an_eighth)
 {
@@ -176,6 +178,45 @@ TEST(concurrent_recorders_lose_nothing)
     rt_metrics_free(m);
 }
 
+static int big_rc[3];
+
+/* 10000 tools' series, one written twice, then writes up to the cap and one past it. */
+static void collect_big(void *ud, rt_metrics_writer *w)
+{
+    (void)ud;
+    char labels[40];
+    for (int i = 0; i < 10000; i++) {
+        snprintf(labels, sizeof labels, "tool=\"t%d\"", i);
+        rt_metrics_write(w, "big_state", labels, false, "Big.", i);
+    }
+    big_rc[0] = rt_metrics_write(w, "big_state", "tool=\"t5000\"", false, "Big.", 1);
+    big_rc[1] = 0;
+    for (int i = 10000; i < RT_METRICS_MAX_COLLECTED && !big_rc[1]; i++) {
+        snprintf(labels, sizeof labels, "tool=\"t%d\"", i);
+        big_rc[1] = rt_metrics_write(w, "big_state", labels, false, "Big.", i);
+    }
+    big_rc[2] = rt_metrics_write(w, "big_more", NULL, false, "More.", 1);
+}
+
+TEST(collected_series_scale_and_cap)
+{
+    rt_metrics *m = rt_metrics_new(1);
+    CHECK_INT(rt_metrics_collector(m, collect_big, NULL), 0);
+    mcp_buf out;
+    mcp_buf_init(&out, NULL, 0, 0);
+    rt_metrics_render(m, &out);
+    mcp_buf_putc(&out, '\0');
+    CHECK_INT(big_rc[0], -EINVAL);
+    CHECK_INT(big_rc[1], 0);
+    CHECK_INT(big_rc[2], -ENOSPC);
+    size_t lines = 0;
+    for (const char *p = (const char *)out.data; *p; p++) lines += *p == '\n';
+    CHECK_INT(lines, RT_METRICS_MAX_COLLECTED + 2); /* one family: HELP, TYPE, the samples */
+    CHECK(strstr((const char *)out.data, "big_state{tool=\"t5000\"} 5000\n") != NULL);
+    mcp_buf_free(&out);
+    rt_metrics_free(m);
+}
+
 int main(void)
 {
     RUN(buckets_are_contiguous_and_within_an_eighth);
@@ -183,5 +224,6 @@ int main(void)
     RUN(histogram_counts_sums_and_quantiles);
     RUN(prometheus_text);
     RUN(concurrent_recorders_lose_nothing);
+    RUN(collected_series_scale_and_cap);
     return test_summary();
 }

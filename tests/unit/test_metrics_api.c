@@ -8,6 +8,7 @@
 #include "mcp/metrics.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,10 +53,68 @@ TEST(program_series)
     mcp_metrics_set(s, g, 1);
     CHECK_INT(mcp_metrics_get(s, c), 3);
     CHECK_INT(mcp_metrics_get(s, g), 1);
-    int64_t v = 0;
-    CHECK(mcp_server_metrics_find(s, "mcpd_breaker_state", "tool=\"good\"", &v));
-    CHECK_INT(v, 1);
-    CHECK(!mcp_server_metrics_find(s, "mcpd_breaker_state", "tool=\"bad\"", &v));
+    mcp_server_free(s);
+}
+
+/* ---- the collector ---------------------------------------------------------------------------
+ */
+
+static int collect_calls, collect_rc[8];
+
+static void collect(void *ud, mcp_metrics_writer *w)
+{
+    int *tools = ud;
+    collect_calls++;
+    char labels[64];
+    for (int i = 0; i < *tools; i++) { /* interleaved families: rendered grouped */
+        snprintf(labels, sizeof labels, "tool=\"t%d\"", i);
+        mcp_metrics_write(w, "app_breaker_state", labels, MCP_METRIC_GAUGE, "Breaker.", i);
+        mcp_metrics_write(w, "app_refused_total", labels, MCP_METRIC_COUNTER, "Refused.", 10 * i);
+    }
+    collect_rc[0] = mcp_metrics_write(w, "app_reloads_total", NULL, MCP_METRIC_COUNTER, NULL, 1);
+    collect_rc[1] = mcp_metrics_write(w, "app_refused_total", "tool=\"t0\"", MCP_METRIC_COUNTER,
+                                      NULL, 1); /* written already */
+    collect_rc[2] = mcp_metrics_write(w, "app_breaker_state", "x=\"1\"", MCP_METRIC_COUNTER, NULL,
+                                      1); /* a gauge family */
+    collect_rc[3] = mcp_metrics_write(w, "bad-name", NULL, MCP_METRIC_GAUGE, NULL, 1);
+    collect_rc[4] =
+        mcp_metrics_write(w, "app_time_seconds", NULL, MCP_METRIC_GAUGE, "T.", 1764800000.5);
+}
+
+TEST(collector_writes_series_at_each_read)
+{
+    mcp_server *s = make_server();
+    int c = mcp_metrics_counter(s, "app_reloads_total", NULL, "Reloads.");
+    int tools = 2;
+    CHECK_INT(mcp_metrics_collector(s, collect, &tools), 0);
+    mcp_metrics_add(s, c, 1);
+    mcp_buf b;
+    mcp_buf_init(&b, NULL, 0, 0);
+    mcp_server_metrics_render(s, &b);
+    mcp_buf_append(&b, "", 1);
+    CHECK_INT(collect_calls, 1);
+    CHECK_INT(collect_rc[0], MCP_EINVAL); /* registered: not collected too */
+    CHECK_INT(collect_rc[1], MCP_EINVAL);
+    CHECK_INT(collect_rc[2], MCP_EINVAL);
+    CHECK_INT(collect_rc[3], MCP_EINVAL);
+    CHECK_INT(collect_rc[4], 0);
+    CHECK_STR(b.data, "# HELP app_reloads_total Reloads.\n# TYPE app_reloads_total counter\n"
+                      "app_reloads_total 1\n"
+                      "# HELP app_breaker_state Breaker.\n# TYPE app_breaker_state gauge\n"
+                      "app_breaker_state{tool=\"t0\"} 0\napp_breaker_state{tool=\"t1\"} 1\n"
+                      "# HELP app_refused_total Refused.\n# TYPE app_refused_total counter\n"
+                      "app_refused_total{tool=\"t0\"} 0\napp_refused_total{tool=\"t1\"} 10\n"
+                      "# HELP app_time_seconds T.\n# TYPE app_time_seconds gauge\n"
+                      "app_time_seconds 1764800000.5\n");
+    /* a reload that drops a tool: the next read has one series fewer */
+    tools = 1;
+    b.len = 0;
+    mcp_server_metrics_render(s, &b);
+    mcp_buf_append(&b, "", 1);
+    CHECK(strstr(b.data, "tool=\"t1\"") == NULL);
+    CHECK(strstr(b.data, "app_breaker_state{tool=\"t0\"} 0\n") != NULL);
+    mcp_buf_free(&b);
+    CHECK_INT(mcp_metrics_collector(NULL, collect, &tools), MCP_EINVAL);
     mcp_server_free(s);
 }
 
@@ -147,9 +206,43 @@ TEST(http_snapshot_holds_every_series)
     mcp_server_free(s);
 }
 
+/* mcp_server_set_alert_rules checks the whole set at once: a mistake changes nothing. */
+TEST(alert_rules_are_checked_when_set)
+{
+    mcp_server *s = make_server();
+    char err[200];
+    mcp_alert_rule ok = {.name = "fds_high", .signal = "fds", .raise = 10, .clear = 5};
+    mcp_alert_rule dup[2] = {ok, ok};
+    CHECK_INT(mcp_server_set_alert_rules(s, dup, 2, err, sizeof err), MCP_EINVAL);
+    CHECK_STR(err, "alert rule 1 (fds_high): a rule of that name comes before");
+    mcp_alert_rule bad = ok;
+    bad.signal = "cpu";
+    CHECK_INT(mcp_server_set_alert_rules(s, &bad, 1, err, sizeof err), MCP_EINVAL);
+    CHECK_CONTAINS(err, "unknown signal");
+    bad = ok;
+    bad.clear = 11;
+    CHECK_INT(mcp_server_set_alert_rules(s, &bad, 1, err, sizeof err), MCP_EINVAL);
+    CHECK_CONTAINS(err, "clear threshold is above the raise threshold");
+    bad = ok;
+    bad.name = "Bad-Name";
+    CHECK_INT(mcp_server_set_alert_rules(s, &bad, 1, err, sizeof err), MCP_EINVAL);
+    CHECK_INT(mcp_server_set_alert_rules(s, &ok, 65, err, sizeof err), MCP_EINVAL);
+    CHECK_INT(srv_alert_rules_gen(s), 0); /* nothing was set */
+    CHECK_INT(mcp_server_set_alert_rules(s, &ok, 1, err, sizeof err), 0);
+    CHECK_INT(mcp_server_set_alert_rules(s, NULL, 0, err, sizeof err), 0); /* the defaults */
+    srv_alert_rules *a = malloc(sizeof *a);
+    CHECK(srv_alert_rules_get(s, 0, a));
+    CHECK(a->defaults && a->n == 0 && a->gen == 2);
+    CHECK(!srv_alert_rules_get(s, 2, a)); /* seen already */
+    free(a);
+    mcp_server_free(s);
+}
+
 int main(void)
 {
     RUN(program_series);
+    RUN(collector_writes_series_at_each_read);
+    RUN(alert_rules_are_checked_when_set);
     RUN(observer_outcomes);
     RUN(http_snapshot_holds_every_series);
     return test_summary();

@@ -227,6 +227,61 @@ TEST(process_probes_read_proc)
     CHECK_INT(rt_proc_open_fds(), before);
 }
 
+static double fake_b;
+
+static double read_fake_b(void *ud)
+{
+    (void)ud;
+    return fake_b;
+}
+
+/* A reload's new rule set: an unchanged rule keeps its raised alert, a removed rule's alert
+ * clears (ready again when it was the only one), a changed rule starts afresh, a new rule
+ * gets its series, and a bad set changes nothing. */
+TEST(replace_keeps_unchanged_rules_and_clears_removed_ones)
+{
+    rt_metrics *m = rt_metrics_new(1);
+    rt_monitor *mon = rt_monitor_new(m, 1000);
+    rt_mon_rule keep = {
+        .name = "keep", .signal = RT_MON_FUNC, .fn = read_fake, .raise = 10, .clear = 5};
+    rt_mon_rule gone = {
+        .name = "gone", .signal = RT_MON_FUNC, .fn = read_fake_b, .raise = 10, .clear = 5};
+    char err[128];
+    CHECK_INT(rt_monitor_replace(mon, (rt_mon_rule[]){keep, gone}, 2, err, sizeof err), 0);
+    uint64_t t = 1000;
+    fake_value = fake_b = 20;
+    CHECK_INT(rt_monitor_tick(mon, t), 2);
+    CHECK_INT(rt_monitor_alerts(mon, NULL, 0), 2);
+    /* "gone" removed, "keep" unchanged, "fresh" new */
+    rt_mon_rule fresh = {
+        .name = "fresh", .signal = RT_MON_FUNC, .fn = read_fake_b, .raise = 100, .clear = 50};
+    CHECK_INT(rt_monitor_replace(mon, (rt_mon_rule[]){fresh, keep}, 2, err, sizeof err), 0);
+    rt_mon_alert a[4];
+    CHECK_INT(rt_monitor_alerts(mon, a, 4), 1);
+    CHECK_STR(a[0].rule, "keep");
+    CHECK(!rt_monitor_ready(mon));
+    CHECK(rendered_contains(m, "mcpd_alerts 1\n"));
+    CHECK(rendered_contains(m, "mcpd_alert_active{rule=\"keep\"} 1\n"));
+    CHECK(rendered_contains(m, "mcpd_alert_active{rule=\"fresh\"} 0\n"));
+    CHECK(!rendered_contains(m, "rule=\"gone\""));
+    /* a changed threshold: the rule starts afresh (inactive), evaluated from the next tick */
+    keep.clear = 1;
+    CHECK_INT(rt_monitor_replace(mon, &keep, 1, err, sizeof err), 0);
+    CHECK(rt_monitor_ready(mon));
+    CHECK_INT(rt_monitor_tick(mon, t += 1000), 1);
+    CHECK(!rt_monitor_ready(mon));
+    /* a bad set (duplicate names) changes nothing */
+    CHECK_INT(rt_monitor_replace(mon, (rt_mon_rule[]){fresh, fresh}, 2, err, sizeof err), -EINVAL);
+    CHECK_CONTAINS(err, "a rule of that name exists");
+    CHECK_INT(rt_monitor_alerts(mon, a, 4), 1);
+    /* no rules: every alert clears */
+    CHECK_INT(rt_monitor_replace(mon, NULL, 0, err, sizeof err), 0);
+    CHECK(rt_monitor_ready(mon));
+    CHECK(!rendered_contains(m, "mcpd_alert_active"));
+    rt_monitor_free(mon);
+    rt_metrics_free(m);
+}
+
 int main(void)
 {
     RUN(raises_after_min_duration_clears_with_hysteresis);
@@ -235,5 +290,6 @@ int main(void)
     RUN(error_rate_ratio_with_min_count);
     RUN(bad_rules_are_refused_with_a_reason);
     RUN(process_probes_read_proc);
+    RUN(replace_keeps_unchanged_rules_and_clears_removed_ones);
     return test_summary();
 }

@@ -433,10 +433,12 @@ TEST(compile_errors)
 
 /* ---- bounded work --------------------------------------------------------------------------- */
 
+/* CPU time of this thread: the work done, which the machine's load does not stretch (wall
+ * time did: the fan-out took 2.3 s under ThreadSanitizer with 4 suites running at once). */
 static double now_ms(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 

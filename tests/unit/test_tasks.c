@@ -1425,16 +1425,16 @@ TEST(pool_polling)
     atomic_store(&slow_ended, 0);
     atomic_store(&saw_cancel, 0);
     mcp_conn *m = conn_ex(MCP_CONN_HTTP_MODERN, exec_pool, pool);
-    /* the CreateTaskResult comes before the handler ends */
-    uint64_t t0 = rt_now_ms();
-    const char *r = mcall(m, "slow", "{\"ms\":300}", M_TASKS);
+    /* the CreateTaskResult comes before the handler ends (asserted as that, not as a time the
+     * answer took: a loaded machine stretched it past 250 ms) */
+    const char *r = mcall(m, "slow", "{\"ms\":1000}", M_TASKS);
     CHECK(r);
-    CHECK(rt_now_ms() - t0 < 250);
+    CHECK_INT(atomic_load(&slow_ended), 0);
     char *id = dupid(jstr(r, "result.taskId"));
     CHECK(id);
-    int working = 0, polls = 0;
+    int working = 0;
     const char *st = NULL;
-    for (; polls < 500; polls++) {
+    for (uint64_t end = rt_now_ms() + 30000; rt_now_ms() < end;) {
         r = mtask(m, "tasks/get", id, M_TASKS);
         st = jstr(r, "result.status");
         CHECK(st);
@@ -1446,7 +1446,7 @@ TEST(pool_polling)
     }
     CHECK_STR(st, "completed");
     CHECK(working >= 3);
-    CHECK_STR(jstr(r, "result.result.content.0.text"), "slow done after 300 ms");
+    CHECK_STR(jstr(r, "result.result.content.0.text"), "slow done after 1000 ms");
 
     /* eight at once, polled round-robin */
     char *many[8];
