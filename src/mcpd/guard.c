@@ -591,8 +591,12 @@ static void guard_start(mcpd_call *c)
     if (watch(c) != 0) return call_refuse(c, true, "mcpd is stopping");
     /* linked first: a cancel that sees RUNNING finds the call linked on the loop */
     int ph = PH_WAITING;
-    if (!atomic_compare_exchange_strong(&c->phase, &ph, PH_RUNNING))
+    if (!atomic_compare_exchange_strong(&c->phase, &ph, PH_RUNNING)) {
+        /* unlinked before it is freed: a call freed while linked left the watchdog walking
+         * freed memory (a cycle: mcpd spun at its stop after clients went away mid-call) */
+        (void)call_end_begin(c);
         return call_refuse(c, true, "tool %s: cancelled before it started", c->tool->name);
+    }
     t->kind->call(t->inst, c);
 }
 
