@@ -509,17 +509,23 @@ void mcpd_call_finish(mcpd_call *c, mcpd_outcome outcome)
     call_end_finish(c, outcome, true);
 }
 
+/* Answers the call's ctx with an isError result of fmt/ap. */
+static void tool_errorv(mcpd_call *c, const char *fmt, va_list ap)
+{
+    char msg[4096];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    mcp_ctx_tool_error(c->ctx, "%s", msg);
+}
+
 void mcpd_call_fail(mcpd_call *c, mcpd_outcome outcome, const char *fmt, ...)
 {
     if (answered_timeout(c)) {
         outcome = MCPD_TIMEOUT;
     } else {
-        char msg[4096];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
+        tool_errorv(c, fmt, ap);
         va_end(ap);
-        mcp_ctx_tool_error(c->ctx, "%s", msg);
     }
     call_end_finish(c, outcome, true);
 }
@@ -534,17 +540,18 @@ void mcpd_call_ask(mcpd_call *c)
     call_end_finish(c, outcome, true);
 }
 
-/* Ends a call that never reached its kind: err is the answer (slots: whether it holds them). */
+/* Ends a call that never reached its kind: fmt is the answer (slots: whether it holds them).
+ * The call leaves the watchdog's list first, wherever it was refused: one freed while linked
+ * left the watchdog walking freed memory (mcpd spun in on_tick and never stopped). */
 static void call_refuse(mcpd_call *c, bool slots, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void call_refuse(mcpd_call *c, bool slots, const char *fmt, ...)
 {
-    char msg[512];
+    (void)call_end_begin(c);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    tool_errorv(c, fmt, ap);
     va_end(ap);
-    mcp_ctx_tool_error(c->ctx, "%s", msg);
     call_end_finish(c, MCPD_CANCELLED, slots);
 }
 
@@ -591,12 +598,8 @@ static void guard_start(mcpd_call *c)
     if (watch(c) != 0) return call_refuse(c, true, "mcpd is stopping");
     /* linked first: a cancel that sees RUNNING finds the call linked on the loop */
     int ph = PH_WAITING;
-    if (!atomic_compare_exchange_strong(&c->phase, &ph, PH_RUNNING)) {
-        /* unlinked before it is freed: a call freed while linked left the watchdog walking
-         * freed memory (a cycle: mcpd spun at its stop after clients went away mid-call) */
-        (void)call_end_begin(c);
+    if (!atomic_compare_exchange_strong(&c->phase, &ph, PH_RUNNING))
         return call_refuse(c, true, "tool %s: cancelled before it started", c->tool->name);
-    }
     t->kind->call(t->inst, c);
 }
 

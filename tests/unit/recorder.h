@@ -60,4 +60,21 @@ static inline int rec_count(void)
     return n;
 }
 
+/* A legacy (2025-11-25) stdio connection to srv, initialized, its outputs recorded (exec: the
+ * connection's executor, NULL to run handlers inline); the recorder is cleared after the handshake.
+ */
+static inline mcp_conn *rec_session(mcp_server *srv, mcp_exec_fn exec)
+{
+    mcp_conn_options o = {.mode = MCP_CONN_STDIO, .sink = {rec_send, NULL}, .exec = exec};
+    mcp_conn *c = mcp_conn_new(srv, &o);
+    const char *init = "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{"
+                       "\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{"
+                       "\"name\":\"t\",\"version\":\"1\"}}}";
+    const char *done = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}";
+    mcp_conn_handle(c, init, strlen(init), NULL, (void *)0x7a);
+    mcp_conn_handle(c, done, strlen(done), NULL, (void *)0x7a);
+    rec_clear();
+    return c;
+}
+
 #endif

@@ -45,15 +45,7 @@ static void h_serial(mcp_ctx *c, void *ud)
 
 static mcp_conn *session(void)
 {
-    mcp_conn_options o = {.mode = MCP_CONN_STDIO, .sink = {rec_send, NULL}, .exec = fake_exec};
-    mcp_conn *c = mcp_conn_new(srv, &o);
-    const char *init = "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{"
-                       "\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{"
-                       "\"name\":\"t\",\"version\":\"1\"}}}";
-    const char *done = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}";
-    mcp_conn_handle(c, init, strlen(init), NULL, (void *)0x7a);
-    mcp_conn_handle(c, done, strlen(done), NULL, (void *)0x7a);
-    rec_clear();
+    mcp_conn *c = rec_session(srv, fake_exec);
     njobs = norder = most_running = 0;
     return c;
 }
