@@ -21,9 +21,12 @@
 #include "mcpd.h"
 #include "mcpd/series.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BACKSTOP_MS 5000
 
@@ -667,6 +670,17 @@ int mcpd_serve(const mcpd_serve_options *o)
                 c->host, c->port);
         mcpd_gen_unref(g);
         return 2;
+    }
+    const char *alog = o->access_log ? o->access_log : c->access_log;
+    if (!stdio && alog && strcmp(alog, "-")) {
+        /* a log that cannot be opened is a mistake in the flags or config: said here, exit 2 */
+        int fd = open(alog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+        if (fd < 0) {
+            fprintf(stderr, "mcpd: access log %s: cannot open: %s\n", alog, strerror(errno));
+            mcpd_gen_unref(g);
+            return 2;
+        }
+        close(fd);
     }
     S.needs_auth = !stdio && !mcpd_host_is_loopback(c->host) && !o->insecure_no_auth;
     S.server = mcp_server_new(&c->info);

@@ -189,6 +189,12 @@ describe('access log (mcpd, JSON lines)', () => {
     assert.equal(f.code, 2);
     assert.match(f.stderr, /--access-log-format must be text or json, not: xml/);
     const tmp = tempDir();
+    for (const [path, why] of [[tmp.path('nodir/a.log'), /No such file or directory/], [tmp.path(''), /Is a directory/]]) {
+      const u = await runMcpd(['--access-log', path, '--listen', '127.0.0.1:0']);
+      assert.equal(u.code, 2, u.stderr);
+      assert.match(u.stderr, new RegExp(`access log ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot open: `));
+      assert.match(u.stderr, why);
+    }
     const { writeFileSync } = await import('node:fs');
     const cfg = tmp.path('c.json');
     writeFileSync(cfg, JSON.stringify({ access_log: { path: 'nodir/a.log', format: 'yaml' } }));
