@@ -602,8 +602,8 @@ if has metrics; then
     stop "$P_ON"; stop "$P_OFF"
     if command -v valgrind >/dev/null; then
         for v in on off; do
-            line=$(if [ $v = off ]; then export EVERYTHING_NO_REQUEST_METRICS=1; fi
-                PORT=$(pick_port) bash "$ROOT/bench/http/callgrind_echo.sh" "$EVERYTHING" 5 200 2>&1 | tail -1)
+            line=$(SERVER_ARGS=$([ $v = off ] && echo --no-request-metrics) PORT=$(pick_port) \
+                bash "$ROOT/bench/http/callgrind_echo.sh" "$EVERYTHING" 5 200 2>&1 | tail -1)
             echo "$line" >>"$OUT/logs/metrics-callgrind.txt"
             ins=$(sed -n 's/.*instructions_per_request=\([0-9]*\).*/\1/p' <<<"$line")
             [ -n "$ins" ] && [ "$ins" -gt 0 ] || die "callgrind_echo ($v): $line"

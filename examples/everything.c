@@ -1497,7 +1497,6 @@ int main(int argc, char **argv)
     mcp_keep_freed_memory(); /* big messages: docs/benchmarks.md, scenario 6 */
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;
-    if (getenv("EVERYTHING_NO_REQUEST_METRICS")) o.http.no_request_metrics = true; /* benches */
     mcp_server *s = build_server();
     if (!s) return 1;
     rc = o.stdio ? mcp_serve_stdio(s, &o.opts) : mcp_serve_http(s, &o.http);
