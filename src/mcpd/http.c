@@ -254,8 +254,19 @@ static void http_done(void *ud, httpe_result *r)
 void mcpd_http_call(httpe *t, mcpd_call *c)
 {
     int64_t left = mcpd_call_remaining_ms(c);
-    httpe_start(t, mcpd_call_args(c), mcpd_now_ms() + (uint64_t)(left > 0 ? left : 1), should_stop,
-                c, http_done);
+#if HTTPE_HAVE_LOOP
+    mcp_loop *loop = mcp_ctx_loop(mcpd_call_ctx(c)); /* inline on an HTTP worker: its loop */
+#else
+    mcp_loop *loop = NULL;
+#endif
+    httpe_start(t, mcpd_call_args(c), mcpd_now_ms() + (uint64_t)(left > 0 ? left : 1), loop,
+                should_stop, c, http_done);
+}
+
+void mcpd_http_cancel(void *inst, mcpd_call *c)
+{
+    (void)inst, (void)c;
+    httpe_wake_cancelled(); /* the loops look at their requests' should_stop */
 }
 
 static void http_call(void *inst, mcpd_call *c)
@@ -274,6 +285,7 @@ const mcpd_kind mcpd_kind_http = {
     .config_schema = http_schema,
     .configure = http_configure,
     .call = http_call,
+    .cancel = mcpd_http_cancel,
     .free = http_free,
     .collect = httpe_collect, /* the upstreams, shared with openapi's tools */
 };
