@@ -1612,7 +1612,7 @@ static void driver_stop(void)
  * lstates lets httpe_wake_cancelled post a look at the requests to every loop (cancellation
  * comes from another thread); an lstate leaves it in its on_stop, under the registry's mutex,
  * so no post ever goes to a loop that stopped. */
-#if !HTTPE_HAVE_LOOP
+#if !HTTPE_HAVE_LOOP && !defined(HTTPE_TEST_LOOP) /* the unit test brings its own */
 static struct uv_loop_s *mcp_loop_uv(const mcp_loop *l)
 {
     (void)l;
