@@ -72,8 +72,7 @@ static void srv_answer(int i)
                                 : (step){"HTTP/1.1 500 No Script\r\n"
                                          "Content-Length: 0\r\n\r\n",
                                          0, KEEP, 0};
-    S.requests++;
-    pthread_mutex_unlock(&S.mu);
+    S.requests++; /* S.mu held throughout: the bytes are the script's copies (script()) */
     size_t n = st.len ? st.len : strlen(st.bytes);
     if (st.trickle_ms) {
         for (size_t k = 0; k < n && !atomic_load(&S.stop); k++) {
@@ -89,6 +88,7 @@ static void srv_answer(int i)
     }
     if (st.then == CLOSE) srv_drop(i, false);
     if (st.then == RST) srv_drop(i, true);
+    pthread_mutex_unlock(&S.mu);
 }
 
 static void *srv_main(void *arg)
@@ -158,18 +158,30 @@ static void srv_start(void)
     pthread_create(&S.th, NULL, srv_main, NULL);
 }
 
+static void script(const step *steps, int n);
+
 static void srv_stop(void)
 {
     atomic_store(&S.stop, true);
     pthread_join(S.th, NULL);
     close(S.lfd);
+    script(NULL, 0);
 }
 
 /* Sets the script (and resets the counters). */
 static void script(const step *steps, int n)
 {
     pthread_mutex_lock(&S.mu);
-    memcpy(S.script, steps, (size_t)n * sizeof *steps);
+    for (int i = 0; i < S.nsteps; i++) free((char *)S.script[i].bytes);
+    for (int i = 0; i < n; i++) {
+        size_t len = steps[i].len ? steps[i].len : strlen(steps[i].bytes);
+        char *copy = malloc(len + 1);
+        memcpy(copy, steps[i].bytes, len);
+        copy[len] = 0;
+        S.script[i] = steps[i];
+        S.script[i].bytes = copy;
+        S.script[i].len = len;
+    }
     S.nsteps = n;
     S.next = 0;
     S.accepted = S.requests = 0;
