@@ -190,8 +190,16 @@ void mcpd_http_answer(mcp_ctx *ctx, const httpe_result *r)
         if (d) {
             const mcp_json *v = mcp_json_root(d);
             if (mcp_json_typeof(v) == MCP_JSON_OBJECT) {
-                /* from its '{' (MCP_OUTPUT_TRUSTED checks only that) */
+                /* from its '{' to its '}' (MCP_OUTPUT_TRUSTED checks only the '{', and a
+                 * trailing newline copied into a stdio message would end it early) */
+                char *end = r->body + r->body_len;
+                while (end > r->body &&
+                       (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
+                    end--;
+                char was = *end;
+                *end = 0;
                 mcp_ctx_structured(ctx, r->body + strspn(r->body, " \t\r\n"));
+                *end = was;
             } else {
                 mcp_jw *w = mcp_jw_new();
                 mcp_jw_object(w);

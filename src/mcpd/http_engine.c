@@ -110,7 +110,8 @@ struct httpe_upstream {
      * the loops, to wake the transfer thread when they free a slot) */
     struct job *wait_head, *wait_tail;
     atomic_uint nwaiting;
-    origin_target *targets; /* under mu */
+    origin_target *targets;              /* under mu */
+    atomic_ullong on_loops, on_transfer; /* requests started on each path */
     /* in D.admit while a loop asked the transfer thread to admit waiters: under D.mu */
     httpe_upstream *admit_next;
     bool admit_pending;
@@ -404,6 +405,16 @@ static void upstream_collect(httpe_upstream *u, mcp_metrics_writer *w)
                       up);
     mcpd_series_guard(w, "mcpd_upstream_", "upstream", u->name, &st,
                       mcpd_limiter_refused(u->limiter), mcpd_limiter_waits(u->limiter));
+    if (HTTPE_HAVE_LOOP) /* a build without libmcp's loops has no such path */
+        mcpd_series_write(w, "mcpd_upstream_loop_requests_total", "upstream", u->name,
+                          MCP_METRIC_COUNTER,
+                          "Requests to the upstream sent from the HTTP worker loop that ran the "
+                          "call.",
+                          (double)atomic_load(&u->on_loops));
+    mcpd_series_write(w, "mcpd_upstream_transfer_requests_total", "upstream", u->name,
+                      MCP_METRIC_COUNTER,
+                      "Requests to the upstream sent from the transfer thread (libcurl).",
+                      (double)atomic_load(&u->on_transfer));
 }
 
 void httpe_collect(mcp_metrics_writer *w)
@@ -2018,6 +2029,7 @@ static bool loop_start(httpe *t, const mcp_json *args, uint64_t deadline_ms, mcp
         snprintf(r->message, sizeof r->message, "upstream %s is unavailable: %s", u->name, why);
         goto refused;
     }
+    atomic_fetch_add(&u->on_loops, 1);
     j->ls = ls;
     j->t = t;
     j->req_len = req.len;
@@ -2060,6 +2072,7 @@ void httpe_start(httpe *t, const mcp_json *args, uint64_t deadline_ms, mcp_loop 
         goto refused;
     }
     j->has_slot = mcpd_limiter_try(u->limiter); /* else it waits on the transfer thread */
+    atomic_fetch_add(&u->on_transfer, 1);
     j->t = t;
     j->h = handle_take(u);
     j->hdrs = header_list(t, hdr_lines, j->body != NULL);
