@@ -408,9 +408,13 @@ static const char *get_str(const mcp_json *obj, const char *key)
     return mcp_json_str(mcp_json_get(obj, key), NULL);
 }
 
-static int hexval(char c)
+/* A lower-case hex digit's value; 0 for anything else (the schema has refused it already, and
+ * the settings are read even then, so a bad digit must not make a negative shift). */
+static unsigned hexval(char c)
 {
-    return c <= '9' ? c - '0' : c - 'a' + 10;
+    if (c >= '0' && c <= '9') return (unsigned)(c - '0');
+    if (c >= 'a' && c <= 'f') return (unsigned)(c - 'a' + 10);
+    return 0;
 }
 
 /* http.alerts: the performance monitor's rules (docs/overload.md), with what the schema cannot

@@ -70,16 +70,23 @@ static const bad bads[] = {
     {"{\"auth\": {}}", ":1:10: /auth: missing required property \"tokens\""},
     {"{\"auth\": {\"tokens\": [{\"name\": \"ci\", \"sha256\": \"abc\"}]}}",
      ":1:47: /auth/tokens/0/sha256: string does not match pattern"},
+    /* found by fuzz_config: a digit below '0' made a negative shift (UB) decoding the hash */
+    {"{\"auth\": {\"tokens\": [{\"name\": \"ci\", \"sha256\": \"..000000000000000000000000000"
+     "00000000000000000000000000000000001\"}]}}",
+     ":1:47: /auth/tokens/0/sha256: string does not match pattern \"^[0-9a-f]{64}$\"\n"},
     {"{\"auth\": {\"tokens\": [{\"name\": \"a\", \"sha256\": \"" SHA "\"}, {\"name\": \"a\", "
      "\"sha256\": \"" SHA2 "\"}]}}",
      ":1:124: /auth/tokens/1/name: a token named \"a\" is already defined (/auth/tokens/0)"},
-    {"{\"auth\": {\"tokens\": [{\"name\": \"a\", \"sha256\": \"" SHA "\", \"resources\": [\"dcs\"]}]},"
+    {"{\"auth\": {\"tokens\": [{\"name\": \"a\", \"sha256\": \"" SHA
+     "\", \"resources\": [\"dcs\"]}]},"
      " \"resources\": [{\"name\": \"docs\", \"path\": \".\"}]}",
-     ":1:128: /auth/tokens/0/resources/0: \"dcs\" is neither a URI prefix (scheme:...) nor the name "
+     ":1:128: /auth/tokens/0/resources/0: \"dcs\" is neither a URI prefix (scheme:...) nor the "
+     "name "
      "of a resources entry (named: docs)"},
     {"{\"auth\": {\"tokens\": [{\"name\": \"a\", \"sha256\": \"" SHA "\", \"prompts\": [\"x\"]}]}}",
      ":1:126: /auth/tokens/0/prompts/0: no prompt is named \"x\" (prompts: none)"},
-    {"{\"auth\": {\"tokens\": [{\"name\": \"a\", \"sha256\": \"" SHA "\", \"resources\": [\"\"]}]}}",
+    {"{\"auth\": {\"tokens\": [{\"name\": \"a\", \"sha256\": \"" SHA
+     "\", \"resources\": [\"\"]}]}}",
      ":1:128: /auth/tokens/0/resources/0: string shorter than 1 character"},
     /* ${ENV} */
     {"{\"server\": {\"name\": \"${MCPD_TEST_UNSET_VAR}\"}}",
