@@ -77,16 +77,13 @@ static const bad bads[] = {
     {"{\"auth\": {\"tokens\": [{\"name\": \"a\", \"sha256\": \"" SHA "\"}, {\"name\": \"a\", "
      "\"sha256\": \"" SHA2 "\"}]}}",
      ":1:124: /auth/tokens/1/name: a token named \"a\" is already defined (/auth/tokens/0)"},
-    {"{\"auth\": {\"tokens\": [{\"name\": \"a\", \"sha256\": \"" SHA
-     "\", \"resources\": [\"dcs\"]}]},"
+    {"{\"auth\": {\"tokens\": [{\"name\": \"a\", \"sha256\": \"" SHA "\", \"resources\": [\"dcs\"]}]},"
      " \"resources\": [{\"name\": \"docs\", \"path\": \".\"}]}",
-     ":1:128: /auth/tokens/0/resources/0: \"dcs\" is neither a URI prefix (scheme:...) nor the "
-     "name "
+     ":1:128: /auth/tokens/0/resources/0: \"dcs\" is neither a URI prefix (scheme:...) nor the name "
      "of a resources entry (named: docs)"},
     {"{\"auth\": {\"tokens\": [{\"name\": \"a\", \"sha256\": \"" SHA "\", \"prompts\": [\"x\"]}]}}",
      ":1:126: /auth/tokens/0/prompts/0: no prompt is named \"x\" (prompts: none)"},
-    {"{\"auth\": {\"tokens\": [{\"name\": \"a\", \"sha256\": \"" SHA
-     "\", \"resources\": [\"\"]}]}}",
+    {"{\"auth\": {\"tokens\": [{\"name\": \"a\", \"sha256\": \"" SHA "\", \"resources\": [\"\"]}]}}",
      ":1:128: /auth/tokens/0/resources/0: string shorter than 1 character"},
     /* ${ENV} */
     {"{\"server\": {\"name\": \"${MCPD_TEST_UNSET_VAR}\"}}",
