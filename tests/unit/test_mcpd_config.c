@@ -51,6 +51,9 @@ static const bad bads[] = {
     {"{\"listn\": \"127.0.0.1:80\"}",
      ":1:11: /listn: unknown key \"listn\" (did you mean \"listen\"?)"},
     {"{\"bogus\": 1}", ":1:11: /bogus: unknown key \"bogus\""},
+    /* found by fuzz_config: a key with a line break broke its mistake into two lines (and could
+     * forge a line of the log); control characters are now escaped */
+    {"{\"a\\nb\\u0001\": 1}", ":1:16: /a\\nb\\x01: unknown key \"a\\nb\\x01\"\n"},
     {"{\"listen\": \"localhost\"}",
      ":1:12: /listen: expected HOST:PORT (or [IPv6]:PORT) with PORT in 0..65535, got "
      "\"localhost\"\n"},
