@@ -262,11 +262,7 @@ static void http_done(void *ud, httpe_result *r)
 void mcpd_http_call(httpe *t, mcpd_call *c)
 {
     int64_t left = mcpd_call_remaining_ms(c);
-#if HTTPE_HAVE_LOOP
     mcp_loop *loop = mcp_ctx_loop(mcpd_call_ctx(c)); /* inline on an HTTP worker: its loop */
-#else
-    mcp_loop *loop = NULL;
-#endif
     httpe_start(t, mcpd_call_args(c), mcpd_now_ms() + (uint64_t)(left > 0 ? left : 1), loop,
                 should_stop, c, http_done);
 }

@@ -405,12 +405,11 @@ static void upstream_collect(httpe_upstream *u, mcp_metrics_writer *w)
                       up);
     mcpd_series_guard(w, "mcpd_upstream_", "upstream", u->name, &st,
                       mcpd_limiter_refused(u->limiter), mcpd_limiter_waits(u->limiter));
-    if (HTTPE_HAVE_LOOP) /* a build without libmcp's loops has no such path */
-        mcpd_series_write(w, "mcpd_upstream_loop_requests_total", "upstream", u->name,
-                          MCP_METRIC_COUNTER,
-                          "Requests to the upstream sent from the HTTP worker loop that ran the "
-                          "call.",
-                          (double)atomic_load(&u->on_loops));
+    mcpd_series_write(w, "mcpd_upstream_loop_requests_total", "upstream", u->name,
+                      MCP_METRIC_COUNTER,
+                      "Requests to the upstream sent from the HTTP worker loop that ran the "
+                      "call.",
+                      (double)atomic_load(&u->on_loops));
     mcpd_series_write(w, "mcpd_upstream_transfer_requests_total", "upstream", u->name,
                       MCP_METRIC_COUNTER,
                       "Requests to the upstream sent from the transfer thread (libcurl).",
@@ -1634,29 +1633,6 @@ static void driver_stop(void)
  * lstates lets httpe_wake_cancelled post a look at the requests to every loop (cancellation
  * comes from another thread); an lstate leaves it in its on_stop, under the registry's mutex,
  * so no post ever goes to a loop that stopped. */
-#if !HTTPE_HAVE_LOOP && !defined(HTTPE_TEST_LOOP) /* the unit test brings its own */
-static struct uv_loop_s *mcp_loop_uv(const mcp_loop *l)
-{
-    (void)l;
-    return NULL;
-}
-static void *mcp_loop_get(const mcp_loop *l, const void *key)
-{
-    (void)l, (void)key;
-    return NULL;
-}
-static int mcp_loop_set(mcp_loop *l, const void *key, void *data,
-                        void (*on_stop)(mcp_loop *l, void *data))
-{
-    (void)l, (void)key, (void)data, (void)on_stop;
-    return -1;
-}
-static int mcp_loop_post(mcp_loop *l, void (*fn)(void *ud), void *ud)
-{
-    (void)l, (void)fn, (void)ud;
-    return -1;
-}
-#endif
 
 typedef struct ljob ljob;
 

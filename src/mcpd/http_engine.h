@@ -10,13 +10,7 @@
 
 #include <mcp/json.h>
 #include <mcp/metrics.h>
-#if __has_include(<mcp/loop.h>)
 #include <mcp/loop.h>
-#define HTTPE_HAVE_LOOP 1
-#else /* until libmcp lends its loops (mcp/loop.h): every request takes the transfer thread */
-typedef struct mcp_loop mcp_loop;
-#define HTTPE_HAVE_LOOP 0
-#endif
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -456,12 +456,8 @@ describe('http requests from the worker loop and from the transfer thread', () =
       const r = await fetch(new URL('/metrics', srv.url));
       const text = await r.text();
       const n = (name, upstream) => Number(new RegExp(`^${name}\\{upstream="${upstream}"\\} (\\d+)`, 'm').exec(text)?.[1]);
-      if (/^mcpd_upstream_loop_requests_total/m.test(text)) { // built with libmcp's loops
-        assert.equal(n('mcpd_upstream_loop_requests_total', 'api'), calls.length, text);
-        assert.equal(n('mcpd_upstream_transfer_requests_total', 'api'), 0);
-      } else {
-        assert.equal(n('mcpd_upstream_transfer_requests_total', 'api'), calls.length, text);
-      }
+      assert.equal(n('mcpd_upstream_loop_requests_total', 'api'), calls.length, text);
+      assert.equal(n('mcpd_upstream_transfer_requests_total', 'api'), 0);
       await c.close();
     } finally {
       await stdio.close();

@@ -6,11 +6,10 @@
  * loop's stop; and YAML to JSON for the openapi kind. Requests through the real server are in
  * tests/e2e/mcpd_backends.test.mjs. */
 /* the engine's calls into mcp/loop.h go to this file's stand-ins */
-#define mcp_loop_uv     test_loop_uv
-#define mcp_loop_get    test_loop_get
-#define mcp_loop_set    test_loop_set
-#define mcp_loop_post   test_loop_post
-#define HTTPE_TEST_LOOP 1
+#define mcp_loop_uv   test_loop_uv
+#define mcp_loop_get  test_loop_get
+#define mcp_loop_set  test_loop_set
+#define mcp_loop_post test_loop_post
 #include <uv.h>
 typedef struct mcp_loop mcp_loop;
 struct uv_loop_s *test_loop_uv(const mcp_loop *l);
