@@ -1943,7 +1943,7 @@ void httpe_wake_cancelled(void)
 {
     pthread_mutex_lock(&reg_mu);
     for (lstate *ls = reg; ls; ls = ls->next) {
-        if (!ls->live || atomic_exchange(&ls->look_posted, true)) continue;
+        if (atomic_exchange(&ls->look_posted, true)) continue; /* one pending look is enough */
         if (mcp_loop_post(ls->ml, ls_look, ls) != 0) atomic_store(&ls->look_posted, false);
     }
     pthread_mutex_unlock(&reg_mu);
