@@ -13,10 +13,14 @@
  * per wakeup); on EMFILE, ENFILE, ENOBUFS or ENOMEM the listener is unwatched (accepting is
  * paused, the backlog waits in the kernel) and watched again on the next tick or when the
  * layer above frees a connection (rt_worker_resume_accept). Cross-thread messages go
- * through a mutex-protected intrusive queue drained by the async callback. Stopping posts a
- * stop flag the same way: the async callback marks the queue closed (later posts fail), runs
- * what was queued, lets the layer above close its handles, and closes its own; uv_run then
- * returns and the thread ends. */
+ * through a mutex-protected intrusive queue drained by the async callback; messages a loop
+ * posts to itself go to a local array run by an idle handle (no lock, no eventfd write: see
+ * docs/internals/runtime.md, "Posts"). Stopping posts a stop flag through the locked queue:
+ * the async callback marks the queue closed (later posts fail, local ones too), runs what was
+ * queued, lets the layer above close its handles, calls the on_stop of each per-worker slot
+ * (the layers above's data by key), and closes its own handles; uv_run then returns once every
+ * closed handle's callback ran, a handle left open is closed on the loop's thread, and the
+ * thread ends. */
 #include "rt/loop.h"
 
 #include "base/alloc.h"

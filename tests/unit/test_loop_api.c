@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -246,6 +247,15 @@ static void h_where(mcp_ctx *c, void *ud)
     mcp_ctx_finish(c);
 }
 
+static void h_loop_id(mcp_ctx *c, void *ud)
+{
+    (void)ud;
+    char text[64];
+    snprintf(text, sizeof text, "loop %p.", (void *)mcp_ctx_loop(c));
+    mcp_ctx_text(c, text);
+    mcp_ctx_finish(c);
+}
+
 /* ---- the server and a raw client
  * ------------------------------------------------------------------- */
 
@@ -266,6 +276,7 @@ static mcp_server *new_server(void)
         {.name = "where_inline", .handler = h_where, .ud = (void *)"inline", .flags = MCP_INLINE},
         {.name = "where_pool", .handler = h_where, .ud = (void *)"pool"},
         {.name = "where_defer", .handler = h_where, .ud = (void *)"defer", .flags = MCP_INLINE},
+        {.name = "loop_id", .handler = h_loop_id, .flags = MCP_INLINE},
     };
     for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++)
         if (mcp_server_add_tool(s, &tools[i], err, sizeof err)) {
@@ -557,6 +568,32 @@ TEST(loop_is_null_over_stdio)
     CHECK_CONTAINS(resp, "inline: inline=1 loop=no");
 }
 
+/* workers 0: one per CPU of the affinity mask (as under `taskset -c N`): one loop serves all */
+TEST(workers_default_to_the_affinity_mask)
+{
+    cpu_set_t saved, one;
+    CHECK_INT(sched_getaffinity(0, sizeof saved, &saved), 0);
+    int cpu = 0;
+    while (!CPU_ISSET(cpu, &saved)) cpu++;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    CHECK_INT(sched_setaffinity(0, sizeof one, &one), 0); /* the workers inherit it */
+    mcp_server *s = new_server();
+    mcp_http *h = start(s, 0, 0);
+    sched_setaffinity(0, sizeof saved, &saved);
+    CHECK(h != NULL);
+    char first[64] = "";
+    for (int i = 0; i < 8; i++) { /* new connections: SO_REUSEPORT would spread them */
+        const char *r = strstr(modern(mcp_http_port(h), "loop_id", "{}"), "loop 0x");
+        CHECK(r != NULL);
+        size_t n = strcspn(r, ".");
+        if (!i) snprintf(first, sizeof first, "%.*s", (int)n, r);
+        CHECK(strncmp(r, first, n) == 0 && strlen(first) == n);
+    }
+    CHECK_INT(mcp_http_stop(h), MCP_SERVE_OK);
+    mcp_server_free(s);
+}
+
 int main(void)
 {
     mcp_log_set_level(MCP_LOG_WARNING);
@@ -566,5 +603,6 @@ int main(void)
     RUN(stop_with_timers_pending_and_loop_handles_open);
     RUN(loop_is_null_on_handler_threads_and_after_defer);
     RUN(loop_is_null_over_stdio);
+    RUN(workers_default_to_the_affinity_mask);
     return test_summary();
 }
