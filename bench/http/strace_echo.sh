@@ -9,6 +9,7 @@
 #
 # [SERVER_ARGS="..."]: more flags for the server (e.g. --inline for loop_server).
 set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
 BIN=$1 N=$2 PORT=${PORT:-18932}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -17,13 +18,9 @@ run() {
     local n=$1 out="$TMP/st.$1"
     strace -c -f -o "$out" "$BIN" --listen 127.0.0.1:$PORT --workers 1 --threads 1 \
         ${SERVER_ARGS:-} 2>/dev/null &
-    local pid=$! urls=()
+    local pid=$!
     for _ in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:$PORT/ && break; sleep 0.2; done
-    for _ in $(seq 1 "$n"); do urls+=("http://127.0.0.1:$PORT/mcp"); done
-    curl -s -X POST -H 'Content-Type: application/json' \
-        -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2026-07-28' \
-        -H 'Mcp-Method: tools/call' -H 'Mcp-Name: echo' --data-binary @"$TMP/body.json" \
-        "${urls[@]}" >/dev/null
+    echo_calls "$PORT" "$n" "$TMP/body.json"
     kill -TERM "$(pgrep -P $pid)" # the server (strace's child): strace then prints and exits
     wait $pid 2>/dev/null || true
     # the "calls" column (4th) of each syscall's row
