@@ -361,12 +361,27 @@ static const char *modern(int port, const char *tool, const char *args)
     return read_all(modern_call(port, tool, args), resp, sizeof resp);
 }
 
-/* A legacy session (2025-11-25): initialize, initialized; its id in sid. */
-static void legacy_open(int port, char *sid, size_t cap)
+static const char *session_version = "2025-11-25"; /* of the last legacy_open */
+
+/* POSTs body in session sid; returns the connection. */
+static int legacy_post(int port, const char *sid, const char *body)
 {
-    const char *init = "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{"
-                       "\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},"
-                       "\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}";
+    char hdrs[256];
+    snprintf(hdrs, sizeof hdrs, "Mcp-Session-Id: %s\r\nMCP-Protocol-Version: %s\r\n", sid,
+             session_version);
+    return post(port, hdrs, body);
+}
+
+/* A legacy session of version (NULL: 2025-11-25): initialize, initialized; its id in sid. */
+static void legacy_open(int port, const char *version, char *sid, size_t cap)
+{
+    session_version = version ? version : "2025-11-25";
+    char init[512];
+    snprintf(init, sizeof init,
+             "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{"
+             "\"protocolVersion\":\"%s\",\"capabilities\":{},"
+             "\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}",
+             session_version);
     read_all(post(port, "", init), resp, sizeof resp);
     const char *h = strcasestr(resp, "mcp-session-id: ");
     if (!h) abort();
@@ -375,22 +390,20 @@ static void legacy_open(int port, char *sid, size_t cap)
     if (n >= cap) abort();
     memcpy(sid, h, n);
     sid[n] = '\0';
-    char hdrs[256];
-    snprintf(hdrs, sizeof hdrs, "Mcp-Session-Id: %s\r\nMCP-Protocol-Version: 2025-11-25\r\n", sid);
-    read_all(post(port, hdrs, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"),
-             resp, sizeof resp);
+    read_all(
+        legacy_post(port, sid, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"),
+        resp, sizeof resp);
 }
 
 /* Starts a tools/call in session sid; returns the connection. */
 static int legacy_call(int port, const char *sid, const char *tool, const char *args)
 {
-    char body[1024], hdrs[256];
+    char body[1024];
     snprintf(body, sizeof body,
              "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"%s\","
              "\"arguments\":%s}}",
              tool, args);
-    snprintf(hdrs, sizeof hdrs, "Mcp-Session-Id: %s\r\nMCP-Protocol-Version: 2025-11-25\r\n", sid);
-    return post(port, hdrs, body);
+    return legacy_post(port, sid, body);
 }
 
 static const char *legacy(int port, const char *sid, const char *tool, const char *args)
@@ -443,7 +456,7 @@ TEST(timer_on_the_loop_finishes_the_call_both_eras)
     CHECK_CONTAINS(resp, "HTTP/1.1 200");
     CHECK_CONTAINS(modern(port, "wait", "{\"ms\":20}"), "waited on loop, call 2");
     char sid[128];
-    legacy_open(port, sid, sizeof sid);
+    legacy_open(port, NULL, sid, sizeof sid);
     CHECK_CONTAINS(legacy(port, sid, "wait", "{\"ms\":0}"), "waited on loop, call 3");
     CHECK_CONTAINS(legacy(port, sid, "wait", "{\"ms\":15}"), "waited on loop, call 4");
     CHECK_INT(atomic_load(&loops_made), 1); /* one worker: one loop, its state kept */
@@ -453,13 +466,38 @@ TEST(timer_on_the_loop_finishes_the_call_both_eras)
     CHECK_INT(atomic_load(&cancels_posted), 0);
 }
 
+/* 2025-03-26 batches: answers that come later from the loop join the one given at once */
+TEST(batch_answered_later_from_the_loop)
+{
+    CHECK(serve(1, 0));
+    char sid[128];
+    legacy_open(port, "2025-03-26", sid, sizeof sid);
+    const char *batch =
+        "[{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"tools/call\",\"params\":{\"name\":"
+        "\"wait\",\"arguments\":{\"ms\":30}}},"
+        "{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"tools/call\",\"params\":{\"name\":"
+        "\"wait\",\"arguments\":{\"ms\":0}}},"
+        "{\"jsonrpc\":\"2.0\",\"id\":13,\"method\":\"tools/call\",\"params\":{\"name\":"
+        "\"where_inline\",\"arguments\":{}}}]";
+    read_all(legacy_post(port, sid, batch), resp, sizeof resp);
+    CHECK_CONTAINS(resp, "HTTP/1.1 200");
+    CHECK_CONTAINS(resp, "\"id\":11");
+    CHECK_CONTAINS(resp, "\"id\":12");
+    CHECK_CONTAINS(resp, "\"id\":13");
+    CHECK_CONTAINS(resp, "inline: inline=1 loop=yes");
+    const char *first = strstr(resp, "waited on loop, call ");
+    CHECK(first != NULL);
+    CHECK(strstr(first + 1, "waited on loop, call ") != NULL);
+    CHECK_INT(unserve(), MCP_SERVE_OK);
+}
+
 TEST(another_thread_posts_to_the_loop)
 {
     CHECK(serve(2, 0));
     for (int i = 0; i < 4; i++)
         CHECK_CONTAINS(modern(port, "thread_post", "{}"), "posted back to the loop");
     char sid[128];
-    legacy_open(port, sid, sizeof sid);
+    legacy_open(port, NULL, sid, sizeof sid);
     CHECK_CONTAINS(legacy(port, sid, "thread_post", "{}"), "posted back to the loop");
     CHECK_INT(unserve(), MCP_SERVE_OK);
 }
@@ -490,7 +528,7 @@ TEST(stop_with_timers_pending_and_loop_handles_open)
     int fds[6];
     for (int i = 0; i < 6; i++) fds[i] = modern_call(port, "wait", "{\"ms\":600000}");
     char sid[128];
-    legacy_open(port, sid, sizeof sid);
+    legacy_open(port, NULL, sid, sizeof sid);
     int lfd = legacy_call(port, sid, "wait", "{\"ms\":600000}");
     CHECK(wait_for(&calls_alive, 7));
     /* the drain gives up after 200 ms; the conns close and cancel the calls; the posts run;
@@ -563,6 +601,7 @@ int main(void)
 {
     mcp_log_set_level(MCP_LOG_WARNING);
     RUN(timer_on_the_loop_finishes_the_call_both_eras);
+    RUN(batch_answered_later_from_the_loop);
     RUN(another_thread_posts_to_the_loop);
     RUN(cancelled_while_the_timer_is_pending);
     RUN(stop_with_timers_pending_and_loop_handles_open);
