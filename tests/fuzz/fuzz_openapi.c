@@ -26,12 +26,20 @@ static void check(bool ok, const char *what)
     }
 }
 
-static char config_path[256], spec_path[256];
+static char dir[64], config_path[128], spec_path[128];
+
+static void remove_temp(void)
+{
+    unlink(config_path);
+    unlink(spec_path);
+    rmdir(dir);
+}
 
 static void setup(void)
 {
-    char dir[] = "/tmp/fuzz_openapi.XXXXXX";
+    snprintf(dir, sizeof dir, "/tmp/fuzz_openapi.XXXXXX");
     check(mkdtemp(dir) != NULL, "mkdtemp");
+    atexit(remove_temp);
     snprintf(config_path, sizeof config_path, "%s/mcpd.json", dir);
     snprintf(spec_path, sizeof spec_path, "%s/spec", dir);
     FILE *f = fopen(config_path, "w");
