@@ -191,6 +191,10 @@ typedef struct access_note {
 } access_note;
 
 /* One MCP request on its way through the pipeline (loop thread of ws). */
+/* The MCP headers the HTTP layer pre-extracts (http_limits.unique, listed in http.c in this
+ * order): http_request.unique[UH_...] is the value, or NULL. */
+enum { UH_PROTOCOL_VERSION, UH_SESSION_ID, UH_METHOD, UH_NAME };
+
 typedef struct req_ctx {
     mcp_http *h;
     wstate *ws;

@@ -560,8 +560,8 @@ int hstream_run(req_ctx *r, mcp_conn *conn, hstream *st, session *sess, bool *he
     http_request *req = r->req;
     mcp_msg_info info = {.protocol_version_header = r->pv,
                          /* only the modern era has them (the engine reads them there) */
-                         .method_header = r->modern ? http_header_get(req, "Mcp-Method") : NULL,
-                         .name_header = r->modern ? http_header_get(req, "Mcp-Name") : NULL,
+                         .method_header = r->modern ? req->unique[UH_METHOD] : NULL,
+                         .name_header = r->modern ? req->unique[UH_NAME] : NULL,
                          .get_header = req_get_header,
                          .hctx = req,
                          .admit = r->admit,
