@@ -78,20 +78,30 @@ static bool origin_ok(const mcp_http *h, const http_request *req)
            http_authority_same(&org.a, dflt, &host, dflt);
 }
 
-/* On a loopback bind, Host must parse as an authority whose host is loopback or listed. */
-static bool host_ok(const mcp_http *h, const http_request *req)
+/* On a loopback bind, Host must parse as an authority whose host is loopback or listed. The
+ * answer depends on the value and the transport's fixed configuration only, so the worker
+ * remembers the last value it let through and passes the same bytes again at once. */
+static bool host_ok(const mcp_http *h, wstate *ws, const http_request *req)
 {
     if (h->any_host || !h->loopback) return true;
+    if (!req->host) return false;
+    size_t n = strlen(req->host);
+    if (ws && n == ws->host_ok_len && !memcmp(req->host, ws->host_ok, n)) return true;
     http_authority a;
-    if (!req->host || http_parse_host(req->host, strlen(req->host), &a)) return false;
-    return http_host_is_loopback(&a) || host_listed(h, &a);
+    if (http_parse_host(req->host, n, &a)) return false;
+    if (!http_host_is_loopback(&a) && !host_listed(h, &a)) return false;
+    if (ws && n < sizeof ws->host_ok) {
+        memcpy(ws->host_ok, req->host, n);
+        ws->host_ok_len = n;
+    }
+    return true;
 }
 
 bool http_guard(req_ctx *r)
 {
     if (!origin_ok(r->h, r->req))
         herr_send(r->ws, r->res, HERR_ORIGIN, NULL);
-    else if (!host_ok(r->h, r->req))
+    else if (!host_ok(r->h, r->ws, r->req))
         herr_send(r->ws, r->res, HERR_HOST, NULL);
     else
         return false;
@@ -131,12 +141,15 @@ static bool stage_validate(req_ctx *r)
      * modern one (where the engine answers an unknown version) */
     r->modern = r->pv && mcp_version_era(r->pv) != MCP_ERA_LEGACY;
     herr e;
+    if (req->method == HTTP_POST) {
+        r->accept_json = http_accepts(req->accept, "application/json");
+        r->accept_sse = http_accepts(req->accept, "text/event-stream");
+    }
     if (req->method != HTTP_POST && req->method != HTTP_GET && req->method != HTTP_DELETE)
         e = r->modern ? HERR_METHOD_MODERN : HERR_METHOD;
     else if (req->method == HTTP_POST && !content_type_ok(req->content_type))
         e = HERR_CONTENT_TYPE;
-    else if (req->method == HTTP_POST && !http_accepts(req->accept, "application/json") &&
-             !http_accepts(req->accept, "text/event-stream"))
+    else if (req->method == HTTP_POST && !r->accept_json && !r->accept_sse)
         e = HERR_ACCEPT;
     else
         return false;

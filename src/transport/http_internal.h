@@ -68,6 +68,10 @@ struct wstate {
     resume_wait *waits; /* resumes waiting for their stream's old response to go */
     uint64_t last_keepalive;
     unsigned idx; /* worker index: its metrics shard */
+    /* The last Host value the guard let through on this worker (clients send the same one on
+     * every request): the same bytes pass again without a parse. Loop thread only. */
+    char host_ok[64];
+    size_t host_ok_len; /* 0: none yet */
 };
 
 /* ---- streams ------------------------------------------------------------------------------- */
@@ -203,10 +207,11 @@ typedef struct req_ctx {
     const char *pv;  /* MCP-Protocol-Version, or NULL */
     const char *sid; /* Mcp-Session-Id, or NULL (legacy era: read by http_legacy) */
     bool modern;
-    int admit;             /* mcp_msg_info.admit for the handle call */
-    char id[80];           /* after MCP_NOT_ADMITTED: the body's id as JSON text */
-    const void *principal; /* what mcp_http_options.auth returned, or NULL */
-    access_note *note;     /* when logging (the MCP endpoint only), else NULL */
+    bool accept_json, accept_sse; /* what Accept allows (set by the admission's validation) */
+    int admit;                    /* mcp_msg_info.admit for the handle call */
+    char id[80];                  /* after MCP_NOT_ADMITTED: the body's id as JSON text */
+    const void *principal;        /* what mcp_http_options.auth returned, or NULL */
+    access_note *note;            /* when logging (the MCP endpoint only), else NULL */
 } req_ctx;
 
 /* ---- http.c ---------------------------------------------------------------------------------- */

@@ -523,15 +523,16 @@ static void batch_to_sse_locked(hstream *st)
     st->mode = MODE_SSE;
 }
 
-/* Sets st up for req before the handle call. */
-static void prepare(hstream *st, const http_request *req, mcp_conn *conn, session *sess)
+/* Sets st up for r's request before the handle call (what Accept allows was read by the
+ * admission, http_admit.c). */
+static void prepare(hstream *st, const req_ctx *r, mcp_conn *conn, session *sess)
 {
-    const char *p = req->body;
+    const char *p = r->req->body;
     while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++;
     st->batch = *p == '[';
     if (st->batch) st->expected = -1;
-    st->accept_json = http_accepts(req->accept, "application/json");
-    st->accept_sse = http_accepts(req->accept, "text/event-stream");
+    st->accept_json = r->accept_json;
+    st->accept_sse = r->accept_sse;
     st->t0_ns = rt_now_ns();
     if (sess) {
         atomic_fetch_add(&sess->active, 1);
@@ -567,7 +568,7 @@ int hstream_run(req_ctx *r, mcp_conn *conn, hstream *st, session *sess, bool *he
                          .admit = r->admit,
                          .principal = r->principal,
                          .names = r->note ? &r->note->names : NULL};
-    prepare(st, req, conn, sess);
+    prepare(st, r, conn, sess);
     tl_req = st;
     tl_req_wake = false;
     if (sess) pthread_mutex_lock(&sess->handle_lock);
