@@ -14,6 +14,7 @@
 #include "http_internal.h"
 
 #include "base/alloc.h"
+#include "base/spare.h"
 #include "rpc/rpc.h"
 #include "rt/clock.h"
 
@@ -67,12 +68,13 @@ void hstream_unref(hstream *st)
     mcp_buf_free(&st->json);
     pthread_mutex_destroy(&st->lock);
     if (st->sess) session_unref(st->sess);
-    free(st);
+    mcp_spare_put(MCP_SPARE_STREAM, st);
 }
 
 hstream *hstream_new(mcp_http *h, session *sess, wstate *ws, http_response *res)
 {
-    hstream *st = mcp_xcalloc(1, sizeof *st);
+    hstream *st = mcp_spare_take(MCP_SPARE_STREAM, sizeof *st); /* this thread's last freed */
+    memset(st, 0, sizeof *st);
     atomic_init(&st->refs, 1);
     pthread_mutex_init(&st->lock, NULL);
     st->h = h;
