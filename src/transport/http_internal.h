@@ -251,8 +251,11 @@ void http_metric(wstate *ws, int id, int64_t delta);
 
 /* ---- http_admit.c ---------------------------------------------------------------------------- */
 
-/* True if the comma-separated media range list allows type ("application/json"). */
+/* True if the comma-separated media range list allows type ("application/json"); NULL (no
+ * Accept) allows everything. */
 bool http_accepts(const char *accept, const char *type);
+/* Both answers for two types in one pass over the list: *a1 for t1, *a2 for t2. */
+void http_accepts2(const char *accept, const char *t1, bool *a1, const char *t2, bool *a2);
 /* The Origin/Host guard (DNS rebinding), for the endpoint and /metrics alike: answers 403
  * and returns true when the request is refused. */
 bool http_guard(req_ctx *r);
@@ -298,7 +301,8 @@ void hstream_keepalive(wstate *ws);
 /* Records a request's latency (from t0, rt_now_ns) in ws's histogram. */
 void http_record_latency(wstate *ws, uint64_t t0);
 
-/* ---- http_admin.c ----------------------------------------------------------------------------- */
+/* ---- http_admin.c -----------------------------------------------------------------------------
+ */
 
 /* Registers the per-method and per-tool series and becomes the server's observer. */
 void http_admin_setup(mcp_http *h);
