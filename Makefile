@@ -4,7 +4,8 @@
 #   make run      build and serve mcpd (its default config) over Streamable HTTP on 127.0.0.1:8080/mcp
 #   make test     install what is missing, build, run every test (ASan+UBSan, optimized, TSan)
 #   make tsan     the test suite under ThreadSanitizer
-#   make fuzz     build the libFuzzer targets (clang) and run each for FUZZ_TIME seconds; fails on a crash
+#   make fuzz     build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (default 60);
+#                 fails on a crash, leak, timeout or OOM (docs/internals/testing.md, Fuzzing)
 #   make bench    benchmarks (not part of make test)
 #   make soak     SOAK_TIME seconds (default 600) of mixed valid, malformed and hostile clients;
 #                 fails if a valid call goes unanswered or RSS / fds grow (not part of make test)
@@ -12,7 +13,8 @@
 .PHONY: all build install run run-everything deps test test-asan test-release tsan fuzz fuzz-build bench bench-json soak format clean
 
 JOBS     ?= $(shell nproc)
-FUZZ_TIME ?= 600
+FUZZ_TIME ?= 60
+FUZZ_SECONDS ?= $(FUZZ_TIME)
 CMAKE_GEN = -G Ninja
 
 all: build
@@ -69,15 +71,17 @@ fuzz-build: deps
 	@CC=clang cmake -S . -B build/fuzz $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Fuzz >/dev/null
 	@ninja -C build/fuzz
 
-# Each target runs for FUZZ_TIME seconds; its last lines are shown. A crash (or leak, timeout)
+# Each target runs for FUZZ_SECONDS seconds (FUZZ_TIME is the old name), one at a time, niced;
+# its last lines are shown. A crash (or leak, timeout, OOM past 1 GiB, UB report)
 # makes the target exit non-zero: make fuzz then stops with that status, the crash input is
 # left as build/fuzz/crash-* (libFuzzer's -artifact_prefix) and the full log in build/fuzz/<target>.log.
 fuzz: fuzz-build
 	@for t in build/fuzz/fuzz_*; do \
 		[ -x "$$t" ] && [ -f "$$t" ] || continue; \
 		n=$$(basename $$t); c=tests/fuzz/corpus/$${n#fuzz_}; mkdir -p build/fuzz/corpus-$$n; \
-		echo "== $$n for $(FUZZ_TIME) s"; \
-		$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 -artifact_prefix=build/fuzz/ \
+		echo "== $$n for $(FUZZ_SECONDS) s"; \
+		nice $$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -timeout=5 -print_final_stats=1 \
+			-artifact_prefix=build/fuzz/ \
 			build/fuzz/corpus-$$n $$c > build/fuzz/$$n.log 2>&1; rc=$$?; \
 		tail -15 build/fuzz/$$n.log; \
 		if [ $$rc -ne 0 ]; then echo "make fuzz: $$n failed (exit $$rc), log build/fuzz/$$n.log" >&2; exit $$rc; fi; \

@@ -86,9 +86,11 @@ typedef enum mcp_err {
     MCP_EBUSY = -16,      /* in use: already started, or serving */
     MCP_EEXIST = -17,     /* a name or URI already registered */
     MCP_EINVAL = -22,     /* a bad argument or definition: the err text, if any, says what */
+    MCP_ENOSPC = -28,     /* a fixed-size table is full (e.g. 16 keys of mcp_loop_set) */
     MCP_ERANGE = -34,     /* a number outside its allowed range */
     MCP_ENOTSUP = -95,    /* not supported by this libmcp or by the client */
     MCP_EADDRINUSE = -98, /* the address is already served by another process */
+    MCP_ESHUTDOWN = -108, /* stopping: an event loop no longer takes work (mcp_loop_post) */
     MCP_ETIMEDOUT = -110, /* handlers did not stop in time (a stop left them running) */
     MCP_ECANCELED = -125, /* the request was cancelled or its client went away */
 } mcp_err;
@@ -530,8 +532,9 @@ int mcp_server_set_timeout(mcp_server *s, uint32_t ms);
 /* Calls fn(ud) once when ctx is cancelled (at once, on this thread, if it already is). fn runs
  * on the cancelling thread (an I/O thread, the timeout sweep, the one stopping the server)
  * with libmcp's locks held: it must only wake the handler (signal a condition variable, write
- * to a pipe, set an atomic flag), never call mcp_* functions or block. It is not called after
- * the ctx ends (finish, fail, ask), so ud may live on the handler's stack. A second call
+ * to a pipe, set an atomic flag, mcp_loop_post to the loop the call waits on), never call
+ * other mcp_* functions or block. It is not called after the ctx ends (finish, fail, ask), so
+ * ud may live on the handler's stack. A second call
  * replaces the first; fn NULL removes it. Returns 0. The handler's thread. */
 int mcp_ctx_on_cancel(mcp_ctx *c, void (*fn)(void *ud), void *ud);
 
@@ -606,7 +609,7 @@ typedef struct mcp_http_options {
     const char *host;           /* bind address, IPv4 or IPv6 literal; "127.0.0.1" */
     int port;                   /* 0: the kernel picks one (mcp_http_port tells) */
     const char *path;           /* the MCP endpoint; "/mcp" */
-    unsigned workers;           /* event-loop threads; number of cores */
+    unsigned workers;           /* event-loop threads; the CPUs the process may run on */
     unsigned threads;           /* most handler threads; max(64, 8 x cores) (see mcp_stdio_options) */
     size_t queue_max;           /* handler calls waiting for a thread; 1024 (beyond: 503) */
     size_t max_sessions;        /* legacy sessions; 10000 (beyond: initialize gets 503) */
@@ -956,4 +959,7 @@ int mcp_server_set_skill_authority(mcp_server *s, const char *authority);
 #ifdef __cplusplus
 }
 #endif
+
+#include <mcp/loop.h> /* the event loops lent to inline handlers (mcp_ctx_loop) */
+
 #endif

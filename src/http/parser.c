@@ -430,7 +430,8 @@ static int on_body(llhttp_t *ll, const char *at, size_t len)
     http_parser *p = P(ll);
     if (len > p->lim.max_body - p->body.len)
         return fail_limit(p, 413, "body larger than %zu bytes", p->lim.max_body);
-    if (at == p->body.data + p->body.len && len < p->body.cap - p->body.len) /* read in place */
+    /* read in place (a body with no buffer yet, as a chunked one starts, is never in place) */
+    if (p->body.data && at == p->body.data + p->body.len && len < p->body.cap - p->body.len)
         p->body.len += len;
     else
         mcp_buf_append(&p->body, at, len);

@@ -26,6 +26,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "rt/clock.h"
+#include "rt/pool.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -885,7 +886,7 @@ int http_server_start(http_server **out, const http_server_config *cfg)
     http_server *s = mcp_xcalloc(1, sizeof *s);
     s->cfg = *cfg;
     set_defaults(&s->cfg);
-    conn_budget(&s->cfg, cfg->workers ? cfg->workers : (unsigned)uv_available_parallelism());
+    conn_budget(&s->cfg, cfg->workers ? cfg->workers : rt_cpu_count());
     rt_workers_config wc = {
         .nworkers = cfg->workers,
         .host = cfg->host,

@@ -42,7 +42,7 @@ typedef struct http_exchange {
 typedef struct http_server_config {
     const char *host; /* NULL: 127.0.0.1 */
     int port;         /* 0: any (see http_server_port) */
-    unsigned workers; /* 0: number of cores */
+    unsigned workers; /* 0: rt_cpu_count() (the CPUs of the process's affinity mask) */
     /* per worker; 0: 10000. Lowered to what the fd limit allows (RLIMIT_NOFILE, whose soft
      * value is raised toward the hard one as needed; see docs/limits.md). Beyond it: closed at
      * once, counted, logged */

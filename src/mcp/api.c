@@ -76,6 +76,8 @@ const char *mcp_strerror(int err)
         return "already exists";
     case MCP_EINVAL:
         return "invalid argument";
+    case MCP_ENOSPC:
+        return "no space left";
     case MCP_ERANGE:
         return "out of range";
     case MCP_ENOTSUP:
@@ -84,6 +86,8 @@ const char *mcp_strerror(int err)
         return "address already in use";
     case MCP_ECANCELED:
         return "cancelled";
+    case MCP_ESHUTDOWN:
+        return "shutting down";
     case MCP_ETIMEDOUT:
         return "timed out";
     default:

@@ -119,6 +119,7 @@ struct mcp_ctx {
     bool whole;      /* answers the whole incoming message (mcp_out.whole) */
     bool tag_gone;   /* under conn lock: cancelled by mcp_conn_cancel_tag, tag no longer valid */
     bool inline_now; /* the handler runs inline on an I/O thread and may mcp_ctx_defer */
+    mcp_loop *loop;  /* with inline_now: the loop of that I/O thread (mcp_ctx_loop), or NULL */
     atomic_bool cancelled;
     const char *method_name;
     size_t method_name_len; /* every byte: a name may hold a NUL (JSON \u0000) */

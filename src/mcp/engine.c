@@ -450,12 +450,21 @@ void ctx_fail_with(mcp_ctx *ctx, eng_fail f, int code, const char *data_json, co
     mcp_buf_free(&b);
 }
 
+/* The event loop the calling thread runs, lent to inline handlers (mcp_engine_set_loop). */
+static _Thread_local mcp_loop *tl_loop;
+
+void mcp_engine_set_loop(mcp_loop *l)
+{
+    tl_loop = l;
+}
+
 /* inl: the handler runs on the I/O thread and may hand itself to the pool (mcp_ctx_defer). */
 static void invoke(mcp_ctx *ctx, bool inl)
 {
     reg_entry *e = ctx->entry;
     mcp_handler_fn fn = ctx->method == M_COMPLETE ? e->complete : e->handler;
     ctx->inline_now = inl;
+    ctx->loop = inl ? tl_loop : NULL;
     fn(ctx, e->ud);
 }
 
@@ -472,6 +481,11 @@ void ctx_invoke(mcp_ctx *ctx)
 bool mcp_ctx_is_inline(const mcp_ctx *ctx)
 {
     return ctx->inline_now;
+}
+
+mcp_loop *mcp_ctx_loop(const mcp_ctx *ctx)
+{
+    return ctx->inline_now ? ctx->loop : NULL;
 }
 
 int mcp_ctx_defer(mcp_ctx *ctx)

@@ -93,6 +93,12 @@ typedef struct mcp_conn_options {
     size_t max_client_requests_total;
 } mcp_conn_options;
 
+/* Names the event loop the calling thread runs (an HTTP worker's), so that inline handlers
+ * invoked on this thread get it from mcp_ctx_loop; NULL (the default) on other threads.
+ * Transports call it once on each of their loop threads, before the first mcp_conn_handle
+ * there. The calling thread only. */
+void mcp_engine_set_loop(mcp_loop *l);
+
 /* Returns a new conn for server s (refcounted; the transport holds one reference). */
 mcp_conn *mcp_conn_new(mcp_server *s, const mcp_conn_options *opts);
 

@@ -110,6 +110,25 @@ const char *mcpd_errs_pointer(const mcpd_errs *e, size_t i)
     return i < e->n ? e->e[i].pointer : NULL;
 }
 
+/* Writes s with its control characters escaped (\n, \r, \t, \xHH), so that a key or value of
+ * the file quoted in a mistake cannot break its one line (or forge another in the log). */
+static void put_line_safe(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != 0x7f)
+            fputc(c, out);
+        else if (c == '\n')
+            fputs("\\n", out);
+        else if (c == '\r')
+            fputs("\\r", out);
+        else if (c == '\t')
+            fputs("\\t", out);
+        else
+            fprintf(out, "\\x%02x", c);
+    }
+}
+
 void mcpd_errs_print(const mcpd_errs *e, FILE *out, const char *prefix, const char *file,
                      const char *text, size_t len)
 {
@@ -127,8 +146,12 @@ void mcpd_errs_print(const mcpd_errs *e, FILE *out, const char *prefix, const ch
             fprintf(out, "%s%s:%u:%u: ", prefix, file, pos.line, pos.column);
         else
             fprintf(out, "%s%s: ", prefix, file);
-        if (x->pointer[0]) fprintf(out, "%s: ", x->pointer);
-        fprintf(out, "%s\n", x->msg);
+        if (x->pointer[0]) {
+            put_line_safe(out, x->pointer);
+            fputs(": ", out);
+        }
+        put_line_safe(out, x->msg);
+        fputc('\n', out);
     }
     if (e->dropped) fprintf(out, "%s%s: %zu more mistakes not shown\n", prefix, file, e->dropped);
 }
@@ -408,9 +431,13 @@ static const char *get_str(const mcp_json *obj, const char *key)
     return mcp_json_str(mcp_json_get(obj, key), NULL);
 }
 
-static int hexval(char c)
+/* A lower-case hex digit's value; 0 for anything else (the schema has refused it already, and
+ * the settings are read even then, so a bad digit must not make a negative shift). */
+static unsigned hexval(char c)
 {
-    return c <= '9' ? c - '0' : c - 'a' + 10;
+    if (c >= '0' && c <= '9') return (unsigned)(c - '0');
+    if (c >= 'a' && c <= 'f') return (unsigned)(c - 'a' + 10);
+    return 0;
 }
 
 /* http.alerts: the performance monitor's rules (docs/overload.md), with what the schema cannot

@@ -510,7 +510,7 @@ void mcpd_call_finish(mcpd_call *c, mcpd_outcome outcome)
 }
 
 /* Answers the call's ctx with an isError result of fmt/ap. */
-static void tool_errorv(mcpd_call *c, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void tool_errorv(mcpd_call *c, const char *fmt, va_list ap)
 {
     char msg[4096];
     vsnprintf(msg, sizeof msg, fmt, ap);

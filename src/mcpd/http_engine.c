@@ -634,6 +634,17 @@ static bool parse_url(httpe *t, const char *url, char *err, size_t errsize)
         snprintf(err, errsize, "the URL has no host");
         return false;
     }
+    /* the template's own text goes out as written: a space, control byte or non-ASCII byte in
+     * it would make a request line libcurl refuses (or another request) at every call */
+    for (const char *p = url; *p; p++) {
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
+            snprintf(err, errsize,
+                     "the URL may hold only printable ASCII (percent-encode the rest): byte "
+                     "0x%02x at offset %zu",
+                     (unsigned char)*p, (size_t)(p - url));
+            return false;
+        }
+    }
     if (memchr(url, '{', (size_t)(end - url))) {
         snprintf(err, errsize,
                  "the scheme, host and port must be fixed, not filled from an "

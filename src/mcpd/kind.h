@@ -71,7 +71,8 @@ typedef struct mcpd_errs mcpd_errs;
  * The thread that runs configure. */
 void mcpd_err(mcpd_errs *e, const char *pointer, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void mcpd_verr(mcpd_errs *e, const char *pointer, const char *fmt, va_list ap);
+void mcpd_verr(mcpd_errs *e, const char *pointer, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 /* Number of mistakes recorded so far. */
 size_t mcpd_err_count(const mcpd_errs *e);
 

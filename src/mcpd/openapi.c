@@ -7,8 +7,12 @@
  * parameters as query and header templates, and a JSON request body as the argument "body".
  * The tool's input schema has one property per parameter (its schema and description; path
  * parameters and those marked required are required) plus "body"; $refs to
- * #/components/schemas/ are kept and resolved through "$defs" (a copy of components.schemas
- * added to the schema), and $refs to components' parameters and requestBodies are followed.
+ * #/components/schemas/ are kept and resolved through "$defs" (a copy of the components.schemas
+ * the schema uses, directly or through other ones: an index of the document's schemas by name
+ * makes that closure cost what it holds), and $refs to components' parameters and
+ * requestBodies are followed. The input schemas of one entry are at most 64 MiB in all: a
+ * document whose operations each pull in most of a large components.schemas is refused at the
+ * operation that passes it, with advice to list the operations to serve.
  * Parameter names that are not identifiers ("pet-id") get one ("pet_id") in the schema; the
  * request still uses the document's name. The tool is named by its operationId (else
  * method_path), with the entry's "prefix"; its description is the summary and description;
@@ -22,12 +26,14 @@
 #include "mcpd/text.h"
 #include "mcpd/yaml_json.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SPEC_BYTES (16u << 20)
-#define MAX_OPERATIONS 1024
+#define MAX_SPEC_BYTES   (16u << 20)
+#define MAX_OPERATIONS   1024
+#define MAX_SCHEMA_BYTES ((size_t)64 << 20) /* the input schemas of one entry, in all */
 
 static const char openapi_schema[] =
     "{\"type\":\"object\",\"required\":[\"spec\"],"
@@ -124,10 +130,109 @@ static const mcp_json *deref(const mcp_json *root, const mcp_json *v)
     return cur;
 }
 
-/* Copies a schema, pointing $refs into components.schemas at $defs instead. */
-static void copy_schema(mcp_jw *w, const mcp_json *v, bool *uses_defs)
+/* ---- $defs: the components.schemas an input schema uses ---------------------------------- */
+/* components.schemas indexed by name (open addressing over member indexes + 1), built once per
+ * document. */
+typedef struct defs_index {
+    const mcp_json *defs; /* components.schemas, or NULL */
+    uint32_t *slots;
+    size_t mask;
+} defs_index;
+
+/* What one input schema uses: the members of components.schemas its $refs name, directly or
+ * through other members (a queue, each member once), and about how many bytes of text all of
+ * it makes (counted while scanning, which stops once it passes limit). */
+typedef struct defs_use {
+    const defs_index *ix;
+    uint8_t *used;
+    uint32_t *queue;
+    size_t nq;
+    size_t size, limit;
+} defs_use;
+
+static size_t name_hash(const char *s, size_t n)
 {
-    static const char from[] = "#/components/schemas/";
+    size_t h = 14695981039346656037u;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+    return h;
+}
+
+static void defs_index_init(defs_index *ix, const mcp_json *root)
+{
+    ix->defs = mcp_json_get(mcp_json_get(root, "components"), "schemas");
+    size_t n = mcp_json_typeof(ix->defs) == MCP_JSON_OBJECT ? mcp_json_len(ix->defs) : 0, cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    ix->slots = calloc(cap, sizeof *ix->slots);
+    if (!ix->slots) abort();
+    ix->mask = cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        const char *k;
+        size_t kl;
+        mcp_json_member(ix->defs, i, &k, &kl);
+        size_t h = name_hash(k, kl) & ix->mask;
+        while (ix->slots[h]) h = (h + 1) & ix->mask;
+        ix->slots[h] = (uint32_t)i + 1;
+    }
+}
+
+/* The member index of name[0..len), or -1. */
+static long defs_find(const defs_index *ix, const char *name, size_t len)
+{
+    for (size_t h = name_hash(name, len) & ix->mask; ix->slots[h]; h = (h + 1) & ix->mask) {
+        const char *k;
+        size_t kl;
+        mcp_json_member(ix->defs, ix->slots[h] - 1, &k, &kl);
+        if (kl == len && !memcmp(k, name, len)) return (long)ix->slots[h] - 1;
+    }
+    return -1;
+}
+
+/* Notes the member that ref (after "#/components/schemas/") names: its first JSON Pointer
+ * segment, unescaped (~1 is '/', ~0 is '~'; %XX as in a URI fragment). A name that is not there
+ * is left for the schema compiler to report as an unresolved $ref. */
+static void defs_mark(defs_use *u, const char *ref)
+{
+    char name[512];
+    size_t n = 0;
+    for (; *ref && *ref != '/' && n < sizeof name; ref++) {
+        unsigned hex;
+        if (ref[0] == '~' && (ref[1] == '0' || ref[1] == '1')) {
+            name[n++] = *++ref == '0' ? '~' : '/';
+        } else if (ref[0] == '%' && isxdigit((unsigned char)ref[1]) &&
+                   isxdigit((unsigned char)ref[2]) && sscanf(ref + 1, "%2x", &hex) == 1) {
+            name[n++] = (char)hex;
+            ref += 2;
+        } else {
+            name[n++] = *ref;
+        }
+    }
+    long i = n < sizeof name && u->ix->defs ? defs_find(u->ix, name, n) : -1;
+    if (i >= 0 && !u->used[i]) u->used[i] = 1, u->queue[u->nq++] = (uint32_t)i;
+}
+
+static const char refs_from[] = "#/components/schemas/";
+
+/* Notes every member that v's $refs name, and adds about the size of v's text to u->size. */
+static void defs_scan(defs_use *u, const mcp_json *v)
+{
+    for (size_t i = 0; i < mcp_json_len(v) && u->size <= u->limit; i++) {
+        const char *k = NULL;
+        size_t kl = 0, sl = 0;
+        const mcp_json *m = mcp_json_typeof(v) == MCP_JSON_OBJECT ? mcp_json_member(v, i, &k, &kl)
+                                                                  : mcp_json_at(v, i);
+        mcp_json_type t = mcp_json_typeof(m);
+        const char *str = mcp_json_str(m, &sl);
+        u->size += kl + 4 + (t == MCP_JSON_STRING ? sl : 8);
+        if (k && !strcmp(k, "$ref") && str && !strncmp(str, refs_from, sizeof refs_from - 1))
+            defs_mark(u, str + sizeof refs_from - 1);
+        else if (t == MCP_JSON_OBJECT || t == MCP_JSON_ARRAY)
+            defs_scan(u, m);
+    }
+}
+
+/* Copies a schema, pointing $refs into components.schemas at $defs instead. */
+static void copy_schema(mcp_jw *w, const mcp_json *v)
+{
     switch (mcp_json_typeof(v)) {
     case MCP_JSON_OBJECT:
         mcp_jw_object(w);
@@ -137,25 +242,48 @@ static void copy_schema(mcp_jw *w, const mcp_json *v, bool *uses_defs)
             const mcp_json *m = mcp_json_member(v, i, &k, &kl);
             mcp_jw_keyn(w, k, kl);
             const char *ref = !strcmp(k, "$ref") ? mcp_json_str(m, NULL) : NULL;
-            if (ref && !strncmp(ref, from, sizeof from - 1)) {
+            if (ref && !strncmp(ref, refs_from, sizeof refs_from - 1)) {
                 char buf[512];
-                snprintf(buf, sizeof buf, "#/$defs/%s", ref + sizeof from - 1);
+                snprintf(buf, sizeof buf, "#/$defs/%s", ref + sizeof refs_from - 1);
                 mcp_jw_string(w, buf);
-                *uses_defs = true;
             } else {
-                copy_schema(w, m, uses_defs);
+                copy_schema(w, m);
             }
         }
         mcp_jw_object_end(w);
         break;
     case MCP_JSON_ARRAY:
         mcp_jw_array(w);
-        for (size_t i = 0; i < mcp_json_len(v); i++) copy_schema(w, mcp_json_at(v, i), uses_defs);
+        for (size_t i = 0; i < mcp_json_len(v); i++) copy_schema(w, mcp_json_at(v, i));
         mcp_jw_array_end(w);
         break;
     default:
         mcp_jw_value(w, v);
     }
+}
+
+/* Adds the members the queue's members name in turn, sizing them all. Returns false once the
+ * size passes u->limit. */
+static bool defs_close(defs_use *u)
+{
+    for (size_t q = 0; q < u->nq && u->size <= u->limit; q++) /* the queue grows as it goes */
+        defs_scan(u, mcp_json_member(u->ix->defs, u->queue[q], NULL, NULL));
+    return u->size <= u->limit;
+}
+
+/* Writes "$defs": what defs_close found. */
+static void write_defs(mcp_jw *w, const defs_use *u)
+{
+    mcp_jw_key(w, "$defs");
+    mcp_jw_object(w);
+    for (size_t q = 0; q < u->nq; q++) {
+        const char *k;
+        size_t kl;
+        const mcp_json *m = mcp_json_member(u->ix->defs, u->queue[q], &k, &kl);
+        mcp_jw_keyn(w, k, kl);
+        copy_schema(w, m);
+    }
+    mcp_jw_object_end(w);
 }
 
 /* An identifier for an argument: [A-Za-z_][A-Za-z0-9_]{0,63}. */
@@ -245,59 +373,71 @@ static bool body_schema(const mcp_json *root, const mcp_json *op, const mcp_json
     return false;
 }
 
-static char *input_schema(const mcp_json *root, const param *ps, size_t np, bool has_body,
-                          const mcp_json *body, bool body_required)
+/* The tool's input schema, or NULL when it would pass limit bytes (with the components it
+ * uses). ix indexes the document's components.schemas. */
+static char *input_schema(const defs_index *ix, const param *ps, size_t np, bool has_body,
+                          const mcp_json *body, bool body_required, size_t limit)
 {
-    bool uses_defs = false;
-    mcp_jw *w = mcpd_jw_object_schema();
+    size_t n = mcp_json_len(ix->defs);
+    defs_use u = {.ix = ix, .limit = limit};
+    u.used = calloc(n + 1, 1);
+    u.queue = calloc(n + 1, sizeof *u.queue);
+    if (!u.used || !u.queue) abort();
     for (size_t i = 0; i < np; i++) {
-        mcp_jw_key(w, ps[i].arg);
-        if (mcp_json_typeof(ps[i].schema) == MCP_JSON_OBJECT &&
-            !mcp_json_get(ps[i].schema, "$ref")) {
-            /* the parameter's schema, with its description when the schema has none */
-            mcp_jw_object(w);
-            for (size_t k = 0; k < mcp_json_len(ps[i].schema); k++) {
-                const char *key;
-                size_t kl;
-                const mcp_json *m = mcp_json_member(ps[i].schema, k, &key, &kl);
-                mcp_jw_keyn(w, key, kl);
-                copy_schema(w, m, &uses_defs);
+        if (ps[i].schema) defs_scan(&u, ps[i].schema);
+        u.size += 32;
+    }
+    if (has_body && body) defs_scan(&u, body);
+    char *text = NULL;
+    if (defs_close(&u)) {
+        mcp_jw *w = mcpd_jw_object_schema();
+        for (size_t i = 0; i < np; i++) {
+            mcp_jw_key(w, ps[i].arg);
+            if (mcp_json_typeof(ps[i].schema) == MCP_JSON_OBJECT &&
+                !mcp_json_get(ps[i].schema, "$ref")) {
+                /* the parameter's schema, with its description when the schema has none */
+                mcp_jw_object(w);
+                for (size_t k = 0; k < mcp_json_len(ps[i].schema); k++) {
+                    const char *key;
+                    size_t kl;
+                    const mcp_json *m = mcp_json_member(ps[i].schema, k, &key, &kl);
+                    mcp_jw_keyn(w, key, kl);
+                    copy_schema(w, m);
+                }
+                if (ps[i].desc && !mcp_json_get(ps[i].schema, "description")) {
+                    mcp_jw_key(w, "description");
+                    mcp_jw_value(w, ps[i].desc);
+                }
+                mcp_jw_object_end(w);
+            } else if (ps[i].schema) {
+                copy_schema(w, ps[i].schema);
+            } else {
+                mcp_jw_raw(w, "{\"type\":\"string\"}", 17);
             }
-            if (ps[i].desc && !mcp_json_get(ps[i].schema, "description")) {
-                mcp_jw_key(w, "description");
-                mcp_jw_value(w, ps[i].desc);
-            }
-            mcp_jw_object_end(w);
-        } else if (ps[i].schema) {
-            copy_schema(w, ps[i].schema, &uses_defs);
-        } else {
-            mcp_jw_raw(w, "{\"type\":\"string\"}", 17);
         }
+        if (has_body) {
+            mcp_jw_key(w, "body");
+            if (body)
+                copy_schema(w, body);
+            else
+                mcp_jw_raw(w, "{}", 2);
+        }
+        mcp_jw_object_end(w);
+        mcp_jw_key(w, "required");
+        mcp_jw_array(w);
+        for (size_t i = 0; i < np; i++)
+            if (ps[i].required) mcp_jw_string(w, ps[i].arg);
+        if (has_body && body_required) mcp_jw_string(w, "body");
+        mcp_jw_array_end(w);
+        mcp_jw_key(w, "additionalProperties");
+        mcp_jw_bool(w, false);
+        if (u.nq) write_defs(w, &u);
+        mcp_jw_object_end(w);
+        text = mcpd_jw_take(w, "{\"type\":\"object\"}");
     }
-    if (has_body) {
-        mcp_jw_key(w, "body");
-        if (body)
-            copy_schema(w, body, &uses_defs);
-        else
-            mcp_jw_raw(w, "{}", 2);
-    }
-    mcp_jw_object_end(w);
-    mcp_jw_key(w, "required");
-    mcp_jw_array(w);
-    for (size_t i = 0; i < np; i++)
-        if (ps[i].required) mcp_jw_string(w, ps[i].arg);
-    if (has_body && body_required) mcp_jw_string(w, "body");
-    mcp_jw_array_end(w);
-    mcp_jw_key(w, "additionalProperties");
-    mcp_jw_bool(w, false);
-    const mcp_json *defs = mcp_json_get(mcp_json_get(root, "components"), "schemas");
-    if (uses_defs && defs) {
-        mcp_jw_key(w, "$defs");
-        bool again = false;
-        copy_schema(w, defs, &again);
-    }
-    mcp_jw_object_end(w);
-    return mcpd_jw_take(w, "{\"type\":\"object\"}");
+    free(u.used);
+    free(u.queue);
+    return text;
 }
 
 /* Builds the request template's pieces as JSON text: {"url":..,"query":{..},"headers":{..},
@@ -382,6 +522,9 @@ typedef struct oa_ctx {
     mcpd_errs *errs;
     oa_inst *in;
     httpe_upstream_config up;
+    defs_index ix;       /* the document's components.schemas by name */
+    size_t schema_bytes; /* of the input schemas made so far (at most MAX_SCHEMA_BYTES) */
+    bool stop;           /* past a bound (operations, schema bytes): no more operations */
 } oa_ctx;
 
 /* Makes the tool of one operation. Returns false after recording a mistake. */
@@ -427,7 +570,19 @@ static bool add_operation(oa_ctx *x, const char *path, const char *method, const
         return false;
     }
     tool_name(mcp_json_str(mcp_json_get(x->entry, "prefix"), NULL), op_id, name, sizeof name);
-    char *input = input_schema(x->root, ps, np, has_body, body, body_required);
+    char *input = input_schema(&x->ix, ps, np, has_body, body, body_required,
+                               MAX_SCHEMA_BYTES - x->schema_bytes);
+    if (!input) {
+        mcpd_err(x->errs, ptr,
+                 "operation %s (%s %s): the input schemas of this document's operations, with the "
+                 "components.schemas they use, pass %zu MiB in all: list the operations to serve "
+                 "in \"operations\"",
+                 op_id, upper, path, MAX_SCHEMA_BYTES >> 20);
+        x->stop = true;
+        httpe_free(t);
+        return false;
+    }
+    x->schema_bytes += strlen(input);
     const char *summary = mcp_json_str(mcp_json_get(op, "summary"), NULL);
     const char *desc = mcp_json_str(mcp_json_get(op, "description"), NULL);
     char description[4096];
@@ -516,6 +671,7 @@ static int oa_configure(const mcpd_env *env, const mcp_json *e, const char *poin
     if (!x.up.name) x.up.name = origin;
     x.in = calloc(1, sizeof *x.in);
     if (!x.in) abort();
+    defs_index_init(&x.ix, root);
     x.in->ops = calloc(MAX_OPERATIONS, sizeof *x.in->ops);
     if (!x.in->ops) abort();
     const mcp_json *list = mcp_json_get(e, "operations");
@@ -537,18 +693,22 @@ static int oa_configure(const mcpd_env *env, const mcp_json *e, const char *poin
                          "more than %d operations: list the ones to serve in "
                          "\"operations\"",
                          MAX_OPERATIONS);
+                x.stop = true;
                 break;
             }
             add_operation(&x, p, methods[m], item, op, oid ? oid : id);
+            if (x.stop) break;
         }
+        if (x.stop) break;
     }
-    for (size_t i = 0; i < mcp_json_len(list); i++) {
+    for (size_t i = 0; i < mcp_json_len(list) && !x.stop; i++) {
         if (seen[i]) continue;
         snprintf(ptr, sizeof ptr, "%s/operations/%zu", pointer, i);
         mcpd_err(errs, ptr, "the document has no operation \"%s\"",
                  mcp_json_str(mcp_json_at(list, i), NULL));
     }
     mcp_json_doc_free(doc);
+    free(x.ix.slots);
     if (mcpd_err_count(errs) != before) {
         oa_free(x.in);
         return -1;

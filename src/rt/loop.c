@@ -22,6 +22,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "rt/clock.h"
+#include "rt/pool.h"
 #include "rt/signals.h"
 #include "rt/timer.h"
 
@@ -46,6 +47,12 @@ typedef struct rt_msg {
     void *arg;
 } rt_msg;
 
+typedef struct rt_slot {
+    const void *key;
+    void *data;
+    rt_slot_stop_fn on_stop;
+} rt_slot;
+
 struct rt_worker {
     alignas(64) rt_counters counters; /* own cache line: written by this thread only */
     alignas(64) uv_loop_t loop;
@@ -63,6 +70,9 @@ struct rt_worker {
     uv_mutex_t mu; /* guards head, tail, stop_req, closed */
     rt_msg *head, *tail;
     bool stop_req, closed;
+    rt_slot slots[RT_WORKER_SLOTS]; /* the layers above's per-loop data (loop thread only) */
+    unsigned nslots;
+    bool slots_stopped;
     unsigned index;
     void *data;
     rt_workers *ws;
@@ -256,6 +266,17 @@ void rt_workers_stop_accepting(rt_workers *ws)
     }
 }
 
+/* Calls each slot's on_stop once, in the order set; a slot set meanwhile is refused. */
+static void stop_slots(rt_worker *w)
+{
+    w->slots_stopped = true;
+    for (unsigned i = 0; i < w->nslots; i++) {
+        rt_slot s = w->slots[i];
+        if (s.on_stop) s.on_stop(w, s.data);
+    }
+    w->nslots = 0;
+}
+
 static void close_own_handles(rt_worker *w)
 {
     close_listener(w);
@@ -275,6 +296,7 @@ static void on_async(uv_async_t *a)
     run_msgs(m);
     if (!stop) return;
     if (w->ws->cfg.on_stop) w->ws->cfg.on_stop(w, w->ws->cfg.ud);
+    stop_slots(w);
     rt_timers_drain(&w->timers); /* entries release what they hold */
     close_own_handles(w);
 }
@@ -286,10 +308,26 @@ rt_worker *rt_worker_current(void)
     return tl_current;
 }
 
+static void close_leftover(uv_handle_t *h, void *arg)
+{
+    rt_worker *w = arg;
+    if (uv_is_closing(h)) return;
+    mcp_log(MCP_LOGL_WARN,
+            "rt: worker %u: a %s handle was left open on the stopped loop; closing it (close it "
+            "in the on_stop of mcp_loop_set)",
+            w->index, uv_handle_type_name(uv_handle_get_type(h)));
+    uv_close(h, NULL);
+}
+
 static void thread_main(void *arg)
 {
     rt_worker *w = arg;
     tl_current = w;
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    /* Every active handle is closed (the loop returned only after stop); an inactive one a
+     * layer above forgot (a stopped timer) would make uv_loop_close fail: close it here, on
+     * its own thread, so the loop can be closed and nothing of it leaks. */
+    uv_walk(&w->loop, close_leftover, w);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     tl_current = NULL;
 }
@@ -403,7 +441,7 @@ int rt_workers_start(rt_workers **out, const rt_workers_config *cfg)
     ws->cfg = *cfg;
     if (!ws->cfg.backlog) ws->cfg.backlog = 511;
     if (!ws->cfg.tick_ms) ws->cfg.tick_ms = 250;
-    ws->n = cfg->nworkers ? cfg->nworkers : (unsigned)uv_available_parallelism();
+    ws->n = cfg->nworkers ? cfg->nworkers : rt_cpu_count();
     ws->w = mcp_xcalloc(ws->n, sizeof *ws->w);
     int *fds = mcp_xcalloc(ws->n, sizeof *fds);
     for (unsigned i = 0; i < ws->n; i++) fds[i] = -1;
@@ -467,6 +505,46 @@ int rt_worker_post(rt_worker *w, void (*fn)(void *arg), void *arg)
     w->tail = m;
     uv_async_send(&w->async); /* under the lock: the handle cannot be closed meanwhile */
     uv_mutex_unlock(&w->mu);
+    return 0;
+}
+
+/* --- per-worker slots ------------------------------------------------------------------------ */
+
+static rt_slot *slot_find(const rt_worker *w, const void *key)
+{
+    for (unsigned i = 0; i < w->nslots; i++)
+        if (w->slots[i].key == key) return (rt_slot *)&w->slots[i];
+    return NULL;
+}
+
+void *rt_worker_slot_get(const rt_worker *w, const void *key)
+{
+    rt_slot *s = slot_find(w, key);
+    return s ? s->data : NULL;
+}
+
+int rt_worker_slot_set(rt_worker *w, const void *key, void *data, rt_slot_stop_fn on_stop,
+                       void **old)
+{
+    if (old) *old = NULL;
+    if (w->slots_stopped) return -ECANCELED;
+    rt_slot *s = slot_find(w, key);
+    if (s && old) *old = s->data;
+    if (!data) { /* removal: the later slots move down, keeping the order they were set in */
+        if (s) {
+            size_t i = (size_t)(s - w->slots);
+            memmove(s, s + 1, (w->nslots - i - 1) * sizeof *s);
+            w->nslots--;
+        }
+        return 0;
+    }
+    if (!s) {
+        if (w->nslots == RT_WORKER_SLOTS) return -ENOSPC;
+        s = &w->slots[w->nslots++];
+        s->key = key;
+    }
+    s->data = data;
+    s->on_stop = on_stop;
     return 0;
 }
 

@@ -43,7 +43,7 @@ typedef struct rt_stats {
     atomic_fetch_sub_explicit(&rt_worker_counters(w)->field, (n), memory_order_relaxed)
 
 typedef struct rt_workers_config {
-    unsigned nworkers; /* 0: number of cores */
+    unsigned nworkers; /* 0: rt_cpu_count() */
     const char *host;  /* IPv4 or IPv6 literal; NULL: "127.0.0.1" */
     int port;          /* 0: the kernel picks one (see rt_workers_port) */
     int backlog;       /* 0: 511 */
@@ -92,7 +92,9 @@ void rt_workers_stats(const rt_workers *ws, rt_stats *out);
 
 /* Queues fn(arg) to run on w's loop thread and wakes it. Returns 0, or -ECANCELED once w is
  * stopping (fn will not run; the caller still owns arg). Any thread. Messages from one thread
- * run in the order posted. */
+ * run in the order posted. From w's own thread it makes no system call (a local queue, run by
+ * an idle handle once the current callback returns, never re-entrantly); from another, a
+ * mutex and an eventfd wake-up (uv_async_send, coalesced). */
 int rt_worker_post(rt_worker *w, void (*fn)(void *arg), void *arg);
 
 /* Arms t (an entry embedded in the caller's object, rt_timer_init'ed) in w's deadline heap to
@@ -107,6 +109,22 @@ void rt_worker_timer_cancel(rt_worker *w, rt_timer *t);
 
 /* Returns the worker whose loop runs the calling thread, or NULL on any other thread. */
 rt_worker *rt_worker_current(void);
+
+/* Per-worker data of the layers above, by key (any unique address). At most RT_WORKER_SLOTS
+ * keys per worker. */
+#define RT_WORKER_SLOTS 16
+/* Called once on w's loop thread when w stops: after the queued messages ran and the layer
+ * above's on_stop, before w's own handles close; the loop runs on until every handle closed
+ * by then (uv_close) has had its close callback. */
+typedef void (*rt_slot_stop_fn)(rt_worker *w, void *data);
+/* Returns the data set for key on w, or NULL. Loop thread of w. */
+void *rt_worker_slot_get(const rt_worker *w, const void *key);
+/* Sets data for key on w (data NULL: removes the key), replacing what was set (its on_stop is
+ * not called; *old, if not NULL, receives the data replaced, or NULL). Returns 0; -ENOSPC
+ * when w has RT_WORKER_SLOTS keys already; -ECANCELED once w's slots have been stopped.
+ * Loop thread of w. */
+int rt_worker_slot_set(rt_worker *w, const void *key, void *data, rt_slot_stop_fn on_stop,
+                       void **old);
 
 /* Accessors. The loop, data and index may be used from w's loop thread (data also from
  * on_start/on_exit); counters from any thread. */

@@ -326,12 +326,21 @@ static void *worker_main(void *arg)
 
 /* --- configuration ------------------------------------------------------------------------- */
 
-static unsigned ncpus(void)
+unsigned rt_cpu_count(void)
 {
-    /* The affinity mask, not the machine: a container pinned to 2 CPUs wants 2 workers. */
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-        return (unsigned)CPU_COUNT(&set);
+    /* The affinity mask, not the machine: a container pinned to 2 CPUs, or `taskset -c 0`,
+     * wants 2 (1) of everything sized by cores. A mask wider than cpu_set_t's 1024 CPUs is read
+     * into a bigger set. */
+    for (int n = CPU_SETSIZE; n <= (1 << 16); n *= 2) {
+        cpu_set_t *set = CPU_ALLOC((size_t)n);
+        if (!set) break;
+        size_t size = CPU_ALLOC_SIZE((size_t)n);
+        int rc = sched_getaffinity(0, size, set);
+        int count = rc == 0 ? CPU_COUNT_S(size, set) : 0;
+        CPU_FREE(set);
+        if (rc == 0 && count > 0) return (unsigned)count;
+        if (rc != 0 && errno != EINVAL) break; /* EINVAL: the kernel's mask is wider */
+    }
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (unsigned)n : 1u;
 }
@@ -347,7 +356,7 @@ static size_t stack_bytes(size_t want)
 
 static void apply_config(rt_pool *p, const rt_pool_config *cfg)
 {
-    unsigned cpus = ncpus();
+    unsigned cpus = rt_cpu_count();
     unsigned dflt =
         cpus * DEFAULT_PER_CORE > DEFAULT_MAX_FLOOR ? cpus * DEFAULT_PER_CORE : DEFAULT_MAX_FLOOR;
     unsigned threads = cfg && cfg->threads ? cfg->threads : dflt;

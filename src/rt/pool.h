@@ -158,4 +158,9 @@ int rt_pool_shutdown_until(rt_pool *p, bool drain, uint64_t deadline_ms, const _
  * drain=true (accepted work is never lost silently). Same threads as rt_pool_shutdown. */
 void rt_pool_free(rt_pool *p);
 
+/* The number of CPUs this process may run on (its affinity mask: `taskset -c 0` gives 1), or
+ * the online CPUs if the mask cannot be read; at least 1. What "the cores" means wherever
+ * libmcp sizes something by them (pool threads, HTTP workers). Any thread. */
+unsigned rt_cpu_count(void);
+
 #endif

@@ -49,6 +49,7 @@ wstate *http_current_ws(mcp_http *h)
         /* set by the loop thread itself before any stream of it exists; pool threads read it
          * only through a stream, after the pool's queue ordered them */
         tl_ws->w = w;
+        mcp_engine_set_loop((mcp_loop *)(void *)w); /* lent to inline handlers (loop_api.c) */
     }
     return tl_ws;
 }
@@ -324,8 +325,7 @@ static mcp_http *http_new(mcp_server *srv, const mcp_http_options *o)
     h->nbuckets = 1024;
     while (h->nbuckets < o->max_sessions && h->nbuckets < (1u << 20)) h->nbuckets *= 2;
     h->buckets = mcp_xcalloc(h->nbuckets, sizeof *h->buckets);
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    h->nworkers = o->workers ? o->workers : (unsigned)(cores > 0 ? cores : 1);
+    h->nworkers = o->workers ? o->workers : rt_cpu_count(); /* the affinity mask's CPUs */
     h->ws = mcp_xcalloc(h->nworkers, sizeof *h->ws);
     metrics_setup(h);
     http_admin_setup(h);

@@ -4,11 +4,18 @@
  * conn (stdio mode: both eras) of a server with a few tools, a resource, a template and a
  * prompt; the first byte picks the conn mode. Handlers run inline; one of them asks the
  * client, so client responses in the input exercise correlation; ticks expire the rest.
+ * Each message goes through mcp_conn_handle, the entry every transport uses, with transport
+ * information picked by its length: none (stdio), a modern MCP-Protocol-Version header alone or
+ * with Mcp-Method/Mcp-Name/Mcp-Param-* headers (which must agree with the body), a legacy
+ * version header, or an admission limited to initialize (legacy HTTP before its session),
+ * whose refusal must hand back the message's id as JSON. Batches (JSON arrays) are messages
+ * like any other. Now and then a tag is cancelled, as when an HTTP client goes away.
  * Outputs go to a sink that checks each one parses as JSON. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "json/json.h"
 #include "mcp/engine.h"
@@ -90,6 +97,53 @@ static void setup(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static const char *get_header(const void *hctx, const char *name)
+{
+    (void)hctx;
+    return strncasecmp(name, "mcp-param-", 10) ? NULL : "v";
+}
+
+/* Hands one message to the conn with transport information picked by its length. */
+static void handle(mcp_conn *c, const char *p, size_t n)
+{
+    mcp_msg_names names;
+    mcp_msg_info info = {.protocol_version_header = "2026-07-28", .names = &names};
+    void *tag = (void *)(uintptr_t)(1 + n % 3);
+    switch (n % 6) {
+    case 0: /* stdio: no headers */
+        mcp_conn_handle(c, p, n, NULL, tag);
+        return;
+    case 2:
+        info.method_header = "tools/call";
+        info.name_header = "echo";
+        info.get_header = get_header;
+        break;
+    case 3:
+        info.protocol_version_header = "2025-11-25";
+        break;
+    case 4:
+        info.protocol_version_header = n & 8 ? "2025-06-18" : NULL;
+        info.admit = MCP_ADMIT_INITIALIZE;
+        break;
+    case 5:
+        mcp_conn_cancel_tag(c, (void *)(uintptr_t)(1 + (n / 6) % 3));
+        break;
+    default:
+        break;
+    }
+    int rc = mcp_conn_handle(c, p, n, &info, tag);
+    if (rc == MCP_NOT_ADMITTED) {
+        char stack[512];
+        mcp_arena a;
+        mcp_arena_init(&a, stack, sizeof stack);
+        const json_value *id = json_parse(info.id, strlen(info.id), &a, NULL, NULL);
+        if (!id || (id->type != JSON_NULL && id->type != JSON_INT && id->type != JSON_DOUBLE &&
+                    id->type != JSON_STRING))
+            abort(); /* the id handed back for the transport's refusal is not an id */
+        mcp_arena_free(&a);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!srv) setup();
@@ -101,8 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        mcp_msg_info info = {"2026-07-28", NULL, NULL};
-        mcp_conn_handle(c, p, n, (n & 1) ? &info : NULL, (void *)1);
+        handle(c, p, n);
         mcp_conn_tick(c, now += 30000);
         p += n + 1;
     }

@@ -6,12 +6,16 @@
  * request must be self-consistent (lengths match strings, the path is a prefix of the target,
  * the body fits the limit), and after an error the parser must refuse more input. The same
  * input is then fed whole to a second parser, which must produce the same sequence of requests
- * (or the same error), since the split of the bytes must never change the outcome. */
+ * (or the same error), since the split of the bytes must never change the outcome. The Host and
+ * Origin headers of every request, and the raw input itself, go through the authority parsers
+ * (authority.c), whose answers must be self-consistent. */
+#include "http/authority.h"
 #include "http/parser.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,6 +41,38 @@ static unsigned long mix(unsigned long h, const void *p, size_t n)
     return h ^ n;
 }
 
+/* An accepted authority lies inside the text, has a host of its kind and a port in range, and
+ * names the same host as itself; loopback is decided from the host alone. */
+static void check_authority(const char *s, size_t len, const http_authority *a)
+{
+    check(a->host >= s && a->host + a->host_len <= s + len && a->host_len > 0, "host outside");
+    check(a->port >= -1 && a->port <= 65535, "port out of range");
+    for (size_t i = 0; i < a->host_len; i++) {
+        char c = a->host[i];
+        if (a->kind == HTTP_HOST_IPV4) check((c >= '0' && c <= '9') || c == '.', "IPv4 host");
+        if (a->kind == HTTP_HOST_IPV6)
+            check(c == ':' || c == '.' || (c >= '0' && c <= '9') ||
+                      ((c | 32) >= 'a' && (c | 32) <= 'f'),
+                  "IPv6 host");
+    }
+    check(http_authority_same(a, 80, a, 80), "an authority differs from itself");
+    if (http_host_is_loopback(a) && a->kind == HTTP_HOST_NAME)
+        check(a->host_len == 9 && !strncasecmp(a->host, "localhost", 9), "a loopback name");
+}
+
+static void authorities(const char *s, size_t len)
+{
+    http_authority a;
+    http_origin o;
+    if (http_parse_host(s, len, &a) == 0) check_authority(s, len, &a);
+    if (http_parse_origin(s, len, &o) == 0) {
+        check(o.scheme == s && o.scheme_len > 0 && o.scheme_len + 3 <= len, "origin scheme");
+        check(!memcmp(s + o.scheme_len, "://", 3), "origin without ://");
+        check_authority(s, len, &o.a);
+        (void)http_origin_is_web(&o);
+    }
+}
+
 static void check_request(const http_request *r, const http_limits *lim, outcome *o)
 {
     check(strlen(r->target) == r->target_len, "target length");
@@ -52,6 +88,9 @@ static void check_request(const http_request *r, const http_limits *lim, outcome
         check(strlen(r->headers[i].value) == r->headers[i].value_len, "value length");
         check(http_header_get(r, r->headers[i].name) != NULL, "lookup of a present header");
     }
+    const char *host = http_header_get(r, "host"), *origin = http_header_get(r, "origin");
+    if (host) authorities(host, strlen(host));
+    if (origin) authorities(origin, strlen(origin));
     check(r->version_major == 1, "version");
     o->requests++;
     o->hash = mix(o->hash, r->target, r->target_len);
@@ -103,6 +142,7 @@ static void run(const char *d, size_t n, const http_limits *lim, unsigned seed, 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2) return 0;
+    authorities((const char *)data + 2, size - 2);
     unsigned seed = data[0] | 1u;
     http_limits lim = {0};
     if (data[1] & 1)

@@ -3,10 +3,14 @@
  * Parses the input with tight limits (so that deep or huge inputs hit the limit paths quickly).
  * Whatever parses must serialize, parse again to an equal DOM and serialize to the same bytes
  * (compact and pretty); the fuzzer aborts on any difference. The first byte also selects
- * whether duplicate member names are allowed, so both paths of that check get explored. The
- * escaper is also fed the raw input, which is arbitrary bytes, and its output must parse as a
- * string. */
+ * whether duplicate member names are allowed, so both paths of that check get explored, and
+ * whether the text is read relaxed (comments and trailing commas, as mcpd reads config files;
+ * a first byte of '/' starts a comment). In relaxed mode a value's JSON Pointer, picked by the
+ * input's bytes, must be located by mcp_json_locate at a byte that starts a value of its type
+ * (config mistakes are reported at that position). The escaper is also fed the raw input,
+ * which is arbitrary bytes, and its output must parse as a string. */
 #include "json/json.h"
+#include "mcp/json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +67,56 @@ static void escape_bytes(const uint8_t *data, size_t size)
     mcp_arena_free(&a);
 }
 
+/* Appends "/" and key escaped per RFC 6901 to ptr. Returns false if it does not fit. */
+static bool push_key(char *ptr, size_t size, const char *key, size_t len)
+{
+    size_t o = strlen(ptr);
+    if (o + 1 >= size) return false;
+    ptr[o++] = '/';
+    for (size_t i = 0; i < len; i++) {
+        if (o + 3 >= size) return false;
+        if (key[i] == '~' || key[i] == '/') {
+            ptr[o++] = '~';
+            ptr[o++] = key[i] == '~' ? '0' : '1';
+        } else {
+            ptr[o++] = key[i];
+        }
+    }
+    ptr[o] = '\0';
+    return true;
+}
+
+/* Walks from the root to a value chosen by the input's bytes, then checks that
+ * mcp_json_locate finds where that value starts in the text. */
+static void locate(const uint8_t *data, size_t size, const json_value *v, unsigned flags)
+{
+    char ptr[512] = "";
+    for (size_t k = 0; k < 8 && (v->type == JSON_ARRAY || v->type == JSON_OBJECT) && v->len; k++) {
+        size_t i = data[(k * 7 + 3) % size] % v->len;
+        if (v->type == JSON_ARRAY) {
+            char num[24];
+            snprintf(num, sizeof num, "%zu", i);
+            if (!push_key(ptr, 100, num, strlen(num))) return;
+            v = &v->u.items[i];
+        } else {
+            const json_member *m = &v->u.members[i];
+            if (memchr(m->key, '\0', m->key_len) || !push_key(ptr, 500, m->key, m->key_len)) return;
+            v = &m->value;
+        }
+    }
+    mcp_json_error pos;
+    check(mcp_json_locate((const char *)data, size, flags, ptr, &pos), "a value not located");
+    check(pos.offset < size && pos.line >= 1 && pos.column >= 1, "a position outside the text");
+    static const char first[] = "ntII\"[{"; /* by json_type; numbers below */
+    char c = (char)data[pos.offset];
+    if (v->type == JSON_INT || v->type == JSON_DOUBLE)
+        check(c == '-' || (c >= '0' && c <= '9'), "a number located elsewhere");
+    else if (v->type == JSON_BOOL)
+        check(c == (v->b ? 't' : 'f'), "a boolean located elsewhere");
+    else
+        check(c == first[v->type], "a value located elsewhere");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     json_limits lim = {
@@ -71,6 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .max_members = 1024,
         .max_size = 1 << 20,
         .allow_duplicate_keys = size > 0 && (data[0] & 1) && data[0] != '{',
+        .relaxed = size > 0 && (data[0] & 4),
     };
     mcp_arena a;
     json_error err;
@@ -79,6 +134,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (v) {
         round_trip(v, &lim, false);
         round_trip(v, &lim, true);
+        /* with duplicate keys, a pointer names the last member of that name */
+        if (!lim.allow_duplicate_keys) locate(data, size, v, lim.relaxed ? MCP_JSON_RELAXED : 0);
     } else {
         check(err.offset <= size && err.line >= 1 && err.col >= 1 && err.msg[0], "bad error");
     }

@@ -5,9 +5,12 @@
  * so they may contain tags themselves), under a small output cap: rendering must stay within the
  * cap, emit only the two roles and only trimmed, non-empty messages, and emit nothing when it
  * refuses; a template that does not compile must carry "LINE:COLUMN: " before its reason. */
-#include "../../src/mcpd/ptmpl.c"
-
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcpd/ptmpl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -348,6 +348,26 @@ TEST(body_room)
     http_parser_free(&p);
 }
 
+/* Found by fuzz_http (clang UBSan: "applying zero offset to null pointer"): the first chunk of a
+ * chunked body arrives while the body buffer has no memory yet (no Content-Length reserved it),
+ * and on_body compared its address with NULL + 0. The chunk is now copied, and the body is whole.
+ */
+TEST(chunked_first_chunk_into_empty_body)
+{
+    http_parser p;
+    http_parser_init(&p, NULL);
+    const char *head = "POST /mcp HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+    http_request *r = NULL;
+    CHECK_INT(http_parser_feed(&p, head, strlen(head), &r), strlen(head));
+    CHECK(p.body.data == NULL);
+    const char *rest = "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n";
+    CHECK_INT(http_parser_feed(&p, rest, strlen(rest), &r), strlen(rest));
+    CHECK(r != NULL);
+    CHECK_INT(r->body_len, 11);
+    CHECK_STR(r->body, "hello world");
+    http_parser_free(&p);
+}
+
 TEST(expect_continue)
 {
     http_parser p;
@@ -932,6 +952,7 @@ int main(void)
     RUN(simple_post);
     RUN(pipelined_three);
     RUN(chunked_byte_by_byte);
+    RUN(chunked_first_chunk_into_empty_body);
     RUN(split_at_every_byte);
     RUN(mcp_headers);
     RUN(names_lowercased);

@@ -51,6 +51,9 @@ static const bad bads[] = {
     {"{\"listn\": \"127.0.0.1:80\"}",
      ":1:11: /listn: unknown key \"listn\" (did you mean \"listen\"?)"},
     {"{\"bogus\": 1}", ":1:11: /bogus: unknown key \"bogus\""},
+    /* found by fuzz_config: a key with a line break broke its mistake into two lines (and could
+     * forge a line of the log); control characters are now escaped */
+    {"{\"a\\nb\\u0001\": 1}", ":1:16: /a\\nb\\x01: unknown key \"a\\nb\\x01\"\n"},
     {"{\"listen\": \"localhost\"}",
      ":1:12: /listen: expected HOST:PORT (or [IPv6]:PORT) with PORT in 0..65535, got "
      "\"localhost\"\n"},
@@ -70,6 +73,10 @@ static const bad bads[] = {
     {"{\"auth\": {}}", ":1:10: /auth: missing required property \"tokens\""},
     {"{\"auth\": {\"tokens\": [{\"name\": \"ci\", \"sha256\": \"abc\"}]}}",
      ":1:47: /auth/tokens/0/sha256: string does not match pattern"},
+    /* found by fuzz_config: a digit below '0' made a negative shift (UB) decoding the hash */
+    {"{\"auth\": {\"tokens\": [{\"name\": \"ci\", \"sha256\": \"..000000000000000000000000000"
+     "00000000000000000000000000000000001\"}]}}",
+     ":1:47: /auth/tokens/0/sha256: string does not match pattern \"^[0-9a-f]{64}$\"\n"},
     {"{\"auth\": {\"tokens\": [{\"name\": \"a\", \"sha256\": \"" SHA "\"}, {\"name\": \"a\", "
      "\"sha256\": \"" SHA2 "\"}]}}",
      ":1:124: /auth/tokens/1/name: a token named \"a\" is already defined (/auth/tokens/0)"},
@@ -263,6 +270,65 @@ TEST(alert_rules_and_fairness)
                         "3600001");
 }
 
+/* Writes an OpenAPI document of nops POST operations into dir/spec.json: operation i's body is
+ * components.schemas S<i % nschemas>; with `chain`, S0 names every other schema, so that any
+ * operation on S0 uses all of them. Each schema has `width` string properties. */
+static void write_spec(size_t nops, size_t nschemas, size_t width, bool chain)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/spec.json", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "{\"openapi\": \"3.0.0\", \"servers\": [{\"url\": \"http://127.0.0.1:9\"}],"
+               " \"paths\": {");
+    for (size_t i = 0; i < nops; i++)
+        fprintf(f,
+                "%s\"/r%zu\": {\"post\": {\"operationId\": \"op%zu\", \"requestBody\": "
+                "{\"content\": {\"application/json\": {\"schema\": {\"$ref\": "
+                "\"#/components/schemas/S%zu\"}}}}}}",
+                i ? ", " : "", i, i, chain ? 0 : i % nschemas);
+    fprintf(f, "}, \"components\": {\"schemas\": {");
+    for (size_t i = 0; i < nschemas; i++) {
+        fprintf(f, "%s\"S%zu\": {\"type\": \"object\", \"properties\": {", i ? ", " : "", i);
+        for (size_t j = 0; j < width; j++)
+            fprintf(f, "%s\"p%zu\": {\"type\": \"string\", \"description\": \"%0100zu\"}",
+                    j ? ", " : "", j, j);
+        if (chain && i == 0)
+            for (size_t j = 1; j < nschemas; j++)
+                fprintf(f, ", \"s%zu\": {\"$ref\": \"#/components/schemas/S%zu\"}", j, j);
+        fprintf(f, "}}");
+    }
+    fprintf(f, "}}}\n");
+    fclose(f);
+}
+
+/* Each operation's input schema carries the components.schemas it uses, not all of them: 600
+ * operations on 600 schemas of 10 kB each made 3.6 GB of schemas before (each tool copied all
+ * of components.schemas), and the input schemas of one entry are bounded in all. */
+TEST(openapi_schemas_bounded)
+{
+    int rc;
+    write_spec(600, 600, 100, false);
+    const char *out = check("{\"tools\": [{\"kind\": \"openapi\", \"spec\": \"spec.json\"}]}", &rc);
+    CHECK_INT(rc, 0);
+    CHECK_STR(out, ": valid (600 tools)\n");
+    /* every operation uses S0, which names the 99 others: 1.4 MB each, over 64 MiB at the 48th */
+    write_spec(100, 100, 100, true);
+    out = check("{\"tools\": [{\"kind\": \"openapi\", \"spec\": \"spec.json\"}]}", &rc);
+    CHECK_INT(rc, 2);
+    CHECK_STR(out, ":1:40: /tools/0/spec: operation op47 (POST /r47): the input schemas of this "
+                   "document's operations, with the components.schemas they use, pass 64 MiB in "
+                   "all: list the operations to serve in \"operations\"\n"); /* that one only */
+    /* listing a few of them serves them */
+    out = check("{\"tools\": [{\"kind\": \"openapi\", \"spec\": \"spec.json\", \"operations\":"
+                " [\"op1\", \"op7\"]}]}",
+                &rc);
+    CHECK_INT(rc, 0);
+    CHECK_STR(out, ": valid (2 tools)\n");
+    char path[128];
+    snprintf(path, sizeof path, "%s/spec.json", dir);
+    unlink(path);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/mcpd-test-%d", (int)getpid());
@@ -272,6 +338,7 @@ int main(void)
     RUN(good_configs);
     RUN(env_substitution_values);
     RUN(alert_rules_and_fairness);
+    RUN(openapi_schemas_bounded);
     char path[128];
     snprintf(path, sizeof path, "%s/c.json", dir);
     unlink(path);
