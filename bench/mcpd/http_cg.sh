@@ -6,7 +6,7 @@
 # `strace -c -f` (system calls of all threads over CALLS calls, 16 connections), and nginx's
 # proxy_pass to the same upstream under the same strace for comparison. Prints one line each.
 #
-#   bash bench/mcpd/http_cg.sh [build/release/mcpd] [CALLS=5000]
+#   bash bench/mcpd/http_cg.sh [build/release/mcpd]   # [CALLS=5000] [CG_KEEP=FILE: the profile]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MCPD=${1:-$ROOT/build/release/mcpd}
@@ -57,6 +57,7 @@ N=$(load "$URL" mcp '"n":42' 2 3 100000000)
 callgrind_control -d "$PID" >/dev/null 2>&1
 stop "$PID"
 IR=$(grep -h '^summary:' "$TMP"/cg."$PID".1 | awk '{print $2}')
+[ -n "${CG_KEEP:-}" ] && cp "$TMP"/cg."$PID".1 "$CG_KEEP" # for callgrind_annotate
 awk -v i="$IR" -v n="$N" 'BEGIN { printf "http_cg.sh: mcpd: %.0f instructions per call (%d calls under callgrind)\n", i / n, n }'
 
 # system calls per call (a short warm-up first: connections, caches)

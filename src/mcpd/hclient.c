@@ -204,7 +204,7 @@ struct hclient_req {
     size_t body_cap, header_bytes;
     unsigned nheaders;
     int which;      /* the header being read: one of H_* */
-    char hname[24]; /* its name, lowercased (longer names are none we read) */
+    char hname[24]; /* its name as sent (longer names are none we read) */
     size_t hname_len;
     char hval[512]; /* its value, for the headers we read */
     size_t hval_len;
@@ -504,26 +504,24 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
 {
     hclient_req *r = req_of(p);
     if (count_header_bytes(r, n)) return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (r->hname_len < sizeof r->hname - 1) {
-            char ch = at[i];
-            r->hname[r->hname_len] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-        }
-        r->hname_len++;
-    }
+    if (r->hname_len + n < sizeof r->hname) memcpy(r->hname + r->hname_len, at, n);
+    r->hname_len += n; /* a longer name is none we read */
     return 0;
 }
 
 static int on_header_field_complete(llhttp_t *p)
 {
     hclient_req *r = req_of(p);
-    size_t n = r->hname_len < sizeof r->hname ? r->hname_len : sizeof r->hname - 1;
-    r->hname[n] = 0;
-    r->which = r->hname_len >= sizeof r->hname         ? H_OTHER
-               : !strcmp(r->hname, "content-type")     ? H_CONTENT_TYPE
-               : !strcmp(r->hname, "retry-after")      ? H_RETRY_AFTER
-               : !strcmp(r->hname, "content-encoding") ? H_CONTENT_ENCODING
-                                                       : H_OTHER;
+    size_t n = r->hname_len;
+    const char *h = r->hname;
+    r->which = H_OTHER;
+    if (n == 12 && !strncasecmp(h, "content-type", 12))
+        r->which = H_CONTENT_TYPE;
+    else if (n == 11 && !strncasecmp(h, "retry-after", 11))
+        r->which = H_RETRY_AFTER;
+    else if (n == 16 && !strncasecmp(h, "content-encoding", 16))
+        r->which = H_CONTENT_ENCODING;
+    if (n < sizeof r->hname) r->hname[n] = 0;
     r->hval_len = 0;
     r->hval_over = false;
     return 0;

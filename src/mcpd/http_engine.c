@@ -541,20 +541,28 @@ static void value_text(mcpd_sbuf *b, const mcp_json *v)
  * or copied as it is (text inside a JSON body string, escaped by the writer). */
 typedef enum enc { ENC_PATH, ENC_QUERY, ENC_QUERY_ALL, ENC_RAW, ENC_TEXT } enc;
 
+static bool unreserved(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
 static void encode(mcpd_sbuf *out, const char *s, size_t n, enc how)
 {
     static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        bool keep = how == ENC_RAW || how == ENC_TEXT || (c >= 'A' && c <= 'Z') ||
-                    (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-                    c == '_' || c == '~';
-        if (keep) {
-            mcpd_sb_put(out, (const char *)&c, 1);
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            mcpd_sb_put(out, e, 3);
-        }
+    if (how == ENC_RAW || how == ENC_TEXT) {
+        mcpd_sb_put(out, s, n);
+        return;
+    }
+    for (size_t i = 0; i < n;) {
+        size_t run = i; /* a run of bytes that go in as they are, copied at once */
+        while (run < n && unreserved((unsigned char)s[run])) run++;
+        if (run > i) mcpd_sb_put(out, s + i, run - i);
+        if (run == n) break;
+        unsigned char c = (unsigned char)s[run];
+        char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+        mcpd_sb_put(out, e, 3);
+        i = run + 1;
     }
 }
 
@@ -578,11 +586,18 @@ static bool tpl_fill(const tpl *t, const mcp_json *args, enc how, mcpd_sbuf *out
             continue;
         }
         mcpd_sbuf v = {0};
-        value_text(&v, mcp_json_get(args, t->segs[i].arg));
+        const mcp_json *val = mcp_json_get(args, t->segs[i].arg);
+        size_t slen;
+        const char *str = mcp_json_str(val, &slen);
+        if (str) /* a string (the usual case) is read in place */
+            v = (mcpd_sbuf){.p = (char *)str, .len = slen};
+        else
+            value_text(&v, val);
         bool ok = true;
-        if (how == ENC_PATH && v.p && (!strcmp(v.p, ".") || !strcmp(v.p, ".."))) {
-            snprintf(err, errsize, "argument \"%s\": \"%s\" cannot be a path segment",
-                     t->segs[i].arg, v.p);
+        if (how == ENC_PATH && v.p &&
+            ((v.len == 1 && v.p[0] == '.') || (v.len == 2 && !memcmp(v.p, "..", 2)))) {
+            snprintf(err, errsize, "argument \"%s\": \"%.*s\" cannot be a path segment",
+                     t->segs[i].arg, (int)v.len, v.p);
             ok = false;
         }
         if (how == ENC_RAW && v.len &&
@@ -592,7 +607,7 @@ static bool tpl_fill(const tpl *t, const mcp_json *args, enc how, mcpd_sbuf *out
             ok = false;
         }
         if (ok) encode(out, v.p ? v.p : "", v.len, how);
-        free(v.p);
+        if (!str) free(v.p);
         if (!ok) return false;
     }
     return true;
