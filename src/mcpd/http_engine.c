@@ -1,4 +1,5 @@
-/* http_engine.c - HTTP request templates sent with libcurl through guarded upstreams.
+/* http_engine.c - HTTP request templates sent through guarded upstreams, from the HTTP worker's
+ * own loop (hclient.c) or from a transfer thread (libcurl).
  *
  * Templates. The URL, the query values, the header values and the strings of the JSON body may
  * hold {name} placeholders, checked at configure against the declared arguments. A value goes
@@ -12,11 +13,19 @@
  *
  * Upstreams. Templates with the same upstream name (by default the URL's origin) share one
  * upstream: a concurrency limiter with a bounded wait, a circuit breaker, an optional health
- * check, and a stack of idle curl easy handles (set up once; a request sets only what it
- * changes). Upstreams live in a process-wide table with reference counts, so a reload that
- * keeps an upstream with the same settings keeps its limiter and its breaker's state (an open
- * breaker stays open); changed settings (breaker, limits, pool, health check) start a fresh
- * upstream. Their connections are the transfer thread's, kept across reloads either way.
+ * check, a stack of idle curl easy handles (set up once; a request sets only what it
+ * changes), and an hclient target per origin its templates use (the worker loops' pools). Upstreams
+ * live in a process-wide table with reference counts, so a reload that keeps an upstream with the
+ * same settings keeps its limiter and its breaker's state (an open breaker stays open); changed
+ * settings (breaker, limits, pool, health check) start a fresh upstream. Their connections are the
+ * transfer thread's, kept across reloads either way.
+ *
+ * Two paths, the same semantics (which request takes which: httpe_start in the header, and
+ * docs/mcpd-backends.md). The loop path (below, "the loop path"): a call running inline on one
+ * of libmcp's HTTP worker loops, to a plain http:// origin with no proxy and no redirects, that
+ * finds a free slot of the upstream's limiter, is built as bytes, passes the breaker, and is
+ * sent by hclient.c from that loop, which ends the call from the answer's callback: no thread
+ * hand-off. Everything else takes the transfer thread:
  *
  * A request: built and passed through the breaker (refused at once while open, with the time
  * to retry) on the caller's thread, then handed to the transfer thread (below), where it waits
