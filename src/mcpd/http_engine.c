@@ -1649,6 +1649,18 @@ static void driver_stop(void)
     pthread_mutex_unlock(&D.mu);
 }
 
+/* The upstream's breaker lets the request through (ticket taken), or r says it refused. */
+static bool breaker_admits(httpe_upstream *u, mcpd_breaker_ticket *ticket, httpe_result *r)
+{
+    uint64_t retry_ms;
+    char why[300];
+    if (mcpd_breaker_allow(u->breaker, mcpd_now_ms(), ticket, &retry_ms, why, sizeof why))
+        return true;
+    r->status = HTTPE_REFUSED;
+    snprintf(r->message, sizeof r->message, "upstream %s is unavailable: %s", u->name, why);
+    return false;
+}
+
 /* ---- the loop path ----------------------------------------------------------------------------
  * A call that runs inline on one of libmcp's HTTP worker loops (mcp_ctx_loop) sends a plain
  * http:// request from that loop with hclient.c and is finished there from its callback: no
@@ -2029,17 +2041,11 @@ static bool loop_start(httpe *t, const mcp_json *args, uint64_t deadline_ms, mcp
     ljob *j = mcpd_xcalloc(1, sizeof *j);
     httpe_result *r = &j->r;
     mcpd_sbuf req = {0};
-    uint64_t retry_ms;
-    char why[300];
     if (!build_raw(t, args, &req, r->message, sizeof r->message)) {
         r->status = HTTPE_CLIENT_ERROR;
         goto refused;
     }
-    if (!mcpd_breaker_allow(u->breaker, mcpd_now_ms(), &j->ticket, &retry_ms, why, sizeof why)) {
-        r->status = HTTPE_REFUSED;
-        snprintf(r->message, sizeof r->message, "upstream %s is unavailable: %s", u->name, why);
-        goto refused;
-    }
+    if (!breaker_admits(u, &j->ticket, r)) goto refused;
     atomic_fetch_add(&u->on_loops, 1);
     j->ls = ls;
     j->t = t;
@@ -2071,17 +2077,11 @@ void httpe_start(httpe *t, const mcp_json *args, uint64_t deadline_ms, mcp_loop 
     httpe_result *r = &j->r;
     char *hdr_lines = NULL;
     httpe_upstream *u = t->up;
-    uint64_t retry_ms;
-    char why[300];
     if (!httpe_build(t, args, &j->url, &hdr_lines, &j->body, r->message, sizeof r->message)) {
         r->status = HTTPE_CLIENT_ERROR;
         goto refused;
     }
-    if (!mcpd_breaker_allow(u->breaker, mcpd_now_ms(), &j->ticket, &retry_ms, why, sizeof why)) {
-        r->status = HTTPE_REFUSED;
-        snprintf(r->message, sizeof r->message, "upstream %s is unavailable: %s", u->name, why);
-        goto refused;
-    }
+    if (!breaker_admits(u, &j->ticket, r)) goto refused;
     j->has_slot = mcpd_limiter_try(u->limiter); /* else it waits on the transfer thread */
     atomic_fetch_add(&u->on_transfer, 1);
     j->t = t;

@@ -549,20 +549,26 @@ TEST(stale_connection_is_retried_once_on_a_new_one)
     teardown();
 }
 
-TEST(idle_watch_drops_closed_connections)
+/* Sets up a loop with one connection in its pool, served one answer. */
+static void one_pooled(void)
 {
     char *a = fmt_cl("x");
     step st[] = {{a, 0, KEEP, 0}};
-    script(st, 1);
+    script(st, 1); /* the server keeps a copy */
+    free(a);
     setup(0, 0);
     result r;
     get(&r, 0, 0);
     result_free(&r);
     CHECK_INT(hclient_loop_conns(hl), 1);
+}
+
+TEST(idle_watch_drops_closed_connections)
+{
+    one_pooled();
     atomic_store(&S.close_all, true);
     RUN_UNTIL(hclient_loop_conns(hl) == 0);
     teardown();
-    free(a);
 }
 
 TEST(idle_timeout_and_max_idle)
@@ -587,18 +593,10 @@ TEST(idle_timeout_and_max_idle)
 
 TEST(a_retired_target_loses_its_idle_connections)
 {
-    char *a = fmt_cl("x");
-    step st[] = {{a, 0, KEEP, 0}};
-    script(st, 1);
-    setup(0, 0);
-    result r;
-    get(&r, 0, 0);
-    result_free(&r);
-    CHECK_INT(hclient_loop_conns(hl), 1);
+    one_pooled();
     hclient_target_retire(target);
     RUN_UNTIL(hclient_loop_conns(hl) == 0 && hl->pools == NULL);
     teardown();
-    free(a);
 }
 
 /* ---- connecting, cancelling, stopping ---------------------------------------------------------
