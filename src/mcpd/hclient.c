@@ -272,10 +272,34 @@ static void on_loop_timer_closed(uv_handle_t *h)
     loop_handle_gone(h->data);
 }
 
+/* Whether a request of l uses p. */
+static bool pool_busy(const hclient_loop *l, const hpool *p)
+{
+    for (const hclient_req *r = l->live; r; r = r->next)
+        if (r->pool == p) return true;
+    return false;
+}
+
+/* Frees p if its target is retired and p holds nothing; returns whether it did (*pp is then
+ * the next pool). */
+static bool pool_drop_retired(hclient_loop *l, hpool **pp)
+{
+    hpool *p = *pp;
+    if (!atomic_load(&p->t->retired) || p->nidle || pool_busy(l, p)) return false;
+    *pp = p->next;
+    hclient_target_unref(p->t);
+    free(p);
+    return true;
+}
+
+/* l's pool for t (made on first use). Retired pools met on the way are dropped (a reload that
+ * dropped an upstream leaves its pools to the loops; the sweep drops those with idle ones). */
 static hpool *pool_get(hclient_loop *l, hclient_target *t)
 {
-    for (hpool *p = l->pools; p; p = p->next)
-        if (p->t == t) return p;
+    for (hpool **pp = &l->pools; *pp;) {
+        if ((*pp)->t == t) return *pp;
+        if (!pool_drop_retired(l, pp)) pp = &(*pp)->next;
+    }
     hpool *p = xcalloc(1, sizeof *p);
     p->t = hclient_target_ref(t);
     p->next = l->pools;
@@ -315,17 +339,7 @@ static void on_sweep(uv_timer_t *tm)
         hpool *p = *pp;
         bool retired = atomic_load(&p->t->retired);
         pool_sweep(p, retired ? UINT64_MAX : now - p->t->idle_timeout_ms);
-        if (retired && !p->nidle) { /* busy connections of a retired pool close when done */
-            bool busy = false;
-            for (hclient_req *r = l->live; r && !busy; r = r->next) busy = r->pool == p;
-            if (!busy) {
-                *pp = p->next;
-                hclient_target_unref(p->t);
-                free(p);
-                continue;
-            }
-        }
-        pp = &p->next;
+        if (!pool_drop_retired(l, pp)) pp = &p->next; /* busy ones close when done */
     }
     if (!l->nidle) uv_timer_stop(&l->sweep);
 }

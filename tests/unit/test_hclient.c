@@ -599,6 +599,29 @@ TEST(a_retired_target_loses_its_idle_connections)
     teardown();
 }
 
+TEST(a_retired_pool_without_connections_goes_at_the_next_request)
+{
+    step st[] = {{"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: close\r\n\r\n1", 0, KEEP, 0},
+                 {"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n2", 0, KEEP, 0}};
+    script(st, 2);
+    setup(0, 0);
+    result r;
+    get(&r, 0, 0);
+    result_free(&r);
+    CHECK_INT(hclient_loop_conns(hl), 0); /* closed: its pool holds nothing */
+    hclient_target_retire(target);
+    hclient_target *old = target;
+    char err[200];
+    hclient_target_config c = {.host = "127.0.0.1", .port = (uint16_t)S.port};
+    target = hclient_target_new(&c, err, sizeof err);
+    get(&r, 0, 0);
+    CHECK_STR(r.body, "2");
+    result_free(&r);
+    CHECK(hl->pools && hl->pools->t == target && hl->pools->next == NULL);
+    hclient_target_unref(old);
+    teardown();
+}
+
 /* ---- connecting, cancelling, stopping ---------------------------------------------------------
  */
 TEST(connection_refused)
@@ -736,6 +759,7 @@ int main(void)
     RUN(idle_watch_drops_closed_connections);
     RUN(idle_timeout_and_max_idle);
     RUN(a_retired_target_loses_its_idle_connections);
+    RUN(a_retired_pool_without_connections_goes_at_the_next_request);
     RUN(connection_refused);
     RUN(names_are_resolved_and_bad_hosts_refused);
     RUN(unanswered_connect_times_out_or_fails);
