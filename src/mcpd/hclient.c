@@ -605,6 +605,9 @@ static int on_headers_complete(llhttp_t *p)
 {
     hclient_req *r = req_of(p);
     int status = llhttp_get_status_code(p);
+    if (status < 100 || status > 599) /* llhttp takes any number: RFC 9110 has 1xx to 5xx */
+        return user_error(r, HC_EPROTO, "%s: malformed response: the status code %d is not one",
+                          hclient_target_name(r->pool->t), status);
     if (status >= 100 && status < 200 && status != 101) { /* informational: skipped */
         if (++r->informational > 8)
             return user_error(r, HC_EPROTO, "%s: more than %zu informational (1xx) answers",

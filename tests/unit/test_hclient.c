@@ -431,6 +431,8 @@ static void expect_error(const char *bytes, size_t len, int then, int trickle, u
 TEST(garbage)
 {
     expect_error("SSH-2.0-OpenSSH\r\n", 0, KEEP, 0, 0, 0, HC_EPROTO, "malformed response");
+    expect_error("HTTP/1.1 10\r\nContent-Length: 0\r\n\r\n", 0, KEEP, 0, 0, 0, HC_EPROTO,
+                 "the status code 10 is not one"); /* found by fuzz_hclient */
 }
 
 TEST(endless_headers)
