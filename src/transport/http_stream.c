@@ -414,8 +414,10 @@ static void on_abort(http_response *res, void *ud)
     pthread_mutex_unlock(&st->lock);
     if (!mine) return;
     /* stateless: a client that leaves cancels; also while draining, since st is freed below
-     * and the engine must never be handed it again (a listen stream ends at shutdown) */
-    if (!legacy && !final) mcp_conn_cancel_tag(ws->modern, st);
+     * and the engine must never be handed it again (a listen stream ends at shutdown). Once
+     * the stop closed the worker's conn (close_modern, on this thread) its calls are cancelled
+     * already and the conn lives only while one of them does: it may be gone. */
+    if (!legacy && !final && !ws->modern_closed) mcp_conn_cancel_tag(ws->modern, st);
     http_response_end(res);
     hstream_unref(st); /* the response's (a legacy stream stays for replay) */
 }

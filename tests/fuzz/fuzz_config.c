@@ -55,15 +55,29 @@ static bool safe_to_configure(const mcp_json *root)
     return true;
 }
 
+static char temp_dir[64], temp_path[128];
+
+/* tmpfs when there is one: a file rewritten for every input costs a disk discard on ext4 */
+static const char *temp_base(void)
+{
+    return access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+}
+
+static void remove_temp(void)
+{
+    unlink(temp_path);
+    rmdir(temp_dir);
+}
+
 static const char *temp_file(void)
 {
-    static char path[256];
-    if (!path[0]) {
-        char dir[] = "/tmp/fuzz_config.XXXXXX";
-        check(mkdtemp(dir) != NULL, "mkdtemp");
-        snprintf(path, sizeof path, "%s/mcpd.jsonc", dir);
+    if (!temp_path[0]) {
+        snprintf(temp_dir, sizeof temp_dir, "%s/fuzz_config.XXXXXX", temp_base());
+        check(mkdtemp(temp_dir) != NULL, "mkdtemp");
+        snprintf(temp_path, sizeof temp_path, "%s/mcpd.jsonc", temp_dir);
+        atexit(remove_temp);
     }
-    return path;
+    return temp_path;
 }
 
 static void check_whole(const char *text, size_t len)

@@ -28,7 +28,8 @@
     X(yaml)                                                                                        \
     X(openapi)                                                                                     \
     X(base64)                                                                                      \
-    X(httpe)
+    X(httpe)                                                                                       \
+    X(fsroot)
 HARNESSES(HARNESS)
 
 typedef struct harness {
