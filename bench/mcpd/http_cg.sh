@@ -8,7 +8,7 @@
 # inclusive parts of libmcp's request half (server.c on_read: HTTP parse, admission, JSON parse,
 # MCP checks, dispatch up to the hand-off to the transfer), of its answer half (mcpd's http_done:
 # the upstream body parsed and the result built and written) and the rest (the upstream
-# transfer: libcurl today). The total wobbles by a few thousand between runs (how the transfer
+# exchange: mcpd's upstream client). The total wobbles by a few thousand between runs (how the transfer
 # thread's events batch under valgrind); the two libmcp parts stay within a few hundred.
 #
 #   bash bench/mcpd/http_cg.sh build/release/mcpd [OTHER_MCPD...]    [N=400]
