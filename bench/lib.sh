@@ -1,5 +1,5 @@
-# Shell helpers shared by bench/run.sh and bench/http/run.sh (source it; it defines functions
-# only). Each caller has its own die().
+# Shell helpers shared by bench/run.sh, bench/http/run.sh and bench/http/*_echo.sh (source it;
+# it defines functions only). Each caller has its own die().
 
 # A free TCP port on 127.0.0.1 (not listening now; a race with other programs is unlikely).
 pick_port() {
@@ -20,6 +20,18 @@ wait_port() {
         sleep 0.05
     done
     return 1
+}
+
+# Sends N stateless tools/call requests (modern era, tool `echo`, the JSON body in file $3) to
+# 127.0.0.1:$1/mcp on one keep-alive connection: one curl, N URLs. For callgrind_echo.sh and
+# strace_echo.sh, which count what the server spends per request.
+echo_calls() {
+    local port=$1 n=$2 body=$3 urls=() i
+    for i in $(seq 1 "$n"); do urls+=("http://127.0.0.1:$port/mcp"); done
+    curl -s -X POST -H 'Content-Type: application/json' \
+        -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2026-07-28' \
+        -H 'Mcp-Method: tools/call' -H 'Mcp-Name: echo' --data-binary @"$body" \
+        "${urls[@]}" >/dev/null
 }
 
 # utime+stime of a process (all threads), in clock ticks. Field 2 (comm) may hold spaces.

@@ -1260,7 +1260,7 @@ static const char usage_text[] =
     "  --stdio                   serve MCP on stdin/stdout (newline-delimited JSON-RPC)\n"
     "  --listen HOST:PORT        serve Streamable HTTP (port 0: any free port)\n"
     "  --path PATH               the MCP endpoint (default /mcp)\n"
-    "  --workers N               event-loop threads (default: cores)\n"
+    "  --workers N               event-loop threads (default: CPUs this process may use)\n"
     "  --threads N               most handler threads (default: max(64, 8 x cores))\n"
     "  --queue-max N             queued handler calls before 503 (default 1024)\n"
     "  --max-sessions N          legacy sessions (default 10000)\n"

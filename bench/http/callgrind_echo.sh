@@ -11,6 +11,7 @@
 # SERVER_BINARY takes mcpd's/everything's flags (--listen, --workers, --threads, --max-body).
 # [SERVER_ARGS="..."]: more flags for it, e.g. "--access-log /tmp/a.log" (docs/metrics.md).
 set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
 BIN=$1 SIZE=$2 N=$3 PORT=${PORT:-18931}
 TMP=$(mktemp -d)
 [ -z "${KEEP:-}" ] || echo "callgrind_echo: keeping $TMP" >&2
@@ -29,13 +30,9 @@ run() {
     local n=$1 out="$TMP/cg.$1"
     valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN" --listen 127.0.0.1:$PORT \
         --workers 1 --threads 1 --max-body 8388608 ${SERVER_ARGS:-} 2>/dev/null &
-    local pid=$! urls=()
+    local pid=$!
     for _ in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:$PORT/ && break; sleep 0.3; done
-    for _ in $(seq 1 "$n"); do urls+=("http://127.0.0.1:$PORT/mcp"); done
-    curl -s -X POST -H 'Content-Type: application/json' \
-        -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2026-07-28' \
-        -H 'Mcp-Method: tools/call' -H 'Mcp-Name: echo' --data-binary @"$TMP/body.json" \
-        "${urls[@]}" >/dev/null
+    echo_calls "$PORT" "$n" "$TMP/body.json"
     kill -TERM $pid
     wait $pid 2>/dev/null || true
     callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ && !d {gsub(",", "", $1); print $1; d = 1}'

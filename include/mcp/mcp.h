@@ -548,7 +548,9 @@ int mcp_ctx_cancel_fd(mcp_ctx *c);
 /* An MCP_INLINE handler runs on the I/O thread that decoded the request, which must never block.
  * A handler that is quick most of the time but not always (a database read that may meet a
  * lock, a cache that may miss) is registered MCP_INLINE, tries the quick path, and hands the
- * call to the work pool when it finds it would block. */
+ * call to the work pool when it finds it would block. One that waits on I/O instead may start
+ * it on the I/O thread's own event loop and finish later from there (<mcp/loop.h>:
+ * mcp_ctx_loop). */
 
 /* True while the handler runs inline on an I/O thread and may still hand the call over with
  * mcp_ctx_defer(); false on a handler thread (and for an MCP_INLINE tool served where there is

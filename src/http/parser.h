@@ -30,17 +30,22 @@ typedef struct http_limits {
     size_t max_body;         /* assembled body (Content-Length or chunked); over: 413 */
     size_t max_headers;      /* number of header fields (trailers included); over: 431 */
     /* NULL-terminated list of header names (lowercase) that may appear at most once; a repeat
-     * is a 400. The list must outlive the parser. NULL: none beyond the well-known ones. */
+     * is a 400. Their values are pre-extracted (http_request.unique[i] for unique[i]), so a
+     * caller reads them without a search. At most HTTP_MAX_UNIQUE names (more are ignored).
+     * The list must outlive the parser. NULL: none beyond the well-known ones. */
     const char *const *unique;
 } http_limits;
+
+#define HTTP_MAX_UNIQUE 8
 
 #define HTTP_DEFAULT_MAX_HEADER_BYTES 16384
 #define HTTP_DEFAULT_MAX_URI          8192
 #define HTTP_DEFAULT_MAX_BODY         (4u << 20)
 #define HTTP_DEFAULT_MAX_HEADERS      100
 
-/* One header field as received; both strings are NUL-terminated, the value has its leading and
- * trailing whitespace removed. */
+/* One header field as received, its name in lowercase (names are case-insensitive; stored
+ * lowercased once, every lookup compares bytes against one folded side); both strings are
+ * NUL-terminated, the value has its leading and trailing whitespace removed. */
 typedef struct http_header {
     const char *name;
     const char *value;
@@ -67,6 +72,9 @@ typedef struct http_request {
      * are joined with ", "; the others must appear at most once or the request is rejected. */
     const char *host, *content_type, *content_length_str, *accept, *origin, *connection, *expect,
         *last_event_id;
+    /* The values of the headers named in http_limits.unique, in that list's order (NULL when
+     * absent). */
+    const char *unique[HTTP_MAX_UNIQUE];
     bool chunked;         /* body came with Transfer-Encoding: chunked */
     bool keep_alive;      /* llhttp_should_keep_alive: the connection may carry another request */
     bool expect_continue; /* Expect: 100-continue on an HTTP/1.1 request */
@@ -91,6 +99,8 @@ typedef struct http_parser {
     size_t uri_len;       /* request-target bytes seen */
     int te_count, cl_count;
     const char *te_value;
+    size_t unique_len[HTTP_MAX_UNIQUE]; /* strlen of each lim.unique name */
+    size_t nunique;
     bool started, headers_done, complete, returned, continue_pending;
     char sc_prev;             /* raw scan of the header section: previous byte */
     size_t sc_line, sc_lines; /* bytes in the current line, non-empty lines so far */
@@ -149,8 +159,16 @@ char *http_parser_body_room(http_parser *p, size_t min, size_t *len);
  * error. The text is owned by p. */
 const char *http_parser_error(const http_parser *p, int *status);
 
-/* Returns the value of the first header named name (ASCII case-insensitive), or NULL. */
-const char *http_header_get(const http_request *req, const char *name);
+/* Returns the value of the first header named name[0..len) (ASCII case-insensitive), or NULL.
+ * Owned by the parser, like the request. */
+const char *http_header_getn(const http_request *req, const char *name, size_t len);
+
+/* The same for a NUL-terminated name (inline, so that a literal's length is known at compile
+ * time). */
+static inline const char *http_header_get(const http_request *req, const char *name)
+{
+    return http_header_getn(req, name, __builtin_strlen(name));
+}
 
 /* Takes the body out of req's parser as a malloc'd NUL-terminated buffer the caller frees
  * (*len: its length), so it may outlive the request. Returns "" copies for an empty body. */

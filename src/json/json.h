@@ -141,9 +141,13 @@ void json_escape_into(mcp_buf *buf, const char *s, size_t len);
  * "params.name: expected string, got number". */
 
 /* Returns the value of member key in obj, or NULL (also when obj is not an object).
- * Linear scan for small objects, which is what MCP messages have. */
-const json_value *json_get(const json_value *obj, const char *key);
+ * Linear scan for small objects, which is what MCP messages have. json_get is inline so that
+ * a literal key's length is known at compile time (no strlen per lookup). */
 const json_value *json_getn(const json_value *obj, const char *key, size_t key_len);
+static inline const json_value *json_get(const json_value *obj, const char *key)
+{
+    return json_getn(obj, key, __builtin_strlen(key));
+}
 /* Returns item i of an array, or NULL. */
 const json_value *json_at(const json_value *arr, size_t i);
 /* "null", "boolean", "integer", "number", "string", "array", "object" (for messages). */

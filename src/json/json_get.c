@@ -23,11 +23,6 @@ const json_value *json_getn(const json_value *obj, const char *key, size_t key_l
     return NULL;
 }
 
-const json_value *json_get(const json_value *obj, const char *key)
-{
-    return json_getn(obj, key, strlen(key));
-}
-
 const json_value *json_at(const json_value *arr, size_t i)
 {
     if (!arr || arr->type != JSON_ARRAY || i >= arr->len) return NULL;

@@ -138,7 +138,13 @@ char *mcp_json_text(const mcp_json *v, size_t *len)
 struct mcp_json_doc {
     mcp_arena arena;
     const json_value *root;
+    _Alignas(16) char first[]; /* the arena's first block, for a small document */
 };
+
+/* A small document's DOM (its strings, about 32 bytes a value) fits in about twice its text:
+ * that much comes with the document's own allocation, so parsing a small answer (an upstream's
+ * JSON body, say) makes one malloc, not two. Past FIRST_MAX the arena grows on its own. */
+#define FIRST_MAX 4096
 
 static json_limits limits_for(unsigned flags)
 {
@@ -161,8 +167,9 @@ mcp_json_doc *mcp_json_parse(const char *text, size_t len, unsigned flags, mcp_j
 {
     json_limits lim = limits_for(flags);
     json_error je = {0};
-    mcp_json_doc *d = mcp_xmalloc(sizeof *d);
-    mcp_arena_init(&d->arena, NULL, 0);
+    size_t first = len <= (FIRST_MAX - 256) / 2 ? (2 * len + 256 + 15) & ~(size_t)15 : 0;
+    mcp_json_doc *d = mcp_xmalloc(sizeof *d + first);
+    mcp_arena_init(&d->arena, first ? d->first : NULL, first);
     d->root = json_parse(text, len, &d->arena, &lim, &je);
     if (!d->root) {
         set_error(err, &je);

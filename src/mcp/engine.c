@@ -27,6 +27,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "base/spare.h"
 #include "rt/clock.h"
 
 #define CTX_ALLOC 8192
@@ -372,7 +373,7 @@ static mcp_outcome final_outcome(mcp_ctx *ctx)
 mcp_ctx *ctx_new(mcp_conn *c, void *tag)
 {
     size_t hdr = (sizeof(mcp_ctx) + 15) & ~(size_t)15;
-    char *mem = mcp_xmalloc(CTX_ALLOC);
+    char *mem = mcp_spare_take(MCP_SPARE_CTX, CTX_ALLOC); /* the last one this thread freed */
     mcp_ctx *ctx = (mcp_ctx *)(void *)mem;
     memset(ctx, 0, sizeof(*ctx));
     mcp_arena_init(&ctx->arena, mem + hdr, CTX_ALLOC - hdr);
@@ -419,7 +420,7 @@ void ctx_free(mcp_ctx *ctx)
     mcp_buf_free(&ctx->body);
     mcp_arena_free(&ctx->arena);
     ctx_wake_free(ctx);
-    free(ctx);
+    mcp_spare_put(MCP_SPARE_CTX, ctx);
     conn_unref(c);
 }
 

@@ -190,8 +190,16 @@ void mcpd_http_answer(mcp_ctx *ctx, const httpe_result *r)
         if (d) {
             const mcp_json *v = mcp_json_root(d);
             if (mcp_json_typeof(v) == MCP_JSON_OBJECT) {
-                /* from its '{' (MCP_OUTPUT_TRUSTED checks only that) */
+                /* from its '{' to its '}' (MCP_OUTPUT_TRUSTED checks only the '{', and a
+                 * trailing newline copied into a stdio message would end it early) */
+                char *end = r->body + r->body_len;
+                while (end > r->body &&
+                       (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
+                    end--;
+                char was = *end;
+                *end = 0;
                 mcp_ctx_structured(ctx, r->body + strspn(r->body, " \t\r\n"));
+                *end = was;
             } else {
                 mcp_jw *w = mcp_jw_new();
                 mcp_jw_object(w);
@@ -254,8 +262,15 @@ static void http_done(void *ud, httpe_result *r)
 void mcpd_http_call(httpe *t, mcpd_call *c)
 {
     int64_t left = mcpd_call_remaining_ms(c);
-    httpe_start(t, mcpd_call_args(c), mcpd_now_ms() + (uint64_t)(left > 0 ? left : 1), should_stop,
-                c, http_done);
+    mcp_loop *loop = mcp_ctx_loop(mcpd_call_ctx(c)); /* inline on an HTTP worker: its loop */
+    httpe_start(t, mcpd_call_args(c), mcpd_now_ms() + (uint64_t)(left > 0 ? left : 1), loop,
+                should_stop, c, http_done);
+}
+
+void mcpd_http_cancel(void *inst, mcpd_call *c)
+{
+    (void)inst, (void)c;
+    httpe_wake_cancelled(); /* the loops look at their requests' should_stop */
 }
 
 static void http_call(void *inst, mcpd_call *c)
@@ -274,6 +289,7 @@ const mcpd_kind mcpd_kind_http = {
     .config_schema = http_schema,
     .configure = http_configure,
     .call = http_call,
+    .cancel = mcpd_http_cancel,
     .free = http_free,
     .collect = httpe_collect, /* the upstreams, shared with openapi's tools */
 };

@@ -36,6 +36,7 @@
  * held open. */
 #include "mcpd/http_engine.h"
 #include "mcpd/breaker.h"
+#include "mcpd/hclient.h"
 #include "mcpd/health.h"
 #include "mcpd/limiter.h"
 #include "mcpd/series.h"
@@ -80,6 +81,14 @@ typedef struct idle_handle {
     CURL *h;
 } idle_handle;
 
+/* An origin of the upstream's templates, for the loop path: its hclient target (the loops'
+ * pools are found by it), shared by the templates with that origin. */
+typedef struct origin_target {
+    struct origin_target *next;
+    char *origin;
+    hclient_target *t;
+} origin_target;
+
 struct httpe_upstream {
     httpe_upstream *next;
     char *name;
@@ -97,9 +106,15 @@ struct httpe_upstream {
     uint64_t health_id;
     uint32_t probes_out;
     uint32_t concurrency, queue_wait_ms; /* the limiter's */
-    /* requests waiting for a slot of the limiter: the transfer thread's */
+    /* requests waiting for a slot of the limiter: the transfer thread's (nwaiting is read by
+     * the loops, to wake the transfer thread when they free a slot) */
     struct job *wait_head, *wait_tail;
-    uint32_t nwaiting;
+    atomic_uint nwaiting;
+    origin_target *targets;              /* under mu */
+    atomic_ullong on_loops, on_transfer; /* requests started on each path */
+    /* in D.admit while a loop asked the transfer thread to admit waiters: under D.mu */
+    httpe_upstream *admit_next;
+    bool admit_pending;
 };
 
 static pthread_mutex_t table_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -285,6 +300,8 @@ static httpe_upstream *upstream_new(const char *name, const httpe_upstream_confi
     return u;
 }
 
+static void admit_forget(httpe_upstream *u);
+
 /* Caller holds table_mu (health_remove waits for the checker's loop, which never takes it). */
 static void upstream_free(httpe_upstream *u)
 {
@@ -304,6 +321,15 @@ static void upstream_free(httpe_upstream *u)
         curl_easy_cleanup(ih->h);
         free(ih);
     }
+    while (u->targets) { /* the loops close their idle connections at their next sweep */
+        origin_target *o = u->targets;
+        u->targets = o->next;
+        hclient_target_retire(o->t);
+        hclient_target_unref(o->t);
+        free(o->origin);
+        free(o);
+    }
+    admit_forget(u);
     atomic_fetch_sub(&conns_wanted, (long)u->max_idle);
     mcpd_breaker_free(u->breaker);
     mcpd_limiter_free(u->limiter);
@@ -379,6 +405,15 @@ static void upstream_collect(httpe_upstream *u, mcp_metrics_writer *w)
                       up);
     mcpd_series_guard(w, "mcpd_upstream_", "upstream", u->name, &st,
                       mcpd_limiter_refused(u->limiter), mcpd_limiter_waits(u->limiter));
+    mcpd_series_write(w, "mcpd_upstream_loop_requests_total", "upstream", u->name,
+                      MCP_METRIC_COUNTER,
+                      "Requests to the upstream sent from the HTTP worker loop that ran the "
+                      "call.",
+                      (double)atomic_load(&u->on_loops));
+    mcpd_series_write(w, "mcpd_upstream_transfer_requests_total", "upstream", u->name,
+                      MCP_METRIC_COUNTER,
+                      "Requests to the upstream sent from the transfer thread (libcurl).",
+                      (double)atomic_load(&u->on_transfer));
 }
 
 void httpe_collect(mcp_metrics_writer *w)
@@ -418,6 +453,11 @@ struct httpe {
     char *body_type;
     mcp_json_doc *args_doc; /* the declared arguments */
     httpe_upstream *up;
+    /* the loop path (NULL: never): the origin's target, and the fixed part of every request
+     * after its request line ("HTTP/1.1\r\nHost: ...\r\n" and the default headers the
+     * template does not set itself) */
+    hclient_target *hct;
+    char *fixed_head;
 };
 
 static bool valid_name_char(char c, bool first)
@@ -660,6 +700,8 @@ static bool parse_url(httpe *t, const char *url, char *err, size_t errsize)
     return tpl_parse(&t->path, *end ? end : "/", t->cfg.arguments, err, errsize);
 }
 
+static void loop_path_setup(httpe *t);
+
 httpe *httpe_new(const httpe_config *cfg, char *err, size_t errsize, char *key, size_t keysize)
 {
     pthread_once(&curl_once, curl_init_once);
@@ -709,6 +751,7 @@ httpe *httpe_new(const httpe_config *cfg, char *err, size_t errsize, char *key, 
     t->cfg.query = t->cfg.headers = t->cfg.body = NULL;
     t->cfg.body_type = t->body_type;
     t->up = upstream_ref(cfg->upstream.name ? cfg->upstream.name : t->origin, &cfg->upstream);
+    loop_path_setup(t);
     return t;
 fail:
     if (key && keysize) snprintf(key, keysize, "%s", k);
@@ -719,6 +762,8 @@ fail:
 void httpe_free(httpe *t)
 {
     if (!t) return;
+    hclient_target_unref(t->hct);
+    free(t->fixed_head);
     upstream_unref(t->up);
     tpl_free(&t->path);
     kv_free(t->query, t->nquery);
@@ -801,10 +846,11 @@ static bool body_fill(mcp_jw *w, const mcp_json *v, const mcp_json *args, char *
     }
 }
 
-static bool build_url(const httpe *t, const mcp_json *args, mcpd_sbuf *url, char *err,
+/* Appends the URL (with its origin, or from its path on) to url. */
+static bool build_url(const httpe *t, const mcp_json *args, bool origin, mcpd_sbuf *url, char *err,
                       size_t errsize)
 {
-    mcpd_sb_str(url, t->origin);
+    if (origin) mcpd_sb_str(url, t->origin);
     /* the path template, encoded as a path up to '?', as a query after */
     bool in_query = false;
     for (size_t i = 0; i < t->path.n; i++) {
@@ -853,54 +899,65 @@ static bool build_url(const httpe *t, const mcp_json *args, mcpd_sbuf *url, char
     return true;
 }
 
+/* The body (malloc'd) in *body, or NULL when the template has none or it is one absent
+ * argument. Returns false with err set when it cannot be built. */
+static bool build_body(const httpe *t, const mcp_json *args, char **body, char *err, size_t errsize)
+{
+    *body = NULL;
+    if (!t->body) return true;
+    const char *lone = mcp_json_str(mcp_json_root(t->body), NULL);
+    size_t lone_len = lone ? placeholder_len(lone) : 0;
+    if (lone_len && lone_len == strlen(lone)) { /* one absent argument: no body at all */
+        char name[80];
+        snprintf(name, sizeof name, "%.*s", (int)(lone_len - 2), lone + 1);
+        if (!mcp_json_get(args, name)) return true;
+    }
+    mcp_jw *w = mcp_jw_new();
+    bool ok = body_fill(w, mcp_json_root(t->body), args, err, errsize);
+    const char *text = ok ? mcp_jw_text(w, NULL) : NULL;
+    if (ok && !text) {
+        snprintf(err, errsize, "the body could not be built: %s",
+                 mcp_jw_error(w) ? mcp_jw_error(w) : "?");
+        ok = false;
+    }
+    if (ok) *body = mcpd_xstrdup(text);
+    mcp_jw_free(w);
+    return ok;
+}
+
+/* Appends the template's header lines ("Name: value" and eol each; an absent lone
+ * placeholder drops its header) to h. */
+static bool build_headers(const httpe *t, const mcp_json *args, const char *eol, mcpd_sbuf *h,
+                          char *err, size_t errsize)
+{
+    for (size_t i = 0; i < t->nheaders; i++) {
+        bool absent = false;
+        const tpl *v = &t->headers[i].value;
+        size_t mark = h->len;
+        mcpd_sb_str(h, t->headers[i].name);
+        mcpd_sb_str(h, ": ");
+        char where[160];
+        snprintf(where, sizeof where, "the header %s", t->headers[i].name);
+        if (!tpl_fill(v, args, ENC_RAW, h, &absent, where, err, errsize)) return false;
+        if (absent) {
+            h->len = mark;
+            if (h->p) h->p[mark] = 0;
+            continue;
+        }
+        mcpd_sb_str(h, eol);
+    }
+    return true;
+}
+
 bool httpe_build(const httpe *t, const mcp_json *args, char **url, char **headers, char **body,
                  char *err, size_t errsize)
 {
     mcpd_sbuf u = {0}, h = {0};
     *url = *headers = *body = NULL;
-    if (!build_url(t, args, &u, err, errsize)) goto fail;
-    for (size_t i = 0; i < t->nheaders; i++) {
-        mcpd_sbuf v = {0};
-        bool absent = false;
-        char where[160];
-        snprintf(where, sizeof where, "the header %s", t->headers[i].name);
-        if (!tpl_fill(&t->headers[i].value, args, ENC_RAW, &v, &absent, where, err, errsize)) {
-            free(v.p);
-            goto fail;
-        }
-        if (!absent) {
-            mcpd_sb_str(&h, t->headers[i].name);
-            mcpd_sb_str(&h, ": ");
-            mcpd_sb_put(&h, v.p ? v.p : "", v.len);
-            mcpd_sb_str(&h, "\n");
-        }
-        free(v.p);
-    }
-    const char *lone = mcp_json_str(t->body ? mcp_json_root(t->body) : NULL, NULL);
-    size_t lone_len = lone ? placeholder_len(lone) : 0;
-    bool no_body = false; /* a body that is one absent argument: no body at all */
-    if (lone_len && lone_len == strlen(lone)) {
-        char name[80];
-        snprintf(name, sizeof name, "%.*s", (int)(lone_len - 2), lone + 1);
-        no_body = !mcp_json_get(args, name);
-    }
-    if (t->body && !no_body) {
-        mcp_jw *w = mcp_jw_new();
-        bool ok = body_fill(w, mcp_json_root(t->body), args, err, errsize);
-        const char *text = mcp_jw_text(w, NULL);
-        if (!ok) {
-            mcp_jw_free(w);
-            goto fail;
-        }
-        if (!text) {
-            snprintf(err, errsize, "the body could not be built: %s",
-                     mcp_jw_error(w) ? mcp_jw_error(w) : "?");
-            mcp_jw_free(w);
-            goto fail;
-        }
-        *body = mcpd_xstrdup(text);
-        mcp_jw_free(w);
-    }
+    if (!build_url(t, args, true, &u, err, errsize) ||
+        !build_headers(t, args, "\n", &h, err, errsize))
+        goto fail;
+    if (!build_body(t, args, body, err, errsize)) goto fail;
     *url = mcpd_sb_take(&u);
     *headers = mcpd_sb_take(&h);
     return true;
@@ -1011,7 +1068,36 @@ static struct {
     CURLM *multi;
     job *live; /* the loop thread's */
     long max_conns;
+    httpe_upstream *admit; /* upstreams whose waiters a loop's freed slot may admit: under mu */
 } D = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* A loop freed a slot of u while requests wait for one on the transfer thread: it admits them
+ * (at its next wake-up). Any thread. */
+static void admit_soon(httpe_upstream *u)
+{
+    pthread_mutex_lock(&D.mu);
+    if (!u->admit_pending && D.started) {
+        u->admit_pending = true;
+        u->admit_next = D.admit;
+        D.admit = u;
+        uv_async_send(&D.wake);
+    }
+    pthread_mutex_unlock(&D.mu);
+}
+
+/* u goes: out of the admit list. Caller holds table_mu. */
+static void admit_forget(httpe_upstream *u)
+{
+    pthread_mutex_lock(&D.mu);
+    for (httpe_upstream **p = &D.admit; *p; p = &(*p)->admit_next) {
+        if (*p == u) {
+            *p = u->admit_next;
+            break;
+        }
+    }
+    u->admit_pending = false;
+    pthread_mutex_unlock(&D.mu);
+}
 
 /* A socket curl uses, watched with a uv_poll. curl says "remove" at the end of every transfer
  * and "watch" at the start of the next on the same kept-alive connection; a watch that came
@@ -1203,6 +1289,8 @@ static bool retryable_code(const httpe *t, CURLcode rc)
            rc == CURLE_PARTIAL_FILE;
 }
 
+static void classify(const httpe *t, httpe_result *r, long status);
+
 static void finish_result(job *j, CURLcode rc, long status)
 {
     httpe *t = j->t;
@@ -1238,6 +1326,14 @@ static void finish_result(job *j, CURLcode rc, long status)
     const char *ct = NULL;
     curl_easy_getinfo(j->h, CURLINFO_CONTENT_TYPE, &ct);
     r->content_type = ct ? mcpd_xstrdup(ct) : NULL;
+    classify(t, r, status);
+}
+
+/* r holds an answer (status, body, content type): its class and message, on both paths. */
+static void classify(const httpe *t, httpe_result *r, long status)
+{
+    const char *ct = r->content_type;
+    r->http_status = status;
     if (ct && (strstr(ct, "application/json") || strstr(ct, "+json"))) r->json = true;
     if (status >= 500) {
         r->status = HTTPE_UPSTREAM_ERROR;
@@ -1343,11 +1439,11 @@ static void wait_for_slot(job *j)
     uint64_t now = mcpd_now_ms();
     uint64_t wait = j->deadline_ms > now ? j->deadline_ms - now : 0;
     if (wait > u->queue_wait_ms) wait = u->queue_wait_ms;
-    if (u->nwaiting >= u->concurrency || wait == 0) {
+    if (atomic_load(&u->nwaiting) >= u->concurrency || wait == 0) {
         j->r.status = HTTPE_REFUSED;
         snprintf(j->r.message, sizeof j->r.message,
                  "upstream %s is busy: too many concurrent calls (limit %u, %u more waiting)",
-                 u->name, u->concurrency, u->nwaiting);
+                 u->name, u->concurrency, atomic_load(&u->nwaiting));
         job_end(j);
         return;
     }
@@ -1435,6 +1531,13 @@ static void xfer_wake(uv_async_t *a)
     job *in = D.inbox;
     D.inbox = D.inbox_tail = NULL;
     bool stop = D.stopping;
+    /* under D.mu, so that none of these upstreams is freed meanwhile (admit_forget) */
+    for (httpe_upstream *u = D.admit, *next; u; u = next) {
+        next = u->admit_next;
+        u->admit_pending = false;
+        admit_waiters(u);
+    }
+    D.admit = NULL;
     pthread_mutex_unlock(&D.mu);
     long want = atomic_load(&conns_wanted);
     if (want != D.max_conns) {
@@ -1522,9 +1625,424 @@ static void driver_stop(void)
     pthread_mutex_unlock(&D.mu);
 }
 
-void httpe_start(httpe *t, const mcp_json *args, uint64_t deadline_ms, bool (*stop)(void *ud),
-                 void *ud, httpe_done_fn done)
+/* ---- the loop path ----------------------------------------------------------------------------
+ * A call that runs inline on one of libmcp's HTTP worker loops (mcp_ctx_loop) sends a plain
+ * http:// request from that loop with hclient.c and is finished there from its callback: no
+ * thread hand-off. Per loop one lstate (mcp_loop_set): its hclient_loop (the keep-alive pools of
+ * every upstream origin used on that loop) and its requests in flight. A registry of the
+ * lstates lets httpe_wake_cancelled post a look at the requests to every loop (cancellation
+ * comes from another thread); an lstate leaves it in its on_stop, under the registry's mutex,
+ * so no post ever goes to a loop that stopped. */
+
+typedef struct ljob ljob;
+
+typedef struct lstate {
+    struct lstate *next; /* in the registry */
+    mcp_loop *ml;
+    hclient_loop *hl;
+    ljob *live;
+    atomic_bool look_posted;
+} lstate;
+
+struct ljob {
+    ljob *prev, *next; /* the lstate's live list */
+    lstate *ls;
+    httpe *t;
+    char *req; /* the request's bytes, kept for a retry */
+    size_t req_len;
+    uint64_t deadline_ms;
+    bool (*stop)(void *ud);
+    void *ud;
+    httpe_done_fn done;
+    mcpd_breaker_ticket ticket;
+    hclient_req *hr;     /* the attempt in flight */
+    uv_timer_t *backoff; /* between attempts; freed with the job */
+    unsigned attempt;
+    httpe_result r;
+};
+
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static lstate *reg;
+static const char lstate_key = 0;
+
+static bool no_proxy_matches(const char *list, const char *host)
 {
+    size_t hl = strlen(host);
+    for (const char *p = list; *p;) {
+        p += strspn(p, ", \t");
+        size_t n = strcspn(p, ", \t");
+        const char *e = p;
+        if (n && *e == '.') e++, n--; /* ".example.com" is "example.com" and below */
+        if (n == 1 && *e == '*') return true;
+        if (n && n <= hl && !strncasecmp(host + hl - n, e, n) &&
+            (n == hl || host[hl - n - 1] == '.'))
+            return true;
+        p = e + n;
+    }
+    return false;
+}
+
+/* Whether libcurl would send a request to host through a proxy: http_proxy (libcurl ignores
+ * HTTP_PROXY), else all_proxy/ALL_PROXY, unless no_proxy/NO_PROXY names the host. */
+static bool proxy_applies(const char *host)
+{
+    const char *p = getenv("http_proxy");
+    if (!p || !*p) p = getenv("all_proxy");
+    if (!p || !*p) p = getenv("ALL_PROXY");
+    if (!p || !*p) return false;
+    const char *np = getenv("no_proxy");
+    if (!np || !*np) np = getenv("NO_PROXY");
+    return !np || !no_proxy_matches(np, host);
+}
+
+/* The upstream's target for origin (shared by its templates with that origin). */
+static hclient_target *upstream_target(httpe_upstream *u, const char *origin, const char *host,
+                                       uint16_t port)
+{
+    pthread_mutex_lock(&u->mu);
+    origin_target *o = u->targets;
+    while (o && strcmp(o->origin, origin)) o = o->next;
+    hclient_target *t = o ? hclient_target_ref(o->t) : NULL;
+    if (!o) {
+        char err[160];
+        hclient_target_config c = {.host = host, .port = port, .max_idle = u->max_idle};
+        t = hclient_target_new(&c, err, sizeof err);
+        if (t) {
+            o = mcpd_xcalloc(1, sizeof *o);
+            o->origin = mcpd_xstrdup(origin);
+            o->t = hclient_target_ref(t);
+            o->next = u->targets;
+            u->targets = o;
+        }
+    }
+    pthread_mutex_unlock(&u->mu);
+    return t;
+}
+
+static bool has_header(const httpe *t, const char *name)
+{
+    for (size_t i = 0; i < t->nheaders; i++)
+        if (!strcasecmp(t->headers[i].name, name)) return true;
+    return false;
+}
+
+/* Decides at configure whether t's requests may take the loop path, and prepares it. */
+static void loop_path_setup(httpe *t)
+{
+    if (strncmp(t->origin, "http://", 7) != 0 || t->cfg.follow_redirects) return;
+    const char *auth = t->origin + 7, *hp = auth, *colon;
+    char host[256];
+    size_t hn;
+    if (strchr(auth, '@')) return; /* user:password@: libcurl's basic auth */
+    if (*auth == '[') {
+        const char *e = strchr(auth, ']');
+        if (!e) return;
+        hp = auth + 1;
+        hn = (size_t)(e - hp);
+        colon = e[1] == ':' ? e + 1 : NULL;
+        if (e[1] && !colon) return;
+    } else {
+        colon = strchr(auth, ':');
+        hn = colon ? (size_t)(colon - auth) : strlen(auth);
+    }
+    unsigned long port = 80;
+    if (colon) {
+        char *end;
+        port = strtoul(colon + 1, &end, 10);
+        if (end == colon + 1 || *end || port == 0 || port > 65535) return;
+    }
+    if (hn == 0 || hn >= sizeof host) return;
+    memcpy(host, hp, hn);
+    host[hn] = 0;
+    if (proxy_applies(host)) return;
+    t->hct = upstream_target(t->up, t->origin, host, (uint16_t)port);
+    if (!t->hct) return;
+    mcpd_sbuf f = {0};
+    mcpd_sb_str(&f, " HTTP/1.1\r\n");
+    if (!has_header(t, "Host")) {
+        mcpd_sb_str(&f, "Host: ");
+        mcpd_sb_str(&f, auth);
+        mcpd_sb_str(&f, "\r\n");
+    }
+    if (!has_header(t, "User-Agent")) mcpd_sb_str(&f, "User-Agent: mcpd/" MCP_VERSION "\r\n");
+    if (!has_header(t, "Accept")) mcpd_sb_str(&f, "Accept: */*\r\n");
+    t->fixed_head = mcpd_sb_take(&f);
+}
+
+bool httpe_loop_eligible(const httpe *t)
+{
+    return t->hct != NULL;
+}
+
+/* The whole request in out: request line, Host and the default headers, the template's
+ * headers, Content-Type and Content-Length with a body, the body. */
+static bool build_raw(const httpe *t, const mcp_json *args, mcpd_sbuf *out, char *err,
+                      size_t errsize)
+{
+    char *body = NULL;
+    if (!build_body(t, args, &body, err, errsize)) return false;
+    mcpd_sb_str(out, t->method);
+    mcpd_sb_str(out, " ");
+    bool ok = build_url(t, args, false, out, err, errsize);
+    mcpd_sb_str(out, t->fixed_head);
+    ok = ok && build_headers(t, args, "\r\n", out, err, errsize);
+    if (ok && body) {
+        char line[400];
+        size_t n = strlen(body);
+        snprintf(line, sizeof line, "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n", t->body_type,
+                 n);
+        mcpd_sb_str(out, line);
+        mcpd_sb_put(out, body, n);
+    } else if (ok) {
+        bool wants_length =
+            !strcmp(t->method, "POST") || !strcmp(t->method, "PUT") || !strcmp(t->method, "PATCH");
+        mcpd_sb_str(out, wants_length ? "Content-Length: 0\r\n\r\n" : "\r\n");
+    }
+    free(body);
+    return ok;
+}
+
+static void timer_free(uv_handle_t *h)
+{
+    free(h);
+}
+
+/* Ends j with j->r, as job_end does on the transfer thread. The loop's thread. */
+static void ljob_end(ljob *j)
+{
+    httpe_upstream *u = j->t->up;
+    lstate *ls = j->ls;
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        ls->live = j->next;
+    if (j->next) j->next->prev = j->prev;
+    mcpd_limiter_release(u->limiter);
+    if (atomic_load(&u->nwaiting)) admit_soon(u);
+    if (j->r.status == HTTPE_CANCELLED)
+        mcpd_breaker_release(u->breaker, &j->ticket);
+    else
+        mcpd_breaker_record(u->breaker, mcpd_now_ms(), &j->ticket,
+                            j->r.status != HTTPE_UPSTREAM_ERROR && j->r.status != HTTPE_TIMEOUT);
+    j->r.attempts = j->attempt;
+    free(j->req);
+    uv_timer_t *tm = j->backoff;
+    j->done(j->ud, &j->r); /* last: the call may end and the template go */
+    if (tm) uv_close((uv_handle_t *)tm, timer_free);
+    free(j);
+}
+
+static void lattempt(ljob *j);
+
+static void on_lbackoff(uv_timer_t *tm)
+{
+    lattempt(tm->data);
+}
+
+/* An attempt ended (hclient's callback): tries again after a backoff, or ends j. */
+static void on_lanswer(void *ud, hclient_err e, hclient_response *resp, const char *msg)
+{
+    ljob *j = ud;
+    httpe *t = j->t;
+    httpe_result *r = &j->r;
+    j->hr = NULL;
+    long status = resp ? resp->status : 0;
+    bool again = j->attempt <= t->cfg.retries &&
+                 (e == HC_OK ? retryable_status(status) && t->idempotent
+                             : e == HC_ECONNECT || (e == HC_EIO && t->idempotent));
+    if (again) {
+        uint64_t wait = resp && resp->retry_after > 0
+                            ? (uint64_t)resp->retry_after * 1000u
+                            : httpe_backoff(t->cfg.backoff_ms, t->cfg.max_backoff_ms, j->attempt,
+                                            thread_random());
+        if (mcpd_now_ms() + wait < j->deadline_ms) {
+            if (!j->backoff) {
+                j->backoff = mcpd_xcalloc(1, sizeof *j->backoff);
+                uv_timer_init(mcp_loop_uv(j->ls->ml), j->backoff);
+                j->backoff->data = j;
+            }
+            uv_timer_start(j->backoff, on_lbackoff, wait, 0);
+            return;
+        }
+    }
+    switch (e) {
+    case HC_OK:
+        r->body = resp->body;
+        r->body_len = resp->body_len;
+        r->content_type = resp->content_type;
+        resp->body = resp->content_type = NULL;
+        classify(t, r, status);
+        break;
+    case HC_ETOOBIG:
+        r->status = HTTPE_CLIENT_ERROR;
+        snprintf(r->message, sizeof r->message,
+                 "the response is larger than the limit of %zu bytes (max_response_bytes)",
+                 t->cfg.max_response_bytes);
+        break;
+    case HC_ETIMEOUT:
+        r->status = HTTPE_TIMEOUT;
+        snprintf(r->message, sizeof r->message, "%s %s: no answer in time (%s)", t->method,
+                 t->up->name, msg);
+        break;
+    case HC_ESTOPPED:
+        r->status = HTTPE_CANCELLED;
+        snprintf(r->message, sizeof r->message, "mcpd is stopping");
+        break;
+    default:
+        r->status = HTTPE_UPSTREAM_ERROR;
+        snprintf(r->message, sizeof r->message, "%s %s failed: %s", t->method, t->up->name, msg);
+    }
+    ljob_end(j);
+}
+
+/* One attempt: the request's bytes (a copy while another attempt may follow) to hclient. */
+static void lattempt(ljob *j)
+{
+    httpe *t = j->t;
+    uint64_t now = mcpd_now_ms();
+    j->attempt++;
+    hclient_request rq = {.len = j->req_len,
+                          .head = t->nobody,
+                          .timeout_ms = j->deadline_ms > now ? (uint32_t)(j->deadline_ms - now) : 1,
+                          .connect_timeout_ms = t->cfg.connect_timeout_ms,
+                          .max_body = t->cfg.max_response_bytes};
+    if (j->attempt > t->cfg.retries) { /* the last one: it takes the bytes */
+        rq.data = j->req;
+        j->req = NULL;
+    } else {
+        rq.data = malloc(j->req_len);
+        if (!rq.data) abort();
+        memcpy(rq.data, j->req, j->req_len);
+    }
+    j->hr = hclient_send(j->ls->hl, t->hct, &rq, on_lanswer, j);
+    if (!j->hr) { /* the loop stops */
+        j->r.status = HTTPE_CANCELLED;
+        snprintf(j->r.message, sizeof j->r.message, "mcpd is stopping");
+        ljob_end(j);
+    }
+}
+
+/* Requests of ls whose stop() turned true end now (a post from httpe_wake_cancelled). */
+static void ls_look(void *ud)
+{
+    lstate *ls = ud;
+    atomic_store(&ls->look_posted, false);
+    for (ljob *j = ls->live, *next; j; j = next) {
+        next = j->next;
+        if (!j->stop || !j->stop(j->ud)) continue;
+        if (j->hr) hclient_cancel(j->hr);
+        j->hr = NULL;
+        if (j->backoff) uv_timer_stop(j->backoff);
+        j->r.status = HTTPE_CANCELLED;
+        snprintf(j->r.message, sizeof j->r.message, "the request was cancelled");
+        ljob_end(j);
+    }
+}
+
+void httpe_wake_cancelled(void)
+{
+    pthread_mutex_lock(&reg_mu);
+    for (lstate *ls = reg; ls; ls = ls->next) {
+        if (!ls->live || atomic_exchange(&ls->look_posted, true)) continue;
+        if (mcp_loop_post(ls->ml, ls_look, ls) != 0) atomic_store(&ls->look_posted, false);
+    }
+    pthread_mutex_unlock(&reg_mu);
+}
+
+/* The loop stops (after libmcp's drain): its requests end, its connections close. */
+static void ls_stop(mcp_loop *ml, void *data)
+{
+    (void)ml;
+    lstate *ls = data;
+    pthread_mutex_lock(&reg_mu);
+    for (lstate **p = &reg; *p; p = &(*p)->next) {
+        if (*p == ls) {
+            *p = ls->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&reg_mu);
+    for (ljob *j = ls->live, *next; j; j = next) { /* those between attempts */
+        next = j->next;
+        if (j->hr) continue;
+        j->r.status = HTTPE_CANCELLED;
+        snprintf(j->r.message, sizeof j->r.message, "mcpd is stopping");
+        ljob_end(j);
+    }
+    hclient_loop_close(ls->hl); /* the others: on_lanswer with HC_ESTOPPED */
+    free(ls);
+}
+
+static lstate *lstate_of(mcp_loop *ml)
+{
+    lstate *ls = mcp_loop_get(ml, &lstate_key);
+    if (ls) return ls;
+    struct uv_loop_s *uv = mcp_loop_uv(ml);
+    if (!uv) return NULL;
+    ls = mcpd_xcalloc(1, sizeof *ls);
+    ls->ml = ml;
+    ls->hl = hclient_loop_new(uv);
+    if (mcp_loop_set(ml, &lstate_key, ls, ls_stop) != 0) {
+        hclient_loop_close(ls->hl);
+        free(ls);
+        return NULL;
+    }
+    pthread_mutex_lock(&reg_mu);
+    ls->next = reg;
+    reg = ls;
+    pthread_mutex_unlock(&reg_mu);
+    return ls;
+}
+
+/* The loop path, when it applies now (a free slot of the limiter): true once done is sure to
+ * be called; false, having done nothing, to take the transfer thread's path. */
+static bool loop_start(httpe *t, const mcp_json *args, uint64_t deadline_ms, mcp_loop *ml,
+                       bool (*stop)(void *ud), void *ud, httpe_done_fn done)
+{
+    httpe_upstream *u = t->up;
+    lstate *ls = lstate_of(ml);
+    if (!ls || !mcpd_limiter_try(u->limiter)) return false;
+    ljob *j = mcpd_xcalloc(1, sizeof *j);
+    httpe_result *r = &j->r;
+    mcpd_sbuf req = {0};
+    uint64_t retry_ms;
+    char why[300];
+    if (!build_raw(t, args, &req, r->message, sizeof r->message)) {
+        r->status = HTTPE_CLIENT_ERROR;
+        goto refused;
+    }
+    if (!mcpd_breaker_allow(u->breaker, mcpd_now_ms(), &j->ticket, &retry_ms, why, sizeof why)) {
+        r->status = HTTPE_REFUSED;
+        snprintf(r->message, sizeof r->message, "upstream %s is unavailable: %s", u->name, why);
+        goto refused;
+    }
+    atomic_fetch_add(&u->on_loops, 1);
+    j->ls = ls;
+    j->t = t;
+    j->req_len = req.len;
+    j->req = mcpd_sb_take(&req);
+    j->deadline_ms = deadline_ms;
+    j->stop = stop;
+    j->ud = ud;
+    j->done = done;
+    j->next = ls->live;
+    if (ls->live) ls->live->prev = j;
+    ls->live = j;
+    lattempt(j);
+    return true;
+refused:
+    mcpd_limiter_release(u->limiter);
+    if (atomic_load(&u->nwaiting)) admit_soon(u);
+    free(req.p);
+    done(ud, r);
+    free(j);
+    return true;
+}
+
+void httpe_start(httpe *t, const mcp_json *args, uint64_t deadline_ms, mcp_loop *loop,
+                 bool (*stop)(void *ud), void *ud, httpe_done_fn done)
+{
+    if (loop && t->hct && loop_start(t, args, deadline_ms, loop, stop, ud, done)) return;
     job *j = mcpd_xcalloc(1, sizeof *j);
     httpe_result *r = &j->r;
     char *hdr_lines = NULL;
@@ -1541,6 +2059,7 @@ void httpe_start(httpe *t, const mcp_json *args, uint64_t deadline_ms, bool (*st
         goto refused;
     }
     j->has_slot = mcpd_limiter_try(u->limiter); /* else it waits on the transfer thread */
+    atomic_fetch_add(&u->on_transfer, 1);
     j->t = t;
     j->h = handle_take(u);
     j->hdrs = header_list(t, hdr_lines, j->body != NULL);

@@ -10,6 +10,7 @@
 
 #include <mcp/json.h>
 #include <mcp/metrics.h>
+#include <mcp/loop.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -98,17 +99,29 @@ typedef struct httpe_result {
 typedef void (*httpe_done_fn)(void *ud, httpe_result *r);
 
 /* Fills the template from args and starts sending it; never blocks. The upstream's breaker
- * refuses at once while open; its concurrency limit, when full, makes the request wait on the
- * transfer thread (FIFO, at most queue_wait_ms and never past deadline_ms; past as many
- * waiters as the limit, refused at once). The transfer runs on the engine's transfer thread.
+ * refuses at once while open. Two paths, with the same semantics:
+ * - the loop path: with loop (the libmcp event loop the call runs inline on, mcp_ctx_loop), a
+ *   plain http:// URL, no proxy for its host, no redirects to follow, and a free slot of the
+ *   upstream's limiter at once, the request is sent by hclient.c on that loop (its keep-alive
+ *   pool there) and done(ud, r) is called on that loop's thread;
+ * - otherwise (loop NULL, https, a proxy, redirects, a full limiter) it goes to the engine's
+ *   transfer thread (libcurl), where it waits for a slot of the limiter if it must (FIFO, at
+ *   most queue_wait_ms and never past deadline_ms; past as many waiters as the limit, refused
+ *   at once), and done is called on the transfer thread.
  * Idempotent methods are retried on connection errors and 502/503/504/429 with jittered
- * exponential backoff, never past deadline_ms (on the breaker's clock, mcpd_now_ms). stop(ud)
- * is polled on the transfer thread every 100 ms and aborts the request. done(ud, r) is called exactly once: on the calling thread, before httpe_start
- * returns, when the request cannot be built or the breaker refuses it; otherwise on the
- * transfer thread. args are read only before httpe_start returns. t must outlive the request.
- * Any thread but the transfer thread. */
-void httpe_start(httpe *t, const mcp_json *args, uint64_t deadline_ms, bool (*stop)(void *ud),
-                 void *ud, httpe_done_fn done);
+ * exponential backoff (or the answer's Retry-After), never past deadline_ms (on the breaker's
+ * clock, mcpd_now_ms). A request stops when stop(ud) turns true: httpe_wake_cancelled() makes
+ * the loops look at once; the transfer thread polls every 100 ms. done(ud, r) is called exactly
+ * once: on the calling thread, before httpe_start returns, when the request cannot be built or
+ * the breaker refuses it; otherwise as above. args are read only before httpe_start returns.
+ * t must outlive the request. Any thread but the transfer thread (loop, when given: its own). */
+void httpe_start(httpe *t, const mcp_json *args, uint64_t deadline_ms, mcp_loop *loop,
+                 bool (*stop)(void *ud), void *ud, httpe_done_fn done);
+/* Some request's stop(ud) may have turned true: every loop with requests in flight looks at
+ * them soon (a post to each). Any thread but a loop's own with libmcp's locks held. */
+void httpe_wake_cancelled(void);
+/* Whether requests of t may take the loop path (http://, no proxy, no redirects). */
+bool httpe_loop_eligible(const httpe *t);
 void httpe_result_free(httpe_result *r);
 
 /* Builds the request without sending it (for tests): the URL, headers ("Name: value" lines)

@@ -20,5 +20,8 @@ void mcpd_http_answer(mcp_ctx *ctx, const httpe_result *r);
 /* Sends t with the call's arguments and ends the call with the answer or the error. */
 typedef struct mcpd_call mcpd_call;
 void mcpd_http_call(httpe *t, mcpd_call *c);
+/* The kind's cancel (http and openapi): requests on the loop path stop at once (the transfer
+ * thread polls). mcpd's loop. */
+void mcpd_http_cancel(void *inst, mcpd_call *c);
 
 #endif

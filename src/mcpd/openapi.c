@@ -737,5 +737,6 @@ const mcpd_kind mcpd_kind_openapi = {
     .config_schema = openapi_schema,
     .configure = oa_configure,
     .call = oa_call,
+    .cancel = mcpd_http_cancel,
     .free = oa_free,
 };

@@ -13,10 +13,14 @@
  * per wakeup); on EMFILE, ENFILE, ENOBUFS or ENOMEM the listener is unwatched (accepting is
  * paused, the backlog waits in the kernel) and watched again on the next tick or when the
  * layer above frees a connection (rt_worker_resume_accept). Cross-thread messages go
- * through a mutex-protected intrusive queue drained by the async callback. Stopping posts a
- * stop flag the same way: the async callback marks the queue closed (later posts fail), runs
- * what was queued, lets the layer above close its handles, and closes its own; uv_run then
- * returns and the thread ends. */
+ * through a mutex-protected intrusive queue drained by the async callback; messages a loop
+ * posts to itself go to a local array run by an idle handle (no lock, no eventfd write: see
+ * docs/internals/runtime.md, "Posts"). Stopping posts a stop flag through the locked queue:
+ * the async callback marks the queue closed (later posts fail, local ones too), runs what was
+ * queued, lets the layer above close its handles, calls the on_stop of each per-worker slot
+ * (the layers above's data by key), and closes its own handles; uv_run then returns once every
+ * closed handle's callback ran, a handle left open is closed on the loop's thread, and the
+ * thread ends. */
 #include "rt/loop.h"
 
 #include "base/alloc.h"
@@ -47,6 +51,17 @@ typedef struct rt_msg {
     void *arg;
 } rt_msg;
 
+/* Posts made on the worker's own thread: a growing array, run in order by the idle handle. */
+typedef struct rt_local_msg {
+    void (*fn)(void *arg);
+    void *arg;
+} rt_local_msg;
+
+typedef struct rt_local {
+    rt_local_msg *v;
+    size_t n, cap;
+} rt_local;
+
 typedef struct rt_slot {
     const void *key;
     void *data;
@@ -62,10 +77,12 @@ struct rt_worker {
     bool starved;          /* accept failed and has not succeeded since (logged once) */
     uint64_t paused_since; /* when the first pause of this spell began (ms), for the log */
     uv_async_t async;
-    uv_timer_t timer;   /* one-shot, armed for the earliest deadline in timers */
-    rt_timers timers;   /* every deadline of this loop (rt_worker_timer_arm) */
-    rt_timer tick;      /* the periodic tick: accept retry, on_tick */
-    uint64_t armed_for; /* the deadline timer is armed for (UINT64_MAX: not armed) */
+    uv_idle_t idle;          /* active while `local` holds posts: they run, the loop won't sleep */
+    rt_local local, running; /* same-thread posts; the batch being run (loop thread only) */
+    uv_timer_t timer;        /* one-shot, armed for the earliest deadline in timers */
+    rt_timers timers;        /* every deadline of this loop (rt_worker_timer_arm) */
+    rt_timer tick;           /* the periodic tick: accept retry, on_tick */
+    uint64_t armed_for;      /* the deadline timer is armed for (UINT64_MAX: not armed) */
     uv_thread_t thread;
     uv_mutex_t mu; /* guards head, tail, stop_req, closed */
     rt_msg *head, *tail;
@@ -240,6 +257,39 @@ static void run_msgs(rt_msg *m)
     }
 }
 
+/* Runs the same-thread posts queued so far, in order; posts they make wait for the next run.
+ * Returns whether more were queued meanwhile. Loop thread. */
+static bool run_local(rt_worker *w)
+{
+    rt_local batch = w->local;
+    w->local = w->running; /* the spare array (empty): posts made meanwhile go there */
+    w->running = (rt_local){0};
+    for (size_t i = 0; i < batch.n; i++) batch.v[i].fn(batch.v[i].arg);
+    batch.n = 0;
+    w->running = batch; /* the spare of the next run (run_local never nests) */
+    return w->local.n > 0;
+}
+
+static void on_idle(uv_idle_t *h)
+{
+    rt_worker *w = h->data;
+    if (!run_local(w)) uv_idle_stop(h);
+}
+
+/* A post from w's own thread: no lock, no wake-up (the idle handle keeps the loop from
+ * sleeping in epoll until the posts ran). */
+static int post_local(rt_worker *w, void (*fn)(void *arg), void *arg)
+{
+    if (w->closed) return -ECANCELED; /* written only by this thread */
+    if (w->local.n == w->local.cap) {
+        w->local.cap = w->local.cap ? 2 * w->local.cap : 16;
+        w->local.v = mcp_xrealloc(w->local.v, w->local.cap * sizeof *w->local.v);
+    }
+    w->local.v[w->local.n++] = (rt_local_msg){fn, arg};
+    if (w->local.n == 1) uv_idle_start(&w->idle, on_idle);
+    return 0;
+}
+
 static void on_listener_closed(uv_handle_t *h)
 {
     rt_worker *w = h->data;
@@ -282,6 +332,7 @@ static void close_own_handles(rt_worker *w)
     close_listener(w);
     uv_close((uv_handle_t *)&w->timer, NULL);
     uv_close((uv_handle_t *)&w->async, NULL);
+    uv_close((uv_handle_t *)&w->idle, NULL);
 }
 
 static void on_async(uv_async_t *a)
@@ -295,6 +346,7 @@ static void on_async(uv_async_t *a)
     uv_mutex_unlock(&w->mu);
     run_msgs(m);
     if (!stop) return;
+    run_local(w); /* posts taken before the close: after it, posts from here fail too */
     if (w->ws->cfg.on_stop) w->ws->cfg.on_stop(w, w->ws->cfg.ud);
     stop_slots(w);
     rt_timers_drain(&w->timers); /* entries release what they hold */
@@ -342,8 +394,9 @@ static int worker_init(rt_worker *w, int fd, unsigned tick_ms)
     int rc = uv_poll_init_socket(&w->loop, &w->listener, fd);
     if (rc) abort(); /* a fresh socket on a fresh loop: only out of memory */
     uv_async_init(&w->loop, &w->async, on_async);
+    uv_idle_init(&w->loop, &w->idle);
     uv_timer_init(&w->loop, &w->timer);
-    w->listener.data = w->async.data = w->timer.data = w;
+    w->listener.data = w->async.data = w->timer.data = w->idle.data = w;
     rt_timers_init(&w->timers);
     rt_timer_init(&w->tick, on_tick);
     w->armed_for = UINT64_MAX;
@@ -361,6 +414,9 @@ static void worker_free(rt_worker *w)
         uv_run(&w->loop, UV_RUN_DEFAULT);
     }
     run_msgs(w->head);
+    while (w->local.n) run_local(w); /* (none: a stopped loop takes no post) */
+    free(w->local.v);
+    free(w->running.v);
     rt_timers_drain(&w->timers);
     rt_timers_free(&w->timers);
     if (uv_loop_close(&w->loop)) fprintf(stderr, "libmcp: rt: worker loop still has handles\n");
@@ -488,6 +544,7 @@ void rt_workers_stop(rt_workers *ws)
 
 int rt_worker_post(rt_worker *w, void (*fn)(void *arg), void *arg)
 {
+    if (tl_current == w) return post_local(w, fn, arg);
     rt_msg *m = mcp_xmalloc(sizeof *m);
     m->next = NULL;
     m->fn = fn;

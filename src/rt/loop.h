@@ -5,8 +5,10 @@
  * pauses, instead of spinning, while the process is out of file descriptors), a uv_async_t
  * that carries messages from other threads (rt_worker_post) and one deadline heap (rt/timer.h)
  * for every timer of the loop: its periodic tick that drives the connection timeouts of the
- * layer above, and any entry the layer above arms (rt_worker_timer_arm). The loop knows nothing of
- * HTTP: the layer above plugs in through rt_workers_config callbacks. Counters live in a
+ * layer above, and any entry the layer above arms (rt_worker_timer_arm). Messages a loop posts
+ * to itself skip the lock and the wake-up (a local queue run by a uv_idle_t). The layers above
+ * keep per-worker data in slots whose on_stop runs when the loop stops. The loop knows nothing
+ * of HTTP: the layer above plugs in through rt_workers_config callbacks. Counters live in a
  * cache-line-aligned struct per worker, written only by that worker's thread and summed on read
  * with relaxed atomics. See docs/internals/runtime.md. */
 #ifndef MCP_RT_LOOP_H

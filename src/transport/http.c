@@ -212,7 +212,7 @@ static uint64_t client_key(req_ctx *r)
     if (r->principal) {
         k ^= (uint64_t)(uintptr_t)r->principal;
         k *= 0x100000001b3ull;
-    } else if ((sid = http_header_get(r->req, "Mcp-Session-Id")) != NULL) {
+    } else if ((sid = r->req->unique[UH_SESSION_ID]) != NULL) {
         for (const char *c = sid; *c; c++) k = (k ^ (unsigned char)*c) * 0x100000001b3ull;
     } else {
         return http_response_peer_key(r->res);
@@ -224,11 +224,7 @@ static void on_request(http_request *req, http_response *res, void *ud)
 {
     mcp_http *h = ud;
     wstate *ws = http_current_ws(h);
-    req_ctx r = {.h = h,
-                 .ws = ws,
-                 .req = req,
-                 .res = res,
-                 .pv = http_header_get(req, "MCP-Protocol-Version")};
+    req_ctx r = {.h = h, .ws = ws, .req = req, .res = res, .pv = req->unique[UH_PROTOCOL_VERSION]};
     if (strcmp(req->path, h->path)) {
         if (http_admin_route(&r)) return; /* /metrics, /health, /ready, /status(.json) */
         herr_send(NULL, res, HERR_NOT_FOUND, NULL);
@@ -348,7 +344,8 @@ static mcp_http *http_new(mcp_server *srv, const mcp_http_options *o)
     return h;
 }
 
-/* The MCP headers a request may carry once (a repeat is a 400 from the HTTP layer). */
+/* The MCP headers a request may carry once (a repeat is a 400 from the HTTP layer); the order
+ * is UH_*'s (http_internal.h). */
 static const char *const unique_headers[] = {"mcp-protocol-version", "mcp-session-id", "mcp-method",
                                              "mcp-name", NULL};
 

@@ -19,24 +19,36 @@ static bool ieq_prefix(const char *s, const char *prefix)
     return !strncasecmp(s, prefix, strlen(prefix));
 }
 
-bool http_accepts(const char *accept, const char *type)
+/* Whether the media range p[0..n) (parameters cut off) covers type: the type itself, its
+ * major type with a wildcard subtype, or the full wildcard. */
+static bool range_covers(const char *p, size_t n, const char *type)
 {
-    if (!accept) return true;
-    const char *slash = strchr(type, '/');
-    size_t major = (size_t)(slash - type);
-    for (const char *p = accept; *p;) {
+    size_t major = (size_t)(strchr(type, '/') - type);
+    return (n == strlen(type) && !strncasecmp(p, type, n)) || (n == 3 && !memcmp(p, "*/*", 3)) ||
+           (n == major + 2 && !strncasecmp(p, type, major) && !memcmp(p + major, "/*", 2));
+}
+
+void http_accepts2(const char *accept, const char *t1, bool *a1, const char *t2, bool *a2)
+{
+    *a1 = *a2 = !accept;
+    for (const char *p = accept; p && *p && !(*a1 && *a2);) {
         while (*p == ' ' || *p == ',') p++;
         const char *e = p;
         while (*e && *e != ',' && *e != ';') e++;
         size_t n = (size_t)(e - p);
         while (n && p[n - 1] == ' ') n--;
-        if ((n == strlen(type) && !strncasecmp(p, type, n)) || (n == 3 && !memcmp(p, "*/*", 3)) ||
-            (n == major + 2 && !strncasecmp(p, type, major) && !memcmp(p + major, "/*", 2)))
-            return true;
+        *a1 = *a1 || range_covers(p, n, t1);
+        *a2 = *a2 || range_covers(p, n, t2);
         while (*e && *e != ',') e++;
         p = e;
     }
-    return false;
+}
+
+bool http_accepts(const char *accept, const char *type)
+{
+    bool a, unused;
+    http_accepts2(accept, type, &a, type, &unused);
+    return a;
 }
 
 bool http_bind_is_loopback(const char *host)
@@ -78,20 +90,30 @@ static bool origin_ok(const mcp_http *h, const http_request *req)
            http_authority_same(&org.a, dflt, &host, dflt);
 }
 
-/* On a loopback bind, Host must parse as an authority whose host is loopback or listed. */
-static bool host_ok(const mcp_http *h, const http_request *req)
+/* On a loopback bind, Host must parse as an authority whose host is loopback or listed. The
+ * answer depends on the value and the transport's fixed configuration only, so the worker
+ * remembers the last value it let through and passes the same bytes again at once. */
+static bool host_ok(const mcp_http *h, wstate *ws, const http_request *req)
 {
     if (h->any_host || !h->loopback) return true;
+    if (!req->host) return false;
+    size_t n = strlen(req->host);
+    if (ws && n == ws->host_ok_len && !memcmp(req->host, ws->host_ok, n)) return true;
     http_authority a;
-    if (!req->host || http_parse_host(req->host, strlen(req->host), &a)) return false;
-    return http_host_is_loopback(&a) || host_listed(h, &a);
+    if (http_parse_host(req->host, n, &a)) return false;
+    if (!http_host_is_loopback(&a) && !host_listed(h, &a)) return false;
+    if (ws && n < sizeof ws->host_ok) {
+        memcpy(ws->host_ok, req->host, n);
+        ws->host_ok_len = n;
+    }
+    return true;
 }
 
 bool http_guard(req_ctx *r)
 {
     if (!origin_ok(r->h, r->req))
         herr_send(r->ws, r->res, HERR_ORIGIN, NULL);
-    else if (!host_ok(r->h, r->req))
+    else if (!host_ok(r->h, r->ws, r->req))
         herr_send(r->ws, r->res, HERR_HOST, NULL);
     else
         return false;
@@ -131,12 +153,14 @@ static bool stage_validate(req_ctx *r)
      * modern one (where the engine answers an unknown version) */
     r->modern = r->pv && mcp_version_era(r->pv) != MCP_ERA_LEGACY;
     herr e;
+    if (req->method == HTTP_POST)
+        http_accepts2(req->accept, "application/json", &r->accept_json, "text/event-stream",
+                      &r->accept_sse);
     if (req->method != HTTP_POST && req->method != HTTP_GET && req->method != HTTP_DELETE)
         e = r->modern ? HERR_METHOD_MODERN : HERR_METHOD;
     else if (req->method == HTTP_POST && !content_type_ok(req->content_type))
         e = HERR_CONTENT_TYPE;
-    else if (req->method == HTTP_POST && !http_accepts(req->accept, "application/json") &&
-             !http_accepts(req->accept, "text/event-stream"))
+    else if (req->method == HTTP_POST && !r->accept_json && !r->accept_sse)
         e = HERR_ACCEPT;
     else
         return false;

@@ -68,6 +68,10 @@ struct wstate {
     resume_wait *waits; /* resumes waiting for their stream's old response to go */
     uint64_t last_keepalive;
     unsigned idx; /* worker index: its metrics shard */
+    /* The last Host value the guard let through on this worker (clients send the same one on
+     * every request): the same bytes pass again without a parse. Loop thread only. */
+    char host_ok[64];
+    size_t host_ok_len; /* 0: none yet */
 };
 
 /* ---- streams ------------------------------------------------------------------------------- */
@@ -191,6 +195,10 @@ typedef struct access_note {
 } access_note;
 
 /* One MCP request on its way through the pipeline (loop thread of ws). */
+/* The MCP headers the HTTP layer pre-extracts (http_limits.unique, listed in http.c in this
+ * order): http_request.unique[UH_...] is the value, or NULL. */
+enum { UH_PROTOCOL_VERSION, UH_SESSION_ID, UH_METHOD, UH_NAME };
+
 typedef struct req_ctx {
     mcp_http *h;
     wstate *ws;
@@ -199,10 +207,11 @@ typedef struct req_ctx {
     const char *pv;  /* MCP-Protocol-Version, or NULL */
     const char *sid; /* Mcp-Session-Id, or NULL (legacy era: read by http_legacy) */
     bool modern;
-    int admit;             /* mcp_msg_info.admit for the handle call */
-    char id[80];           /* after MCP_NOT_ADMITTED: the body's id as JSON text */
-    const void *principal; /* what mcp_http_options.auth returned, or NULL */
-    access_note *note;     /* when logging (the MCP endpoint only), else NULL */
+    bool accept_json, accept_sse; /* what Accept allows (set by the admission's validation) */
+    int admit;                    /* mcp_msg_info.admit for the handle call */
+    char id[80];                  /* after MCP_NOT_ADMITTED: the body's id as JSON text */
+    const void *principal;        /* what mcp_http_options.auth returned, or NULL */
+    access_note *note;            /* when logging (the MCP endpoint only), else NULL */
 } req_ctx;
 
 /* ---- http.c ---------------------------------------------------------------------------------- */
@@ -242,8 +251,11 @@ void http_metric(wstate *ws, int id, int64_t delta);
 
 /* ---- http_admit.c ---------------------------------------------------------------------------- */
 
-/* True if the comma-separated media range list allows type ("application/json"). */
+/* True if the comma-separated media range list allows type ("application/json"); NULL (no
+ * Accept) allows everything. */
 bool http_accepts(const char *accept, const char *type);
+/* Both answers for two types in one pass over the list: *a1 for t1, *a2 for t2. */
+void http_accepts2(const char *accept, const char *t1, bool *a1, const char *t2, bool *a2);
 /* The Origin/Host guard (DNS rebinding), for the endpoint and /metrics alike: answers 403
  * and returns true when the request is refused. */
 bool http_guard(req_ctx *r);
@@ -289,7 +301,8 @@ void hstream_keepalive(wstate *ws);
 /* Records a request's latency (from t0, rt_now_ns) in ws's histogram. */
 void http_record_latency(wstate *ws, uint64_t t0);
 
-/* ---- http_admin.c ----------------------------------------------------------------------------- */
+/* ---- http_admin.c -----------------------------------------------------------------------------
+ */
 
 /* Registers the per-method and per-tool series and becomes the server's observer. */
 void http_admin_setup(mcp_http *h);

@@ -176,7 +176,7 @@ static bool same_principal(const req_ctx *r, const session *s)
 void http_legacy(req_ctx *r)
 {
     http_request *req = r->req;
-    const char *sid = r->sid = http_header_get(req, "Mcp-Session-Id");
+    const char *sid = r->sid = req->unique[UH_SESSION_ID];
     if (!sid && req->method == HTTP_POST) {
         legacy_initialize(r);
         return;

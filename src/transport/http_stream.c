@@ -14,6 +14,7 @@
 #include "http_internal.h"
 
 #include "base/alloc.h"
+#include "base/spare.h"
 #include "rpc/rpc.h"
 #include "rt/clock.h"
 
@@ -67,12 +68,13 @@ void hstream_unref(hstream *st)
     mcp_buf_free(&st->json);
     pthread_mutex_destroy(&st->lock);
     if (st->sess) session_unref(st->sess);
-    free(st);
+    mcp_spare_put(MCP_SPARE_STREAM, st);
 }
 
 hstream *hstream_new(mcp_http *h, session *sess, wstate *ws, http_response *res)
 {
-    hstream *st = mcp_xcalloc(1, sizeof *st);
+    hstream *st = mcp_spare_take(MCP_SPARE_STREAM, sizeof *st); /* this thread's last freed */
+    memset(st, 0, sizeof *st);
     atomic_init(&st->refs, 1);
     pthread_mutex_init(&st->lock, NULL);
     st->h = h;
@@ -412,8 +414,10 @@ static void on_abort(http_response *res, void *ud)
     pthread_mutex_unlock(&st->lock);
     if (!mine) return;
     /* stateless: a client that leaves cancels; also while draining, since st is freed below
-     * and the engine must never be handed it again (a listen stream ends at shutdown) */
-    if (!legacy && !final) mcp_conn_cancel_tag(ws->modern, st);
+     * and the engine must never be handed it again (a listen stream ends at shutdown). Once
+     * the stop closed the worker's conn (close_modern, on this thread) its calls are cancelled
+     * already and the conn lives only while one of them does: it may be gone. */
+    if (!legacy && !final && !ws->modern_closed) mcp_conn_cancel_tag(ws->modern, st);
     http_response_end(res);
     hstream_unref(st); /* the response's (a legacy stream stays for replay) */
 }
@@ -523,15 +527,16 @@ static void batch_to_sse_locked(hstream *st)
     st->mode = MODE_SSE;
 }
 
-/* Sets st up for req before the handle call. */
-static void prepare(hstream *st, const http_request *req, mcp_conn *conn, session *sess)
+/* Sets st up for r's request before the handle call (what Accept allows was read by the
+ * admission, http_admit.c). */
+static void prepare(hstream *st, const req_ctx *r, mcp_conn *conn, session *sess)
 {
-    const char *p = req->body;
+    const char *p = r->req->body;
     while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++;
     st->batch = *p == '[';
     if (st->batch) st->expected = -1;
-    st->accept_json = http_accepts(req->accept, "application/json");
-    st->accept_sse = http_accepts(req->accept, "text/event-stream");
+    st->accept_json = r->accept_json;
+    st->accept_sse = r->accept_sse;
     st->t0_ns = rt_now_ns();
     if (sess) {
         atomic_fetch_add(&sess->active, 1);
@@ -560,14 +565,14 @@ int hstream_run(req_ctx *r, mcp_conn *conn, hstream *st, session *sess, bool *he
     http_request *req = r->req;
     mcp_msg_info info = {.protocol_version_header = r->pv,
                          /* only the modern era has them (the engine reads them there) */
-                         .method_header = r->modern ? http_header_get(req, "Mcp-Method") : NULL,
-                         .name_header = r->modern ? http_header_get(req, "Mcp-Name") : NULL,
+                         .method_header = r->modern ? req->unique[UH_METHOD] : NULL,
+                         .name_header = r->modern ? req->unique[UH_NAME] : NULL,
                          .get_header = req_get_header,
                          .hctx = req,
                          .admit = r->admit,
                          .principal = r->principal,
                          .names = r->note ? &r->note->names : NULL};
-    prepare(st, req, conn, sess);
+    prepare(st, r, conn, sess);
     tl_req = st;
     tl_req_wake = false;
     if (sess) pthread_mutex_lock(&sess->handle_lock);

@@ -2,7 +2,7 @@
  *
  * tests/consumer/run.sh builds it against an installed libmcp (pkg-config, find_package) and
  * through add_subdirectory(), then talks to it over stdio. It serves one tool, `greet`. */
-#include <mcp/mcp.h>
+#include <mcp/loop.h> /* self-contained: it brings <mcp/mcp.h> */
 
 #include <stdio.h>
 
@@ -11,7 +11,9 @@ static void greet(mcp_ctx *c, void *ud)
     (void)ud;
     const char *who = mcp_ctx_arg_str(c, "name");
     char text[160];
-    snprintf(text, sizeof text, "hello, %s", who ? who : "stranger");
+    /* over stdio no event loop is lent (the public symbol links all the same) */
+    snprintf(text, sizeof text, "hello, %s%s", who ? who : "stranger",
+             mcp_ctx_loop(c) ? " (from a loop)" : "");
     mcp_ctx_text(c, text);
     mcp_ctx_finish(c);
 }

@@ -11,7 +11,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { connectClient, runMcpd, sleep, startMcpd, stopChecked, tempDir, textOf, waitFor } from './lib/mcpd.mjs';
+import { writeFileSync } from 'node:fs';
+import { Client as StdioClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { connectClient, MCPD, runMcpd, sleep, startMcpd, stopChecked, tempDir, textOf, waitFor } from './lib/mcpd.mjs';
 
 const T = { timeout: 90000 };
 
@@ -230,7 +233,6 @@ describe('sql config mistakes', () => {
   it('--check-config explains SQL mistakes at their place', T, async () => {
     const tmp = tempDir();
     const db = tmp.path('c.db');
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(tmp.path('c.json'), JSON.stringify({ tools: [
       { kind: 'sql', name: 'w', database: db, init_sql: 'CREATE TABLE t(x INTEGER);', sql: 'DELETE FROM t' },
       { kind: 'sql', name: 'p', database: db, sql: 'SELECT x FROM t WHERE x = :y', arguments: { x: { type: 'integer' } } },
@@ -419,6 +421,54 @@ for (const era of ['legacy', 'modern']) {
   });
 }
 
+// Over HTTP an http tool's call runs inline on the worker loop, which sends the request itself
+// (hclient.c); over stdio there is no such loop and libcurl's transfer thread sends it. The
+// answers must not differ, and the metrics say which path served.
+describe('http requests from the worker loop and from the transfer thread', () => {
+  it('answer the same, and each path is counted', T, async () => {
+    const up = await startUpstream();
+    const tools = httpTools(up.base);
+    const srv = await startMcpd({ tools });
+    const tmp = tempDir();
+    const file = tmp.path('stdio.json');
+    writeFileSync(file, JSON.stringify({ tools }));
+    const stdio = new StdioClient({ name: 'stdio', version: '1.0.0' }, { capabilities: {} });
+    await stdio.connect(new StdioClientTransport({ command: MCPD, args: ['--config', file, '--stdio'],
+      stderr: 'pipe' }));
+    let stdioErr = '';
+    stdio.transport.stderr.on('data', (d) => { stdioErr += d; });
+    try {
+      const c = await connectClient(srv.url, 'modern');
+      const calls = [
+        { name: 'get_item', arguments: { id: 'a/../b?c=d#e', q: 'x y&z=1' } },
+        { name: 'create_item', arguments: { name: 'widget "w"', count: 3 } },
+        { name: 'missing', arguments: {} },
+        { name: 'big', arguments: {} },
+        { name: 'list', arguments: {} },
+        { name: 'spaced', arguments: {} },
+      ];
+      for (const call of calls) {
+        const pick = (r) => ({ content: r.content, structuredContent: r.structuredContent, isError: r.isError });
+        const a = pick(await c.callTool(call));
+        const b = pick(await stdio.callTool(call));
+        assert.deepEqual(a, b, `${call.name}: the worker loop's and the transfer thread's answers`);
+      }
+      const r = await fetch(new URL('/metrics', srv.url));
+      const text = await r.text();
+      const n = (name, upstream) => Number(new RegExp(`^${name}\\{upstream="${upstream}"\\} (\\d+)`, 'm').exec(text)?.[1]);
+      assert.equal(n('mcpd_upstream_loop_requests_total', 'api'), calls.length, text);
+      assert.equal(n('mcpd_upstream_transfer_requests_total', 'api'), 0);
+      await c.close();
+    } finally {
+      await stdio.close();
+      tmp.cleanup();
+      await stopChecked(srv);
+      await up.close();
+    }
+    assert.doesNotMatch(stdioErr, /AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:/);
+  });
+});
+
 describe('http upstreams across a reload', () => {
   it('a reload keeps an upstream and its open breaker', T, async () => {
     const up = await startUpstream();
@@ -488,7 +538,6 @@ describe('http upstream health checks', () => {
 
   it('http config mistakes', T, async () => {
     const tmp = tempDir();
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(tmp.path('h.json'), JSON.stringify({ tools: [
       { kind: 'http', name: 'a', url: 'http://{host}/x', arguments: { host: { type: 'string' } } },
       { kind: 'http', name: 'b', url: 'ftp://example.com/x' },
@@ -558,8 +607,7 @@ for (const era of ['legacy', 'modern']) {
     it('serves every operation of a YAML document as a tool', T, async () => {
       const up = await startUpstream();
       const tmp = tempDir();
-      const { writeFileSync } = await import('node:fs');
-      writeFileSync(tmp.path('pets.yaml'), PETS(up.base));
+        writeFileSync(tmp.path('pets.yaml'), PETS(up.base));
       const srv = await startMcpd({ tools: [
         { kind: 'openapi', spec: tmp.path('pets.yaml'), prefix: 'pets_', headers: { 'X-Api-Key': 'k' } },
         { kind: 'openapi', spec: tmp.path('pets.yaml'), prefix: 'ro_', operations: ['getPet'] },
@@ -605,7 +653,6 @@ for (const era of ['legacy', 'modern']) {
 describe('openapi config mistakes', () => {
   it('unknown operations, relative servers, aliases and non-OpenAPI files are explained', T, async () => {
     const tmp = tempDir();
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(tmp.path('pets.yaml'), PETS('http://127.0.0.1:1'));
     writeFileSync(tmp.path('rel.json'), JSON.stringify({ openapi: '3.1.0', servers: [{ url: '/api' }], paths: {} }));
     writeFileSync(tmp.path('alias.yaml'), 'openapi: 3.0.0\na: &x {b: 1}\nc: *x\n');

@@ -88,6 +88,8 @@ static void check_request(const http_request *r, const http_limits *lim, outcome
         check(strlen(r->headers[i].value) == r->headers[i].value_len, "value length");
         check(http_header_get(r, r->headers[i].name) != NULL, "lookup of a present header");
     }
+    for (size_t i = 0; lim->unique && lim->unique[i]; i++) /* slots agree with a search */
+        check(r->unique[i] == http_header_get(r, lim->unique[i]), "unique header slot");
     const char *host = http_header_get(r, "host"), *origin = http_header_get(r, "origin");
     if (host) authorities(host, strlen(host));
     if (origin) authorities(origin, strlen(origin));
@@ -144,10 +146,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 2) return 0;
     authorities((const char *)data + 2, size - 2);
     unsigned seed = data[0] | 1u;
-    http_limits lim = {0};
+    static const char *const unique[] = {"mcp-protocol-version", "mcp-session-id", "mcp-method",
+                                         "mcp-name", NULL};
+    http_limits lim = {.unique = unique};
     if (data[1] & 1)
-        lim = (http_limits){
-            .max_header_bytes = 256, .max_uri = 64, .max_body = 128, .max_headers = 8};
+        lim = (http_limits){.max_header_bytes = 256,
+                            .max_uri = 64,
+                            .max_body = 128,
+                            .max_headers = 8,
+                            .unique = unique};
     if (data[1] & 2) seed = 0; /* whole input at once, then byte-sized pieces below */
     if (data[1] & 4) seed = 1;
     http_limits eff = lim;

@@ -104,6 +104,28 @@ TEST(equal_and_text)
     mcp_json_doc_free(b);
 }
 
+/* Documents of every size around the one whose DOM comes inside the document's own block
+ * (about 2 KiB of text) parse whole, the biggest values (in the arena's later blocks) too. */
+TEST(parse_sizes)
+{
+    char text[4200];
+    for (size_t n = 0; n < 4000; n += 37) {
+        size_t len = (size_t)snprintf(text, sizeof text, "{\"a\":[1,2.5,true,null],\"s\":\"");
+        memset(text + len, 'x', n);
+        len += n;
+        len += (size_t)snprintf(text + len, sizeof text - len, "\",\"o\":{\"k\":\"v\"}}");
+        mcp_json_doc *d = mcp_json_parse(text, len, 0, NULL);
+        CHECK(d != NULL);
+        const mcp_json *r = mcp_json_root(d);
+        size_t sl = 0;
+        const char *sv = mcp_json_str(mcp_json_get(r, "s"), &sl);
+        CHECK(sv && sl == n && (n == 0 || (sv[0] == 'x' && sv[n - 1] == 'x')) && sv[n] == '\0');
+        CHECK_STR(mcp_json_str(mcp_json_get(mcp_json_get(r, "o"), "k"), NULL), "v");
+        CHECK_INT(mcp_json_len(mcp_json_get(r, "a")), 4);
+        mcp_json_doc_free(d);
+    }
+}
+
 TEST(parse_errors)
 {
     mcp_json_error e;
@@ -451,6 +473,7 @@ int main(void)
     RUN(absent_reads);
     RUN(typed_reads);
     RUN(equal_and_text);
+    RUN(parse_sizes);
     RUN(parse_errors);
     RUN(locate);
     RUN(writer_values);

@@ -74,7 +74,7 @@ TEST(simple_get)
     CHECK_STR(r->host, "example.com");
     CHECK_STR(r->accept, "*/*");
     CHECK_INT(r->header_count, 2);
-    CHECK_STR(r->headers[0].name, "Host");
+    CHECK_STR(r->headers[0].name, "host"); /* names are kept lowercased */
     CHECK(r->keep_alive);
     CHECK_INT(r->body_len, 0);
     CHECK_STR(r->body, "");
@@ -220,6 +220,61 @@ TEST(mcp_headers)
     CHECK_STR(http_header_get(r, "origim"), "near-miss");
     CHECK_INT(r->header_count, 15);
     http_parser_free(&p);
+}
+
+/* Names are stored lowercased (8 bytes at a time, then the tail): every byte of a token that is
+ * not 'A'..'Z' stays as it was, including the ones next to the letters in ASCII ('@' is not a
+ * token byte, but '^', '`', '_', '|' and '~' are). */
+TEST(names_lowercased)
+{
+    http_parser p;
+    http_parser_init(&p, NULL);
+    http_request *r = feed_all(&p, "GET / HTTP/1.1\r\nHost: h\r\n"
+                                   "AZaz09^_`|~!#$%&'*+-.XYZ: 1\r\nX-Ab: 2\r\nABCDEFGH: 3\r\n\r\n");
+    CHECK(r != NULL);
+    CHECK_INT(r->header_count, 4);
+    CHECK_STR(r->headers[0].name, "host");
+    CHECK_STR(r->headers[1].name, "azaz09^_`|~!#$%&'*+-.xyz");
+    CHECK_STR(r->headers[2].name, "x-ab");
+    CHECK_STR(r->headers[3].name, "abcdefgh");
+    CHECK_STR(http_header_get(r, "azAZ09^_`|~!#$%&'*+-.xyZ"), "1");
+    CHECK(http_header_get(r, "AZAZ09~_`|~!#$%&'*+-.XYZ") == NULL); /* '^' is not '~' */
+    for (unsigned c = 0; c < 256; c++) {
+        char w[16], want[16];
+        memset(w, c, 8), memset(w + 8, 'Q', 8);
+        uint64_t x, y;
+        memcpy(&x, w, 8);
+        y = lower8(x);
+        memcpy(want, &y, 8);
+        CHECK(want[0] == (char)lower_tab[c] && want[7] == (char)lower_tab[c]);
+        CHECK_INT(lower_tab[c], c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    http_parser_free(&p);
+}
+
+/* The headers the user lists as unique are pre-extracted, whatever the case they were sent in. */
+TEST(unique_slots)
+{
+    static const char *const mcp[] = {"mcp-protocol-version", "mcp-session-id", "mcp-method", NULL};
+    static const http_limits lim = {.unique = mcp};
+    http_parser p;
+    http_parser_init(&p, &lim);
+    http_request *r = feed_all(&p, "POST / HTTP/1.1\r\nHost: h\r\nMCP-Method: tools/call\r\n"
+                                   "User-Agent: x\r\nmcp-PROTOCOL-version: 2026-07-28\r\n"
+                                   "Mcp-Methods: no\r\nContent-Length: 0\r\n\r\n");
+    CHECK(r != NULL);
+    CHECK_STR(r->unique[0], "2026-07-28");
+    CHECK(r->unique[1] == NULL);
+    CHECK_STR(r->unique[2], "tools/call");
+    CHECK(r->unique[3] == NULL);
+    /* the next request on the connection starts with empty slots */
+    r = feed_all(&p, "POST / HTTP/1.1\r\nHost: h\r\nMcp-Session-Id: s\r\n\r\n");
+    CHECK(r != NULL);
+    CHECK(r->unique[0] == NULL && r->unique[2] == NULL);
+    CHECK_STR(r->unique[1], "s");
+    http_parser_free(&p);
+    REJECT("GET / HTTP/1.1\r\nHost: h\r\nX-ONCE: a\r\nX-Other: c\r\nx-Once: b\r\n\r\n", 400,
+           "duplicate x-once");
 }
 
 TEST(keep_alive)
@@ -900,6 +955,8 @@ int main(void)
     RUN(chunked_first_chunk_into_empty_body);
     RUN(split_at_every_byte);
     RUN(mcp_headers);
+    RUN(names_lowercased);
+    RUN(unique_slots);
     RUN(keep_alive);
     RUN(expect_continue);
     RUN(smuggle_cl_and_te);

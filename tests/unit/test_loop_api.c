@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -23,7 +24,9 @@
 
 #include "mcp/loop.h"
 
-/* ---- per-loop state ------------------------------------------------------------------------- */
+#include "stdio_pipes.h"
+
+/* ---- per-loop state -------------------------------------------------------------------------- */
 
 typedef struct call call;
 
@@ -107,8 +110,7 @@ static loop_state *state_of(mcp_loop *l)
     return ls;
 }
 
-/* ---- wait: a timer on the loop finishes the call ------------------------------------------------
- */
+/* ---- wait: a timer on the loop finishes the call --------------------------------------------- */
 
 static void call_closed(uv_handle_t *h)
 {
@@ -187,8 +189,7 @@ static void h_wait(mcp_ctx *c, void *ud)
     mcp_ctx_on_cancel(c, on_cancel, k);
 }
 
-/* ---- thread_post: another thread posts the finish to the loop
- * ------------------------------------ */
+/* ---- thread_post: another thread posts the finish to the loop -------------------------------- */
 
 typedef struct handoff {
     mcp_ctx *ctx;
@@ -225,8 +226,7 @@ static void h_thread_post(mcp_ctx *c, void *ud)
     pthread_detach(t);
 }
 
-/* ---- where: what mcp_ctx_loop says
- * ----------------------------------------------------------------- */
+/* ---- where: what mcp_ctx_loop says ----------------------------------------------------------- */
 
 static void h_where(mcp_ctx *c, void *ud)
 {
@@ -246,8 +246,16 @@ static void h_where(mcp_ctx *c, void *ud)
     mcp_ctx_finish(c);
 }
 
-/* ---- the server and a raw client
- * ------------------------------------------------------------------- */
+static void h_loop_id(mcp_ctx *c, void *ud)
+{
+    (void)ud;
+    char text[64];
+    snprintf(text, sizeof text, "loop %p.", (void *)mcp_ctx_loop(c));
+    mcp_ctx_text(c, text);
+    mcp_ctx_finish(c);
+}
+
+/* ---- the server and a raw client ------------------------------------------------------------- */
 
 static mcp_server *new_server(void)
 {
@@ -266,6 +274,7 @@ static mcp_server *new_server(void)
         {.name = "where_inline", .handler = h_where, .ud = (void *)"inline", .flags = MCP_INLINE},
         {.name = "where_pool", .handler = h_where, .ud = (void *)"pool"},
         {.name = "where_defer", .handler = h_where, .ud = (void *)"defer", .flags = MCP_INLINE},
+        {.name = "loop_id", .handler = h_loop_id, .flags = MCP_INLINE},
     };
     for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++)
         if (mcp_server_add_tool(s, &tools[i], err, sizeof err)) {
@@ -352,12 +361,27 @@ static const char *modern(int port, const char *tool, const char *args)
     return read_all(modern_call(port, tool, args), resp, sizeof resp);
 }
 
-/* A legacy session (2025-11-25): initialize, initialized; its id in sid. */
-static void legacy_open(int port, char *sid, size_t cap)
+static const char *session_version = "2025-11-25"; /* of the last legacy_open */
+
+/* POSTs body in session sid; returns the connection. */
+static int legacy_post(int port, const char *sid, const char *body)
 {
-    const char *init = "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{"
-                       "\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},"
-                       "\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}";
+    char hdrs[256];
+    snprintf(hdrs, sizeof hdrs, "Mcp-Session-Id: %s\r\nMCP-Protocol-Version: %s\r\n", sid,
+             session_version);
+    return post(port, hdrs, body);
+}
+
+/* A legacy session of version (NULL: 2025-11-25): initialize, initialized; its id in sid. */
+static void legacy_open(int port, const char *version, char *sid, size_t cap)
+{
+    session_version = version ? version : "2025-11-25";
+    char init[512];
+    snprintf(init, sizeof init,
+             "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{"
+             "\"protocolVersion\":\"%s\",\"capabilities\":{},"
+             "\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}",
+             session_version);
     read_all(post(port, "", init), resp, sizeof resp);
     const char *h = strcasestr(resp, "mcp-session-id: ");
     if (!h) abort();
@@ -366,21 +390,25 @@ static void legacy_open(int port, char *sid, size_t cap)
     if (n >= cap) abort();
     memcpy(sid, h, n);
     sid[n] = '\0';
-    char hdrs[256];
-    snprintf(hdrs, sizeof hdrs, "Mcp-Session-Id: %s\r\nMCP-Protocol-Version: 2025-11-25\r\n", sid);
-    read_all(post(port, hdrs, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"),
-             resp, sizeof resp);
+    read_all(
+        legacy_post(port, sid, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"),
+        resp, sizeof resp);
 }
 
-static const char *legacy(int port, const char *sid, const char *tool, const char *args)
+/* Starts a tools/call in session sid; returns the connection. */
+static int legacy_call(int port, const char *sid, const char *tool, const char *args)
 {
-    char body[1024], hdrs[256];
+    char body[1024];
     snprintf(body, sizeof body,
              "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"%s\","
              "\"arguments\":%s}}",
              tool, args);
-    snprintf(hdrs, sizeof hdrs, "Mcp-Session-Id: %s\r\nMCP-Protocol-Version: 2025-11-25\r\n", sid);
-    return read_all(post(port, hdrs, body), resp, sizeof resp);
+    return legacy_post(port, sid, body);
+}
+
+static const char *legacy(int port, const char *sid, const char *tool, const char *args)
+{
+    return read_all(legacy_call(port, sid, tool, args), resp, sizeof resp);
 }
 
 /* Waits (up to 60 s) until *v reaches want. */
@@ -390,71 +418,93 @@ static bool wait_for(atomic_int *v, int want)
     return atomic_load(v) >= want;
 }
 
-static mcp_http *start(mcp_server *s, unsigned workers, uint32_t drain_ms)
-{
-    char err[256];
-    mcp_http_options o = {.host = "127.0.0.1", .workers = workers, .drain_ms = drain_ms};
-    mcp_http *h = mcp_http_start(s, &o, err, sizeof err);
-    if (!h) fprintf(stderr, "start: %s\n", err);
-    return h;
-}
+static mcp_server *srv;
+static mcp_http *http;
+static int port;
 
-static void reset_counts(void)
+/* A fresh server on HTTP (workers 0: the default), counters reset. false if it did not start. */
+static bool serve(unsigned workers, uint32_t drain_ms)
 {
     atomic_store(&loops_made, 0);
     atomic_store(&loops_stopped, 0);
     atomic_store(&cancels_posted, 0);
     atomic_store(&cancels_run, 0);
     atomic_store(&finished_by_stop, 0);
+    srv = new_server();
+    char err[256];
+    mcp_http_options o = {.host = "127.0.0.1", .workers = workers, .drain_ms = drain_ms};
+    http = mcp_http_start(srv, &o, err, sizeof err);
+    if (!http) fprintf(stderr, "start: %s\n", err);
+    port = http ? mcp_http_port(http) : 0;
+    return http != NULL;
 }
 
-/* ---- tests
- * ----------------------------------------------------------------------------------------- */
+/* Stops it; returns mcp_http_stop's result. */
+static int unserve(void)
+{
+    int rc = mcp_http_stop(http);
+    mcp_server_free(srv);
+    return rc;
+}
+
+/* ---- tests ----------------------------------------------------------------------------------- */
 
 TEST(timer_on_the_loop_finishes_the_call_both_eras)
 {
-    reset_counts();
-    mcp_server *s = new_server();
-    mcp_http *h = start(s, 1, 0);
-    CHECK(h != NULL);
-    int port = mcp_http_port(h);
+    CHECK(serve(1, 0));
     CHECK_CONTAINS(modern(port, "wait", "{\"ms\":0}"), "waited on loop, call 1");
     CHECK_CONTAINS(resp, "HTTP/1.1 200");
     CHECK_CONTAINS(modern(port, "wait", "{\"ms\":20}"), "waited on loop, call 2");
     char sid[128];
-    legacy_open(port, sid, sizeof sid);
+    legacy_open(port, NULL, sid, sizeof sid);
     CHECK_CONTAINS(legacy(port, sid, "wait", "{\"ms\":0}"), "waited on loop, call 3");
     CHECK_CONTAINS(legacy(port, sid, "wait", "{\"ms\":15}"), "waited on loop, call 4");
     CHECK_INT(atomic_load(&loops_made), 1); /* one worker: one loop, its state kept */
-    CHECK_INT(mcp_http_stop(h), MCP_SERVE_OK);
+    CHECK_INT(unserve(), MCP_SERVE_OK);
     CHECK_INT(atomic_load(&loops_stopped), 1);
     CHECK_INT(atomic_load(&calls_alive), 0);
     CHECK_INT(atomic_load(&cancels_posted), 0);
-    mcp_server_free(s);
+}
+
+/* 2025-03-26 batches: answers that come later from the loop join the one given at once */
+TEST(batch_answered_later_from_the_loop)
+{
+    CHECK(serve(1, 0));
+    char sid[128];
+    legacy_open(port, "2025-03-26", sid, sizeof sid);
+    const char *batch =
+        "[{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"tools/call\",\"params\":{\"name\":"
+        "\"wait\",\"arguments\":{\"ms\":30}}},"
+        "{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"tools/call\",\"params\":{\"name\":"
+        "\"wait\",\"arguments\":{\"ms\":0}}},"
+        "{\"jsonrpc\":\"2.0\",\"id\":13,\"method\":\"tools/call\",\"params\":{\"name\":"
+        "\"where_inline\",\"arguments\":{}}}]";
+    read_all(legacy_post(port, sid, batch), resp, sizeof resp);
+    CHECK_CONTAINS(resp, "HTTP/1.1 200");
+    CHECK_CONTAINS(resp, "\"id\":11");
+    CHECK_CONTAINS(resp, "\"id\":12");
+    CHECK_CONTAINS(resp, "\"id\":13");
+    CHECK_CONTAINS(resp, "inline: inline=1 loop=yes");
+    const char *first = strstr(resp, "waited on loop, call ");
+    CHECK(first != NULL);
+    CHECK(strstr(first + 1, "waited on loop, call ") != NULL);
+    CHECK_INT(unserve(), MCP_SERVE_OK);
 }
 
 TEST(another_thread_posts_to_the_loop)
 {
-    mcp_server *s = new_server();
-    mcp_http *h = start(s, 2, 0);
-    CHECK(h != NULL);
-    int port = mcp_http_port(h);
+    CHECK(serve(2, 0));
     for (int i = 0; i < 4; i++)
         CHECK_CONTAINS(modern(port, "thread_post", "{}"), "posted back to the loop");
     char sid[128];
-    legacy_open(port, sid, sizeof sid);
+    legacy_open(port, NULL, sid, sizeof sid);
     CHECK_CONTAINS(legacy(port, sid, "thread_post", "{}"), "posted back to the loop");
-    CHECK_INT(mcp_http_stop(h), MCP_SERVE_OK);
-    mcp_server_free(s);
+    CHECK_INT(unserve(), MCP_SERVE_OK);
 }
 
 TEST(cancelled_while_the_timer_is_pending)
 {
-    reset_counts();
-    mcp_server *s = new_server();
-    mcp_http *h = start(s, 1, 0);
-    CHECK(h != NULL);
-    int port = mcp_http_port(h);
+    CHECK(serve(1, 0));
     /* the client leaves: the loop's own thread cancels, the post runs after that callback */
     int fd = modern_call(port, "wait", "{\"ms\":600000}");
     CHECK(wait_for(&calls_alive, 1));
@@ -468,103 +518,95 @@ TEST(cancelled_while_the_timer_is_pending)
     CHECK_INT(atomic_load(&calls_alive), 0);
     /* the loop still serves */
     CHECK_CONTAINS(modern(port, "wait", "{\"ms\":1}"), "waited on loop");
-    CHECK_INT(mcp_http_stop(h), MCP_SERVE_OK);
+    CHECK_INT(unserve(), MCP_SERVE_OK);
     CHECK_INT(atomic_load(&loops_stopped), 1);
-    mcp_server_free(s);
 }
 
 TEST(stop_with_timers_pending_and_loop_handles_open)
 {
-    reset_counts();
-    mcp_server *s = new_server();
-    mcp_http *h = start(s, 2, 200);
-    CHECK(h != NULL);
-    int port = mcp_http_port(h);
+    CHECK(serve(2, 200));
     int fds[6];
     for (int i = 0; i < 6; i++) fds[i] = modern_call(port, "wait", "{\"ms\":600000}");
     char sid[128];
-    legacy_open(port, sid, sizeof sid);
-    char body[256], hdrs[256];
-    snprintf(body, sizeof body,
-             "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{\"name\":"
-             "\"wait\",\"arguments\":{\"ms\":600000}}}");
-    snprintf(hdrs, sizeof hdrs, "Mcp-Session-Id: %s\r\nMCP-Protocol-Version: 2025-11-25\r\n", sid);
-    int lfd = post(port, hdrs, body);
+    legacy_open(port, NULL, sid, sizeof sid);
+    int lfd = legacy_call(port, sid, "wait", "{\"ms\":600000}");
     CHECK(wait_for(&calls_alive, 7));
     /* the drain gives up after 200 ms; the conns close and cancel the calls; the posts run;
      * each loop's on_stop closes its housekeeping timer */
-    CHECK_INT(mcp_http_stop(h), MCP_SERVE_OK);
+    CHECK_INT(unserve(), MCP_SERVE_OK);
     CHECK_INT(atomic_load(&calls_alive), 0);
     CHECK_INT(atomic_load(&loops_stopped), atomic_load(&loops_made));
     CHECK(atomic_load(&loops_made) >= 1);
     CHECK_INT(atomic_load(&cancels_run) + atomic_load(&finished_by_stop), 7);
     for (int i = 0; i < 6; i++) close(fds[i]);
     close(lfd);
-    mcp_server_free(s);
 }
 
 TEST(loop_is_null_on_handler_threads_and_after_defer)
 {
-    mcp_server *s = new_server();
-    mcp_http *h = start(s, 1, 0);
-    CHECK(h != NULL);
-    int port = mcp_http_port(h);
+    CHECK(serve(1, 0));
     CHECK_CONTAINS(modern(port, "where_inline", "{}"), "inline: inline=1 loop=yes");
     CHECK_CONTAINS(modern(port, "where_pool", "{}"), "pool: inline=0 loop=no");
     CHECK_CONTAINS(modern(port, "where_defer", "{}"), "defer: inline=0 loop=no");
-    CHECK_INT(mcp_http_stop(h), MCP_SERVE_OK);
-    mcp_server_free(s);
+    CHECK_INT(unserve(), MCP_SERVE_OK);
 }
 
 /* stdio: inline handlers run on the reader thread, which lends no loop */
-static int in_w, out_r;
-
 TEST(loop_is_null_over_stdio)
 {
     mcp_server *s = new_server();
-    int in[2], out[2];
-    CHECK(pipe(in) == 0 && pipe(out) == 0);
-    int saved_in = dup(0), saved_out = dup(1);
-    dup2(in[0], 0);
-    dup2(out[1], 1);
-    close(in[0]);
-    close(out[1]);
-    in_w = in[1];
-    out_r = out[0];
+    int saved_in, saved_out;
+    swap_stdio(&saved_in, &saved_out);
     char err[256];
     mcp_stdio *t = mcp_stdio_start(s, NULL, err, sizeof err);
-    CHECK(t != NULL);
-    const char *msg = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{"
-                      "\"name\":\"where_inline\",\"arguments\":{}," META "}}\n";
-    send_all(in_w, msg, strlen(msg));
-    size_t len = 0;
-    while (len < sizeof resp - 1 && !memchr(resp, '\n', len)) {
-        struct pollfd p = {.fd = out_r, .events = POLLIN};
-        if (poll(&p, 1, 60000) != 1) break;
-        ssize_t k = read(out_r, resp + len, sizeof resp - 1 - len);
-        if (k <= 0) break;
-        len += (size_t)k;
+    if (t) {
+        send_line("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{"
+                  "\"name\":\"where_inline\",\"arguments\":{}," META "}}");
+        read_line(resp, sizeof resp);
+        close(in_w);
+        mcp_stdio_stop(t);
     }
-    resp[len] = '\0';
-    close(in_w);
-    mcp_stdio_stop(t);
-    dup2(saved_in, 0);
-    dup2(saved_out, 1);
-    close(saved_in);
-    close(saved_out);
+    restore_stdio(saved_in, saved_out);
     close(out_r);
     mcp_server_free(s);
+    CHECK(t != NULL);
     CHECK_CONTAINS(resp, "inline: inline=1 loop=no");
+}
+
+/* workers 0: one per CPU of the affinity mask (as under `taskset -c N`): one loop serves all */
+TEST(workers_default_to_the_affinity_mask)
+{
+    cpu_set_t saved, one;
+    CHECK_INT(sched_getaffinity(0, sizeof saved, &saved), 0);
+    int cpu = 0;
+    while (!CPU_ISSET(cpu, &saved)) cpu++;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    CHECK_INT(sched_setaffinity(0, sizeof one, &one), 0); /* the workers inherit it */
+    bool up = serve(0, 0);
+    sched_setaffinity(0, sizeof saved, &saved);
+    CHECK(up);
+    char first[64] = "";
+    for (int i = 0; i < 8; i++) { /* new connections: SO_REUSEPORT would spread them */
+        const char *r = strstr(modern(port, "loop_id", "{}"), "loop 0x");
+        CHECK(r != NULL);
+        size_t n = strcspn(r, ".");
+        if (!i) snprintf(first, sizeof first, "%.*s", (int)n, r);
+        CHECK(strncmp(r, first, n) == 0 && strlen(first) == n);
+    }
+    CHECK_INT(unserve(), MCP_SERVE_OK);
 }
 
 int main(void)
 {
     mcp_log_set_level(MCP_LOG_WARNING);
     RUN(timer_on_the_loop_finishes_the_call_both_eras);
+    RUN(batch_answered_later_from_the_loop);
     RUN(another_thread_posts_to_the_loop);
     RUN(cancelled_while_the_timer_is_pending);
     RUN(stop_with_timers_pending_and_loop_handles_open);
     RUN(loop_is_null_on_handler_threads_and_after_defer);
     RUN(loop_is_null_over_stdio);
+    RUN(workers_default_to_the_affinity_mask);
     return test_summary();
 }
