@@ -593,6 +593,10 @@ static int on_headers_complete(llhttp_t *p)
 {
     hclient_req *r = req_of(p);
     int status = llhttp_get_status_code(p);
+    if (status < 100 || status > 599) /* llhttp takes any three digits: "020" is 20 */
+        return user_error(r, HC_EPROTO,
+                          "%s: the response's status %d is not an HTTP status (100..599)",
+                          hclient_target_name(r->pool->t), status);
     if (status >= 100 && status < 200 && status != 101) { /* informational: skipped */
         if (++r->informational > 8)
             return user_error(r, HC_EPROTO, "%s: more than %zu informational (1xx) answers",
