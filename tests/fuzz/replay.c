@@ -29,7 +29,8 @@
     X(openapi)                                                                                     \
     X(base64)                                                                                      \
     X(httpe)                                                                                       \
-    X(fsroot)
+    X(fsroot)                                                                                      \
+    X(hclient)
 HARNESSES(HARNESS)
 
 typedef struct harness {
