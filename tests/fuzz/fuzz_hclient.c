@@ -6,7 +6,7 @@
  * which sends one GET (or HEAD) and runs the loop until its done callback. The first byte picks
  * HEAD (bit 0), a 64-byte body cap (bit 1) and a second request after the first (bit 2: a
  * kept-alive connection the upstream closed is retried, or a new one made). done must come
- * exactly once per request: HC_OK with a final status (200..999), a NUL-terminated body within
+ * exactly once per request: HC_OK with a final status (200..599), a NUL-terminated body within
  * the cap (none for HEAD), or an error of the enum with a message. */
 #include <arpa/inet.h>
 #include <stdint.h>
@@ -130,7 +130,7 @@ static void on_done(void *ud, hclient_err e, hclient_response *r, const char *ms
         check(msg && msg[0], "an error without a message");
         return;
     }
-    check(r->status >= 200 && r->status <= 999, "a final answer with a status outside 200..999");
+    check(r->status >= 200 && r->status <= 599, "a final answer with a status outside 200..599");
     check(r->body_len <= o->max_body, "a body over the cap");
     check(!r->body || r->body[r->body_len] == '\0', "a body not NUL-terminated");
     check(!o->head || r->body_len == 0, "a body for HEAD");
