@@ -32,7 +32,8 @@
 /* ASCII lowercase of every byte (the others map to themselves): one load per byte instead of
  * two compares and a branch, on a path that compares a dozen header names per request. */
 static const unsigned char lower_tab[256] = {
-#define L1(c)  ((c) >= 'A' && (c) <= 'Z' ? (c) + 32 : (c))
+/* the cast: clang's -Wconstant-conversion checks both arms, (c) + 32 too, for c up to 255 */
+#define L1(c)  (unsigned char)((c) >= 'A' && (c) <= 'Z' ? (c) + 32 : (c))
 #define L4(c)  L1(c), L1((c) + 1), L1((c) + 2), L1((c) + 3)
 #define L16(c) L4(c), L4((c) + 4), L4((c) + 8), L4((c) + 12)
 #define L64(c) L16(c), L16((c) + 16), L16((c) + 32), L16((c) + 48)

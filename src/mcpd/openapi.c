@@ -74,9 +74,17 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errsize)
         snprintf(err, errsize, "cannot open %.300s: %m", path);
         return NULL;
     }
-    char *buf = malloc(MAX_SPEC_BYTES + 1);
+    /* a buffer that grows to what the file holds (at most one byte past the bound), rather
+     * than 16 MiB for every document */
+    size_t cap = 64u << 10, n = 0, k;
+    char *buf = malloc(cap + 1);
     if (!buf) abort();
-    size_t n = fread(buf, 1, MAX_SPEC_BYTES + 1, f);
+    while ((k = fread(buf + n, 1, cap - n, f)) > 0 && (n += k) <= MAX_SPEC_BYTES) {
+        if (n < cap) continue;
+        cap = cap * 2 > MAX_SPEC_BYTES ? MAX_SPEC_BYTES + 1 : cap * 2;
+        buf = realloc(buf, cap + 1);
+        if (!buf) abort();
+    }
     fclose(f);
     if (n > MAX_SPEC_BYTES) {
         snprintf(err, errsize, "%.300s is larger than %u bytes", path, MAX_SPEC_BYTES);

@@ -1,10 +1,10 @@
 /* fuzz_engine.c - libFuzzer target for the protocol engine.
  *
  * The input is a sequence of JSON-RPC messages separated by newlines, fed in order to one
- * conn (stdio mode: both eras) of a server with a few tools, a resource, a template and a
- * prompt; the first byte picks the conn mode. Handlers run inline; one of them asks the
- * client, so client responses in the input exercise correlation; ticks expire the rest.
- * Each message goes through mcp_conn_handle, the entry every transport uses, with transport
+ * conn (stdio mode: both eras) of a server with a few tools (two of them run as tasks), a
+ * resource, a template and a prompt; the first byte picks the conn mode. Handlers run inline; one
+ * of them asks the client, so client responses in the input exercise correlation; ticks expire the
+ * rest. Each message goes through mcp_conn_handle, the entry every transport uses, with transport
  * information picked by its length: none (stdio), a modern MCP-Protocol-Version header alone or
  * with Mcp-Method/Mcp-Name/Mcp-Param-* headers (which must agree with the body), a legacy
  * version header, or an admission limited to initialize (legacy HTTP before its session),
@@ -68,14 +68,21 @@ static void setup(void)
     mcp_server_info info = {.name = "fuzz", .version = "1"};
     srv = mcp_server_new(&info);
     mcp_server_set_page_size(srv, 1);
+    /* the task store outlives each input's conn: keep it small */
+    mcp_server_set_task_limits(srv, &(mcp_task_limits){.max_tasks = 64});
     mcp_tool_def t1 = {.name = "echo",
                        .input_schema = "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":"
                                        "\"string\"}}}",
                        .handler = h_echo,
                        .flags = MCP_INLINE};
     mcp_tool_def t2 = {.name = "ask", .handler = h_ask, .flags = MCP_INLINE};
+    /* tools that run as tasks (tasks/get, list, cancel, result; both eras) */
+    mcp_tool_def t3 = {.name = "job", .handler = h_echo, .flags = MCP_INLINE | MCP_TASK_OPTIONAL};
+    mcp_tool_def t4 = {.name = "must", .handler = h_ask, .flags = MCP_INLINE | MCP_TASK_REQUIRED};
     mcp_server_add_tool(srv, &t1, NULL, 0);
     mcp_server_add_tool(srv, &t2, NULL, 0);
+    mcp_server_add_tool(srv, &t3, NULL, 0);
+    mcp_server_add_tool(srv, &t4, NULL, 0);
     mcp_resource_def r = {
         .uri = "file:///a", .name = "a", .size = -1, .handler = h_echo, .flags = MCP_INLINE};
     mcp_server_add_resource(srv, &r, NULL, 0);

@@ -469,6 +469,17 @@ TEST(content_encoding_refused)
                  KEEP, 0, 0, 0, HC_EPROTO, "Content-Encoding \"gzip\"");
 }
 
+/* found by fuzz_hclient: llhttp reads any three digits, and status 20 came back as an answer */
+TEST(status_outside_100_599_refused)
+{
+    expect_error("HTTP/1.0 020 KO\r\n\r\nold", 0, KEEP, 0, 0, 0, HC_EPROTO,
+                 ": malformed response: the status code 20 is not one");
+    expect_error("HTTP/1.1 600 Beyond\r\nContent-Length: 0\r\n\r\n", 0, KEEP, 0, 0, 0, HC_EPROTO,
+                 ": malformed response: the status code 600 is not one");
+    expect_error("HTTP/1.1 099 Low\r\nContent-Length: 0\r\n\r\n", 0, KEEP, 0, 0, 0, HC_EPROTO,
+                 ": malformed response: the status code 99 is not one");
+}
+
 TEST(switching_protocols_refused)
 {
     expect_error("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
@@ -751,6 +762,7 @@ int main(void)
     RUN(too_many_headers);
     RUN(huge_chunk_size);
     RUN(content_encoding_refused);
+    RUN(status_outside_100_599_refused);
     RUN(switching_protocols_refused);
     RUN(body_over_the_cap);
     RUN(slow_trickle_and_silence_time_out);

@@ -329,6 +329,34 @@ TEST(openapi_schemas_bounded)
     unlink(path);
 }
 
+/* The document is read into a buffer that grows to its size: 16 MiB is read whole, one byte
+ * more is refused. */
+TEST(openapi_spec_size)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/spec.json", dir);
+    static const char doc[] = "{\"openapi\": \"3.0.0\", \"servers\": [{\"url\": \"http://h\"}], "
+                              "\"paths\": {}}";
+    for (size_t extra = 0; extra < 2; extra++) {
+        FILE *f = fopen(path, "w");
+        fputs(doc, f);
+        for (size_t i = sizeof doc - 1; i < (16u << 20) + extra; i++) fputc(' ', f);
+        fclose(f);
+        int rc;
+        const char *out =
+            check("{\"tools\": [{\"kind\": \"openapi\", \"spec\": \"spec.json\"}]}", &rc);
+        if (!extra) {
+            CHECK_INT(rc, 0);
+            CHECK_STR(out, ": valid (0 tools)\n");
+        } else {
+            CHECK_INT(rc, 2);
+            CHECK_CONTAINS(out, ":1:40: /tools/0/spec: ");
+            CHECK_CONTAINS(out, "/spec.json is larger than 16777216 bytes\n");
+        }
+    }
+    unlink(path);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/mcpd-test-%d", (int)getpid());
@@ -339,6 +367,7 @@ int main(void)
     RUN(env_substitution_values);
     RUN(alert_rules_and_fairness);
     RUN(openapi_schemas_bounded);
+    RUN(openapi_spec_size);
     char path[128];
     snprintf(path, sizeof path, "%s/c.json", dir);
     unlink(path);
