@@ -9,7 +9,7 @@ pkgs=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
 if [ "${1:-}" = "--bench" ]; then
     # bench/run.sh: load generator, the nginx peer, plots, profiles, ports, pinning
     pkgs+=(libcjson-dev libjansson-dev wrk nginx-light gnuplot-nox linux-perf curl iproute2
-           util-linux sqlite3 valgrind)
+           util-linux sqlite3 valgrind strace)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -34,26 +34,9 @@ TMP=$(mktemp -d)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"' EXIT
 
-BODY='{"ok":true,"n":42}'
-nginx_dir() { # DIR PORT BODY-DIRECTIVES
-    mkdir -p "$1/tmp"
-    cat >"$1/nginx.conf" <<NGINX
-daemon off; master_process off; worker_processes 1; pid $1/nginx.pid; error_log $1/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off; keepalive_requests 1000000000;
-    client_body_temp_path $1/tmp/b; proxy_temp_path $1/tmp/p; fastcgi_temp_path $1/tmp/f;
-    uwsgi_temp_path $1/tmp/u; scgi_temp_path $1/tmp/s;
-    upstream up { server 127.0.0.1:${UPORT}; keepalive 64; keepalive_requests 1000000000; }
-    server { listen 127.0.0.1:$2; $3 }
-}
-NGINX
-}
-
-UPORT=$(pick_port)
-nginx_dir "$TMP/up" "$UPORT" "location / { default_type application/json; return 200 '$BODY'; }"
-taskset -c "$WRK_CPU" nginx -p "$TMP/up" -e "$TMP/up/error.log" -c "$TMP/up/nginx.conf" & PIDS+=($!)
-wait_port "${PIDS[0]}" "$UPORT" || die "the upstream did not start"
+# shellcheck source=bench/mcpd/http_lib.sh
+source "$ROOT/bench/mcpd/http_lib.sh"
+http_upstream_start
 
 PPORT=$(pick_port)
 nginx_dir "$TMP/proxy" "$PPORT" "location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection \"\"; }"
@@ -63,10 +46,7 @@ wait_port "$NPID" "$PPORT" || die "the proxy did not start"
 
 # one HTTP worker, as nginx has one worker process: both pinned to the one core SERVER_CPU
 # (mcpd's default is one worker per online core, whatever the affinity mask)
-cat >"$TMP/c.json" <<JSON
-{"http": {"workers": 1}, "tools": [{"kind": "http", "name": "echo", "url": "http://127.0.0.1:${UPORT}/", "query": {"m": "{message}"},
-  "arguments": {"message": {"type": "string"}}, "concurrency": 64, "upstream": {"concurrency": 64, "max_idle": 64}}]}
-JSON
+http_mcpd_config "$TMP/c.json"
 taskset -c "$SERVER_CPU" "$MCPD" --config "$TMP/c.json" --listen 127.0.0.1:0 2>"$TMP/mcpd.log" & PIDS+=($!)
 MPID=$!
 for _ in $(seq 300); do grep -q "listening on" "$TMP/mcpd.log" && break; sleep 0.1; done

@@ -1196,10 +1196,84 @@ static bool v_node(vctx *c, const snode *n, const json_value *v, const ipath *p,
     return ok;
 }
 
+/* ---- flat schemas: one pass for a valid instance ----------------------------------------- */
+
+/* The type mask a property's subschema demands: 0 for true (anything), -1 when the subschema is
+ * more than true, false or one "type" (false: -2). */
+static int64_t flat_prop_mask(const snode *n)
+{
+    if (n->kind == N_TRUE) return 0;
+    if (n->kind == N_FALSE) return -2;
+    if (n->flags || n->nkw != 1 || n->kw[0].op != K_TYPE) return -1;
+    return n->kw[0].u.mask;
+}
+
+void schema_flat_setup(json_schema *s)
+{
+    const snode *r = s->root;
+    if (s->has_dynref || r->kind != N_SCHEMA || r->flags) return;
+    const sprops *props = NULL;
+    const sreq *req = NULL;
+    bool closed = false, object = false;
+    for (uint16_t i = 0; i < r->nkw; i++) {
+        const kwop *k = &r->kw[i];
+        if (k->op == K_TYPE && k->u.mask == T_OBJ) {
+            object = true;
+        } else if (k->op == K_PROPS && k->u.props->n <= 64) {
+            props = k->u.props;
+        } else if (k->op == K_REQUIRED && k->u.req->use_mask) {
+            req = k->u.req;
+        } else if (k->op == K_ADDPROPS && !k->u.add->npats && k->u.add->node->kind != N_SCHEMA) {
+            closed = k->u.add->node->kind == N_FALSE;
+        } else {
+            return;
+        }
+    }
+    if (!props) return;
+    for (uint32_t j = 0; j < props->n; j++)
+        if (flat_prop_mask(props->v[j].node) == -1) return;
+    s->flat_props = props;
+    s->flat_required = req ? req->mask : 0;
+    s->flat_closed = closed;
+    s->flat_object = object;
+}
+
+/* True when v is certainly valid against the flat schema s; false means "ask the full
+ * validator" (v may be invalid, or too big for this pass to stay within the step budget the
+ * full validator would charge). */
+static bool flat_valid(const json_schema *s, const json_value *v)
+{
+    if (v->type != JSON_OBJECT) return !s->flat_object; /* the other keywords are for objects */
+    if (v->len > 64 || 8 * (uint64_t)v->len + 64 > s->max_steps) return false;
+    uint64_t seen = 0;
+    for (uint32_t i = 0; i < v->len; i++) {
+        const json_member *m = &v->u.members[i];
+        int j = props_find(s->flat_props, m->key, m->key_len);
+        if (j < 0) {
+            if (s->flat_closed) return false;
+            continue;
+        }
+        seen |= 1ull << j;
+        int64_t mask = flat_prop_mask(s->flat_props->v[j].node);
+        if (mask < 0) return false;
+        const json_value *x = &m->value;
+        if (mask && !(mask & vtype(x)) && !((mask & T_INT) && is_integer(x))) return false;
+    }
+    return (seen & s->flat_required) == s->flat_required;
+}
+
 /* ---- entry points ---------------------------------------------------------------------------- */
 
 bool json_schema_validate(const json_schema *s, const json_value *instance, json_schema_result *res)
 {
+    if (s->flat_props && instance && flat_valid(s, instance)) {
+        if (res) {
+            res->valid = true;
+            res->budget_exceeded = false;
+            res->nerrors = 0;
+        }
+        return true;
+    }
     vctx c = {.s = s, .res = res, .max_steps = s->max_steps, .collect = res != NULL};
     json_value null_value = {.type = JSON_NULL};
     if (!instance) instance = &null_value; /* an absent value is validated as null */

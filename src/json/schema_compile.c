@@ -1316,6 +1316,7 @@ json_schema *json_schema_compile(const json_value *schema, const json_schema_opt
         json_schema_free(s);
         return NULL;
     }
+    schema_flat_setup(s);
     return s;
 }
 

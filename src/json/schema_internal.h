@@ -195,7 +195,19 @@ struct json_schema {
     uint32_t max_errors;
     bool has_dynref;       /* track the dynamic scope only when some $dynamicRef needs it */
     schema_regex *regexes; /* compiled patterns, freed with the schema */
+    /* A flat root (schema_flat_setup): "type": "object" or none, "properties" whose subschemas
+     * are true, false or one "type", "required" names among them, "additionalProperties"
+     * true or false, nothing else. A valid instance of such a schema is recognised in one pass
+     * over its members (what every tool's argument schema of a few typed fields is); anything
+     * else, or a failure, goes through the full validator, which reports the errors. */
+    const sprops *flat_props; /* NULL: the root is not flat */
+    uint64_t flat_required;   /* bits of flat_props that must be present */
+    bool flat_closed;         /* additionalProperties false */
+    bool flat_object;         /* "type": "object" (else a non-object is valid) */
 };
+
+/* Looks at the compiled root of s and, when it is flat, fills s->flat_* (schema.c). */
+void schema_flat_setup(json_schema *s);
 
 /* FNV-1a: the "properties" index is built with it at compile time and probed at validation. */
 static inline uint32_t schema_hash(const char *s, size_t n)

@@ -204,7 +204,7 @@ struct hclient_req {
     size_t body_cap, header_bytes;
     unsigned nheaders;
     int which;      /* the header being read: one of H_* */
-    char hname[24]; /* its name, lowercased (longer names are none we read) */
+    char hname[24]; /* its name as sent (longer names are none we read) */
     size_t hname_len;
     char hval[512]; /* its value, for the headers we read */
     size_t hval_len;
@@ -272,10 +272,34 @@ static void on_loop_timer_closed(uv_handle_t *h)
     loop_handle_gone(h->data);
 }
 
+/* Whether a request of l uses p. */
+static bool pool_busy(const hclient_loop *l, const hpool *p)
+{
+    for (const hclient_req *r = l->live; r; r = r->next)
+        if (r->pool == p) return true;
+    return false;
+}
+
+/* Frees p if its target is retired and p holds nothing; returns whether it did (*pp is then
+ * the next pool). */
+static bool pool_drop_retired(hclient_loop *l, hpool **pp)
+{
+    hpool *p = *pp;
+    if (!atomic_load(&p->t->retired) || p->nidle || pool_busy(l, p)) return false;
+    *pp = p->next;
+    hclient_target_unref(p->t);
+    free(p);
+    return true;
+}
+
+/* l's pool for t (made on first use). Retired pools met on the way are dropped (a reload that
+ * dropped an upstream leaves its pools to the loops; the sweep drops those with idle ones). */
 static hpool *pool_get(hclient_loop *l, hclient_target *t)
 {
-    for (hpool *p = l->pools; p; p = p->next)
-        if (p->t == t) return p;
+    for (hpool **pp = &l->pools; *pp;) {
+        if ((*pp)->t == t) return *pp;
+        if (!pool_drop_retired(l, pp)) pp = &(*pp)->next;
+    }
     hpool *p = xcalloc(1, sizeof *p);
     p->t = hclient_target_ref(t);
     p->next = l->pools;
@@ -315,17 +339,7 @@ static void on_sweep(uv_timer_t *tm)
         hpool *p = *pp;
         bool retired = atomic_load(&p->t->retired);
         pool_sweep(p, retired ? UINT64_MAX : now - p->t->idle_timeout_ms);
-        if (retired && !p->nidle) { /* busy connections of a retired pool close when done */
-            bool busy = false;
-            for (hclient_req *r = l->live; r && !busy; r = r->next) busy = r->pool == p;
-            if (!busy) {
-                *pp = p->next;
-                hclient_target_unref(p->t);
-                free(p);
-                continue;
-            }
-        }
-        pp = &p->next;
+        if (!pool_drop_retired(l, pp)) pp = &p->next; /* busy ones close when done */
     }
     if (!l->nidle) uv_timer_stop(&l->sweep);
 }
@@ -504,26 +518,24 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
 {
     hclient_req *r = req_of(p);
     if (count_header_bytes(r, n)) return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (r->hname_len < sizeof r->hname - 1) {
-            char ch = at[i];
-            r->hname[r->hname_len] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-        }
-        r->hname_len++;
-    }
+    if (r->hname_len + n < sizeof r->hname) memcpy(r->hname + r->hname_len, at, n);
+    r->hname_len += n; /* a longer name is none we read */
     return 0;
 }
 
 static int on_header_field_complete(llhttp_t *p)
 {
     hclient_req *r = req_of(p);
-    size_t n = r->hname_len < sizeof r->hname ? r->hname_len : sizeof r->hname - 1;
-    r->hname[n] = 0;
-    r->which = r->hname_len >= sizeof r->hname         ? H_OTHER
-               : !strcmp(r->hname, "content-type")     ? H_CONTENT_TYPE
-               : !strcmp(r->hname, "retry-after")      ? H_RETRY_AFTER
-               : !strcmp(r->hname, "content-encoding") ? H_CONTENT_ENCODING
-                                                       : H_OTHER;
+    size_t n = r->hname_len;
+    const char *h = r->hname;
+    r->which = H_OTHER;
+    if (n == 12 && !strncasecmp(h, "content-type", 12))
+        r->which = H_CONTENT_TYPE;
+    else if (n == 11 && !strncasecmp(h, "retry-after", 11))
+        r->which = H_RETRY_AFTER;
+    else if (n == 16 && !strncasecmp(h, "content-encoding", 16))
+        r->which = H_CONTENT_ENCODING;
+    if (n < sizeof r->hname) r->hname[n] = 0;
     r->hval_len = 0;
     r->hval_over = false;
     return 0;
@@ -593,9 +605,8 @@ static int on_headers_complete(llhttp_t *p)
 {
     hclient_req *r = req_of(p);
     int status = llhttp_get_status_code(p);
-    if (status < 100 || status > 599) /* llhttp takes any three digits: "020" is 20 */
-        return user_error(r, HC_EPROTO,
-                          "%s: the response's status %d is not an HTTP status (100..599)",
+    if (status < 100 || status > 599) /* llhttp takes any number: RFC 9110 has 1xx to 5xx */
+        return user_error(r, HC_EPROTO, "%s: malformed response: the status code %d is not one",
                           hclient_target_name(r->pool->t), status);
     if (status >= 100 && status < 200 && status != 101) { /* informational: skipped */
         if (++r->informational > 8)

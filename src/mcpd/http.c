@@ -6,9 +6,13 @@
  * URL whose host would come from an argument is a config error. The input schema comes from
  * "arguments"; "output_schema" is passed through.
  *
- * A call is built and passes the upstream's guards on its handler thread, which then returns:
- * the transfer runs on the engine's transfer thread (curl multi on a libuv loop), which ends
- * the call. Transfers poll mcpd_call_cancelled and stop at the call's deadline. The answer: a
+ * A call is built and passes the upstream's guards on the thread that runs it, which then
+ * returns. Over Streamable HTTP the call runs inline on an HTTP worker, and a plain http://
+ * request is sent from that worker's loop (mcp_ctx_loop), which ends the call from the answer;
+ * otherwise (https, a proxy, redirects, stdio, a full upstream limit) the engine's transfer
+ * thread (libcurl) does, and ends it. The kind's cancel wakes the loops, which stop their
+ * cancelled requests at once; the transfer thread polls mcpd_call_cancelled. Both stop at the
+ * call's deadline. The answer: a
  * 2xx JSON response becomes structured content (an object as it is, anything else as
  * {"result": value}) and text; another text response is text; an image or audio response is
  * that content; 4xx is a tool error (the upstream is fine), 5xx and connection failures a

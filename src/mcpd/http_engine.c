@@ -1,4 +1,5 @@
-/* http_engine.c - HTTP request templates sent with libcurl through guarded upstreams.
+/* http_engine.c - HTTP request templates sent through guarded upstreams, from the HTTP worker's
+ * own loop (hclient.c) or from a transfer thread (libcurl).
  *
  * Templates. The URL, the query values, the header values and the strings of the JSON body may
  * hold {name} placeholders, checked at configure against the declared arguments. A value goes
@@ -12,11 +13,19 @@
  *
  * Upstreams. Templates with the same upstream name (by default the URL's origin) share one
  * upstream: a concurrency limiter with a bounded wait, a circuit breaker, an optional health
- * check, and a stack of idle curl easy handles (set up once; a request sets only what it
- * changes). Upstreams live in a process-wide table with reference counts, so a reload that
- * keeps an upstream with the same settings keeps its limiter and its breaker's state (an open
- * breaker stays open); changed settings (breaker, limits, pool, health check) start a fresh
- * upstream. Their connections are the transfer thread's, kept across reloads either way.
+ * check, a stack of idle curl easy handles (set up once; a request sets only what it
+ * changes), and an hclient target per origin its templates use (the worker loops' pools). Upstreams
+ * live in a process-wide table with reference counts, so a reload that keeps an upstream with the
+ * same settings keeps its limiter and its breaker's state (an open breaker stays open); changed
+ * settings (breaker, limits, pool, health check) start a fresh upstream. Their connections are the
+ * transfer thread's, kept across reloads either way.
+ *
+ * Two paths, the same semantics (which request takes which: httpe_start in the header, and
+ * docs/mcpd-backends.md). The loop path (below, "the loop path"): a call running inline on one
+ * of libmcp's HTTP worker loops, to a plain http:// origin with no proxy and no redirects, that
+ * finds a free slot of the upstream's limiter, is built as bytes, passes the breaker, and is
+ * sent by hclient.c from that loop, which ends the call from the answer's callback: no thread
+ * hand-off. Everything else takes the transfer thread:
  *
  * A request: built and passed through the breaker (refused at once while open, with the time
  * to retry) on the caller's thread, then handed to the transfer thread (below), where it waits
@@ -541,20 +550,28 @@ static void value_text(mcpd_sbuf *b, const mcp_json *v)
  * or copied as it is (text inside a JSON body string, escaped by the writer). */
 typedef enum enc { ENC_PATH, ENC_QUERY, ENC_QUERY_ALL, ENC_RAW, ENC_TEXT } enc;
 
+static bool unreserved(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
 static void encode(mcpd_sbuf *out, const char *s, size_t n, enc how)
 {
     static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        bool keep = how == ENC_RAW || how == ENC_TEXT || (c >= 'A' && c <= 'Z') ||
-                    (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-                    c == '_' || c == '~';
-        if (keep) {
-            mcpd_sb_put(out, (const char *)&c, 1);
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            mcpd_sb_put(out, e, 3);
-        }
+    if (how == ENC_RAW || how == ENC_TEXT) {
+        mcpd_sb_put(out, s, n);
+        return;
+    }
+    for (size_t i = 0; i < n;) {
+        size_t run = i; /* a run of bytes that go in as they are, copied at once */
+        while (run < n && unreserved((unsigned char)s[run])) run++;
+        if (run > i) mcpd_sb_put(out, s + i, run - i);
+        if (run == n) break;
+        unsigned char c = (unsigned char)s[run];
+        char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+        mcpd_sb_put(out, e, 3);
+        i = run + 1;
     }
 }
 
@@ -578,11 +595,18 @@ static bool tpl_fill(const tpl *t, const mcp_json *args, enc how, mcpd_sbuf *out
             continue;
         }
         mcpd_sbuf v = {0};
-        value_text(&v, mcp_json_get(args, t->segs[i].arg));
+        const mcp_json *val = mcp_json_get(args, t->segs[i].arg);
+        size_t slen;
+        const char *str = mcp_json_str(val, &slen);
+        if (str) /* a string (the usual case) is read in place */
+            v = (mcpd_sbuf){.p = (char *)str, .len = slen};
+        else
+            value_text(&v, val);
         bool ok = true;
-        if (how == ENC_PATH && v.p && (!strcmp(v.p, ".") || !strcmp(v.p, ".."))) {
-            snprintf(err, errsize, "argument \"%s\": \"%s\" cannot be a path segment",
-                     t->segs[i].arg, v.p);
+        if (how == ENC_PATH && v.p &&
+            ((v.len == 1 && v.p[0] == '.') || (v.len == 2 && !memcmp(v.p, "..", 2)))) {
+            snprintf(err, errsize, "argument \"%s\": \"%.*s\" cannot be a path segment",
+                     t->segs[i].arg, (int)v.len, v.p);
             ok = false;
         }
         if (how == ENC_RAW && v.len &&
@@ -592,7 +616,7 @@ static bool tpl_fill(const tpl *t, const mcp_json *args, enc how, mcpd_sbuf *out
             ok = false;
         }
         if (ok) encode(out, v.p ? v.p : "", v.len, how);
-        free(v.p);
+        if (!str) free(v.p);
         if (!ok) return false;
     }
     return true;
@@ -1625,6 +1649,18 @@ static void driver_stop(void)
     pthread_mutex_unlock(&D.mu);
 }
 
+/* The upstream's breaker lets the request through (ticket taken), or r says it refused. */
+static bool breaker_admits(httpe_upstream *u, mcpd_breaker_ticket *ticket, httpe_result *r)
+{
+    uint64_t retry_ms;
+    char why[300];
+    if (mcpd_breaker_allow(u->breaker, mcpd_now_ms(), ticket, &retry_ms, why, sizeof why))
+        return true;
+    r->status = HTTPE_REFUSED;
+    snprintf(r->message, sizeof r->message, "upstream %s is unavailable: %s", u->name, why);
+    return false;
+}
+
 /* ---- the loop path ----------------------------------------------------------------------------
  * A call that runs inline on one of libmcp's HTTP worker loops (mcp_ctx_loop) sends a plain
  * http:// request from that loop with hclient.c and is finished there from its callback: no
@@ -1943,7 +1979,7 @@ void httpe_wake_cancelled(void)
 {
     pthread_mutex_lock(&reg_mu);
     for (lstate *ls = reg; ls; ls = ls->next) {
-        if (!ls->live || atomic_exchange(&ls->look_posted, true)) continue;
+        if (atomic_exchange(&ls->look_posted, true)) continue; /* one pending look is enough */
         if (mcp_loop_post(ls->ml, ls_look, ls) != 0) atomic_store(&ls->look_posted, false);
     }
     pthread_mutex_unlock(&reg_mu);
@@ -2005,17 +2041,11 @@ static bool loop_start(httpe *t, const mcp_json *args, uint64_t deadline_ms, mcp
     ljob *j = mcpd_xcalloc(1, sizeof *j);
     httpe_result *r = &j->r;
     mcpd_sbuf req = {0};
-    uint64_t retry_ms;
-    char why[300];
     if (!build_raw(t, args, &req, r->message, sizeof r->message)) {
         r->status = HTTPE_CLIENT_ERROR;
         goto refused;
     }
-    if (!mcpd_breaker_allow(u->breaker, mcpd_now_ms(), &j->ticket, &retry_ms, why, sizeof why)) {
-        r->status = HTTPE_REFUSED;
-        snprintf(r->message, sizeof r->message, "upstream %s is unavailable: %s", u->name, why);
-        goto refused;
-    }
+    if (!breaker_admits(u, &j->ticket, r)) goto refused;
     atomic_fetch_add(&u->on_loops, 1);
     j->ls = ls;
     j->t = t;
@@ -2047,17 +2077,11 @@ void httpe_start(httpe *t, const mcp_json *args, uint64_t deadline_ms, mcp_loop 
     httpe_result *r = &j->r;
     char *hdr_lines = NULL;
     httpe_upstream *u = t->up;
-    uint64_t retry_ms;
-    char why[300];
     if (!httpe_build(t, args, &j->url, &hdr_lines, &j->body, r->message, sizeof r->message)) {
         r->status = HTTPE_CLIENT_ERROR;
         goto refused;
     }
-    if (!mcpd_breaker_allow(u->breaker, mcpd_now_ms(), &j->ticket, &retry_ms, why, sizeof why)) {
-        r->status = HTTPE_REFUSED;
-        snprintf(r->message, sizeof r->message, "upstream %s is unavailable: %s", u->name, why);
-        goto refused;
-    }
+    if (!breaker_admits(u, &j->ticket, r)) goto refused;
     j->has_slot = mcpd_limiter_try(u->limiter); /* else it waits on the transfer thread */
     atomic_fetch_add(&u->on_transfer, 1);
     j->t = t;

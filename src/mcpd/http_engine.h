@@ -1,10 +1,10 @@
-/* http_engine.h - one HTTP request template, filled from arguments and sent with libcurl to an
- * upstream that has a keep-alive pool, a circuit breaker, a concurrency limit and optionally a
- * health check.
+/* http_engine.h - one HTTP request template, filled from arguments and sent to an upstream that
+ * has keep-alive pools, a circuit breaker, a concurrency limit and optionally a health check:
+ * from the HTTP worker loop that runs the call (hclient.h) when it can, else with libcurl.
  *
  * The engine of the `http` kind (and of `openapi`, whose operations become requests); http.c
- * is its glue to kind.h. It knows libcurl, the public JSON API and mcpd's guard pieces
- * (breaker, limiter, health), nothing of mcpd's calls, so it is unit-tested alone. */
+ * is its glue to kind.h. It knows libcurl, hclient, the public JSON and loop APIs and mcpd's
+ * guard pieces (breaker, limiter, health), nothing of mcpd's calls, so it is unit-tested alone. */
 #ifndef MCPD_HTTP_ENGINE_H
 #define MCPD_HTTP_ENGINE_H
 

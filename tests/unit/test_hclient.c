@@ -431,6 +431,8 @@ static void expect_error(const char *bytes, size_t len, int then, int trickle, u
 TEST(garbage)
 {
     expect_error("SSH-2.0-OpenSSH\r\n", 0, KEEP, 0, 0, 0, HC_EPROTO, "malformed response");
+    expect_error("HTTP/1.1 10\r\nContent-Length: 0\r\n\r\n", 0, KEEP, 0, 0, 0, HC_EPROTO,
+                 "the status code 10 is not one"); /* found by fuzz_hclient */
 }
 
 TEST(endless_headers)
@@ -471,11 +473,11 @@ TEST(content_encoding_refused)
 TEST(status_outside_100_599_refused)
 {
     expect_error("HTTP/1.0 020 KO\r\n\r\nold", 0, KEEP, 0, 0, 0, HC_EPROTO,
-                 ": the response's status 20 is not an HTTP status (100..599)");
+                 ": malformed response: the status code 20 is not one");
     expect_error("HTTP/1.1 600 Beyond\r\nContent-Length: 0\r\n\r\n", 0, KEEP, 0, 0, 0, HC_EPROTO,
-                 ": the response's status 600 is not an HTTP status (100..599)");
+                 ": malformed response: the status code 600 is not one");
     expect_error("HTTP/1.1 099 Low\r\nContent-Length: 0\r\n\r\n", 0, KEEP, 0, 0, 0, HC_EPROTO,
-                 ": the response's status 99 is not an HTTP status (100..599)");
+                 ": malformed response: the status code 99 is not one");
 }
 
 TEST(switching_protocols_refused)
@@ -560,20 +562,26 @@ TEST(stale_connection_is_retried_once_on_a_new_one)
     teardown();
 }
 
-TEST(idle_watch_drops_closed_connections)
+/* Sets up a loop with one connection in its pool, served one answer. */
+static void one_pooled(void)
 {
     char *a = fmt_cl("x");
     step st[] = {{a, 0, KEEP, 0}};
-    script(st, 1);
+    script(st, 1); /* the server keeps a copy */
+    free(a);
     setup(0, 0);
     result r;
     get(&r, 0, 0);
     result_free(&r);
     CHECK_INT(hclient_loop_conns(hl), 1);
+}
+
+TEST(idle_watch_drops_closed_connections)
+{
+    one_pooled();
     atomic_store(&S.close_all, true);
     RUN_UNTIL(hclient_loop_conns(hl) == 0);
     teardown();
-    free(a);
 }
 
 TEST(idle_timeout_and_max_idle)
@@ -598,18 +606,33 @@ TEST(idle_timeout_and_max_idle)
 
 TEST(a_retired_target_loses_its_idle_connections)
 {
-    char *a = fmt_cl("x");
-    step st[] = {{a, 0, KEEP, 0}};
-    script(st, 1);
+    one_pooled();
+    hclient_target_retire(target);
+    RUN_UNTIL(hclient_loop_conns(hl) == 0 && hl->pools == NULL);
+    teardown();
+}
+
+TEST(a_retired_pool_without_connections_goes_at_the_next_request)
+{
+    step st[] = {{"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: close\r\n\r\n1", 0, KEEP, 0},
+                 {"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n2", 0, KEEP, 0}};
+    script(st, 2);
     setup(0, 0);
     result r;
     get(&r, 0, 0);
     result_free(&r);
-    CHECK_INT(hclient_loop_conns(hl), 1);
+    CHECK_INT(hclient_loop_conns(hl), 0); /* closed: its pool holds nothing */
     hclient_target_retire(target);
-    RUN_UNTIL(hclient_loop_conns(hl) == 0 && hl->pools == NULL);
+    hclient_target *old = target;
+    char err[200];
+    hclient_target_config c = {.host = "127.0.0.1", .port = (uint16_t)S.port};
+    target = hclient_target_new(&c, err, sizeof err);
+    get(&r, 0, 0);
+    CHECK_STR(r.body, "2");
+    result_free(&r);
+    CHECK(hl->pools && hl->pools->t == target && hl->pools->next == NULL);
+    hclient_target_unref(old);
     teardown();
-    free(a);
 }
 
 /* ---- connecting, cancelling, stopping ---------------------------------------------------------
@@ -750,6 +773,7 @@ int main(void)
     RUN(idle_watch_drops_closed_connections);
     RUN(idle_timeout_and_max_idle);
     RUN(a_retired_target_loses_its_idle_connections);
+    RUN(a_retired_pool_without_connections_goes_at_the_next_request);
     RUN(connection_refused);
     RUN(names_are_resolved_and_bad_hosts_refused);
     RUN(unanswered_connect_times_out_or_fails);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "json/schema.h"
+#include "json/schema_internal.h"
 #include "test.h"
 
 static mcp_arena g_arena; /* instances and schemas of the current test */
@@ -637,6 +638,78 @@ TEST(threads)
 }
 
 /* RUN with a fresh arena per test. */
+/* The one-pass check of flat argument schemas (schema_flat_setup) must agree with the full
+ * validator on every instance, valid or not, and leave errors to it. */
+TEST(flat_fast_path)
+{
+    static const char *const flat[] = {
+        "{\"type\":\"object\",\"properties\":{\"message\":{\"type\":\"string\"}},"
+        "\"required\":[\"message\"]}",
+        "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{\"type\":"
+        "[\"string\",\"null\"]},\"c\":true,\"d\":false},\"additionalProperties\":false}",
+        "{\"properties\":{\"n\":{\"type\":\"number\"}},\"required\":[\"n\"],"
+        "\"additionalProperties\":true,\"description\":\"no type\"}",
+    };
+    static const char *const not_flat[] = {
+        "{\"type\":\"object\",\"properties\":{\"m\":{\"type\":\"string\",\"minLength\":2}}}",
+        "{\"type\":[\"object\",\"null\"],\"properties\":{\"m\":{\"type\":\"string\"}}}",
+        "{\"type\":\"object\",\"properties\":{\"m\":{\"type\":\"string\"}},"
+        "\"additionalProperties\":{\"type\":\"string\"}}",
+        "{\"type\":\"object\",\"properties\":{\"m\":{\"type\":\"string\"}},\"maxProperties\":1}",
+    };
+    static const char *const inst[] = {
+        "{\"message\":\"hi\"}",
+        "{\"message\":3}",
+        "{}",
+        "{\"message\":\"hi\",\"x\":1}",
+        "{\"a\":1}",
+        "{\"a\":1.0}",
+        "{\"a\":1.5}",
+        "{\"a\":2,\"b\":null}",
+        "{\"b\":\"s\"}",
+        "{\"b\":true}",
+        "{\"c\":[1]}",
+        "{\"d\":1}",
+        "{\"n\":-0.5}",
+        "{\"n\":\"1\"}",
+        "{\"n\":1,\"zz\":{}}",
+        "{\"m\":\"x\"}",
+        "{\"m\":\"xy\",\"o\":1}",
+        "[]",
+        "\"s\"",
+        "null",
+        "7",
+    };
+    for (size_t i = 0; i < sizeof flat / sizeof *flat + sizeof not_flat / sizeof *not_flat; i++) {
+        bool is_flat = i < sizeof flat / sizeof *flat;
+        json_schema *s = compile(is_flat ? flat[i] : not_flat[i - sizeof flat / sizeof *flat]);
+        CHECK(is_flat == (s->flat_props != NULL));
+        for (size_t k = 0; k < sizeof inst / sizeof *inst; k++) {
+            const json_value *v = J(inst[k]);
+            json_schema_result with, without;
+            bool a = json_schema_validate(s, v, &with);
+            bool q = json_schema_validate(s, v, NULL);
+            const sprops *keep = s->flat_props;
+            s->flat_props = NULL; /* the full validator alone */
+            bool b = json_schema_validate(s, v, &without);
+            s->flat_props = keep;
+            if (a != b || q != b || with.nerrors != without.nerrors)
+                T_FAIL("schema %zu, %s: one pass %d/%d, full %d", i, inst[k], a, q, b);
+            if (!b) CHECK_STR(with.errors[0].msg, without.errors[0].msg);
+        }
+        json_schema_free(s);
+    }
+    /* a tiny step budget is still the full validator's to enforce */
+    json_schema_options o = {.max_steps = 3};
+    json_schema *s = compile_opts(flat[0], &o);
+    json_schema_result r;
+    bool ok = json_schema_validate(s, J("{\"message\":\"a\",\"x\":1,\"y\":2,\"z\":3}"), &r);
+    s->flat_props = NULL;
+    json_schema_result r2;
+    CHECK(ok == json_schema_validate(s, J("{\"message\":\"a\",\"x\":1,\"y\":2,\"z\":3}"), &r2));
+    json_schema_free(s);
+}
+
 static void run_one(void (*fn)(void), const char *name)
 {
     mcp_arena_init(&g_arena, NULL, 0);
@@ -680,6 +753,7 @@ int main(void)
         T(error_collection),
         T(dom_freed_after_compile),
         T(threads),
+        T(flat_fast_path),
 #undef T
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) run_one(tests[i].fn, tests[i].name);
