@@ -77,7 +77,7 @@ for bin in "$@"; do
     req=$(incl "$T/cg" on_read)
     ans=$(incl "$T/cg" http_done)
     awk -v b="$bin" -v n="$N" -v t="$total" -v r="${req:-0}" -v a="${ans:-0}" 'BEGIN {
-        printf "http_cg.sh: %s: %.0f instructions per call: request half %.0f, answer half %.0f, rest %.0f (N=%d)\n",
+        printf "http_split_cg.sh: %s: %.0f instructions per call: request half %.0f, answer half %.0f, rest %.0f (N=%d)\n",
             b, t / n, r / n, a / n, (t - r - a) / n, n }'
     rm -f "$T/cg"
 done

@@ -370,6 +370,7 @@ static bool body_schema(const mcp_json *root, const mcp_json *op, const mcp_json
     if (!rb) return false;
     mcp_json_bool(mcp_json_get(rb, "required"), required);
     const mcp_json *content = mcp_json_get(rb, "content");
+    if (mcp_json_typeof(content) != MCP_JSON_OBJECT) return false; /* (an array has a length) */
     for (size_t i = 0; i < mcp_json_len(content); i++) {
         const char *type;
         const mcp_json *m = mcp_json_member(content, i, &type, NULL);
@@ -686,6 +687,11 @@ static int oa_configure(const mcpd_env *env, const mcp_json *e, const char *poin
     bool seen[1024] = {0};
     size_t before = mcpd_err_count(errs);
     const mcp_json *paths = mcp_json_get(root, "paths");
+    if (paths && mcp_json_typeof(paths) != MCP_JSON_OBJECT) {
+        mcpd_err(errs, ptr, "%s: expected \"paths\" to be an object, got %s", spec,
+                 mcp_json_type_name(paths));
+        paths = NULL;
+    }
     for (size_t i = 0; i < mcp_json_len(paths); i++) {
         const char *p;
         const mcp_json *item = mcp_json_member(paths, i, &p, NULL);

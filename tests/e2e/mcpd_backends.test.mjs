@@ -442,6 +442,8 @@ describe('http requests from the worker loop and from the transfer thread', () =
       const calls = [
         { name: 'get_item', arguments: { id: 'a/../b?c=d#e', q: 'x y&z=1' } },
         { name: 'create_item', arguments: { name: 'widget "w"', count: 3 } },
+        // a 300 KB request body, and its echo back
+        { name: 'create_item', arguments: { name: 'w'.repeat(300000), count: 1 } },
         { name: 'missing', arguments: {} },
         { name: 'big', arguments: {} },
         { name: 'list', arguments: {} },

@@ -357,6 +357,35 @@ TEST(openapi_spec_size)
     unlink(path);
 }
 
+/* Found by fuzz_openapi: a "content" or "paths" that is an array (which has a length) was
+ * walked as an object, reading member names that were never set. */
+TEST(openapi_arrays_where_objects_go)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/spec.json", dir);
+    FILE *f = fopen(path, "w");
+    fputs("{\"openapi\": \"3.0.0\", \"servers\": [{\"url\": \"http://h\"}], \"paths\": "
+          "{\"/a\": {\"post\": {\"operationId\": \"a\", \"requestBody\": {\"content\": "
+          "[{\"schema\": {}}]}}}}}",
+          f);
+    fclose(f);
+    int rc;
+    const char *cfg = "{\"tools\": [{\"kind\": \"openapi\", \"spec\": \"spec.json\"}]}";
+    const char *out = check(cfg, &rc);
+    CHECK_INT(rc, 0); /* a content that is not an object: no JSON body */
+    CHECK_STR(out, ": valid (1 tools)\n");
+    f = fopen(path, "w");
+    fputs("{\"openapi\": \"3.0.0\", \"servers\": [{\"url\": \"http://h\"}], \"paths\": "
+          "[{\"get\": {}}]}",
+          f);
+    fclose(f);
+    out = check(cfg, &rc);
+    CHECK_INT(rc, 2);
+    CHECK_STR(out, ":1:40: /tools/0/spec: spec.json: expected \"paths\" to be an object, got "
+                   "array\n");
+    unlink(path);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/mcpd-test-%d", (int)getpid());
@@ -368,6 +397,7 @@ int main(void)
     RUN(alert_rules_and_fairness);
     RUN(openapi_schemas_bounded);
     RUN(openapi_spec_size);
+    RUN(openapi_arrays_where_objects_go);
     char path[128];
     snprintf(path, sizeof path, "%s/c.json", dir);
     unlink(path);
