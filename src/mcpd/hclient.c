@@ -717,8 +717,12 @@ static void on_eof(hclient_req *r, ssize_t err)
     hconn *c = r->conn;
     if (!r->answer_started) {
         if (retry_stale(r)) return;
-        say(r, "%s: the connection was %s before any answer", hclient_target_name(r->pool->t),
-            err == UV_EOF ? "closed" : uv_strerror((int)err));
+        if (err == UV_EOF)
+            say(r, "%s: the connection was closed before any answer",
+                hclient_target_name(r->pool->t));
+        else
+            say(r, "%s: the connection failed (%s) before any answer",
+                hclient_target_name(r->pool->t), uv_strerror((int)err));
         req_fail(r, HC_EIO);
         return;
     }
@@ -731,8 +735,12 @@ static void on_eof(hclient_req *r, ssize_t err)
         req_fail(r, r->user_err);
         return;
     }
-    say(r, "%s: the connection was %s in the middle of the answer", hclient_target_name(r->pool->t),
-        err == UV_EOF ? "closed" : uv_strerror((int)err));
+    if (err == UV_EOF)
+        say(r, "%s: the connection was closed in the middle of the answer",
+            hclient_target_name(r->pool->t));
+    else
+        say(r, "%s: the connection failed (%s) in the middle of the answer",
+            hclient_target_name(r->pool->t), uv_strerror((int)err));
     req_fail(r, HC_EIO);
 }
 
